@@ -1,0 +1,50 @@
+# IAM Guard - every command a developer or CI needs. `make test` installs what it needs (pip + npm only).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ENGINE := tests/engine
+
+.PHONY: help install test lint format pytest demo bench clean
+
+help:
+	@echo "make demo    - the whole product on an embedded AWS emulator (no account needed)"
+	@echo "make test    - install, lint (ruff, mypy), template checks and the full test suite"
+	@echo "make lint    - ruff (lint + format check) and mypy"
+	@echo "make bench   - API-call and timing figures (printed, never pass/fail)"
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(ENGINE)/node_modules/.installed: $(ENGINE)/package.json $(ENGINE)/package-lock.json
+	npm ci --prefix $(ENGINE) --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(BIN)/.installed $(ENGINE)/node_modules/.installed
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+
+format: $(BIN)/.installed
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+pytest: install
+	$(BIN)/python -m pytest -n 2 -q
+
+# Area makefiles add their checks to TEST_EXTRA (template checks, ...).
+TEST_EXTRA :=
+-include mk/*.mk
+
+test: lint $(TEST_EXTRA) pytest
+
+demo: $(BIN)/.installed
+	$(BIN)/iam-guard demo
+
+clean:
+	rm -rf $(VENV) .venv-* $(ENGINE)/node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache

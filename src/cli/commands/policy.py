@@ -1,0 +1,18 @@
+"""``iam-guard policy``: print the rendered guardrail policy (exactly one JSON document on stdout)."""
+
+from __future__ import annotations
+
+import argparse
+
+from cli.options import add_policy_arguments, settings_from_args
+from core.policy import policy_json, render_policy
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_policy_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    print(policy_json(render_policy(settings)))
+    return 0

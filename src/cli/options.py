@@ -1,0 +1,79 @@
+"""Flags shared by several subcommands, mapped onto the one ``Settings`` model."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from core.settings import DEFAULT_EXEMPT_TAG_KEY, Settings, build_settings
+
+
+def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("policy")
+    group.add_argument(
+        "--allowed-cidr",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="allowed source network, IPv4 or IPv6 (repeatable)",
+    )
+    group.add_argument(
+        "--allowed-vpce",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="allowed VPC endpoint ID, e.g. vpce-0123abcd (repeatable)",
+    )
+    group.add_argument(
+        "--mfa-mode",
+        choices=("strict", "console"),
+        default="strict",
+        help="strict (default): MFA also gates access keys; console: the seed's behaviour",
+    )
+    group.add_argument(
+        "--no-ip-restriction",
+        action="store_true",
+        help="render the policy without the network statement (MFA gate only)",
+    )
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("target")
+    group.add_argument("--group-name", metavar="G", help="secured IAM group (default IAMGuardSecuredUsers)")
+    group.add_argument("--policy-name", metavar="P", help="managed policy (default IAMGuardSecureIAMPolicy)")
+    group.add_argument(
+        "--exempt-user", action="append", default=[], metavar="U", help="never enrol this user (repeatable)"
+    )
+    group.add_argument(
+        "--exempt-tag",
+        metavar="KEY",
+        help=f"tag key that exempts a user: true, or YYYY-MM-DD until then (default {DEFAULT_EXEMPT_TAG_KEY})",
+    )
+    group.add_argument("--dry-run", action="store_true", help="change nothing; say what would be done")
+
+
+def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
+    """One ``Settings`` from whichever of the shared flags this subcommand defines."""
+    values: dict[str, Any] = dict(extra)
+    mapping = {
+        "allowed_cidr": "allowed_cidrs",
+        "allowed_vpce": "allowed_vpce_ids",
+        "mfa_mode": "mfa_mode",
+        "group_name": "group_name",
+        "policy_name": "policy_name",
+        "exempt_user": "exempt_users",
+        "exempt_tag": "exempt_tag_key",
+        "dry_run": "dry_run",
+        "grace_days": "grace_days",
+        "remediate": "remediate",
+        "sns_topic_arn": "sns_topic_arn",
+    }
+    for flag, field in mapping.items():
+        if hasattr(args, flag):
+            value = getattr(args, flag)
+            values[field] = tuple(value) if isinstance(value, list) else value
+    if hasattr(args, "no_ip_restriction"):
+        values["ip_restriction"] = not args.no_ip_restriction
+    if "exempt_users" in values:
+        values["exempt_users"] = frozenset(values["exempt_users"])
+    return build_settings(**values)

@@ -1,0 +1,106 @@
+"""The alert model: every action of the enforcer and every sweep digest becomes one typed ``Alert``.
+
+Pure data. Renderings (SNS subject/body/attributes, Slack Block Kit) and delivery live elsewhere; they all
+take this model, so an alert says the same thing wherever it is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum, IntEnum
+from typing import Protocol
+
+
+class Severity(IntEnum):
+    """Ordered so that ``max()`` and sorting put the most severe first when reversed."""
+
+    INFO = 10
+    LOW = 20
+    MEDIUM = 30
+    HIGH = 40
+    CRITICAL = 50
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class AlertKind(str, Enum):
+    USER_ENROLLED = "user-enrolled"
+    TAMPER_HEALED = "tamper-healed"
+    EXEMPT_USER_CREATED = "exempt-user-created"
+    ROOT_ACCESS_KEY_CREATED = "root-access-key-created"
+    ENFORCEMENT_FAILED = "enforcement-failed"
+    SWEEP_DIGEST = "sweep-digest"
+    SWEEP_FAILED = "sweep-failed"
+    KEYS_DEACTIVATED = "access-keys-deactivated"
+
+
+@dataclass(frozen=True)
+class AlertItem:
+    """One line of an alert: a user (or resource) and what is wrong or was done about it."""
+
+    subject: str  # an IAM user name, "<root_account>", or a resource such as "group/IAMGuardSecuredUsers"
+    finding: str  # e.g. "console-without-mfa", "enrolled", "policy-version-restored"
+    severity: Severity
+    status: str = ""  # e.g. "violation", "grace", "exempt", "done", "dry-run"
+    since: datetime | None = None  # when the situation started (user creation, key creation, ...)
+    deadline: datetime | None = None  # end of a grace period or of a dated exemption
+    action: str = ""  # what a person should do next, one sentence
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: AlertKind
+    severity: Severity
+    title: str  # one line: what happened (the email subject is derived from it)
+    summary: str  # one or two sentences a person can act on
+    account_id: str = ""
+    region: str = ""
+    actor: str = ""  # who did it, from CloudTrail userIdentity (ARN), when known
+    occurred_at: datetime | None = None
+    items: tuple[AlertItem, ...] = ()
+    counts: tuple[tuple[str, int], ...] = ()  # (finding, count), for digests
+    report_generated_at: datetime | None = None
+    event_id: str = ""  # CloudTrail event ID, for tracing
+    dry_run: bool = False
+    details: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    def sorted_items(self) -> list[AlertItem]:
+        """Items most severe first, then by subject, so every rendering lists them the same way."""
+        return sorted(self.items, key=lambda i: (-int(i.severity), i.subject, i.finding))
+
+
+class AlertSink(Protocol):
+    """Where alerts go. Implementations must not raise for delivery problems the caller cannot fix."""
+
+    def send(self, alert: Alert) -> None: ...
+
+
+class RecordingSink:
+    """Keeps alerts in memory: the CLI prints them, the tests assert on them."""
+
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    def send(self, alert: Alert) -> None:
+        self.alerts.append(alert)
+
+
+class FanOutSink:
+    """Sends each alert to every sink; one sink failing does not stop the others."""
+
+    def __init__(self, sinks: Iterable[AlertSink]) -> None:
+        self.sinks: Sequence[AlertSink] = tuple(sinks)
+
+    def send(self, alert: Alert) -> None:
+        errors: list[Exception] = []
+        for sink in self.sinks:
+            try:
+                sink.send(alert)
+            except Exception as exc:  # noqa: BLE001 - collected and re-raised after the others ran
+                errors.append(exc)
+        if errors:
+            raise errors[0]

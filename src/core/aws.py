@@ -1,0 +1,120 @@
+"""Shared AWS plumbing for the adapters: error translation, retry with backoff, call counting.
+
+Error codes are translated here, once, into ``core.errors``; nothing else inspects botocore exceptions.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from core.errors import (
+    AccessDeniedError,
+    AwsError,
+    ConflictError,
+    CredentialReportError,
+    NotFoundError,
+    ThrottledError,
+)
+
+T = TypeVar("T")
+
+_NOT_FOUND = {"NoSuchEntity", "NoSuchEntityException", "NotFound", "ResourceNotFoundException"}
+_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+_THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+_RETRYABLE = _THROTTLED | {"ConcurrentModification", "ConcurrentModificationException", "ServiceFailure"}
+_CONFLICT = {
+    "ConcurrentModification",
+    "ConcurrentModificationException",
+    "EntityAlreadyExists",
+    "LimitExceeded",
+    "DeleteConflict",
+}
+_REPORT = {"ReportNotPresent", "ReportExpired", "ReportInProgress", "ReportGenerationLimitExceeded"}
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
+
+
+def translate(operation: str, exc: Exception) -> AwsError:
+    """Map a botocore failure to our exception tree; the message names the API call and the code."""
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        message = str(exc.response.get("Error", {}).get("Message", "")).splitlines()[0:1]
+        text = message[0] if message else ""
+        cls: type[AwsError] = AwsError
+        if code in _NOT_FOUND:
+            cls = NotFoundError
+        elif code in _DENIED:
+            cls = AccessDeniedError
+        elif code in _THROTTLED:
+            cls = ThrottledError
+        elif code in _REPORT:
+            cls = CredentialReportError
+        elif code in _CONFLICT:
+            cls = ConflictError
+        return cls(operation, code, text)
+    if isinstance(exc, NoCredentialsError):
+        return AccessDeniedError(operation, "NoCredentials", "no AWS credentials found")
+    if isinstance(exc, BotoCoreError):
+        return AwsError(operation, type(exc).__name__, str(exc).splitlines()[0])
+    raise TypeError(f"not an AWS error: {exc!r}")
+
+
+class Retrier:
+    """Retries throttling and concurrent-modification errors with capped, jittered exponential backoff."""
+
+    def __init__(
+        self,
+        *,
+        max_attempts: int = 6,
+        base_delay: float = 0.2,
+        max_delay: float = 5.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.sleep = sleep
+
+    def call(self, operation: str, fn: Callable[[], T]) -> T:
+        attempt = 1
+        while True:
+            try:
+                return fn()
+            except ClientError as exc:
+                if error_code(exc) not in _RETRYABLE or attempt >= self.max_attempts:
+                    raise translate(operation, exc) from None
+            except BotoCoreError as exc:
+                raise translate(operation, exc) from None
+            delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+            self.sleep(delay * (0.5 + random.random() / 2))  # noqa: S311 - jitter, not crypto
+            attempt += 1
+
+
+class CallCounter:
+    """Counts the API calls a boto3 client makes (the real cost of a job, and its throttling risk)."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+
+    def attach(self, client: Any) -> Any:
+        service = client.meta.service_model.service_name
+        client.meta.events.register(f"before-call.{service}.*", self._record)
+        return client
+
+    def _record(self, model: Any, **_: Any) -> None:
+        self.calls[f"{model.service_model.service_name}:{model.name}"] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def reset(self) -> None:
+        self.calls.clear()

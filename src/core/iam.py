@@ -1,0 +1,268 @@
+"""The IAM adapter: the only module that calls boto3 for IAM.
+
+Every method declares the IAM actions it needs with ``@requires``; the least-privilege test holds each
+function's role in ``template.yaml`` to exactly the union of the methods its job uses. Errors come out
+translated (``core.aws.translate``); throttling and concurrent modification are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ParamSpec, TypeVar
+
+from botocore import xform_name
+
+from core.aws import Retrier
+from core.policy import policy_json
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+GatewayMethod = Callable[..., Any]
+
+
+def requires(*actions: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Declare the IAM actions a gateway method calls (read by ``permissions_of`` and the tests)."""
+
+    def mark(fn: Callable[P, R]) -> Callable[P, R]:
+        fn.__iam_actions__ = tuple(actions)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def permissions_of(*methods: GatewayMethod) -> frozenset[str]:
+    """The IAM actions a set of gateway methods needs."""
+    return frozenset(a for m in methods for a in getattr(m, "__iam_actions__", ()))
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    version_id: str
+    is_default: bool
+    created: datetime | None
+
+
+@dataclass(frozen=True)
+class CredentialReport:
+    generated_at: datetime
+    rows: list[dict[str, str]]
+
+
+def default_iam_client() -> Any:
+    """A boto3 IAM client with botocore's own retries off: ``Retrier`` retries, so counts stay exact."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("iam", config=Config(retries={"total_max_attempts": 1}))
+
+
+class IamGateway:
+    """Thin, typed wrapper over the IAM API. The client is injected or created lazily on first use."""
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        retrier: Retrier | None = None,
+        client_factory: Callable[[], Any] = default_iam_client,
+    ) -> None:
+        self._client = client
+        self._client_factory = client_factory
+        self.retrier = retrier or Retrier()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    def _call(self, operation: str, **params: Any) -> Any:
+        method = getattr(self.client, xform_name(operation))
+        return self.retrier.call(operation, lambda: method(**params))
+
+    def _pages(self, operation: str, result_key: str, **params: Any) -> Iterator[Any]:
+        """Page through a listing, each page retried on its own (paginators give up on throttling)."""
+        marker: str | None = None
+        while True:
+            page = self._call(operation, **params, **({"Marker": marker} if marker else {}))
+            yield from page.get(result_key, [])
+            if not page.get("IsTruncated"):
+                return
+            marker = page["Marker"]
+
+    # --- users ---------------------------------------------------------------------------------------
+
+    @requires("iam:GetUser")
+    def get_user(self, user_name: str) -> dict[str, Any]:
+        """The user, with ``Tags`` (always a list). Raises ``NotFoundError`` if it does not exist."""
+        user: dict[str, Any] = self._call("GetUser", UserName=user_name)["User"]
+        user.setdefault("Tags", [])
+        return user
+
+    @requires("iam:ListGroupsForUser")
+    def list_groups_for_user(self, user_name: str) -> list[str]:
+        return [g["GroupName"] for g in self._pages("ListGroupsForUser", "Groups", UserName=user_name)]
+
+    @requires("iam:GetLoginProfile")
+    def has_login_profile(self, user_name: str) -> bool:
+        from core.errors import NotFoundError
+
+        try:
+            self._call("GetLoginProfile", UserName=user_name)
+        except NotFoundError:
+            return False
+        return True
+
+    @requires("iam:ListAccessKeys")
+    def list_access_keys(self, user_name: str) -> list[dict[str, Any]]:
+        return list(self._pages("ListAccessKeys", "AccessKeyMetadata", UserName=user_name))
+
+    @requires("iam:UpdateAccessKey")
+    def deactivate_access_key(self, user_name: str, access_key_id: str) -> None:
+        self._call("UpdateAccessKey", UserName=user_name, AccessKeyId=access_key_id, Status="Inactive")
+
+    @requires("iam:ListMFADevices")
+    def list_mfa_devices(self, user_name: str) -> list[dict[str, Any]]:
+        return list(self._pages("ListMFADevices", "MFADevices", UserName=user_name))
+
+    # --- the secured group ---------------------------------------------------------------------------
+
+    @requires("iam:GetGroup")
+    def list_group_members(self, group_name: str) -> list[str]:
+        """Members of the group; raises ``NotFoundError`` if the group does not exist."""
+        return [u["UserName"] for u in self._pages("GetGroup", "Users", GroupName=group_name)]
+
+    @requires("iam:CreateGroup")
+    def create_group(self, group_name: str) -> None:
+        self._call("CreateGroup", GroupName=group_name)
+
+    @requires("iam:DeleteGroup")
+    def delete_group(self, group_name: str) -> None:
+        self._call("DeleteGroup", GroupName=group_name)
+
+    @requires("iam:AddUserToGroup")
+    def add_user_to_group(self, group_name: str, user_name: str) -> None:
+        """Idempotent: adding a member again succeeds without change."""
+        self._call("AddUserToGroup", GroupName=group_name, UserName=user_name)
+
+    @requires("iam:RemoveUserFromGroup")
+    def remove_user_from_group(self, group_name: str, user_name: str) -> None:
+        self._call("RemoveUserFromGroup", GroupName=group_name, UserName=user_name)
+
+    @requires("iam:ListAttachedGroupPolicies")
+    def list_attached_group_policies(self, group_name: str) -> list[str]:
+        """ARNs of the managed policies attached; raises ``NotFoundError`` if the group does not exist."""
+        return [
+            p["PolicyArn"]
+            for p in self._pages("ListAttachedGroupPolicies", "AttachedPolicies", GroupName=group_name)
+        ]
+
+    @requires("iam:AttachGroupPolicy")
+    def attach_group_policy(self, group_name: str, policy_arn: str) -> None:
+        self._call("AttachGroupPolicy", GroupName=group_name, PolicyArn=policy_arn)
+
+    @requires("iam:DetachGroupPolicy")
+    def detach_group_policy(self, group_name: str, policy_arn: str) -> None:
+        self._call("DetachGroupPolicy", GroupName=group_name, PolicyArn=policy_arn)
+
+    # --- the managed policy --------------------------------------------------------------------------
+
+    @requires("iam:GetPolicy")
+    def get_default_version_id(self, policy_arn: str) -> str:
+        """The policy's default version ID; raises ``NotFoundError`` if the policy does not exist."""
+        return str(self._call("GetPolicy", PolicyArn=policy_arn)["Policy"]["DefaultVersionId"])
+
+    @requires("iam:GetPolicyVersion")
+    def get_policy_document(self, policy_arn: str, version_id: str) -> dict[str, Any]:
+        version = self._call("GetPolicyVersion", PolicyArn=policy_arn, VersionId=version_id)
+        document = version["PolicyVersion"]["Document"]
+        if isinstance(document, str):  # boto3 decodes it; other transports may not
+            import json
+            from urllib.parse import unquote
+
+            document = json.loads(unquote(document))
+        return dict(document)
+
+    @requires("iam:CreatePolicy")
+    def create_policy(self, policy_name: str, document: dict[str, Any], description: str) -> str:
+        response = self._call(
+            "CreatePolicy",
+            PolicyName=policy_name,
+            PolicyDocument=policy_json(document, indent=None),
+            Description=description,
+        )
+        return str(response["Policy"]["Arn"])
+
+    @requires("iam:DeletePolicy")
+    def delete_policy(self, policy_arn: str) -> None:
+        self._call("DeletePolicy", PolicyArn=policy_arn)
+
+    @requires("iam:ListPolicyVersions")
+    def list_policy_versions(self, policy_arn: str) -> list[PolicyVersion]:
+        return [
+            PolicyVersion(v["VersionId"], bool(v["IsDefaultVersion"]), v.get("CreateDate"))
+            for v in self._pages("ListPolicyVersions", "Versions", PolicyArn=policy_arn)
+        ]
+
+    @requires("iam:CreatePolicyVersion")
+    def create_policy_version(self, policy_arn: str, document: dict[str, Any]) -> str:
+        """Create a new default version; raises ``ConflictError`` (LimitExceeded) at 5 versions."""
+        response = self._call(
+            "CreatePolicyVersion",
+            PolicyArn=policy_arn,
+            PolicyDocument=policy_json(document, indent=None),
+            SetAsDefault=True,
+        )
+        return str(response["PolicyVersion"]["VersionId"])
+
+    @requires("iam:DeletePolicyVersion")
+    def delete_policy_version(self, policy_arn: str, version_id: str) -> None:
+        self._call("DeletePolicyVersion", PolicyArn=policy_arn, VersionId=version_id)
+
+    @requires("iam:SetDefaultPolicyVersion")
+    def set_default_policy_version(self, policy_arn: str, version_id: str) -> None:
+        self._call("SetDefaultPolicyVersion", PolicyArn=policy_arn, VersionId=version_id)
+
+    # --- account-wide reads for the sweep ------------------------------------------------------------
+
+    @requires("iam:GenerateCredentialReport")
+    def generate_credential_report(self) -> str:
+        """Ask IAM to (re)generate the report; returns STARTED, INPROGRESS or COMPLETE."""
+        return str(self._call("GenerateCredentialReport")["State"])
+
+    @requires("iam:GetCredentialReport")
+    def get_credential_report(self) -> CredentialReport:
+        response = self._call("GetCredentialReport")
+        content = response["Content"]
+        text = content.decode("utf-8") if isinstance(content, bytes) else str(content)
+        return CredentialReport(response["GeneratedTime"], list(csv.DictReader(io.StringIO(text))))
+
+    @requires("iam:GetAccountAuthorizationDetails")
+    def iter_users_with_groups_and_tags(self) -> Iterator[dict[str, Any]]:
+        """Every user with ``GroupList`` and ``Tags``, 1,000 per call (the sweep's account-wide listing)."""
+        yield from self._pages(
+            "GetAccountAuthorizationDetails", "UserDetailList", Filter=["User"], MaxItems=1000
+        )
+
+    @requires("iam:ListVirtualMFADevices")
+    def users_with_assigned_virtual_mfa(self) -> set[str]:
+        """User names holding an assigned virtual MFA device now (fresher than the credential report)."""
+        users: set[str] = set()
+        for device in self._pages(
+            "ListVirtualMFADevices", "VirtualMFADevices", AssignmentStatus="Assigned", MaxItems=1000
+        ):
+            name = device.get("User", {}).get("UserName")
+            if name:
+                users.add(name)
+        return users
+
+    @requires("iam:GetAccountSummary")
+    def account_mfa_enabled(self) -> bool:
+        """Whether the root user has MFA (``AccountMFAEnabled``)."""
+        return bool(self._call("GetAccountSummary")["SummaryMap"].get("AccountMFAEnabled"))
+

@@ -1,0 +1,46 @@
+"""Fixtures shared by every test area. Areas keep their own fixtures in their folder's conftest.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS_DIR = ROOT / "events"
+
+
+@pytest.fixture(autouse=True)
+def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach a real AWS account: fake credentials, us-east-1, no shared config files."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "IAMGuardTests")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "iam-guard")
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A sample event from events/ (the same files `sam local invoke -e` uses)."""
+    data: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text())
+    return data
+
+
+@pytest.fixture
+def mock_iam() -> Iterator[Any]:
+    """A moto-backed IAM client (in-process)."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        yield boto3.client("iam", region_name="us-east-1")
