@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from core.errors import IamGuardError
 
@@ -37,14 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _module(name: str) -> object:
+def _module(name: str) -> Any:
     return importlib.import_module(f"cli.commands.{name}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(_module(args.command).run(args))  # type: ignore[attr-defined]
+        return int(_module(args.command).run(args))
     except IamGuardError as exc:
         print(f"iam-guard {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -47,7 +47,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--exempt-tag",
         metavar="KEY",
-        help=f"tag key that exempts a user: true, or YYYY-MM-DD until then (default {DEFAULT_EXEMPT_TAG_KEY})",
+        help=f"exempting tag key: value true, or YYYY-MM-DD until then (default {DEFAULT_EXEMPT_TAG_KEY})",
     )
     group.add_argument("--dry-run", action="store_true", help="change nothing; say what would be done")
 

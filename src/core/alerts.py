@@ -100,7 +100,7 @@ class FanOutSink:
         for sink in self.sinks:
             try:
                 sink.send(alert)
-            except Exception as exc:  # noqa: BLE001 - collected and re-raised after the others ran
+            except Exception as exc:  # collected and re-raised after the others ran
                 errors.append(exc)
         if errors:
             raise errors[0]

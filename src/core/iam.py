@@ -265,4 +265,3 @@ class IamGateway:
     def account_mfa_enabled(self) -> bool:
         """Whether the root user has MFA (``AccountMFAEnabled``)."""
         return bool(self._call("GetAccountSummary")["SummaryMap"].get("AccountMFAEnabled"))
-

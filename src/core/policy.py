@@ -47,7 +47,7 @@ OWN_USER_SELF_SERVICE = (
 )
 # Resource type "mfa": a virtual device may have any name since 2022-11.
 CREATE_MFA_DEVICE = "iam:CreateVirtualMFADevice"
-GET_SESSION_TOKEN = "sts:GetSessionToken"
+GET_SESSION_TOKEN = "sts:GetSessionToken"  # noqa: S105 - an action name, not a secret
 
 # What a user without MFA may still do (statement 2's NotAction). Not DeleteVirtualMFADevice (AWS warns).
 SELF_SERVICE_ACTIONS = tuple(
@@ -174,7 +174,7 @@ def canonical_policy(document: Mapping[str, Any] | str) -> Any:
 
 
 def _canonical_statement(statement: Mapping[str, Any]) -> Any:
-    items = []
+    items: list[tuple[str, Any]] = []
     for key, value in statement.items():
         if key == "Sid":
             continue

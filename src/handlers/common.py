@@ -1,0 +1,43 @@
+"""What every Lambda handler shares: Powertools utilities, and settings / clients built once, lazily.
+
+Nothing here runs at import time except creating the Powertools objects (which do no I/O).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+from core.alerts import AlertSink
+from core.iam import IamGateway
+from core.notify import sink_from_settings
+from core.settings import Settings, settings_from_env
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+
+@cache
+def settings() -> Settings:
+    """Read and validate the IAM_GUARD_* environment once per container; fail fast with one line."""
+    return settings_from_env(os.environ)
+
+
+@cache
+def iam() -> IamGateway:
+    return IamGateway()
+
+
+@cache
+def alert_sink() -> AlertSink:
+    return sink_from_settings(settings())
+
+
+def reset_caches() -> None:
+    """For tests that change the environment between invocations (a new 'container')."""
+    settings.cache_clear()
+    iam.cache_clear()
+    alert_sink.cache_clear()
