@@ -1,0 +1,32 @@
+"""Alert delivery from a workstation: ``--sns-topic-arn`` and ``--slack-webhook-url`` flags -> a sink."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.alerts import AlertSink, FanOutSink, RecordingSink
+from core.errors import SettingsError
+from core.notify import SnsSink
+from core.settings import build_settings
+
+
+def add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("alert delivery")
+    group.add_argument("--sns-topic-arn", metavar="ARN", help="also publish the alerts to this SNS topic")
+    group.add_argument(
+        "--slack-webhook-url", metavar="URL", help="also post the alerts to this Slack incoming webhook"
+    )
+
+
+def sink_from_args(args: argparse.Namespace) -> tuple[RecordingSink, AlertSink]:
+    """A recorder (the CLI reports what it alerted) plus the deliveries the flags ask for."""
+    recorder = RecordingSink()
+    sinks: list[AlertSink] = [recorder]
+    topic = getattr(args, "sns_topic_arn", None)
+    if topic:
+        build_settings(sns_topic_arn=topic, ip_restriction=False)  # validates the ARN, one-line error
+        sinks.append(SnsSink(topic))
+    webhook = getattr(args, "slack_webhook_url", None)
+    if webhook:
+        raise SettingsError("--slack-webhook-url: Slack delivery is not available yet")
+    return recorder, FanOutSink(sinks)
