@@ -46,5 +46,8 @@ test: lint $(TEST_EXTRA) pytest
 demo: $(BIN)/.installed
 	$(BIN)/iam-guard demo
 
+bench: $(BIN)/.installed
+	$(BIN)/python -m bench
+
 clean:
 	rm -rf $(VENV) .venv-* $(ENGINE)/node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache
