@@ -67,6 +67,14 @@ class Alert:
     event_id: str = ""  # CloudTrail event ID, for tracing
     dry_run: bool = False
     details: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    # Items left out of ``items`` because a transport has a size limit (SNS: 256 KiB); renderings add
+    # them to the "and N more" line so the reader still learns how many users are affected.
+    items_omitted: int = 0
+
+    @property
+    def item_count(self) -> int:
+        """How many items this alert is about, including those a size limit left out."""
+        return len(self.items) + self.items_omitted
 
     def sorted_items(self) -> list[AlertItem]:
         """Items most severe first, then by subject, so every rendering lists them the same way."""
