@@ -36,6 +36,7 @@ class AlertKind(str, Enum):
     SWEEP_DIGEST = "sweep-digest"
     SWEEP_FAILED = "sweep-failed"
     KEYS_DEACTIVATED = "access-keys-deactivated"
+    EXEMPTION_GRANTED = "exemption-granted"  # exemption tag put on an enrolled user (never auto-removed)
 
 
 @dataclass(frozen=True)
