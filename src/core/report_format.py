@@ -1,0 +1,112 @@
+"""Sweep results as text for the CLI: an aligned table, CSV, or one JSON object. Pure.
+
+Every format carries the credential report's generation time, so a reader knows how fresh it is.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from typing import Any
+
+from core.findings import Finding
+from core.sweep import SweepResult
+
+FORMATS = ("table", "json", "csv")
+CSV_COLUMNS = (
+    "user",
+    "finding",
+    "severity",
+    "status",
+    "since",
+    "deadline",
+    "detail",
+    "action",
+    "source",
+    "report_generated_at",
+)
+_TABLE_COLUMNS = ("SEVERITY", "STATUS", "FINDING", "USER", "DEADLINE", "DETAIL")
+
+
+def render(result: SweepResult, fmt: str, *, iam_calls: int | None = None) -> str:
+    if fmt == "json":
+        return to_json(result, iam_calls=iam_calls)
+    if fmt == "csv":
+        return to_csv(result)
+    return to_table(result, iam_calls=iam_calls)
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return {
+        "user": f.user,
+        "finding": f.finding,
+        "severity": f.severity.label,
+        "status": f.status,
+        "since": _iso(f.since),
+        "deadline": _iso(f.deadline),
+        "detail": f.detail,
+        "action": f.action,
+        "source": f.source,
+    }
+
+
+def to_json(result: SweepResult, *, iam_calls: int | None = None) -> str:
+    document: dict[str, Any] = {
+        "account_id": result.account_id,
+        "report_generated_at": _iso(result.report_generated_at),
+        "swept_at": _iso(result.swept_at),
+        "users_scanned": result.users_scanned,
+        "group_name": result.group_name,
+        "grace_days": result.grace_days,
+        "dry_run": result.dry_run,
+        "remediate": result.remediate,
+        "counts": result.counts,
+        "status_counts": result.status_counts,
+        "findings": [finding_dict(f) for f in result.findings],
+        "alerts_sent": [k.value for k in result.alerts_sent],
+    }
+    if iam_calls is not None:
+        document["iam_calls"] = iam_calls
+    return json.dumps(document, indent=2)
+
+
+def to_csv(result: SweepResult) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for f in result.findings:
+        writer.writerow({**finding_dict(f), "report_generated_at": _iso(result.report_generated_at)})
+    return buffer.getvalue().rstrip("\n")
+
+
+def to_table(result: SweepResult, *, iam_calls: int | None = None) -> str:
+    rows = [
+        (f.severity.label, f.status, f.finding, f.user, _day(f.deadline), f.detail) for f in result.findings
+    ]
+    lines = [f"Credential report generated {_iso(result.report_generated_at)}; swept {_iso(result.swept_at)}"]
+    if rows:
+        widths = [
+            max(len(str(r[i])) for r in [_TABLE_COLUMNS, *rows]) for i in range(len(_TABLE_COLUMNS) - 1)
+        ]
+        for row in [_TABLE_COLUMNS, *rows]:
+            cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
+            lines.append("  ".join([*cells, str(row[-1])]).rstrip())
+    lines.append(summary_line(result, iam_calls=iam_calls))
+    return "\n".join(lines)
+
+
+def summary_line(result: SweepResult, *, iam_calls: int | None = None) -> str:
+    statuses = ", ".join(f"{n} {s}" for s, n in result.status_counts.items()) or "no findings"
+    mode = " (dry run)" if result.dry_run else ""
+    calls = f", {iam_calls} IAM calls" if iam_calls is not None else ""
+    return f"{result.users_scanned} users swept{mode}: {statuses}{calls}"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment else None
+
+
+def _day(moment: datetime | None) -> str:
+    return moment.date().isoformat() if moment else "-"

@@ -1,0 +1,378 @@
+"""The scheduled MFA sweep: gather -> classify -> reconcile (enrol, remediate) -> one digest alert.
+
+IAM calls per run, for N users (see README, "The sweep"):
+
+- GenerateCredentialReport: 1 to ``REPORT_ATTEMPTS`` (polled with short backoff);
+- GetCredentialReport: 1 (more only if IAM answers ReportInProgress/ReportExpired within the bound);
+- GetAccountAuthorizationDetails: ceil(N / 1000) pages (membership, tags, creation dates);
+- ListVirtualMFADevices (Assigned): ceil(devices / 1000) pages (fresh MFA state);
+- GetAccountSummary: 1, only when the report has no ``<root_account>`` row;
+- per user missing from the report (created after it): GetLoginProfile + ListAccessKeys + ListMFADevices;
+- per user enrolled: AddUserToGroup; per user remediated: ListMFADevices + ListAccessKeys (the re-check)
+  + one UpdateAccessKey per active key.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from aws_lambda_powertools import Logger
+
+from core.alerts import Alert, AlertItem, AlertKind, AlertSink, Severity
+from core.errors import AwsError, CredentialReportError, DeliveryError, IamGuardError
+from core.exemptions import tags_to_dict
+from core.findings import (
+    ENROLLED,
+    FAILED,
+    MFA_KINDS,
+    NOT_IN_SECURED_GROUP,
+    REMEDIATED,
+    ROOT,
+    VIOLATION,
+    WOULD_ENROL,
+    WOULD_REMEDIATE,
+    Credentials,
+    Finding,
+    Snapshot,
+    UserRecord,
+    classify,
+    count_by_kind,
+    count_by_status,
+    sort_findings,
+)
+from core.iam import CredentialReport, IamGateway, permissions_of
+from core.settings import Settings
+
+logger = Logger(child=True)
+
+# Waits between GenerateCredentialReport polls: 8 attempts over about 45 s at most. IAM usually
+# finishes in seconds; a Lambda with a few minutes' timeout still reports the failure itself.
+REPORT_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0)
+REPORT_ATTEMPTS = len(REPORT_DELAYS) + 1
+# IAM answers these while a report is being built, or when it must be rebuilt: wait and ask again.
+_REPORT_NOT_READY = {"LimitExceeded", "ReportInProgress", "ReportExpired", "ReportNotPresent"}
+
+REQUIRED_PERMISSIONS = permissions_of(
+    IamGateway.generate_credential_report,
+    IamGateway.get_credential_report,
+    IamGateway.iter_users_with_groups_and_tags,
+    IamGateway.users_with_assigned_virtual_mfa,
+    IamGateway.account_mfa_enabled,
+    IamGateway.has_login_profile,
+    IamGateway.list_access_keys,
+    IamGateway.list_mfa_devices,
+    IamGateway.add_user_to_group,
+    IamGateway.deactivate_access_key,
+)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    account_id: str
+    report_generated_at: datetime
+    swept_at: datetime
+    users_scanned: int
+    findings: tuple[Finding, ...]
+    dry_run: bool
+    remediate: bool
+    group_name: str
+    grace_days: int
+    alerts_sent: tuple[AlertKind, ...]
+    delivery_error: str | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return count_by_kind(self.findings)
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        return count_by_status(self.findings)
+
+    @property
+    def failures(self) -> list[Finding]:
+        return [f for f in self.findings if f.status == FAILED]
+
+
+# --- gather ----------------------------------------------------------------------------------------
+
+
+def fetch_credential_report(
+    iam: IamGateway,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    delays: Sequence[float] = REPORT_DELAYS,
+) -> CredentialReport:
+    """Generate (or reuse, if IAM's is under 4 hours old) the report and read it, within a bounded wait."""
+    last = "no attempt"
+    for attempt in range(len(delays) + 1):
+        if attempt:
+            sleep(delays[attempt - 1])
+        try:
+            state = iam.generate_credential_report()
+            if state != "COMPLETE":
+                last = f"report generation {state}"
+                continue
+            return iam.get_credential_report()
+        except AwsError as exc:
+            if exc.code not in _REPORT_NOT_READY:
+                raise
+            last = str(exc)
+    waited = sum(delays)
+    raise CredentialReportError(
+        "GenerateCredentialReport",
+        "NotReady",
+        f"the credential report was not ready after {len(delays) + 1} attempts over {waited:g} s "
+        f"(last: {last}); try again in a few minutes",
+    )
+
+
+def gather(iam: IamGateway, *, sleep: Callable[[float], None] = time.sleep) -> Snapshot:
+    """The account-wide reads, then per-user checks only for users the report does not know yet."""
+    report = fetch_credential_report(iam, sleep=sleep)
+    rows = {row["user"]: row for row in report.rows if row.get("user")}
+    users = tuple(_user_record(u) for u in iam.iter_users_with_groups_and_tags())
+    virtual_mfa = frozenset(iam.users_with_assigned_virtual_mfa())
+    root_row = rows.get(ROOT)
+    root_mfa = root_row.get("mfa_active") == "true" if root_row else iam.account_mfa_enabled()
+    snapshot = Snapshot(_aware(report.generated_at), rows, users, virtual_mfa, root_mfa)
+    missing = snapshot.missing_from_report()
+    live = {name: live_credentials(iam, name) for name in missing}
+    if missing:
+        logger.info("users missing from the credential report checked live", extra={"count": len(missing)})
+    return replace(snapshot, live=live)
+
+
+def live_credentials(iam: IamGateway, user_name: str) -> Credentials:
+    """Three per-user calls, for a user the report does not list (created after it was generated)."""
+    return Credentials(
+        password_enabled=iam.has_login_profile(user_name),
+        active_keys=sum(k.get("Status") == "Active" for k in iam.list_access_keys(user_name)),
+        mfa=bool(iam.list_mfa_devices(user_name)),
+        source="live",
+    )
+
+
+def _user_record(detail: dict[str, object]) -> UserRecord:
+    created = detail.get("CreateDate")
+    return UserRecord(
+        name=str(detail["UserName"]),
+        arn=str(detail.get("Arn", "")),
+        created=_aware(created) if isinstance(created, datetime) else datetime.now(UTC),
+        groups=frozenset(str(g) for g in detail.get("GroupList", []) or []),  # type: ignore[attr-defined]
+        tags=tags_to_dict(detail.get("Tags") or []),  # type: ignore[arg-type]
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# --- reconcile -------------------------------------------------------------------------------------
+
+
+def reconcile(iam: IamGateway, findings: Sequence[Finding], settings: Settings) -> list[Finding]:
+    """Enrol users outside the group (unless dry-run); deactivate keys when remediation is on."""
+    done: list[Finding] = []
+    for finding in findings:
+        if finding.finding == NOT_IN_SECURED_GROUP:
+            done.append(enrol(iam, finding, settings))
+        elif _remediable(finding, settings):
+            done.extend(remediate(iam, finding, settings))
+        else:
+            done.append(finding)
+    return sort_findings(done)
+
+
+def enrol(iam: IamGateway, finding: Finding, settings: Settings) -> Finding:
+    if settings.dry_run:
+        return replace(finding, status=WOULD_ENROL, detail=f"{finding.detail}; dry run: not enrolled")
+    try:
+        iam.add_user_to_group(settings.group_name, finding.user)
+    except AwsError as exc:
+        logger.warning("enrolment failed", extra={"user": finding.user, "error": str(exc)})
+        return replace(finding, status=FAILED, detail=f"{finding.detail}; enrolment failed: {exc}")
+    logger.info("user enrolled", extra={"user": finding.user, "group": settings.group_name})
+    return replace(finding, status=ENROLLED, detail=f"{finding.detail}; enrolled into {settings.group_name}")
+
+
+def _remediable(finding: Finding, settings: Settings) -> bool:
+    return (
+        settings.remediate
+        and finding.finding in MFA_KINDS
+        and finding.status == VIOLATION
+        and finding.active_keys > 0
+    )
+
+
+def remediate(iam: IamGateway, finding: Finding, settings: Settings) -> list[Finding]:
+    """Re-check MFA and keys right before acting; deactivate (never delete) the keys still active.
+
+    Returns the finding updated, or nothing when the user got an MFA device since the report.
+    """
+    try:
+        if iam.list_mfa_devices(finding.user):
+            logger.info("MFA found at re-check, keys untouched", extra={"user": finding.user})
+            return []
+        active = [k["AccessKeyId"] for k in iam.list_access_keys(finding.user) if k.get("Status") == "Active"]
+        if not active:
+            return [replace(finding, detail=f"{finding.detail}; no active access key to deactivate")]
+        if settings.dry_run:
+            keys = ", ".join(active)
+            return [
+                replace(finding, status=WOULD_REMEDIATE, detail=f"{finding.detail}; would deactivate {keys}")
+            ]
+        for key_id in active:
+            iam.deactivate_access_key(finding.user, key_id)
+            logger.info("access key deactivated", extra={"user": finding.user, "access_key_id": key_id})
+    except AwsError as exc:
+        logger.warning("remediation failed", extra={"user": finding.user, "error": str(exc)})
+        return [replace(finding, status=FAILED, detail=f"{finding.detail}; remediation failed: {exc}")]
+    return [replace(finding, status=REMEDIATED, detail=f"{finding.detail}; deactivated {', '.join(active)}")]
+
+
+# --- alerts ----------------------------------------------------------------------------------------
+
+
+def digest_alert(result: SweepResult) -> Alert:
+    attention = [f for f in result.findings if f.needs_attention]
+    severity = max((f.severity for f in attention), default=Severity.INFO)
+    statuses = ", ".join(f"{n} {s}" for s, n in result.status_counts.items()) or "no findings"
+    return Alert(
+        kind=AlertKind.SWEEP_DIGEST,
+        severity=severity,
+        title=f"IAM sweep: {len(attention)} need attention, {len(result.findings)} findings"
+        + (" (dry run)" if result.dry_run else ""),
+        summary=(
+            f"{result.users_scanned} users swept; {statuses}. Credential report generated "
+            f"{result.report_generated_at.isoformat()}."
+        ),
+        account_id=result.account_id,
+        occurred_at=result.swept_at,
+        items=tuple(_item(f) for f in result.findings),
+        counts=tuple(result.counts.items()),
+        report_generated_at=result.report_generated_at,
+        dry_run=result.dry_run,
+        details=(("group", result.group_name), ("grace_days", str(result.grace_days))),
+    )
+
+
+def keys_deactivated_alert(result: SweepResult) -> Alert | None:
+    remediated = [f for f in result.findings if f.status == REMEDIATED]
+    if not remediated:
+        return None
+    names = ", ".join(f.user for f in remediated)
+    return Alert(
+        kind=AlertKind.KEYS_DEACTIVATED,
+        severity=Severity.HIGH,
+        title=f"IAM sweep deactivated the access keys of {len(remediated)} user(s) without MFA",
+        summary=(
+            f"Keys of {names} are now Inactive (not deleted). Once the user registers an MFA device, "
+            "reactivate with: aws iam update-access-key --status Active --user-name USER --access-key-id ID"
+        ),
+        account_id=result.account_id,
+        occurred_at=result.swept_at,
+        items=tuple(_item(f) for f in remediated),
+        report_generated_at=result.report_generated_at,
+    )
+
+
+def failure_alert(error: IamGuardError, account_id: str, now: datetime) -> Alert:
+    return Alert(
+        kind=AlertKind.SWEEP_FAILED,
+        severity=Severity.HIGH,
+        title="IAM sweep failed: no findings this run",
+        summary=f"{error}. Users without MFA are not being checked until a run succeeds.",
+        account_id=account_id,
+        occurred_at=now,
+    )
+
+
+def should_send_digest(result: SweepResult, settings: Settings) -> bool:
+    """Always, unless quiet runs are on and no finding needs attention (only grace/exempt, or none)."""
+    return not settings.quiet_runs or any(f.needs_attention for f in result.findings)
+
+
+def _item(f: Finding) -> AlertItem:
+    return AlertItem(
+        subject=f.user,
+        finding=f.finding,
+        severity=f.severity,
+        status=f.status,
+        since=f.since,
+        deadline=f.deadline,
+        action=f.action,
+    )
+
+
+# --- the run ---------------------------------------------------------------------------------------
+
+
+def run_sweep(
+    iam: IamGateway,
+    sink: AlertSink,
+    settings: Settings,
+    *,
+    account_id: str = "",
+    now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SweepResult:
+    """One sweep. AWS failures while gathering send a SWEEP_FAILED alert and are raised."""
+    now = now or datetime.now(UTC)
+    try:
+        snapshot = gather(iam, sleep=sleep)
+    except IamGuardError as exc:
+        logger.error("sweep failed", extra={"error": str(exc)})
+        _send_quietly(sink, failure_alert(exc, account_id, now))
+        raise
+    findings = reconcile(iam, classify(snapshot, settings, now), settings)
+    result = SweepResult(
+        account_id=account_id or _account_from_arns(snapshot),
+        report_generated_at=snapshot.report_generated_at,
+        swept_at=now,
+        users_scanned=len(snapshot.users),
+        findings=tuple(findings),
+        dry_run=settings.dry_run,
+        remediate=settings.remediate,
+        group_name=settings.group_name,
+        grace_days=settings.grace_days,
+        alerts_sent=(),
+    )
+    return deliver(result, sink, settings)
+
+
+def deliver(result: SweepResult, sink: AlertSink, settings: Settings) -> SweepResult:
+    """Send the remediation alert (if any) and the digest; a delivery failure is recorded, not raised."""
+    alerts = [a for a in (keys_deactivated_alert(result),) if a is not None]
+    if should_send_digest(result, settings):
+        alerts.append(digest_alert(result))
+    sent: list[AlertKind] = []
+    error: str | None = None
+    for alert in alerts:
+        try:
+            sink.send(alert)
+            sent.append(alert.kind)
+        except DeliveryError as exc:
+            logger.error("alert not delivered", extra={"kind": alert.kind.value, "error": str(exc)})
+            error = str(exc)
+    logger.info("sweep done", extra={"findings": len(result.findings), "statuses": result.status_counts})
+    return replace(result, alerts_sent=tuple(sent), delivery_error=error)
+
+
+def _send_quietly(sink: AlertSink, alert: Alert) -> None:
+    try:
+        sink.send(alert)
+    except DeliveryError as exc:
+        logger.error("failure alert not delivered", extra={"error": str(exc)})
+
+
+def _account_from_arns(snapshot: Snapshot) -> str:
+    """The account ID from any ARN we already hold (arn:aws:iam::123456789012:user/x): no STS call."""
+    arns = [u.arn for u in snapshot.users] + [r.get("arn", "") for r in snapshot.report_rows.values()]
+    for arn in arns:
+        parts = arn.split(":")
+        if len(parts) > 4 and parts[4].isdigit():
+            return parts[4]
+    return ""
