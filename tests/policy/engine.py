@@ -1,0 +1,85 @@
+"""The independent IAM engine (npm ``@cloud-copilot/iam-simulate``), called from Python in one batch.
+
+``evaluate`` sends every request to one ``node tests/engine/simulate.mjs`` process and returns the
+engine's decision for each: ``Allowed``, ``ExplicitlyDenied`` or ``ImplicitlyDenied``. The engine is
+required: when node or the package is missing the calling test fails (it never skips), and a request the
+engine refuses or a context key it ignores is a failure too, so no row is silently decided by defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ENGINE_DIR = Path(__file__).resolve().parents[1] / "engine"
+SCRIPT = ENGINE_DIR / "simulate.mjs"
+PACKAGE = ENGINE_DIR / "node_modules" / "@cloud-copilot" / "iam-simulate" / "package.json"
+ACCOUNT = "123456789012"
+
+ALLOWED = "Allowed"
+EXPLICIT_DENY = "ExplicitlyDenied"
+IMPLICIT_DENY = "ImplicitlyDenied"
+
+
+def user_arn(name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:user/{name}"
+
+
+def mfa_arn(device: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:mfa/{device}"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One API call by an IAM user: the policies attached to them and the request context."""
+
+    policies: tuple[str, ...]  # names of documents in the ``documents`` mapping given to ``evaluate``
+    action: str
+    resource: str
+    context: Mapping[str, str | list[str]] = field(default_factory=dict)
+    user: str = "alice"
+
+
+def evaluate(documents: Mapping[str, Mapping[str, Any]], requests: Sequence[Request]) -> list[str]:
+    """The engine's decision for each request, in order (one node process for the whole batch)."""
+    _require_engine()
+    cases = [
+        {
+            "policies": [{"name": name, "policy": documents[name]} for name in request.policies],
+            "action": request.action,
+            "resource": request.resource,
+            "principal": user_arn(request.user),
+            # IAM fills aws:username from the signed-in IAM user; the engine must be told.
+            "context": {"aws:username": request.user, **request.context},
+        }
+        for request in requests
+    ]
+    completed = subprocess.run(
+        ["node", str(SCRIPT)], input=json.dumps(cases), capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        pytest.fail(f"the IAM engine crashed (exit {completed.returncode}): {completed.stderr.strip()}")
+    results = json.loads(completed.stdout)
+    assert len(results) == len(requests), "the engine must answer every request"
+    decisions = []
+    for request, result in zip(requests, results, strict=True):
+        if "error" in result:
+            pytest.fail(f"the IAM engine refused {request}: {result['error']}")
+        if result["ignoredContextKeys"]:
+            pytest.fail(f"the IAM engine ignored context keys {result['ignoredContextKeys']} of {request}")
+        decisions.append(str(result["result"]))
+    return decisions
+
+
+def _require_engine() -> None:
+    if shutil.which("node") is None:
+        pytest.fail("node is not installed: the policy tests need it to run the IAM engine (make test)")
+    if not PACKAGE.exists():
+        pytest.fail("the IAM engine is not installed: run `npm ci --prefix tests/engine` (make test does it)")
