@@ -1,4 +1,8 @@
-"""Alert delivery from a workstation: ``--sns-topic-arn`` and ``--slack-webhook-url`` flags -> a sink."""
+"""Alert delivery from a workstation: ``--sns-topic-arn`` and ``--slack-webhook-url`` flags -> a sink.
+
+The Slack message is the same Block Kit message the notifier Lambda posts (same renderer, same model).
+A delivery failure raises ``DeliveryError`` from the sink; commands log it and carry on.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,16 @@ from core.alerts import AlertSink, FanOutSink, RecordingSink
 from core.errors import SettingsError
 from core.notify import SnsSink
 from core.settings import build_settings
+from core.slack import SlackWebhookSink
 
 
 def add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("alert delivery")
     group.add_argument("--sns-topic-arn", metavar="ARN", help="also publish the alerts to this SNS topic")
     group.add_argument(
-        "--slack-webhook-url", metavar="URL", help="also post the alerts to this Slack incoming webhook"
+        "--slack-webhook-url",
+        metavar="URL",
+        help="also post the alerts to this Slack incoming webhook (never printed or logged)",
     )
 
 
@@ -28,5 +35,8 @@ def sink_from_args(args: argparse.Namespace) -> tuple[RecordingSink, AlertSink]:
         sinks.append(SnsSink(topic))
     webhook = getattr(args, "slack_webhook_url", None)
     if webhook:
-        raise SettingsError("--slack-webhook-url: Slack delivery is not available yet")
+        try:
+            sinks.append(SlackWebhookSink(webhook))
+        except SettingsError as exc:
+            raise SettingsError(f"--slack-webhook-url: {exc}") from None
     return recorder, FanOutSink(sinks)

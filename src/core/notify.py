@@ -1,4 +1,10 @@
-"""Alert delivery adapters (SNS). Delivery failures raise ``DeliveryError`` and never undo enforcement."""
+"""Alert delivery to SNS. Delivery failures raise ``DeliveryError`` and never undo enforcement.
+
+One Publish per alert, with ``MessageStructure="json"``: email (and any other) subscribers get the
+plain-text body (``default`` / ``email``); the Slack notifier Lambda gets the alert model as JSON
+(``lambda``) and renders Block Kit from it. The ``type`` and ``severity`` message attributes let each
+subscription filter (e.g. email only for high and critical).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,9 @@ from core.errors import AwsError, DeliveryError
 from core.settings import Settings
 
 SNS_SUBJECT_MAX = 100
+REQUIRED_PERMISSIONS = frozenset({"sns:Publish"})  # what a function publishing alerts needs
+# Publishing to a KMS-encrypted topic also needs these on the topic's key (a customer managed key).
+ENCRYPTED_TOPIC_KEY_PERMISSIONS = frozenset({"kms:GenerateDataKey", "kms:Decrypt"})
 
 
 def default_sns_client() -> Any:
@@ -22,7 +31,7 @@ def default_sns_client() -> Any:
 class SnsSink:
     """Publishes each alert to one SNS topic: subject, plain-text body, filterable attributes."""
 
-    permissions = frozenset({"sns:Publish"})
+    permissions = REQUIRED_PERMISSIONS
 
     def __init__(
         self,
@@ -53,7 +62,8 @@ class SnsSink:
                 lambda: self.client.publish(
                     TopicArn=self.topic_arn,
                     Subject=message.subject,
-                    Message=message.body,
+                    Message=message.structured(),
+                    MessageStructure="json",
                     MessageAttributes={
                         k: {"DataType": "String", "StringValue": v} for k, v in message.attributes.items()
                     },
@@ -72,4 +82,10 @@ def sink_from_settings(settings: Settings, *, sns_client: Any = None) -> AlertSi
     return RecordingSink()
 
 
-__all__ = ["FanOutSink", "SnsSink", "sink_from_settings"]
+__all__ = [
+    "ENCRYPTED_TOPIC_KEY_PERMISSIONS",
+    "REQUIRED_PERMISSIONS",
+    "FanOutSink",
+    "SnsSink",
+    "sink_from_settings",
+]

@@ -1,0 +1,65 @@
+"""Slack notifier Lambda: SNS alert topic -> Block Kit message -> Slack incoming webhook.
+
+Subscribed to the alert topic with protocol ``lambda``; SnsSink publishes with ``MessageStructure="json"``
+so this function receives the alert model as JSON (the ``lambda`` key) while email readers get text.
+
+Reads one variable, ``IAM_GUARD_SLACK_SECRET_ARN``: the Secrets Manager secret holding the webhook URL
+(fetched through Powertools Parameters, cached for 5 minutes). The guardrail's other settings are not this
+function's business, so it does not require them. A delivery failure raises: SNS invokes asynchronously,
+so Lambda retries twice and then sends the event to the function's dead-letter queue / on-failure
+destination, and the alert is kept.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import SnsModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from core.errors import InvalidEventError, SettingsError
+from core.settings import build_settings
+from core.slack import SlackWebhookSink, SnsNotification, forward_to_slack, webhook_url_from_secret
+from handlers.common import logger, metrics, tracer
+
+SECRET_ARN_VAR = "IAM_GUARD_SLACK_SECRET_ARN"  # noqa: S105 - the name of a variable, not a secret
+
+
+def secret_arn() -> str:
+    """The validated secret ARN (one-line error naming the variable when missing or malformed)."""
+    raw = os.environ.get(SECRET_ARN_VAR, "").strip()
+    if not raw:
+        raise SettingsError(f"{SECRET_ARN_VAR} is not set: the notifier does not know where the webhook is")
+    arn = build_settings(slack_secret_arn=raw, ip_restriction=False).slack_secret_arn
+    assert arn is not None  # build_settings keeps a given value or raises
+    return arn
+
+
+def notifications(event: dict[str, Any]) -> list[SnsNotification]:
+    try:
+        model = parse(event=event, model=SnsModel)
+    except (ValidationError, ValueError) as exc:
+        raise InvalidEventError(f"not an SNS event: {str(exc).splitlines()[0]}") from None
+    return [
+        SnsNotification(message_id=r.Sns.MessageId, subject=r.Sns.Subject, message=str(r.Sns.Message))
+        for r in model.Records
+    ]
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    received = notifications(event)
+    sink = SlackWebhookSink(webhook_url_from_secret(secret_arn()))
+    try:
+        posted = forward_to_slack(received, sink)
+    except Exception:
+        metrics.add_metric(name="SlackDeliveryFailed", unit=MetricUnit.Count, value=1)
+        raise  # Lambda retries; then the dead-letter queue keeps the alert
+    metrics.add_metric(name="SlackMessagesPosted", unit=MetricUnit.Count, value=posted)
+    return {"posted": posted}
