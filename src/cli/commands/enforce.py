@@ -1,16 +1,56 @@
-"""`iam-guard enforce`: being built (see the README's status section)."""
+"""``iam-guard enforce --event FILE``: run the enforcer's core on one EventBridge event file.
+
+Acts on the account of the current AWS credentials (boto3's standard configuration, so
+``AWS_ENDPOINT_URL`` works) and prints one JSON object: what was done, or why nothing was.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+from typing import Any
 
+from cli.delivery import add_delivery_arguments, sink_from_args
+from cli.options import add_policy_arguments, add_target_arguments, settings_from_args
+from core.enforcement import GuardrailCache, enforce
 from core.errors import InvalidInputError
+from core.events import IamApiCallEvent, parse_event
+from core.iam import IamGateway
+from core.sts import caller_account_id
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    del parser
+    parser.add_argument("--event", required=True, metavar="FILE", help="EventBridge event (JSON file)")
+    add_policy_arguments(parser)
+    add_target_arguments(parser)
+    add_delivery_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    del args
-    raise InvalidInputError("'enforce' is not implemented yet")
+    settings = settings_from_args(args)
+    event = _read_event(Path(args.event))
+    _check_account(event)
+    _, sink = sink_from_args(args)
+    result = enforce(event, settings=settings, iam=IamGateway(), sink=sink, cache=GuardrailCache())
+    print(json.dumps(result.to_dict(), indent=2))
+    return 0
+
+
+def _read_event(path: Path) -> IamApiCallEvent:
+    try:
+        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"{path} is not JSON: {exc}") from None
+    return parse_event(raw)
+
+
+def _check_account(event: IamApiCallEvent) -> None:
+    """The event's account decides the policy ARN: refuse to act on another account's event."""
+    account = caller_account_id()
+    if event.account != account:
+        raise InvalidInputError(
+            f"the event is from account {event.account} but the current credentials are for {account}"
+        )

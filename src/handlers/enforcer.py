@@ -1,0 +1,67 @@
+"""Enforcer Lambda: CloudTrail IAM events from EventBridge -> ``core.enforcement.enforce``.
+
+Settings come from the ``IAM_GUARD_*`` environment variables (``core.settings.ENV_VARS``). One more,
+read only here: ``IAM_GUARD_ENFORCER_ROLE_ARN``, this function's own role; events caused by it (our own
+AddUserToGroup, CreatePolicyVersion, ...) are ignored so the enforcer does not handle its own changes.
+
+Expected failures never fail the invocation permanently: ``enforce`` has already sent an
+ENFORCEMENT_FAILED alert; only what a retry can fix (throttling, races, unclassified AWS errors) is
+re-raised so Lambda's asynchronous retries run. Anything unexpected propagates with its traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from core.enforcement import GuardrailCache, enforce, is_retryable
+from core.errors import IamGuardError
+from core.events import parse_event
+from handlers.common import alert_sink, iam, logger, metrics, settings, tracer
+
+ROLE_ARN_VAR = "IAM_GUARD_ENFORCER_ROLE_ARN"
+
+
+@cache
+def guardrail_cache() -> GuardrailCache:
+    """Lives as long as the container: a warm enrolment skips the guardrail reads for its TTL."""
+    return GuardrailCache()
+
+
+def own_role_arns() -> frozenset[str]:
+    arn = os.environ.get(ROLE_ARN_VAR, "").strip()
+    return frozenset({arn} if arn else ())
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        result = enforce(
+            parse_event(event),
+            settings=settings(),
+            iam=iam(),
+            sink=alert_sink(),
+            cache=guardrail_cache(),
+            ignore_arns=own_role_arns(),
+        )
+    except IamGuardError as exc:
+        retry = is_retryable(exc)
+        metrics.add_metric(name="EnforcementFailed", unit=MetricUnit.Count, value=1)
+        logger.error("enforcement failed", extra={"error": str(exc), "retried": retry})
+        if retry:
+            raise
+        return {"action": "failed", "reason": str(exc)}
+    outcome = result.to_dict()
+    metrics.add_metric(name=f"Action-{result.action}", unit=MetricUnit.Count, value=1)
+    for error in result.delivery_errors:
+        logger.warning("alert not delivered", extra={"error": error, "event_id": result.meta.event_id})
+    logger.info(
+        "event handled", extra={k: outcome[k] for k in ("event", "event_id", "action", "reason", "user")}
+    )
+    return outcome
