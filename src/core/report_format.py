@@ -101,7 +101,8 @@ def summary_line(result: SweepResult, *, iam_calls: int | None = None) -> str:
     statuses = ", ".join(f"{n} {s}" for s, n in result.status_counts.items()) or "no findings"
     mode = " (dry run)" if result.dry_run else ""
     calls = f", {iam_calls} IAM calls" if iam_calls is not None else ""
-    return f"{result.users_scanned} users swept{mode}: {statuses}{calls}"
+    users = f"{result.users_scanned} user{'' if result.users_scanned == 1 else 's'}"
+    return f"{users} swept{mode}: {statuses}{calls}"
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -1,0 +1,142 @@
+"""Fixtures for the sweep tests: a moto IAM account with helpers to shape users, and report tricks.
+
+moto rebuilds its credential report on every GetCredentialReport call (with a fixed GeneratedTime), so
+it can never be stale by itself. Real IAM serves the same report for up to 4 hours. ``freeze_report``
+reproduces that honestly: it reads the report moto builds *now* and replays exactly that response for
+later GetCredentialReport calls (a botocore ``before-call`` hook answers in place of the server), so
+changes made afterwards are invisible to the report, as they would be in AWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from core.alerts import RecordingSink
+from core.aws import CallCounter, Retrier
+from core.iam import IamGateway
+from core.settings import Settings, build_settings
+from core.sweep import SweepResult, run_sweep
+
+GROUP = "IAMGuardSecuredUsers"
+HARDWARE_SERIAL = "GAHT{:08d}"  # a hardware token's serial: not listed by ListVirtualMFADevices
+
+
+def make_settings(**values: Any) -> Settings:
+    return build_settings(ip_restriction=False, **values)
+
+
+@dataclass
+class _Http:
+    """The little of an HTTP response botocore reads when a before-call hook answers."""
+
+    status_code: int = 200
+    headers: dict[str, str] | None = None
+
+
+class Account:
+    """A moto IAM account plus the counted client the sweep uses."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.counter = CallCounter()
+        self.counter.attach(client)
+        self.gateway = IamGateway(client, retrier=Retrier(sleep=lambda _: None))
+        self.sink = RecordingSink()
+        self.sleeps: list[float] = []
+        client.create_group(GroupName=GROUP)
+
+    def user(
+        self,
+        name: str,
+        *,
+        password: bool = False,
+        keys: int = 0,
+        virtual_mfa: bool = False,
+        hardware_mfa: bool = False,
+        in_group: bool = True,
+        tags: dict[str, str] | None = None,
+    ) -> list[str]:
+        """Create a user; returns the IDs of its access keys."""
+        c = self.client
+        c.create_user(UserName=name, Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])
+        if password:
+            c.create_login_profile(UserName=name, Password="Correct-Horse-9-Battery")
+        key_ids = [c.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"] for _ in range(keys)]
+        if virtual_mfa:
+            self.enable_virtual_mfa(name)
+        if hardware_mfa:
+            self.enable_hardware_mfa(name)
+        if in_group:
+            c.add_user_to_group(GroupName=GROUP, UserName=name)
+        return key_ids
+
+    def enable_virtual_mfa(self, name: str) -> None:
+        device = self.client.create_virtual_mfa_device(VirtualMFADeviceName=f"{name}-phone")
+        serial = device["VirtualMFADevice"]["SerialNumber"]
+        self._enable(name, serial)
+
+    def enable_hardware_mfa(self, name: str) -> None:
+        self._enable(name, HARDWARE_SERIAL.format(abs(hash(name)) % 10**8))
+
+    def _enable(self, name: str, serial: str) -> None:
+        self.client.enable_mfa_device(
+            UserName=name, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+        )
+
+    def key_statuses(self, name: str) -> list[str]:
+        return [k["Status"] for k in self.client.list_access_keys(UserName=name)["AccessKeyMetadata"]]
+
+    def groups_of(self, name: str) -> list[str]:
+        return [g["GroupName"] for g in self.client.list_groups_for_user(UserName=name)["Groups"]]
+
+    def freeze_report(self) -> datetime:
+        """Take the report as it is now and serve exactly it from now on (see the module docstring)."""
+        self.client.generate_credential_report()
+        frozen = dict(self.client.get_credential_report())
+        frozen.pop("ResponseMetadata", None)
+
+        def replay(**_: Any) -> tuple[_Http, dict[str, Any]]:
+            return _Http(headers={}), dict(frozen)
+
+        self.client.meta.events.register("before-call.iam.GetCredentialReport", replay)
+        generated: datetime = frozen["GeneratedTime"]
+        return generated
+
+    def fail(self, operation: str, code: str, times: int | None = None) -> list[int]:
+        """Make ``operation`` fail with ``code`` (``times`` times, or always); returns a hit counter."""
+        hits = [0]
+
+        def raise_error(**_: Any) -> None:
+            hits[0] += 1
+            if times is None or hits[0] <= times:
+                raise ClientError({"Error": {"Code": code, "Message": f"injected {code}"}}, operation)
+
+        self.client.meta.events.register(f"before-call.iam.{operation}", raise_error)
+        return hits
+
+    def sweep(self, settings: Settings | None = None, *, now: datetime | None = None) -> SweepResult:
+        self.counter.reset()
+        return run_sweep(
+            self.gateway,
+            self.sink,
+            settings or make_settings(),
+            now=now or datetime.now(UTC),
+            sleep=self.sleeps.append,
+        )
+
+
+@pytest.fixture
+def account(mock_iam: Any) -> Account:
+    return Account(mock_iam)
+
+
+@pytest.fixture
+def after_grace() -> Callable[[int], datetime]:
+    """A clock past the grace period of users created now."""
+    return lambda grace_days: datetime.now(UTC) + timedelta(days=grace_days, hours=1)

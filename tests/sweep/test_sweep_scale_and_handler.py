@@ -1,0 +1,129 @@
+"""The call budget on a large account, and the scheduled Lambda handler."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from tests.conftest import load_event
+from tests.sweep.conftest import GROUP, Account, make_settings
+
+from core.alerts import AlertKind, RecordingSink
+from core.errors import InvalidEventError
+from core.findings import ACCESS_KEY_WITHOUT_MFA, CONSOLE_WITHOUT_MFA
+
+N = 5000
+ACCOUNT_ID = "123456789012"
+
+
+def seed_users_in_backend(count: int) -> None:
+    """Create users straight in moto's backend (the API would take a minute): all in the group; every
+    tenth with a console password, every seventh with an access key, every third of those with MFA."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[ACCOUNT_ID]["aws"]
+    group = backend.get_group(GROUP)
+    for i in range(count):
+        name = f"user{i:05d}"
+        user = backend.create_user("us-east-1", name)
+        group.users.append(user)  # add_user_to_group checks membership linearly: quadratic here
+        if i % 10 == 0:
+            user.password = "Correct-Horse-9-Battery"
+        if i % 7 == 0:
+            backend.create_access_key(name)
+            if i % 3 == 0:
+                device = backend.create_virtual_mfa_device(f"{name}-phone", "/")
+                backend.enable_mfa_device(name, device.serial_number, "123456", "654321")
+
+
+def test_call_budget_on_a_large_account(account: Account) -> None:
+    seed_users_in_backend(N)
+    account.freeze_report()
+    late = ["late-1", "late-2", "late-3"]
+    for name in late:  # created after the report: the only per-user reads
+        account.user(name, keys=1)
+    remediated = ["user00007", "user00014"]  # keys, no MFA: re-checked then deactivated (1 key each)
+    past_grace = datetime.now(UTC) + timedelta(days=8)
+
+    # Remediation of just two users: let every other key holder be exempt by listing them.
+    holders = {f"user{i:05d}" for i in range(N) if i % 7 == 0 and i % 3 != 0} | set(late)
+    settings = make_settings(remediate=True, exempt_users=frozenset(holders - set(remediated)))
+    result = account.sweep(settings, now=past_grace)
+
+    calls = account.counter.calls
+    budget = 10 + 3 * math.ceil((N + len(late)) / 1000)
+    per_user = {"iam:GetLoginProfile", "iam:ListAccessKeys", "iam:ListMFADevices", "iam:UpdateAccessKey"}
+    fixed = sum(n for op, n in calls.items() if op not in per_user)
+    assert fixed <= budget, calls
+    assert calls["iam:GetLoginProfile"] == len(late)
+    assert calls["iam:ListMFADevices"] == len(late) + len(remediated)
+    assert calls["iam:ListAccessKeys"] == len(late) + len(remediated)
+    assert calls["iam:UpdateAccessKey"] == len(remediated)
+    assert account.counter.total <= budget + 3 * len(late) + 3 * len(remediated)
+
+    found = {(f.user, f.finding): f.status for f in result.findings}
+    assert result.users_scanned == N + len(late)
+    assert found[("user00007", ACCESS_KEY_WITHOUT_MFA)] == "remediated"
+    assert ("user00021", ACCESS_KEY_WITHOUT_MFA) not in found  # key and MFA
+    assert found[("user00010", CONSOLE_WITHOUT_MFA)] == "violation"
+    consoles = [f for f in result.findings if f.finding == CONSOLE_WITHOUT_MFA]
+    # every tenth user has a password; those with i % 21 == 0 have MFA; exempt key holders are not counted
+    expected = [
+        i for i in range(N) if i % 10 == 0 and i % 21 != 0 and f"user{i:05d}" not in settings.exempt_users
+    ]
+    assert len(consoles) == len(expected)
+
+
+# --- the handler -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def handler_env(monkeypatch: pytest.MonkeyPatch, account: Account) -> Any:
+    from handlers import common
+
+    monkeypatch.setenv("IAM_GUARD_IP_RESTRICTION", "false")
+    monkeypatch.setenv("IAM_GUARD_GRACE_DAYS", "0")
+    sink = RecordingSink()
+    common.reset_caches()
+    monkeypatch.setattr("handlers.sweep.alert_sink", lambda: sink)
+    monkeypatch.setattr("handlers.sweep.iam", lambda: account.gateway)
+    yield sink
+    common.reset_caches()
+
+
+def test_scheduled_event_runs_one_sweep(handler_env: RecordingSink, account: Account) -> None:
+    from demo.lambda_context import FakeLambdaContext
+    from handlers.sweep import lambda_handler
+
+    account.user("console", password=True)
+    event = load_event("sweep-schedule.json")
+    out = lambda_handler(event, FakeLambdaContext("iam-guard-sweep"))
+    assert out["counts"][CONSOLE_WITHOUT_MFA] == 1
+    assert out["report_generated_at"]
+    (digest,) = handler_env.alerts
+    assert digest.kind is AlertKind.SWEEP_DIGEST
+    assert digest.account_id == event["account"]
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics")  # refused before any metric: expected
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"detail-type": "AWS API Call via CloudTrail"},
+        {"source": "aws.iam"},
+        {"account": "not-an-account"},
+    ],
+)
+def test_other_events_are_refused_before_any_call(
+    handler_env: RecordingSink, account: Account, change: dict[str, str]
+) -> None:
+    from demo.lambda_context import FakeLambdaContext
+    from handlers.sweep import lambda_handler
+
+    account.counter.reset()
+    with pytest.raises(InvalidEventError, match="not an EventBridge scheduled event"):
+        lambda_handler({**load_event("sweep-schedule.json"), **change}, FakeLambdaContext("iam-guard-sweep"))
+    assert account.counter.total == 0
+    assert handler_env.alerts == []
