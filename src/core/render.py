@@ -261,8 +261,9 @@ def _email_details(alert: Alert) -> list[str]:
         ("Report time", format_time(alert.report_generated_at)),
         *alert.details,
     ]
-    width = max(len(name) for name, _ in rows) + 1
-    return [f"  {name + ':':<{width}} {value}" for name, value in rows if value]
+    shown = [(name, value) for name, value in rows if value]
+    width = max((len(name) for name, _ in shown), default=0) + 1
+    return [f"  {name + ':':<{width}} {value}" for name, value in shown]
 
 
 # ---------------------------------------------------------------------------------------- Slack

@@ -1,0 +1,139 @@
+"""Fixtures for the alert tests: realistic alerts and a local HTTP receiver standing in for Slack."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from core.alerts import Alert, AlertItem, AlertKind, Severity
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+ACCOUNT = "123456789012"
+
+
+def digest(count: int, *, name_length: int = 8) -> Alert:
+    """A sweep digest with ``count`` users: every third one outside the group, the others without MFA."""
+    items = []
+    for i in range(count):
+        no_mfa = i % 3 != 0
+        items.append(
+            AlertItem(
+                subject=f"u{i:05d}".ljust(name_length, "x"),
+                finding="console-without-mfa" if no_mfa else "not-in-secured-group",
+                severity=Severity.HIGH if no_mfa else Severity.MEDIUM,
+                status="violation",
+                since=NOW - timedelta(days=10 + i % 30),
+                deadline=NOW - timedelta(days=3),
+                action="Ask the user to register an MFA device, or remove the console password."
+                if no_mfa
+                else "Add the user to the secured group, or exempt them explicitly.",
+            )
+        )
+    high = sum(1 for item in items if item.severity is Severity.HIGH)
+    counts = (("console-without-mfa", high), ("not-in-secured-group", count - high)) if count else ()
+    return Alert(
+        kind=AlertKind.SWEEP_DIGEST,
+        severity=Severity.HIGH if count else Severity.INFO,
+        title=f"IAM sweep: {count} need attention",
+        summary=f"{count + 12} users swept; {count} need attention.",
+        account_id=ACCOUNT,
+        region="us-east-1",
+        occurred_at=NOW,
+        report_generated_at=NOW - timedelta(minutes=4),
+        items=tuple(items),
+        counts=counts,
+    )
+
+
+def tamper_healed() -> Alert:
+    return Alert(
+        kind=AlertKind.TAMPER_HEALED,
+        severity=Severity.HIGH,
+        title="Guardrail policy detached from IAMGuardSecuredUsers and re-attached",
+        summary="Someone detached the guardrail policy from the secured group; IAM Guard re-attached it. "
+        "Ask the actor why, and review their permissions.",
+        account_id=ACCOUNT,
+        region="us-east-1",
+        actor="arn:aws:iam::123456789012:user/mallory",
+        occurred_at=NOW,
+        event_id="5b3c0f4e-1d2a-4c8e-9f10-0123456789ab",
+        items=(
+            AlertItem(
+                subject="group/IAMGuardSecuredUsers",
+                finding="policy-reattached",
+                severity=Severity.HIGH,
+                status="done",
+                action="Ask mallory why the policy was detached.",
+            ),
+        ),
+    )
+
+
+# ----------------------------------------------------------------------------- local Slack stand-in
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: str = "ok"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to sleep before answering (timeouts)
+
+
+@dataclass
+class Receiver:
+    """An HTTP server on 127.0.0.1 that answers with scripted replies and records what it received."""
+
+    url: str
+    replies: list[Reply] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def script(self, *replies: Reply) -> None:
+        self.replies[:] = list(replies)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state: dict[str, Receiver] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            payload = json.loads(self.rfile.read(length) or b"{}")
+            recv = state["r"]
+            recv.requests.append(payload)
+            reply = recv.replies.pop(0) if recv.replies else Reply()
+            if reply.delay:
+                time.sleep(reply.delay)
+            data = reply.body.encode()
+            try:
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (timeout test)
+
+        def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+            del format, args
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    port = server.server_address[1]
+    # The path looks like a real webhook so a leak would be easy to spot.
+    state["r"] = Receiver(url=f"http://127.0.0.1:{port}/services/T000/B000/SeCrEtToKeN123")
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    yield state["r"]
+    server.shutdown()
+    server.server_close()
