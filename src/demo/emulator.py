@@ -7,6 +7,7 @@ boto3 at it through environment variables that are restored afterwards: fake cre
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -68,6 +69,7 @@ class Emulator:
         self.endpoint_url = ""
         self.calls = SessionCallCounter()
         self._server: Any = None
+        self.session: Any = None  # boto3's default session: what the handlers' clients come from
 
     def __enter__(self) -> Emulator:
         try:
@@ -77,6 +79,9 @@ class Emulator:
                 "the AWS emulator (moto[server]) is not installed: run `make demo` or "
                 "`pip install -e '.[dev]'`"
             ) from None
+        self._quiet_request_log = logging.getLogger("werkzeug")
+        self._log_level = self._quiet_request_log.level
+        self._quiet_request_log.setLevel(logging.ERROR)  # one line per request otherwise
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         try:
             self._server.start()
@@ -94,13 +99,15 @@ class Emulator:
             self._env.__exit__(None, None, None)
         finally:
             self._server.stop()
+            self._quiet_request_log.setLevel(self._log_level)
             _forget_boto3_session()
 
     def _fresh_boto3_session(self) -> None:
         import boto3
 
         boto3.setup_default_session(region_name=REGION)
-        self.calls.attach_session(boto3.DEFAULT_SESSION)
+        self.session = boto3.DEFAULT_SESSION
+        self.calls.attach_session(self.session)
 
     def client(self, service: str) -> Any:
         """A client of the emulator for the demo's own reads and setup (counted like the handlers')."""

@@ -1,0 +1,371 @@
+"""The demo story: a morning in an AWS account guarded by IAM Guard, played on the embedded emulator.
+
+People act with their own API calls on the emulator (not counted); IAM Guard reacts through the real
+Lambda handlers, invoked as Lambda would (the CloudTrail event + a context) with the environment the
+stack gives the functions. Every alert goes to the SNS topic; an SQS queue subscribed to it shows the
+email, and the Slack notifier posts each one to a local webhook receiver. Only IAM Guard's own AWS calls
+are counted (``core.aws.CallCounter`` on the default boto3 session, which the handlers use).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.alerts import Alert, AlertKind
+from core.errors import IamGuardError
+from core.guardrail import ensure_guardrail
+from core.iam import IamGateway
+from core.render import alert_from_envelope
+from core.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME
+from demo.cloudtrail import cloudtrail_event, load_sample
+from demo.emulator import ACCOUNT_ID, REGION, Emulator, patched_environ
+from demo.lambda_context import FakeLambdaContext
+from demo.slack_receiver import SlackReceiver
+from demo.sns_lambda import LambdaSubscription, Publication, sns_lambda_event
+
+TOPIC_NAME = "iam-guard-alerts"
+SECRET_NAME = "iam-guard/slack-webhook"  # noqa: S105 - a secret's name, not its value
+ALLOWED_CIDR = "203.0.113.0/24"  # documentation range: "the office network"
+ADMIN = "admin-ana"
+MALLORY = "ops-mallory"
+BREAK_GLASS = "breakglass"
+LEGACY_USER = "old-ci"
+POLICY_ARN = f"arn:aws:iam::{ACCOUNT_ID}:policy/{DEFAULT_POLICY_NAME}"
+WIDE_OPEN_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+
+
+class DemoError(IamGuardError):
+    """The story could not be played (a piece missing, or IAM Guard did not do what it promises)."""
+
+
+@dataclass
+class Email:
+    subject: str
+    body: str
+
+
+@dataclass
+class StepRecord:
+    number: int
+    title: str
+    calls: Counter[str] = field(default_factory=Counter)
+    emails: list[Email] = field(default_factory=list)
+    slack_payloads: list[Any] = field(default_factory=list)
+    publications: list[Publication] = field(default_factory=list)
+    outcome: list[str] = field(default_factory=list)
+    handler_result: Any = None
+
+
+@dataclass
+class DemoRun:
+    steps: list[StepRecord] = field(default_factory=list)
+    slack_payloads: list[Any] = field(default_factory=list)
+    users: list[dict[str, Any]] = field(default_factory=list)
+    sweep_result: Any = None
+    sweep_digest: Alert | None = None
+    seconds: float = 0.0
+
+
+def function_environment(topic_arn: str, secret_arn: str) -> dict[str, str]:
+    """What template.yaml gives the functions, with the demo's values."""
+    return {
+        "IAM_GUARD_ALLOWED_CIDRS": ALLOWED_CIDR,
+        "IAM_GUARD_MFA_MODE": "strict",
+        "IAM_GUARD_GROUP_NAME": DEFAULT_GROUP_NAME,
+        "IAM_GUARD_POLICY_NAME": DEFAULT_POLICY_NAME,
+        "IAM_GUARD_EXEMPT_USERS": BREAK_GLASS,
+        "IAM_GUARD_EXEMPT_TAG_KEY": DEFAULT_EXEMPT_TAG_KEY,
+        # 0 so that users created a minute ago are flagged now rather than in a week.
+        "IAM_GUARD_GRACE_DAYS": "0",
+        "IAM_GUARD_SNS_TOPIC_ARN": topic_arn,
+        "IAM_GUARD_SLACK_SECRET_ARN": secret_arn,
+        "POWERTOOLS_SERVICE_NAME": "iam-guard",
+        "POWERTOOLS_METRICS_NAMESPACE": "IAMGuard",
+        "POWERTOOLS_METRICS_DISABLED": "true",  # the demo prints what matters; no EMF lines
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+    }
+
+
+class Story:
+    """Plays the story step by step; ``say`` receives every line of output as it happens."""
+
+    def __init__(self, emulator: Emulator, slack: SlackReceiver, say: Callable[[str], None]) -> None:
+        self.emulator = emulator
+        self.slack = slack
+        self.say = say
+        self.run = DemoRun()
+        self.notifier = LambdaSubscription()  # SNS -> the Slack notifier function
+        # People's own calls go through a separate session: not IAM Guard's, so not counted.
+        import boto3
+
+        self.people = boto3.session.Session(region_name=REGION)
+        self.iam_admin = self.people.client("iam")
+        self.queue_url = ""
+
+    # --- the stack ---------------------------------------------------------------------------------
+
+    def deploy(self) -> dict[str, str]:
+        """What `sam deploy` creates around the functions: topic, email stand-in queue, Slack secret."""
+        sns = self.people.client("sns")
+        sqs = self.people.client("sqs")
+        topic_arn = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
+        self.queue_url = sqs.create_queue(QueueName="alerts-email")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        secret_arn = self.people.client("secretsmanager").create_secret(
+            Name=SECRET_NAME, SecretString=self.slack.url
+        )["ARN"]
+        return function_environment(topic_arn, secret_arn)
+
+    # --- steps -------------------------------------------------------------------------------------
+
+    def play(self) -> DemoRun:
+        started = time.perf_counter()
+        self._existing_users()
+        self._step(
+            "Deploy: the stack's custom resource sets up the group and the guardrail policy", self._setup
+        )
+        self._step(f"{ADMIN} creates user alice, with a console password", self._create_alice)
+        self._step(f"{ADMIN} creates user bob", lambda step: self._create_user(step, "bob"))
+        self._step(
+            f"{ADMIN} creates contractor-carol, tagged {DEFAULT_EXEMPT_TAG_KEY}=true",
+            self._create_contractor,
+        )
+        self._step("bob creates his own access key", self._bob_creates_key)
+        self._step(f"{MALLORY} removes alice from {DEFAULT_GROUP_NAME}", self._remove_alice)
+        self._step(f"{MALLORY} edits the guardrail policy to allow everything", self._edit_policy)
+        self._step("The scheduled sweep runs", self._sweep)
+        self.run.users = self._user_states()
+        self.run.slack_payloads = [post.json() for post in self.slack.received()]
+        self.run.seconds = time.perf_counter() - started
+        return self.run
+
+    def _step(self, title: str, action: Callable[[StepRecord], None]) -> None:
+        step = StepRecord(len(self.run.steps) + 1, title)
+        self.say(f"[{step.number}] {title}")
+        self.emulator.calls.reset()
+        action(step)
+        self._deliver_alerts(step)
+        step.calls = Counter(self.emulator.calls.calls)
+        self.run.steps.append(step)
+        for line in step.outcome:
+            self.say(f"      {line}")
+        for email in step.emails:
+            self.say(f"      alert (email + Slack): {email.subject}")
+        total = sum(step.calls.values())
+        self.say(f"      IAM Guard made {total} AWS calls: {_call_summary(step.calls)}")
+
+    def _existing_users(self) -> None:
+        """Before IAM Guard: the break-glass admin and a CI user nobody remembers."""
+        for name in (ADMIN, MALLORY, BREAK_GLASS, LEGACY_USER):
+            self.iam_admin.create_user(UserName=name)
+        self.iam_admin.create_login_profile(UserName=BREAK_GLASS, Password="Demo-Passw0rd!-only")  # noqa: S106
+        self.iam_admin.create_access_key(UserName=LEGACY_USER)
+
+    def _setup(self, step: StepRecord) -> None:
+        from handlers import common
+
+        for change in ensure_guardrail(
+            IamGateway(self.emulator.client("iam")), common.settings(), ACCOUNT_ID
+        ):
+            step.outcome.append(f"{change.resource}: {change.change}")
+
+    def _create_alice(self, step: StepRecord) -> None:
+        self._create_user(step, "alice")
+        self.iam_admin.create_login_profile(UserName="alice", Password="Demo-Passw0rd!-only")  # noqa: S106
+
+    def _create_contractor(self, step: StepRecord) -> None:
+        self._create_user(step, "contractor-carol", tags=[{"Key": DEFAULT_EXEMPT_TAG_KEY, "Value": "true"}])
+
+    def _create_user(self, step: StepRecord, name: str, tags: list[dict[str, str]] | None = None) -> None:
+        request: dict[str, Any] = {"UserName": name, **({"Tags": tags} if tags else {})}
+        response = self.iam_admin.create_user(**request)
+        self._enforce(step, "enforcer-create-user.json", ADMIN, request, response)
+        step.outcome.append(self._membership_line(name))
+
+    def _bob_creates_key(self, step: StepRecord) -> None:
+        response = self.iam_admin.create_access_key(UserName="bob")
+        # Users creating their own key send no userName; CloudTrail has it in the response only.
+        self._enforce(step, "enforcer-create-access-key-self.json", "bob", None, response)
+        step.outcome.append(self._membership_line("bob"))
+
+    def _remove_alice(self, step: StepRecord) -> None:
+        request = {"GroupName": DEFAULT_GROUP_NAME, "UserName": "alice"}
+        self.iam_admin.remove_user_from_group(**request)
+        step.outcome.append(f"after {MALLORY}: {self._membership_line('alice')}")
+        self._enforce(step, "enforcer-remove-user-from-group.json", MALLORY, request, None)
+        step.outcome.append(f"after IAM Guard: {self._membership_line('alice')}")
+
+    def _edit_policy(self, step: StepRecord) -> None:
+        request = {
+            "PolicyArn": POLICY_ARN,
+            "PolicyDocument": json.dumps(WIDE_OPEN_POLICY),
+            "SetAsDefault": True,
+        }
+        response = self.iam_admin.create_policy_version(**request)
+        step.outcome.append(f"after {MALLORY}: {self._policy_line()}")
+        self._enforce(step, "enforcer-create-policy-version.json", MALLORY, request, response)
+        step.outcome.append(f"after IAM Guard: {self._policy_line()}")
+
+    def _sweep(self, step: StepRecord) -> None:
+        event = load_sample("sweep-schedule.json")
+        step.handler_result = _invoke("handlers.sweep", event, "iam-guard-sweep")
+        self.run.sweep_result = result = step.handler_result
+        if isinstance(result, dict):
+            statuses = ", ".join(f"{n} {s}" for s, n in (result.get("status_counts") or {}).items())
+            step.outcome.append(
+                f"sweep: {result.get('users_scanned')} users swept: {statuses or 'no findings'}"
+            )
+        for publication in self.notifier.publications:
+            alert = alert_from_envelope(publication.message)
+            if alert is not None and alert.kind is AlertKind.SWEEP_DIGEST:
+                self.run.sweep_digest = alert
+
+    # --- IAM Guard's side --------------------------------------------------------------------------
+
+    def _enforce(
+        self, step: StepRecord, sample: str, actor: str, request: dict[str, Any] | None, response: Any
+    ) -> None:
+        event = cloudtrail_event(load_sample(sample), actor=actor, request=request, response=response)
+        step.handler_result = _invoke("handlers.enforcer", event, "iam-guard-enforcer")
+        if isinstance(step.handler_result, dict) and step.handler_result.get("action"):
+            step.outcome.append(
+                f"enforcer: {step.handler_result['action']}: {step.handler_result.get('reason', '')}"
+            )
+
+    def _deliver_alerts(self, step: StepRecord) -> None:
+        """SNS fans each alert out: the queue shows the email text, the Slack notifier gets the alert."""
+        for envelope in self._drain_queue():
+            step.emails.append(Email(envelope.get("Subject") or "", envelope.get("Message") or ""))
+        for publication in self.notifier.take():
+            step.publications.append(publication)
+            before = len(self.slack.received())
+            _invoke("handlers.slack_notifier", sns_lambda_event(publication), "iam-guard-slack-notifier")
+            step.slack_payloads += [post.json() for post in self.slack.received()[before:]]
+
+    def _drain_queue(self) -> Iterator[dict[str, Any]]:
+        sqs = self.people.client("sqs")
+        while True:
+            messages = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not messages:
+                return
+            for message in messages:
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                yield json.loads(message["Body"])
+
+    # --- what the demo reads back (people's view, not counted) -------------------------------------
+
+    def _membership_line(self, name: str) -> str:
+        groups = [g["GroupName"] for g in self.iam_admin.list_groups_for_user(UserName=name)["Groups"]]
+        inside = DEFAULT_GROUP_NAME in groups
+        return f"{name} is {'IN' if inside else 'NOT in'} {DEFAULT_GROUP_NAME}"
+
+    def _policy_line(self) -> str:
+        policy = self.iam_admin.get_policy(PolicyArn=POLICY_ARN)["Policy"]
+        version = policy["DefaultVersionId"]
+        document = self.iam_admin.get_policy_version(PolicyArn=POLICY_ARN, VersionId=version)[
+            "PolicyVersion"
+        ]["Document"]
+        text = json.dumps(document)
+        kind = "allows everything" if '"Action": "*"' in text and "Deny" not in text else "is the guardrail"
+        return f"the policy's default version {version} {kind}"
+
+    def _user_states(self) -> list[dict[str, Any]]:
+        states = []
+        for user in self.iam_admin.list_users()["Users"]:
+            name = user["UserName"]
+            tags = {t["Key"]: t["Value"] for t in self.iam_admin.list_user_tags(UserName=name)["Tags"]}
+            keys = self.iam_admin.list_access_keys(UserName=name)["AccessKeyMetadata"]
+            states.append(
+                {
+                    "user": name,
+                    "in_group": DEFAULT_GROUP_NAME
+                    in [g["GroupName"] for g in self.iam_admin.list_groups_for_user(UserName=name)["Groups"]],
+                    "exempt": tags.get(DEFAULT_EXEMPT_TAG_KEY, "listed" if name == BREAK_GLASS else ""),
+                    "console": _has_login_profile(self.iam_admin, name),
+                    "active_keys": sum(1 for k in keys if k["Status"] == "Active"),
+                    "mfa": bool(self.iam_admin.list_mfa_devices(UserName=name)["MFADevices"]),
+                }
+            )
+        return states
+
+
+def _invoke(module_name: str, event: dict[str, Any], function_name: str) -> Any:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        raise DemoError(f"{module_name} is not available in this checkout yet") from None
+    return module.lambda_handler(event, FakeLambdaContext(function_name))
+
+
+def _has_login_profile(iam: Any, name: str) -> bool:
+    try:
+        iam.get_login_profile(UserName=name)
+    except iam.exceptions.NoSuchEntityException:
+        return False
+    return True
+
+
+def _call_summary(calls: Counter[str]) -> str:
+    return ", ".join(f"{name} x{n}" if n > 1 else name for name, n in sorted(calls.items())) or "none"
+
+
+@contextmanager
+def demo_world() -> Iterator[tuple[Emulator, SlackReceiver]]:
+    """The emulator and the Slack stand-in, both on 127.0.0.1, torn down afterwards."""
+    with ExitStack() as stack:
+        emulator = stack.enter_context(Emulator())
+        slack = stack.enter_context(SlackReceiver())
+        yield emulator, slack
+
+
+def play_demo(say: Callable[[str], None]) -> DemoRun:
+    """Start the emulator, deploy, play the story with the functions' environment, tear down."""
+    with demo_world() as (emulator, slack):
+        story = Story(emulator, slack, say)
+        story.notifier.attach_session(emulator.session)
+        say(f"AWS emulator (moto) on {emulator.endpoint_url}, Slack stand-in on 127.0.0.1: no AWS account")
+        environment = story.deploy()
+        with patched_environ(environment):
+            from handlers import common  # first imported here, it reads the functions' environment
+
+            cold_start()
+            level = common.logger.log_level
+            common.logger.setLevel(logging.ERROR)  # handler logs are JSON lines; the story says it better
+            try:
+                return story.play()
+            finally:
+                common.logger.setLevel(level)
+                cold_start()
+
+
+def cold_start() -> None:
+    """Forget what a warm Lambda container keeps (settings, clients, cached secrets), so the next
+    invocation reads the current environment and endpoint, like a fresh container would."""
+    import sys
+
+    from aws_lambda_powertools.utilities import parameters
+
+    from handlers import common
+
+    common.reset_caches()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]  # the cached secret and its client
+    enforcer = sys.modules.get("handlers.enforcer")
+    if enforcer is not None:
+        enforcer.guardrail_cache.cache_clear()
