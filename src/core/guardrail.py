@@ -48,19 +48,46 @@ def ensure_guardrail(
     return changes
 
 
+# Concurrent runs (at-least-once delivery, parallel containers) can delete a version between our reads
+# or win a create; each such loss is answered by looking again from the start.
+_RACE_ATTEMPTS = 4
+
+
 def _ensure_policy(
     iam: IamGateway, settings: Settings, arn: str, rendered: dict[str, Any], *, dry_run: bool
 ) -> list[Change]:
+    changes: list[Change] = []
+    for attempt in range(_RACE_ATTEMPTS):
+        try:
+            _ensure_policy_once(iam, settings, arn, rendered, changes, dry_run=dry_run)
+        except (NotFoundError, ConflictError):
+            if attempt == _RACE_ATTEMPTS - 1:
+                raise
+            continue
+        return changes
+    return changes  # pragma: no cover - the loop returns or raises
+
+
+def _ensure_policy_once(
+    iam: IamGateway,
+    settings: Settings,
+    arn: str,
+    rendered: dict[str, Any],
+    changes: list[Change],
+    *,
+    dry_run: bool,
+) -> None:
     resource = f"policy/{settings.policy_name}"
     try:
         default_id = iam.get_default_version_id(arn)
     except NotFoundError:
         if not dry_run:
             iam.create_policy(settings.policy_name, rendered, POLICY_DESCRIPTION)
-        return [Change(resource, "policy-created")]
+        changes.append(Change(resource, "policy-created"))
+        return
     if policies_equal(iam.get_policy_document(arn, default_id), rendered):
-        return []
-    return _make_rendered_default(iam, arn, resource, rendered, default_id, dry_run=dry_run)
+        return
+    _make_rendered_default(iam, arn, resource, rendered, default_id, changes, dry_run=dry_run)
 
 
 def _make_rendered_default(
@@ -69,35 +96,31 @@ def _make_rendered_default(
     resource: str,
     rendered: dict[str, Any],
     default_id: str,
+    changes: list[Change],
     *,
     dry_run: bool,
-) -> list[Change]:
+) -> None:
     versions = iam.list_policy_versions(arn)
     # A tamper that only switched the default (SetDefaultPolicyVersion) is healed by switching back.
     for version in _newest_first(v for v in versions if not v.is_default):
         if policies_equal(iam.get_policy_document(arn, version.version_id), rendered):
             if not dry_run:
                 iam.set_default_policy_version(arn, version.version_id)
-            return [Change(resource, "policy-version-restored", f"{default_id} -> {version.version_id}")]
-    changes: list[Change] = []
-    for attempt in range(3):
-        if len(versions) >= MAX_POLICY_VERSIONS:
-            oldest = _oldest_non_default(versions)
-            if not dry_run:
-                with suppress(NotFoundError):  # a concurrent run deleted it first
-                    iam.delete_policy_version(arn, oldest.version_id)
-            changes.append(Change(resource, "policy-version-deleted", oldest.version_id))
-        if dry_run:
-            return [*changes, Change(resource, "policy-version-created", f"replaces {default_id}")]
-        try:
-            new_id = iam.create_policy_version(arn, rendered)
-        except ConflictError:
-            if attempt == 2:
-                raise
-            versions = iam.list_policy_versions(arn)  # a concurrent run added a version meanwhile
-            continue
-        return [*changes, Change(resource, "policy-version-created", f"{default_id} -> {new_id}")]
-    return changes  # pragma: no cover - the loop returns or raises
+            changes.append(
+                Change(resource, "policy-version-restored", f"{default_id} -> {version.version_id}")
+            )
+            return
+    if len(versions) >= MAX_POLICY_VERSIONS:
+        oldest = _oldest_non_default(versions)
+        if not dry_run:
+            with suppress(NotFoundError):  # a concurrent run deleted it first
+                iam.delete_policy_version(arn, oldest.version_id)
+        changes.append(Change(resource, "policy-version-deleted", oldest.version_id))
+    if dry_run:
+        changes.append(Change(resource, "policy-version-created", f"replaces {default_id}"))
+        return
+    new_id = iam.create_policy_version(arn, rendered)  # LimitExceeded: a concurrent run added one
+    changes.append(Change(resource, "policy-version-created", f"{default_id} -> {new_id}"))
 
 
 def _ensure_group_and_attachment(
