@@ -323,8 +323,7 @@ def run_sweep(
     now = now or datetime.now(UTC)
     try:
         snapshot = gather(iam, sleep=sleep)
-    except IamGuardError as exc:
-        logger.error("sweep failed", extra={"error": str(exc)})
+    except IamGuardError as exc:  # the caller logs or prints it; we make sure someone hears of it
         _send_quietly(sink, failure_alert(exc, account_id, now))
         raise
     findings = reconcile(iam, classify(snapshot, settings, now), settings)

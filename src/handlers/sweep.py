@@ -13,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.errors import DeliveryError, InvalidEventError
+from core.errors import DeliveryError, IamGuardError, InvalidEventError
 from core.sweep import run_sweep
 from handlers.common import alert_sink, iam, logger, metrics, settings, tracer
 
@@ -44,8 +44,12 @@ def parse_event(event: Any) -> ScheduledEvent:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    scheduled = parse_event(event)
-    result = run_sweep(iam(), alert_sink(), settings(), account_id=scheduled.account)
+    try:
+        scheduled = parse_event(event)
+        result = run_sweep(iam(), alert_sink(), settings(), account_id=scheduled.account)
+    except IamGuardError as exc:
+        logger.error("sweep failed", extra={"error": str(exc), "error_type": type(exc).__name__})
+        raise
     metrics.add_metric(name="SweepFindings", unit=MetricUnit.Count, value=len(result.findings))
     attention = sum(f.needs_attention for f in result.findings)
     metrics.add_metric(name="SweepNeedsAttention", unit=MetricUnit.Count, value=attention)

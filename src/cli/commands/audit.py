@@ -8,6 +8,7 @@ failure (including a failed enrolment/remediation or an undelivered alert), afte
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from cli.delivery import add_delivery_arguments, sink_from_args
@@ -34,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The result (stdout) and one reason line (stderr) say everything; keep the core's logs out of them.
+    logging.getLogger().addHandler(logging.NullHandler())
     # The audit renders no policy, so the network settings do not apply.
     settings = settings_from_args(args, ip_restriction=False)
     _recorder, sink = sink_from_args(args)

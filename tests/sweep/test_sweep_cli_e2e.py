@@ -1,0 +1,126 @@
+"""End to end: `iam-guard audit` as a subprocess against a moto server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from tests.sweep.conftest import GROUP
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=10).close()  # moto's state is per process, not per server
+    try:
+        yield endpoint
+    finally:
+        urllib.request.urlopen(reset, timeout=10).close()
+        server.stop()
+
+
+@pytest.fixture
+def seeded(moto_endpoint: str) -> str:
+    iam = boto3.client("iam", endpoint_url=moto_endpoint, region_name="us-east-1")
+    iam.create_group(GroupName=GROUP)
+    for name in ("alice", "robot", "outsider"):
+        iam.create_user(UserName=name)
+    iam.create_login_profile(UserName="alice", Password="Correct-Horse-9-Battery")
+    iam.create_access_key(UserName="robot")
+    iam.add_user_to_group(GroupName=GROUP, UserName="alice")
+    iam.add_user_to_group(GroupName=GROUP, UserName="robot")
+    iam.create_user(UserName="breakglass", Tags=[{"Key": "iam-guard:exempt", "Value": "true"}])
+    return moto_endpoint
+
+
+def audit(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", "audit", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def members(endpoint: str) -> set[str]:
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1")
+    return {u["UserName"] for u in iam.get_group(GroupName=GROUP)["Users"]}
+
+
+def test_json_output(seeded: str) -> None:
+    run = audit(seeded, "--format", "json", "--grace-days", "0")
+    assert run.returncode == 0, run.stderr
+    doc: dict[str, Any] = json.loads(run.stdout)  # stdout is exactly one JSON document
+    assert doc["report_generated_at"]
+    found = {(f["user"], f["finding"]): (f["severity"], f["status"]) for f in doc["findings"]}
+    assert found == {
+        ("<root_account>", "root-without-mfa"): ("critical", "violation"),
+        ("alice", "console-without-mfa"): ("high", "violation"),
+        ("robot", "access-key-without-mfa"): ("high", "violation"),
+        ("outsider", "not-in-secured-group"): ("medium", "enrolled"),
+        ("breakglass", "exempt"): ("info", "exempt"),
+    }
+    assert doc["account_id"] == "123456789012"
+    assert "outsider" in members(seeded)
+    assert doc["iam_calls"] >= 5
+
+
+def test_table_output_dry_run(seeded: str) -> None:
+    run = audit(seeded, "--dry-run", "--exempt-user", "outsider")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("Credential report generated ")
+    assert lines[1].split() == ["SEVERITY", "STATUS", "FINDING", "USER", "DEADLINE", "DETAIL"]
+    assert [line.split()[0] for line in lines[2:-1]] == ["critical", "high", "high", "info", "info"]
+    assert lines[-1].startswith("4 users swept (dry run): ")
+    assert "outsider" not in members(seeded)
+
+
+def test_csv_output(seeded: str) -> None:
+    run = audit(seeded, "--format", "csv", "--dry-run")
+    assert run.returncode == 0, run.stderr
+    header, *rows = run.stdout.splitlines()
+    assert header.startswith("user,finding,severity,status,")
+    assert len(rows) == 5
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--format", "xml"), ("--grace-days", "-1"), ("--grace-days", "soon"), ("--exempt-user", "bad name")],
+)
+def test_bad_arguments_exit_2_and_change_nothing(seeded: str, args: tuple[str, ...]) -> None:
+    run = audit(seeded, *args)
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "outsider" not in members(seeded)
+
+
+def test_aws_failure_exits_1_with_one_line() -> None:
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    run = audit(f"http://127.0.0.1:{port}", "--format", "json")
+    assert run.returncode == 1
+    assert run.stdout == ""
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert "GenerateCredentialReport" in run.stderr
