@@ -8,8 +8,9 @@ Statements (see README "The policy" for each difference from the seed blog post)
 1. ``DenyAllOutsideAllowedNetworks`` - deny everything unless the request comes from an allowed CIDR or
    an allowed VPC endpoint, or an AWS service calls on the user's behalf.
 2. ``DenyAllExceptSelfServiceWithoutMFA`` - without MFA, deny everything except the self-service actions
-   needed to sign in the first time, change the password and set up MFA (and, in strict mode,
-   ``sts:GetSessionToken`` so CLI users can get an MFA session).
+   needed to sign in the first time, change the password and set up MFA, and ``sts:GetSessionToken`` so
+   CLI users can get an MFA session (needed in strict mode; harmless in console mode, where access keys
+   are not gated and STS refuses GetSessionToken to session credentials).
 3. ``DenySelfServiceOnOtherUsersWithoutMFA`` - without MFA, those self-service actions are denied on any
    user but yourself, even for users whose other policies grant more (AdministratorAccess).
 4. ``AllowListingForMFASetup`` / ``AllowCreatingVirtualMFADevices`` / ``AllowManagingOwnMFAAndPassword`` /
@@ -140,15 +141,27 @@ def _check_size(document: dict[str, Any], settings: Settings) -> None:
     size = policy_size(document)
     if size <= MAX_POLICY_CHARS:
         return
-    cidr_chars = sum(len(json.dumps(c)) + 1 for c in settings.allowed_cidrs)
-    fixed = size - cidr_chars
-    average = cidr_chars / max(len(settings.allowed_cidrs), 1)
-    fit = max(int((MAX_POLICY_CHARS - fixed) // average), 0) if settings.allowed_cidrs else 0
+    if settings.allowed_cidrs:
+        fit = _how_many_fit(size, settings.allowed_cidrs)
+        advice = (
+            f"{len(settings.allowed_cidrs)} CIDRs given, at most {fit} CIDRs of this length fit "
+            "(merge adjacent ranges into larger CIDRs)"
+        )
+    else:
+        fit = _how_many_fit(size, settings.allowed_vpce_ids)
+        advice = f"{len(settings.allowed_vpce_ids)} VPC endpoint IDs given, at most {fit} fit"
     raise PolicyTooLargeError(
-        f"the policy would be {size:,} characters, over IAM's limit of {MAX_POLICY_CHARS:,}: "
-        f"{len(settings.allowed_cidrs)} CIDRs given, at most {fit} CIDRs of this length fit "
-        "(merge adjacent ranges into larger CIDRs)"
+        f"the policy would be {size:,} characters, over IAM's limit of {MAX_POLICY_CHARS:,}: {advice}"
     )
+
+
+def _how_many_fit(size: int, items: tuple[str, ...]) -> int:
+    """How many items of the given items' average length the list could hold within the limit."""
+    list_chars = sum(len(json.dumps(item)) + 1 for item in items)  # quoted, plus a separating comma
+    fixed = size - list_chars
+    # fixed is one less than the rest of the document (the last item has no comma): k items take
+    # k * (length + 1) - 1 characters, so k fit when k * (length + 1) <= limit - fixed.
+    return max(int((MAX_POLICY_CHARS - fixed) // (list_chars / len(items))), 0)
 
 
 # --- semantic comparison -------------------------------------------------------------------------------

@@ -187,7 +187,16 @@ def _parse_bool(var: str, raw: str) -> bool:
 
 def _one_line(exc: ValidationError) -> str:
     first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"] if not isinstance(p, int)) or "settings"
+    field = ".".join(str(p) for p in first["loc"] if not isinstance(p, int))
     message = str(first["msg"]).removeprefix("Value error, ")
+    value = first.get("input")
+    # Pydantic's own messages ("Input should be ...") do not name the value: add it.
+    if field and isinstance(value, str | int | float) and repr(value) not in message:
+        message += f" (got {_shorten(value)})"
     extra = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"invalid setting {field}: {message}{extra}"
+    return f"invalid setting {field}: {message}{extra}" if field else f"invalid settings: {message}{extra}"
+
+
+def _shorten(value: str | int | float, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]} ({len(str(value))} characters)"

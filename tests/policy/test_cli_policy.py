@@ -1,0 +1,99 @@
+"""`iam-guard policy`, run as users run it: a separate process, stdout and stderr and the exit code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.policy import policies_equal, render_policy
+from core.settings import build_settings
+
+
+def iam_guard(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def only_document(stdout: str) -> dict[str, object]:
+    """The one JSON document stdout holds (fails if there is anything else)."""
+    document, end = json.JSONDecoder().raw_decode(stdout)
+    assert stdout[end:].strip() == "", f"stdout has more than one JSON document: {stdout[end:]!r}"
+    assert isinstance(document, dict)
+    return document
+
+
+@pytest.mark.parametrize("mode", ["strict", "console"])
+def test_prints_exactly_one_policy_document(mode: str) -> None:
+    run = iam_guard(
+        "policy",
+        "--allowed-cidr", "203.0.113.0/24",
+        "--allowed-cidr", "2001:db8::/32",
+        "--allowed-vpce", "vpce-0a1b2c3d4e5f60718",
+        "--mfa-mode", mode,
+    )  # fmt: skip
+    assert (run.returncode, run.stderr) == (0, "")
+    expected = render_policy(
+        build_settings(
+            allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"),
+            allowed_vpce_ids=("vpce-0a1b2c3d4e5f60718",),
+            mfa_mode=mode,
+        )
+    )
+    assert only_document(run.stdout) == expected
+
+
+def test_strict_is_the_default() -> None:
+    default = only_document(iam_guard("policy", "--allowed-cidr", "203.0.113.0/24").stdout)
+    assert "BoolIfExists" in json.dumps(default["Statement"])
+    strict = render_policy(build_settings(allowed_cidrs=("203.0.113.0/24",), mfa_mode="strict"))
+    assert policies_equal(default, strict)
+
+
+def test_no_ip_restriction_renders_the_mfa_gate_only() -> None:
+    run = iam_guard("policy", "--no-ip-restriction")
+    assert run.returncode == 0
+    document = only_document(run.stdout)
+    assert "aws:SourceIp" not in json.dumps(document)
+    assert "aws:MultiFactorAuthPresent" in json.dumps(document)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--allowed-cidr", "0.0.0.0/0"], "allows every address"),
+        (["--allowed-cidr", "::/0"], "allows every address"),
+        (["--allowed-cidr", "office"], "not a valid IPv4 or IPv6 CIDR"),
+        (["--allowed-cidr", "203.0.113.5/24"], "did you mean 203.0.113.0/24?"),
+        ([], "no allowed network"),
+        (["--allowed-vpce", "vpc-0a1b2c3d"], "is not a VPC endpoint ID"),
+        (["--allowed-cidr", "203.0.113.0/24", "--mfa-mode", "lax"], "invalid choice: 'lax'"),
+        (["--allowed-cidr", "203.0.113.0/24", "--no-such-flag"], "unrecognized arguments"),
+        ([f"--allowed-cidr=10.{i // 256}.{i % 256}.0/24" for i in range(400)], "over IAM's limit of 6,144"),
+    ],
+    ids=["everything-v4", "everything-v6", "malformed", "host-bits", "empty", "vpce", "mode", "flag", "size"],
+)
+def test_bad_input_exits_2_with_one_line_and_no_traceback(args: list[str], says: str) -> None:
+    run = iam_guard("policy", *args)
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert len(run.stderr.splitlines()) == 1, run.stderr
+    assert says in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_the_installed_console_script_is_the_same_command() -> None:
+    script = Path(sys.executable).with_name("iam-guard")
+    assert script.exists(), f"{script} missing: install the package (pip install -e .)"
+    run = subprocess.run(
+        [str(script), "policy", "--allowed-cidr", "203.0.113.0/24"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0
+    assert only_document(run.stdout) == render_policy(build_settings(allowed_cidrs=("203.0.113.0/24",)))

@@ -1,0 +1,209 @@
+"""Semantic comparison: "current" means IAM would evaluate the live document exactly like the rendered one."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from core.policy import canonical_policy, policies_equal, render_policy
+from core.settings import build_settings
+
+Document = dict[str, Any]
+
+
+@pytest.fixture(params=["strict", "console"])
+def rendered(request: pytest.FixtureRequest) -> Document:
+    settings = build_settings(
+        allowed_cidrs=("203.0.113.0/24", "198.51.100.7/32", "2001:db8:1::/48"),
+        allowed_vpce_ids=("vpce-0a1b2c3d4e5f60718", "vpce-0fedcba987654321f"),
+        mfa_mode=request.param,
+    )
+    return render_policy(settings)
+
+
+def edited(document: Document, edit: Callable[[Document], object]) -> Document:
+    copied = copy.deepcopy(document)
+    edit(copied)
+    return copied
+
+
+def by_sid(document: Document, sid: str) -> Document:
+    return next(s for s in document["Statement"] if s.get("Sid") == sid)
+
+
+def reverse_lists(value: Any) -> Any:
+    if isinstance(value, list):
+        return [reverse_lists(v) for v in reversed(value)]
+    if isinstance(value, dict):
+        return {k: reverse_lists(v) for k, v in reversed(list(value.items()))}
+    return value
+
+
+def boolean_json(document: Document) -> Document:
+    """As IAM may return it: JSON booleans where we wrote "true"/"false"."""
+    text = json.dumps(document).replace('"false"', "false").replace('"true"', "true")
+    parsed: Document = json.loads(text)
+    return parsed
+
+
+def single_strings_as_lists(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: [v]
+            if k in {"Action", "Resource", "NotResource"} and isinstance(v, str)
+            else single_strings_as_lists(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [single_strings_as_lists(v) for v in value]
+    return value
+
+
+def strip_sids(document: Document) -> None:
+    for statement in document["Statement"]:
+        statement.pop("Sid", None)
+
+
+def duplicate_actions(document: Document) -> None:
+    gate = by_sid(document, "DenyAllExceptSelfServiceWithoutMFA")
+    gate["NotAction"] = gate["NotAction"] + gate["NotAction"][:2]
+
+
+def lowercase_condition_keys(document: Document) -> None:
+    for statement in document["Statement"]:
+        for operator, keys in statement.get("Condition", {}).items():
+            statement["Condition"][operator] = {k.lower(): v for k, v in keys.items()}
+
+
+SAME = {
+    "pretty-printed JSON text": lambda d: json.dumps(d, indent=4),
+    "compact JSON text": lambda d: json.dumps(d, separators=(",", ":")),
+    "key order and list order reversed": reverse_lists,
+    "statement order reversed": lambda d: {**d, "Statement": d["Statement"][::-1]},
+    'JSON false instead of "false"': boolean_json,
+    "one-element lists instead of strings": single_strings_as_lists,
+    "no Sids": lambda d: edited(d, strip_sids),
+    "renamed Sids": lambda d: edited(
+        d, lambda c: [s.update(Sid=f"S{i}") for i, s in enumerate(c["Statement"])]
+    ),
+    "duplicate actions": lambda d: edited(d, duplicate_actions),
+    "condition keys in lower case": lambda d: edited(d, lowercase_condition_keys),
+}
+
+
+@pytest.mark.parametrize("variant", SAME)
+def test_what_iam_ignores_is_ignored(rendered: Document, variant: str) -> None:
+    live = SAME[variant](rendered)
+    assert policies_equal(live, rendered)
+    assert canonical_policy(live) == canonical_policy(rendered)
+
+
+def add_cidr(d: Document) -> None:
+    by_sid(d, "DenyAllOutsideAllowedNetworks")["Condition"]["NotIpAddress"]["aws:SourceIp"].append(
+        "192.0.2.0/24"
+    )
+
+
+def remove_cidr(d: Document) -> None:
+    by_sid(d, "DenyAllOutsideAllowedNetworks")["Condition"]["NotIpAddress"]["aws:SourceIp"].pop()
+
+
+def remove_vpce(d: Document) -> None:
+    by_sid(d, "DenyAllOutsideAllowedNetworks")["Condition"].pop("StringNotEqualsIfExists")
+
+
+def remove_self_service_action(d: Document) -> None:
+    by_sid(d, "DenyAllExceptSelfServiceWithoutMFA")["NotAction"].remove("iam:GetUser")
+
+
+def add_exempt_action(d: Document) -> None:
+    by_sid(d, "DenyAllExceptSelfServiceWithoutMFA")["NotAction"].append("iam:DeleteVirtualMFADevice")
+
+
+def deny_to_allow(d: Document) -> None:
+    by_sid(d, "DenyAllExceptSelfServiceWithoutMFA")["Effect"] = "Allow"
+
+
+def allow_to_deny(d: Document) -> None:
+    by_sid(d, "AllowManagingOwnMFAAndPassword")["Effect"] = "Deny"
+
+
+def change_operator(d: Document) -> None:
+    condition = by_sid(d, "DenySelfServiceOnOtherUsersWithoutMFA")["Condition"]
+    ((operator, keys),) = condition.items()
+    condition.clear()
+    condition["BoolIfExists" if operator == "Bool" else "Bool"] = keys
+
+
+def flip_condition_value(d: Document) -> None:
+    by_sid(d, "AllowDeactivatingOwnMFAWithMFA")["Condition"]["Bool"]["aws:MultiFactorAuthPresent"] = "false"
+
+
+def widen_resource(d: Document) -> None:
+    by_sid(d, "AllowManagingOwnMFAAndPassword")["Resource"] = "arn:aws:iam::*:user/*"
+
+
+def action_to_not_action(d: Document) -> None:
+    statement = by_sid(d, "DenySelfServiceOnOtherUsersWithoutMFA")
+    statement["NotAction"] = statement.pop("Action")
+
+
+def drop_statement(d: Document) -> None:
+    d["Statement"] = [s for s in d["Statement"] if s["Sid"] != "DenySelfServiceOnOtherUsersWithoutMFA"]
+
+
+def add_statement(d: Document) -> None:
+    d["Statement"].append({"Effect": "Allow", "Action": "*", "Resource": "*"})
+
+
+def drop_condition(d: Document) -> None:
+    by_sid(d, "AllowDeactivatingOwnMFAWithMFA").pop("Condition")
+
+
+def old_version(d: Document) -> None:
+    d["Version"] = "2008-10-17"
+
+
+CHANGED = [
+    add_cidr,
+    remove_cidr,
+    remove_vpce,
+    remove_self_service_action,
+    add_exempt_action,
+    deny_to_allow,
+    allow_to_deny,
+    change_operator,
+    flip_condition_value,
+    widen_resource,
+    action_to_not_action,
+    drop_statement,
+    add_statement,
+    drop_condition,
+    old_version,
+]
+
+
+@pytest.mark.parametrize("change", CHANGED, ids=lambda change: change.__name__)
+def test_every_real_change_is_caught(rendered: Document, change: Callable[[Document], None]) -> None:
+    live = edited(rendered, change)
+    assert not policies_equal(live, rendered)
+    # ...even when the change hides behind formatting IAM ignores
+    assert not policies_equal(json.dumps(reverse_lists(live), indent=1), rendered)
+
+
+def test_a_statement_given_as_an_object_is_one_statement() -> None:
+    statement = {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*"}
+    assert policies_equal(
+        {"Version": "2012-10-17", "Statement": statement}, {"Version": "2012-10-17", "Statement": [statement]}
+    )
+
+
+def test_strict_and_console_are_different_policies() -> None:
+    network = {"allowed_cidrs": ("203.0.113.0/24",)}
+    strict = render_policy(build_settings(**network, mfa_mode="strict"))
+    console = render_policy(build_settings(**network, mfa_mode="console"))
+    assert not policies_equal(strict, console)
