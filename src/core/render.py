@@ -97,16 +97,23 @@ def format_date(moment: datetime) -> str:
     return utc.strftime("%Y-%m-%d")
 
 
+def _age(item: AlertItem, alert: Alert) -> str:
+    """'12 days ago', measured to when the alert's facts were true; empty when that is unknown."""
+    reference = _reference_time(alert)
+    if item.since is None or reference is None:
+        return ""
+    days = _days_between(item.since, reference)
+    if days < 0:
+        return ""
+    return "under a day ago" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
+
+
 def _since(item: AlertItem, alert: Alert) -> str:
-    """'2026-03-01 (12 days ago)': the date, and the age when the alert says what 'now' was."""
+    """'2026-03-01 (12 days ago)'."""
     if item.since is None:
         return ""
-    text = format_date(item.since)
-    reference = _reference_time(alert)
-    if reference is not None and _days_between(item.since, reference) >= 0:
-        days = _days_between(item.since, reference)
-        text += f" ({days} day{'s' if days != 1 else ''} ago)"
-    return text
+    age = _age(item, alert)
+    return format_date(item.since) + (f" ({age})" if age else "")
 
 
 def _counts(alert: Alert) -> list[tuple[str, int]]:
@@ -219,8 +226,7 @@ def email_body(alert: Alert) -> str:
     if alert.items_omitted:
         lines += [
             "",
-            f"... and {_plural(alert.items_omitted, 'more item')} not listed here "
-            "(run `iam-guard audit` for the full list).",
+            f"... and {alert.items_omitted:,} more not listed here (`iam-guard audit` lists all).",
         ]
     actions = _actions(items)
     if len(actions) == 1:
@@ -239,12 +245,13 @@ def email_body(alert: Alert) -> str:
 
 def _email_item(number: int, item: AlertItem, alert: Alert) -> list[str]:
     """Two lines: who, what, how bad, since when, until when; then where to fix it."""
-    facts = [item.severity.label, item.status]
+    facts = [", ".join(f for f in (item.severity.label, item.status) if f)]
     if item.since:
-        facts.append(f"since {_since(item, alert)}")
+        age = _age(item, alert)
+        facts.append(f"since {format_date(item.since)}" + (f", {age}" if age else ""))
     if item.deadline:
         facts.append(f"deadline {format_time(item.deadline)}")
-    lines = [f"{number:>3}. {item.subject}: {item.finding} ({', '.join(f for f in facts if f)})"]
+    lines = [f"{number:>3}. {item.subject}: {item.finding} ({'; '.join(facts)})"]
     url = console_url(item.subject, alert.account_id)
     if url:
         lines.append(f"     {url}")
@@ -328,7 +335,7 @@ def _summary_text(alert: Alert) -> str:
     lines.append(slack_escape(alert.summary))
     counts = _counts(alert)
     if counts and (alert.item_count > 1 or len(counts) > 1):
-        total = f"*{_plural(alert.item_count, 'item')}*" if alert.item_count else ""
+        total = f"*{_plural(alert.item_count, 'finding')}*" if alert.item_count else ""
         per_finding = " · ".join(f"`{slack_escape(finding)}` {count:,}" for finding, count in counts)
         lines.append(" · ".join(part for part in (total, per_finding) if part))
     return "\n".join(lines)

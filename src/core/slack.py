@@ -15,7 +15,8 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from http.client import RemoteDisconnected
@@ -140,14 +141,14 @@ class SlackWebhookSink:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         max_retry_after: float = MAX_RETRY_AFTER,
-        backoff_base: float = BACKOFF_BASE,
+        backoff_base: float | None = None,
         sleep: Sleep = time.sleep,
     ) -> None:
         self._url = validate_webhook_url(webhook_url)
         self._client = client
         self.timeout = timeout
         self.max_retry_after = max_retry_after
-        self.backoff_base = backoff_base
+        self.backoff_base = BACKOFF_BASE if backoff_base is None else backoff_base  # read late: tunable
         self.sleep = sleep
 
     def __repr__(self) -> str:  # never show the URL, even in a debugger or a traceback's locals
@@ -267,4 +268,17 @@ def webhook_url_from_secret(
 def _powertools_get_secret(secret_arn: str, max_age: int) -> Any:
     from aws_lambda_powertools.utilities import parameters
 
-    return parameters.get_secret(secret_arn, max_age=max_age)
+    # botocore logs every response body at debug level, GetSecretValue's included: mute it for this call.
+    with _muted("botocore.parsers"):
+        return parameters.get_secret(secret_arn, max_age=max_age)
+
+
+@contextmanager
+def _muted(name: str) -> Iterator[None]:
+    muted = logging.getLogger(name)
+    was = muted.disabled
+    muted.disabled = True
+    try:
+        yield
+    finally:
+        muted.disabled = was

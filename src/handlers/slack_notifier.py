@@ -54,9 +54,9 @@ def notifications(event: dict[str, Any]) -> list[SnsNotification]:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    received = notifications(event)
-    sink = SlackWebhookSink(webhook_url_from_secret(secret_arn()))
     try:
+        received = notifications(event)
+        sink = SlackWebhookSink(webhook_url_from_secret(secret_arn()))
         posted = forward_to_slack(received, sink)
     except Exception:
         metrics.add_metric(name="SlackDeliveryFailed", unit=MetricUnit.Count, value=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -75,6 +76,24 @@ def tamper_healed() -> Alert:
             ),
         ),
     )
+
+
+@pytest.fixture
+def all_log_records(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[logging.LogRecord]]:
+    """Every record any logger handles, whatever its handlers or propagation (debug included)."""
+    records: list[logging.LogRecord] = []
+    original = logging.Logger.handle
+
+    def handle(self: logging.Logger, record: logging.LogRecord) -> None:
+        records.append(record)
+        original(self, record)
+
+    monkeypatch.setattr(logging.Logger, "handle", handle)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    yield records
+    root.setLevel(level)
 
 
 # ----------------------------------------------------------------------------- local Slack stand-in

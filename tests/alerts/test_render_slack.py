@@ -74,7 +74,7 @@ def test_digest_stays_within_limits_and_counts_what_it_does_not_list(count: int)
 def test_users_trimmed_by_sns_are_still_counted() -> None:
     payload = slack_message(trimmed(digest(5000), 100))  # what travels through SNS
     assert f"…and {5000 - SLACK_LISTED_MAX:,} more not listed here" in all_text(payload)
-    assert "*5,000 items*" in all_text(payload)
+    assert "*5,000 findings*" in all_text(payload)
 
 
 def test_long_names_and_lines_still_fit() -> None:
@@ -88,7 +88,7 @@ def test_long_names_and_lines_still_fit() -> None:
 def test_summary_line_has_counts_per_finding() -> None:
     alert = digest(5)
     text = all_text(slack_message(alert))
-    assert "*5 items* · `console-without-mfa` 3 · `not-in-secured-group` 2" in text
+    assert "*5 findings* · `console-without-mfa` 3 · `not-in-secured-group` 2" in text
 
 
 def test_most_severe_first_with_finding_and_status() -> None:

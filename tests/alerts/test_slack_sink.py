@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 from tests.alerts.conftest import Receiver, Reply, digest, tamper_healed
@@ -23,24 +22,6 @@ class Sleeps(list[float]):
 @pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
-
-
-@pytest.fixture
-def all_log_records(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[logging.LogRecord]]:
-    """Every record any logger handles, whatever its handlers or propagation (debug included)."""
-    records: list[logging.LogRecord] = []
-    original = logging.Logger.handle
-
-    def handle(self: logging.Logger, record: logging.LogRecord) -> None:
-        records.append(record)
-        original(self, record)
-
-    monkeypatch.setattr(logging.Logger, "handle", handle)
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.DEBUG)
-    yield records
-    root.setLevel(level)
 
 
 def sink_for(receiver: Receiver, sleeps: Sleeps, timeout: float = 2.0) -> SlackWebhookSink:
