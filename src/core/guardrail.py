@@ -145,27 +145,33 @@ def _ensure_group_and_attachment(
 
 def remove_guardrail(iam: IamGateway, settings: Settings, account_id: str) -> list[Change]:
     """Delete what ``ensure_guardrail`` created (stack deletion). Missing pieces are not an error."""
-    arn = policy_arn(account_id, settings.policy_name)
-    group = settings.group_name
-    changes: list[Change] = []
+    return remove_group(iam, settings.group_name) + remove_policy(iam, account_id, settings.policy_name)
+
+
+def remove_group(iam: IamGateway, group: str) -> list[Change]:
+    """Empty the group, detach its policies and delete it (also used when the group is renamed)."""
     try:
         for member in iam.list_group_members(group):
             iam.remove_user_from_group(group, member)
         for attached in iam.list_attached_group_policies(group):
             iam.detach_group_policy(group, attached)
         iam.delete_group(group)
-        changes.append(Change(f"group/{group}", "group-deleted"))
     except NotFoundError:
-        pass
+        return []
+    return [Change(f"group/{group}", "group-deleted")]
+
+
+def remove_policy(iam: IamGateway, account_id: str, policy_name: str) -> list[Change]:
+    """Delete the policy and its old versions (also used when the policy is renamed)."""
+    arn = policy_arn(account_id, policy_name)
     try:
         for version in iam.list_policy_versions(arn):
             if not version.is_default:
                 iam.delete_policy_version(arn, version.version_id)
         iam.delete_policy(arn)
-        changes.append(Change(f"policy/{settings.policy_name}", "policy-deleted"))
     except NotFoundError:
-        pass
-    return changes
+        return []
+    return [Change(f"policy/{policy_name}", "policy-deleted")]
 
 
 def _newest_first(versions: Any) -> list[PolicyVersion]:

@@ -1,0 +1,70 @@
+"""CloudFormation custom resource Lambda (``Custom::Guardrail``) -> ``core.custom_resource.handle``.
+
+Settings come from the resource's properties (the same ``IAM_GUARD_*`` names as the environment), not
+from this function's environment. Whatever happens, CloudFormation gets exactly one reply: SUCCESS,
+FAILED with the one-line reason, or - if the function is about to time out - FAILED from a watchdog,
+so a stack never waits an hour for an answer that will not come.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from core.cfn_response import Replier
+from core.custom_resource import failure_body, handle, parse_request, response_body
+from core.errors import IamGuardError
+from handlers.common import iam, logger, metrics, tracer
+
+WATCHDOG_MARGIN_SECONDS = 5.0
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        request = parse_request(event)
+    except IamGuardError as exc:
+        return _reply_unparsed(event, str(exc))
+    replier = Replier(request.ResponseURL)
+    watchdog = _start_watchdog(replier, event, context)
+    try:
+        outcome = handle(request, iam())
+    except Exception as exc:  # a bug: still answer CloudFormation, then keep the traceback in the log
+        logger.exception("custom resource crashed", extra={"request_type": request.RequestType})
+        replier.reply(failure_body(event, f"internal error: {type(exc).__name__}: {exc}") or {})
+        raise
+    finally:
+        watchdog.cancel()
+    replier.reply(response_body(request, outcome))
+    log = logger.info if outcome.status == "SUCCESS" else logger.error
+    log(
+        "custom resource handled",
+        extra={
+            "request_type": request.RequestType,
+            "status": outcome.status,
+            "reason": outcome.reason,
+            "changes": [f"{c.resource} {c.change} {c.detail}".strip() for c in outcome.changes],
+        },
+    )
+    return {"Status": outcome.status, "Reason": outcome.reason, "PhysicalResourceId": outcome.physical_id}
+
+
+def _reply_unparsed(event: Any, reason: str) -> dict[str, Any]:
+    body = failure_body(event, reason)
+    logger.error("custom resource request rejected", extra={"reason": reason, "replied": body is not None})
+    if body is not None:
+        Replier(event["ResponseURL"]).reply(body)
+    return {"Status": "FAILED", "Reason": reason}
+
+
+def _start_watchdog(replier: Replier, event: Any, context: LambdaContext) -> threading.Timer:
+    remaining = context.get_remaining_time_in_millis() / 1000 - WATCHDOG_MARGIN_SECONDS
+    reason = "timed out: IAM did not answer in time; retry the stack operation"
+    timer = threading.Timer(max(remaining, 0.0), lambda: replier.reply(failure_body(event, reason) or {}))
+    timer.daemon = True
+    timer.start()
+    return timer
