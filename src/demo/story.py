@@ -78,9 +78,11 @@ class DemoRun:
 
 
 def function_environment(topic_arn: str, secret_arn: str) -> dict[str, str]:
-    """What template.yaml gives the functions, with the demo's values."""
+    """What template.yaml gives the functions (Globals), with the demo's parameter values."""
     return {
         "IAM_GUARD_ALLOWED_CIDRS": ALLOWED_CIDR,
+        "IAM_GUARD_ALLOWED_VPCE_IDS": "",
+        "IAM_GUARD_IP_RESTRICTION": "true",
         "IAM_GUARD_MFA_MODE": "strict",
         "IAM_GUARD_GROUP_NAME": DEFAULT_GROUP_NAME,
         "IAM_GUARD_POLICY_NAME": DEFAULT_POLICY_NAME,
@@ -88,6 +90,9 @@ def function_environment(topic_arn: str, secret_arn: str) -> dict[str, str]:
         "IAM_GUARD_EXEMPT_TAG_KEY": DEFAULT_EXEMPT_TAG_KEY,
         # 0 so that users created a minute ago are flagged now rather than in a week.
         "IAM_GUARD_GRACE_DAYS": "0",
+        "IAM_GUARD_DRY_RUN": "false",
+        "IAM_GUARD_REMEDIATE": "false",
+        "IAM_GUARD_QUIET_RUNS": "false",
         "IAM_GUARD_SNS_TOPIC_ARN": topic_arn,
         "IAM_GUARD_SLACK_SECRET_ARN": secret_arn,
         "POWERTOOLS_SERVICE_NAME": "iam-guard",

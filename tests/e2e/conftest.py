@@ -1,0 +1,177 @@
+"""End-to-end fixtures: a moto server in a subprocess on 127.0.0.1, the functions' environment from
+template.yaml, the handlers invoked as Lambda invokes them, and a local receiver standing in for Slack."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from tests.e2e.template_env import TEMPLATE, function_environment, load_template
+
+from demo.lambda_context import FakeLambdaContext
+from demo.slack_receiver import SlackReceiver
+from demo.sns_lambda import LambdaSubscription, sns_lambda_event
+from demo.story import cold_start
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+ALLOWED_CIDR = "203.0.113.0/24"
+HANDLERS = {
+    "EnforcerFunction": "handlers.enforcer",
+    "SweepFunction": "handlers.sweep",
+    "SlackNotifierFunction": "handlers.slack_notifier",
+    "PolicyResourceFunction": "handlers.policy_resource",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _get(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=2) as response:  # loopback only
+        return int(response.status)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """`python -m moto.server` on 127.0.0.1 (its own process), for the whole session."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            _get(f"{endpoint}/moto-api/")
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"the moto server did not start on {endpoint}")
+            time.sleep(0.1)
+    try:
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@dataclass
+class Stack:
+    """The deployed stack on the emulator: what `sam deploy` would have created, plus a way to invoke
+    each function exactly as Lambda does."""
+
+    template: dict[str, Any]
+    people: Any  # a boto3 session for what people do (not IAM Guard)
+    topic_arn: str
+    queue_url: str
+    secret_arn: str
+    slack: SlackReceiver
+    subscription: LambdaSubscription
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    def environment(self, function: str) -> dict[str, str]:
+        resources = {
+            "AlertTopic": self.topic_arn,
+            "EnforcerRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/iam-guard-EnforcerRole-E2E",
+        }
+        return function_environment(self.template, function, parameters=self.parameters, resources=resources)
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        """A fresh container of ``function`` with its template environment, invoked with ``event``."""
+        import importlib
+
+        from demo.emulator import patched_environ
+
+        with patched_environ(self.environment(function)):
+            cold_start()
+            module = importlib.import_module(HANDLERS[function])
+            return module.lambda_handler(event, FakeLambdaContext(function))
+
+    def deliver_to_slack(self) -> int:
+        """What SNS does for the notifier's subscription: one invocation per alert published so far."""
+        publications = self.subscription.take()
+        for publication in publications:
+            self.invoke("SlackNotifierFunction", sns_lambda_event(publication))
+        return len(publications)
+
+    def emails(self) -> list[dict[str, Any]]:
+        """The SNS messages the topic delivered to its SQS subscription (what an email reader gets)."""
+        sqs = self.people.client("sqs")
+        messages: list[dict[str, Any]] = []
+        while batch := sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages"):
+            for message in batch:
+                messages.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return messages
+
+
+@pytest.fixture
+def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    if not TEMPLATE.exists():
+        pytest.skip("template.yaml does not exist yet: the functions' environment cannot be read")
+    import boto3
+
+    urllib.request.urlopen(  # a clean account for every test
+        urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"), timeout=5
+    ).close()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    boto3.setup_default_session(region_name=REGION)  # the functions' clients come from this session
+    subscription = LambdaSubscription()
+    subscription.attach_session(boto3.DEFAULT_SESSION)
+    people = boto3.session.Session(region_name=REGION)
+    sns, sqs = people.client("sns"), people.client("sqs")
+    topic_arn = sns.create_topic(Name="iam-guard-AlertTopic-E2E")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName="alert-email")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    with SlackReceiver() as slack:
+        secret_arn = people.client("secretsmanager").create_secret(
+            Name="iam-guard/slack-webhook", SecretString=slack.url
+        )["ARN"]
+        yield Stack(
+            template=load_template(),
+            people=people,
+            topic_arn=topic_arn,
+            queue_url=queue_url,
+            secret_arn=secret_arn,
+            slack=slack,
+            subscription=subscription,
+            parameters={
+                "AllowedCIDRs": ALLOWED_CIDR,
+                "SlackSecretArn": secret_arn,
+                "ExemptUsers": "breakglass",
+                "GraceDays": "0",  # users created in the test are past their grace period
+            },
+        )
+    cold_start()
+
+
+@pytest.fixture
+def iam(stack: Stack) -> Any:
+    return stack.people.client("iam")
+
+
+def wait_for(predicate: Any, timeout: float = 5.0) -> Any:
+    """IAM-style eventual consistency is not emulated, but the receiver runs in a thread."""
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return result

@@ -1,0 +1,71 @@
+"""The environment template.yaml gives a function: Globals + the function's own variables, with every
+``!Ref`` / ``!GetAtt`` resolved (parameters to their defaults unless overridden, resources to test values).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation's short-form tags (!Ref, !GetAtt, !Sub, ...) as their long forms."""
+
+
+def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _tagged)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)
+    return document
+
+
+def function_environment(
+    template: dict[str, Any],
+    function: str,
+    *,
+    parameters: dict[str, str],
+    resources: dict[str, str],
+) -> dict[str, str]:
+    """``function``'s environment variables. ``parameters`` override parameter defaults; ``resources``
+    gives the value of ``!Ref Resource`` and ``!GetAtt Resource.Attr`` (keys "Resource", "Resource.Attr")."""
+    global_vars = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    properties = template["Resources"][function]["Properties"]
+    own_vars = properties.get("Environment", {}).get("Variables", {})
+    defaults = {name: p.get("Default") for name, p in template.get("Parameters", {}).items()}
+    return {
+        name: _resolve(value, {**defaults, **parameters}, resources)
+        for name, value in {**global_vars, **own_vars}.items()
+    }
+
+
+def _resolve(value: Any, parameters: dict[str, Any], resources: dict[str, str]) -> str:
+    if isinstance(value, dict) and "Ref" in value:
+        name = value["Ref"]
+        if name in parameters:
+            if parameters[name] is None:
+                raise KeyError(f"parameter {name} has no default: the test must give a value")
+            return str(parameters[name])
+        return resources[name]
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        key = target if isinstance(target, str) else ".".join(target)
+        return resources[key]
+    if isinstance(value, dict):
+        raise ValueError(f"unsupported intrinsic in a function environment: {value}")
+    return str(value)

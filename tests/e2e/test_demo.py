@@ -1,0 +1,54 @@
+"""`iam-guard demo` as a newcomer runs it: a subprocess, no AWS configuration, exit 0, the story told."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from tests.e2e.template_env import TEMPLATE, function_environment, load_template
+
+from demo.story import function_environment as demo_environment
+
+pytestmark = pytest.mark.e2e
+
+STORY_USERS = ("alice", "bob", "contractor-carol", "old-ci", "breakglass")
+
+
+def test_the_demo_plays_the_whole_story_and_exits_0() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_PROFILE"] = "a-profile-that-does-not-exist"  # the demo must not read the user's AWS config
+
+    run = subprocess.run(
+        [sys.executable, "-m", "cli.main", "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    for user in STORY_USERS:
+        assert user in run.stdout
+    assert "healed" in run.stdout  # the removal from the group and the policy edit were undone
+    assert "== Findings of the sweep" in run.stdout
+    assert "Block Kit messages" in run.stdout
+    assert "Traceback" not in run.stderr
+
+
+def test_the_demo_gives_the_functions_the_variables_the_template_gives_them() -> None:
+    if not TEMPLATE.exists():
+        pytest.skip("template.yaml does not exist yet")
+    template = load_template()
+    resources = {"AlertTopic": "topic", "EnforcerRole.Arn": "role"}
+    demo = demo_environment("arn:aws:sns:us-east-1:123456789012:t", "arn:aws:secretsmanager:x")
+    for function in ("EnforcerFunction", "SweepFunction", "SlackNotifierFunction"):
+        names = set(
+            function_environment(template, function, parameters={"AllowedCIDRs": "x"}, resources=resources)
+        )
+        missing = (
+            {n for n in names if n.startswith("IAM_GUARD_")} - set(demo) - {"IAM_GUARD_ENFORCER_ROLE_ARN"}
+        )
+        assert not missing, f"the demo does not set {sorted(missing)} for {function}"
