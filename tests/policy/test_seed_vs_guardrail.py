@@ -107,7 +107,6 @@ CASES = [
     # Case(what, action, resource, context, with admin?, decision under: seed, strict, console)
     # Defect 1: Bool on the absent MFA key does not deny, so an admin's leaked access key works.
     Case("1 admin key no MFA",     "s3:ListAllMyBuckets",          "*",          KEY,       True,  A, X, A),
-    Case("1 key gets MFA session", "sts:GetSessionToken",          "*",          KEY,       False, D, A, A),
     # Defect 2: list actions have no resource-level permissions; scoped to the user they grant nothing.
     Case("2 ListUsers",            "iam:ListUsers",                "*",          NEW,       False, D, A, A),
     Case("2 ListVirtualMFADevices","iam:ListVirtualMFADevices",    "*",          NEW,       False, D, A, A),

@@ -28,7 +28,9 @@ pytestmark = pytest.mark.engine
 
 # What a user without MFA may still do: sign in the first time (password policy, password change), reach
 # the console's Security credentials page (GetUser, the list calls) and set up a virtual MFA device; in
-# strict mode, also obtain an MFA session for the CLI (sts:GetSessionToken).
+# strict mode, also obtain an MFA session for the CLI (sts:GetSessionToken). IAM itself never lets a
+# policy block GetSessionToken ("Permissions for GetSessionToken", IAM User Guide); the engine evaluates
+# it like any action, so the policy exempts it explicitly, as AWS's re:Post example does.
 ACCOUNT_WIDE_SELF_SERVICE = (  # no resource-level permissions: requested on "*"
     "iam:GetAccountPasswordPolicy",
     "iam:ListUsers",
