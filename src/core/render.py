@@ -304,24 +304,72 @@ def slack_message(alert: Alert) -> dict[str, Any]:
     return {"text": _fallback_text(alert), "blocks": blocks}
 
 
+def slack_alarm_message(text: str) -> dict[str, Any] | None:
+    """A CloudWatch alarm notification (IAM Guard's alarms publish to the same topic); None if not one."""
+    try:
+        alarm = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(alarm, dict) or not {"AlarmName", "NewStateValue"} <= alarm.keys():
+        return None
+    state = str(alarm["NewStateValue"])
+    emoji = (
+        ":rotating_light:"
+        if state == "ALARM"
+        else ":white_check_mark:"
+        if state == "OK"
+        else ":grey_question:"
+    )
+    title = f"{emoji} {state}: {' '.join(str(alarm['AlarmName']).split())}"
+    lines = [slack_escape(str(alarm.get("AlarmDescription") or ""))]
+    if alarm.get("NewStateReason"):
+        lines.append(f"_{slack_escape(str(alarm['NewStateReason']))}_")
+    footer = [
+        f"Account {alarm['AWSAccountId']}" if alarm.get("AWSAccountId") else "",
+        str(alarm.get("Region") or ""),
+        f"State changed {alarm['StateChangeTime']}" if alarm.get("StateChangeTime") else "",
+        "CloudWatch alarm",
+    ]
+    blocks = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": _clip(title, SLACK_HEADER_MAX), "emoji": True},
+        },
+        _section("\n".join(line for line in lines if line) or "(no description)"),
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": _clip(slack_escape(p), 300)} for p in footer if p],
+        },
+    ]
+    return {"text": _clip(title, SLACK_FALLBACK_MAX), "blocks": blocks}
+
+
 def slack_text_message(subject: str | None, text: str) -> dict[str, Any]:
     """For SNS messages that are not IAM Guard envelopes: post them as they are, rather than drop them."""
     title = _clip(" ".join((subject or "Message on the IAM Guard alert topic").split()), SLACK_HEADER_MAX)
     chunk = SLACK_SECTION_MAX - 8  # room for the code fence
     parts = [text[i : i + chunk] for i in range(0, len(text), chunk)] or [""]
     sections = [_section(f"```{slack_escape(part)}```") for part in parts[: SLACK_MAX_BLOCKS - 2]]
-    blocks = [{"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}}, *sections]
+    blocks = [_plain_header(title), *sections]
     if len(parts) > len(sections):
         blocks.append(_section("_…message truncated to fit Slack's limits._"))
     return {"text": _clip(title, SLACK_FALLBACK_MAX), "blocks": blocks}
 
 
 def _header(alert: Alert) -> dict[str, Any]:
-    text = f"{SEVERITY_EMOJI[alert.severity]} {' '.join(alert.title.split())}"
+    return _plain_header(f"{SEVERITY_EMOJI[alert.severity]} {' '.join(alert.title.split())}")
+
+
+def _plain_header(text: str) -> dict[str, Any]:
     return {
         "type": "header",
         "text": {"type": "plain_text", "text": _clip(text, SLACK_HEADER_MAX), "emoji": True},
     }
+
+
+def _context(parts: list[str]) -> dict[str, Any]:
+    elements = [{"type": "mrkdwn", "text": _clip(p, SLACK_SECTION_MAX)} for p in parts if p]
+    return {"type": "context", "elements": elements[:SLACK_CONTEXT_ELEMENTS_MAX]}
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -412,8 +460,7 @@ def _footer(alert: Alert) -> dict[str, Any]:
         f"Sent {format_time(alert.occurred_at)}" if alert.occurred_at and alert.report_generated_at else "",
         f"IAM Guard · {alert.kind.value} · {alert.severity.label}",
     ]
-    elements = [{"type": "mrkdwn", "text": _clip(p, SLACK_SECTION_MAX)} for p in parts if p]
-    return {"type": "context", "elements": elements[:SLACK_CONTEXT_ELEMENTS_MAX]}
+    return _context(parts)
 
 
 def _fallback_text(alert: Alert) -> str:

@@ -28,7 +28,7 @@ from aws_lambda_powertools import Logger
 
 from core.alerts import Alert
 from core.errors import DeliveryError, SettingsError
-from core.render import alert_from_envelope, slack_message, slack_text_message
+from core.render import alert_from_envelope, slack_alarm_message, slack_message, slack_text_message
 
 logger = Logger(child=True)
 
@@ -222,12 +222,15 @@ class SnsNotification:
 
 
 def slack_payload(notification: SnsNotification) -> dict[str, Any]:
-    """Block Kit from the alert envelope; a message that is not ours is posted as text, never dropped."""
+    """Block Kit from the alert envelope, or from a CloudWatch alarm; anything else is posted as text."""
     alert = alert_from_envelope(notification.message)
-    if alert is None:
-        logger.warning("sns message is not an alert envelope", extra={"message_id": notification.message_id})
-        return slack_text_message(notification.subject, notification.message)
-    return slack_message(alert)
+    if alert is not None:
+        return slack_message(alert)
+    alarm = slack_alarm_message(notification.message)
+    if alarm is not None:
+        return alarm
+    logger.warning("sns message is not an alert envelope", extra={"message_id": notification.message_id})
+    return slack_text_message(notification.subject, notification.message)
 
 
 def forward_to_slack(notifications: Sequence[SnsNotification], sink: SlackWebhookSink) -> int:

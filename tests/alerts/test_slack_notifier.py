@@ -130,3 +130,15 @@ def test_a_secret_that_is_not_a_url_is_refused_without_showing_it(secret_arn: st
     with pytest.raises(SettingsError) as caught:
         invoke(load_event("sns-alert.json"))
     assert "xoxb" not in str(caught.value)
+
+
+def test_cloudwatch_alarm_on_the_topic_is_posted_readably(receiver: Receiver, secret_arn: str) -> None:
+    event = load_event("sns-cloudwatch-alarm.json")
+    alarm = json.loads(event["Records"][0]["Sns"]["Message"])
+    invoke(event)
+    [payload] = receiver.requests
+    header = payload["blocks"][0]["text"]["text"]
+    assert header == f":rotating_light: ALARM: {alarm['AlarmName']}"
+    body = payload["blocks"][1]["text"]["text"]
+    assert alarm["AlarmDescription"] in body
+    assert alarm["NewStateReason"] in body
