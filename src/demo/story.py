@@ -12,7 +12,9 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -21,8 +23,6 @@ from typing import Any
 
 from core.alerts import Alert, AlertKind
 from core.errors import IamGuardError
-from core.guardrail import ensure_guardrail
-from core.iam import IamGateway
 from core.render import alert_from_envelope
 from core.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME
 from demo.cloudtrail import cloudtrail_event, load_sample
@@ -33,7 +33,16 @@ from demo.sns_lambda import LambdaSubscription, Publication, sns_lambda_event
 
 TOPIC_NAME = "iam-guard-alerts"
 SECRET_NAME = "iam-guard/slack-webhook"  # noqa: S105 - a secret's name, not its value
-ALLOWED_CIDR = "203.0.113.0/24"  # documentation range: "the office network"
+ALLOWED_CIDR = "203.0.113.0/24"
+# The Custom::Guardrail resource's properties (template.yaml passes these parameters to it).
+GUARDRAIL_PROPERTIES = (
+    "IAM_GUARD_ALLOWED_CIDRS",
+    "IAM_GUARD_ALLOWED_VPCE_IDS",
+    "IAM_GUARD_IP_RESTRICTION",
+    "IAM_GUARD_MFA_MODE",
+    "IAM_GUARD_GROUP_NAME",
+    "IAM_GUARD_POLICY_NAME",
+)  # documentation range: "the office network"
 ADMIN = "admin-ana"
 MALLORY = "ops-mallory"
 BREAK_GLASS = "breakglass"
@@ -182,12 +191,23 @@ class Story:
         self.iam_admin.create_access_key(UserName=LEGACY_USER)
 
     def _setup(self, step: StepRecord) -> None:
-        from handlers import common
-
-        for change in ensure_guardrail(
-            IamGateway(self.emulator.client("iam")), common.settings(), ACCOUNT_ID
-        ):
-            step.outcome.append(f"{change.resource}: {change.change}")
+        """CloudFormation creating the Custom::Guardrail resource: the real custom-resource handler."""
+        event = load_sample("policy-resource-create.json")
+        event["ResponseURL"] = self.slack.response_url  # stands in for the pre-signed S3 URL
+        properties = event["ResourceProperties"]
+        for name in GUARDRAIL_PROPERTIES:
+            properties[name] = os.environ[name]  # the template passes the same parameters to both
+        step.handler_result = _invoke("handlers.policy_resource", event, "iam-guard-policy-resource")
+        replies = [r.json() for r in self.slack.cloudformation_replies()]
+        status = (
+            " ".join(str(replies[-1].get(k) or "") for k in ("Status", "Reason")) if replies else "nothing"
+        )
+        step.outcome.append(f"CloudFormation received: {status.strip()}")
+        step.outcome.append(self._policy_line())
+        iam = self.iam_admin
+        attached = iam.list_attached_group_policies(GroupName=DEFAULT_GROUP_NAME)["AttachedPolicies"]
+        names = ", ".join(p["PolicyName"] for p in attached) or "nothing"
+        step.outcome.append(f"{DEFAULT_GROUP_NAME} exists, with {names} attached")
 
     def _create_alice(self, step: StepRecord) -> None:
         self._create_user(step, "alice")
@@ -354,7 +374,10 @@ def play_demo(say: Callable[[str], None]) -> DemoRun:
             level = common.logger.log_level
             common.logger.setLevel(logging.ERROR)  # handler logs are JSON lines; the story says it better
             try:
-                return story.play()
+                with warnings.catch_warnings():
+                    # Powertools warns when an invocation records no metric (the custom resource).
+                    warnings.filterwarnings("ignore", message="No application metrics to publish")
+                    return story.play()
             finally:
                 common.logger.setLevel(level)
                 cold_start()

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from tests.e2e.template_env import TEMPLATE, function_environment, load_template
+from tests.conftest import EVENTS_DIR
+from tests.e2e.template_env import TEMPLATE, function_environment, load_template, resource_properties
 
 from demo.lambda_context import FakeLambdaContext
 from demo.slack_receiver import SlackReceiver
@@ -84,12 +85,32 @@ class Stack:
     subscription: LambdaSubscription
     parameters: dict[str, str] = field(default_factory=dict)
 
-    def environment(self, function: str) -> dict[str, str]:
-        resources = {
+    def _resources(self) -> dict[str, str]:
+        function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:iam-guard-PolicyResourceFunction-E2E"
+        return {
             "AlertTopic": self.topic_arn,
             "EnforcerRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/iam-guard-EnforcerRole-E2E",
+            "PolicyResourceFunction.Arn": function_arn,
+            "PolicyResourceFunction.Version": f"{function_arn}:1",
         }
-        return function_environment(self.template, function, parameters=self.parameters, resources=resources)
+
+    def environment(self, function: str) -> dict[str, str]:
+        return function_environment(
+            self.template, function, parameters=self.parameters, resources=self._resources()
+        )
+
+    def deploy(self) -> dict[str, Any]:
+        """CloudFormation creating the Custom::Guardrail resource: the custom-resource function gets the
+        Create request with the template's properties and replies to the ResponseURL (the receiver)."""
+        request = json.loads((EVENTS_DIR / "policy-resource-create.json").read_text())
+        request["ResponseURL"] = self.slack.response_url
+        request["ResourceProperties"] = resource_properties(
+            self.template, "Guardrail", parameters=self.parameters, resources=self._resources()
+        )
+        self.invoke("PolicyResourceFunction", request)
+        [reply] = self.slack.cloudformation_replies()
+        body: dict[str, Any] = reply.json()
+        return body
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """A fresh container of ``function`` with its template environment, invoked with ``event``."""

@@ -54,6 +54,21 @@ def function_environment(
     }
 
 
+def resource_properties(
+    template: dict[str, Any],
+    resource: str,
+    *,
+    parameters: dict[str, str],
+    resources: dict[str, str],
+) -> dict[str, str]:
+    """A resource's properties as CloudFormation sends them (e.g. to a custom resource), resolved."""
+    defaults = {name: p.get("Default") for name, p in template.get("Parameters", {}).items()}
+    properties = template["Resources"][resource]["Properties"]
+    return {
+        name: _resolve(value, {**defaults, **parameters}, resources) for name, value in properties.items()
+    }
+
+
 def _resolve(value: Any, parameters: dict[str, Any], resources: dict[str, str]) -> str:
     if isinstance(value, dict) and "Ref" in value:
         name = value["Ref"]

@@ -11,8 +11,6 @@ import pytest
 from tests.e2e.conftest import ACCOUNT, ALLOWED_CIDR, Stack, wait_for
 
 from core.alerts import Alert, AlertKind
-from core.guardrail import ensure_guardrail
-from core.iam import IamGateway
 from core.policy import policies_equal, render_policy
 from core.render import alert_from_envelope
 from core.settings import settings_from_env
@@ -27,9 +25,8 @@ PASSWORD = "Correct-Horse-9-Battery"
 
 
 def deploy(stack: Stack) -> None:
-    """What the stack's custom resource does at deploy time: ensure_guardrail with its settings."""
-    settings = settings_from_env(stack.environment("PolicyResourceFunction"))
-    ensure_guardrail(IamGateway(stack.people.client("iam")), settings, ACCOUNT)
+    reply = stack.deploy()
+    assert reply["Status"] == "SUCCESS", reply
 
 
 def event(sample: str, actor: str, request: dict[str, Any] | None, response: Any = None) -> dict[str, Any]:
@@ -64,6 +61,16 @@ def published_alerts(stack: Stack) -> list[Alert]:
 
 
 # --- enrol on create ---------------------------------------------------------------------------------
+
+
+def test_deploying_creates_the_group_with_the_guardrail_attached(stack: Stack, iam: Any) -> None:
+    reply = stack.deploy()
+
+    assert reply["Status"] == "SUCCESS", reply
+    assert reply["Data"]["PolicyArn"] == POLICY_ARN
+    attached = iam.list_attached_group_policies(GroupName=GROUP)["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [POLICY_ARN]
+    assert policies_equal(live_policy(iam), intended_policy(stack))
 
 
 def test_a_created_user_is_put_in_the_group_that_carries_the_guardrail(stack: Stack, iam: Any) -> None:
