@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.cfn_response import Replier
@@ -40,6 +41,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     finally:
         watchdog.cancel()
     replier.reply(response_body(request, outcome))
+    metrics.add_metric(
+        name=f"Guardrail{request.RequestType}{outcome.status.title()}", unit=MetricUnit.Count, value=1
+    )
     log = logger.info if outcome.status == "SUCCESS" else logger.error
     log(
         "custom resource handled",
@@ -55,6 +59,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def _reply_unparsed(event: Any, reason: str) -> dict[str, Any]:
     body = failure_body(event, reason)
+    metrics.add_metric(name="GuardrailRequestRejected", unit=MetricUnit.Count, value=1)
     logger.error("custom resource request rejected", extra={"reason": reason, "replied": body is not None})
     if body is not None:
         Replier(event["ResponseURL"]).reply(body)

@@ -1,0 +1,272 @@
+"""The Custom::Guardrail resource, driven with the events/ samples through the real handler, on moto IAM,
+replying to a local HTTP receiver that stands in for CloudFormation's pre-signed ResponseURL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+from tests.conftest import load_event
+from tests.template.conftest import FakeContext, ResponseReceiver
+
+from core.cfn_response import Replier, fit_body, put_json
+from core.custom_resource import NOTHING_CREATED, parse_request, plan_request
+from core.errors import DeliveryError
+from core.iam import IamGateway
+from core.policy import policies_equal, render_policy
+from core.settings import build_settings
+from handlers import common, policy_resource
+
+ACCOUNT = "123456789012"
+POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/IAMGuardSecureIAMPolicy"
+
+
+@pytest.fixture(autouse=True)
+def metrics_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Powertools' Metrics object is created at import time, before the shared fixture sets the namespace.
+    monkeypatch.setattr(common.metrics, "namespace", "IAMGuardTests")
+
+
+@pytest.fixture
+def iam_client() -> Iterator[Any]:
+    with mock_aws():
+        common.reset_caches()
+        yield boto3.client("iam", region_name="us-east-1")
+    common.reset_caches()
+
+
+def invoke(name: str, receiver: ResponseReceiver, **changes: Any) -> dict[str, Any]:
+    event = {**load_event(f"policy-resource-{name}.json"), "ResponseURL": receiver.url, **changes}
+    policy_resource.lambda_handler(event, FakeContext())
+    assert len(receiver.bodies) == 1, "exactly one reply per request"
+    return receiver.bodies.pop()
+
+
+def default_document(iam_client: Any, arn: str) -> dict[str, Any]:
+    version = iam_client.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document: dict[str, Any] = iam_client.get_policy_version(PolicyArn=arn, VersionId=version)[
+        "PolicyVersion"
+    ]["Document"]
+    return document
+
+
+def attached(iam_client: Any, group: str) -> list[str]:
+    return [
+        p["PolicyArn"] for p in iam_client.list_attached_group_policies(GroupName=group)["AttachedPolicies"]
+    ]
+
+
+def group_names(iam_client: Any) -> set[str]:
+    return {g["GroupName"] for g in iam_client.list_groups()["Groups"]}
+
+
+def test_create_makes_the_group_with_the_rendered_policy_attached(
+    iam_client: Any, receiver: ResponseReceiver
+) -> None:
+    reply = invoke("create", receiver)
+
+    assert reply["Status"] == "SUCCESS", reply["Reason"]
+    assert reply["Data"]["PolicyArn"] == POLICY_ARN
+    assert reply["Data"]["GroupName"] == "IAMGuardSecuredUsers"
+    assert reply["PhysicalResourceId"] == "iam-guard-Guardrail"
+    assert receiver.content_types == [""]  # what the pre-signed URL was signed for
+    assert attached(iam_client, "IAMGuardSecuredUsers") == [POLICY_ARN]
+    expected = render_policy(
+        build_settings(allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"), mfa_mode="strict")
+    )
+    assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
+
+
+def test_update_of_the_cidrs_replaces_the_policy_text(iam_client: Any, receiver: ResponseReceiver) -> None:
+    invoke("create", receiver)
+    update = load_event("policy-resource-update.json")
+    props = {**update["ResourceProperties"], "IAM_GUARD_GROUP_NAME": "IAMGuardSecuredUsers"}
+
+    reply = invoke("update", receiver, ResourceProperties=props)
+
+    assert reply["Status"] == "SUCCESS", reply["Reason"]
+    assert reply["PhysicalResourceId"] == "iam-guard-Guardrail"  # never "replaced": no stray Delete
+    expected = render_policy(
+        build_settings(allowed_cidrs=("203.0.113.0/24", "198.51.100.0/24"), mfa_mode="console")
+    )
+    assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
+
+
+def test_renaming_the_group_moves_members_and_removes_the_old_group(
+    iam_client: Any, receiver: ResponseReceiver
+) -> None:
+    invoke("create", receiver)
+    iam_client.create_user(UserName="alice")
+    iam_client.add_user_to_group(GroupName="IAMGuardSecuredUsers", UserName="alice")
+
+    reply = invoke("update", receiver)  # the sample renames the group to IAMGuardSecuredUsers2
+
+    assert reply["Status"] == "SUCCESS", reply["Reason"]
+    assert reply["Data"]["GroupName"] == "IAMGuardSecuredUsers2"
+    assert "IAMGuardSecuredUsers" not in group_names(iam_client)
+    members = iam_client.get_group(GroupName="IAMGuardSecuredUsers2")["Users"]
+    assert [u["UserName"] for u in members] == ["alice"]
+    assert attached(iam_client, "IAMGuardSecuredUsers2") == [POLICY_ARN]
+
+
+def test_renaming_the_policy_detaches_and_deletes_the_old_one(
+    iam_client: Any, receiver: ResponseReceiver
+) -> None:
+    invoke("create", receiver)
+    create = load_event("policy-resource-create.json")
+    props = {**create["ResourceProperties"], "IAM_GUARD_POLICY_NAME": "Renamed"}
+
+    reply = invoke("update", receiver, ResourceProperties=props)
+
+    assert reply["Status"] == "SUCCESS", reply["Reason"]
+    assert attached(iam_client, "IAMGuardSecuredUsers") == [f"arn:aws:iam::{ACCOUNT}:policy/Renamed"]
+    policies = iam_client.list_policies(Scope="Local")["Policies"]
+    assert [p["PolicyName"] for p in policies] == ["Renamed"]
+
+
+def test_delete_removes_group_and_policy_and_tolerates_their_absence(
+    iam_client: Any, receiver: ResponseReceiver
+) -> None:
+    invoke("create", receiver)
+    iam_client.create_user(UserName="alice")
+    iam_client.add_user_to_group(GroupName="IAMGuardSecuredUsers", UserName="alice")
+
+    first = invoke("delete", receiver)
+    again = invoke("delete", receiver)  # CloudFormation may repeat a Delete
+
+    assert (first["Status"], again["Status"]) == ("SUCCESS", "SUCCESS")
+    assert group_names(iam_client) == set()
+    assert iam_client.list_policies(Scope="Local")["Policies"] == []
+    assert iam_client.get_user(UserName="alice")["User"]["UserName"] == "alice"  # users stay
+
+
+def test_invalid_settings_fail_the_create_with_one_line_and_touch_nothing(
+    iam_client: Any, receiver: ResponseReceiver
+) -> None:
+    iam_client.create_group(GroupName="IAMGuardSecuredUsers")  # someone else's group of the same name
+    create = load_event("policy-resource-create.json")
+    props = {**create["ResourceProperties"], "IAM_GUARD_ALLOWED_CIDRS": "0.0.0.0/0"}
+
+    reply = invoke("create", receiver, ResourceProperties=props)
+    rollback = invoke(
+        "delete", receiver, ResourceProperties=props, PhysicalResourceId=reply["PhysicalResourceId"]
+    )
+
+    assert reply["Status"] == "FAILED"
+    assert reply["Reason"].startswith("invalid setting allowed_cidrs:")
+    assert "\n" not in reply["Reason"]
+    assert reply["PhysicalResourceId"] == NOTHING_CREATED
+    assert rollback["Status"] == "SUCCESS"
+    assert group_names(iam_client) == {"IAMGuardSecuredUsers"}  # the rollback removed nothing
+
+
+def test_an_aws_failure_replies_failed_with_the_api_call_and_code(
+    receiver: ResponseReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = boto3.client("iam", region_name="us-east-1")
+    stubber = Stubber(client)
+    stubber.add_client_error(
+        "get_policy",
+        service_error_code="AccessDenied",
+        service_message="User is not authorized to perform: iam:GetPolicy",
+        http_status_code=403,
+    )
+    monkeypatch.setattr(policy_resource, "iam", lambda: IamGateway(client))
+
+    with stubber:
+        reply = invoke("create", receiver)
+
+    assert reply["Status"] == "FAILED"
+    assert (
+        reply["Reason"] == "GetPolicy failed: AccessDenied: User is not authorized to perform: iam:GetPolicy"
+    )
+    assert reply["PhysicalResourceId"] == "iam-guard-Guardrail"  # IAM was reached: a rollback cleans up
+
+
+def test_a_malformed_request_still_gets_a_failed_reply(iam_client: Any, receiver: ResponseReceiver) -> None:
+    reply = invoke("create", receiver, RequestType="Replace")
+
+    assert reply["Status"] == "FAILED"
+    assert reply["Reason"].startswith("not a CloudFormation custom-resource request: RequestType")
+    assert group_names(iam_client) == set()
+
+
+def test_a_request_without_response_url_is_rejected_without_reply(receiver: ResponseReceiver) -> None:
+    event = load_event("policy-resource-create.json")
+    del event["ResponseURL"]
+
+    result = policy_resource.lambda_handler(event, FakeContext())
+
+    assert result["Status"] == "FAILED"
+    assert receiver.bodies == []
+
+
+class _SlowIamClient:
+    """An IAM endpoint that answers after the function's time is up."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def get_policy(self, **_: Any) -> Any:
+        time.sleep(self.delay)
+        raise AssertionError("the watchdog should have replied first")
+
+
+def test_the_watchdog_replies_failed_before_the_function_times_out(
+    receiver: ResponseReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(policy_resource, "iam", lambda: IamGateway(_SlowIamClient(delay=1.0)))
+    event = {**load_event("policy-resource-create.json"), "ResponseURL": receiver.url}
+    context = FakeContext(remaining_ms=int((policy_resource.WATCHDOG_MARGIN_SECONDS + 0.2) * 1000))
+
+    with pytest.raises(AssertionError):  # the slow call ends in a bug report; the stack was answered
+        policy_resource.lambda_handler(event, context)
+
+    assert len(receiver.bodies) == 1
+    assert receiver.bodies[0]["Status"] == "FAILED"
+    assert receiver.bodies[0]["Reason"].startswith("timed out")
+
+
+def test_the_reply_is_retried_and_then_reported(receiver: ResponseReceiver) -> None:
+    receiver.failures = 2
+    put_json(receiver.url, {"Status": "SUCCESS"}, sleep=lambda _: None)
+    assert receiver.bodies == [{"Status": "SUCCESS"}]
+
+    receiver.failures = 3
+    with pytest.raises(DeliveryError, match="after 3 attempts: HTTPError 500"):
+        put_json(receiver.url, {"Status": "SUCCESS"}, sleep=lambda _: None)
+
+
+def test_the_reply_refuses_non_https_urls() -> None:
+    with pytest.raises(DeliveryError, match="not an https URL"):
+        put_json("http://example.com/x", {})
+
+
+def test_only_the_first_reply_is_sent() -> None:
+    sent: list[dict[str, Any]] = []
+    replier = Replier("https://example.invalid/", send=lambda _url, body: sent.append(body))
+
+    assert replier.reply({"Status": "FAILED"}) is True
+    assert replier.reply({"Status": "SUCCESS"}) is False
+    assert sent == [{"Status": "FAILED"}]
+
+
+def test_an_oversized_reply_is_shortened_under_4_kb() -> None:
+    body = fit_body({"Status": "FAILED", "Reason": "x" * 5000, "Data": {"k": "v" * 5000}})
+
+    assert len(body["Reason"]) == 1000
+    assert "Data" not in body
+
+
+@pytest.mark.parametrize("name", ["create", "update", "delete"])
+def test_the_sample_events_are_valid_requests(name: str) -> None:
+    request = parse_request(load_event(f"policy-resource-{name}.json"))
+    plan = plan_request(request)
+
+    assert request.account_id == ACCOUNT
+    assert (plan.ensure is None) == (name == "delete")
