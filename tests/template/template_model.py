@@ -1,0 +1,155 @@
+"""template.yaml as data: load it (short-form tags as long forms), resolve intrinsic functions for one
+fake account, and answer "which role does this function run with, and what does it allow"."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+STACK = "iam-guard"
+# The functions and what the least-privilege tests hold each role to (see test_least_privilege.py).
+FUNCTIONS = ("EnforcerFunction", "SweepFunction", "SlackNotifierFunction", "PolicyResourceFunction")
+# Parameters the resolved template uses where the default is empty (the Slack notifier needs a secret).
+TEST_PARAMETERS = {
+    "AllowedCIDRs": "203.0.113.0/24",
+    "SlackSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:iam-guard/slack-AbCdEf",
+}
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """CloudFormation's short-form tags (!Ref, !Sub, !GetAtt, ...) as their long forms."""
+
+
+def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _tagged)
+
+
+@cache
+def load_template() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
+    return document
+
+
+def parameter_values(overrides: dict[str, str] | None = None) -> dict[str, str]:
+    template = load_template()
+    values = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
+    return {**values, **TEST_PARAMETERS, **(overrides or {})}
+
+
+def physical_value(logical_id: str, attribute: str | None = None) -> str:
+    """A plausible value for ``!Ref X`` / ``!GetAtt X.Attr`` of one of our resources in the fake account."""
+    resource = load_template()["Resources"][logical_id]
+    kind = resource["Type"]
+    name = f"{STACK}-{logical_id}"
+    if kind == "AWS::IAM::Role":
+        return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+    if kind == "AWS::SNS::Topic":
+        return f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}"
+    if kind == "AWS::KMS::Key":
+        return f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
+    if kind == "AWS::SQS::Queue":
+        if attribute == "Arn":
+            return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+        if attribute == "QueueName":
+            return name
+        return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
+    if kind == "AWS::Logs::LogGroup":
+        group = resolve(resource["Properties"]["LogGroupName"])
+        return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:*" if attribute == "Arn" else group
+    if kind == "AWS::Serverless::Function":
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+    return name
+
+
+def resolve(value: Any, parameters: dict[str, str] | None = None) -> Any:
+    """Resolve Ref / Sub / GetAtt / If (conditions true) with the fake account and parameter values."""
+    params = parameter_values(parameters)
+    pseudo = {
+        "AWS::AccountId": ACCOUNT,
+        "AWS::Region": REGION,
+        "AWS::Partition": "aws",
+        "AWS::StackName": STACK,
+        "AWS::URLSuffix": "amazonaws.com",
+    }
+
+    def ref(name: str) -> str:
+        if name in pseudo:
+            return pseudo[name]
+        if name in params:
+            return params[name]
+        return physical_value(name)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if set(node) == {"Ref"}:
+            return ref(node["Ref"])
+        if set(node) == {"Fn::GetAtt"}:
+            logical, attribute = node["Fn::GetAtt"]
+            return physical_value(logical, attribute)
+        if set(node) == {"Fn::Sub"}:
+            text = node["Fn::Sub"]
+
+            def substitute(match: re.Match[str]) -> str:
+                name = match.group(1)
+                if "." in name and name.split(".", 1)[0] in load_template()["Resources"]:
+                    logical, attribute = name.split(".", 1)
+                    return physical_value(logical, attribute)
+                return ref(name)
+
+            return re.sub(r"\$\{([^}!]+)\}", substitute, text)
+        if set(node) == {"Fn::If"}:
+            _condition, when_true, _when_false = node["Fn::If"]
+            return walk(when_true)
+        return {key: walk(item) for key, item in node.items()}
+
+    return walk(value)
+
+
+def role_of(function: str) -> str:
+    """The logical ID of the role a function runs with (``Role: !GetAtt XRole.Arn``)."""
+    role = load_template()["Resources"][function]["Properties"]["Role"]
+    logical, attribute = role["Fn::GetAtt"]
+    assert attribute == "Arn"
+    return str(logical)
+
+
+def role_policies(function: str, parameters: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """The role's inline policies, name -> resolved policy document."""
+    role = load_template()["Resources"][role_of(function)]["Properties"]
+    return {p["PolicyName"]: resolve(p["PolicyDocument"], parameters) for p in role.get("Policies", [])}
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    found = document["Statement"]
+    return found if isinstance(found, list) else [found]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def actions_of(document: dict[str, Any]) -> set[str]:
+    return {a for s in statements(document) if s["Effect"] == "Allow" for a in as_list(s["Action"])}

@@ -1,0 +1,291 @@
+"""template.yaml against the code: roles grant exactly what each job declares, the rule matches the events
+the enforcer handles, every setting is a validated parameter passed to every function."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import tomllib
+from typing import Any
+
+import pytest
+from packaging.requirements import Requirement
+from tests.template.template_model import (
+    FUNCTIONS,
+    ROOT,
+    actions_of,
+    as_list,
+    load_template,
+    physical_value,
+    resolve,
+    role_of,
+    role_policies,
+    statements,
+)
+
+from core import custom_resource, enforcement, events, notify, slack, sweep
+from core.errors import SettingsError
+from core.settings import ENV_VARS, Settings, build_settings
+
+ALERTS = notify.REQUIRED_PERMISSIONS | notify.ENCRYPTED_TOPIC_KEY_PERMISSIONS
+# What each function's "job" policy must grant: what its code declares, nothing more.
+DECLARED: dict[str, frozenset[str]] = {
+    "EnforcerFunction": enforcement.REQUIRED_PERMISSIONS | ALERTS,
+    "SweepFunction": sweep.REQUIRED_PERMISSIONS | ALERTS,
+    "SlackNotifierFunction": slack.REQUIRED_PERMISSIONS,
+    "PolicyResourceFunction": custom_resource.REQUIRED_PERMISSIONS,
+}
+# What AWS needs around any function: logs to its own log group, traces, its dead-letter queue.
+PLUMBING = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# IAM actions without resource-level permissions (Service Authorization Reference): "*" is the only scope.
+NO_RESOURCE_LEVEL = {
+    "iam:GenerateCredentialReport",
+    "iam:GetCredentialReport",
+    "iam:GetAccountAuthorizationDetails",
+    "iam:GetAccountSummary",
+    "iam:ListVirtualMFADevices",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
+# Parameter for each setting (sns_topic_arn is the stack's own topic).
+PARAMETER_OF = {
+    "IAM_GUARD_ALLOWED_CIDRS": "AllowedCIDRs",
+    "IAM_GUARD_ALLOWED_VPCE_IDS": "AllowedVpceIds",
+    "IAM_GUARD_IP_RESTRICTION": "IpRestriction",
+    "IAM_GUARD_MFA_MODE": "MfaMode",
+    "IAM_GUARD_GROUP_NAME": "GroupName",
+    "IAM_GUARD_POLICY_NAME": "PolicyName",
+    "IAM_GUARD_EXEMPT_USERS": "ExemptUsers",
+    "IAM_GUARD_EXEMPT_TAG_KEY": "ExemptTagKey",
+    "IAM_GUARD_GRACE_DAYS": "GraceDays",
+    "IAM_GUARD_DRY_RUN": "DryRun",
+    "IAM_GUARD_REMEDIATE": "Remediate",
+    "IAM_GUARD_QUIET_RUNS": "QuietRuns",
+    "IAM_GUARD_SLACK_SECRET_ARN": "SlackSecretArn",
+}
+GUARDRAIL_SETTINGS = {
+    "IAM_GUARD_ALLOWED_CIDRS",
+    "IAM_GUARD_ALLOWED_VPCE_IDS",
+    "IAM_GUARD_IP_RESTRICTION",
+    "IAM_GUARD_MFA_MODE",
+    "IAM_GUARD_GROUP_NAME",
+    "IAM_GUARD_POLICY_NAME",
+}
+
+
+def resources() -> dict[str, Any]:
+    resources: dict[str, Any] = load_template()["Resources"]
+    return resources
+
+
+# --- least privilege -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_the_job_policy_grants_exactly_what_the_code_declares(function: str) -> None:
+    granted = actions_of(role_policies(function)["job"])
+
+    assert sorted(granted - DECLARED[function]) == [], "granted but never declared by the code"
+    assert sorted(DECLARED[function] - granted) == [], "declared by the code but not granted"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_role_has_only_its_job_and_plumbing(function: str) -> None:
+    role = resources()[role_of(function)]["Properties"]
+    policies = role_policies(function)
+    log_group = function.removesuffix("Function") + "LogGroup"
+    queue = function.removesuffix("Function") + "DeadLetterQueue"
+
+    assert "ManagedPolicyArns" not in role  # no AWS-managed policy: everything is spelled out here
+    assert set(policies) == {"job", "plumbing"}
+    for statement in statements(policies["plumbing"]):
+        for action in as_list(statement["Action"]):
+            if action == "sqs:SendMessage":
+                assert statement["Resource"] == physical_value(queue, "Arn")
+            elif action.startswith("logs:"):
+                assert statement["Resource"] == physical_value(log_group, "Arn")
+            else:
+                assert action in PLUMBING
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_wildcard_resources_only_where_iam_offers_no_resource_level_permission(function: str) -> None:
+    for document in role_policies(function).values():
+        for statement in statements(document):
+            assert "*" not in as_list(statement["Action"])
+            assert all(not a.endswith(":*") for a in as_list(statement["Action"]))
+            if "*" in as_list(statement["Resource"]):
+                assert set(as_list(statement["Action"])) <= NO_RESOURCE_LEVEL, statement["Sid"]
+
+
+def test_the_enforcer_and_sweep_touch_only_the_configured_group_and_policy() -> None:
+    names = {"GroupName": "Secured", "PolicyName": "Guardrail"}
+    for function in ("EnforcerFunction", "SweepFunction"):
+        for statement in statements(role_policies(function, names)["job"]):
+            for resource in as_list(statement["Resource"]):
+                if ":group/" in resource:
+                    assert resource == "arn:aws:iam::123456789012:group/Secured"
+                if ":policy/" in resource:
+                    assert resource == "arn:aws:iam::123456789012:policy/Guardrail"
+
+
+def test_the_roles_trust_only_lambda_in_this_account() -> None:
+    for function in FUNCTIONS:
+        trust = resolve(resources()[role_of(function)]["Properties"]["AssumeRolePolicyDocument"])
+        (statement,) = statements(trust)
+        assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+# --- wiring ----------------------------------------------------------------------------------------
+
+
+def test_the_rule_matches_exactly_the_events_the_enforcer_handles() -> None:
+    rule = resources()["EnforcerFunction"]["Properties"]["Events"]["IamApiCall"]["Properties"]
+    pattern = rule["Pattern"]
+
+    assert pattern["source"] == [events.IAM_SOURCE]
+    assert pattern["detail-type"] == [events.CLOUDTRAIL_DETAIL_TYPE]
+    assert pattern["detail"]["eventSource"] == [events.IAM_EVENT_SOURCE]
+    assert sorted(pattern["detail"]["eventName"]) == sorted(events.HANDLED_EVENTS)
+    assert pattern["detail"]["errorCode"] == [{"exists": False}]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_handler_exists_and_is_built_with_the_makefile(function: str) -> None:
+    resource = resources()[function]
+    module, name = resource["Properties"]["Handler"].rsplit(".", 1)
+
+    assert callable(getattr(importlib.import_module(module), name))
+    assert resource["Metadata"]["BuildMethod"] == "makefile"
+    makefile = (ROOT / "src" / "Makefile").read_text()
+    assert re.search(rf"^FUNCTIONS :=.*\b{function}\b", makefile, re.MULTILINE)  # has build-{function}
+
+
+def test_every_setting_reaches_every_function_from_its_parameter() -> None:
+    env = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+
+    assert set(env) >= set(ENV_VARS)
+    assert set(PARAMETER_OF) | {"IAM_GUARD_SNS_TOPIC_ARN"} == set(ENV_VARS)
+    for var, parameter in PARAMETER_OF.items():
+        assert env[var] == {"Ref": parameter}
+    assert env["IAM_GUARD_SNS_TOPIC_ARN"] == {"Ref": "AlertTopic"}
+
+
+def test_the_guardrail_resource_gets_the_policy_settings_from_the_same_parameters() -> None:
+    properties = resources()["Guardrail"]["Properties"]
+    settings = {k: v for k, v in properties.items() if k.startswith("IAM_GUARD_")}
+
+    assert set(settings) == GUARDRAIL_SETTINGS
+    assert all(value == {"Ref": PARAMETER_OF[key]} for key, value in settings.items())
+    assert properties["ServiceToken"] == {"Fn::GetAtt": ["PolicyResourceFunction", "Arn"]}
+
+
+def test_only_us_east_1_can_deploy_and_the_reason_is_given() -> None:
+    (assertion,) = load_template()["Rules"]["DeployInUsEast1"]["Assertions"]
+
+    assert assertion["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
+    assert "reach EventBridge only in us-east-1" in " ".join(assertion["AssertDescription"].split())
+
+
+def test_runtime_is_python_3_13_or_newer_on_arm64() -> None:
+    function = load_template()["Globals"]["Function"]
+    major, minor = function["Runtime"].removeprefix("python").split(".")
+
+    assert (int(major), int(minor)) >= (3, 13)
+    assert function["Architectures"] == ["arm64"]
+
+
+# --- parameters fail bad values at deploy time, as the settings model would --------------------------
+
+# (parameter, value, setting field): each value is judged by the parameter's AllowedPattern and by core.
+PATTERN_CASES = [
+    ("AllowedCIDRs", "203.0.113.0/24", "allowed_cidrs"),
+    ("AllowedCIDRs", "203.0.113.0/24, 2001:db8::/32", "allowed_cidrs"),
+    ("AllowedCIDRs", "203.0.113.0/24;10.0.0.0/8", "allowed_cidrs"),
+    ("AllowedCIDRs", "office", "allowed_cidrs"),
+    ("AllowedVpceIds", "vpce-0123456789abcdef0", "allowed_vpce_ids"),
+    ("AllowedVpceIds", "vpce-xyz", "allowed_vpce_ids"),
+    ("GroupName", "IAMGuardSecuredUsers", "group_name"),
+    ("GroupName", "secured users", "group_name"),
+    ("PolicyName", "a" * 129, "policy_name"),
+    ("ExemptUsers", "breakglass, ops-admin", "exempt_users"),
+    ("ExemptUsers", "break glass", "exempt_users"),
+    ("ExemptTagKey", "iam-guard:exempt", "exempt_tag_key"),
+    ("ExemptTagKey", "aws:exempt", "exempt_tag_key"),
+    (
+        "SlackSecretArn",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf",
+        "slack_secret_arn",
+    ),
+    ("SlackSecretArn", "slack-webhook", "slack_secret_arn"),
+]
+
+
+def _core_accepts(field: str, value: str) -> bool:
+    items: Any = tuple(v.strip() for v in value.split(","))
+    if field == "exempt_users":
+        items = frozenset(items)
+    elif field not in {"allowed_cidrs", "allowed_vpce_ids"}:
+        items = value
+    try:
+        build_settings(**{field: items, "ip_restriction": False})
+    except SettingsError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("parameter", "value", "field"), PATTERN_CASES)
+def test_allowed_patterns_refuse_what_the_settings_model_refuses(
+    parameter: str, value: str, field: str
+) -> None:
+    pattern = load_template()["Parameters"][parameter]["AllowedPattern"]
+    # CloudFormation matches the whole value; the patterns use only syntax Java and Python share.
+    deploy_accepts = re.fullmatch(pattern, value) is not None
+    if deploy_accepts:
+        # A pattern cannot check every CIDR's host bits: those reach the custom resource, which fails
+        # the deploy with core's one-line reason. Everything the pattern refuses, core refuses too.
+        return
+    assert not _core_accepts(field, value)
+
+
+def test_parameter_defaults_are_valid_settings() -> None:
+    parameters = load_template()["Parameters"]
+    defaults = {
+        field: parameters[PARAMETER_OF[var]]["Default"]
+        for var, field in ENV_VARS.items()
+        if var in PARAMETER_OF
+    }
+
+    for parameter in PARAMETER_OF.values():
+        spec = parameters[parameter]
+        default = str(spec["Default"])
+        if "AllowedPattern" in spec:
+            assert re.fullmatch(spec["AllowedPattern"], default), parameter
+        if "AllowedValues" in spec:
+            assert default in spec["AllowedValues"], parameter
+    assert isinstance(build_settings(group_name=defaults["group_name"], ip_restriction=False), Settings)
+
+
+# --- the dependency layer ---------------------------------------------------------------------------
+
+
+def test_the_layer_pins_lie_inside_pyprojects_ranges() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    ranges = {
+        Requirement(r).name.lower().replace("_", "-"): Requirement(r)
+        for r in pyproject["project"]["dependencies"]
+    }
+    pins = {}
+    for line in (ROOT / "layer" / "requirements.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            requirement = Requirement(line)
+            pins[requirement.name.lower().replace("_", "-")] = next(iter(requirement.specifier)).version
+
+    for name, requirement in ranges.items():
+        if name == "boto3":
+            assert name not in pins  # the runtime's; a layer copy of botocore would shadow it
+            continue
+        assert name in pins, f"{name} missing from layer/requirements.txt"
+        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} outside {requirement}"
+    assert "botocore" not in pins
