@@ -23,6 +23,7 @@ from typing import Any
 
 from core.alerts import Alert, AlertKind
 from core.errors import IamGuardError
+from core.policy import policies_equal, render_policy
 from core.render import alert_from_envelope
 from core.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME
 from demo.cloudtrail import cloudtrail_event, load_sample
@@ -33,7 +34,7 @@ from demo.sns_lambda import LambdaSubscription, Publication, sns_lambda_event
 
 TOPIC_NAME = "iam-guard-alerts"
 SECRET_NAME = "iam-guard/slack-webhook"  # noqa: S105 - a secret's name, not its value
-ALLOWED_CIDR = "203.0.113.0/24"
+ALLOWED_CIDR = "203.0.113.0/24"  # documentation range: "the office network"
 # The Custom::Guardrail resource's properties (template.yaml passes these parameters to it).
 GUARDRAIL_PROPERTIES = (
     "IAM_GUARD_ALLOWED_CIDRS",
@@ -42,7 +43,7 @@ GUARDRAIL_PROPERTIES = (
     "IAM_GUARD_MFA_MODE",
     "IAM_GUARD_GROUP_NAME",
     "IAM_GUARD_POLICY_NAME",
-)  # documentation range: "the office network"
+)
 ADMIN = "admin-ana"
 MALLORY = "ops-mallory"
 BREAK_GLASS = "breakglass"
@@ -172,19 +173,21 @@ class Story:
         step = StepRecord(len(self.run.steps) + 1, title)
         self.say(f"[{step.number}] {title}")
         self.emulator.calls.reset()
-        action(step)
-        self._deliver_alerts(step)
+        try:
+            action(step)
+            self._deliver_alerts(step)
+        finally:  # what happened is shown even when a promise was not kept
+            for line in step.outcome:
+                self.say(f"      {line}")
         step.calls = Counter(self.emulator.calls.calls)
         self.run.steps.append(step)
-        for line in step.outcome:
-            self.say(f"      {line}")
         for email in step.emails:
             self.say(f"      alert (email + Slack): {email.subject}")
         total = sum(step.calls.values())
         self.say(f"      IAM Guard made {total} AWS calls: {_call_summary(step.calls)}")
 
     def _existing_users(self) -> None:
-        """Before IAM Guard: the break-glass admin and a CI user nobody remembers."""
+        """Before IAM Guard: two administrators, the break-glass user and a CI user nobody remembers."""
         for name in (ADMIN, MALLORY, BREAK_GLASS, LEGACY_USER):
             self.iam_admin.create_user(UserName=name)
         self.iam_admin.create_login_profile(UserName=BREAK_GLASS, Password="Demo-Passw0rd!-only")  # noqa: S106
@@ -208,6 +211,9 @@ class Story:
         attached = iam.list_attached_group_policies(GroupName=DEFAULT_GROUP_NAME)["AttachedPolicies"]
         names = ", ".join(p["PolicyName"] for p in attached) or "nothing"
         step.outcome.append(f"{DEFAULT_GROUP_NAME} exists, with {names} attached")
+        _expect(status.startswith("SUCCESS"), f"the custom resource replied {status!r}")
+        _expect([p["PolicyArn"] for p in attached] == [POLICY_ARN], "the policy is not attached to the group")
+        _expect(self._policy_is_guardrail(), "the policy is not the rendered guardrail")
 
     def _create_alice(self, step: StepRecord) -> None:
         self._create_user(step, "alice")
@@ -221,12 +227,14 @@ class Story:
         response = self.iam_admin.create_user(**request)
         self._enforce(step, "enforcer-create-user.json", ADMIN, request, response)
         step.outcome.append(self._membership_line(name))
+        _expect(self._in_group(name) is not bool(tags), f"{name} is {'' if tags else 'not '}in the group")
 
     def _bob_creates_key(self, step: StepRecord) -> None:
         response = self.iam_admin.create_access_key(UserName="bob")
         # Users creating their own key send no userName; CloudTrail has it in the response only.
         self._enforce(step, "enforcer-create-access-key-self.json", "bob", None, response)
         step.outcome.append(self._membership_line("bob"))
+        _expect(self._in_group("bob"), "bob is not in the group")
 
     def _remove_alice(self, step: StepRecord) -> None:
         request = {"GroupName": DEFAULT_GROUP_NAME, "UserName": "alice"}
@@ -234,6 +242,7 @@ class Story:
         step.outcome.append(f"after {MALLORY}: {self._membership_line('alice')}")
         self._enforce(step, "enforcer-remove-user-from-group.json", MALLORY, request, None)
         step.outcome.append(f"after IAM Guard: {self._membership_line('alice')}")
+        _expect(self._in_group("alice"), "alice was not put back into the group")
 
     def _edit_policy(self, step: StepRecord) -> None:
         request = {
@@ -245,6 +254,7 @@ class Story:
         step.outcome.append(f"after {MALLORY}: {self._policy_line()}")
         self._enforce(step, "enforcer-create-policy-version.json", MALLORY, request, response)
         step.outcome.append(f"after IAM Guard: {self._policy_line()}")
+        _expect(self._policy_is_guardrail(), "the edited policy was not restored")
 
     def _sweep(self, step: StepRecord) -> None:
         event = load_sample("sweep-schedule.json")
@@ -259,6 +269,9 @@ class Story:
             alert = alert_from_envelope(publication.message)
             if alert is not None and alert.kind is AlertKind.SWEEP_DIGEST:
                 self.run.sweep_digest = alert
+        _expect(self.run.sweep_digest is not None, "the sweep published no digest")
+        _expect(self._in_group(LEGACY_USER), f"the sweep did not enrol {LEGACY_USER}")
+        _expect(not self._in_group(BREAK_GLASS), f"the sweep enrolled {BREAK_GLASS}")
 
     # --- IAM Guard's side --------------------------------------------------------------------------
 
@@ -296,20 +309,29 @@ class Story:
 
     # --- what the demo reads back (people's view, not counted) -------------------------------------
 
+    def _in_group(self, name: str) -> bool:
+        groups = self.iam_admin.list_groups_for_user(UserName=name)["Groups"]
+        return DEFAULT_GROUP_NAME in [g["GroupName"] for g in groups]
+
     def _membership_line(self, name: str) -> str:
-        groups = [g["GroupName"] for g in self.iam_admin.list_groups_for_user(UserName=name)["Groups"]]
-        inside = DEFAULT_GROUP_NAME in groups
-        return f"{name} is {'IN' if inside else 'NOT in'} {DEFAULT_GROUP_NAME}"
+        return f"{name} is {'IN' if self._in_group(name) else 'NOT in'} {DEFAULT_GROUP_NAME}"
+
+    def _default_policy(self) -> tuple[str, dict[str, Any]]:
+        version = self.iam_admin.get_policy(PolicyArn=POLICY_ARN)["Policy"]["DefaultVersionId"]
+        answer = self.iam_admin.get_policy_version(PolicyArn=POLICY_ARN, VersionId=version)
+        return version, answer["PolicyVersion"]["Document"]
+
+    def _policy_is_guardrail(self) -> bool:
+        from handlers import common
+
+        return policies_equal(self._default_policy()[1], render_policy(common.settings()))
 
     def _policy_line(self) -> str:
-        policy = self.iam_admin.get_policy(PolicyArn=POLICY_ARN)["Policy"]
-        version = policy["DefaultVersionId"]
-        document = self.iam_admin.get_policy_version(PolicyArn=POLICY_ARN, VersionId=version)[
-            "PolicyVersion"
-        ]["Document"]
-        text = json.dumps(document)
-        kind = "allows everything" if '"Action": "*"' in text and "Deny" not in text else "is the guardrail"
-        return f"the policy's default version {version} {kind}"
+        version, document = self._default_policy()
+        if policies_equal(document, WIDE_OPEN_POLICY):
+            return f"the policy's default version {version} allows everything"
+        what = "is the guardrail" if self._policy_is_guardrail() else "is not the guardrail"
+        return f"the policy's default version {version} {what}"
 
     def _user_states(self) -> list[dict[str, Any]]:
         states = []
@@ -320,8 +342,7 @@ class Story:
             states.append(
                 {
                     "user": name,
-                    "in_group": DEFAULT_GROUP_NAME
-                    in [g["GroupName"] for g in self.iam_admin.list_groups_for_user(UserName=name)["Groups"]],
+                    "in_group": self._in_group(name),
                     "exempt": tags.get(DEFAULT_EXEMPT_TAG_KEY, "listed" if name == BREAK_GLASS else ""),
                     "console": _has_login_profile(self.iam_admin, name),
                     "active_keys": sum(1 for k in keys if k["Status"] == "Active"),
@@ -329,6 +350,12 @@ class Story:
                 }
             )
         return states
+
+
+def _expect(condition: bool, failure: str) -> None:
+    """The demo is a proof: a promise not kept stops it with one line (and exit code 1)."""
+    if not condition:
+        raise DemoError(f"IAM Guard did not keep its promise: {failure}")
 
 
 def _invoke(module_name: str, event: dict[str, Any], function_name: str) -> Any:

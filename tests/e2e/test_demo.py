@@ -52,3 +52,19 @@ def test_the_demo_gives_the_functions_the_variables_the_template_gives_them() ->
             {n for n in names if n.startswith("IAM_GUARD_")} - set(demo) - {"IAM_GUARD_ENFORCER_ROLE_ARN"}
         )
         assert not missing, f"the demo does not set {sorted(missing)} for {function}"
+
+
+def test_the_demo_fails_with_one_line_when_a_promise_is_not_kept(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import handlers.enforcer
+    from cli.main import main
+
+    # Fault injection: an enforcer that does nothing. The demo must notice, not just narrate.
+    monkeypatch.setattr(handlers.enforcer, "lambda_handler", lambda _event, _context: {"action": "ignored"})
+
+    code = main(["demo"])
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert err == ["iam-guard demo: IAM Guard did not keep its promise: alice is not in the group"]
