@@ -85,8 +85,9 @@ def cloudtrail_fields(value: Any) -> Any:
         }
     if isinstance(value, list):
         return [cloudtrail_fields(v) for v in value]
-    if isinstance(value, datetime):
-        return value.strftime("%b %d, %Y, %I:%M:%S %p")
+    if isinstance(value, datetime):  # CloudTrail's own format: "Jan 15, 2025, 9:37:30 AM"
+        hour = value.hour % 12 or 12
+        return f"{value:%b} {value.day}, {value.year}, {hour}:{value:%M:%S %p}"
     return value
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from core.alerts import Alert
-from demo.story import DemoRun
+from core.alerts import Alert, AlertKind
+from core.render import alert_from_envelope
+from demo.story import DemoRun, StepRecord
 
 _SLACK_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
 
@@ -19,7 +19,8 @@ def summary(run: DemoRun) -> list[str]:
     lines: list[str] = []
     lines += _section("Users now", user_table(run.users))
     lines += _section("Findings of the sweep (its digest alert)", findings_lines(run.sweep_digest))
-    healed = [s for s in run.steps if s.slack_payloads and "tamper" in json.dumps(s.slack_payloads)]
+    # Show a tamper alert in Slack (the digest is already the findings table, and the email below).
+    healed = [s for s in run.steps if s.slack_payloads and AlertKind.TAMPER_HEALED in _kinds(s)]
     shown = healed[-1] if healed else next((s for s in reversed(run.steps) if s.slack_payloads), None)
     lines += _section(
         f"Slack: the local webhook received {len(run.slack_payloads)} Block Kit messages; "
@@ -42,6 +43,11 @@ def summary(run: DemoRun) -> list[str]:
         ],
     )
     return lines
+
+
+def _kinds(step: StepRecord) -> set[AlertKind]:
+    alerts = (alert_from_envelope(p.message) for p in step.publications)
+    return {a.kind for a in alerts if a is not None}
 
 
 def user_table(users: Sequence[dict[str, Any]]) -> list[str]:
