@@ -26,6 +26,15 @@ class FakeContext:
     aws_request_id: str = "7f1e2d3c-0000-4000-8000-000000000001"
 
 
+@pytest.fixture(autouse=True)
+def metrics_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """handlers.common's Metrics may have been created before conftest set the namespace (another test
+    module imported it at collection time): give it the namespace Lambda's environment would."""
+    from handlers.common import metrics
+
+    monkeypatch.setattr(metrics, "namespace", "IAMGuardTests")
+
+
 @pytest.fixture
 def secret_arn(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     from aws_lambda_powertools.utilities import parameters
