@@ -87,6 +87,9 @@ def handler_env(monkeypatch: pytest.MonkeyPatch, account: Account) -> Any:
     monkeypatch.setenv("IAM_GUARD_GRACE_DAYS", "0")
     sink = RecordingSink()
     common.reset_caches()
+    # Metrics() reads its namespace when handlers.common is first imported, which another test file may
+    # do at collection time, before the shared fixture sets POWERTOOLS_METRICS_NAMESPACE.
+    monkeypatch.setattr(common.metrics, "namespace", "IAMGuardTests")
     monkeypatch.setattr("handlers.sweep.alert_sink", lambda: sink)
     monkeypatch.setattr("handlers.sweep.iam", lambda: account.gateway)
     yield sink
@@ -98,9 +101,12 @@ def test_scheduled_event_runs_one_sweep(handler_env: RecordingSink, account: Acc
     from handlers.sweep import lambda_handler
 
     account.user("console", password=True)
+    account.user("outsider", password=True, virtual_mfa=True, in_group=False)
     event = load_event("sweep-schedule.json")
     out = lambda_handler(event, FakeLambdaContext("iam-guard-sweep"))
     assert out["counts"][CONSOLE_WITHOUT_MFA] == 1
+    assert out["status_counts"]["enrolled"] == 1
+    assert GROUP in account.groups_of("outsider")
     assert out["report_generated_at"]
     (digest,) = handler_env.alerts
     assert digest.kind is AlertKind.SWEEP_DIGEST
