@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -54,6 +55,8 @@ REPORT_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0)
 REPORT_ATTEMPTS = len(REPORT_DELAYS) + 1
 # IAM answers these while a report is being built, or when it must be rebuilt: wait and ask again.
 _REPORT_NOT_READY = {"LimitExceeded", "ReportInProgress", "ReportExpired", "ReportNotPresent"}
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 REQUIRED_PERMISSIONS = permissions_of(
     IamGateway.generate_credential_report,
@@ -155,14 +158,15 @@ def live_credentials(iam: IamGateway, user_name: str) -> Credentials:
     )
 
 
-def _user_record(detail: dict[str, object]) -> UserRecord:
+def _user_record(detail: dict[str, Any]) -> UserRecord:
     created = detail.get("CreateDate")
     return UserRecord(
         name=str(detail["UserName"]),
         arn=str(detail.get("Arn", "")),
-        created=_aware(created) if isinstance(created, datetime) else datetime.now(UTC),
-        groups=frozenset(str(g) for g in detail.get("GroupList", []) or []),  # type: ignore[attr-defined]
-        tags=tags_to_dict(detail.get("Tags") or []),  # type: ignore[arg-type]
+        # IAM always sends CreateDate; without one, grant no grace rather than a fresh one.
+        created=_aware(created) if isinstance(created, datetime) else _EPOCH,
+        groups=frozenset(str(g) for g in detail.get("GroupList") or []),
+        tags=tags_to_dict(detail.get("Tags") or []),
     )
 
 
