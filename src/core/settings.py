@@ -72,7 +72,9 @@ class Settings(BaseModel):
     @field_validator("allowed_cidrs")
     @classmethod
     def _valid_cidrs(cls, cidrs: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(normalize_cidr(c) for c in cidrs))
+        normalized = tuple(dict.fromkeys(normalize_cidr(c) for c in cidrs))
+        _refuse_everything_together(normalized)
+        return normalized
 
     @field_validator("allowed_vpce_ids")
     @classmethod
@@ -149,6 +151,15 @@ def normalize_cidr(value: str) -> str:
     if network.prefixlen == 0:
         raise ValueError(f"{value!r} allows every address, which is no restriction at all")
     return str(network)  # a bare address becomes an explicit /32 or /128
+
+
+def _refuse_everything_together(cidrs: tuple[str, ...]) -> None:
+    """0.0.0.0/1 + 128.0.0.0/1 is as open as 0.0.0.0/0: refuse ranges that together cover a family."""
+    networks = [ipaddress.ip_network(c) for c in cidrs]
+    for family in (4, 6):
+        merged = ipaddress.collapse_addresses([n for n in networks if n.version == family])  # type: ignore[type-var,misc]
+        if any(n.prefixlen == 0 for n in merged):
+            raise ValueError(f"{', '.join(cidrs)} together allow every IPv{family} address")
 
 
 def build_settings(**values: Any) -> Settings:

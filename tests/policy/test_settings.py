@@ -58,6 +58,23 @@ def test_bad_cidrs_are_refused_naming_the_value_and_the_reason(cidr: str, reason
     assert reason in message
 
 
+@pytest.mark.parametrize(
+    ("cidrs", "family"),
+    [
+        (("0.0.0.0/1", "128.0.0.0/1"), "IPv4"),
+        (("0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/1", "2001:db8::/32"), "IPv4"),
+        (("::/1", "8000::/1"), "IPv6"),
+    ],
+)
+def test_ranges_that_together_allow_everything_are_refused(cidrs: tuple[str, ...], family: str) -> None:
+    assert f"together allow every {family} address" in refusal(allowed_cidrs=cidrs)
+
+
+def test_large_ranges_that_leave_a_gap_are_accepted() -> None:
+    settings = build_settings(allowed_cidrs=("0.0.0.0/1", "128.0.0.0/2", "::/1"))
+    assert settings.allowed_cidrs == ("0.0.0.0/1", "128.0.0.0/2", "::/1")
+
+
 def test_duplicate_cidrs_are_kept_once_in_order() -> None:
     settings = build_settings(allowed_cidrs=("198.51.100.7", "203.0.113.0/24", "198.51.100.7/32"))
     assert settings.allowed_cidrs == ("198.51.100.7/32", "203.0.113.0/24")
