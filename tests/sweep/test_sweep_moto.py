@@ -203,9 +203,10 @@ def test_report_never_ready_is_a_clear_error_and_a_failure_alert(account: Accoun
     assert "not ready" in account.sink.alerts[0].summary
 
 
-def test_report_in_progress_is_waited_for(account: Account) -> None:
+@pytest.mark.parametrize("code", ["ReportInProgress", "ReportExpired", "ReportNotPresent"])
+def test_report_not_ready_yet_is_waited_for(account: Account, code: str) -> None:
     account.user("console", password=True)
-    account.fail("GetCredentialReport", "ReportInProgress", times=2)
+    account.fail("GetCredentialReport", code, times=2)
     result = account.sweep(make_settings(grace_days=0))
     assert by_user(result)["console"] == {CONSOLE_WITHOUT_MFA: "violation"}
     assert account.counter.calls["iam:GetCredentialReport"] == 3
