@@ -163,19 +163,15 @@ class SeededServer:
 
 
 def measure_sweep(endpoint: str) -> dict[str, Any]:
-    import boto3
-    from botocore.config import Config
-
     from core.alerts import RecordingSink
     from core.aws import CallCounter
-    from core.iam import IamGateway
+    from core.iam import IamGateway, default_iam_client
     from core.settings import build_settings
     from core.sweep import run_sweep
 
     counter = CallCounter()
-    no_retries = Config(retries={"total_max_attempts": 1})
-    client = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", config=no_retries)
-    counter.attach(client)
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    client = counter.attach(default_iam_client())  # the very client the Lambda and the CLI use
     settings = build_settings(ip_restriction=False)
     tracemalloc.start()
     started = time.perf_counter()

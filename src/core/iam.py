@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 from botocore import xform_name
@@ -54,11 +54,32 @@ class CredentialReport:
 
 
 def default_iam_client() -> Any:
-    """A boto3 IAM client with botocore's own retries off: ``Retrier`` retries, so counts stay exact."""
+    """A boto3 IAM client with botocore's own retries off: ``Retrier`` retries, so counts stay exact.
+
+    Its timestamps are parsed with ``parse_iam_timestamp``: botocore's default (dateutil) took half of
+    the sweep's wall time at 1,000 users, one CreateDate per user in GetAccountAuthorizationDetails.
+    """
     import boto3
+    import botocore.session
     from botocore.config import Config
 
-    return boto3.client("iam", config=Config(retries={"total_max_attempts": 1}))
+    core_session = botocore.session.get_session()
+    core_session.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=parse_iam_timestamp
+    )
+    session = boto3.session.Session(botocore_session=core_session)
+    return session.client("iam", config=Config(retries={"total_max_attempts": 1}))
+
+
+def parse_iam_timestamp(value: str) -> datetime:
+    """IAM's ISO 8601 timestamps, fast; anything else through botocore's general parser. Always aware."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        from botocore.utils import parse_timestamp
+
+        parsed = parse_timestamp(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class IamGateway:
