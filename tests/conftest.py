@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+pytest_plugins = ["tests.template.call_recorder"]  # least privilege, proven on every recorded AWS call
+
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS_DIR = ROOT / "events"
+
+# Powertools reads these when handlers.common creates its Logger/Metrics/Tracer, which may happen while
+# test modules are collected, before any fixture runs: set them before any test module is imported.
+for _name, _value in {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "IAMGuardTests",
+    "POWERTOOLS_SERVICE_NAME": "iam-guard",
+}.items():
+    os.environ.setdefault(_name, _value)
 
 
 @pytest.fixture(autouse=True)

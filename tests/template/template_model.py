@@ -81,9 +81,13 @@ def physical_value(logical_id: str, attribute: str | None = None) -> str:
     return name
 
 
-def resolve(value: Any, parameters: dict[str, str] | None = None) -> Any:
-    """Resolve Ref / Sub / GetAtt / If (conditions true) with the fake account and parameter values."""
+def resolve(
+    value: Any, parameters: dict[str, str] | None = None, resources: dict[str, str] | None = None
+) -> Any:
+    """Resolve Ref / Sub / GetAtt / If (conditions true) with the fake account and parameter values.
+    ``resources`` overrides the value of ``!Ref X`` / ``!GetAtt X.Arn`` for some of our resources."""
     params = parameter_values(parameters)
+    given = resources or {}
     pseudo = {
         "AWS::AccountId": ACCOUNT,
         "AWS::Region": REGION,
@@ -97,7 +101,7 @@ def resolve(value: Any, parameters: dict[str, str] | None = None) -> Any:
             return pseudo[name]
         if name in params:
             return params[name]
-        return physical_value(name)
+        return given.get(name) or physical_value(name)
 
     def walk(node: Any) -> Any:
         if isinstance(node, list):
@@ -108,7 +112,7 @@ def resolve(value: Any, parameters: dict[str, str] | None = None) -> Any:
             return ref(node["Ref"])
         if set(node) == {"Fn::GetAtt"}:
             logical, attribute = node["Fn::GetAtt"]
-            return physical_value(logical, attribute)
+            return given.get(logical) or physical_value(logical, attribute)
         if set(node) == {"Fn::Sub"}:
             text = node["Fn::Sub"]
 
@@ -136,10 +140,14 @@ def role_of(function: str) -> str:
     return str(logical)
 
 
-def role_policies(function: str, parameters: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+def role_policies(
+    function: str, parameters: dict[str, str] | None = None, resources: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
     """The role's inline policies, name -> resolved policy document."""
     role = load_template()["Resources"][role_of(function)]["Properties"]
-    return {p["PolicyName"]: resolve(p["PolicyDocument"], parameters) for p in role.get("Policies", [])}
+    return {
+        p["PolicyName"]: resolve(p["PolicyDocument"], parameters, resources) for p in role.get("Policies", [])
+    }
 
 
 def statements(document: dict[str, Any]) -> list[dict[str, Any]]:

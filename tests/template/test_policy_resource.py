@@ -20,7 +20,6 @@ from core.errors import DeliveryError
 from core.iam import IamGateway
 from core.policy import policies_equal, render_policy
 from core.settings import build_settings
-from handlers import common, policy_resource
 
 ACCOUNT = "123456789012"
 POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/IAMGuardSecureIAMPolicy"
@@ -28,12 +27,23 @@ POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/IAMGuardSecureIAMPolicy"
 
 @pytest.fixture(autouse=True)
 def metrics_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Powertools' Metrics object is created at import time, before the shared fixture sets the namespace.
+    # Powertools' Metrics object reads its namespace when created: import the handlers only at run time
+    # (never at collection, before the shared fixture sets the environment), and pin the namespace.
+    from handlers import common
+
     monkeypatch.setattr(common.metrics, "namespace", "IAMGuardTests")
+
+
+def handler() -> Any:
+    from handlers import policy_resource
+
+    return policy_resource
 
 
 @pytest.fixture
 def iam_client() -> Iterator[Any]:
+    from handlers import common
+
     with mock_aws():
         common.reset_caches()
         yield boto3.client("iam", region_name="us-east-1")
@@ -42,7 +52,7 @@ def iam_client() -> Iterator[Any]:
 
 def invoke(name: str, receiver: ResponseReceiver, **changes: Any) -> dict[str, Any]:
     event = {**load_event(f"policy-resource-{name}.json"), "ResponseURL": receiver.url, **changes}
-    policy_resource.lambda_handler(event, FakeContext())
+    handler().lambda_handler(event, FakeContext())
     assert len(receiver.bodies) == 1, "exactly one reply per request"
     return receiver.bodies.pop()
 
@@ -176,7 +186,7 @@ def test_an_aws_failure_replies_failed_with_the_api_call_and_code(
         service_message="User is not authorized to perform: iam:GetPolicy",
         http_status_code=403,
     )
-    monkeypatch.setattr(policy_resource, "iam", lambda: IamGateway(client))
+    monkeypatch.setattr(handler(), "iam", lambda: IamGateway(client))
 
     with stubber:
         reply = invoke("create", receiver)
@@ -200,7 +210,7 @@ def test_a_request_without_response_url_is_rejected_without_reply(receiver: Resp
     event = load_event("policy-resource-create.json")
     del event["ResponseURL"]
 
-    result = policy_resource.lambda_handler(event, FakeContext())
+    result = handler().lambda_handler(event, FakeContext())
 
     assert result["Status"] == "FAILED"
     assert receiver.bodies == []
@@ -220,12 +230,12 @@ class _SlowIamClient:
 def test_the_watchdog_replies_failed_before_the_function_times_out(
     receiver: ResponseReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(policy_resource, "iam", lambda: IamGateway(_SlowIamClient(delay=1.0)))
+    monkeypatch.setattr(handler(), "iam", lambda: IamGateway(_SlowIamClient(delay=1.0)))
     event = {**load_event("policy-resource-create.json"), "ResponseURL": receiver.url}
-    context = FakeContext(remaining_ms=int((policy_resource.WATCHDOG_MARGIN_SECONDS + 0.2) * 1000))
+    context = FakeContext(remaining_ms=int((handler().WATCHDOG_MARGIN_SECONDS + 0.2) * 1000))
 
     with pytest.raises(AssertionError):  # the slow call ends in a bug report; the stack was answered
-        policy_resource.lambda_handler(event, context)
+        handler().lambda_handler(event, context)
 
     assert len(receiver.bodies) == 1
     assert receiver.bodies[0]["Status"] == "FAILED"
@@ -270,3 +280,28 @@ def test_the_sample_events_are_valid_requests(name: str) -> None:
 
     assert request.account_id == ACCOUNT
     assert (plan.ensure is None) == (name == "delete")
+
+
+def test_a_rolled_back_update_restores_the_earlier_version_and_delete_clears_all_versions(
+    iam_client: Any, receiver: ResponseReceiver
+) -> None:
+    create = load_event("policy-resource-create.json")
+    invoke("create", receiver)
+    wider = {**create["ResourceProperties"], "IAM_GUARD_ALLOWED_CIDRS": "198.51.100.0/24"}
+    invoke("update", receiver, ResourceProperties=wider, OldResourceProperties=create["ResourceProperties"])
+
+    # CloudFormation rolls an update back by sending the old properties as the new ones.
+    rollback = invoke(
+        "update", receiver, ResourceProperties=create["ResourceProperties"], OldResourceProperties=wider
+    )
+
+    assert rollback["Status"] == "SUCCESS", rollback["Reason"]
+    versions = iam_client.list_policy_versions(PolicyArn=POLICY_ARN)["Versions"]
+    assert [
+        (v["VersionId"], v["IsDefaultVersion"]) for v in sorted(versions, key=lambda v: v["VersionId"])
+    ] == [
+        ("v1", True),
+        ("v2", False),
+    ]
+    assert invoke("delete", receiver)["Status"] == "SUCCESS"
+    assert iam_client.list_policies(Scope="Local")["Policies"] == []

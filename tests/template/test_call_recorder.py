@@ -1,0 +1,84 @@
+"""The least-privilege recorder itself: it must deny what a role does not grant, and map calls to ARNs."""
+
+from __future__ import annotations
+
+import pytest
+from tests.template.call_recorder import check, resource_arn
+
+pytestmark = pytest.mark.engine
+
+
+def record(function: str, action: str, resource: str, group: str = "") -> dict[str, str]:
+    return {
+        "function": function,
+        "action": action,
+        "resource": resource,
+        "group": group,
+        "policy": "",
+        "topic": "",
+        "secret": "",
+        "test": "tests/x.py::test_y",
+    }
+
+
+def test_a_call_outside_the_role_is_denied_and_reported() -> None:
+    report: list[str] = []
+    records = [
+        record(
+            "EnforcerFunction", "iam:AddUserToGroup", "arn:aws:iam::123456789012:group/IAMGuardSecuredUsers"
+        ),
+        record("EnforcerFunction", "iam:AddUserToGroup", "arn:aws:iam::123456789012:group/Admins"),
+        record("SweepFunction", "iam:DeleteUser", "arn:aws:iam::123456789012:user/alice"),
+    ]
+
+    denied = check(records, report)
+
+    assert denied == 2
+    assert any(
+        line.startswith("DENIED EnforcerFunction: iam:AddUserToGroup on") and "group/Admins" in line
+        for line in report
+    )
+    assert any(line.startswith("DENIED SweepFunction: iam:DeleteUser") for line in report)
+
+
+def test_the_configured_group_is_the_stacks_group() -> None:
+    report: list[str] = []
+    group = "arn:aws:iam::123456789012:group/Secured"
+
+    assert check([record("EnforcerFunction", "iam:AddUserToGroup", group, group="Secured")], report) == 0
+    assert check([record("EnforcerFunction", "iam:AddUserToGroup", group)], report) == 1  # default name
+
+
+def test_publishing_needs_the_topic_and_the_key() -> None:
+    report: list[str] = []
+    topic = "arn:aws:sns:us-east-1:123456789012:iam-guard-AlertTopic"
+
+    assert check([record("SweepFunction", "sns:Publish", topic)], report) == 0
+    assert check([record("SlackNotifierFunction", "sns:Publish", topic)], report) == 3  # + both key actions
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "params", "arn"),
+    [
+        ("iam", "AddUserToGroup", {"GroupName": "G", "UserName": "u"}, "arn:aws:iam::123456789012:group/G"),
+        ("iam", "GetUser", {"UserName": "u"}, "arn:aws:iam::123456789012:user/u"),
+        ("iam", "CreatePolicy", {"PolicyName": "P"}, "arn:aws:iam::123456789012:policy/P"),
+        (
+            "iam",
+            "GetPolicy",
+            {"PolicyArn": "arn:aws:iam::123456789012:policy/P"},
+            "arn:aws:iam::123456789012:policy/P",
+        ),
+        ("iam", "GetCredentialReport", {}, "*"),
+        (
+            "secretsmanager",
+            "GetSecretValue",
+            {"SecretId": "s"},
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:s",
+        ),
+    ],
+)
+def test_calls_map_to_the_resource_iam_authorizes(
+    service: str, operation: str, params: dict[str, str], arn: str
+) -> None:
+    assert resource_arn(service, operation, params) == arn
