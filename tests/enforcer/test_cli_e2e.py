@@ -30,13 +30,18 @@ def server() -> Iterator[str]:
     moto.stop()
 
 
-@pytest.fixture
-def iam(server: str) -> Iterator[Any]:
-    client = boto3.client("iam", endpoint_url=server, region_name="us-east-1")
-    yield client
+def reset(server: str) -> None:
     import urllib.request
 
     urllib.request.urlopen(urllib.request.Request(f"{server}/moto-api/reset", method="POST"))
+
+
+@pytest.fixture
+def iam(server: str) -> Iterator[Any]:
+    # The threaded server shares this process's moto backends with earlier in-process tests: start clean.
+    reset(server)
+    yield boto3.client("iam", endpoint_url=server, region_name="us-east-1")
+    reset(server)
 
 
 def enforce(server: str, *args: str) -> subprocess.CompletedProcess[str]:
