@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.errors import IamGuardError, InvalidEventError, NotFoundError
 from core.guardrail import (
+    ENSURE_PERMISSIONS,
+    REMOVE_PERMISSIONS,
     Change,
     ensure_guardrail,
     policy_arn,
@@ -30,24 +32,9 @@ from core.guardrail import (
 from core.iam import IamGateway, permissions_of
 from core.settings import DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME, Settings, build_settings, settings_from_env
 
-# Exactly the gateway methods ensure_guardrail, remove_guardrail and the rename path call.
-REQUIRED_PERMISSIONS: frozenset[str] = permissions_of(
-    IamGateway.get_default_version_id,
-    IamGateway.get_policy_document,
-    IamGateway.create_policy,
-    IamGateway.list_policy_versions,
-    IamGateway.create_policy_version,
-    IamGateway.delete_policy_version,
-    IamGateway.set_default_policy_version,
-    IamGateway.delete_policy,
-    IamGateway.list_attached_group_policies,
-    IamGateway.create_group,
-    IamGateway.attach_group_policy,
-    IamGateway.detach_group_policy,
-    IamGateway.list_group_members,
-    IamGateway.add_user_to_group,
-    IamGateway.remove_user_from_group,
-    IamGateway.delete_group,
+# ensure_guardrail, remove_guardrail, and the rename path (which moves members to the new group).
+REQUIRED_PERMISSIONS: frozenset[str] = (
+    ENSURE_PERMISSIONS | REMOVE_PERMISSIONS | permissions_of(IamGateway.add_user_to_group)
 )
 
 SETTINGS_PREFIX = "IAM_GUARD_"

@@ -32,27 +32,17 @@ from core.events import (
     classify,
 )
 from core.exemptions import Exemption, exemption_for, tags_to_dict
-from core.guardrail import Change, ensure_guardrail
+from core.guardrail import ENSURE_PERMISSIONS, Change, ensure_guardrail
 from core.iam import IamGateway, permissions_of
 from core.settings import Settings
 
 DEFAULT_CACHE_TTL = timedelta(minutes=5)
 
 # Exactly the gateway methods the enforcer (and ensure_guardrail under it) can call.
-REQUIRED_PERMISSIONS: frozenset[str] = permissions_of(
+REQUIRED_PERMISSIONS: frozenset[str] = ENSURE_PERMISSIONS | permissions_of(
     IamGateway.get_user,
     IamGateway.list_groups_for_user,
     IamGateway.add_user_to_group,
-    IamGateway.list_attached_group_policies,
-    IamGateway.create_group,
-    IamGateway.attach_group_policy,
-    IamGateway.get_default_version_id,
-    IamGateway.get_policy_document,
-    IamGateway.create_policy,
-    IamGateway.list_policy_versions,
-    IamGateway.create_policy_version,
-    IamGateway.delete_policy_version,
-    IamGateway.set_default_policy_version,
 )
 
 

@@ -12,9 +12,33 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import ConflictError, NotFoundError
-from core.iam import IamGateway, PolicyVersion
+from core.iam import IamGateway, PolicyVersion, permissions_of
 from core.policy import policies_equal, render_policy
 from core.settings import Settings
+
+# The IAM actions each entry point needs; callers add their own to these (least privilege, see template).
+ENSURE_PERMISSIONS: frozenset[str] = permissions_of(
+    IamGateway.get_default_version_id,
+    IamGateway.get_policy_document,
+    IamGateway.create_policy,
+    IamGateway.list_policy_versions,
+    IamGateway.create_policy_version,
+    IamGateway.delete_policy_version,
+    IamGateway.set_default_policy_version,
+    IamGateway.list_attached_group_policies,
+    IamGateway.create_group,
+    IamGateway.attach_group_policy,
+)
+REMOVE_PERMISSIONS: frozenset[str] = permissions_of(
+    IamGateway.list_group_members,
+    IamGateway.remove_user_from_group,
+    IamGateway.list_attached_group_policies,
+    IamGateway.detach_group_policy,
+    IamGateway.delete_group,
+    IamGateway.list_policy_versions,
+    IamGateway.delete_policy_version,
+    IamGateway.delete_policy,
+)
 
 MAX_POLICY_VERSIONS = 5
 POLICY_DESCRIPTION = "IAM Guard: deny outside allowed networks; deny all but MFA self-service without MFA"
