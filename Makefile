@@ -46,7 +46,14 @@ test: lint $(TEST_EXTRA) pytest
 demo: $(BIN)/.installed
 	$(BIN)/iam-guard demo
 
-bench: $(BIN)/.installed
+# Cloud Custodian, for the sweep comparison only: it pins its own boto3, so it gets a throwaway venv.
+C7N_VERSION := 0.9.53
+.venv-c7n/.installed:
+	test -x .venv-c7n/bin/python || $(PYTHON) -m venv .venv-c7n
+	.venv-c7n/bin/python -m pip install --quiet --disable-pip-version-check 'c7n==$(C7N_VERSION)'
+	touch $@
+
+bench: $(BIN)/.installed .venv-c7n/.installed
 	$(BIN)/python -m bench
 
 clean:
