@@ -36,6 +36,12 @@ def test_the_demo_plays_the_whole_story_and_exits_0() -> None:
     assert "== Findings of the sweep" in run.stdout
     assert "Block Kit messages" in run.stdout
     assert "Traceback" not in run.stderr
+    # The IAM calls of the deploy step (custom resource) and the sweep are counted, not lost.
+    calls = run.stdout.split("== AWS calls made by IAM Guard, per step", 1)[1]
+    deploy_row = next(line.split() for line in calls.splitlines() if line.split()[:1] == ["1"])
+    assert int(deploy_row[1]) > 0
+    assert "iam:CreatePolicy" in deploy_row[2:] or "iam:CreatePolicy," in deploy_row[2:]
+    assert "iam:GetAccountAuthorizationDetails" in calls
 
 
 def test_the_demo_gives_the_functions_the_variables_the_template_gives_them() -> None:
