@@ -4,35 +4,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import yaml
+from tests.template.template_model import TEMPLATE, load_template
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation's short-form tags (!Ref, !GetAtt, !Sub, ...) as their long forms."""
-
-
-def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _tagged)
-
-
-def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)
-    return document
+__all__ = ["TEMPLATE", "function_environment", "load_template", "resource_properties"]
 
 
 def function_environment(
