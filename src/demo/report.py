@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -90,7 +91,8 @@ def slack_preview(payload: Any) -> list[str]:
         texts = list(_block_texts(block))
         if block.get("type") == "divider":
             lines.append("-" * 40)
-        lines += [_SLACK_LINK.sub(r"\2", line) for text in texts for line in text.splitlines()]
+        # Shown as Slack shows it: link labels, and its three escapes (&amp; &lt; &gt;) undone.
+        lines += [html.unescape(_SLACK_LINK.sub(r"\2", line)) for text in texts for line in text.splitlines()]
     if not lines and payload.get("text"):
         lines = str(payload["text"]).splitlines()
     return lines

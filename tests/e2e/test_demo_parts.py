@@ -66,7 +66,10 @@ def test_the_slack_preview_shows_link_text_and_fields() -> None:
             {"type": "header", "text": {"type": "plain_text", "text": "Tampering undone"}},
             {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": "*<https://console.example/users/alice|alice>* put back"},
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "*<https://console.example/users/alice|alice>* put back (v2 -&gt; v1)",
+                },
                 "fields": [{"type": "mrkdwn", "text": "*Actor*"}],
             },
             {"type": "divider"},
@@ -76,7 +79,7 @@ def test_the_slack_preview_shows_link_text_and_fields() -> None:
 
     assert slack_preview(payload) == [
         "Tampering undone",
-        "*alice* put back",
+        "*alice* put back (v2 -> v1)",
         "*Actor*",
         "-" * 40,
         "IAM Guard",
