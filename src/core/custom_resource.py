@@ -38,6 +38,15 @@ REQUIRED_PERMISSIONS: frozenset[str] = (
 )
 
 SETTINGS_PREFIX = "IAM_GUARD_"
+# The settings that shape the group and the policy: template.yaml passes exactly these to the resource.
+GUARDRAIL_PROPERTIES = (
+    "IAM_GUARD_ALLOWED_CIDRS",
+    "IAM_GUARD_ALLOWED_VPCE_IDS",
+    "IAM_GUARD_IP_RESTRICTION",
+    "IAM_GUARD_MFA_MODE",
+    "IAM_GUARD_GROUP_NAME",
+    "IAM_GUARD_POLICY_NAME",
+)
 # Physical ID of a Create that failed before touching IAM: its rollback Delete must remove nothing
 # (a same-named group may belong to someone else).
 NOTHING_CREATED = "nothing-created"

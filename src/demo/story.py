@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.alerts import Alert, AlertKind
+from core.custom_resource import GUARDRAIL_PROPERTIES
 from core.errors import IamGuardError
 from core.policy import policies_equal, render_policy
 from core.render import alert_from_envelope
@@ -35,15 +36,6 @@ from demo.sns_lambda import LambdaSubscription, Publication, sns_lambda_event
 TOPIC_NAME = "iam-guard-alerts"
 SECRET_NAME = "iam-guard/slack-webhook"  # noqa: S105 - a secret's name, not its value
 ALLOWED_CIDR = "203.0.113.0/24"  # documentation range: "the office network"
-# The Custom::Guardrail resource's properties (template.yaml passes these parameters to it).
-GUARDRAIL_PROPERTIES = (
-    "IAM_GUARD_ALLOWED_CIDRS",
-    "IAM_GUARD_ALLOWED_VPCE_IDS",
-    "IAM_GUARD_IP_RESTRICTION",
-    "IAM_GUARD_MFA_MODE",
-    "IAM_GUARD_GROUP_NAME",
-    "IAM_GUARD_POLICY_NAME",
-)
 ADMIN = "admin-ana"
 MALLORY = "ops-mallory"
 BREAK_GLASS = "breakglass"

@@ -63,14 +63,6 @@ PARAMETER_OF = {
     "IAM_GUARD_QUIET_RUNS": "QuietRuns",
     "IAM_GUARD_SLACK_SECRET_ARN": "SlackSecretArn",
 }
-GUARDRAIL_SETTINGS = {
-    "IAM_GUARD_ALLOWED_CIDRS",
-    "IAM_GUARD_ALLOWED_VPCE_IDS",
-    "IAM_GUARD_IP_RESTRICTION",
-    "IAM_GUARD_MFA_MODE",
-    "IAM_GUARD_GROUP_NAME",
-    "IAM_GUARD_POLICY_NAME",
-}
 
 
 def resources() -> dict[str, Any]:
@@ -176,7 +168,7 @@ def test_the_guardrail_resource_gets_the_policy_settings_from_the_same_parameter
     properties = resources()["Guardrail"]["Properties"]
     settings = {k: v for k, v in properties.items() if k.startswith("IAM_GUARD_")}
 
-    assert set(settings) == GUARDRAIL_SETTINGS
+    assert set(settings) == set(custom_resource.GUARDRAIL_PROPERTIES)
     assert all(value == {"Ref": PARAMETER_OF[key]} for key, value in settings.items())
     assert properties["ServiceToken"] == {"Fn::GetAtt": ["PolicyResourceFunction", "Arn"]}
 
