@@ -11,6 +11,7 @@ Never weakens on its own: a user is never removed from the group, whatever the t
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -37,6 +38,9 @@ from core.iam import IamGateway, permissions_of
 from core.settings import Settings
 
 DEFAULT_CACHE_TTL = timedelta(minutes=5)
+# IAM is eventually consistent: a user named in a fresh CreateUser event may not be readable yet. Before
+# concluding "deleted meanwhile" (and leaving the user to the next sweep), look again after these waits.
+NEW_USER_VISIBILITY_WAITS: tuple[float, ...] = (1.0, 2.0, 4.0)
 
 # Exactly the gateway methods the enforcer (and ensure_guardrail under it) can call.
 REQUIRED_PERMISSIONS: frozenset[str] = ENSURE_PERMISSIONS | permissions_of(
@@ -130,6 +134,7 @@ class _Run:
     cache: GuardrailCache
     now: datetime
     meta: EventMeta
+    sleep: Callable[[float], None]
     tamper: bool = False
     guardrail: str = "not-checked"
     changes: list[Change] = field(default_factory=list)
@@ -148,10 +153,11 @@ def enforce(
     cache: GuardrailCache,
     now: Callable[[], datetime] = utc_now,
     ignore_arns: frozenset[str] = frozenset(),
+    sleep: Callable[[float], None] = time.sleep,
 ) -> EnforcementResult:
     """Handle one event. Expected failures send an ENFORCEMENT_FAILED alert, then propagate."""
     command = classify(event, settings, ignore_arns)
-    run = _Run(settings, iam, cache, now(), command.meta)
+    run = _Run(settings, iam, cache, now(), command.meta, sleep)
     try:
         outcome = _act(command, run)
     except IamGuardError as exc:
@@ -217,7 +223,7 @@ def _verify_guardrail(run: _Run) -> None:
 
 def _enrol(command: EnrolUser, run: _Run) -> Outcome:
     user = command.user_name
-    found = _current_tags(run.iam, user)
+    found = _current_tags(run, user, waits=NEW_USER_VISIBILITY_WAITS)
     if found is None:
         return _user_gone(run, user)
     tags = {**command.event_tags, **found}  # the user's current tags win over the event's
@@ -241,7 +247,7 @@ def _enrol(command: EnrolUser, run: _Run) -> Outcome:
 
 def _restore_membership(command: RestoreMembership, run: _Run) -> Outcome:
     user = command.user_name
-    tags = _current_tags(run.iam, user)
+    tags = _current_tags(run, user)
     if tags is None:
         return _user_gone(run, user)
     decision = decide_user(user, tags, run.settings, run.now.date(), is_member=False)
@@ -254,7 +260,7 @@ def _restore_membership(command: RestoreMembership, run: _Run) -> Outcome:
 
 def _exemption_changed(command: ExemptionChanged, run: _Run) -> Outcome:
     user, key = command.user_name, run.settings.exempt_tag_key
-    tags = _current_tags(run.iam, user)
+    tags = _current_tags(run, user)
     if tags is None:
         return _user_gone(run, user)
     member = _is_member(run, user)
@@ -298,12 +304,19 @@ def _user_gone(run: _Run, user: str) -> Outcome:
 # --- IAM reads and writes around the decision ---------------------------------------------------------
 
 
-def _current_tags(iam: IamGateway, user: str) -> dict[str, str] | None:
-    """The user's tags now, or None when the user does not exist (deleted since the event)."""
-    try:
-        return tags_to_dict(iam.get_user(user)["Tags"])
-    except NotFoundError:
-        return None
+def _current_tags(run: _Run, user: str, *, waits: tuple[float, ...] = ()) -> dict[str, str] | None:
+    """The user's tags now, or None when the user does not exist (deleted since the event).
+
+    ``waits``: look again after each wait before believing NoSuchEntity (IAM's eventual consistency).
+    """
+    for wait in (*waits, None):
+        try:
+            return tags_to_dict(run.iam.get_user(user)["Tags"])
+        except NotFoundError:
+            if wait is None:
+                return None
+            run.sleep(wait)
+    return None  # pragma: no cover - the loop returns
 
 
 def _is_member(run: _Run, user: str) -> bool:

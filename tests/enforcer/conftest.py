@@ -52,6 +52,7 @@ class Harness:
         self.cache = GuardrailCache()
         self.settings = make_settings()
         self.now = NOW
+        self.slept: list[float] = []  # waits the enforcer asked for (never really slept in tests)
 
     def deploy(self) -> None:
         """The guardrail as the stack deploys it; calls made here are not counted."""
@@ -73,7 +74,7 @@ class Harness:
             sink=self.sink,
             cache=self.cache,
             now=lambda: self.now,
-            **kw,
+            **{"sleep": self.slept.append, **kw},
         )
 
     def groups_of(self, user: str) -> list[str]:

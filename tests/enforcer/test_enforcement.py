@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from tests.enforcer.conftest import GROUP, POLICY_ARN, Harness, make_settings, sample
 
 from core.alerts import Alert, AlertKind, Severity
-from core.enforcement import REQUIRED_PERMISSIONS, is_retryable
+from core.enforcement import NEW_USER_VISIBILITY_WAITS, REQUIRED_PERMISSIONS, is_retryable
 from core.errors import AccessDeniedError, DeliveryError, ThrottledError
 from core.policy import policies_equal, render_policy
 
@@ -170,6 +170,27 @@ def test_unknown_user_is_a_no_op(deployed: Harness) -> None:
     assert result.action == "user-not-found"
     assert result.changes == ()
     assert deployed.sink.alerts == []
+    # Believed only after looking again over a few seconds (IAM is eventually consistent).
+    assert deployed.counter.calls["iam:GetUser"] == 1 + len(NEW_USER_VISIBILITY_WAITS)
+    assert deployed.slept == list(NEW_USER_VISIBILITY_WAITS)
+
+
+def test_a_new_user_not_yet_visible_is_enrolled_once_iam_shows_it(deployed: Harness) -> None:
+    deployed.create_user("dev-bob")
+    not_yet = raise_code("NoSuchEntity", 2)
+    deployed.client.meta.events.register("before-call.iam.GetUser", not_yet)
+
+    result = deployed.run(sample("create-user"))
+
+    assert result.action == "enrolled"
+    assert deployed.groups_of("dev-bob") == [GROUP]
+    assert deployed.slept == list(NEW_USER_VISIBILITY_WAITS[:2])
+
+
+def test_tamper_events_do_not_wait_for_a_missing_user(deployed: Harness) -> None:
+    result = deployed.run(sample("remove-user-from-group"))  # its user does not exist
+    assert result.action == "user-not-found"
+    assert deployed.slept == []
 
 
 @pytest.mark.parametrize("name", ["failed-call", "own-role"])
