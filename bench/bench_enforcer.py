@@ -56,7 +56,7 @@ def fake_environment() -> None:
             "POWERTOOLS_SERVICE_NAME": "iam-guard",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             "IAM_GUARD_ALLOWED_CIDRS": CIDR,
-            "IAM_GUARD_ENFORCER_ROLE_ARN": ENFORCER_ROLE,
+            "IAM_GUARD_OWN_ROLE_ARNS": ENFORCER_ROLE,
         }
     )
     os.environ.pop("AWS_PROFILE", None)

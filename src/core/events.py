@@ -200,7 +200,7 @@ def classify(
         return Ignore(meta, f"{detail.eventName} is not an event the enforcer handles")
     identity = detail.userIdentity
     if ignore_arns & {identity.arn, identity.issuer_arn} - {""}:
-        return Ignore(meta, "caused by the enforcer itself")
+        return Ignore(meta, "caused by IAM Guard itself (one of its own roles)")
     params = detail.requestParameters or {}
     name = detail.eventName
     if name in ENROLMENT_EVENTS:

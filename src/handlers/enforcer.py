@@ -1,8 +1,10 @@
 """Enforcer Lambda: CloudTrail IAM events from EventBridge -> ``core.enforcement.enforce``.
 
 Settings come from the ``IAM_GUARD_*`` environment variables (``core.settings.ENV_VARS``). One more,
-read only here: ``IAM_GUARD_ENFORCER_ROLE_ARN``, this function's own role; events caused by it (our own
-AddUserToGroup, CreatePolicyVersion, ...) are ignored so the enforcer does not handle its own changes.
+read only here: ``IAM_GUARD_OWN_ROLE_ARNS``, the roles of this stack that change the guardrail (this
+function's and the custom resource's), comma-separated. Events they cause are ignored: the enforcer does
+not handle its own changes, and a stack deletion or a group rename (the custom resource emptying and
+deleting the old group) is not "healed" back into existence.
 
 Expected failures never fail the invocation permanently: ``enforce`` has already sent an
 ENFORCEMENT_FAILED alert; only what a retry can fix (throttling, races, unclassified AWS errors) is
@@ -23,7 +25,7 @@ from core.errors import IamGuardError
 from core.events import parse_event
 from handlers.common import alert_sink, iam, logger, metrics, settings, tracer
 
-ROLE_ARN_VAR = "IAM_GUARD_ENFORCER_ROLE_ARN"
+OWN_ROLES_VAR = "IAM_GUARD_OWN_ROLE_ARNS"
 
 
 @cache
@@ -33,8 +35,7 @@ def guardrail_cache() -> GuardrailCache:
 
 
 def own_role_arns() -> frozenset[str]:
-    arn = os.environ.get(ROLE_ARN_VAR, "").strip()
-    return frozenset({arn} if arn else ())
+    return frozenset(arn.strip() for arn in os.environ.get(OWN_ROLES_VAR, "").split(",") if arn.strip())
 
 
 @logger.inject_lambda_context

@@ -90,6 +90,7 @@ class Stack:
         return {
             "AlertTopic": self.topic_arn,
             "EnforcerRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/iam-guard-EnforcerRole-E2E",
+            "PolicyResourceRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/iam-guard-PolicyResourceRole-E2E",
             "PolicyResourceFunction.Arn": function_arn,
             "PolicyResourceFunction.Version": f"{function_arn}:1",
         }

@@ -53,6 +53,9 @@ def _resolve(value: Any, parameters: dict[str, Any], resources: dict[str, str]) 
                 raise KeyError(f"parameter {name} has no default: the test must give a value")
             return str(parameters[name])
         return resources[name]
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_resolve(part, parameters, resources) for part in parts)
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         target = value["Fn::GetAtt"]
         key = target if isinstance(target, str) else ".".join(target)

@@ -48,15 +48,13 @@ def test_the_demo_gives_the_functions_the_variables_the_template_gives_them() ->
     if not TEMPLATE.exists():
         pytest.skip("template.yaml does not exist yet")
     template = load_template()
-    resources = {"AlertTopic": "topic", "EnforcerRole.Arn": "role"}
+    resources = {"AlertTopic": "topic", "EnforcerRole.Arn": "role", "PolicyResourceRole.Arn": "role2"}
     demo = demo_environment("arn:aws:sns:us-east-1:123456789012:t", "arn:aws:secretsmanager:x")
     for function in ("EnforcerFunction", "SweepFunction", "SlackNotifierFunction"):
         names = set(
             function_environment(template, function, parameters={"AllowedCIDRs": "x"}, resources=resources)
         )
-        missing = (
-            {n for n in names if n.startswith("IAM_GUARD_")} - set(demo) - {"IAM_GUARD_ENFORCER_ROLE_ARN"}
-        )
+        missing = {n for n in names if n.startswith("IAM_GUARD_")} - set(demo) - {"IAM_GUARD_OWN_ROLE_ARNS"}
         assert not missing, f"the demo does not set {sorted(missing)} for {function}"
 
 

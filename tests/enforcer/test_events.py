@@ -97,7 +97,7 @@ def test_exemption_tag_changes(name: str, added: bool) -> None:
     ("name", "changes", "reason_part"),
     [
         ("failed-call", {}, "the call failed (AccessDenied)"),
-        ("own-role", {}, "caused by the enforcer itself"),
+        ("own-role", {}, "caused by IAM Guard itself"),
         ("create-user", {"eventName": "ListUsers"}, "ListUsers is not an event the enforcer handles"),
         ("create-user", {"eventSource": "sts.amazonaws.com"}, "is not iam.amazonaws.com"),
         (

@@ -56,7 +56,7 @@ class FakeContext:
 def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A fresh container: IAM_GUARD_* environment, empty caches, moto IAM with the guardrail deployed."""
     monkeypatch.setenv("IAM_GUARD_ALLOWED_CIDRS", "203.0.113.0/24")
-    monkeypatch.setenv("IAM_GUARD_ENFORCER_ROLE_ARN", ENFORCER_ROLE)
+    monkeypatch.setenv("IAM_GUARD_OWN_ROLE_ARNS", ENFORCER_ROLE)
     # Powertools objects were built when the module was imported, possibly before this environment.
     monkeypatch.setattr(common.metrics, "namespace", "IAMGuardTests")
     monkeypatch.setattr(common.metrics, "service", "iam-guard")
@@ -87,6 +87,29 @@ def test_every_sample_event_is_handled(lambda_env: Any) -> None:
         json.dumps(outcome)  # the result is plain JSON
     groups = lambda_env.get_group(GroupName=GROUP)["Users"]
     assert sorted(u["UserName"] for u in groups) == ["dev-bob", "dev-carol", "dev-dave"]
+
+
+def test_the_custom_resource_tearing_the_group_down_is_not_undone(
+    lambda_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stack deletion / group rename: the custom resource's role empties our group; nobody is put back."""
+    deployer = "arn:aws:iam::123456789012:role/iam-guard-PolicyResourceRole-9ZY8XW7V"
+    monkeypatch.setenv("IAM_GUARD_OWN_ROLE_ARNS", f"{ENFORCER_ROLE}, {deployer}")
+    lambda_env.add_user_to_group(GroupName=GROUP, UserName="dev-bob")
+    lambda_env.remove_user_from_group(GroupName=GROUP, UserName="dev-bob")
+    event = sample("remove-user-from-group")
+    event["detail"]["userIdentity"] = {
+        "type": "AssumedRole",
+        "arn": "arn:aws:sts::123456789012:assumed-role/iam-guard-PolicyResourceRole-9ZY8XW7V/session",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": deployer}},
+    }
+
+    outcome = enforcer.lambda_handler(event, FakeContext())
+
+    assert outcome["action"] == "ignored"
+    assert lambda_env.get_group(GroupName=GROUP)["Users"] == []
+    # The same event by a person is healed: the ignore rule is about the caller, nothing else.
+    assert enforcer.lambda_handler(sample("remove-user-from-group"), FakeContext())["action"] == "healed"
 
 
 def test_malformed_event_is_logged_and_not_retried(lambda_env: Any) -> None:
