@@ -3,7 +3,8 @@
 // stdin:  a JSON array of cases, each
 //           {"policies": [{"name": "...", "policy": {...}}, ...],   identity policies of the principal
 //            "action": "iam:GetUser", "resource": "arn:...", "principal": "arn:aws:iam::1:user/alice",
-//            "context": {"aws:username": "alice", "aws:SourceIp": "203.0.113.5", ...}}
+//            "context": {"aws:username": "alice", "aws:SourceIp": "203.0.113.5", ...},
+//            "resourcePolicy": {...}}   optional: e.g. a KMS key policy (KMS authorizes through it)
 // stdout: a JSON array, one result per case, in order:
 //           {"result": "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied", "ignoredContextKeys": [...]}
 //           or {"error": "<what the engine refused>"}
@@ -25,7 +26,7 @@ async function simulate(testCase) {
     identityPolicies: testCase.policies,
     serviceControlPolicies: [],
     resourceControlPolicies: [],
-    resourcePolicy: undefined,
+    resourcePolicy: testCase.resourcePolicy ?? undefined,
     request: {
       principal: testCase.principal,
       action: testCase.action,

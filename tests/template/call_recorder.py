@@ -36,7 +36,7 @@ import pytest
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 ENGINE_DIR = Path(__file__).resolve().parents[1] / "engine"
-ENGINE_SCRIPT = Path(__file__).resolve().parent / "simulate_roles.mjs"  # the engine + resource policies
+ENGINE_SCRIPT = Path(__file__).resolve().parents[1] / "engine" / "simulate.mjs"  # the tests' IAM engine
 ENGINE_PACKAGE = ENGINE_DIR / "node_modules" / "@cloud-copilot" / "iam-simulate" / "package.json"
 
 # Module of ours on the stack -> the function whose role it runs with (innermost match wins).
