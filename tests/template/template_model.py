@@ -84,8 +84,9 @@ def physical_value(logical_id: str, attribute: str | None = None) -> str:
 def resolve(
     value: Any, parameters: dict[str, str] | None = None, resources: dict[str, str] | None = None
 ) -> Any:
-    """Resolve Ref / Sub / GetAtt / If (conditions true) with the fake account and parameter values.
-    ``resources`` overrides the value of ``!Ref X`` / ``!GetAtt X.Arn`` for some of our resources."""
+    """Resolve Ref / Sub / GetAtt / Join / If (conditions true) with the fake account and parameter values.
+    ``resources`` overrides the value of ``!Ref X`` / ``!GetAtt X.Attr`` for some of our resources (keys
+    "X" or "X.Attr")."""
     params = parameter_values(parameters)
     given = resources or {}
     pseudo = {
@@ -112,7 +113,8 @@ def resolve(
             return ref(node["Ref"])
         if set(node) == {"Fn::GetAtt"}:
             logical, attribute = node["Fn::GetAtt"]
-            return given.get(logical) or physical_value(logical, attribute)
+            given_value = given.get(f"{logical}.{attribute}") or given.get(logical)
+            return given_value or physical_value(logical, attribute)
         if set(node) == {"Fn::Sub"}:
             text = node["Fn::Sub"]
 
@@ -124,6 +126,9 @@ def resolve(
                 return ref(name)
 
             return re.sub(r"\$\{([^}!]+)\}", substitute, text)
+        if set(node) == {"Fn::Join"}:
+            separator, parts = node["Fn::Join"]
+            return str(separator).join(str(walk(part)) for part in parts)
         if set(node) == {"Fn::If"}:
             _condition, when_true, _when_false = node["Fn::If"]
             return walk(when_true)
