@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from core.alerts import Alert, AlertSink, FanOutSink, RecordingSink
+from core.alerts import Alert, AlertSink, RecordingSink
 from core.aws import Retrier, translate
 from core.errors import AwsError, DeliveryError
 from core.settings import Settings
 
-SNS_SUBJECT_MAX = 100
 REQUIRED_PERMISSIONS = frozenset({"sns:Publish"})  # what a function publishing alerts needs
 # Publishing to a KMS-encrypted topic also needs these on the topic's key (a customer managed key).
 ENCRYPTED_TOPIC_KEY_PERMISSIONS = frozenset({"kms:GenerateDataKey", "kms:Decrypt"})
@@ -85,7 +84,6 @@ def sink_from_settings(settings: Settings, *, sns_client: Any = None) -> AlertSi
 __all__ = [
     "ENCRYPTED_TOPIC_KEY_PERMISSIONS",
     "REQUIRED_PERMISSIONS",
-    "FanOutSink",
     "SnsSink",
     "sink_from_settings",
 ]

@@ -61,7 +61,7 @@ def render_policy(settings: Settings) -> dict[str, Any]:
     mfa_absent_operator = "BoolIfExists" if settings.mfa_mode == "strict" else "Bool"
     without_mfa = {mfa_absent_operator: {"aws:MultiFactorAuthPresent": "false"}}
     statements: list[dict[str, Any]] = []
-    if settings.restricts_network:
+    if settings.ip_restriction:
         statements.append(_network_statement(settings))
     statements += [
         {

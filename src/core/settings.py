@@ -129,10 +129,6 @@ class Settings(BaseModel):
             )
         return self
 
-    @property
-    def restricts_network(self) -> bool:
-        return self.ip_restriction
-
     def is_listed_exempt(self, user_name: str) -> bool:
         return user_name in self.exempt_users
 
@@ -169,6 +165,11 @@ def build_settings(**values: Any) -> Settings:
         return Settings(**clean)
     except ValidationError as exc:
         raise SettingsError(_one_line(exc)) from None
+
+
+def validate_setting(field: str, value: Any) -> Any:
+    """One setting checked on its own: the model's rules and one-line error, without the other settings."""
+    return getattr(build_settings(ip_restriction=False, **{field: value}), field)
 
 
 def settings_from_env(environ: Mapping[str, str]) -> Settings:

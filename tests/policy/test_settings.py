@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 
 from core.errors import InvalidInputError, SettingsError
-from core.settings import ENV_VARS, Settings, build_settings, normalize_cidr, settings_from_env
+from core.settings import (
+    ENV_VARS,
+    Settings,
+    build_settings,
+    normalize_cidr,
+    settings_from_env,
+    validate_setting,
+)
 
 NET = {"allowed_cidrs": ("203.0.113.0/24",)}
 
@@ -85,8 +92,8 @@ def test_an_empty_allow_list_is_refused_unless_the_restriction_is_explicitly_off
     assert "no allowed network" in message
     assert "--no-ip-restriction" in message
     unrestricted = build_settings(ip_restriction=False)
-    assert not unrestricted.restricts_network
-    assert build_settings(allowed_vpce_ids=("vpce-0a1b2c3d",)).restricts_network  # an endpoint is enough
+    assert not unrestricted.ip_restriction
+    assert build_settings(allowed_vpce_ids=("vpce-0a1b2c3d",)).ip_restriction  # an endpoint is enough
 
 
 # --- other values ---------------------------------------------------------------------------------------
@@ -147,6 +154,14 @@ def test_defaults() -> None:
 
 def test_none_means_not_given() -> None:
     assert build_settings(**NET, group_name=None).group_name == "IAMGuardSecuredUsers"
+
+
+def test_one_setting_is_validated_on_its_own_with_the_same_rules() -> None:
+    topic = "arn:aws:sns:us-east-1:123456789012:alerts"
+    assert validate_setting("sns_topic_arn", topic) == topic
+    assert validate_setting("allowed_cidrs", ("198.51.100.7",)) == ("198.51.100.7/32",)
+    with pytest.raises(SettingsError, match=r"^invalid setting sns_topic_arn: .* is not an SNS topic ARN"):
+        validate_setting("sns_topic_arn", "arn:aws:sqs:us-east-1:123456789012:alerts")
 
 
 def test_settings_error_is_bad_input() -> None:
