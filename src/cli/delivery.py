@@ -11,7 +11,7 @@ import argparse
 from core.alerts import AlertSink, FanOutSink, RecordingSink
 from core.errors import SettingsError
 from core.notify import SnsSink
-from core.settings import build_settings
+from core.settings import validate_setting
 from core.slack import SlackWebhookSink
 
 
@@ -31,8 +31,7 @@ def sink_from_args(args: argparse.Namespace) -> tuple[RecordingSink, AlertSink]:
     sinks: list[AlertSink] = [recorder]
     topic = getattr(args, "sns_topic_arn", None)
     if topic:
-        build_settings(sns_topic_arn=topic, ip_restriction=False)  # validates the ARN, one-line error
-        sinks.append(SnsSink(topic))
+        sinks.append(SnsSink(validate_setting("sns_topic_arn", topic)))
     webhook = getattr(args, "slack_webhook_url", None)
     if webhook:
         try:

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from core.errors import InvalidEventError, SettingsError
-from core.settings import build_settings
+from core.settings import validate_setting
 from core.slack import SlackWebhookSink, SnsNotification, forward_to_slack, webhook_url_from_secret
 from handlers.common import logger, metrics, tracer
 
@@ -34,9 +34,7 @@ def secret_arn() -> str:
     raw = os.environ.get(SECRET_ARN_VAR, "").strip()
     if not raw:
         raise SettingsError(f"{SECRET_ARN_VAR} is not set: the notifier does not know where the webhook is")
-    arn = build_settings(slack_secret_arn=raw, ip_restriction=False).slack_secret_arn
-    assert arn is not None  # build_settings keeps a given value or raises
-    return arn
+    return str(validate_setting("slack_secret_arn", raw))
 
 
 def notifications(event: dict[str, Any]) -> list[SnsNotification]:

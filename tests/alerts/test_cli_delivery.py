@@ -41,6 +41,14 @@ def test_no_flags_only_record() -> None:
     assert list(sink.sinks) == [recorder]
 
 
+def test_a_bad_topic_flag_is_refused_before_anything_is_sent() -> None:
+    parser = argparse.ArgumentParser()
+    add_delivery_arguments(parser)
+    args = parser.parse_args(["--sns-topic-arn", "arn:aws:sqs:us-east-1:123456789012:alerts"])
+    with pytest.raises(SettingsError, match="is not an SNS topic ARN"):
+        sink_from_args(args)
+
+
 def test_a_bad_webhook_flag_is_a_one_line_error_without_the_value() -> None:
     with pytest.raises(SettingsError, match="--slack-webhook-url") as caught:
         sink_from_args(parse("--slack-webhook-url", "hooks.slack.com/services/TOKEN9"))

@@ -123,6 +123,12 @@ def test_missing_secret_setting_says_which_variable(monkeypatch: pytest.MonkeyPa
         invoke(load_event("sns-alert.json"))
 
 
+def test_a_secret_setting_that_is_not_a_secret_arn_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IAM_GUARD_SLACK_SECRET_ARN", "arn:aws:ssm:us-east-1:123456789012:parameter/slack")
+    with pytest.raises(SettingsError, match="is not a Secrets Manager secret ARN"):
+        invoke(load_event("sns-alert.json"))
+
+
 def test_unreadable_secret_is_a_delivery_error_naming_the_secret(
     secret_arn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
