@@ -32,7 +32,7 @@ from core.guardrail import (
 from core.iam import IamGateway, permissions_of
 from core.settings import DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME, Settings, build_settings, settings_from_env
 
-# ensure_guardrail, remove_guardrail, and the rename path (which moves members to the new group).
+# ensure_guardrail, remove_group / remove_policy, and the rename path (which moves members to the new group).
 REQUIRED_PERMISSIONS: frozenset[str] = (
     ENSURE_PERMISSIONS | REMOVE_PERMISSIONS | permissions_of(IamGateway.add_user_to_group)
 )

@@ -167,11 +167,6 @@ def _ensure_group_and_attachment(
     return changes
 
 
-def remove_guardrail(iam: IamGateway, settings: Settings, account_id: str) -> list[Change]:
-    """Delete what ``ensure_guardrail`` created (stack deletion). Missing pieces are not an error."""
-    return remove_group(iam, settings.group_name) + remove_policy(iam, account_id, settings.policy_name)
-
-
 def remove_group(iam: IamGateway, group: str) -> list[Change]:
     """Empty the group, detach its policies and delete it (also used when the group is renamed)."""
     try:
