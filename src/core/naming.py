@@ -1,0 +1,85 @@
+"""The names of everything IAM Guard owns, in one place. Pure.
+
+The template gives each resource of a stack an explicit name built here, and the guardrail's
+self-protection statement (``core.policy``), the enforcer's "is this ours?" test (``core.events``) and the
+EventBridge rule's filters all match those names. Two conventions make the match exact:
+
+- resources are named ``<stack>_<suffix>``. CloudFormation stack names may contain only letters, digits
+  and hyphens, so no other stack's generated name (``<stack>-<LogicalId>-<random>``) can start with
+  ``<our stack>_``: the pattern ``<stack>_*`` never matches another stack's resources;
+- IAM entities live under a dedicated path: the secured group and the guardrail policy under
+  ``/iam-guard/``, the stack's roles under ``/iam-guard/<stack>/``. IAM Guard's roles may write groups and
+  policies only there (and the configured names themselves, for moving them back onto the path).
+"""
+
+from __future__ import annotations
+
+import re
+
+IAM_PATH = "/iam-guard/"  # the secured group and the guardrail policy
+# CloudFormation's own rule for stack names, shortened so that "<stack>_slack-notifier" and the other
+# function names fit Lambda's 64 characters with room to spare.
+MAX_STACK_NAME = 40
+STACK_NAME = re.compile(rf"^[A-Za-z][A-Za-z0-9-]{{0,{MAX_STACK_NAME - 1}}}$")
+SEPARATOR = "_"
+
+# Name suffixes of the stack's resources (template.yaml uses exactly these; a test holds it to them).
+FUNCTIONS = ("enforcer", "sweep", "policy-resource", "slack-notifier")
+ENFORCER_FUNCTION = "enforcer"
+SWEEP_FUNCTION = "sweep"
+ENFORCER_RULE = "enforcer-events"
+SWEEP_RULE = "sweep-schedule"
+ALERT_TOPIC = "alerts"
+KEY_ALIAS = "alerts"
+TRAIL = "trail"
+TRAIL_BUCKET_LOGICAL_ID = "trailbucket"  # S3 names cannot hold "_": CloudFormation generates it
+
+
+def resource_name(stack: str, suffix: str) -> str:
+    """``<stack>_<suffix>``: the explicit name of one of the stack's resources."""
+    return f"{stack}{SEPARATOR}{suffix}"
+
+
+def owned_prefix(stack: str) -> str:
+    """Every named resource of the stack starts with this (and no other stack's resource does)."""
+    return f"{stack}{SEPARATOR}"
+
+
+def role_path(stack: str) -> str:
+    return f"{IAM_PATH}{stack}/"
+
+
+def log_group_prefix(stack: str) -> str:
+    return f"/aws/lambda/{stack}/"
+
+
+def key_alias(stack: str) -> str:
+    return f"alias/{resource_name(stack, KEY_ALIAS)}"
+
+
+def trail_bucket_prefix(stack: str) -> str:
+    """CloudFormation's generated bucket name: ``<stack, lower case>-trailbucket-<random>``."""
+    return f"{stack.lower()}-{TRAIL_BUCKET_LOGICAL_ID}-"
+
+
+def group_arn(account_id: str, group_name: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:iam::{account_id}:group{IAM_PATH}{group_name}"
+
+
+def policy_arn(account_id: str, policy_name: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:iam::{account_id}:policy{IAM_PATH}{policy_name}"
+
+
+def legacy_policy_arn(account_id: str, policy_name: str, partition: str = "aws") -> str:
+    """Where version 0.1 created the policy (path ``/``); upgrades move it onto ``IAM_PATH``."""
+    return f"arn:{partition}:iam::{account_id}:policy/{policy_name}"
+
+
+def same_iam_name(a: str, b: str) -> bool:
+    """IAM user, group, role and policy names are unique without regard to case: compare them so."""
+    return a.casefold() == b.casefold()
+
+
+def name_of_arn(arn: str) -> str:
+    """The last path segment of an IAM ARN (``...:group/iam-guard/X`` -> ``X``); a bare name stays."""
+    return arn.rsplit("/", 1)[-1] if "/" in arn else arn.rsplit(":", 1)[-1]
