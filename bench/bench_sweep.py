@@ -94,7 +94,8 @@ def serve(n: int) -> None:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the benchmark's output
     from moto.iam.models import iam_backends
-    from moto.server import ThreadedMotoServer
+
+    from demo.emulator import start_moto_server
 
     backend = iam_backends[ACCOUNT_ID]["aws"]
     group = backend.create_group(GROUP, "/")
@@ -114,10 +115,8 @@ def serve(n: int) -> None:
     # at 10,000 users. A set-backed list keeps the emulator's own cost out of the figures.
     group.users = members
     backend.generate_report()  # a report already exists, as on a live account
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    print(f"http://{host}:{port}", flush=True)
+    server, endpoint = start_moto_server()
+    print(endpoint, flush=True)
     sys.stdin.read()  # until the parent closes our stdin
     server.stop()
 

@@ -1,16 +1,11 @@
-"""Fixtures for the alert tests: realistic alerts and a local HTTP receiver standing in for Slack."""
+"""Fixtures for the alert tests: realistic alerts, every log record (the local Slack stand-in is the
+shared ``receiver`` fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
@@ -94,65 +89,3 @@ def all_log_records(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[logging.Lo
     root.setLevel(logging.DEBUG)
     yield records
     root.setLevel(level)
-
-
-# ----------------------------------------------------------------------------- local Slack stand-in
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: str = "ok"
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0  # seconds to sleep before answering (timeouts)
-
-
-@dataclass
-class Receiver:
-    """An HTTP server on 127.0.0.1 that answers with scripted replies and records what it received."""
-
-    url: str
-    replies: list[Reply] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-    def script(self, *replies: Reply) -> None:
-        self.replies[:] = list(replies)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state: dict[str, Receiver] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            payload = json.loads(self.rfile.read(length) or b"{}")
-            recv = state["r"]
-            recv.requests.append(payload)
-            reply = recv.replies.pop(0) if recv.replies else Reply()
-            if reply.delay:
-                time.sleep(reply.delay)
-            data = reply.body.encode()
-            try:
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (timeout test)
-
-        def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
-            del format, args
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    port = server.server_address[1]
-    # The path looks like a real webhook so a leak would be easy to spot.
-    state["r"] = Receiver(url=f"http://127.0.0.1:{port}/services/T000/B000/SeCrEtToKeN123")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield state["r"]
-    server.shutdown()
-    server.server_close()

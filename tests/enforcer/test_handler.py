@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -12,10 +11,12 @@ import pytest
 from moto import mock_aws
 from tests.conftest import EVENTS_DIR
 from tests.enforcer.conftest import GROUP, fast_retrier, make_settings, sample
+from tests.harness.metrics import EmittedMetrics
 
 from core.errors import ThrottledError
 from core.guardrail import ensure_guardrail
 from core.iam import IamGateway
+from demo.lambda_context import FakeLambdaContext
 from handlers import common, enforcer
 
 ENFORCER_ROLE = "arn:aws:iam::123456789012:role/iam-guard-EnforcerFunctionRole-1AB2CD3EF4"
@@ -42,24 +43,15 @@ EXPECTED_ACTIONS = {
 }
 
 
-@dataclass
-class FakeContext:
-    function_name: str = "iam-guard-EnforcerFunction-7Yx2kQ"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = (
-        "arn:aws:lambda:us-east-1:123456789012:function:iam-guard-EnforcerFunction-7Yx2kQ"
-    )
-    aws_request_id: str = "0f5c7c1e-2b1a-4c8e-9d55-6f1f2a3b4c5d"
+def context() -> FakeLambdaContext:
+    return FakeLambdaContext("iam-guard-EnforcerFunction-7Yx2kQ")
 
 
 @pytest.fixture
-def lambda_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def lambda_env(monkeypatch: pytest.MonkeyPatch, lambda_metrics: EmittedMetrics) -> Iterator[Any]:
     """A fresh container: IAM_GUARD_* environment, empty caches, moto IAM with the guardrail deployed."""
     monkeypatch.setenv("IAM_GUARD_ALLOWED_CIDRS", "203.0.113.0/24")
     monkeypatch.setenv("IAM_GUARD_OWN_ROLE_ARNS", ENFORCER_ROLE)
-    # Powertools objects were built when the module was imported, possibly before this environment.
-    monkeypatch.setattr(common.metrics, "namespace", "IAMGuardTests")
-    monkeypatch.setattr(common.metrics, "service", "iam-guard")
     common.reset_caches()
     enforcer.guardrail_cache.cache_clear()
     with mock_aws():
@@ -82,7 +74,7 @@ def test_every_sample_event_is_handled(lambda_env: Any) -> None:
     for name in order:
         if name == "remove-user-from-group":
             lambda_env.remove_user_from_group(GroupName=GROUP, UserName="dev-bob")
-        outcome = enforcer.lambda_handler(sample(name), FakeContext())
+        outcome = enforcer.lambda_handler(sample(name), context())
         assert outcome["action"] == EXPECTED_ACTIONS[name], (name, outcome)
         json.dumps(outcome)  # the result is plain JSON
     groups = lambda_env.get_group(GroupName=GROUP)["Users"]
@@ -104,16 +96,16 @@ def test_the_custom_resource_tearing_the_group_down_is_not_undone(
         "sessionContext": {"sessionIssuer": {"type": "Role", "arn": deployer}},
     }
 
-    outcome = enforcer.lambda_handler(event, FakeContext())
+    outcome = enforcer.lambda_handler(event, context())
 
     assert outcome["action"] == "ignored"
     assert lambda_env.get_group(GroupName=GROUP)["Users"] == []
     # The same event by a person is healed: the ignore rule is about the caller, nothing else.
-    assert enforcer.lambda_handler(sample("remove-user-from-group"), FakeContext())["action"] == "healed"
+    assert enforcer.lambda_handler(sample("remove-user-from-group"), context())["action"] == "healed"
 
 
 def test_malformed_event_is_logged_and_not_retried(lambda_env: Any) -> None:
-    outcome = enforcer.lambda_handler({"hello": "world"}, FakeContext())
+    outcome = enforcer.lambda_handler({"hello": "world"}, context())
     assert outcome["action"] == "failed"
     assert outcome["reason"].startswith("not an EventBridge event:")
 
@@ -121,7 +113,7 @@ def test_malformed_event_is_logged_and_not_retried(lambda_env: Any) -> None:
 def test_missing_settings_fail_without_retry(lambda_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("IAM_GUARD_ALLOWED_CIDRS")
     common.reset_caches()
-    outcome = enforcer.lambda_handler(sample("create-user"), FakeContext())
+    outcome = enforcer.lambda_handler(sample("create-user"), context())
     assert outcome["action"] == "failed"
     assert "no allowed network" in outcome["reason"]
 
@@ -139,12 +131,12 @@ def test_throttling_that_outlives_our_retries_is_raised_for_a_lambda_retry(
     client.meta.events.register("before-call.iam.GetUser", throttle)
     monkeypatch.setattr(enforcer, "iam", lambda: IamGateway(client, retrier=fast_retrier()))
     with pytest.raises(ThrottledError, match="GetUser failed: Throttling"):
-        enforcer.lambda_handler(sample("create-user"), FakeContext())
+        enforcer.lambda_handler(sample("create-user"), context())
 
 
 def test_warm_container_uses_the_cache(lambda_env: Any) -> None:
-    first = enforcer.lambda_handler(sample("create-user"), FakeContext())
-    second = enforcer.lambda_handler(sample("create-user-tagged"), FakeContext())
+    first = enforcer.lambda_handler(sample("create-user"), context())
+    second = enforcer.lambda_handler(sample("create-user-tagged"), context())
     assert (first["guardrail"], second["guardrail"]) == ("verified", "cached")
 
 
@@ -158,7 +150,7 @@ def test_alerts_reach_the_sns_topic(lambda_env: Any, monkeypatch: pytest.MonkeyP
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
     monkeypatch.setenv("IAM_GUARD_SNS_TOPIC_ARN", topic)
     common.reset_caches()
-    outcome = enforcer.lambda_handler(sample("create-access-key-root"), FakeContext())
+    outcome = enforcer.lambda_handler(sample("create-access-key-root"), context())
     assert outcome["delivery_errors"] == []
     (message,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     body = json.loads(message["Body"])

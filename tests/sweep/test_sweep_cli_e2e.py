@@ -7,8 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -16,23 +14,6 @@ import pytest
 from tests.sweep.conftest import GROUP
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
-    urllib.request.urlopen(reset, timeout=10).close()  # moto's state is per process, not per server
-    try:
-        yield endpoint
-    finally:
-        urllib.request.urlopen(reset, timeout=10).close()
-        server.stop()
 
 
 @pytest.fixture

@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 from tests.conftest import load_event
+from tests.harness.metrics import EmittedMetrics
 from tests.sweep.conftest import GROUP, Account, make_settings
 
 from core.alerts import AlertKind, RecordingSink
 from core.errors import InvalidEventError
 from core.findings import ACCESS_KEY_WITHOUT_MFA, CONSOLE_WITHOUT_MFA
+from demo.lambda_context import FakeLambdaContext
 
 N = 5000
 ACCOUNT_ID = "123456789012"
@@ -80,16 +82,13 @@ def test_call_budget_on_a_large_account(account: Account) -> None:
 
 
 @pytest.fixture
-def handler_env(monkeypatch: pytest.MonkeyPatch, account: Account) -> Any:
+def handler_env(monkeypatch: pytest.MonkeyPatch, account: Account, lambda_metrics: EmittedMetrics) -> Any:
     from handlers import common
 
     monkeypatch.setenv("IAM_GUARD_IP_RESTRICTION", "false")
     monkeypatch.setenv("IAM_GUARD_GRACE_DAYS", "0")
     sink = RecordingSink()
     common.reset_caches()
-    # Metrics() reads its namespace when handlers.common is first imported, which another test file may
-    # do at collection time, before the shared fixture sets POWERTOOLS_METRICS_NAMESPACE.
-    monkeypatch.setattr(common.metrics, "namespace", "IAMGuardTests")
     monkeypatch.setattr("handlers.sweep.alert_sink", lambda: sink)
     monkeypatch.setattr("handlers.sweep.iam", lambda: account.gateway)
     yield sink
@@ -97,7 +96,6 @@ def handler_env(monkeypatch: pytest.MonkeyPatch, account: Account) -> Any:
 
 
 def test_scheduled_event_runs_one_sweep(handler_env: RecordingSink, account: Account) -> None:
-    from demo.lambda_context import FakeLambdaContext
     from handlers.sweep import lambda_handler
 
     account.user("console", password=True)
@@ -125,7 +123,6 @@ def test_scheduled_event_runs_one_sweep(handler_env: RecordingSink, account: Acc
 def test_other_events_are_refused_before_any_call(
     handler_env: RecordingSink, account: Account, change: dict[str, str]
 ) -> None:
-    from demo.lambda_context import FakeLambdaContext
     from handlers.sweep import lambda_handler
 
     account.counter.reset()

@@ -12,7 +12,6 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 from tests.conftest import load_event
-from tests.template.conftest import FakeContext, ResponseReceiver
 
 from core.cfn_response import Replier, fit_body, put_json
 from core.custom_resource import NOTHING_CREATED, parse_request, plan_request
@@ -20,18 +19,15 @@ from core.errors import DeliveryError
 from core.iam import IamGateway
 from core.policy import policies_equal, render_policy
 from core.settings import build_settings
+from demo.lambda_context import FakeLambdaContext
+from demo.slack_receiver import ReceivedPost, Reply, SlackReceiver
 
 ACCOUNT = "123456789012"
 POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/IAMGuardSecureIAMPolicy"
 
 
-@pytest.fixture(autouse=True)
-def metrics_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Powertools' Metrics object reads its namespace when created: import the handlers only at run time
-    # (never at collection, before the shared fixture sets the environment), and pin the namespace.
-    from handlers import common
-
-    monkeypatch.setattr(common.metrics, "namespace", "IAMGuardTests")
+pytestmark = pytest.mark.usefixtures("lambda_metrics")
+FUNCTION = "iam-guard-PolicyResourceFunction"
 
 
 def handler() -> Any:
@@ -50,11 +46,18 @@ def iam_client() -> Iterator[Any]:
     common.reset_caches()
 
 
-def invoke(name: str, receiver: ResponseReceiver, **changes: Any) -> dict[str, Any]:
-    event = {**load_event(f"policy-resource-{name}.json"), "ResponseURL": receiver.url, **changes}
-    handler().lambda_handler(event, FakeContext())
-    assert len(receiver.bodies) == 1, "exactly one reply per request"
-    return receiver.bodies.pop()
+def invoke_for_reply(name: str, receiver: SlackReceiver, **changes: Any) -> ReceivedPost:
+    event = {**load_event(f"policy-resource-{name}.json"), "ResponseURL": receiver.response_url, **changes}
+    handler().lambda_handler(event, FakeLambdaContext(FUNCTION))
+    replies = receiver.cloudformation_replies()
+    receiver.clear()
+    assert len(replies) == 1, "exactly one reply per request"
+    return replies[0]
+
+
+def invoke(name: str, receiver: SlackReceiver, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = invoke_for_reply(name, receiver, **changes).json()
+    return body
 
 
 def default_document(iam_client: Any, arn: str) -> dict[str, Any]:
@@ -76,15 +79,16 @@ def group_names(iam_client: Any) -> set[str]:
 
 
 def test_create_makes_the_group_with_the_rendered_policy_attached(
-    iam_client: Any, receiver: ResponseReceiver
+    iam_client: Any, receiver: SlackReceiver
 ) -> None:
-    reply = invoke("create", receiver)
+    received = invoke_for_reply("create", receiver)
+    reply = received.json()
 
     assert reply["Status"] == "SUCCESS", reply["Reason"]
+    assert received.content_type == ""  # what the pre-signed URL was signed for
     assert reply["Data"]["PolicyArn"] == POLICY_ARN
     assert reply["Data"]["GroupName"] == "IAMGuardSecuredUsers"
     assert reply["PhysicalResourceId"] == "iam-guard-Guardrail"
-    assert receiver.content_types == [""]  # what the pre-signed URL was signed for
     assert attached(iam_client, "IAMGuardSecuredUsers") == [POLICY_ARN]
     expected = render_policy(
         build_settings(allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"), mfa_mode="strict")
@@ -92,7 +96,7 @@ def test_create_makes_the_group_with_the_rendered_policy_attached(
     assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
 
 
-def test_update_of_the_cidrs_replaces_the_policy_text(iam_client: Any, receiver: ResponseReceiver) -> None:
+def test_update_of_the_cidrs_replaces_the_policy_text(iam_client: Any, receiver: SlackReceiver) -> None:
     invoke("create", receiver)
     update = load_event("policy-resource-update.json")
     props = {**update["ResourceProperties"], "IAM_GUARD_GROUP_NAME": "IAMGuardSecuredUsers"}
@@ -108,7 +112,7 @@ def test_update_of_the_cidrs_replaces_the_policy_text(iam_client: Any, receiver:
 
 
 def test_renaming_the_group_moves_members_and_removes_the_old_group(
-    iam_client: Any, receiver: ResponseReceiver
+    iam_client: Any, receiver: SlackReceiver
 ) -> None:
     invoke("create", receiver)
     iam_client.create_user(UserName="alice")
@@ -125,7 +129,7 @@ def test_renaming_the_group_moves_members_and_removes_the_old_group(
 
 
 def test_renaming_the_policy_detaches_and_deletes_the_old_one(
-    iam_client: Any, receiver: ResponseReceiver
+    iam_client: Any, receiver: SlackReceiver
 ) -> None:
     invoke("create", receiver)
     create = load_event("policy-resource-create.json")
@@ -140,7 +144,7 @@ def test_renaming_the_policy_detaches_and_deletes_the_old_one(
 
 
 def test_delete_removes_group_and_policy_and_tolerates_their_absence(
-    iam_client: Any, receiver: ResponseReceiver
+    iam_client: Any, receiver: SlackReceiver
 ) -> None:
     invoke("create", receiver)
     iam_client.create_user(UserName="alice")
@@ -156,7 +160,7 @@ def test_delete_removes_group_and_policy_and_tolerates_their_absence(
 
 
 def test_invalid_settings_fail_the_create_with_one_line_and_touch_nothing(
-    iam_client: Any, receiver: ResponseReceiver
+    iam_client: Any, receiver: SlackReceiver
 ) -> None:
     iam_client.create_group(GroupName="IAMGuardSecuredUsers")  # someone else's group of the same name
     create = load_event("policy-resource-create.json")
@@ -176,7 +180,7 @@ def test_invalid_settings_fail_the_create_with_one_line_and_touch_nothing(
 
 
 def test_an_aws_failure_replies_failed_with_the_api_call_and_code(
-    receiver: ResponseReceiver, monkeypatch: pytest.MonkeyPatch
+    receiver: SlackReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = boto3.client("iam", region_name="us-east-1")
     stubber = Stubber(client)
@@ -198,7 +202,7 @@ def test_an_aws_failure_replies_failed_with_the_api_call_and_code(
     assert reply["PhysicalResourceId"] == "iam-guard-Guardrail"  # IAM was reached: a rollback cleans up
 
 
-def test_a_malformed_request_still_gets_a_failed_reply(iam_client: Any, receiver: ResponseReceiver) -> None:
+def test_a_malformed_request_still_gets_a_failed_reply(iam_client: Any, receiver: SlackReceiver) -> None:
     reply = invoke("create", receiver, RequestType="Replace")
 
     assert reply["Status"] == "FAILED"
@@ -206,14 +210,14 @@ def test_a_malformed_request_still_gets_a_failed_reply(iam_client: Any, receiver
     assert group_names(iam_client) == set()
 
 
-def test_a_request_without_response_url_is_rejected_without_reply(receiver: ResponseReceiver) -> None:
+def test_a_request_without_response_url_is_rejected_without_reply(receiver: SlackReceiver) -> None:
     event = load_event("policy-resource-create.json")
     del event["ResponseURL"]
 
-    result = handler().lambda_handler(event, FakeContext())
+    result = handler().lambda_handler(event, FakeLambdaContext(FUNCTION))
 
     assert result["Status"] == "FAILED"
-    assert receiver.bodies == []
+    assert receiver.cloudformation_replies() == []
 
 
 class _SlowIamClient:
@@ -228,28 +232,30 @@ class _SlowIamClient:
 
 
 def test_the_watchdog_replies_failed_before_the_function_times_out(
-    receiver: ResponseReceiver, monkeypatch: pytest.MonkeyPatch
+    receiver: SlackReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(handler(), "iam", lambda: IamGateway(_SlowIamClient(delay=1.0)))
-    event = {**load_event("policy-resource-create.json"), "ResponseURL": receiver.url}
-    context = FakeContext(remaining_ms=int((handler().WATCHDOG_MARGIN_SECONDS + 0.2) * 1000))
+    event = {**load_event("policy-resource-create.json"), "ResponseURL": receiver.response_url}
+    context = FakeLambdaContext(FUNCTION, remaining_ms=int((handler().WATCHDOG_MARGIN_SECONDS + 0.2) * 1000))
 
     with pytest.raises(AssertionError):  # the slow call ends in a bug report; the stack was answered
         handler().lambda_handler(event, context)
 
-    assert len(receiver.bodies) == 1
-    assert receiver.bodies[0]["Status"] == "FAILED"
-    assert receiver.bodies[0]["Reason"].startswith("timed out")
+    [reply] = [r.json() for r in receiver.cloudformation_replies()]
+    assert reply["Status"] == "FAILED"
+    assert reply["Reason"].startswith("timed out")
 
 
-def test_the_reply_is_retried_and_then_reported(receiver: ResponseReceiver) -> None:
-    receiver.failures = 2
-    put_json(receiver.url, {"Status": "SUCCESS"}, sleep=lambda _: None)
-    assert receiver.bodies == [{"Status": "SUCCESS"}]
+def test_the_reply_is_retried_and_then_reported(receiver: SlackReceiver) -> None:
+    receiver.script(Reply(500), Reply(500))
+    put_json(receiver.response_url, {"Status": "SUCCESS"}, sleep=lambda _: None)
+    assert [r.json() for r in receiver.cloudformation_replies()] == [{"Status": "SUCCESS"}] * 3
+    receiver.clear()
 
-    receiver.failures = 3
+    receiver.script(Reply(500), Reply(500), Reply(500))
     with pytest.raises(DeliveryError, match="after 3 attempts: HTTPError 500"):
-        put_json(receiver.url, {"Status": "SUCCESS"}, sleep=lambda _: None)
+        put_json(receiver.response_url, {"Status": "SUCCESS"}, sleep=lambda _: None)
+    assert len(receiver.cloudformation_replies()) == 3
 
 
 def test_the_reply_refuses_non_https_urls() -> None:
@@ -283,7 +289,7 @@ def test_the_sample_events_are_valid_requests(name: str) -> None:
 
 
 def test_a_rolled_back_update_restores_the_earlier_version_and_delete_clears_all_versions(
-    iam_client: Any, receiver: ResponseReceiver
+    iam_client: Any, receiver: SlackReceiver
 ) -> None:
     create = load_event("policy-resource-create.json")
     invoke("create", receiver)
