@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from core.alerts import Alert, AlertItem, AlertKind, AlertSink, Severity
-from core.errors import AwsError, ConflictError, DeliveryError, IamGuardError, NotFoundError, ThrottledError
+from core.errors import DeliveryError, IamGuardError, NotFoundError
 from core.events import (
     TAMPER_COMMANDS,
     Command,
@@ -177,9 +177,10 @@ def enforce(
 
 
 def is_retryable(exc: IamGuardError) -> bool:
-    """Worth a Lambda retry: throttling or a race that outlived our own backoff, or an unclassified
-    AWS/network failure. Missing permissions, bad settings and bad events fail the same way every time."""
-    return isinstance(exc, ThrottledError | ConflictError) or type(exc) is AwsError
+    """Worth a Lambda retry: what the error class declares ``retry_in_lambda`` (core.errors): throttling,
+    races and network failures that outlived our own backoff, unclassified AWS errors. Missing
+    permissions, bad settings and bad events fail the same way every time."""
+    return exc.retry_in_lambda
 
 
 # --- per command ------------------------------------------------------------------------------------
