@@ -10,12 +10,12 @@ changes made afterwards are invisible to the report, as they would be in AWS.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from tests.harness.answers import HttpAnswer
 
 from core.alerts import RecordingSink
 from core.aws import CallCounter, Retrier
@@ -29,14 +29,6 @@ HARDWARE_SERIAL = "GAHT{:08d}"  # a hardware token's serial: not listed by ListV
 
 def make_settings(**values: Any) -> Settings:
     return build_settings(ip_restriction=False, **values)
-
-
-@dataclass
-class _Http:
-    """The little of an HTTP response botocore reads when a before-call hook answers."""
-
-    status_code: int = 200
-    headers: dict[str, str] | None = None
 
 
 class Account:
@@ -101,8 +93,8 @@ class Account:
         frozen = dict(self.client.get_credential_report())
         frozen.pop("ResponseMetadata", None)
 
-        def replay(**_: Any) -> tuple[_Http, dict[str, Any]]:
-            return _Http(headers={}), dict(frozen)
+        def replay(**_: Any) -> tuple[HttpAnswer, dict[str, Any]]:
+            return HttpAnswer(), dict(frozen)
 
         self.client.meta.events.register("before-call.iam.GetCredentialReport", replay)
         generated: datetime = frozen["GeneratedTime"]
