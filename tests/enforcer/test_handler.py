@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 from tests.conftest import EVENTS_DIR
 from tests.enforcer.conftest import GROUP, fast_retrier, make_settings, sample
+from tests.harness.answers import fail_transport, network_errors
 from tests.harness.metrics import EmittedMetrics
 
-from core.errors import ThrottledError
+from core.errors import ThrottledError, UnavailableError
 from core.guardrail import ensure_guardrail
-from core.iam import IamGateway
+from core.iam import IamGateway, default_iam_client
 from demo.lambda_context import FakeLambdaContext
 from handlers import common, enforcer
 
@@ -104,18 +107,129 @@ def test_the_custom_resource_tearing_the_group_down_is_not_undone(
     assert enforcer.lambda_handler(sample("remove-user-from-group"), context())["action"] == "healed"
 
 
-def test_malformed_event_is_logged_and_not_retried(lambda_env: Any) -> None:
+@dataclass
+class Topic:
+    """The stack's alert topic on moto, with an SQS subscription standing in for an email reader."""
+
+    arn: str
+    queue_url: str
+
+    def messages(self) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        found = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        return [json.loads(m["Body"]) for m in found]
+
+
+@pytest.fixture
+def topic(lambda_env: Any, monkeypatch: pytest.MonkeyPatch) -> Topic:
+    sns = boto3.client("sns", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    arn = sns.create_topic(Name="iam-guard-AlertTopic")["TopicArn"]  # the name the stack gives it
+    queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+    sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=attributes["QueueArn"])
+    monkeypatch.setenv("IAM_GUARD_SNS_TOPIC_ARN", arn)
+    common.reset_caches()
+    return Topic(arn, queue)
+
+
+def failure_alerts(topic: Topic) -> list[str]:
+    return [
+        m["Subject"]
+        for m in topic.messages()
+        if m["MessageAttributes"]["type"]["Value"] == "enforcement-failed"
+    ]
+
+
+def test_malformed_event_alerts_counts_and_is_not_retried(
+    topic: Topic, lambda_metrics: EmittedMetrics
+) -> None:
     outcome = enforcer.lambda_handler({"hello": "world"}, context())
+
     assert outcome["action"] == "failed"
     assert outcome["reason"].startswith("not an EventBridge event:")
+    assert outcome["delivery_errors"] == []
+    [subject] = failure_alerts(topic)
+    assert "Enforcement failed" in subject
+    assert lambda_metrics.total(enforcer.FAILURE_METRIC) == 1
 
 
-def test_missing_settings_fail_without_retry(lambda_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("IAM_GUARD_ALLOWED_CIDRS")
+def test_an_event_naming_no_user_alerts_once(topic: Topic, lambda_metrics: EmittedMetrics) -> None:
+    event = sample("create-user", requestParameters={}, responseElements=None)
+
+    outcome = enforcer.lambda_handler(event, context())
+
+    assert outcome["action"] == "failed"
+    assert "names no user" in outcome["reason"]
+    assert len(failure_alerts(topic)) == 1
+    assert lambda_metrics.total(enforcer.FAILURE_METRIC) == 1
+
+
+def test_invalid_settings_still_alert_through_a_valid_topic_setting(
+    topic: Topic, monkeypatch: pytest.MonkeyPatch, lambda_metrics: EmittedMetrics
+) -> None:
+    monkeypatch.delenv("IAM_GUARD_ALLOWED_CIDRS")  # no allowed network: the settings are invalid
     common.reset_caches()
+
     outcome = enforcer.lambda_handler(sample("create-user"), context())
+
     assert outcome["action"] == "failed"
     assert "no allowed network" in outcome["reason"]
+    [body] = [m for m in topic.messages() if m["MessageAttributes"]["type"]["Value"] == "enforcement-failed"]
+    assert "no allowed network" in body["Message"]
+    assert "Fix the stack's parameters" in body["Message"]
+    assert lambda_metrics.total(enforcer.FAILURE_METRIC) == 1
+    assert lambda_env_groups("dev-bob") == []  # nothing was enforced
+
+
+def lambda_env_groups(user: str) -> list[str]:
+    client = boto3.client("iam", region_name="us-east-1")
+    return [g["GroupName"] for g in client.list_groups_for_user(UserName=user)["Groups"]]
+
+
+def test_invalid_settings_and_no_valid_topic_fail_without_alert_or_retry(
+    lambda_env: Any, monkeypatch: pytest.MonkeyPatch, lambda_metrics: EmittedMetrics
+) -> None:
+    monkeypatch.delenv("IAM_GUARD_ALLOWED_CIDRS")
+    monkeypatch.setenv("IAM_GUARD_SNS_TOPIC_ARN", "arn:aws:sqs:us-east-1:123456789012:not-a-topic")
+    common.reset_caches()
+
+    outcome = enforcer.lambda_handler(sample("create-user"), context())
+
+    assert outcome["action"] == "failed"
+    assert outcome["delivery_errors"] == ["no valid alert destination (IAM_GUARD_SNS_TOPIC_ARN)"]
+    assert lambda_metrics.total(enforcer.FAILURE_METRIC) == 1
+
+
+def test_a_missing_permission_alerts_once_counts_and_is_not_retried(
+    topic: Topic, monkeypatch: pytest.MonkeyPatch, lambda_metrics: EmittedMetrics
+) -> None:
+    client = boto3.client("iam", region_name="us-east-1")
+    stubber = Stubber(client)
+    stubber.add_client_error("get_policy", "AccessDenied", "not authorized", 403)
+    monkeypatch.setattr(enforcer, "iam", lambda: IamGateway(client, retrier=fast_retrier()))
+
+    with stubber:
+        outcome = enforcer.lambda_handler(sample("create-user"), context())
+
+    assert outcome["action"] == "failed"
+    assert outcome["reason"].startswith("GetPolicy failed: AccessDenied")
+    assert len(failure_alerts(topic)) == 1  # sent by the core, not twice
+    assert lambda_metrics.total(enforcer.FAILURE_METRIC) == 1
+
+
+@pytest.mark.parametrize("name", sorted(network_errors()))
+def test_a_network_failure_that_outlives_our_retries_is_raised_for_a_lambda_retry(
+    lambda_env: Any, monkeypatch: pytest.MonkeyPatch, lambda_metrics: EmittedMetrics, name: str
+) -> None:
+    client = default_iam_client()
+    fail_transport(client, "GetUser", *[network_errors()[name]] * 10)
+    monkeypatch.setattr(enforcer, "iam", lambda: IamGateway(client, retrier=fast_retrier()))
+
+    with pytest.raises(UnavailableError, match=f"GetUser failed: {name}"):
+        enforcer.lambda_handler(sample("create-user"), context())
+
+    assert lambda_metrics.total(enforcer.FAILURE_METRIC) == 1
 
 
 def test_throttling_that_outlives_our_retries_is_raised_for_a_lambda_retry(
