@@ -12,7 +12,7 @@ from tests.harness.metrics import EmittedMetrics
 from tests.sweep.conftest import GROUP, Account, make_settings
 
 from core.alerts import AlertKind, RecordingSink
-from core.errors import InvalidEventError
+from core.errors import DeliveryError, InvalidEventError
 from core.findings import ACCESS_KEY_WITHOUT_MFA, CONSOLE_WITHOUT_MFA
 from demo.lambda_context import FakeLambdaContext
 
@@ -130,3 +130,25 @@ def test_other_events_are_refused_before_any_call(
         lambda_handler({**load_event("sweep-schedule.json"), **change}, FakeLambdaContext("iam-guard-sweep"))
     assert account.counter.total == 0
     assert handler_env.alerts == []
+
+
+def test_an_undelivered_digest_fails_the_invocation_after_the_sweep_did_its_work(
+    handler_env: RecordingSink,
+    account: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_metrics: EmittedMetrics,
+) -> None:
+    """The alert topic answers NotFound (deleted): the sweep still enrols, then the invocation fails so
+    that Lambda counts an error (SweepErrorsAlarm) and retries."""
+    from core.notify import SnsSink
+    from handlers.sweep import lambda_handler
+
+    deleted_topic = "arn:aws:sns:us-east-1:123456789012:iam-guard-AlertTopic-deleted"
+    monkeypatch.setattr("handlers.sweep.alert_sink", lambda: SnsSink(deleted_topic))
+    account.user("outsider", password=True, virtual_mfa=True, in_group=False)
+
+    with pytest.raises(DeliveryError, match="alert not delivered to SNS: Publish failed: NotFound"):
+        lambda_handler(load_event("sweep-schedule.json"), FakeLambdaContext("iam-guard-sweep"))
+
+    assert GROUP in account.groups_of("outsider")  # the work was done before the delivery failed
+    assert lambda_metrics.total("SweepFindings") >= 1  # and counted
