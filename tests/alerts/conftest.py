@@ -4,12 +4,13 @@ shared ``receiver`` fixture of tests/conftest.py)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from core.alerts import Alert, AlertItem, AlertKind, Severity
+from demo.slack_receiver import SlackReceiver
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ACCOUNT = "123456789012"
@@ -89,3 +90,25 @@ def all_log_records(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[logging.Lo
     root.setLevel(logging.DEBUG)
     yield records
     root.setLevel(level)
+
+
+SecretCheck = Callable[..., list[str]]
+
+
+@pytest.fixture
+def webhook_kept_secret(
+    receiver: SlackReceiver, all_log_records: list[logging.LogRecord], capfd: pytest.CaptureFixture[str]
+) -> SecretCheck:
+    """A check that the webhook URL's secret part appears nowhere: not in any log record (debug
+    included), not on stdout or stderr (file descriptors: subprocess-free), not in the texts given.
+    Returns everything it searched, so a test can also assert that something was said at all."""
+
+    def check(*texts: str) -> list[str]:
+        out, err = capfd.readouterr()
+        logged = [f"{r.getMessage()} {r.__dict__}" for r in all_log_records]
+        searched = [*logged, out, err, *texts]
+        leaks = [text for text in searched if receiver.token in text]
+        assert leaks == [], f"the webhook secret leaked: {leaks[0][:300]}"
+        return searched
+
+    return check
