@@ -7,7 +7,9 @@ import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from core.alerts import Alert, AlertItem, AlertKind, Severity
 from demo.slack_receiver import SlackReceiver
@@ -47,6 +49,22 @@ def digest(count: int, *, name_length: int = 8) -> Alert:
         report_generated_at=NOW - timedelta(minutes=4),
         items=tuple(items),
         counts=counts,
+    )
+
+
+def out_of_order_digest() -> Alert:
+    """Three findings given least severe first: every rendering must list root, then amy, then zed."""
+    return Alert(
+        kind=AlertKind.SWEEP_DIGEST,
+        severity=Severity.CRITICAL,
+        title="t",
+        summary="s",
+        account_id=ACCOUNT,
+        items=(
+            AlertItem("zed", "not-in-secured-group", Severity.MEDIUM, status="grace"),
+            AlertItem("<root_account>", "root-without-mfa", Severity.CRITICAL, status="violation"),
+            AlertItem("amy", "console-without-mfa", Severity.HIGH, status="violation"),
+        ),
     )
 
 
@@ -90,6 +108,16 @@ def all_log_records(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[logging.Lo
     root.setLevel(logging.DEBUG)
     yield records
     root.setLevel(level)
+
+
+@pytest.fixture
+def account_with_a_user_without_mfa() -> Iterator[None]:
+    """moto IAM with hanako, who has a console password and no MFA: the audit has one finding."""
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        iam.create_user(UserName="hanako")
+        iam.create_login_profile(UserName="hanako", Password="Sup3r-secret-pw!")
+        yield
 
 
 SecretCheck = Callable[..., list[str]]

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
 
-import boto3
 import pytest
-from moto import mock_aws
 from tests.alerts.conftest import tamper_healed
 
 from cli.delivery import add_delivery_arguments, sink_from_args
@@ -54,15 +51,6 @@ def test_a_bad_webhook_flag_is_a_one_line_error_without_the_value() -> None:
     with pytest.raises(SettingsError, match="--slack-webhook-url") as caught:
         sink_from_args(parse("--slack-webhook-url", "hooks.slack.com/services/TOKEN9"))
     assert "TOKEN9" not in str(caught.value)
-
-
-@pytest.fixture
-def account_with_a_user_without_mfa() -> Iterator[None]:
-    with mock_aws():
-        iam = boto3.client("iam", region_name="us-east-1")
-        iam.create_user(UserName="hanako")
-        iam.create_login_profile(UserName="hanako", Password="Sup3r-secret-pw!")
-        yield
 
 
 def test_audit_posts_its_digest_to_slack(

@@ -8,7 +8,6 @@ exception. Each test makes the answer carry the URL and checks that only ``<webh
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 from urllib.error import URLError
 
@@ -63,15 +62,6 @@ def test_a_transport_error_naming_the_url_is_scrubbed(
 
     assert "<webhook>" in str(caught.value)
     webhook_kept_secret(str(caught.value), repr(caught.value))
-
-
-@pytest.fixture
-def account_with_a_user_without_mfa() -> Iterator[None]:
-    with mock_aws():
-        iam = boto3.client("iam", region_name="us-east-1")
-        iam.create_user(UserName="hanako")
-        iam.create_login_profile(UserName="hanako", Password="Sup3r-secret-pw!")
-        yield
 
 
 def test_the_cli_reports_an_echoing_slack_without_the_url(

@@ -254,19 +254,9 @@ def test_warm_container_uses_the_cache(lambda_env: Any) -> None:
     assert (first["guardrail"], second["guardrail"]) == ("verified", "cached")
 
 
-def test_alerts_reach_the_sns_topic(lambda_env: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    sns = boto3.client("sns", region_name="us-east-1")
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    topic = sns.create_topic(Name="iam-guard-AlertTopic")["TopicArn"]  # the name the stack gives it
-    queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
-    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
-    queue_arn = attributes["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    monkeypatch.setenv("IAM_GUARD_SNS_TOPIC_ARN", topic)
-    common.reset_caches()
+def test_alerts_reach_the_sns_topic(topic: Topic) -> None:
     outcome = enforcer.lambda_handler(sample("create-access-key-root"), context())
     assert outcome["delivery_errors"] == []
-    (message,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
-    body = json.loads(message["Body"])
+    (body,) = topic.messages()
     assert body["Subject"].endswith("Root user access key created")
     assert body["MessageAttributes"]["severity"]["Value"] == "critical"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from tests.conftest import load_event
+from tests.harness.large_account import seed_iam_backend
 from tests.harness.metrics import EmittedMetrics
 from tests.sweep.conftest import GROUP, Account, make_settings
 
@@ -20,28 +21,8 @@ N = 5000
 ACCOUNT_ID = "123456789012"
 
 
-def seed_users_in_backend(count: int) -> None:
-    """Create users straight in moto's backend (the API would take a minute): all in the group; every
-    tenth with a console password, every seventh with an access key, every third of those with MFA."""
-    from moto.iam.models import iam_backends
-
-    backend = iam_backends[ACCOUNT_ID]["aws"]
-    group = backend.get_group(GROUP)
-    for i in range(count):
-        name = f"user{i:05d}"
-        user = backend.create_user("us-east-1", name)
-        group.users.append(user)  # add_user_to_group checks membership linearly: quadratic here
-        if i % 10 == 0:
-            user.password = "Correct-Horse-9-Battery"
-        if i % 7 == 0:
-            backend.create_access_key(name)
-            if i % 3 == 0:
-                device = backend.create_virtual_mfa_device(f"{name}-phone", "/")
-                backend.enable_mfa_device(name, device.serial_number, "123456", "654321")
-
-
 def test_call_budget_on_a_large_account(account: Account) -> None:
-    seed_users_in_backend(N)
+    seed_iam_backend(N, GROUP)
     account.freeze_report()
     late = ["late-1", "late-2", "late-3"]
     for name in late:  # created after the report: the only per-user reads

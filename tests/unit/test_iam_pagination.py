@@ -24,24 +24,24 @@ ACCOUNT = "123456789012"
 CREATED = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 
 
-def user(name: str) -> dict[str, Any]:
+def entity(kind: str, name: str) -> dict[str, Any]:
+    """A user or group as IAM lists it (``kind`` is "user" or "group")."""
+    prefix = {"user": "AIDA", "group": "AGPA"}[kind]
     return {
         "Path": "/",
-        "UserName": name,
-        "UserId": f"AIDA{name.upper():0<17}"[:21],
-        "Arn": f"arn:aws:iam::{ACCOUNT}:user/{name}",
+        f"{kind.title()}Name": name,
+        f"{kind.title()}Id": f"{prefix}{name.upper():0<17}"[:21],
+        "Arn": f"arn:aws:iam::{ACCOUNT}:{kind}/{name}",
         "CreateDate": CREATED,
     }
+
+
+def user(name: str) -> dict[str, Any]:
+    return entity("user", name)
 
 
 def group(name: str) -> dict[str, Any]:
-    return {
-        "Path": "/",
-        "GroupName": name,
-        "GroupId": f"AGPA{name.upper():0<17}"[:21],
-        "Arn": f"arn:aws:iam::{ACCOUNT}:group/{name}",
-        "CreateDate": CREATED,
-    }
+    return entity("group", name)
 
 
 def user_detail(name: str) -> dict[str, Any]:
