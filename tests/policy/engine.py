@@ -49,7 +49,7 @@ class Request:
 
 def evaluate(documents: Mapping[str, Mapping[str, Any]], requests: Sequence[Request]) -> list[str]:
     """The engine's decision for each request, in order (one node process for the whole batch)."""
-    _require_engine()
+    require_engine()
     cases = [
         {
             "policies": [{"name": name, "policy": documents[name]} for name in request.policies],
@@ -78,8 +78,19 @@ def evaluate(documents: Mapping[str, Mapping[str, Any]], requests: Sequence[Requ
     return decisions
 
 
-def _require_engine() -> None:
+INSTALL_HINT = "install it with `make install` (or `npm ci --prefix tests/engine`)"
+
+
+def engine_missing() -> str | None:
+    """Why the IAM engine cannot run here (node or the npm package missing), or None."""
     if shutil.which("node") is None:
-        pytest.fail("node is not installed: the policy tests need it to run the IAM engine (make test)")
+        return "node is not installed, so the IAM engine (tests/engine) cannot run"
     if not PACKAGE.exists():
-        pytest.fail("the IAM engine is not installed: run `npm ci --prefix tests/engine` (make test does it)")
+        return f"the IAM engine (tests/engine) is not installed: {INSTALL_HINT}"
+    return None
+
+
+def require_engine() -> None:
+    missing = engine_missing()
+    if missing:
+        pytest.fail(missing)
