@@ -119,13 +119,14 @@ def test_an_undelivered_digest_fails_the_invocation_after_the_sweep_did_its_work
     monkeypatch: pytest.MonkeyPatch,
     lambda_metrics: EmittedMetrics,
 ) -> None:
-    """The alert topic answers NotFound (deleted): the sweep still enrols, then the invocation fails so
-    that Lambda counts an error (SweepErrorsAlarm) and retries."""
-    from core.notify import SnsSink
+    """The alert topic answers NotFound (deleted by hand): the sweep still enrols, then the invocation
+    fails so that Lambda counts an error (SweepErrorsAlarm) and retries."""
+    from handlers import common
     from handlers.sweep import lambda_handler
 
-    deleted_topic = "arn:aws:sns:us-east-1:123456789012:iam-guard-AlertTopic-deleted"
-    monkeypatch.setattr("handlers.sweep.alert_sink", lambda: SnsSink(deleted_topic))
+    monkeypatch.setenv("IAM_GUARD_SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:iam-guard-AlertTopic")
+    common.reset_caches()
+    monkeypatch.setattr("handlers.sweep.alert_sink", common.alert_sink)  # the real sink: SNS, no topic there
     account.user("outsider", password=True, virtual_mfa=True, in_group=False)
 
     with pytest.raises(DeliveryError, match="alert not delivered to SNS: Publish failed: NotFound"):
