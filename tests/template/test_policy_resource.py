@@ -60,6 +60,13 @@ def invoke(name: str, receiver: SlackReceiver, **changes: Any) -> dict[str, Any]
     return body
 
 
+def deployed_with_a_member(iam_client: Any, receiver: SlackReceiver, user: str) -> None:
+    """The stack created, and ``user`` in its group."""
+    invoke("create", receiver)
+    iam_client.create_user(UserName=user)
+    iam_client.add_user_to_group(GroupName="IAMGuardSecuredUsers", UserName=user)
+
+
 def default_document(iam_client: Any, arn: str) -> dict[str, Any]:
     version = iam_client.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
     document: dict[str, Any] = iam_client.get_policy_version(PolicyArn=arn, VersionId=version)[
@@ -114,9 +121,7 @@ def test_update_of_the_cidrs_replaces_the_policy_text(iam_client: Any, receiver:
 def test_renaming_the_group_moves_members_and_removes_the_old_group(
     iam_client: Any, receiver: SlackReceiver
 ) -> None:
-    invoke("create", receiver)
-    iam_client.create_user(UserName="alice")
-    iam_client.add_user_to_group(GroupName="IAMGuardSecuredUsers", UserName="alice")
+    deployed_with_a_member(iam_client, receiver, "alice")
 
     reply = invoke("update", receiver)  # the sample renames the group to IAMGuardSecuredUsers2
 
@@ -146,9 +151,7 @@ def test_renaming_the_policy_detaches_and_deletes_the_old_one(
 def test_delete_removes_group_and_policy_and_tolerates_their_absence(
     iam_client: Any, receiver: SlackReceiver
 ) -> None:
-    invoke("create", receiver)
-    iam_client.create_user(UserName="alice")
-    iam_client.add_user_to_group(GroupName="IAMGuardSecuredUsers", UserName="alice")
+    deployed_with_a_member(iam_client, receiver, "alice")
 
     first = invoke("delete", receiver)
     again = invoke("delete", receiver)  # CloudFormation may repeat a Delete
