@@ -28,13 +28,32 @@ from core.errors import (
 
 T = TypeVar("T")
 
-_NOT_FOUND = {"NoSuchEntity", "NoSuchEntityException", "NotFound", "ResourceNotFoundException"}
-_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
-_THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
-_CONCURRENT = {"ConcurrentModification", "ConcurrentModificationException"}
-_CONFLICT = {"EntityAlreadyExists", "LimitExceeded", "DeleteConflict"}
-_UNAVAILABLE = {"ServiceFailure", "ServiceFailureException", "ServiceUnavailable", "InternalFailure"}
-_REPORT = {"ReportNotPresent", "ReportExpired", "ReportInProgress", "ReportGenerationLimitExceeded"}
+# AWS error code -> our class (which declares whether it is retried: core.errors).
+_CLASS_OF_CODE: dict[str, type[AwsError]] = {
+    **dict.fromkeys(
+        ("NoSuchEntity", "NoSuchEntityException", "NotFound", "ResourceNotFoundException"), NotFoundError
+    ),
+    **dict.fromkeys(
+        ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"),
+        AccessDeniedError,
+    ),
+    **dict.fromkeys(
+        ("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"),
+        ThrottledError,
+    ),
+    **dict.fromkeys(
+        ("ConcurrentModification", "ConcurrentModificationException"), ConcurrentModificationError
+    ),
+    **dict.fromkeys(("EntityAlreadyExists", "LimitExceeded", "DeleteConflict"), ConflictError),
+    **dict.fromkeys(
+        ("ServiceFailure", "ServiceFailureException", "ServiceUnavailable", "InternalFailure"),
+        UnavailableError,
+    ),
+    **dict.fromkeys(
+        ("ReportNotPresent", "ReportExpired", "ReportInProgress", "ReportGenerationLimitExceeded"),
+        CredentialReportError,
+    ),
+}
 
 
 def error_code(exc: ClientError) -> str:
@@ -47,22 +66,7 @@ def translate(operation: str, exc: Exception) -> AwsError:
         code = error_code(exc)
         message = str(exc.response.get("Error", {}).get("Message", "")).splitlines()[0:1]
         text = message[0] if message else ""
-        cls: type[AwsError] = AwsError
-        if code in _NOT_FOUND:
-            cls = NotFoundError
-        elif code in _DENIED:
-            cls = AccessDeniedError
-        elif code in _THROTTLED:
-            cls = ThrottledError
-        elif code in _REPORT:
-            cls = CredentialReportError
-        elif code in _CONCURRENT:
-            cls = ConcurrentModificationError
-        elif code in _CONFLICT:
-            cls = ConflictError
-        elif code in _UNAVAILABLE:
-            cls = UnavailableError
-        return cls(operation, code, text)
+        return _CLASS_OF_CODE.get(code, AwsError)(operation, code, text)
     if isinstance(exc, NoCredentialsError):
         return AccessDeniedError(operation, "NoCredentials", "no AWS credentials found")
     if isinstance(exc, BotoConnectionError | HTTPClientError):  # refused, reset, timed out, closed
