@@ -17,7 +17,7 @@ _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 class Section:
     level: int
     title: str  # the heading's text without backticks
-    lines: tuple[str, ...]  # the lines under the heading, up to the next heading of the same or a higher level
+    lines: tuple[str, ...]  # the lines under it, up to the next heading of the same or a higher level
 
 
 def prose_lines(text: str) -> list[tuple[int, str]]:

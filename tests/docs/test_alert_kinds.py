@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from core.alerts import AlertKind
 from tests.docs.pages import DOCS, sections, tables
+
+from core.alerts import AlertKind
 
 PAGE = DOCS / "alerts.md"
 SECTION = "Alert kinds"

@@ -11,9 +11,9 @@ import argparse
 import re
 
 import pytest
+from tests.docs.pages import DOCS, sections, tables
 
 from cli.main import build_parser
-from tests.docs.pages import DOCS, sections, tables
 
 PAGE = DOCS / "cli.md"
 ROOT_COMMAND = "iam-guard"
@@ -21,7 +21,9 @@ ROOT_SECTION = "Global options"  # the section for flags of `iam-guard` itself, 
 _FLAG = re.compile(r"(?<![\w-])(--?[A-Za-z0-9][\w-]*)")
 
 
-def _commands(parser: argparse.ArgumentParser, path: str = ROOT_COMMAND) -> dict[str, argparse.ArgumentParser]:
+def _commands(
+    parser: argparse.ArgumentParser, path: str = ROOT_COMMAND
+) -> dict[str, argparse.ArgumentParser]:
     """Every command path ("iam-guard", "iam-guard audit", nested subcommands too) -> its parser."""
     found = {path: parser}
     for action in parser._actions:

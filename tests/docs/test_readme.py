@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import pytest
 
+import pytest
 from tests.docs.pages import DOCS, ROOT, heading_anchors, prose_lines
 
 README = ROOT / "README.md"
