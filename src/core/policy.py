@@ -303,7 +303,7 @@ def _check_size(document: dict[str, Any], settings: Settings) -> None:
         advice.append(f"{len(settings.allowed_vpce_ids)} VPC endpoint IDs given, at most {fit} fit")
     if settings.stack_name is not None:
         advice.append(
-            f"or a shorter stack name (each of its {len(settings.stack_name)} characters counts "
+            f"or shorten the stack name (each of its {len(settings.stack_name)} characters counts "
             f"{_stack_name_weight(settings)} times)"
         )
     raise PolicyTooLargeError(

@@ -142,7 +142,7 @@ def test_no_ip_restriction_renders_the_mfa_gate_only() -> None:
         ([f"--allowed-cidr=10.{i // 256}.{i % 256}.0/24" for i in range(400)], "over IAM's limit of 6,144"),
         (
             [*(f"--allowed-cidr=10.0.{i}.0/24" for i in range(150)), "--stack-name", "s" * 40],
-            "or a shorter stack name (each of its 40 characters counts",
+            "or shorten the stack name (each of its 40 characters counts",
         ),
         (["--no-ip-restriction", "--stack-name", "iam_guard"], "is not a valid stack name"),
         (["--no-ip-restriction", "--stack-name", "g" * 41], "at most 40 characters"),
@@ -203,3 +203,16 @@ def test_the_docs_example_is_what_the_command_prints() -> None:
     example = page.split(command)[1].split("```json\n")[1].split("```")[0]
     run = iam_guard("policy", "--allowed-cidr", "203.0.113.0/24")
     assert example == run.stdout, "docs/policy.md's example is stale: regenerate it with the command"
+
+
+def test_the_docs_self_protection_example_is_what_the_command_prints() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "policy.md").read_text()
+    command = (
+        "`iam-guard policy --allowed-cidr 203.0.113.0/24 --stack-name iam-guard` adds these two statements:"
+    )
+    assert command in page
+    example = json.loads(page.split(command)[1].split("```json\n")[1].split("```")[0])
+    run = iam_guard("policy", "--allowed-cidr", "203.0.113.0/24", "--stack-name", "iam-guard")
+    statements = only_document(run.stdout)["Statement"]
+    assert isinstance(statements, list)
+    assert example == [s for s in statements if s["Sid"].startswith("DenyChangesToIAMGuard")]

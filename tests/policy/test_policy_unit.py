@@ -298,7 +298,7 @@ def test_the_refusal_names_the_stack_name_and_what_each_of_its_characters_costs(
     with pytest.raises(PolicyTooLargeError) as refused:
         render_policy(build_settings(allowed_cidrs=ipv4_cidrs(600), stack_name=LONG_STACK))
     match = re.search(
-        r"or a shorter stack name \(each of its 40 characters counts (\d+) times\)", str(refused.value)
+        r"or shorten the stack name \(each of its 40 characters counts (\d+) times\)", str(refused.value)
     )
     assert match, str(refused.value)
     shorter = LONG_STACK[:-1]
