@@ -45,8 +45,6 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_QUIET_RUNS": "quiet_runs",
     "IAM_GUARD_SNS_TOPIC_ARN": "sns_topic_arn",
     "IAM_GUARD_SLACK_SECRET_ARN": "slack_secret_arn",
-    "IAM_GUARD_STACK_NAME": "stack_name",
-    "IAM_GUARD_MAX_MFA_AGE_HOURS": "max_mfa_age_hours",
 }
 _LIST_FIELDS = {"allowed_cidrs", "allowed_vpce_ids", "exempt_users"}
 _BOOL_FIELDS = {"ip_restriction", "dry_run", "remediate", "quiet_runs"}
