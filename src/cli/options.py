@@ -35,6 +35,17 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="render the policy without the network statement (MFA gate only)",
     )
+    group.add_argument(
+        "--stack-name",
+        metavar="NAME",
+        help="the IAM Guard stack: adds the statements protecting its resources, and marks them as ours",
+    )
+    group.add_argument(
+        "--max-mfa-age-hours",
+        type=int,
+        metavar="H",
+        help="deny requests whose MFA sign-in is older than H hours (default: no limit)",
+    )
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,6 +78,8 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         "grace_days": "grace_days",
         "remediate": "remediate",
         "sns_topic_arn": "sns_topic_arn",
+        "stack_name": "stack_name",
+        "max_mfa_age_hours": "max_mfa_age_hours",
     }
     for flag, field in mapping.items():
         if hasattr(args, flag):
