@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from core.errors import InvalidEventError
 from core.naming import name_of_arn, same_iam_name
 from core.settings import Settings
-from core.watch import Ownership, WatchedService, is_critical, owned_resource, watched_service
+from core.watch import WATCHED, Ownership, WatchedService, is_critical, owned_resource, watched_service
 
 IAM_SOURCE = "aws.iam"
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
@@ -39,6 +39,7 @@ MFA_EVENTS = frozenset({"EnableMFADevice"})
 # The IAM user/group/policy events the enforcer's main rule delivers (IAM role events: core.watch).
 HANDLED_EVENTS = ENROLMENT_EVENTS | POLICY_TAMPER_EVENTS | GROUP_TAMPER_EVENTS | TAG_EVENTS | MFA_EVENTS
 CLOUDFORMATION_INVOKER = "cloudformation.amazonaws.com"
+WATCHED_SOURCES = frozenset({IAM_SOURCE, *(service.source for service in WATCHED)})
 
 
 # --- the typed event ------------------------------------------------------------------------------
@@ -122,11 +123,11 @@ class ApiCallEvent(EventBridgeModel):
     @field_validator("detail", mode="before")
     @classmethod
     def validate_detail(cls, value: Any, info: Any) -> Any:
-        # Other detail types are valid EventBridge events that we ignore, not bad input.
-        is_cloudtrail = str(info.data.get("source", "")).startswith("aws.") and (
+        # Other sources and detail types are valid EventBridge events that we ignore, not bad input.
+        is_watched_call = info.data.get("source") in WATCHED_SOURCES and (
             info.data.get("detail_type") == CLOUDTRAIL_DETAIL_TYPE
         )
-        return value if is_cloudtrail else None
+        return value if is_watched_call else None
 
 
 IamApiCallEvent = ApiCallEvent  # the name used before other services' events were handled
@@ -295,9 +296,7 @@ def command_for(
     if service is not None:
         return _infrastructure(meta, detail, service, params, settings, owner)
     if detail.eventSource != IAM_EVENT_SOURCE:
-        return Ignore(
-            meta, f"{detail.eventName} from {detail.eventSource} is not an event the enforcer handles"
-        )
+        return Ignore(meta, f"event source {detail.eventSource} is not {IAM_EVENT_SOURCE}")
     name = detail.eventName
     if name not in HANDLED_EVENTS:
         return Ignore(meta, f"{name} is not an event the enforcer handles")

@@ -107,7 +107,7 @@ def summary_line(result: SweepResult, *, iam_calls: int | None = None) -> str:
     mode = " (dry run)" if result.dry_run else ""
     calls = f", {iam_calls} IAM calls" if iam_calls is not None else ""
     users = f"{result.users_scanned} user{'' if result.users_scanned == 1 else 's'}"
-    checks = f"; guardrail {result.guardrail}"
+    checks = f"; guardrail {result.guardrail}" if result.guardrail != "not-checked" else ""
     if result.enforcer.status != "not-checked":
         checks += f"; enforcer {result.enforcer.status}"
     return f"{users} swept{mode}: {statuses}{calls}{checks}"

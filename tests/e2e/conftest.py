@@ -89,8 +89,8 @@ class Stack:
         function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:iam-guard-PolicyResourceFunction-E2E"
         return {
             "AlertTopic": self.topic_arn,
-            "EnforcerRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/iam-guard-EnforcerRole-E2E",
-            "PolicyResourceRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/iam-guard-PolicyResourceRole-E2E",
+            "EnforcerRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/iam-guard/iam-guard/iam-guard_enforcer",
+            "PolicyResourceRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/iam-guard/iam-guard/iam-guard_policy-resource",
             "PolicyResourceFunction.Arn": function_arn,
             "PolicyResourceFunction.Version": f"{function_arn}:1",
         }

@@ -15,6 +15,10 @@ import boto3
 import pytest
 from tests.sweep.conftest import GROUP
 
+from core.guardrail import ensure_guardrail
+from core.iam import IamGateway
+from core.settings import build_settings
+
 pytestmark = pytest.mark.e2e
 
 
@@ -38,7 +42,8 @@ def moto_endpoint() -> Iterator[str]:
 @pytest.fixture
 def seeded(moto_endpoint: str) -> str:
     iam = boto3.client("iam", endpoint_url=moto_endpoint, region_name="us-east-1")
-    iam.create_group(GroupName=GROUP)
+    # IAM Guard deployed: the secured group, with the guardrail policy attached.
+    ensure_guardrail(IamGateway(iam), build_settings(ip_restriction=False), "123456789012")
     for name in ("alice", "robot", "outsider"):
         iam.create_user(UserName=name)
     iam.create_login_profile(UserName="alice", Password="Correct-Horse-9-Battery")

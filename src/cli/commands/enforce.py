@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         iam=IamGateway(),
         sink=sink,
         cache=GuardrailCache(),
-        # With --stack-name, changes to that stack's resources are recognised (and its own updates told apart).
+        # With --stack-name, changes to the stack's resources are recognised (its own updates told apart).
         cloudformation=CloudFormationGateway() if settings.stack_name else None,
     )
     print(json.dumps(result.to_dict(), indent=2))
