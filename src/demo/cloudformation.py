@@ -10,13 +10,18 @@ the stack is settled (``UPDATE_COMPLETE``), and any request then is a forgery.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from core.custom_resource import LOGICAL_ID, PARAMETER_OF_PROPERTY
 
-_STACK_STATUS = {"Create": "CREATE_IN_PROGRESS", "Update": "UPDATE_IN_PROGRESS", "Delete": "DELETE_IN_PROGRESS"}
+_STACK_STATUS = {
+    "Create": "CREATE_IN_PROGRESS",
+    "Update": "UPDATE_IN_PROGRESS",
+    "Delete": "DELETE_IN_PROGRESS",
+}
 
 
 class CloudFormationStandIn:
@@ -31,7 +36,9 @@ class CloudFormationStandIn:
         self.event_properties: dict[str, Any] | None = None
         self.calls: list[str] = []
 
-    def begin(self, request_type: str, properties: Mapping[str, Any], *, stack_status: str | None = None) -> None:
+    def begin(
+        self, request_type: str, properties: Mapping[str, Any], *, stack_status: str | None = None
+    ) -> None:
         """CloudFormation starts an operation that sends ``request_type`` with these properties."""
         self.status = stack_status or _STACK_STATUS[request_type]
         self.resource_status = f"{request_type.upper()}_IN_PROGRESS"
@@ -52,7 +59,7 @@ class CloudFormationStandIn:
 
     # --- the boto3 client methods the gateway calls ---------------------------------------------------
 
-    def describe_stacks(self, StackName: str) -> dict[str, Any]:  # noqa: N803 - boto3's parameter names
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:
         self.calls.append("DescribeStacks")
         self._check(StackName)
         parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(self.parameters.items())]
@@ -65,7 +72,7 @@ class CloudFormationStandIn:
         }
         return {"Stacks": [stack]}
 
-    def describe_stack_resource(self, StackName: str, LogicalResourceId: str) -> dict[str, Any]:  # noqa: N803
+    def describe_stack_resource(self, StackName: str, LogicalResourceId: str) -> dict[str, Any]:
         self.calls.append("DescribeStackResource")
         self._check(StackName)
         detail = {
@@ -79,7 +86,7 @@ class CloudFormationStandIn:
         }
         return {"StackResourceDetail": detail}
 
-    def describe_stack_events(self, StackName: str) -> dict[str, Any]:  # noqa: N803
+    def describe_stack_events(self, StackName: str) -> dict[str, Any]:
         import json
 
         self.calls.append("DescribeStackEvents")
@@ -116,3 +123,59 @@ class CloudFormationStandIn:
                 {"Error": {"Code": "ValidationError", "Message": f"Stack with id {stack} does not exist"}},
                 "DescribeStacks",
             )
+
+
+@contextmanager
+def stack_operation(request: Mapping[str, Any]) -> Iterator[CloudFormationStandIn]:
+    """CloudFormation running the operation that sends ``request``: the custom resource, invoked within
+    this block, finds its stack and its resource in progress with these properties (as it must)."""
+    from core.cloudformation import CloudFormationGateway
+    from handlers import policy_resource
+
+    stand_in = CloudFormationStandIn(str(request["StackId"]))
+    stand_in.begin_from_request(request)
+    original = policy_resource.cloudformation  # type: ignore[attr-defined]
+    policy_resource.cloudformation = lambda: CloudFormationGateway(stand_in)  # type: ignore[attr-defined,assignment]
+    try:
+        yield stand_in
+    finally:
+        policy_resource.cloudformation = original  # type: ignore[attr-defined]
+        stand_in.finish()
+
+
+def deployed_enforcer(session: Any, stack: str) -> None:
+    """On the emulator, what the stack deploys around the enforcer and the sweep reads back every run:
+    the stack itself, the enforcer's rule (enabled, targeting the function) and the function."""
+    import io
+    import json
+    import zipfile
+
+    from core.naming import ENFORCER_FUNCTION, ENFORCER_RULE, resource_name, role_path
+
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handlers/enforcer.py", "# the real code runs in the demo process\n")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = session.client("iam").create_role(
+        RoleName=resource_name(stack, ENFORCER_FUNCTION),
+        Path=role_path(stack),
+        AssumeRolePolicyDocument=json.dumps(trust),
+    )["Role"]["Arn"]
+    function = session.client("lambda").create_function(
+        FunctionName=resource_name(stack, ENFORCER_FUNCTION),
+        Runtime="python3.13",
+        Role=role,
+        Handler="handlers.enforcer.lambda_handler",
+        Code={"ZipFile": code.getvalue()},
+    )
+    events = session.client("events")
+    rule = resource_name(stack, ENFORCER_RULE)
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["aws.iam"]}), State="ENABLED")
+    events.put_targets(Rule=rule, Targets=[{"Id": "enforcer", "Arn": function["FunctionArn"]}])
+    template = {"Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}}}
+    session.client("cloudformation").create_stack(StackName=stack, TemplateBody=json.dumps(template))

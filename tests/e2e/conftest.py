@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import EVENTS_DIR
 from tests.e2e.template_env import TEMPLATE, function_environment, load_template, resource_properties
 
+from demo.cloudformation import deployed_enforcer, stack_operation
 from demo.lambda_context import FakeLambdaContext
 from demo.slack_receiver import SlackReceiver
 from demo.sns_lambda import LambdaSubscription, sns_lambda_event
@@ -86,7 +87,7 @@ class Stack:
     parameters: dict[str, str] = field(default_factory=dict)
 
     def _resources(self) -> dict[str, str]:
-        function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:iam-guard-PolicyResourceFunction-E2E"
+        function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:iam-guard_policy-resource"
         return {
             "AlertTopic": self.topic_arn,
             "EnforcerRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/iam-guard/iam-guard/iam-guard_enforcer",
@@ -108,7 +109,8 @@ class Stack:
         request["ResourceProperties"] = resource_properties(
             self.template, "Guardrail", parameters=self.parameters, resources=self._resources()
         )
-        self.invoke("PolicyResourceFunction", request)
+        with stack_operation(request):  # CloudFormation's create of the stack is running
+            self.invoke("PolicyResourceFunction", request)
         [reply] = self.slack.cloudformation_replies()
         body: dict[str, Any] = reply.json()
         return body
@@ -158,7 +160,8 @@ def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack
     subscription.attach_session(boto3.DEFAULT_SESSION)
     people = boto3.session.Session(region_name=REGION)
     sns, sqs = people.client("sns"), people.client("sqs")
-    topic_arn = sns.create_topic(Name="iam-guard-AlertTopic-E2E")["TopicArn"]
+    topic_arn = sns.create_topic(Name="iam-guard_alerts")["TopicArn"]
+    deployed_enforcer(people, "iam-guard")  # the sweep checks the enforcer's rule and function
     queue_url = sqs.create_queue(QueueName="alert-email")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

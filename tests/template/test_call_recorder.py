@@ -51,7 +51,7 @@ def test_the_configured_group_is_the_stacks_group() -> None:
 
 def test_publishing_needs_the_topic_and_the_key() -> None:
     report: list[str] = []
-    topic = "arn:aws:sns:us-east-1:123456789012:iam-guard-AlertTopic"
+    topic = "arn:aws:sns:us-east-1:123456789012:iam-guard_alerts"
 
     assert check([record("SweepFunction", "sns:Publish", topic)], report) == 0
     assert check([record("SlackNotifierFunction", "sns:Publish", topic)], report) == 3  # + both key actions
