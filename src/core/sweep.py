@@ -404,8 +404,9 @@ def run_sweep(
         _send_quietly(sink, sweep_failed_alert(exc, account_id, now))
         raise
     account = account_id or _account_from_arns(snapshot, details)
-    findings = reconcile(iam, classify(snapshot, settings, now), settings)
+    # The guardrail first: enrolments need the group to exist.
     status, changes, drift = check_guardrail(iam, details, settings, account, guardrail)
+    findings = reconcile(iam, classify(snapshot, settings, now), settings)
     health = (
         check_enforcer(infrastructure, cloudformation, settings.stack_name)
         if infrastructure and cloudformation
