@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import EVENTS_DIR
 from tests.e2e.template_env import TEMPLATE, function_environment, load_template, resource_properties
 
+from core.naming import role_path
 from demo.cloudformation import deployed_enforcer, stack_operation
 from demo.lambda_context import FakeLambdaContext
 from demo.slack_receiver import SlackReceiver
@@ -24,6 +25,7 @@ from demo.sns_lambda import LambdaSubscription, sns_lambda_event
 from demo.story import cold_start
 
 ACCOUNT = "123456789012"
+ROLE_PATH = role_path("iam-guard")
 REGION = "us-east-1"
 ALLOWED_CIDR = "203.0.113.0/24"
 HANDLERS = {
@@ -90,8 +92,8 @@ class Stack:
         function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:iam-guard_policy-resource"
         return {
             "AlertTopic": self.topic_arn,
-            "EnforcerRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/iam-guard/iam-guard/iam-guard_enforcer",
-            "PolicyResourceRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/iam-guard/iam-guard/iam-guard_policy-resource",
+            "EnforcerRole.Arn": f"arn:aws:iam::{ACCOUNT}:role{ROLE_PATH}iam-guard_enforcer",
+            "PolicyResourceRole.Arn": f"arn:aws:iam::{ACCOUNT}:role{ROLE_PATH}iam-guard_policy-resource",
             "PolicyResourceFunction.Arn": function_arn,
             "PolicyResourceFunction.Version": f"{function_arn}:1",
         }

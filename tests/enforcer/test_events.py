@@ -122,7 +122,11 @@ def test_exemption_tag_changes(name: str, added: bool) -> None:
         ),
         (
             "set-default-policy-version",
-            {"requestParameters": {"policyArn": "arn:aws:iam::999999999999:policy/iam-guard/IAMGuardSecureIAMPolicy"}},
+            {
+                "requestParameters": {
+                    "policyArn": "arn:aws:iam::999999999999:policy/iam-guard/IAMGuardSecureIAMPolicy"
+                }
+            },
             "does not touch the guardrail",
         ),
         (

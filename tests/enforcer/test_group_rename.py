@@ -72,6 +72,7 @@ def test_renamed_on_the_path_is_renamed_back_with_members_and_policy(team: Harne
     assert "user/ops-mallory" in alert.title
 
 
+@pytest.mark.usefixtures("moto_moves_group_paths")
 def test_moved_off_the_path_under_its_own_name_is_moved_back(team: Harness) -> None:
     team.client.update_group(GroupName=GROUP, NewPath="/")
 

@@ -8,7 +8,7 @@ import copy
 from typing import Any
 
 import pytest
-from tests.enforcer.conftest import ACCOUNT, GROUP, POLICY_ARN, Harness, make_settings, sample
+from tests.enforcer.conftest import ACCOUNT, GROUP, Harness, make_settings, sample
 
 from core.alerts import AlertKind, Severity
 from core.cloudformation import CloudFormationGateway

@@ -4,6 +4,7 @@ itself is a stand-in (``demo.cloudformation``) that shows the stack mid-operatio
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -492,3 +493,40 @@ def test_the_stack_cannot_be_read_so_nothing_is_done(
     assert result["Status"] == "REFUSED"
     assert "could not read the stack" in result["Reason"]
     assert iam_state(iam_client) == deployed
+
+
+# --- the upgrade from version 0.1 ---------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("moto_moves_group_paths")
+def test_upgrading_from_0_1_moves_group_and_policy_onto_the_path(
+    iam_client: Any, receiver: ResponseReceiver
+) -> None:
+    """0.1 made the group and the policy on the path "/": the first 0.2 update moves both onto /iam-guard/."""
+    legacy_policy = f"arn:aws:iam::{ACCOUNT}:policy/IAMGuardSecureIAMPolicy"
+    iam_client.create_group(GroupName="IAMGuardSecuredUsers")
+    iam_client.create_policy(
+        PolicyName="IAMGuardSecureIAMPolicy",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}
+        ),
+    )
+    iam_client.attach_group_policy(GroupName="IAMGuardSecuredUsers", PolicyArn=legacy_policy)
+    iam_client.create_user(UserName="alice")
+    iam_client.add_user_to_group(GroupName="IAMGuardSecuredUsers", UserName="alice")
+    create = load_event("policy-resource-create.json")["ResourceProperties"]
+
+    reply = invoke("update", receiver, ResourceProperties=create, OldResourceProperties=create)
+
+    assert reply["Status"] == "SUCCESS", reply["Reason"]
+    group = iam_client.get_group(GroupName="IAMGuardSecuredUsers")
+    assert group["Group"]["Path"] == "/iam-guard/"
+    assert [u["UserName"] for u in group["Users"]] == ["alice"]
+    assert attached(iam_client, "IAMGuardSecuredUsers") == [POLICY_ARN]
+    assert [p["Arn"] for p in iam_client.list_policies(Scope="Local")["Policies"]] == [POLICY_ARN]
+    expected = render_policy(
+        build_settings(
+            allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"), mfa_mode="strict", stack_name="iam-guard"
+        )
+    )
+    assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
