@@ -35,16 +35,44 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="render the policy without the network statement (MFA gate only)",
     )
+
+
+def add_guardrail_arguments(parser: argparse.ArgumentParser) -> None:
+    """What else ``iam-guard policy`` renders for: the names it protects, self-protection, MFA age."""
+    group = parser.add_argument_group("guardrail")
+    group.add_argument(
+        "--group-name",
+        metavar="G",
+        help="secured IAM group, which --stack-name also protects (default IAMGuardSecuredUsers)",
+    )
+    group.add_argument(
+        "--policy-name",
+        metavar="P",
+        help="guardrail policy, which --stack-name also protects (default IAMGuardSecureIAMPolicy)",
+    )
+    group.add_argument(
+        "--exempt-tag",
+        metavar="KEY",
+        help="exempting tag key that guarded users may not set, remove or create users with, "
+        f"in any letter case (default {DEFAULT_EXEMPT_TAG_KEY})",
+    )
+    add_self_protection_arguments(parser)
+
+
+def add_self_protection_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("self-protection")
     group.add_argument(
         "--stack-name",
         metavar="NAME",
-        help="the IAM Guard stack: adds the statements protecting its resources, and marks them as ours",
+        help="IAM Guard's CloudFormation stack: adds the statements that deny guarded users everything but "
+        "reads on its resources, the secured group and the guardrail policy (none without it); enforce and "
+        "audit also watch and check those resources",
     )
     group.add_argument(
         "--max-mfa-age-hours",
-        type=int,
         metavar="H",
-        help="deny requests whose MFA sign-in is older than H hours (default: no limit)",
+        help="adds a statement that denies all but self-service when the MFA sign-in is older than H hours "
+        "(1-8760; default: no limit)",
     )
 
 

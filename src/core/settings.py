@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core import naming
 from core.errors import SettingsError
-from core.naming import MAX_STACK_NAME, STACK_NAME
 
 MfaMode = Literal["strict", "console"]
 
@@ -71,8 +71,8 @@ class Settings(BaseModel):
     quiet_runs: bool = False
     sns_topic_arn: str | None = None
     slack_secret_arn: str | None = None
-    stack_name: str | None = None  # the IAM Guard stack: its resources are protected and watched
-    max_mfa_age_hours: int | None = Field(None, ge=1, le=8760)
+    stack_name: str | None = None  # IAM Guard's own stack: the guardrail then protects its resources
+    max_mfa_age_hours: int | None = Field(None, ge=1, le=8760)  # deny (all but self-service) older MFA
 
     @field_validator("allowed_cidrs")
     @classmethod
@@ -128,10 +128,10 @@ class Settings(BaseModel):
     @field_validator("stack_name")
     @classmethod
     def _valid_stack_name(cls, name: str | None) -> str | None:
-        if name is not None and not STACK_NAME.match(name):
+        if name is not None and not naming.STACK_NAME.match(name):
             raise ValueError(
-                f"{name!r} is not a usable stack name (a letter, then letters, digits and hyphens; "
-                f"at most {MAX_STACK_NAME} characters, so IAM Guard's resource names fit AWS's limits)"
+                f"{name!r} is not a valid stack name (a letter, then letters, digits and hyphens, "
+                f"at most {naming.MAX_STACK_NAME} characters)"
             )
         return name
 

@@ -89,7 +89,7 @@ OURS = [
     (
         "aws.events",
         "DeleteRule",
-        {"name": f"arn:aws:events:us-east-1:{ACCOUNT}:rule/iam-guard_watch-kms"},
+        {"name": f"arn:aws:events:us-east-1:{ACCOUNT}:rule/iam-guard_w-kms"},
         True,
     ),
     ("aws.cloudtrail", "StopLogging", {"name": "iam-guard_trail"}, True),

@@ -17,7 +17,12 @@ import logging
 import sys
 
 from cli.delivery import add_delivery_arguments, sink_from_args
-from cli.options import add_policy_arguments, add_target_arguments, settings_from_args
+from cli.options import (
+    add_policy_arguments,
+    add_self_protection_arguments,
+    add_target_arguments,
+    settings_from_args,
+)
 from core.aws import CallCounter
 from core.cloudformation import CloudFormationGateway
 from core.errors import SettingsError
@@ -46,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-ip-restriction); without it, differences are only reported",
     )
     add_policy_arguments(parser)
+    add_self_protection_arguments(parser)
     add_delivery_arguments(parser)
 
 

@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from cli.delivery import add_delivery_arguments, sink_from_args
-from cli.options import add_policy_arguments, add_target_arguments, settings_from_args
+from cli.options import (
+    add_policy_arguments,
+    add_self_protection_arguments,
+    add_target_arguments,
+    settings_from_args,
+)
 from core.cloudformation import CloudFormationGateway
 from core.enforcement import GuardrailCache, enforce
 from core.errors import InvalidInputError
@@ -24,6 +29,7 @@ from core.sts import caller_account_id
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--event", required=True, metavar="FILE", help="EventBridge event (JSON file)")
     add_policy_arguments(parser)
+    add_self_protection_arguments(parser)
     add_target_arguments(parser)
     add_delivery_arguments(parser)
 
