@@ -137,6 +137,13 @@ def parse_request(event: Any) -> CustomResourceRequest:
     parts = request.StackId.split(":")
     if len(parts) < 6 or not parts[4].isdigit() or "/" not in parts[5]:
         raise InvalidEventError(f"not a CloudFormation stack ARN: {request.StackId!r}")
+    for key in ("ResourceProperties", "OldResourceProperties"):
+        for name, value in (getattr(request, key) or {}).items():
+            # CloudFormation sends strings; anything nested is not its request (and could not be compared)
+            if name.startswith(SETTINGS_PREFIX) and not isinstance(value, str | bool | int | float | None):
+                raise InvalidEventError(
+                    f"not a CloudFormation custom-resource request: {key}.{name} is not a string"
+                )
     return request
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from core.alerts import Severity
 from core.exemptions import exemption_for
+from core.naming import same_iam_name
 from core.settings import Settings
 
 ROOT = "<root_account>"
@@ -212,7 +213,7 @@ def user_findings(
                 active_keys=creds.active_keys,
             )
         )
-    if settings.group_name not in user.groups:
+    if not any(same_iam_name(group, settings.group_name) for group in user.groups):
         # No grace for membership: the group's policy is what walks a new user through MFA setup.
         results.append(
             Finding(

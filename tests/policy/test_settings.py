@@ -161,7 +161,9 @@ def test_defaults() -> None:
 
 def test_stack_name_and_max_mfa_age_are_optional_and_kept_as_given() -> None:
     assert (build_settings(**NET).stack_name, build_settings(**NET).max_mfa_age_hours) == (None, None)
-    longest = "A" + "b-9" * 15 + "xx"  # 48 characters: the longest stack name IAM Guard's resource names allow
+    longest = (
+        "A" + "b-9" * 15 + "xx"
+    )  # 48 characters: the longest stack name IAM Guard's resource names allow
     settings = build_settings(**NET, stack_name=longest, max_mfa_age_hours=8760)
     assert (settings.stack_name, settings.max_mfa_age_hours) == (longest, 8760)
     assert build_settings(**NET, max_mfa_age_hours=1).max_mfa_age_hours == 1

@@ -530,3 +530,26 @@ def test_upgrading_from_0_1_moves_group_and_policy_onto_the_path(
         )
     )
     assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
+
+
+def test_a_request_with_nested_properties_is_refused_in_one_line(
+    iam_client: Any, receiver: ResponseReceiver
+) -> None:
+    nested: Any = []
+    for _ in range(100_000):
+        nested = [nested]
+    event = {
+        **load_event("policy-resource-create.json"),
+        "ResponseURL": receiver.url,
+        "ResourceProperties": {**create_properties(), "IAM_GUARD_ALLOWED_CIDRS": nested},
+    }
+
+    result = handler().lambda_handler(event, FakeContext())
+
+    assert result["Status"] == "REFUSED"
+    assert result["Reason"] == (
+        "not a CloudFormation custom-resource request: "
+        "ResourceProperties.IAM_GUARD_ALLOWED_CIDRS is not a string"
+    )
+    assert receiver.bodies == []
+    assert group_names(iam_client) == set()
