@@ -107,7 +107,9 @@ def test_create_makes_the_group_with_the_rendered_policy_attached(
     assert receiver.content_types == [""]  # what the pre-signed URL was signed for
     assert attached(iam_client, "IAMGuardSecuredUsers") == [POLICY_ARN]
     expected = render_policy(
-        build_settings(allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"), mfa_mode="strict")
+        build_settings(
+            allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"), mfa_mode="strict", stack_name="iam-guard"
+        )
     )
     assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
 
@@ -122,7 +124,9 @@ def test_update_of_the_cidrs_replaces_the_policy_text(iam_client: Any, receiver:
     assert reply["Status"] == "SUCCESS", reply["Reason"]
     assert reply["PhysicalResourceId"] == "iam-guard-Guardrail"  # never "replaced": no stray Delete
     expected = render_policy(
-        build_settings(allowed_cidrs=("203.0.113.0/24", "198.51.100.0/24"), mfa_mode="console")
+        build_settings(
+            allowed_cidrs=("203.0.113.0/24", "198.51.100.0/24"), mfa_mode="console", stack_name="iam-guard"
+        )
     )
     assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
 
@@ -553,3 +557,39 @@ def test_a_request_with_nested_properties_is_refused_in_one_line(
     )
     assert receiver.bodies == []
     assert group_names(iam_client) == set()
+
+
+def test_verification_reads_only_its_own_stack_in_cloudformations_real_shapes(
+    iam_client: Any, receiver: ResponseReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same check on a boto3 client whose answers botocore validates against CloudFormation's model
+    (and whose calls the least-privilege recorder evaluates against the function's role)."""
+    from datetime import UTC, datetime
+
+    client = boto3.client("cloudformation", region_name="us-east-1")
+    properties = load_event("policy-resource-create.json")["ResourceProperties"]
+    stand_in = CloudFormationStandIn(STACK_ID)
+    stand_in.begin("Create", properties)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    with Stubber(client) as stub:
+        stub.add_response("describe_stacks", stand_in.describe_stacks(STACK_ID), {"StackName": STACK_ID})
+        stub.add_response(
+            "describe_stack_resource",
+            {
+                "StackResourceDetail": {
+                    **stand_in.describe_stack_resource(STACK_ID, "Guardrail")["StackResourceDetail"],
+                    "LastUpdatedTimestamp": now,
+                }
+            },
+            {"StackName": STACK_ID, "LogicalResourceId": "Guardrail"},
+        )
+        stub.add_response(
+            "describe_stack_events", stand_in.describe_stack_events(STACK_ID), {"StackName": STACK_ID}
+        )
+        monkeypatch.setattr(handler(), "cloudformation", lambda: CloudFormationGateway(client))
+        event = {**load_event("policy-resource-create.json"), "ResponseURL": receiver.url}
+
+        handler().lambda_handler(event, FakeContext())
+
+        stub.assert_no_pending_responses()
+    assert receiver.bodies[0]["Status"] == "SUCCESS", receiver.bodies[0]["Reason"]
