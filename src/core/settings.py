@@ -45,6 +45,8 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_QUIET_RUNS": "quiet_runs",
     "IAM_GUARD_SNS_TOPIC_ARN": "sns_topic_arn",
     "IAM_GUARD_SLACK_SECRET_ARN": "slack_secret_arn",
+    "IAM_GUARD_STACK_NAME": "stack_name",
+    "IAM_GUARD_MAX_MFA_AGE_HOURS": "max_mfa_age_hours",
 }
 _LIST_FIELDS = {"allowed_cidrs", "allowed_vpce_ids", "exempt_users"}
 _BOOL_FIELDS = {"ip_restriction", "dry_run", "remediate", "quiet_runs"}
@@ -143,7 +145,8 @@ class Settings(BaseModel):
         return self
 
     def is_listed_exempt(self, user_name: str) -> bool:
-        return user_name in self.exempt_users
+        """IAM user names are unique without regard to case: so is the exemption list."""
+        return user_name.casefold() in {u.casefold() for u in self.exempt_users}
 
 
 def normalize_cidr(value: str) -> str:

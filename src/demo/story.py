@@ -24,23 +24,29 @@ from typing import Any
 from core.alerts import Alert, AlertKind
 from core.custom_resource import GUARDRAIL_PROPERTIES
 from core.errors import IamGuardError
+from core.naming import policy_arn
 from core.policy import policies_equal, render_policy
 from core.render import alert_from_envelope
 from core.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME
+from demo.cloudformation import deployed_enforcer, stack_operation
 from demo.cloudtrail import cloudtrail_event, load_sample
 from demo.emulator import ACCOUNT_ID, REGION, Emulator, patched_environ
 from demo.lambda_context import FakeLambdaContext
 from demo.slack_receiver import SlackReceiver
 from demo.sns_lambda import LambdaSubscription, Publication, sns_lambda_event
 
-TOPIC_NAME = "iam-guard-alerts"
+STACK_NAME = "iam-guard"
+STACK_ID = (
+    f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{STACK_NAME}/5b2b7c40-1f0e-11ef-9a3b-0a1b2c3d4e5f"
+)
+TOPIC_NAME = "iam-guard_alerts"
 SECRET_NAME = "iam-guard/slack-webhook"  # noqa: S105 - a secret's name, not its value
 ALLOWED_CIDR = "203.0.113.0/24"  # documentation range: "the office network"
 ADMIN = "admin-ana"
 MALLORY = "ops-mallory"
 BREAK_GLASS = "breakglass"
 LEGACY_USER = "old-ci"
-POLICY_ARN = f"arn:aws:iam::{ACCOUNT_ID}:policy/{DEFAULT_POLICY_NAME}"
+POLICY_ARN = policy_arn(ACCOUNT_ID, DEFAULT_POLICY_NAME)
 WIDE_OPEN_POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
@@ -79,7 +85,7 @@ class DemoRun:
     seconds: float = 0.0
 
 
-def function_environment(topic_arn: str, secret_arn: str) -> dict[str, str]:
+def function_environment(topic_arn: str, secret_arn: str, key_arn: str = "") -> dict[str, str]:
     """What template.yaml gives the functions (Globals), with the demo's parameter values."""
     return {
         "IAM_GUARD_ALLOWED_CIDRS": ALLOWED_CIDR,
@@ -97,6 +103,10 @@ def function_environment(topic_arn: str, secret_arn: str) -> dict[str, str]:
         "IAM_GUARD_QUIET_RUNS": "false",
         "IAM_GUARD_SNS_TOPIC_ARN": topic_arn,
         "IAM_GUARD_SLACK_SECRET_ARN": secret_arn,
+        "IAM_GUARD_STACK_NAME": STACK_NAME,
+        "IAM_GUARD_MAX_MFA_AGE_HOURS": "",
+        "IAM_GUARD_STACK_ID": STACK_ID,
+        "IAM_GUARD_ALERT_KEY_ARN": key_arn,
         "POWERTOOLS_SERVICE_NAME": "iam-guard",
         "POWERTOOLS_METRICS_NAMESPACE": "IAMGuard",
         "POWERTOOLS_METRICS_DISABLED": "true",  # the demo prints what matters; no EMF lines
@@ -136,7 +146,11 @@ class Story:
         secret_arn = self.people.client("secretsmanager").create_secret(
             Name=SECRET_NAME, SecretString=self.slack.url
         )["ARN"]
-        return function_environment(topic_arn, secret_arn)
+        deployed_enforcer(self.people, STACK_NAME)  # the sweep checks it is still switched on
+        kms = self.people.client("kms")
+        key_arn = kms.create_key(Description="IAM Guard - encrypts the alert topic")["KeyMetadata"]["Arn"]
+        kms.create_alias(AliasName=f"alias/{STACK_NAME}_alerts", TargetKeyId=key_arn)
+        return function_environment(topic_arn, secret_arn, key_arn)
 
     # --- steps -------------------------------------------------------------------------------------
 
@@ -192,7 +206,8 @@ class Story:
         properties = event["ResourceProperties"]
         for name in GUARDRAIL_PROPERTIES:
             properties[name] = os.environ[name]  # the template passes the same parameters to both
-        step.handler_result = _invoke("handlers.policy_resource", event, "iam-guard-policy-resource")
+        with stack_operation(event):  # the stack's create is running: the function verifies that first
+            step.handler_result = _invoke("handlers.policy_resource", event, "iam-guard-policy-resource")
         replies = [r.json() for r in self.slack.cloudformation_replies()]
         status = (
             " ".join(str(replies[-1].get(k) or "") for k in ("Status", "Reason")) if replies else "nothing"

@@ -11,8 +11,10 @@ from functools import cache
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from core.alerts import AlertSink
+from core.cloudformation import CloudFormationGateway
 from core.iam import IamGateway
 from core.notify import sink_from_settings
+from core.selfcheck import InfrastructureGateway
 from core.settings import Settings, settings_from_env
 
 logger = Logger()
@@ -32,6 +34,16 @@ def iam() -> IamGateway:
 
 
 @cache
+def cloudformation() -> CloudFormationGateway:
+    return CloudFormationGateway()
+
+
+@cache
+def infrastructure() -> InfrastructureGateway:
+    return InfrastructureGateway()
+
+
+@cache
 def alert_sink() -> AlertSink:
     return sink_from_settings(settings())
 
@@ -40,4 +52,6 @@ def reset_caches() -> None:
     """For tests that change the environment between invocations (a new 'container')."""
     settings.cache_clear()
     iam.cache_clear()
+    cloudformation.cache_clear()
+    infrastructure.cache_clear()
     alert_sink.cache_clear()

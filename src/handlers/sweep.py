@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import DeliveryError, IamGuardError, InvalidEventError
 from core.sweep import run_sweep
-from handlers.common import alert_sink, iam, logger, metrics, settings, tracer
+from handlers.common import alert_sink, cloudformation, iam, infrastructure, logger, metrics, settings, tracer
 
 
 class ScheduledEvent(BaseModel):
@@ -46,7 +46,16 @@ def parse_event(event: Any) -> ScheduledEvent:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         scheduled = parse_event(event)
-        result = run_sweep(iam(), alert_sink(), settings(), account_id=scheduled.account)
+        # The stack's own settings: the guardrail is compared with them and healed; the enforcer checked.
+        result = run_sweep(
+            iam(),
+            alert_sink(),
+            settings(),
+            account_id=scheduled.account,
+            guardrail="heal",
+            infrastructure=infrastructure(),
+            cloudformation=cloudformation(),
+        )
     except IamGuardError as exc:
         logger.error("sweep failed", extra={"error": str(exc), "error_type": type(exc).__name__})
         raise
@@ -55,6 +64,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="SweepNeedsAttention", unit=MetricUnit.Count, value=attention)
     if result.delivery_error:
         raise DeliveryError(result.delivery_error)
+    # The "no sweep completed" alarm watches this: it is emitted only by a sweep that ran to the end.
+    metrics.add_metric(name="SweepCompleted", unit=MetricUnit.Count, value=1)
     return {
         "account_id": result.account_id,
         "report_generated_at": result.report_generated_at.isoformat(),
@@ -62,4 +73,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "counts": result.counts,
         "status_counts": result.status_counts,
         "alerts_sent": [k.value for k in result.alerts_sent],
+        "guardrail": result.guardrail,
+        "enforcer": result.enforcer.status,
     }

@@ -19,7 +19,7 @@ from demo.cloudtrail import cloudtrail_event, load_sample
 pytestmark = pytest.mark.e2e
 
 GROUP = "IAMGuardSecuredUsers"
-POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/IAMGuardSecureIAMPolicy"
+POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/iam-guard/IAMGuardSecureIAMPolicy"
 ADMIN = "admin-ana"
 PASSWORD = "Correct-Horse-9-Battery"
 

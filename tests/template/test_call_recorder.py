@@ -51,7 +51,7 @@ def test_the_configured_group_is_the_stacks_group() -> None:
 
 def test_publishing_needs_the_topic_and_the_key() -> None:
     report: list[str] = []
-    topic = "arn:aws:sns:us-east-1:123456789012:iam-guard-AlertTopic"
+    topic = "arn:aws:sns:us-east-1:123456789012:iam-guard_alerts"
 
     assert check([record("SweepFunction", "sns:Publish", topic)], report) == 0
     assert check([record("SlackNotifierFunction", "sns:Publish", topic)], report) == 3  # + both key actions
@@ -60,7 +60,38 @@ def test_publishing_needs_the_topic_and_the_key() -> None:
 @pytest.mark.parametrize(
     ("service", "operation", "params", "arn"),
     [
-        ("iam", "AddUserToGroup", {"GroupName": "G", "UserName": "u"}, "arn:aws:iam::123456789012:group/G"),
+        # a group's path is not in the request: IAM Guard's groups live under /iam-guard/
+        (
+            "iam",
+            "AddUserToGroup",
+            {"GroupName": "G", "UserName": "u"},
+            "arn:aws:iam::123456789012:group/iam-guard/G",
+        ),
+        ("iam", "CreateGroup", {"GroupName": "G", "Path": "/x/"}, "arn:aws:iam::123456789012:group/x/G"),
+        (
+            "iam",
+            "CreatePolicy",
+            {"PolicyName": "P", "Path": "/iam-guard/"},
+            "arn:aws:iam::123456789012:policy/iam-guard/P",
+        ),
+        (
+            "cloudformation",
+            "DescribeStacks",
+            {"StackName": "iam-guard"},
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/iam-guard/id",
+        ),
+        (
+            "lambda",
+            "GetFunctionConfiguration",
+            {"FunctionName": "iam-guard_enforcer"},
+            "arn:aws:lambda:us-east-1:123456789012:function:iam-guard_enforcer",
+        ),
+        (
+            "events",
+            "DescribeRule",
+            {"Name": "iam-guard_enforcer-events"},
+            "arn:aws:events:us-east-1:123456789012:rule/iam-guard_enforcer-events",
+        ),
         ("iam", "GetUser", {"UserName": "u"}, "arn:aws:iam::123456789012:user/u"),
         ("iam", "CreatePolicy", {"PolicyName": "P"}, "arn:aws:iam::123456789012:policy/P"),
         (
