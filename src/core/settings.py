@@ -44,9 +44,10 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_QUIET_RUNS": "quiet_runs",
     "IAM_GUARD_SNS_TOPIC_ARN": "sns_topic_arn",
     "IAM_GUARD_SLACK_SECRET_ARN": "slack_secret_arn",
+    "IAM_GUARD_SECURITY_HUB": "security_hub",
 }
 _LIST_FIELDS = {"allowed_cidrs", "allowed_vpce_ids", "exempt_users"}
-_BOOL_FIELDS = {"ip_restriction", "dry_run", "remediate", "quiet_runs"}
+_BOOL_FIELDS = {"ip_restriction", "dry_run", "remediate", "quiet_runs", "security_hub"}
 
 
 class Settings(BaseModel):
@@ -68,6 +69,7 @@ class Settings(BaseModel):
     quiet_runs: bool = False
     sns_topic_arn: str | None = None
     slack_secret_arn: str | None = None
+    security_hub: bool = False  # the sweep imports its findings into the account's Security Hub
 
     @field_validator("allowed_cidrs")
     @classmethod

@@ -10,6 +10,9 @@ IAM calls per run, for N users (see README, "The sweep"):
 - per user missing from the report (created after it): GetLoginProfile + ListAccessKeys + ListMFADevices;
 - per user enrolled: AddUserToGroup; per user remediated: ListMFADevices + ListAccessKeys (the re-check)
   + one UpdateAccessKey per active key.
+
+With ``security_hub`` on, the findings then go to the account's Security Hub (``core.securityhub``)
+before the digest, which says how that went; a failed import is in the result, never raised.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from core.findings import (
     sort_findings,
 )
 from core.iam import CredentialReport, IamGateway, permissions_of
+from core.securityhub import SecurityHubGateway, SecurityHubResult, import_findings
 from core.settings import Settings
 
 logger = Logger(child=True)
@@ -85,6 +89,7 @@ class SweepResult:
     grace_days: int
     alerts_sent: tuple[AlertKind, ...]
     delivery_error: str | None = None
+    security_hub: SecurityHubResult | None = None  # None: the import is off
 
     @property
     def counts(self) -> dict[str, int]:
@@ -259,7 +264,11 @@ def digest_alert(result: SweepResult) -> Alert:
         counts=tuple(result.counts.items()),
         report_generated_at=result.report_generated_at,
         dry_run=result.dry_run,
-        details=(("group", result.group_name), ("grace_days", str(result.grace_days))),
+        details=(
+            ("group", result.group_name),
+            ("grace_days", str(result.grace_days)),
+            *((("security_hub", result.security_hub.summary()),) if result.security_hub else ()),
+        ),
     )
 
 
@@ -322,8 +331,12 @@ def run_sweep(
     account_id: str = "",
     now: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    security_hub: SecurityHubGateway | None = None,
 ) -> SweepResult:
-    """One sweep. AWS failures while gathering send a SWEEP_FAILED alert and are raised."""
+    """One sweep. AWS failures while gathering send a SWEEP_FAILED alert and are raised.
+
+    With ``settings.security_hub``, the findings are imported through ``security_hub`` (default: a
+    gateway on the default session's credentials, which must be those of ``account_id``)."""
     now = now or datetime.now(UTC)
     try:
         snapshot = gather(iam, sleep=sleep)
@@ -343,6 +356,16 @@ def run_sweep(
         grace_days=settings.grace_days,
         alerts_sent=(),
     )
+    if settings.security_hub:
+        imported = import_findings(
+            security_hub or SecurityHubGateway(),
+            result.findings,
+            account_id=result.account_id,
+            now=now,
+            user_arns={u.name: u.arn for u in snapshot.users if u.arn},
+            report_generated_at=result.report_generated_at,
+        )
+        result = replace(result, security_hub=imported)
     return deliver(result, sink, settings)
 
 
