@@ -32,6 +32,7 @@ SWEEP_RULE = "sweep-schedule"
 ALERT_TOPIC = "alerts"
 KEY_ALIAS = "alerts"
 TRAIL = "trail"
+DASHBOARD = "iam-guard"  # the CloudWatch dashboard: <stack>_iam-guard
 TRAIL_BUCKET_LOGICAL_ID = "trailbucket"  # S3 names cannot hold "_": CloudFormation generates it
 
 

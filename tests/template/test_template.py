@@ -23,7 +23,7 @@ from tests.template.template_model import (
     statements,
 )
 
-from core import custom_resource, enforcement, events, notify, slack, sweep
+from core import custom_resource, enforcement, events, notify, securityhub, slack, sweep
 from core.errors import SettingsError
 from core.settings import ENV_VARS, Settings, build_settings
 
@@ -31,7 +31,8 @@ ALERTS = notify.REQUIRED_PERMISSIONS | notify.ENCRYPTED_TOPIC_KEY_PERMISSIONS
 # What each function's "job" policy must grant: what its code declares, nothing more.
 DECLARED: dict[str, frozenset[str]] = {
     "EnforcerFunction": enforcement.REQUIRED_PERMISSIONS | ALERTS,
-    "SweepFunction": sweep.REQUIRED_PERMISSIONS | ALERTS,
+    # Security Hub's two actions only with SecurityHub=true (tests/securityhub/test_template_security_hub.py).
+    "SweepFunction": sweep.REQUIRED_PERMISSIONS | ALERTS | securityhub.REQUIRED_PERMISSIONS,
     "SlackNotifierFunction": slack.REQUIRED_PERMISSIONS,
     "PolicyResourceFunction": custom_resource.REQUIRED_PERMISSIONS,
 }
@@ -62,6 +63,7 @@ PARAMETER_OF = {
     "IAM_GUARD_REMEDIATE": "Remediate",
     "IAM_GUARD_QUIET_RUNS": "QuietRuns",
     "IAM_GUARD_SLACK_SECRET_ARN": "SlackSecretArn",
+    "IAM_GUARD_SECURITY_HUB": "SecurityHub",
 }
 
 
