@@ -115,6 +115,19 @@ SWEEP_GAUGES = (
 )
 
 
+# Things that happen (graph their sum per period); every other metric is a level (graph its maximum).
+EVENTS = frozenset(
+    {
+        SWEEP_ENROLLED,
+        USERS_KEYS_DEACTIVATED,
+        SWEEP_FAILURES,
+        ENFORCEMENT_FAILED,
+        ENFORCER_ENROLLED,
+        ENFORCER_HEALED,
+    }
+)
+
+
 def emitted() -> frozenset[str]:
     """Every metric name a function may emit whose name is known before it runs (the dashboard's
     vocabulary); ``Action-<action>`` covers the enforcer's other actions too."""
