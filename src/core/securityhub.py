@@ -40,9 +40,10 @@ from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError
 
 from core.alerts import Severity
-from core.aws import Retrier
+from core.aws import Retrier, translate
 from core.errors import AwsError, FindingAccountError
 from core.findings import (
     ACCESS_KEY_WITHOUT_MFA,
@@ -534,7 +535,10 @@ class SecurityHubGateway:
 
     def target(self, account_id: str) -> Target:
         """The client's region and partition, for findings of ``account_id`` (= its credentials')."""
-        meta = self.client.meta
+        try:
+            meta = self.client.meta
+        except BotoCoreError as exc:  # no region configured, no credentials found, ...
+            raise translate("SecurityHub", exc) from None
         return Target(account_id=account_id, region=str(meta.region_name), partition=str(meta.partition))
 
     @requires("securityhub:GetFindings")

@@ -364,3 +364,13 @@ def test_the_import_is_off_unless_asked_for(account: Account, hub: Hub) -> None:
     assert result.security_hub is None
     assert hub.counter.calls == {}
     assert hub.findings() == []
+
+
+def test_no_region_is_one_line_not_a_traceback(mock_iam: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION")
+
+    result = import_findings(SecurityHubGateway(), many(1), account_id=ACCOUNT_ID, now=NOW)
+
+    assert result.counts() == {"imported": 0, "archived": 0, "failed": 1}
+    assert "NoRegionError" in (result.problem() or "")
