@@ -222,7 +222,8 @@ def product_arn(account_id: str, region: str, partition: str = "aws") -> str:
 
 
 def finding_id(account_id: str, kind: str, user: str) -> str:
-    """``iam-guard/<account>/<kind>/<user>`` (root: ``.../root``): one per account, kind and user."""
+    """``iam-guard/<account>/<kind>/<user>`` (root: ``.../root``; no user: ``.../account``): one per
+    account, kind and user."""
     return f"{GENERATOR_PREFIX}{account_id}/{kind}/{_subject_key(user)}"
 
 
@@ -406,7 +407,11 @@ def is_ours(asff: Mapping[str, Any], target: Target) -> bool:
 
 
 def _subject_key(user: str) -> str:
-    return "root" if user == ROOT else user
+    """The ID's last part: the user name; ``root`` for the root user; ``account`` for a finding about
+    the account itself (no user)."""
+    if user == ROOT:
+        return "root"
+    return user or "account"
 
 
 def _title(finding: Finding) -> str:

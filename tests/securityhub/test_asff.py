@@ -165,6 +165,14 @@ def test_the_root_user_is_the_account_resource() -> None:
     assert "<root_account>" not in asff["Title"]
 
 
+def test_a_finding_about_the_account_itself_names_the_account() -> None:
+    asff = to_asff(finding("guardrail-drift", ""), TARGET, now=NOW)
+
+    assert asff["Id"] == f"iam-guard/{ACCOUNT}/guardrail-drift/account"
+    assert asff["Resources"][0]["Type"] == "AwsAccount"
+    assert asff_problems(asff) == []
+
+
 def test_without_a_known_arn_the_users_arn_is_built_from_the_account_and_partition() -> None:
     target = Target(ACCOUNT, "cn-north-1", "aws-cn")
 
