@@ -39,6 +39,7 @@ TRAIL = "trail"
 TRAIL_BUCKET_PREFIX = "iam-guard-trail-"
 # The rules delivering calls on IAM Guard's own resources, one per watched service (core.watch).
 WATCH_RULE_PREFIX = "w-"
+DASHBOARD = "iam-guard"  # the CloudWatch dashboard: <stack>_iam-guard
 
 
 def resource_name(stack: str, suffix: str) -> str:

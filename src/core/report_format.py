@@ -74,6 +74,8 @@ def to_json(result: SweepResult, *, iam_calls: int | None = None) -> str:
     }
     if iam_calls is not None:
         document["iam_calls"] = iam_calls
+    if result.security_hub is not None:
+        document["security_hub"] = result.security_hub.counts()
     return json.dumps(document, indent=2)
 
 
@@ -99,6 +101,8 @@ def to_table(result: SweepResult, *, iam_calls: int | None = None) -> str:
             cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
             lines.append("  ".join([*cells, str(row[-1])]).rstrip())
     lines.append(summary_line(result, iam_calls=iam_calls))
+    if result.security_hub is not None:
+        lines.append(result.security_hub.summary())
     return "\n".join(lines)
 
 

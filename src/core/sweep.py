@@ -14,6 +14,8 @@ IAM calls per run, for N users (see README, "The sweep"):
 - per guardrail change to heal: the write itself (``core.guardrail``).
 
 With a stack name, the enforcer's own health is read too (``core.selfcheck``: 5 calls, none of them IAM).
+With ``security_hub`` on, the findings then go to the account's Security Hub (``core.securityhub``)
+before the digest, which says how that went; a failed import is in the result, never raised.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from core.findings import (
 from core.guardrail import WRITE_PERMISSIONS, Change, apply_plan, plan_guardrail, state_from_details
 from core.iam import AccountDetails, CredentialReport, IamGateway, permissions_of
 from core.policy import render_policy
+from core.securityhub import SecurityHubGateway, SecurityHubResult, import_findings
 from core.selfcheck import PERMISSIONS as SELFCHECK_PERMISSIONS
 from core.selfcheck import EnforcerHealth, InfrastructureGateway, check_enforcer
 from core.settings import Settings
@@ -113,6 +116,7 @@ class SweepResult:
     guardrail: str = "not-checked"
     guardrail_changes: tuple[Change, ...] = ()
     enforcer: EnforcerHealth = NOT_CHECKED
+    security_hub: SecurityHubResult | None = None  # None: the import is off
 
     @property
     def counts(self) -> dict[str, int]:
@@ -300,6 +304,7 @@ def digest_alert(result: SweepResult) -> Alert:
             ("grace_days", str(result.grace_days)),
             ("guardrail", result.guardrail),
             ("enforcer", result.enforcer.status),
+            *((("security_hub", result.security_hub.summary()),) if result.security_hub else ()),
         ),
     )
 
@@ -391,11 +396,14 @@ def run_sweep(
     guardrail: GuardrailMode = "presence",
     infrastructure: InfrastructureGateway | None = None,
     cloudformation: CloudFormationGateway | None = None,
+    security_hub: SecurityHubGateway | None = None,
 ) -> SweepResult:
     """One sweep. AWS failures while gathering send a SWEEP_FAILED alert and are raised.
 
     ``guardrail`` says how the guardrail is checked (see ``GuardrailMode``); with ``infrastructure`` and
-    ``cloudformation`` gateways and a stack name, the enforcer's health is checked too.
+    ``cloudformation`` gateways and a stack name, the enforcer's health is checked too. With
+    ``settings.security_hub``, the findings are imported through ``security_hub`` (default: a gateway on
+    the default session's credentials, which must be those of ``account_id``).
     """
     now = now or datetime.now(UTC)
     try:
@@ -407,11 +415,9 @@ def run_sweep(
     # The guardrail first: enrolments need the group to exist.
     status, changes, drift = check_guardrail(iam, details, settings, account, guardrail)
     findings = reconcile(iam, classify(snapshot, settings, now), settings)
-    health = (
-        check_enforcer(infrastructure, cloudformation, settings.stack_name)
-        if infrastructure and cloudformation
-        else EnforcerHealth("not-checked")
-    )
+    health = NOT_CHECKED
+    if infrastructure is not None and cloudformation is not None:
+        health = check_enforcer(infrastructure, cloudformation, settings.stack_name)
     result = SweepResult(
         account_id=account,
         report_generated_at=snapshot.report_generated_at,
@@ -427,6 +433,16 @@ def run_sweep(
         guardrail_changes=tuple(changes),
         enforcer=health,
     )
+    if settings.security_hub:
+        imported = import_findings(
+            security_hub or SecurityHubGateway(),
+            result.findings,
+            account_id=result.account_id,
+            now=now,
+            user_arns={u.name: u.arn for u in snapshot.users if u.arn},
+            report_generated_at=result.report_generated_at,
+        )
+        result = replace(result, security_hub=imported)
     return deliver(result, sink, settings)
 
 

@@ -82,6 +82,7 @@ class DemoRun:
     users: list[dict[str, Any]] = field(default_factory=list)
     sweep_result: Any = None
     sweep_digest: Alert | None = None
+    security_hub: list[dict[str, Any]] = field(default_factory=list)  # IAM Guard's findings there
     seconds: float = 0.0
 
 
@@ -107,6 +108,7 @@ def function_environment(topic_arn: str, secret_arn: str, key_arn: str = "") -> 
         "IAM_GUARD_MAX_MFA_AGE_HOURS": "",
         "IAM_GUARD_STACK_ID": STACK_ID,
         "IAM_GUARD_ALERT_KEY_ARN": key_arn,
+        "IAM_GUARD_SECURITY_HUB": "true",
         "POWERTOOLS_SERVICE_NAME": "iam-guard",
         "POWERTOOLS_METRICS_NAMESPACE": "IAMGuard",
         "POWERTOOLS_METRICS_DISABLED": "true",  # the demo prints what matters; no EMF lines
@@ -150,6 +152,7 @@ class Story:
         kms = self.people.client("kms")
         key_arn = kms.create_key(Description="IAM Guard - encrypts the alert topic")["KeyMetadata"]["Arn"]
         kms.create_alias(AliasName=f"alias/{STACK_NAME}_alerts", TargetKeyId=key_arn)
+        self.people.client("securityhub").enable_security_hub()  # the account's, not the stack's
         return function_environment(topic_arn, secret_arn, key_arn)
 
     # --- steps -------------------------------------------------------------------------------------
@@ -170,6 +173,9 @@ class Story:
         self._step(f"{MALLORY} removes alice from {DEFAULT_GROUP_NAME}", self._remove_alice)
         self._step(f"{MALLORY} edits the guardrail policy to allow everything", self._edit_policy)
         self._step("The scheduled sweep runs", self._sweep)
+        self._step(
+            "Security Hub: what the security team sees; the next scheduled sweep runs", self._security_hub
+        )
         self.run.users = self._user_states()
         self.run.slack_payloads = [post.json() for post in self.slack.received()]
         self.run.seconds = time.perf_counter() - started
@@ -279,6 +285,57 @@ class Story:
         _expect(self.run.sweep_digest is not None, "the sweep published no digest")
         _expect(self._in_group(LEGACY_USER), f"the sweep did not enrol {LEGACY_USER}")
         _expect(not self._in_group(BREAK_GLASS), f"the sweep enrolled {BREAK_GLASS}")
+
+    def _security_hub(self, step: StepRecord) -> None:
+        """The sweep imported every finding (ASFF); the next run updates them in place, and archives
+        what is fixed, as PASSED."""
+        digest = self.run.sweep_digest
+        first = self._hub_findings()
+        reported = len(digest.items) if digest else -1
+        step.outcome.append(
+            f"{len(first)} findings imported into Security Hub; re-run updates, no duplicates"
+        )
+        _expect(
+            len(first) == reported, f"Security Hub holds {len(first)} findings, the sweep reported {reported}"
+        )
+        _expect(
+            all(f["RecordState"] == "ACTIVE" for f in first.values()), "an imported finding is not ACTIVE"
+        )
+        step.handler_result = _invoke("handlers.sweep", load_sample("sweep-schedule.json"), "iam-guard-sweep")
+        second = self._hub_findings()
+        archived = sorted(i for i, f in second.items() if f["RecordState"] == "ARCHIVED")
+        step.outcome.append(
+            f"next sweep: the same {len(second)} IDs, updated in place (CreatedAt kept, UpdatedAt moved); "
+            f"{len(archived)} fixed since (users the first sweep enrolled) now PASSED and ARCHIVED"
+        )
+        _expect(set(second) == set(first), "the second sweep added findings instead of updating them")
+        _expect(
+            all(second[i]["CreatedAt"] == first[i]["CreatedAt"] for i in first), "a re-import moved CreatedAt"
+        )
+        _expect(
+            all(second[i]["UpdatedAt"] > first[i]["UpdatedAt"] for i in first), "a finding was not updated"
+        )
+        _expect(
+            all(second[i]["Compliance"]["Status"] == "PASSED" for i in archived),
+            "an archived finding is not PASSED",
+        )
+        _expect(bool(archived), "nothing was archived although the first sweep enrolled users")
+        self.run.security_hub = sorted(second.values(), key=lambda f: str(f["Id"]))
+
+    def _hub_findings(self) -> dict[str, dict[str, Any]]:
+        """IAM Guard's findings in the account's Security Hub, as the security team reads them."""
+        hub = self.people.client("securityhub")
+        found: dict[str, dict[str, Any]] = {}
+        params: dict[str, Any] = {
+            "Filters": {"GeneratorId": [{"Value": "iam-guard/", "Comparison": "PREFIX"}]},
+            "MaxResults": 100,
+        }
+        while True:
+            page = hub.get_findings(**params)
+            found.update((f["Id"], f) for f in page["Findings"] if f["GeneratorId"].startswith("iam-guard/"))
+            if not page.get("NextToken"):
+                return found
+            params["NextToken"] = page["NextToken"]
 
     # --- IAM Guard's side --------------------------------------------------------------------------
 

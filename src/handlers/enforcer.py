@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from core.enforcement import GuardrailCache, enforce, is_retryable
 from core.errors import IamGuardError
 from core.events import parse_event
+from core.metric_names import ENFORCEMENT_FAILED, action_metric
 from core.naming import name_of_arn
 from core.watch import Ownership
 from handlers.common import alert_sink, cloudformation, iam, logger, metrics, settings, tracer
@@ -75,13 +76,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         )
     except IamGuardError as exc:
         retry = is_retryable(exc)
-        metrics.add_metric(name="EnforcementFailed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=ENFORCEMENT_FAILED, unit=MetricUnit.Count, value=1)
         logger.error("enforcement failed", extra={"error": str(exc), "retried": retry})
         if retry:
             raise
         return {"action": "failed", "reason": str(exc)}
     outcome = result.to_dict()
-    metrics.add_metric(name=f"Action-{result.action}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=action_metric(result.action), unit=MetricUnit.Count, value=1)
     for error in result.delivery_errors:
         logger.warning("alert not delivered", extra={"error": error, "event_id": result.meta.event_id})
     logger.info(

@@ -47,6 +47,7 @@ MODULE_FUNCTION = {
     "handlers.sweep": "SweepFunction",
     "core.sweep": "SweepFunction",
     "cli.commands.audit": "SweepFunction",
+    "core.securityhub": "SweepFunction",  # the sweep's import (organisation mode will add its own role)
     "handlers.slack_notifier": "SlackNotifierFunction",
     "handlers.policy_resource": "PolicyResourceFunction",
     "core.custom_resource": "PolicyResourceFunction",
@@ -105,6 +106,11 @@ def resource_arn(service: str, operation: str, params: dict[str, Any]) -> str:
         return "*"
     if service == "sns" and "TopicArn" in params:
         return str(params["TopicArn"])
+    if service == "securityhub":
+        if operation == "BatchImportFindings":  # authorized against the findings' product
+            products = {str(f.get("ProductArn")) for f in params.get("Findings", [])}
+            return products.pop() if len(products) == 1 else "*"
+        return f"arn:aws:securityhub:{REGION}:{ACCOUNT}:hub/default"
     if service == "secretsmanager":
         secret = str(params.get("SecretId", ""))
         if secret.startswith("arn:"):

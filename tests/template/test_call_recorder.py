@@ -8,6 +8,9 @@ from tests.template.call_recorder import check, resource_arn
 pytestmark = pytest.mark.engine
 
 
+PRODUCT = "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default"
+
+
 def record(function: str, action: str, resource: str, group: str = "") -> dict[str, str]:
     return {
         "function": function,
@@ -57,6 +60,19 @@ def test_publishing_needs_the_topic_and_the_key() -> None:
     assert check([record("SlackNotifierFunction", "sns:Publish", topic)], report) == 3  # + both key actions
 
 
+def test_the_sweep_imports_only_as_its_own_accounts_default_product() -> None:
+    report: list[str] = []
+    elsewhere = "arn:aws:securityhub:us-east-1:210987654321:product/210987654321/default"
+    partner = "arn:aws:securityhub:us-east-1:123456789012:product/some-vendor/some-product"
+    hub = "arn:aws:securityhub:us-east-1:123456789012:hub/default"
+
+    assert check([record("SweepFunction", "securityhub:BatchImportFindings", PRODUCT)], report) == 0
+    assert check([record("SweepFunction", "securityhub:GetFindings", hub)], report) == 0
+    assert check([record("SweepFunction", "securityhub:BatchImportFindings", elsewhere)], report) == 1
+    assert check([record("SweepFunction", "securityhub:BatchImportFindings", partner)], report) == 1
+    assert check([record("EnforcerFunction", "securityhub:BatchImportFindings", PRODUCT)], report) == 1
+
+
 @pytest.mark.parametrize(
     ("service", "operation", "params", "arn"),
     [
@@ -101,6 +117,13 @@ def test_publishing_needs_the_topic_and_the_key() -> None:
             "arn:aws:iam::123456789012:policy/P",
         ),
         ("iam", "GetCredentialReport", {}, "*"),
+        (
+            "securityhub",
+            "BatchImportFindings",
+            {"Findings": [{"ProductArn": PRODUCT}, {"ProductArn": PRODUCT}]},
+            PRODUCT,
+        ),
+        ("securityhub", "GetFindings", {}, "arn:aws:securityhub:us-east-1:123456789012:hub/default"),
         (
             "secretsmanager",
             "GetSecretValue",

@@ -23,7 +23,7 @@ from tests.template.template_model import (
     statements,
 )
 
-from core import custom_resource, enforcement, events, notify, slack, sweep
+from core import custom_resource, enforcement, events, notify, securityhub, slack, sweep
 from core.errors import SettingsError
 from core.settings import ENV_VARS, Settings, build_settings
 
@@ -31,7 +31,8 @@ ALERTS = notify.REQUIRED_PERMISSIONS | notify.ENCRYPTED_TOPIC_KEY_PERMISSIONS
 # What each function's "job" policy must grant: what its code declares, nothing more.
 DECLARED: dict[str, frozenset[str]] = {
     "EnforcerFunction": enforcement.REQUIRED_PERMISSIONS | ALERTS,
-    "SweepFunction": sweep.REQUIRED_PERMISSIONS | ALERTS,
+    # Security Hub's two actions only with SecurityHub=true (tests/securityhub/test_template_security_hub.py).
+    "SweepFunction": sweep.REQUIRED_PERMISSIONS | ALERTS | securityhub.REQUIRED_PERMISSIONS,
     "SlackNotifierFunction": slack.REQUIRED_PERMISSIONS,
     "PolicyResourceFunction": custom_resource.REQUIRED_PERMISSIONS | ALERTS,
 }
@@ -63,6 +64,7 @@ PARAMETER_OF = {
     "IAM_GUARD_QUIET_RUNS": "QuietRuns",
     "IAM_GUARD_SLACK_SECRET_ARN": "SlackSecretArn",
     "IAM_GUARD_MAX_MFA_AGE_HOURS": "MaxMfaAgeHours",
+    "IAM_GUARD_SECURITY_HUB": "SecurityHub",
 }
 
 
@@ -363,10 +365,12 @@ def test_every_enforcer_rule_may_leave_undelivered_events_in_its_dead_letter_que
 
 def test_an_alarm_fires_when_no_sweep_completes_for_the_configured_hours() -> None:
     alarm = resources()["SweepMissingAlarm"]["Properties"]
+    from core.metric_names import SWEEP_COMPLETED
+
     handler_source = (ROOT / "src" / "handlers" / "sweep.py").read_text()
 
-    assert alarm["MetricName"] == "SweepCompleted"
-    assert 'name="SweepCompleted"' in handler_source
+    assert alarm["MetricName"] == SWEEP_COMPLETED == "SweepCompleted"
+    assert "name=SWEEP_COMPLETED" in handler_source
     assert (
         alarm["Namespace"]
         == load_template()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]

@@ -1,8 +1,11 @@
 """``iam-guard audit``: run the sweep against the current credentials and print the findings.
 
 stdout: the result only (table, JSON or CSV). Exit 0 when the sweep ran, findings or not; 1 on an AWS
-failure (including a failed enrolment/remediation/heal or an undelivered alert), after printing what ran;
-2 on bad arguments. The account ID comes from ARNs the sweep already reads (no STS call).
+failure (including a failed enrolment/remediation/heal, an undelivered alert, or findings that did not
+reach Security Hub, each named), after printing what ran; 2 on bad arguments. The account ID comes from
+ARNs the sweep already reads (no STS call); with ``--security-hub`` the findings are imported with the
+same credentials, into that account's Security Hub (JSON: ``security_hub``; table: its last line; CSV: a
+line on stderr, so stdout stays CSV).
 
 The guardrail is checked from the account listing the sweep reads anyway. A laptop's flags must never
 overwrite a deployed guardrail: with the policy flags (``--allowed-cidr`` ...) the live policy is compared
@@ -50,6 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="make the group and policy match the policy flags (needs --allowed-cidr, --allowed-vpce or "
         "--no-ip-restriction); without it, differences are only reported",
     )
+    group.add_argument(
+        "--security-hub",
+        action="store_true",
+        help="import every finding into this account's Security Hub (ASFF; archives what is fixed)",
+    )
     add_policy_arguments(parser)
     add_self_protection_arguments(parser)
     add_delivery_arguments(parser)
@@ -60,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger().addHandler(logging.NullHandler())
     mode = guardrail_mode(args)
     # Without policy flags no policy is rendered, so the network settings do not apply.
-    settings = settings_from_args(args, **({} if mode != "presence" else {"ip_restriction": False}))
+    fixed = {} if mode != "presence" else {"ip_restriction": False}
+    settings = settings_from_args(args, security_hub=args.security_hub, **fixed)
     _recorder, sink = sink_from_args(args)
     counter = CallCounter()
     iam = IamGateway(client_factory=lambda: counter.attach(default_iam_client()))
@@ -74,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         cloudformation=CloudFormationGateway() if deployed else None,
     )
     print(render(result, args.format, iam_calls=counter.total))
+    if result.security_hub is not None and args.format == "csv":
+        print(result.security_hub.summary(), file=sys.stderr)
     problems = [f"{f.user}: {f.detail.rsplit('; ', 1)[-1]}" for f in result.failures]
     if result.delivery_error:
         problems.append(result.delivery_error)
@@ -82,8 +93,10 @@ def run(args: argparse.Namespace) -> int:
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         print(f"iam-guard audit: {problems[0]}{more}", file=sys.stderr)
-        return 1
-    return 0
+    imported = result.security_hub.problem() if result.security_hub else None
+    if imported:  # its own line: every finding that did not reach Security Hub is named
+        print(f"iam-guard audit: {imported}", file=sys.stderr)
+    return 1 if problems or imported else 0
 
 
 def guardrail_mode(args: argparse.Namespace) -> GuardrailMode:
