@@ -65,7 +65,8 @@ def add_self_protection_arguments(parser: argparse.ArgumentParser) -> None:
         "--stack-name",
         metavar="NAME",
         help="IAM Guard's CloudFormation stack: adds the statements that deny guarded users everything but "
-        "reads on its resources, the secured group and the guardrail policy (none without it)",
+        "reads on its resources, the secured group and the guardrail policy (none without it); enforce and "
+        "audit also watch and check those resources",
     )
     group.add_argument(
         "--max-mfa-age-hours",
@@ -92,7 +93,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
     """One ``Settings`` from whichever of the shared flags this subcommand defines."""
-    values: dict[str, Any] = dict(extra)
+    values: dict[str, Any] = {}
     mapping = {
         "allowed_cidr": "allowed_cidrs",
         "allowed_vpce": "allowed_vpce_ids",
@@ -116,4 +117,4 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         values["ip_restriction"] = not args.no_ip_restriction
     if "exempt_users" in values:
         values["exempt_users"] = frozenset(values["exempt_users"])
-    return build_settings(**values)
+    return build_settings(**{**values, **extra})  # what the command fixes wins over its flags

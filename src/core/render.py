@@ -308,7 +308,7 @@ def slack_alarm_message(text: str) -> dict[str, Any] | None:
     """A CloudWatch alarm notification (IAM Guard's alarms publish to the same topic); None if not one."""
     try:
         alarm = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # anyone who may publish to the topic can send anything
         return None
     if not isinstance(alarm, dict) or not {"AlarmName", "NewStateValue"} <= alarm.keys():
         return None
@@ -480,7 +480,7 @@ def alert_from_envelope(text: str) -> Alert | None:
     """The alert in an envelope; None when ``text`` is not an envelope (someone else's message)."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("schema") != ENVELOPE_SCHEMA:
         return None

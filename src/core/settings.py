@@ -45,9 +45,12 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_QUIET_RUNS": "quiet_runs",
     "IAM_GUARD_SNS_TOPIC_ARN": "sns_topic_arn",
     "IAM_GUARD_SLACK_SECRET_ARN": "slack_secret_arn",
+    "IAM_GUARD_STACK_NAME": "stack_name",
+    "IAM_GUARD_MAX_MFA_AGE_HOURS": "max_mfa_age_hours",
+    "IAM_GUARD_SECURITY_HUB": "security_hub",
 }
 _LIST_FIELDS = {"allowed_cidrs", "allowed_vpce_ids", "exempt_users"}
-_BOOL_FIELDS = {"ip_restriction", "dry_run", "remediate", "quiet_runs"}
+_BOOL_FIELDS = {"ip_restriction", "dry_run", "remediate", "quiet_runs", "security_hub"}
 
 
 class Settings(BaseModel):
@@ -71,6 +74,7 @@ class Settings(BaseModel):
     slack_secret_arn: str | None = None
     stack_name: str | None = None  # IAM Guard's own stack: the guardrail then protects its resources
     max_mfa_age_hours: int | None = Field(None, ge=1, le=8760)  # deny (all but self-service) older MFA
+    security_hub: bool = False  # the sweep imports its findings into the account's Security Hub
 
     @field_validator("allowed_cidrs")
     @classmethod
@@ -143,7 +147,8 @@ class Settings(BaseModel):
         return self
 
     def is_listed_exempt(self, user_name: str) -> bool:
-        return user_name in self.exempt_users
+        """IAM user names are unique without regard to case: so is the exemption list."""
+        return user_name.casefold() in {u.casefold() for u in self.exempt_users}
 
 
 def normalize_cidr(value: str) -> str:

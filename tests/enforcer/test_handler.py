@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from tests.conftest import EVENTS_DIR
 from tests.enforcer.conftest import GROUP, fast_retrier, make_settings, sample
@@ -19,10 +19,11 @@ from tests.harness.metrics import EmittedMetrics
 from core.errors import ThrottledError, UnavailableError
 from core.guardrail import ensure_guardrail
 from core.iam import IamGateway, default_iam_client
+from core.metric_names import ENFORCEMENT_FAILED
 from demo.lambda_context import FakeLambdaContext
 from handlers import common, enforcer
 
-ENFORCER_ROLE = "arn:aws:iam::123456789012:role/iam-guard-EnforcerFunctionRole-1AB2CD3EF4"
+ENFORCER_ROLE = "arn:aws:iam::123456789012:role/iam-guard/iam-guard/iam-guard_enforcer"
 
 EXPECTED_ACTIONS = {
     "create-user": "enrolled",
@@ -88,14 +89,14 @@ def test_the_custom_resource_tearing_the_group_down_is_not_undone(
     lambda_env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Stack deletion / group rename: the custom resource's role empties our group; nobody is put back."""
-    deployer = "arn:aws:iam::123456789012:role/iam-guard-PolicyResourceRole-9ZY8XW7V"
+    deployer = "arn:aws:iam::123456789012:role/iam-guard/iam-guard/iam-guard_policy-resource"
     monkeypatch.setenv("IAM_GUARD_OWN_ROLE_ARNS", f"{ENFORCER_ROLE}, {deployer}")
     lambda_env.add_user_to_group(GroupName=GROUP, UserName="dev-bob")
     lambda_env.remove_user_from_group(GroupName=GROUP, UserName="dev-bob")
     event = sample("remove-user-from-group")
     event["detail"]["userIdentity"] = {
         "type": "AssumedRole",
-        "arn": "arn:aws:sts::123456789012:assumed-role/iam-guard-PolicyResourceRole-9ZY8XW7V/session",
+        "arn": "arn:aws:sts::123456789012:assumed-role/iam-guard/iam-guard/iam-guard_policy-resource/session",
         "sessionContext": {"sessionIssuer": {"type": "Role", "arn": deployer}},
     }
 
@@ -151,7 +152,7 @@ def test_malformed_event_alerts_counts_and_is_not_retried(
     assert outcome["delivery_errors"] == []
     [subject] = failure_alerts(topic)
     assert "Enforcement failed" in subject
-    assert lambda_metrics.total(enforcer.FAILURE_METRIC) == 1
+    assert lambda_metrics.total(ENFORCEMENT_FAILED) == 1
 
 
 def test_an_event_naming_no_user_alerts_once(topic: Topic, lambda_metrics: EmittedMetrics) -> None:
@@ -162,7 +163,7 @@ def test_an_event_naming_no_user_alerts_once(topic: Topic, lambda_metrics: Emitt
     assert outcome["action"] == "failed"
     assert "names no user" in outcome["reason"]
     assert len(failure_alerts(topic)) == 1
-    assert lambda_metrics.total(enforcer.FAILURE_METRIC) == 1
+    assert lambda_metrics.total(ENFORCEMENT_FAILED) == 1
 
 
 def test_invalid_settings_still_alert_through_a_valid_topic_setting(
@@ -178,7 +179,7 @@ def test_invalid_settings_still_alert_through_a_valid_topic_setting(
     [body] = [m for m in topic.messages() if m["MessageAttributes"]["type"]["Value"] == "enforcement-failed"]
     assert "no allowed network" in body["Message"]
     assert "Fix the stack's parameters" in body["Message"]
-    assert lambda_metrics.total(enforcer.FAILURE_METRIC) == 1
+    assert lambda_metrics.total(ENFORCEMENT_FAILED) == 1
     assert lambda_env_groups("dev-bob") == []  # nothing was enforced
 
 
@@ -198,24 +199,26 @@ def test_invalid_settings_and_no_valid_topic_fail_without_alert_or_retry(
 
     assert outcome["action"] == "failed"
     assert outcome["delivery_errors"] == ["no valid alert destination (IAM_GUARD_SNS_TOPIC_ARN)"]
-    assert lambda_metrics.total(enforcer.FAILURE_METRIC) == 1
+    assert lambda_metrics.total(ENFORCEMENT_FAILED) == 1
 
 
 def test_a_missing_permission_alerts_once_counts_and_is_not_retried(
     topic: Topic, monkeypatch: pytest.MonkeyPatch, lambda_metrics: EmittedMetrics
 ) -> None:
     client = boto3.client("iam", region_name="us-east-1")
-    stubber = Stubber(client)
-    stubber.add_client_error("get_policy", "AccessDenied", "not authorized", 403)
+
+    def denied(model: Any, **_: Any) -> None:  # IAM refuses every call: the role lacks the permissions
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, model.name)
+
+    client.meta.events.register("before-call.iam", denied)
     monkeypatch.setattr(enforcer, "iam", lambda: IamGateway(client, retrier=fast_retrier()))
 
-    with stubber:
-        outcome = enforcer.lambda_handler(sample("create-user"), context())
+    outcome = enforcer.lambda_handler(sample("create-user"), context())
 
     assert outcome["action"] == "failed"
-    assert outcome["reason"].startswith("GetPolicy failed: AccessDenied")
+    assert "failed: AccessDenied: not authorized" in outcome["reason"]
     assert len(failure_alerts(topic)) == 1  # sent by the core, not twice
-    assert lambda_metrics.total(enforcer.FAILURE_METRIC) == 1
+    assert lambda_metrics.total(ENFORCEMENT_FAILED) == 1
 
 
 @pytest.mark.parametrize("name", sorted(network_errors()))
@@ -229,7 +232,7 @@ def test_a_network_failure_that_outlives_our_retries_is_raised_for_a_lambda_retr
     with pytest.raises(UnavailableError, match=f"GetUser failed: {name}"):
         enforcer.lambda_handler(sample("create-user"), context())
 
-    assert lambda_metrics.total(enforcer.FAILURE_METRIC) == 1
+    assert lambda_metrics.total(ENFORCEMENT_FAILED) == 1
 
 
 def test_throttling_that_outlives_our_retries_is_raised_for_a_lambda_retry(

@@ -15,8 +15,14 @@ from typing import Any
 import boto3
 from botocore import xform_name
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+from botocore.handlers import json_decode_policies
 
 ENDPOINT = "https://iam.amazonaws.com/"
+
+
+def service_of(client: Any) -> str:
+    """The service part of a client's event names (``iam``, ``sns``, ...)."""
+    return str(client.meta.service_model.service_id.hyphenize())
 
 
 def network_errors() -> dict[str, Exception]:
@@ -33,7 +39,7 @@ def fail_transport(client: Any, operation: str, *errors: Exception) -> list[int]
     through. Returns a one-item list counting every send attempted."""
     pending = list(errors)
     attempts = [0]
-    service = client.meta.service_model.service_id.hyphenize()
+    service = service_of(client)
 
     def before_send(**_: Any) -> None:
         attempts[0] += 1
@@ -63,8 +69,10 @@ def page_answers(client: Any, operation: str, result_key: str, page_size: int) -
         region_name=client.meta.region_name,
         endpoint_url=client.meta.endpoint_url,
     )
+    # The hooked client decodes policy documents in its own after-call step: serve them still encoded.
+    raw.meta.events.unregister(f"after-call.{service_of(client)}", json_decode_policies)
     full_listing = getattr(raw, xform_name(operation))
-    service = client.meta.service_model.service_id.hyphenize()
+    service = service_of(client)
     request: dict[str, Any] = {}
     served = [0]
 

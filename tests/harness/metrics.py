@@ -45,6 +45,9 @@ class EmittedMetrics:
     def names(self) -> list[str]:
         return [point.name for point in self.points()]
 
+    def values(self, name: str) -> list[float]:
+        return [point.value for point in self.points(name)]
+
     def total(self, name: str) -> float:
         return sum(point.value for point in self.points(name))
 

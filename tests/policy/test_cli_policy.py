@@ -145,7 +145,7 @@ def test_no_ip_restriction_renders_the_mfa_gate_only() -> None:
             "or shorten the stack name (each of its 40 characters counts",
         ),
         (["--no-ip-restriction", "--stack-name", "iam_guard"], "is not a valid stack name"),
-        (["--no-ip-restriction", "--stack-name", "g" * 41], "at most 40 characters"),
+        (["--no-ip-restriction", "--stack-name", "g" * 49], "at most 48 characters"),
         (["--no-ip-restriction", "--max-mfa-age-hours", "0"], "max_mfa_age_hours"),
         (["--no-ip-restriction", "--max-mfa-age-hours", "8761"], "less than or equal to 8760"),
         (["--no-ip-restriction", "--max-mfa-age-hours", "12h"], "valid integer"),

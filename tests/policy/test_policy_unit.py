@@ -187,7 +187,7 @@ def test_self_protection_denies_all_but_reads_on_the_names_core_naming_gives() -
         "arn:*:lambda:*:*:function:iam-guard_*",
         "arn:*:lambda:*:*:layer:iam-guard_*",
         "arn:*:logs:*:*:log-group:/aws/lambda/iam-guard/*",
-        "arn:*:s3:::iam-guard-trailbucket-*",
+        "arn:*:s3:::iam-guard-trail-*",
         "arn:*:scheduler:*:*:schedule/*/iam-guard_*",
         "arn:*:sns:*:*:iam-guard_*",
         "arn:*:sqs:*:*:iam-guard_*",
@@ -217,13 +217,13 @@ def test_self_protection_follows_the_stack_group_and_policy_names() -> None:
     assert "arn:*:iam::*:group/Secured" in resources
     assert "arn:*:iam::*:policy/Guardrail" in resources
     assert "arn:*:iam::*:group/IAMGuardSecuredUsers" not in resources
-    assert f"arn:*:s3:::{naming.trail_bucket_prefix('Guard-Prod')}*" in resources  # guard-prod-trailbucket-
-    assert "arn:*:s3:::guard-prod-trailbucket-*" in resources
+    assert f"arn:*:s3:::{naming.trail_bucket_prefix('Guard-Prod')}*" in resources
+    assert "arn:*:s3:::iam-guard-trail-*" in resources  # every IAM Guard stack's trail bucket
     assert f"arn:*:logs:*:*:log-group:{naming.log_group_prefix('Guard-Prod')}*" in resources
     assert f"arn:*:iam::*:role{naming.role_path('Guard-Prod')}*" in resources
     assert all(
         "Guard-Prod" in arn
-        or "guard-prod" in arn
+        or "iam-guard-trail-" in arn
         or "/iam-guard/" in arn
         or arn.endswith(("/Secured", "/Guardrail"))
         for arn in resources

@@ -111,13 +111,13 @@ KINDS = [
     ),
     Kind(
         "trail bucket",
-        lambda s: f"arn:aws:s3:::{s.lower()}-trailbucket-1a2b3c4d5e6f",
+        lambda s: trail_bucket(s),
         ("s3:PutBucketPolicy", "s3:DeleteBucket", "s3:PutLifecycleConfiguration"),
         ("s3:GetBucketPolicy", "s3:ListBucket"),
     ),
     Kind(
         "trail log object",
-        lambda s: f"arn:aws:s3:::{s.lower()}-trailbucket-1a2b3c4d5e6f/AWSLogs/{ACCOUNT}/CloudTrail/x.json.gz",
+        lambda s: f"{trail_bucket(s)}/AWSLogs/{ACCOUNT}/CloudTrail/x.json.gz",
         ("s3:DeleteObject", "s3:PutObject"),
         ("s3:GetObject",),
     ),
@@ -222,6 +222,17 @@ KINDS = [
         ("scheduler:GetSchedule",),
     ),
 ]
+
+
+OUR_STACKS = {STACK, LONG_STACK}
+
+
+def trail_bucket(stack: str) -> str:
+    """An IAM Guard stack's trail bucket is iam-guard-trail-<stack UUID> (template.yaml); another stack's
+    trail bucket has CloudFormation's generated name."""
+    if stack in OUR_STACKS:
+        return "arn:aws:s3:::iam-guard-trail-5b2b7c40-1f0e-11ef-9a3b-0a1b2c3d4e5f"
+    return f"arn:aws:s3:::{stack.lower()}-trailbucket-1a2b3c4d5e6f"
 
 
 def foreign_stacks(stack: str) -> list[str]:

@@ -65,6 +65,10 @@ TABLE: dict[str, tuple[list[str], list[str]]] = {
             "vpc-01234567",
         ],
     ),
+    "MaxMfaAgeHours": (
+        ["", "1", "12", "8760"],
+        ["0", "-1", "1.5", "12h", "08", "12345", " 12", "12\n", "twelve"],
+    ),
     "GroupName": (
         ["IAMGuardSecuredUsers", "a", "a" * 128, "team+ops=1,2.x@y_z-w"],
         ["", "secured users", "a" * 129, "grüppe", "team/secured", "group;drop", "group*", "x\n", "グループ"],
@@ -132,6 +136,8 @@ MODEL_ONLY = [
     ("AllowedCIDRs", "abc", "not a valid IPv4 or IPv6 CIDR"),
     ("AllowedCIDRs", "0.0.0.0/0", "allows every address"),
     ("AllowedCIDRs", "0.0.0.0/1,128.0.0.0/1", "together allow every IPv4 address"),
+    ("MaxMfaAgeHours", "8761", "less than or equal to 8760"),
+    ("MaxMfaAgeHours", "9999", "less than or equal to 8760"),
     ("ExemptUsers", "a,,b", ""),  # an empty item is skipped, not an error: listed for the record
 ]
 
@@ -143,6 +149,9 @@ PATTERN_ONLY = {
     ("GroupName", "x\n"): "the model strips surrounding white space",
     ("PolicyName", "policy\n"): "the model strips surrounding white space",
     ("SlackSecretArn", f"{SECRET_ARN}\n"): "the model strips surrounding white space",
+    ("MaxMfaAgeHours", " 12"): "the model strips surrounding white space",
+    ("MaxMfaAgeHours", "12\n"): "the model strips surrounding white space",
+    ("MaxMfaAgeHours", "08"): "the model reads a leading zero as a number",
     # The model's name check uses Unicode \w; IAM itself refuses these names (ValidationError).
     ("GroupName", "grüppe"): "IAM refuses non-ASCII group names",
     ("GroupName", "グループ"): "IAM refuses non-ASCII group names",
@@ -156,6 +165,7 @@ VARIABLE_OF = {  # parameter -> the IAM_GUARD_* variable the functions get it as
     for variable, parameter in {
         "IAM_GUARD_ALLOWED_CIDRS": "AllowedCIDRs",
         "IAM_GUARD_ALLOWED_VPCE_IDS": "AllowedVpceIds",
+        "IAM_GUARD_MAX_MFA_AGE_HOURS": "MaxMfaAgeHours",
         "IAM_GUARD_GROUP_NAME": "GroupName",
         "IAM_GUARD_POLICY_NAME": "PolicyName",
         "IAM_GUARD_EXEMPT_USERS": "ExemptUsers",

@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from cli.delivery import add_delivery_arguments, sink_from_args
-from cli.options import add_policy_arguments, add_target_arguments, settings_from_args
+from cli.options import (
+    add_policy_arguments,
+    add_self_protection_arguments,
+    add_target_arguments,
+    settings_from_args,
+)
+from core.cloudformation import CloudFormationGateway
 from core.enforcement import GuardrailCache, enforce
 from core.errors import InvalidInputError
 from core.events import IamApiCallEvent, parse_event
@@ -23,6 +29,7 @@ from core.sts import caller_account_id
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--event", required=True, metavar="FILE", help="EventBridge event (JSON file)")
     add_policy_arguments(parser)
+    add_self_protection_arguments(parser)
     add_target_arguments(parser)
     add_delivery_arguments(parser)
 
@@ -32,7 +39,15 @@ def run(args: argparse.Namespace) -> int:
     event = _read_event(Path(args.event))
     _check_account(event)
     _, sink = sink_from_args(args)
-    result = enforce(event, settings=settings, iam=IamGateway(), sink=sink, cache=GuardrailCache())
+    result = enforce(
+        event,
+        settings=settings,
+        iam=IamGateway(),
+        sink=sink,
+        cache=GuardrailCache(),
+        # With --stack-name, changes to the stack's resources are recognised (its own updates told apart).
+        cloudformation=CloudFormationGateway() if settings.stack_name else None,
+    )
     print(json.dumps(result.to_dict(), indent=2))
     return 0
 
@@ -44,6 +59,8 @@ def _read_event(path: Path) -> IamApiCallEvent:
         raise InvalidInputError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInputError(f"{path} is not JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidInputError(f"{path} is nested too deeply to be an EventBridge event") from None
     return parse_event(raw)
 
 
