@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from tests.securityhub.conftest import ACCOUNT_ID, Hub, PartlyFailing
-from tests.sweep.conftest import GROUP
+from tests.sweep.conftest import GROUP, add_story_users
 
 import core.sweep
 from cli.main import main
@@ -20,13 +20,7 @@ from core.securityhub import SecurityHubGateway, finding_id
 
 def seed(iam: Any) -> None:
     iam.create_group(GroupName=GROUP)
-    for name in ("alice", "robot", "outsider"):
-        iam.create_user(UserName=name)
-    iam.create_login_profile(UserName="alice", Password="Correct-Horse-9-Battery")
-    iam.create_access_key(UserName="robot")
-    iam.add_user_to_group(GroupName=GROUP, UserName="alice")
-    iam.add_user_to_group(GroupName=GROUP, UserName="robot")
-    iam.create_user(UserName="breakglass", Tags=[{"Key": "iam-guard:exempt", "Value": "true"}])
+    add_story_users(iam)
 
 
 @pytest.fixture

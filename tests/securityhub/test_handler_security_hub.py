@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import load_event
 from tests.harness.metrics import EmittedMetrics
 from tests.securityhub.conftest import ACCOUNT_ID, Account, Hub, PartlyFailing
+from tests.sweep.conftest import sweep_handler_env
 
 from core.alerts import AlertKind, RecordingSink
 from core.errors import SecurityHubImportError
@@ -24,14 +25,8 @@ def lambda_env(
 ) -> Iterator[RecordingSink]:
     from handlers import common
 
-    monkeypatch.setenv("IAM_GUARD_IP_RESTRICTION", "false")
-    monkeypatch.setenv("IAM_GUARD_GRACE_DAYS", "0")
     monkeypatch.setenv("IAM_GUARD_SECURITY_HUB", "true")
-    sink = RecordingSink()
-    common.reset_caches()
-    monkeypatch.setattr("handlers.sweep.alert_sink", lambda: sink)
-    monkeypatch.setattr("handlers.sweep.iam", lambda: account.gateway)
-    yield sink
+    yield sweep_handler_env(monkeypatch, account)
     common.reset_caches()
 
 

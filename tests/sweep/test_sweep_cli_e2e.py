@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
-from tests.sweep.conftest import GROUP
+from tests.sweep.conftest import GROUP, add_story_users
 
 from core.guardrail import ensure_guardrail
 from core.iam import IamGateway
@@ -25,13 +25,7 @@ def seeded(moto_endpoint: str) -> str:
     iam = boto3.client("iam", endpoint_url=moto_endpoint, region_name="us-east-1")
     # IAM Guard deployed: the secured group, with the guardrail policy attached.
     ensure_guardrail(IamGateway(iam), build_settings(ip_restriction=False), "123456789012")
-    for name in ("alice", "robot", "outsider"):
-        iam.create_user(UserName=name)
-    iam.create_login_profile(UserName="alice", Password="Correct-Horse-9-Battery")
-    iam.create_access_key(UserName="robot")
-    iam.add_user_to_group(GroupName=GROUP, UserName="alice")
-    iam.add_user_to_group(GroupName=GROUP, UserName="robot")
-    iam.create_user(UserName="breakglass", Tags=[{"Key": "iam-guard:exempt", "Value": "true"}])
+    add_story_users(iam)
     return moto_endpoint
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from tests.conftest import load_event
 from tests.harness.large_account import seed_iam_backend
 from tests.harness.metrics import EmittedMetrics
-from tests.sweep.conftest import GROUP, Account, make_settings
+from tests.sweep.conftest import GROUP, Account, make_settings, sweep_handler_env
 
 from core.alerts import AlertKind, RecordingSink
 from core.errors import DeliveryError, InvalidEventError
@@ -63,16 +63,12 @@ def test_call_budget_on_a_large_account(account: Account) -> None:
 
 
 @pytest.fixture
-def handler_env(monkeypatch: pytest.MonkeyPatch, account: Account, lambda_metrics: EmittedMetrics) -> Any:
+def handler_env(
+    monkeypatch: pytest.MonkeyPatch, account: Account, lambda_metrics: EmittedMetrics
+) -> Iterator[RecordingSink]:
     from handlers import common
 
-    monkeypatch.setenv("IAM_GUARD_IP_RESTRICTION", "false")
-    monkeypatch.setenv("IAM_GUARD_GRACE_DAYS", "0")
-    sink = RecordingSink()
-    common.reset_caches()
-    monkeypatch.setattr("handlers.sweep.alert_sink", lambda: sink)
-    monkeypatch.setattr("handlers.sweep.iam", lambda: account.gateway)
-    yield sink
+    yield sweep_handler_env(monkeypatch, account)
     common.reset_caches()
 
 

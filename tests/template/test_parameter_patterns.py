@@ -160,19 +160,18 @@ PATTERN_ONLY = {
     ("ExemptTagKey", "exempté"): "IAM allows Unicode letters in tag keys; the template is stricter",
 }
 
-VARIABLE_OF = {  # parameter -> the IAM_GUARD_* variable the functions get it as
-    parameter: variable
-    for variable, parameter in {
-        "IAM_GUARD_ALLOWED_CIDRS": "AllowedCIDRs",
-        "IAM_GUARD_ALLOWED_VPCE_IDS": "AllowedVpceIds",
-        "IAM_GUARD_MAX_MFA_AGE_HOURS": "MaxMfaAgeHours",
-        "IAM_GUARD_GROUP_NAME": "GroupName",
-        "IAM_GUARD_POLICY_NAME": "PolicyName",
-        "IAM_GUARD_EXEMPT_USERS": "ExemptUsers",
-        "IAM_GUARD_EXEMPT_TAG_KEY": "ExemptTagKey",
-        "IAM_GUARD_SLACK_SECRET_ARN": "SlackSecretArn",
-    }.items()
-}
+
+def _variables_of_parameters() -> dict[str, str]:
+    """parameter -> the IAM_GUARD_* setting the functions get it as (template.yaml's Globals)."""
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    return {
+        value["Ref"]: name
+        for name, value in variables.items()
+        if name in ENV_VARS and isinstance(value, dict) and set(value) == {"Ref"}
+    }
+
+
+VARIABLE_OF = _variables_of_parameters()
 
 
 def pattern_of(parameter: str) -> str:
@@ -204,7 +203,7 @@ def test_every_allowed_pattern_has_its_table() -> None:
     for parameter, (accepted, refused) in TABLE.items():
         assert accepted, parameter
         assert len(refused) >= 5 or (parameter == "AllowedVpceIds" and len(refused) >= 3), parameter
-    assert set(VARIABLE_OF.values()) <= set(ENV_VARS)
+    assert {"AllowedCIDRs", "ExemptUsers", "MaxMfaAgeHours", "SlackSecretArn"} <= set(VARIABLE_OF)
 
 
 @pytest.mark.parametrize(("parameter", "value"), rows(accepted=True))

@@ -89,6 +89,12 @@ def deployed_with_a_member(iam_client: Any, receiver: SlackReceiver, user: str) 
     iam_client.add_user_to_group(GroupName="IAMGuardSecuredUsers", UserName=user)
 
 
+def assert_the_guardrail_renders(iam_client: Any, **settings: Any) -> None:
+    """The policy's default version is the guardrail rendered for these settings (of stack iam-guard)."""
+    expected = render_policy(build_settings(stack_name="iam-guard", **settings))
+    assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
+
+
 def default_document(iam_client: Any, arn: str) -> dict[str, Any]:
     version = iam_client.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
     document: dict[str, Any] = iam_client.get_policy_version(PolicyArn=arn, VersionId=version)[
@@ -119,12 +125,9 @@ def test_create_makes_the_group_with_the_rendered_policy_attached(
     assert reply["Data"]["GroupName"] == "IAMGuardSecuredUsers"
     assert reply["PhysicalResourceId"] == "iam-guard-Guardrail"
     assert attached(iam_client, "IAMGuardSecuredUsers") == [POLICY_ARN]
-    expected = render_policy(
-        build_settings(
-            allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"), mfa_mode="strict", stack_name="iam-guard"
-        )
+    assert_the_guardrail_renders(
+        iam_client, allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"), mfa_mode="strict"
     )
-    assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
 
 
 def test_update_of_the_cidrs_replaces_the_policy_text(iam_client: Any, receiver: SlackReceiver) -> None:
@@ -136,12 +139,9 @@ def test_update_of_the_cidrs_replaces_the_policy_text(iam_client: Any, receiver:
 
     assert reply["Status"] == "SUCCESS", reply["Reason"]
     assert reply["PhysicalResourceId"] == "iam-guard-Guardrail"  # never "replaced": no stray Delete
-    expected = render_policy(
-        build_settings(
-            allowed_cidrs=("203.0.113.0/24", "198.51.100.0/24"), mfa_mode="console", stack_name="iam-guard"
-        )
+    assert_the_guardrail_renders(
+        iam_client, allowed_cidrs=("203.0.113.0/24", "198.51.100.0/24"), mfa_mode="console"
     )
-    assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
 
 
 def test_renaming_the_group_moves_members_and_removes_the_old_group(
@@ -541,12 +541,9 @@ def test_upgrading_from_0_1_moves_group_and_policy_onto_the_path(
     assert [u["UserName"] for u in group["Users"]] == ["alice"]
     assert attached(iam_client, "IAMGuardSecuredUsers") == [POLICY_ARN]
     assert [p["Arn"] for p in iam_client.list_policies(Scope="Local")["Policies"]] == [POLICY_ARN]
-    expected = render_policy(
-        build_settings(
-            allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"), mfa_mode="strict", stack_name="iam-guard"
-        )
+    assert_the_guardrail_renders(
+        iam_client, allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"), mfa_mode="strict"
     )
-    assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
 
 
 def test_a_request_with_nested_properties_is_refused_in_one_line(
