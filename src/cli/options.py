@@ -66,6 +66,9 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         "dry_run": "dry_run",
         "grace_days": "grace_days",
         "remediate": "remediate",
+        "unused_days": "unused_days",
+        "key_max_age_days": "key_max_age_days",
+        "remediate_unused_keys": "remediate_unused_keys",
         "sns_topic_arn": "sns_topic_arn",
     }
     for flag, field in mapping.items():

@@ -44,9 +44,14 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_QUIET_RUNS": "quiet_runs",
     "IAM_GUARD_SNS_TOPIC_ARN": "sns_topic_arn",
     "IAM_GUARD_SLACK_SECRET_ARN": "slack_secret_arn",
+    "IAM_GUARD_UNUSED_DAYS": "unused_days",
+    "IAM_GUARD_KEY_MAX_AGE_DAYS": "key_max_age_days",
+    "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "remediate_unused_keys",
 }
 _LIST_FIELDS = {"allowed_cidrs", "allowed_vpce_ids", "exempt_users"}
-_BOOL_FIELDS = {"ip_restriction", "dry_run", "remediate", "quiet_runs"}
+_BOOL_FIELDS = {"ip_restriction", "dry_run", "remediate", "quiet_runs", "remediate_unused_keys"}
+# Credential hygiene thresholds, in days (0 turns the check off); the template's MinValue/MaxValue match.
+MAX_HYGIENE_DAYS = 3650
 
 
 class Settings(BaseModel):
@@ -68,6 +73,11 @@ class Settings(BaseModel):
     quiet_runs: bool = False
     sns_topic_arn: str | None = None
     slack_secret_arn: str | None = None
+    # Credential hygiene (sweep): console password / active key unused for this many days or more;
+    # active key created more than this many days ago. 0 turns the check off.
+    unused_days: int = Field(45, ge=0, le=MAX_HYGIENE_DAYS)
+    key_max_age_days: int = Field(90, ge=0, le=MAX_HYGIENE_DAYS)
+    remediate_unused_keys: bool = False  # its own switch: Remediate=true stacks do not start on upgrade
 
     @field_validator("allowed_cidrs")
     @classmethod

@@ -6,10 +6,14 @@ IAM calls per run, for N users (see README, "The sweep"):
 - GetCredentialReport: 1 (more only if IAM answers ReportInProgress/ReportExpired within the bound);
 - GetAccountAuthorizationDetails: ceil(N / 1000) pages (membership, tags, creation dates);
 - ListVirtualMFADevices (Assigned): ceil(devices / 1000) pages (fresh MFA state);
-- GetAccountSummary: 1, only when the report has no ``<root_account>`` row;
+- GetAccountSummary: 1 (the root user's password, access keys and MFA, live);
 - per user missing from the report (created after it): GetLoginProfile + ListAccessKeys + ListMFADevices;
 - per user enrolled: AddUserToGroup; per user remediated: ListMFADevices + ListAccessKeys (the re-check)
-  + one UpdateAccessKey per active key.
+  + one UpdateAccessKey per active key; per user whose unused keys are deactivated: ListAccessKeys +
+  one GetAccessKeyLastUsed per active key (the re-check) + one UpdateAccessKey per key still unused.
+
+So a run with a warm report costs 5 calls on real IAM (4 account-wide reads + GetAccountSummary) for
+up to 1,000 users, 6 on moto (which answers STARTED to the first GenerateCredentialReport).
 """
 
 from __future__ import annotations
@@ -23,25 +27,29 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from core.alerts import Alert, AlertItem, AlertKind, AlertSink, Severity
+from core.credential_report import ROOT, AccessKeySlot, parse_report
 from core.errors import AwsError, CredentialReportError, DeliveryError, IamGuardError
 from core.exemptions import tags_to_dict
 from core.findings import (
+    ACCESS_KEY_UNUSED,
     ENROLLED,
     FAILED,
     MFA_KINDS,
     NOT_IN_SECURED_GROUP,
+    REACTIVATE,
     REMEDIATED,
-    ROOT,
     VIOLATION,
     WOULD_ENROL,
     WOULD_REMEDIATE,
     Credentials,
     Finding,
+    RootCredentials,
     Snapshot,
     UserRecord,
     classify,
     count_by_kind,
     count_by_status,
+    is_unused,
     sort_findings,
 )
 from core.iam import CredentialReport, IamGateway, permissions_of
@@ -63,12 +71,13 @@ REQUIRED_PERMISSIONS = permissions_of(
     IamGateway.get_credential_report,
     IamGateway.iter_users_with_groups_and_tags,
     IamGateway.users_with_assigned_virtual_mfa,
-    IamGateway.account_mfa_enabled,
+    IamGateway.account_summary,
     IamGateway.has_login_profile,
     IamGateway.list_access_keys,
     IamGateway.list_mfa_devices,
     IamGateway.add_user_to_group,
     IamGateway.deactivate_access_key,
+    IamGateway.access_key_last_used,
 )
 
 
@@ -85,6 +94,9 @@ class SweepResult:
     grace_days: int
     alerts_sent: tuple[AlertKind, ...]
     delivery_error: str | None = None
+    unused_days: int = 45
+    key_max_age_days: int = 90
+    remediate_unused_keys: bool = False
 
     @property
     def counts(self) -> dict[str, int]:
@@ -135,12 +147,12 @@ def fetch_credential_report(
 def gather(iam: IamGateway, *, sleep: Callable[[float], None] = time.sleep) -> Snapshot:
     """The account-wide reads, then per-user checks only for users the report does not know yet."""
     report = fetch_credential_report(iam, sleep=sleep)
-    rows = {row["user"]: row for row in report.rows if row.get("user")}
+    records = parse_report(report.rows)
     users = tuple(_user_record(u) for u in iam.iter_users_with_groups_and_tags())
     virtual_mfa = frozenset(iam.users_with_assigned_virtual_mfa())
-    root_row = rows.get(ROOT)
-    root_mfa = root_row.get("mfa_active") == "true" if root_row else iam.account_mfa_enabled()
-    snapshot = Snapshot(_aware(report.generated_at), rows, users, virtual_mfa, root_mfa)
+    # Always asked: the report's root row says not_supported for the password and may be 4 hours old.
+    root = RootCredentials.from_summary(iam.account_summary(), records.get(ROOT))
+    snapshot = Snapshot(_aware(report.generated_at), records, users, virtual_mfa, root)
     missing = snapshot.missing_from_report()
     live = {name: live_credentials(iam, name) for name in missing}
     if missing:
@@ -149,12 +161,24 @@ def gather(iam: IamGateway, *, sleep: Callable[[float], None] = time.sleep) -> S
 
 
 def live_credentials(iam: IamGateway, user_name: str) -> Credentials:
-    """Three per-user calls, for a user the report does not list (created after it was generated)."""
+    """Three per-user calls, for a user the report does not list (created after it was generated).
+
+    Key use is not known live without one more call per key; such a user is younger than the report
+    (at most 4 hours), so its keys count from their creation, which cannot make them unused or old.
+    """
     return Credentials(
         password_enabled=iam.has_login_profile(user_name),
-        active_keys=sum(k.get("Status") == "Active" for k in iam.list_access_keys(user_name)),
         mfa=bool(iam.list_mfa_devices(user_name)),
         source="live",
+        keys=tuple(
+            AccessKeySlot(
+                slot=i,
+                active=k.get("Status") == "Active",
+                last_rotated=_aware(k["CreateDate"]) if isinstance(k.get("CreateDate"), datetime) else None,
+                last_used=None,
+            )
+            for i, k in enumerate(iam.list_access_keys(user_name), start=1)
+        ),
     )
 
 
@@ -177,14 +201,19 @@ def _aware(moment: datetime) -> datetime:
 # --- reconcile -------------------------------------------------------------------------------------
 
 
-def reconcile(iam: IamGateway, findings: Sequence[Finding], settings: Settings) -> list[Finding]:
+def reconcile(
+    iam: IamGateway, findings: Sequence[Finding], settings: Settings, now: datetime | None = None
+) -> list[Finding]:
     """Enrol users outside the group (unless dry-run); deactivate keys when remediation is on."""
+    now = now or datetime.now(UTC)
     done: list[Finding] = []
     for finding in findings:
         if finding.finding == NOT_IN_SECURED_GROUP:
             done.append(enrol(iam, finding, settings))
         elif _remediable(finding, settings):
             done.extend(remediate(iam, finding, settings))
+        elif _unused_keys_remediable(finding, settings):
+            done.extend(deactivate_unused_keys(iam, finding, settings, now))
         else:
             done.append(finding)
     return sort_findings(done)
@@ -237,6 +266,58 @@ def remediate(iam: IamGateway, finding: Finding, settings: Settings) -> list[Fin
     return [replace(finding, status=REMEDIATED, detail=f"{finding.detail}; deactivated {', '.join(active)}")]
 
 
+def _unused_keys_remediable(finding: Finding, settings: Settings) -> bool:
+    return (
+        settings.remediate_unused_keys
+        and finding.finding == ACCESS_KEY_UNUSED
+        and finding.status == VIOLATION
+        and settings.unused_days > 0
+    )
+
+
+def deactivate_unused_keys(
+    iam: IamGateway, finding: Finding, settings: Settings, now: datetime
+) -> list[Finding]:
+    """Re-check live right before acting, then deactivate (never delete) the keys still unused.
+
+    The report's last-use dates may be 4 hours old: ``ListAccessKeys`` says which keys are active now
+    (and their creation), ``GetAccessKeyLastUsed`` when each last signed a request. The same rule as the
+    finding (unused for ``unused_days`` days or more, a key never used counting from its creation)
+    decides. Returns the finding updated, or nothing when every key was used since the report.
+    """
+    try:
+        active = [k for k in iam.list_access_keys(finding.user) if k.get("Status") == "Active"]
+        if not active:
+            return [replace(finding, detail=f"{finding.detail}; no active access key at re-check")]
+        idle: list[str] = []
+        for key in active:
+            moments = [iam.access_key_last_used(key["AccessKeyId"]), key.get("CreateDate")]
+            known = [_aware(m) for m in moments if isinstance(m, datetime)]
+            if known and is_unused(max(known), now, settings.unused_days):
+                idle.append(key["AccessKeyId"])
+        if not idle:
+            logger.info("keys used since the report, left active", extra={"user": finding.user})
+            return []
+        keys = ", ".join(idle)
+        if settings.dry_run:
+            return [
+                replace(finding, status=WOULD_REMEDIATE, detail=f"{finding.detail}; would deactivate {keys}")
+            ]
+        for key_id in idle:
+            iam.deactivate_access_key(finding.user, key_id)
+            logger.info(
+                "unused access key deactivated", extra={"user": finding.user, "access_key_id": key_id}
+            )
+    except AwsError as exc:
+        logger.warning("unused key remediation failed", extra={"user": finding.user, "error": str(exc)})
+        return [replace(finding, status=FAILED, detail=f"{finding.detail}; remediation failed: {exc}")]
+    return [
+        replace(
+            finding, status=REMEDIATED, active_keys=len(idle), detail=f"{finding.detail}; deactivated {keys}"
+        )
+    ]
+
+
 # --- alerts ----------------------------------------------------------------------------------------
 
 
@@ -259,7 +340,12 @@ def digest_alert(result: SweepResult) -> Alert:
         counts=tuple(result.counts.items()),
         report_generated_at=result.report_generated_at,
         dry_run=result.dry_run,
-        details=(("group", result.group_name), ("grace_days", str(result.grace_days))),
+        details=(
+            ("group", result.group_name),
+            ("grace_days", str(result.grace_days)),
+            ("unused_days", str(result.unused_days)),
+            ("key_max_age_days", str(result.key_max_age_days)),
+        ),
     )
 
 
@@ -267,15 +353,31 @@ def keys_deactivated_alert(result: SweepResult) -> Alert | None:
     remediated = [f for f in result.findings if f.status == REMEDIATED]
     if not remediated:
         return None
-    names = ", ".join(f.user for f in remediated)
+    no_mfa = list(dict.fromkeys(f.user for f in remediated if f.finding in MFA_KINDS))
+    unused = list(dict.fromkeys(f.user for f in remediated if f.finding == ACCESS_KEY_UNUSED))
+    users = set(no_mfa) | set(unused)
+    sentences = []
+    if no_mfa:
+        sentences.append(
+            f"Keys of {', '.join(no_mfa)} are now Inactive (not deleted). Once the user registers an MFA "
+            f"device, reactivate with: {REACTIVATE}"
+        )
+    if unused:
+        sentences.append(
+            f"Keys of {', '.join(unused)} unused for {result.unused_days} days or more are now Inactive (not "
+            f"deleted). If a workload still needs one, reactivate it with: {REACTIVATE}"
+        )
+    if no_mfa and not unused:
+        title = f"IAM sweep deactivated the access keys of {len(users)} user(s) without MFA"
+    elif unused and not no_mfa:
+        title = f"IAM sweep deactivated unused access keys of {len(users)} user(s)"
+    else:
+        title = f"IAM sweep deactivated access keys of {len(users)} user(s): without MFA or unused"
     return Alert(
         kind=AlertKind.KEYS_DEACTIVATED,
         severity=Severity.HIGH,
-        title=f"IAM sweep deactivated the access keys of {len(remediated)} user(s) without MFA",
-        summary=(
-            f"Keys of {names} are now Inactive (not deleted). Once the user registers an MFA device, "
-            "reactivate with: aws iam update-access-key --status Active --user-name USER --access-key-id ID"
-        ),
+        title=title,
+        summary=" ".join(sentences),
         account_id=result.account_id,
         occurred_at=result.swept_at,
         items=tuple(_item(f) for f in remediated),
@@ -330,7 +432,7 @@ def run_sweep(
     except IamGuardError as exc:  # the caller logs or prints it; we make sure someone hears of it
         _send_quietly(sink, failure_alert(exc, account_id, now))
         raise
-    findings = reconcile(iam, classify(snapshot, settings, now), settings)
+    findings = reconcile(iam, classify(snapshot, settings, now), settings, now)
     result = SweepResult(
         account_id=account_id or _account_from_arns(snapshot),
         report_generated_at=snapshot.report_generated_at,
@@ -342,6 +444,9 @@ def run_sweep(
         group_name=settings.group_name,
         grace_days=settings.grace_days,
         alerts_sent=(),
+        unused_days=settings.unused_days,
+        key_max_age_days=settings.key_max_age_days,
+        remediate_unused_keys=settings.remediate_unused_keys,
     )
     return deliver(result, sink, settings)
 
@@ -373,7 +478,7 @@ def _send_quietly(sink: AlertSink, alert: Alert) -> None:
 
 def _account_from_arns(snapshot: Snapshot) -> str:
     """The account ID from any ARN we already hold (arn:aws:iam::123456789012:user/x): no STS call."""
-    arns = [u.arn for u in snapshot.users] + [r.get("arn", "") for r in snapshot.report_rows.values()]
+    arns = [u.arn for u in snapshot.users] + [r.arn for r in snapshot.records.values()]
     for arn in arns:
         parts = arn.split(":")
         if len(parts) > 4 and parts[4].isdigit():

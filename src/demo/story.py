@@ -97,6 +97,10 @@ def function_environment(topic_arn: str, secret_arn: str) -> dict[str, str]:
         "IAM_GUARD_QUIET_RUNS": "false",
         "IAM_GUARD_SNS_TOPIC_ARN": topic_arn,
         "IAM_GUARD_SLACK_SECRET_ARN": secret_arn,
+        # The template's defaults: the demo's users and keys are minutes old, so none is unused or old.
+        "IAM_GUARD_UNUSED_DAYS": "45",
+        "IAM_GUARD_KEY_MAX_AGE_DAYS": "90",
+        "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "false",
         "POWERTOOLS_SERVICE_NAME": "iam-guard",
         "POWERTOOLS_METRICS_NAMESPACE": "IAMGuard",
         "POWERTOOLS_METRICS_DISABLED": "true",  # the demo prints what matters; no EMF lines

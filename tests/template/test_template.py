@@ -62,6 +62,9 @@ PARAMETER_OF = {
     "IAM_GUARD_REMEDIATE": "Remediate",
     "IAM_GUARD_QUIET_RUNS": "QuietRuns",
     "IAM_GUARD_SLACK_SECRET_ARN": "SlackSecretArn",
+    "IAM_GUARD_UNUSED_DAYS": "UnusedDays",
+    "IAM_GUARD_KEY_MAX_AGE_DAYS": "KeyMaxAgeDays",
+    "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "RemediateUnusedKeys",
 }
 
 

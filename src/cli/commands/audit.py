@@ -16,6 +16,7 @@ from cli.options import add_target_arguments, settings_from_args
 from core.aws import CallCounter
 from core.iam import IamGateway, default_iam_client
 from core.report_format import FORMATS, render
+from core.settings import MAX_HYGIENE_DAYS
 from core.sweep import run_sweep
 
 
@@ -30,6 +31,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--remediate",
         action="store_true",
         help="after the grace period, deactivate (never delete) the access keys of users without MFA",
+    )
+    hygiene = parser.add_argument_group("credential hygiene")
+    hygiene.add_argument(
+        "--unused-days",
+        type=_hygiene_days,
+        metavar="N",
+        help="flag a console password or active access key unused for N days or more (45; 0 = off)",
+    )
+    hygiene.add_argument(
+        "--key-max-age-days",
+        type=_hygiene_days,
+        metavar="N",
+        help="flag an active access key created more than N days ago (90; 0 = off)",
+    )
+    hygiene.add_argument(
+        "--remediate-unused-keys",
+        action="store_true",
+        help="deactivate (never delete) active access keys unused for --unused-days, after a live re-check",
     )
     add_delivery_arguments(parser)
 
@@ -55,10 +74,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _grace_days(text: str) -> int:
+    return _days_within(text, 365)
+
+
+def _hygiene_days(text: str) -> int:
+    return _days_within(text, MAX_HYGIENE_DAYS)
+
+
+def _days_within(text: str, maximum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
-    if not 0 <= value <= 365:
-        raise argparse.ArgumentTypeError(f"{value} is outside 0..365")
+    if not 0 <= value <= maximum:
+        raise argparse.ArgumentTypeError(f"{value} is outside 0..{maximum}")
     return value
