@@ -35,7 +35,6 @@ from core.credential_report import ROOT, AccessKeySlot, CredentialRecord
 from core.exemptions import exemption_for
 from core.settings import Settings
 
-__all__ = ["ROOT"]  # re-exported: the report's name for the root user is the findings' subject too
 
 ROOT_WITHOUT_MFA = "root-without-mfa"
 ROOT_ACCESS_KEY = "root-access-key"
