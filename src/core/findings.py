@@ -35,7 +35,6 @@ from core.credential_report import ROOT, AccessKeySlot, CredentialRecord
 from core.exemptions import exemption_for
 from core.settings import Settings
 
-
 ROOT_WITHOUT_MFA = "root-without-mfa"
 ROOT_ACCESS_KEY = "root-access-key"
 ROOT_NO_CREDENTIALS = "root-no-credentials"
