@@ -528,7 +528,8 @@ def _describe(creds: Credentials) -> str:
     parts = ["console password" if creds.password_enabled else "no console password"]
     keys = creds.active_keys
     slots = " and ".join(str(k.slot) for k in creds.active_key_slots)
-    parts.append(f"{keys} active access key{'s' if keys != 1 else ''}" + (f" (slot {slots})" if keys else ""))
+    where = f" (slot{'s' if keys > 1 else ''} {slots})" if keys else ""
+    parts.append(f"{keys} active access key{'s' if keys != 1 else ''}{where}")
     parts.append("no MFA")
     if creds.source == "live":
         parts.append("checked live: created after the report")
