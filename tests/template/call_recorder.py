@@ -53,6 +53,8 @@ MODULE_FUNCTION = {
     "core.custom_resource": "PolicyResourceFunction",
 }
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
+# Calls authorized against a user the request names only by an access key ID.
+OWNER_IN_RESPONSE = {("iam", "GetAccessKeyLastUsed")}
 # Publishing to a topic encrypted with a customer managed key makes SNS use the key as the publisher.
 IMPLIED = {"sns:Publish": ("kms:GenerateDataKey", "kms:Decrypt")}
 KEY_ARN = "AlertKey"  # resolved through the template model
@@ -133,21 +135,27 @@ def resource_arn(service: str, operation: str, params: dict[str, Any]) -> str:
 
 def _recording_make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
     function, settings = _attribution()
-    if function is not None:
-        service = self.meta.service_model.signing_name
-        _records.append(
-            {
-                "function": function,
-                "action": f"{service}:{operation_name}",
-                "resource": resource_arn(service, operation_name, api_params),
-                "group": getattr(settings, "group_name", ""),
-                "policy": getattr(settings, "policy_name", ""),
-                "topic": getattr(settings, "sns_topic_arn", None) or os.environ.get(TOPIC_VAR, ""),
-                "secret": getattr(settings, "slack_secret_arn", None) or os.environ.get(SECRET_VAR, ""),
-                "test": os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0],
-            }
-        )
-    return _original(self, operation_name, api_params)
+    if function is None:
+        return _original(self, operation_name, api_params)
+    service = self.meta.service_model.signing_name
+    record = {
+        "function": function,
+        "action": f"{service}:{operation_name}",
+        "resource": resource_arn(service, operation_name, api_params),
+        "group": getattr(settings, "group_name", ""),
+        "policy": getattr(settings, "policy_name", ""),
+        "topic": getattr(settings, "sns_topic_arn", None) or os.environ.get(TOPIC_VAR, ""),
+        "secret": getattr(settings, "slack_secret_arn", None) or os.environ.get(SECRET_VAR, ""),
+        "test": os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0],
+    }
+    if (service, operation_name) not in OWNER_IN_RESPONSE:
+        _records.append(record)
+        return _original(self, operation_name, api_params)
+    # IAM authorizes against the key's owner, which the request does not name: take it from the answer.
+    response = _original(self, operation_name, api_params)
+    record["resource"] = f"arn:aws:iam::{ACCOUNT}:user/{response['UserName']}"
+    _records.append(record)
+    return response
 
 
 def pytest_configure(config: pytest.Config) -> None:

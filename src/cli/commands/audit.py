@@ -32,6 +32,7 @@ from core.errors import SettingsError
 from core.iam import IamGateway, default_iam_client
 from core.report_format import FORMATS, render
 from core.selfcheck import InfrastructureGateway
+from core.settings import MAX_HYGIENE_DAYS
 from core.sweep import GuardrailMode, run_sweep
 
 
@@ -57,6 +58,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--security-hub",
         action="store_true",
         help="import every finding into this account's Security Hub (ASFF; archives what is fixed)",
+    )
+    hygiene = parser.add_argument_group("credential hygiene")
+    hygiene.add_argument(
+        "--unused-days",
+        type=_hygiene_days,
+        metavar="N",
+        help="flag a console password or active access key unused for N days or more (45; 0 = off)",
+    )
+    hygiene.add_argument(
+        "--key-max-age-days",
+        type=_hygiene_days,
+        metavar="N",
+        help="flag an active access key created more than N days ago (90; 0 = off)",
+    )
+    hygiene.add_argument(
+        "--remediate-unused-keys",
+        action="store_true",
+        help="deactivate (never delete) active access keys unused for --unused-days, after a live re-check",
     )
     add_policy_arguments(parser)
     add_self_protection_arguments(parser)
@@ -113,10 +132,18 @@ def guardrail_mode(args: argparse.Namespace) -> GuardrailMode:
 
 
 def _grace_days(text: str) -> int:
+    return _days_within(text, 365)
+
+
+def _hygiene_days(text: str) -> int:
+    return _days_within(text, MAX_HYGIENE_DAYS)
+
+
+def _days_within(text: str, maximum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
-    if not 0 <= value <= 365:
-        raise argparse.ArgumentTypeError(f"{value} is outside 0..365")
+    if not 0 <= value <= maximum:
+        raise argparse.ArgumentTypeError(f"{value} is outside 0..{maximum}")
     return value
