@@ -37,6 +37,7 @@ class AlertKind(str, Enum):
     SWEEP_FAILED = "sweep-failed"
     KEYS_DEACTIVATED = "access-keys-deactivated"
     EXEMPTION_GRANTED = "exemption-granted"  # exemption tag put on an enrolled user (never auto-removed)
+    ORG_SWEEP_DIGEST = "org-sweep-digest"  # one per organisation sweep (core.org.report)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import sys
 
 from cli.delivery import add_delivery_arguments, sink_from_args
 from cli.options import add_target_arguments, settings_from_args
+from cli.org import add_audit_org_arguments, check_audit_flags, run_audit
 from core.aws import CallCounter
 from core.iam import IamGateway, default_iam_client
 from core.report_format import FORMATS, render
@@ -32,14 +33,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="after the grace period, deactivate (never delete) the access keys of users without MFA",
     )
     add_delivery_arguments(parser)
+    add_audit_org_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     # The result (stdout) and one reason line (stderr) say everything; keep the core's logs out of them.
     logging.getLogger().addHandler(logging.NullHandler())
+    check_audit_flags(args)
     # The audit renders no policy, so the network settings do not apply.
     settings = settings_from_args(args, ip_restriction=False)
     _recorder, sink = sink_from_args(args)
+    if args.org:  # the same sweep in every member account (cli.org)
+        return run_audit(args, settings, sink)
     counter = CallCounter()
     iam = IamGateway(client_factory=lambda: counter.attach(default_iam_client()))
     result = run_sweep(iam, sink, settings)

@@ -13,6 +13,7 @@ from typing import Any
 
 from cli.delivery import add_delivery_arguments, sink_from_args
 from cli.options import add_policy_arguments, add_target_arguments, settings_from_args
+from cli.org import role_name, run_enforce
 from core.enforcement import GuardrailCache, enforce
 from core.errors import InvalidInputError
 from core.events import IamApiCallEvent, parse_event
@@ -25,11 +26,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_policy_arguments(parser)
     add_target_arguments(parser)
     add_delivery_arguments(parser)
+    parser.add_argument(
+        "--org-role",
+        type=role_name,
+        metavar="NAME",
+        help="enforce in the member account the event names, through this role there (IAMGuardEnforceRole)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     event = _read_event(Path(args.event))
+    if args.org_role:
+        return run_enforce(args, event, settings)
     _check_account(event)
     _, sink = sink_from_args(args)
     result = enforce(event, settings=settings, iam=IamGateway(), sink=sink, cache=GuardrailCache())
