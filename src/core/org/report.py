@@ -38,6 +38,7 @@ def account_entry(account: AccountResult, *, security_hub: bool = False) -> dict
     if account.result is not None:
         single = json.loads(to_json(account.result))
         single.pop("account_id", None)
+        single.pop("alerts_sent", None)  # per-account digests are recorded, never sent (one org digest)
         entry.update(single)
         entry.setdefault("guardrail", "not-checked")
     else:
