@@ -21,7 +21,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
+
+from cli import org as cli_org
+from core.org import access
 
 MANAGEMENT = "123456789012"
 GROUP = "IAMGuardSecuredUsers"
@@ -118,3 +122,34 @@ def moto_org() -> Iterator[Org]:
 def small_org() -> Iterator[Org]:
     with mock_aws():
         yield build_org(6)
+
+
+@pytest.fixture
+def sts_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Watches the one session the CLI builds: every AssumeRole it sends (role ARN, session, identity),
+    and lets a test deny AssumeRole for chosen role ARNs (AccessDenied, as STS answers)."""
+    seen: dict[str, Any] = {"assume": [], "deny": set()}
+    original = access.new_session
+
+    def watched_session() -> Any:
+        session = original()
+
+        def on_assume(params: dict[str, Any], **_: Any) -> None:
+            seen["assume"].append(params)
+            if params["RoleArn"] in seen["deny"]:
+                raise ClientError(
+                    {
+                        "Error": {
+                            "Code": "AccessDenied",
+                            "Message": "not authorized to perform sts:AssumeRole",
+                        }
+                    },
+                    "AssumeRole",
+                )
+
+        session.events.register("provide-client-params.sts.AssumeRole", on_assume)
+        return session
+
+    monkeypatch.setattr(access, "new_session", watched_session)
+    monkeypatch.setattr(cli_org, "new_session", watched_session)
+    return seen
