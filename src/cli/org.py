@@ -16,10 +16,9 @@ from typing import Any
 from cli.delivery import sink_from_args
 from core.enforcement import GuardrailCache
 from core.errors import DeliveryError, InvalidInputError
-from core.events import IamApiCallEvent
 from core.org.access import AUDIT_ROLE, ENFORCE_ROLE, RoleAssumer, client_config, new_session
 from core.org.accounts import OrganizationsGateway, parse_account_id
-from core.org.enforce import enforce_in_account
+from core.org.enforce import enforce_member_event
 from core.org.fanout import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_MAX_FAILED_PERCENT,
@@ -71,7 +70,9 @@ def _percent(text: str) -> float:
 def add_audit_org_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("organization (run as the management account or a delegated admin)")
     group.add_argument(
-        "--org", action="store_true", help="sweep every ACTIVE account of the organisation (at most --max-concurrency at a time)"
+        "--org",
+        action="store_true",
+        help="sweep every ACTIVE account of the organisation (at most --max-concurrency at a time)",
     )
     group.add_argument(
         "--org-role", type=role_name, metavar="NAME", help=f"read-only role in each member ({AUDIT_ROLE})"
@@ -156,12 +157,12 @@ def run_audit(args: argparse.Namespace, settings: Settings, sink: Any) -> int:
     return 0
 
 
-def run_enforce(args: argparse.Namespace, event: IamApiCallEvent, settings: Settings) -> int:
+def run_enforce(args: argparse.Namespace, raw: Any, settings: Settings) -> int:
     """``enforce --org-role NAME``: the event's account names the member; act there only."""
     _, sink = sink_from_args(args)
     assumer = RoleAssumer(new_session())
-    result = enforce_in_account(
-        event, assumer=assumer, role_name=args.org_role, settings=settings, sink=sink, cache=GuardrailCache()
+    result = enforce_member_event(
+        raw, assumer=assumer, role_name=args.org_role, settings=settings, sink=sink, cache=GuardrailCache()
     )
-    print(json.dumps({"account_id": event.account, **result.to_dict()}, indent=2))
+    print(json.dumps({"account_id": result.meta.account_id, **result.to_dict()}, indent=2))
     return 0

@@ -38,6 +38,8 @@ class AlertKind(str, Enum):
     KEYS_DEACTIVATED = "access-keys-deactivated"
     EXEMPTION_GRANTED = "exemption-granted"  # exemption tag put on an enrolled user (never auto-removed)
     ORG_SWEEP_DIGEST = "org-sweep-digest"  # one per organisation sweep (core.org.report)
+    INFRASTRUCTURE_TAMPERED = "infrastructure-tampered"  # IAM Guard's own resources changed by someone
+    INFRASTRUCTURE_CHANGED = "infrastructure-changed"  # ... by IAM Guard's own deployment (info)
 
 
 @dataclass(frozen=True)

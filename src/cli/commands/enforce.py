@@ -36,9 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    if args.org_role:  # the member account the event names (cli.org)
+        return run_enforce(args, _read_json(Path(args.event)), settings)
     event = _read_event(Path(args.event))
-    if args.org_role:
-        return run_enforce(args, event, settings)
     _check_account(event)
     _, sink = sink_from_args(args)
     result = enforce(event, settings=settings, iam=IamGateway(), sink=sink, cache=GuardrailCache())
@@ -47,13 +47,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read_event(path: Path) -> IamApiCallEvent:
+    return parse_event(_read_json(path))
+
+
+def _read_json(path: Path) -> Any:
     try:
-        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InvalidInputError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInputError(f"{path} is not JSON: {exc}") from None
-    return parse_event(raw)
 
 
 def _check_account(event: IamApiCallEvent) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
-from tests.org.conftest import MANAGEMENT, Org
+from tests.organizations.conftest import MANAGEMENT, Org
 
 from core.errors import InvalidInputError
 from core.org.accounts import Account, OrganizationsGateway, select_accounts, stackset_target_accounts

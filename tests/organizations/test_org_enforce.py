@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from tests.conftest import load_event
-from tests.org.conftest import GROUP, MANAGEMENT, Org, pinned_client
+from tests.organizations.conftest import GROUP, MANAGEMENT, Org, pinned_client
 
 from cli.main import main
 
