@@ -25,7 +25,7 @@ from core.org.fanout import (
     MAX_CONCURRENCY_LIMIT,
     FanOutSettings,
 )
-from core.org.report import org_digest_alert, render_org
+from core.org.report import digest_of, render_org
 from core.org.sweep import OrgSweepOptions, sweep_organization
 from core.settings import Settings
 from core.sts import caller_account_id
@@ -147,7 +147,7 @@ def run_audit(args: argparse.Namespace, settings: Settings, sink: Any) -> int:
     problems = result.problems(options.fan_out.max_failed_percent)
     if not settings.quiet_runs or any(a.attention for a in result.accounts) or result.failed_accounts:
         try:
-            sink.send(org_digest_alert(result))
+            sink.send(digest_of(result))
         except DeliveryError as exc:
             problems.append(str(exc))
     if problems:

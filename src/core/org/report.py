@@ -9,10 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from core.alerts import Alert, AlertItem, AlertKind, Severity
+from core.org.summary import AccountSummary, totals_of
 from core.org.sweep import ACCOUNT_FAILED, AccountResult, OrgSweepResult
 from core.report_format import CSV_COLUMNS, finding_dict, to_json
 
@@ -132,35 +134,56 @@ def summary_line(result: OrgSweepResult) -> str:
 # --- the one digest of a run ----------------------------------------------------------------------------
 
 
-def worst_first(result: OrgSweepResult) -> list[AccountResult]:
+def worst_first(summaries: Iterable[AccountSummary]) -> list[AccountSummary]:
     """Accounts with findings needing attention, most severe first, then most findings, then by ID."""
-    ranked = [a for a in result.accounts if a.status != ACCOUNT_FAILED and a.attention]
-    return sorted(ranked, key=lambda a: (-a.worst, -len(a.attention), a.account_id))
+    ranked = [s for s in summaries if s.status != ACCOUNT_FAILED and s.attention]
+    return sorted(ranked, key=lambda s: (-s.worst, -s.attention, s.account_id))
 
 
-def org_digest_alert(result: OrgSweepResult, *, top: int = DIGEST_TOP_ACCOUNTS) -> Alert:
-    totals = result.totals()
-    failed = result.failed_accounts
-    worst = worst_first(result)
-    severity = max([a.worst for a in worst] + ([Severity.HIGH] if failed else []), default=Severity.INFO)
-    attention = sum(len(a.attention) for a in worst)
+def org_digest_alert(
+    organization_id: str,
+    summaries: Sequence[AccountSummary],
+    *,
+    skipped: int = 0,
+    swept_at: datetime | None = None,
+    dry_run: bool = False,
+    top: int = DIGEST_TOP_ACCOUNTS,
+    map_error: dict[str, Any] | None = None,
+) -> Alert:
+    """One alert for the whole run: totals, the worst accounts first, every account that failed.
+
+    ``map_error``: the workflow's fan-out stopped (more account sweeps failed than tolerated)."""
+    totals = totals_of(summaries, skipped)
+    failed = [s for s in summaries if s.status == ACCOUNT_FAILED]
+    worst = worst_first(summaries)
+    troubled = bool(failed or map_error)
+    severity = max([s.worst for s in worst] + ([Severity.HIGH] if troubled else []), default=Severity.INFO)
+    stopped = ""
+    if map_error:
+        cause = str(map_error.get("Cause") or "").splitlines()[0:1]
+        stopped = (
+            f"The sweep stopped early: {map_error.get('Error', 'failed')}"
+            + (f" ({cause[0]})" if cause else "")
+            + ". "
+        )
+    attention = sum(s.attention for s in worst)
     items = [
         AlertItem(
-            subject=f"account/{a.account_id}",
-            finding=", ".join(sorted({f.finding for f in a.attention})),
-            severity=a.worst,
-            status=f"{len(a.attention)} need attention",
+            subject=f"account/{s.account_id}",
+            finding=", ".join(s.attention_kinds),
+            severity=s.worst,
+            status=f"{s.attention} need attention",
         )
-        for a in worst[:top]
+        for s in worst[:top]
     ] + [
         AlertItem(
-            subject=f"account/{a.account_id}",
+            subject=f"account/{s.account_id}",
             finding="account-not-swept",
             severity=Severity.HIGH,
             status=ACCOUNT_FAILED,
-            action=a.error or "",
+            action=s.error or "",
         )
-        for a in failed
+        for s in failed
     ]
     statuses = ", ".join(f"{n} {s}" for s, n in totals["by_status"].items()) or "no findings"
     return Alert(
@@ -168,22 +191,30 @@ def org_digest_alert(result: OrgSweepResult, *, top: int = DIGEST_TOP_ACCOUNTS) 
         severity=severity,
         title=(
             f"IAM org sweep: {len(worst)} of {totals['accounts']} accounts need attention, "
-            f"{len(failed)} failed" + (" (dry run)" if result.dry_run else "")
+            f"{len(failed)} failed" + (" (dry run)" if dry_run else "")
         ),
-        summary=(
-            f"Organisation {result.organization_id}: {totals['accounts_ok']} accounts swept, "
+        summary=stopped
+        + (
+            f"Organisation {organization_id}: {totals['accounts_ok']} accounts swept, "
             f"{len(failed)} could not be swept, {totals['accounts_skipped']} skipped; "
             f"{attention} findings need attention ({statuses})."
         ),
-        occurred_at=result.swept_at,
+        occurred_at=swept_at,
         items=tuple(items),
         items_omitted=max(0, len(worst) - top),
         counts=tuple(totals["by_finding"].items()),
+        dry_run=dry_run,
+        details=(("organization_id", organization_id), ("accounts_failed", str(len(failed)))),
+    )
+
+
+def digest_of(result: OrgSweepResult) -> Alert:
+    return org_digest_alert(
+        result.organization_id,
+        result.summaries(),
+        skipped=len(result.skipped),
+        swept_at=result.swept_at,
         dry_run=result.dry_run,
-        details=(
-            ("organization_id", result.organization_id),
-            ("accounts_failed", str(len(failed))),
-        ),
     )
 
 

@@ -26,6 +26,7 @@ from core.org.access import AUDIT_ROLE, ENFORCE_ROLE, AccountAccess, Assumer
 from core.org.accounts import Organization, OrganizationsGateway, Selection, select_accounts
 from core.org.fanout import FanOutSettings, fan_out
 from core.org.routing import RoutingIamClient
+from core.org.summary import AccountSummary, totals_of
 from core.settings import Settings
 from core.sweep import SweepResult, run_sweep
 
@@ -91,24 +92,11 @@ class OrgSweepResult:
     def failed_findings(self) -> list[tuple[str, Any]]:
         return [(a.account_id, f) for a in self.accounts for f in a.findings if f.status == FAILED]
 
+    def summaries(self) -> list[AccountSummary]:
+        return [summarize(a) for a in self.accounts]
+
     def totals(self) -> dict[str, Any]:
-        by_finding: Counter[str] = Counter()
-        by_status: Counter[str] = Counter()
-        for account in self.accounts:
-            for f in account.findings:
-                by_finding[f.finding] += 1
-                by_status[f.status] += 1
-        failed = len(self.failed_accounts)
-        return {
-            "accounts": len(self.accounts),
-            "accounts_ok": len(self.accounts) - failed,
-            "accounts_failed": failed,
-            "accounts_skipped": len(self.skipped),
-            "by_finding": dict(sorted(by_finding.items())),
-            "by_status": dict(sorted(by_status.items())),
-            "iam_calls": sum(a.iam_calls for a in self.accounts),
-            "assume_role_calls": sum(a.assume_role_calls for a in self.accounts),
-        }
+        return totals_of(self.summaries(), len(self.skipped))
 
     def problems(self, max_failed_percent: float) -> list[str]:
         """Why the run should exit 1 (empty: exit 0)."""
@@ -126,6 +114,24 @@ class OrgSweepResult:
             if account.result and account.result.delivery_error:
                 found.append(f"{account.account_id}: {account.result.delivery_error}")
         return found
+
+
+def summarize(account: AccountResult) -> AccountSummary:
+    """The account's result, small (what the hub's per-account function returns)."""
+    by_finding: Counter[str] = Counter(f.finding for f in account.findings)
+    by_status: Counter[str] = Counter(f.status for f in account.findings)
+    return AccountSummary(
+        account_id=account.account_id,
+        status=account.status,
+        error=account.error,
+        worst=account.worst,
+        attention=len(account.attention),
+        attention_kinds=tuple(sorted({f.finding for f in account.attention})),
+        by_finding=dict(sorted(by_finding.items())),
+        by_status=dict(sorted(by_status.items())),
+        iam_calls=account.iam_calls,
+        assume_role_calls=account.assume_role_calls,
+    )
 
 
 # --- one account ---------------------------------------------------------------------------------------
@@ -222,6 +228,35 @@ def sweep_accounts(
     return OrgSweepResult(organization_id, tuple(results), selection.skipped, moment, settings.dry_run)
 
 
+def plan(
+    organizations: OrganizationsGateway,
+    *,
+    caller_account_id: str,
+    include: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+) -> tuple[Organization, Selection]:
+    """The organisation and the accounts a run covers (two Organizations reads: one per 20 accounts)."""
+    org = organizations.describe_organization()
+    selection = select_accounts(
+        organizations.list_accounts(),
+        caller_account_id=caller_account_id,
+        management_account_id=org.management_account_id,
+        include=include,
+        exclude=exclude,
+    )
+    return org, selection
+
+
+def list_targets(organizations: OrganizationsGateway, *, caller_account_id: str) -> dict[str, Any]:
+    """The hub workflow's first step: what its Distributed Map iterates over."""
+    org, selection = plan(organizations, caller_account_id=caller_account_id)
+    return {
+        "organization_id": org.organization_id,
+        "accounts": [a.account_id for a in selection.accounts],
+        "skipped": [{"account_id": i, "reason": r} for i, r in selection.skipped],
+    }
+
+
 def sweep_organization(
     organizations: OrganizationsGateway,
     *,
@@ -234,13 +269,8 @@ def sweep_organization(
     now: datetime | None = None,
 ) -> OrgSweepResult:
     """List the organisation's accounts, select, sweep each (bounded fan-out), sum up."""
-    org: Organization = organizations.describe_organization()
-    selection = select_accounts(
-        organizations.list_accounts(),
-        caller_account_id=caller_account_id,
-        management_account_id=org.management_account_id,
-        include=include,
-        exclude=exclude,
+    org, selection = plan(
+        organizations, caller_account_id=caller_account_id, include=include, exclude=exclude
     )
     logger.info(
         "organisation sweep",
