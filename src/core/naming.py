@@ -34,6 +34,22 @@ KEY_ALIAS = "alerts"
 TRAIL = "trail"
 TRAIL_BUCKET_LOGICAL_ID = "trailbucket"  # S3 names cannot hold "_": CloudFormation generates it
 
+# Organizations mode (the hub's resources in template.yaml, condition OrgMode; core.org).
+ORG_FUNCTIONS = ("org-enforcer", "org-list-accounts", "org-sweep-account", "org-digest")
+ORG_ENFORCER_FUNCTION = "org-enforcer"
+ORG_LIST_FUNCTION = "org-list-accounts"
+ORG_SWEEP_ACCOUNT_FUNCTION = "org-sweep-account"
+ORG_DIGEST_FUNCTION = "org-digest"
+ORG_EVENT_BUS = "org-events"
+ORG_EVENT_RULE = "org-events-to-queue"
+ORG_EVENT_QUEUE = "org-events"
+ORG_EVENT_DLQ = "org-events-dlq"
+ORG_STATE_MACHINE = "org-sweep"
+ORG_STATE_MACHINE_ROLE = "org-sweep-workflow"
+ORG_SCHEDULE = "org-sweep-schedule"
+ORG_SCHEDULER_ROLE = "org-sweep-scheduler"
+ORG_SPOKE_STACKSET = "spoke"
+
 
 def resource_name(stack: str, suffix: str) -> str:
     """``<stack>_<suffix>``: the explicit name of one of the stack's resources."""
