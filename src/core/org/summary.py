@@ -15,7 +15,7 @@ from typing import Any
 
 from core.alerts import Severity
 from core.aws import Retrier
-from core.iam import requires
+from core.iam import permissions_of, requires
 
 OK = "ok"
 FAILED = "failed"
@@ -124,3 +124,4 @@ def _not_succeeded(entry: dict[str, Any]) -> AccountSummary:
 
 
 SummaryReader = Callable[[str, str], list[AccountSummary]]
+READ_PERMISSIONS = permissions_of(ResultFiles.read_json)
