@@ -95,9 +95,11 @@ def role(logical_id: str) -> dict[str, Any]:
     return properties
 
 
-def role_job(logical_id: str, overrides: dict[str, str] | None = None) -> dict[str, Any]:
+def role_job(
+    logical_id: str, overrides: dict[str, str] | None = None, account: str = MEMBER
+) -> dict[str, Any]:
     (policy,) = role(logical_id)["Policies"]
-    document: dict[str, Any] = resolve(policy["PolicyDocument"], overrides)
+    document: dict[str, Any] = resolve(policy["PolicyDocument"], overrides, account)
     return document
 
 
