@@ -143,7 +143,7 @@ def run_audit(args: argparse.Namespace, settings: Settings, sink: Any) -> int:
         include=args.include_account,
         exclude=args.exclude_account,
     )
-    print(render_org(result, args.format))
+    print(render_org(result, args.format, security_hub=bool(getattr(settings, "security_hub", False))))
     problems = result.problems(options.fan_out.max_failed_percent)
     if not settings.quiet_runs or any(a.attention for a in result.accounts) or result.failed_accounts:
         try:

@@ -115,6 +115,8 @@ def _org_attribution(service: str, operation: str) -> str | None:
     if not any(m.startswith(ORG_MODULES) for m in modules):
         return None
     enforcing = "core.org.enforce" in modules or "handlers.org_enforcer" in modules
+    if service == "securityhub":  # findings are imported with the member's audit credentials
+        return SPOKE_AUDIT
     if service == "iam":
         if enforcing:
             return SPOKE_ENFORCE

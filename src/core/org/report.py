@@ -45,8 +45,9 @@ def account_entry(account: AccountResult, *, security_hub: bool = False) -> dict
         entry.setdefault("guardrail", "not-checked")
     else:
         entry.update({"report_generated_at": None, "guardrail": "not-checked", "findings": []})
-    if security_hub:
-        entry["security_hub"] = account.security_hub
+    if security_hub:  # as the single-account JSON: {"imported", "archived", "failed"}, None when not swept
+        imported = getattr(account.result, "security_hub", None)
+        entry["security_hub"] = imported.counts() if imported is not None else None
     entry["iam_calls"] = account.iam_calls
     entry["assume_role_calls"] = account.assume_role_calls
     entry["write_role_assumed"] = account.write_role_assumed

@@ -53,7 +53,6 @@ class AccountResult:
     calls: tuple[tuple[str, int], ...] = ()  # every AWS call made with this account's credentials
     assume_role_calls: int = 0
     write_role_assumed: bool = False
-    security_hub: dict[str, Any] | None = None
 
     @property
     def iam_calls(self) -> int:
@@ -113,6 +112,10 @@ class OrgSweepResult:
         for account in self.accounts:
             if account.result and account.result.delivery_error:
                 found.append(f"{account.account_id}: {account.result.delivery_error}")
+            imported = getattr(account.result, "security_hub", None)
+            problem = imported.problem() if imported is not None else None
+            if problem:  # an import that did not fully succeed fails the run, as in single-account mode
+                found.append(f"{account.account_id}: {problem}")
         return found
 
 
@@ -169,10 +172,18 @@ def sweep_account(
     accesses.append(audit)
     routing = RoutingIamClient(audit.client("iam"), write_client)
     iam = IamGateway(routing, retrier=Retrier(sleep=options.sleep))
+    # Findings are imported with the credentials of the account they describe: the audit role's.
+    extra: dict[str, Any] = {}
+    if getattr(settings, "security_hub", False):
+        from core.securityhub import SecurityHubGateway
+
+        extra["security_hub"] = SecurityHubGateway(
+            audit.client("securityhub"), retrier=Retrier(sleep=options.sleep)
+        )
     try:
         # The per-account digest is recorded, not sent: the organisation gets one digest per run.
         result = run_sweep(
-            iam, RecordingSink(), settings, account_id=account_id, now=now, sleep=options.sleep
+            iam, RecordingSink(), settings, account_id=account_id, now=now, sleep=options.sleep, **extra
         )
     except IamGuardError as exc:
         return _failed(account_id, exc, calls(), assumed_calls(), wrote=routing.wrote)
