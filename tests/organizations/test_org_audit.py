@@ -48,6 +48,7 @@ def test_every_member_is_swept_with_exact_findings_and_one_assume_role(
         assert entry["error"] is None
         assert entry["report_generated_at"]
         assert {(f["user"], f["finding"]) for f in entry["findings"]} == moto_org.expected(index), account_id
+        assert {f["account_id"] for f in entry["findings"]} == {account_id}
         statuses = {f["finding"]: f["status"] for f in entry["findings"]}
         assert statuses.get("not-in-secured-group", "would-enrol") == "would-enrol"
         assert entry["iam_calls"] == 6  # the single-account budget on moto

@@ -42,6 +42,8 @@ def account_entry(account: AccountResult, *, security_hub: bool = False) -> dict
         single.pop("account_id", None)
         single.pop("alerts_sent", None)  # per-account digests are recorded, never sent (one org digest)
         entry.update(single)
+        # Every finding carries its own account, as every CSV and table row does.
+        entry["findings"] = [{"account_id": account.account_id, **f} for f in single["findings"]]
         entry.setdefault("guardrail", "not-checked")
     else:
         entry.update({"report_generated_at": None, "guardrail": "not-checked", "findings": []})
