@@ -128,7 +128,7 @@ def small_org() -> Iterator[Org]:
 def sts_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Watches the one session the CLI builds: every AssumeRole it sends (role ARN, session, identity),
     and lets a test deny AssumeRole for chosen role ARNs (AccessDenied, as STS answers)."""
-    seen: dict[str, Any] = {"assume": [], "deny": set()}
+    seen: dict[str, Any] = {"assume": [], "deny": set(), "deny_list": False}
     original = access.new_session
 
     def watched_session() -> Any:
@@ -148,6 +148,15 @@ def sts_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
                 )
 
         session.events.register("provide-client-params.sts.AssumeRole", on_assume)
+
+        def on_list(**_: Any) -> None:
+            if seen["deny_list"]:
+                raise ClientError(
+                    {"Error": {"Code": "AccessDeniedException", "Message": "not a delegated administrator"}},
+                    "ListAccounts",
+                )
+
+        session.events.register("provide-client-params.organizations.ListAccounts", on_list)
         return session
 
     monkeypatch.setattr(access, "new_session", watched_session)

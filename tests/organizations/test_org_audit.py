@@ -230,3 +230,18 @@ def test_bad_org_flags_exit_2_with_one_line(capsys: pytest.CaptureFixture[str], 
     assert code == 2
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
+
+
+def test_a_caller_that_may_not_list_the_accounts_gets_one_line_and_exit_1(
+    small_org: Org, sts_calls: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sts_calls["deny_list"] = True
+
+    code, out, err = run(capsys, "--format", "json")
+
+    assert code == 1
+    assert out == ""
+    assert err.strip() == (
+        "iam-guard audit: ListAccounts failed: AccessDeniedException: not a delegated administrator"
+    )
+    assert sts_calls["assume"] == []
