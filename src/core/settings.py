@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core import naming
 from core.errors import SettingsError
 
 MfaMode = Literal["strict", "console"]
@@ -68,6 +69,8 @@ class Settings(BaseModel):
     quiet_runs: bool = False
     sns_topic_arn: str | None = None
     slack_secret_arn: str | None = None
+    stack_name: str | None = None  # IAM Guard's own stack: the guardrail then protects its resources
+    max_mfa_age_hours: int | None = Field(None, ge=1, le=8760)  # deny (all but self-service) older MFA
 
     @field_validator("allowed_cidrs")
     @classmethod
@@ -119,6 +122,16 @@ class Settings(BaseModel):
         if arn is not None and not _SECRET_ARN.match(arn):
             raise ValueError(f"{arn!r} is not a Secrets Manager secret ARN")
         return arn
+
+    @field_validator("stack_name")
+    @classmethod
+    def _valid_stack_name(cls, name: str | None) -> str | None:
+        if name is not None and not naming.STACK_NAME.match(name):
+            raise ValueError(
+                f"{name!r} is not a valid stack name (a letter, then letters, digits and hyphens, "
+                f"at most {naming.MAX_STACK_NAME} characters)"
+            )
+        return name
 
     @model_validator(mode="after")
     def _network_is_restricted_somehow(self) -> Settings:
