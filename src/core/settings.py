@@ -86,6 +86,9 @@ class Settings(BaseModel):
     slack_secret_arn: str | None = None
     stack_name: str | None = None  # IAM Guard's own stack: the guardrail then protects its resources
     max_mfa_age_hours: int | None = Field(None, ge=1, le=8760)  # deny (all but self-service) older MFA
+    # A member account of an organisation (org mode): the guardrail protects the spoke's roles and rules
+    # instead of a stack's resources. Set by core.org (member_settings), never from the environment.
+    protect_spoke: bool = False
     security_hub: bool = False  # the sweep imports its findings into the account's Security Hub
     # Credential hygiene (sweep): console password / active key unused for this many days or more;
     # active key created more than this many days ago. 0 turns the check off.

@@ -26,6 +26,7 @@ from cli.options import (
     add_target_arguments,
     settings_from_args,
 )
+from cli.org import add_audit_org_arguments, check_audit_flags, run_audit
 from core.aws import CallCounter
 from core.cloudformation import CloudFormationGateway
 from core.errors import SettingsError
@@ -80,16 +81,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_policy_arguments(parser)
     add_self_protection_arguments(parser)
     add_delivery_arguments(parser)
+    add_audit_org_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     # The result (stdout) and one reason line (stderr) say everything; keep the core's logs out of them.
     logging.getLogger().addHandler(logging.NullHandler())
+    check_audit_flags(args)
     mode = guardrail_mode(args)
     # Without policy flags no policy is rendered, so the network settings do not apply.
     fixed = {} if mode != "presence" else {"ip_restriction": False}
     settings = settings_from_args(args, security_hub=args.security_hub, **fixed)
     _recorder, sink = sink_from_args(args)
+    if args.org:  # the same sweep in every member account (cli.org)
+        return run_audit(args, settings, sink, guardrail=mode)
     counter = CallCounter()
     iam = IamGateway(client_factory=lambda: counter.attach(default_iam_client()))
     deployed = settings.stack_name is not None  # the deployed stack: is its enforcer still switched on?
