@@ -17,6 +17,7 @@ BENCHMARKS = (
     ("bench.bench_enforcer", "enforcer: IAM calls per event, steady state vs first run"),
     ("bench.bench_sweep", "sweep: IAM calls per run as the number of users grows"),
     ("bench.bench_demo", "the demo story: AWS calls per step, end to end"),
+    ("bench.bench_org", "organizations: the org sweep over 10 and 1,000 member accounts"),
 )
 
 

@@ -21,7 +21,7 @@ $(CHECKOV_VENV)/.installed: mk/template.mk
 	touch $@
 
 cfn-lint: $(BIN)/.installed
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml org/spoke.yaml
 
 sam-validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1 --template-file template.yaml
@@ -37,6 +37,7 @@ sam-build: $(SAM_VENV)/.installed
 # Every finding must be fixed or skipped in template.yaml's Metadata with a written reason (.checkov.yaml).
 checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file template.yaml
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --file org/spoke.yaml
 
 template-check: cfn-lint sam-validate sam-build checkov
 

@@ -20,6 +20,7 @@ COMMANDS = {
     "enforce": "Run the enforcer on one EventBridge event file against the current AWS account.",
     "audit": "Sweep the account: flag users without MFA or outside the secured group.",
     "demo": "Play the whole product on an embedded AWS emulator (no account needed).",
+    "scp": "Render the optional IAMGuardProtect SCP for an organisation (org mode).",
 }
 
 

@@ -42,6 +42,7 @@ class AlertKind(str, Enum):
     MFA_REGISTRATION_SUSPICIOUS = "mfa-registration-suspicious"  # MFA registered without MFA, or for another
     INFRASTRUCTURE_TAMPERED = "infrastructure-tampered"  # IAM Guard's own functions, rules, topic, key ...
     INFRASTRUCTURE_CHANGED = "infrastructure-changed"  # the same, by this stack's own CloudFormation update
+    ORG_SWEEP_DIGEST = "org-sweep-digest"  # one per organisation sweep (core.org.report)
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,13 @@ class IamGateway:
     def list_access_keys(self, user_name: str) -> list[dict[str, Any]]:
         return list(self._pages("ListAccessKeys", "AccessKeyMetadata", UserName=user_name))
 
+    @requires("iam:GetAccessKeyLastUsed")
+    def access_key_last_used(self, access_key_id: str) -> datetime | None:
+        """When the key last signed a request, live; ``None`` if never (or not since IAM began tracking)."""
+        response = self._call("GetAccessKeyLastUsed", AccessKeyId=access_key_id)
+        used = response.get("AccessKeyLastUsed", {}).get("LastUsedDate")
+        return used if isinstance(used, datetime) else None
+
     @requires("iam:UpdateAccessKey")
     def deactivate_access_key(self, user_name: str, access_key_id: str) -> None:
         self._call("UpdateAccessKey", UserName=user_name, AccessKeyId=access_key_id, Status="Inactive")
@@ -339,6 +346,7 @@ class IamGateway:
         return users
 
     @requires("iam:GetAccountSummary")
-    def account_mfa_enabled(self) -> bool:
-        """Whether the root user has MFA (``AccountMFAEnabled``)."""
-        return bool(self._call("GetAccountSummary")["SummaryMap"].get("AccountMFAEnabled"))
+    def account_summary(self) -> dict[str, int]:
+        """The account's ``SummaryMap``: the root user's ``AccountMFAEnabled``, ``AccountPasswordPresent``
+        and ``AccountAccessKeysPresent`` (1 or 0), besides usage counts and quotas."""
+        return {str(k): int(v) for k, v in self._call("GetAccountSummary")["SummaryMap"].items()}

@@ -41,6 +41,25 @@ TRAIL_BUCKET_PREFIX = "iam-guard-trail-"
 WATCH_RULE_PREFIX = "w-"
 DASHBOARD = "iam-guard"  # the CloudWatch dashboard: <stack>_iam-guard
 
+# Organizations mode (the hub's resources in template.yaml, condition OrgMode; core.org).
+ORG_FUNCTIONS = ("org-enforcer", "org-list-accounts", "org-sweep-account", "org-digest")
+ORG_ENFORCER_FUNCTION = "org-enforcer"
+ORG_LIST_FUNCTION = "org-list-accounts"
+ORG_SWEEP_ACCOUNT_FUNCTION = "org-sweep-account"
+ORG_DIGEST_FUNCTION = "org-digest"
+ORG_EVENT_BUS = "org-events"
+ORG_EVENT_RULE = "org-events-to-queue"
+ORG_EVENT_QUEUE = "org-events"
+ORG_EVENT_DLQ = "org-events-dlq"
+ORG_STATE_MACHINE = "org-sweep"
+ORG_STATE_MACHINE_ROLE = "org-sweep-workflow"
+ORG_SCHEDULE = "org-sweep-schedule"
+ORG_SCHEDULER_ROLE = "org-sweep-scheduler"
+ORG_SPOKE_STACKSET = "spoke"
+# What the spoke StackSet (org/spoke.yaml) creates in every member, under fixed names (core.org.spoke).
+SPOKE_ROLES = ("IAMGuardAuditRole", "IAMGuardEnforceRole", "IAMGuardForwardRole")
+SPOKE_RULE_PREFIX = "IAMGuardForward"  # IAMGuardForward, IAMGuardForwardSpokeChanges
+
 
 def resource_name(stack: str, suffix: str) -> str:
     """``<stack>_<suffix>``: the explicit name of one of the stack's resources."""

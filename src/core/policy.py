@@ -200,6 +200,8 @@ def render_policy(settings: Settings) -> dict[str, Any]:
         }
     )
     statements += _self_protection_statements(settings)
+    if settings.protect_spoke:
+        statements.append(_spoke_protection_statement(settings))
     statements += [
         {
             "Sid": "AllowListingForMFASetup",
@@ -230,6 +232,31 @@ def render_policy(settings: Settings) -> dict[str, Any]:
     document = {"Version": POLICY_VERSION, "Statement": statements}
     _check_size(document, settings)
     return document
+
+
+# Reads of the spoke's resources stay allowed; every other call on them is denied to guarded users.
+SPOKE_READ_ACTIONS = ("events:Describe*", "events:List*", "iam:Get*", "iam:List*")
+
+
+def _spoke_protection_statement(settings: Settings) -> dict[str, Any]:
+    """In a member account (org mode): the spoke's roles and rules, the secured group and the policy.
+
+    The spoke is a StackSet instance the hub cannot heal: without the optional protection SCP, this is
+    what keeps a guarded member user from switching the member off (the hub alerts on any change too).
+    """
+    return {
+        "Sid": "DenyChangesToIAMGuardSpoke",
+        "Effect": "Deny",
+        "NotAction": list(SPOKE_READ_ACTIONS),
+        "Resource": [
+            *(f"arn:*:iam::*:role/{role}" for role in naming.SPOKE_ROLES),
+            f"arn:*:events:*:*:rule/{naming.SPOKE_RULE_PREFIX}*",
+            f"arn:*:iam::*:group/{settings.group_name}",
+            f"arn:*:iam::*:group{naming.IAM_PATH}*",
+            f"arn:*:iam::*:policy/{settings.policy_name}",
+            f"arn:*:iam::*:policy{naming.IAM_PATH}*",
+        ],
+    }
 
 
 def _network_statement(settings: Settings) -> dict[str, Any]:

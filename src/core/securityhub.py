@@ -44,14 +44,22 @@ from botocore.exceptions import BotoCoreError
 
 from core.alerts import Severity
 from core.aws import Retrier, translate
+from core.credential_report import ROOT
 from core.errors import AwsError, FindingAccountError
 from core.findings import (
+    ACCESS_KEY_OLD,
+    ACCESS_KEY_UNUSED,
     ACCESS_KEY_WITHOUT_MFA,
+    CONSOLE_UNUSED,
     CONSOLE_WITHOUT_MFA,
+    CONTROLS,
     EXEMPT,
+    GUARDRAIL_DRIFT,
     NOT_IN_SECURED_GROUP,
-    ROOT,
+    ROOT_ACCESS_KEY,
+    ROOT_NO_CREDENTIALS,
     ROOT_WITHOUT_MFA,
+    TWO_ACTIVE_KEYS,
     Finding,
 )
 from core.iam import permissions_of, requires
@@ -75,44 +83,20 @@ MAX_PRODUCT_FIELD_VALUE = 2048
 
 # --- the mapping tables ------------------------------------------------------------------------------
 
-# The kinds the credential-hygiene stream adds (core.findings owns the constants once they exist there).
-CONSOLE_UNUSED = "console-unused"
-ACCESS_KEY_UNUSED = "access-key-unused"
-ACCESS_KEY_OLD = "access-key-old"
-TWO_ACTIVE_KEYS = "two-active-keys"
-ROOT_NO_CREDENTIALS = "root-no-credentials"
-ROOT_ACCESS_KEY = "root-access-key"
-GUARDRAIL_DRIFT = "guardrail-drift"
 
 # Finding kind -> the Security Hub CSPM controls (https://docs.aws.amazon.com/securityhub/latest/
-# userguide/iam-controls.html) that check the same thing, named in Compliance.RelatedRequirements.
-# IAM.5: console users without MFA; IAM.19: any user without MFA; IAM.9: root without MFA; IAM.4: root
-# access key; IAM.8 (90 days) / IAM.22 (45 days): unused credentials; IAM.3: keys older than 90 days.
-# Kinds without a matching control (group membership, exemptions, two keys, drift) name none.
+# userguide/iam-controls.html) that check the same thing, named in Compliance.RelatedRequirements, and the
+# CIS AWS Foundations Benchmark recommendations: one table, ``core.findings.CONTROLS``. Kinds without a
+# matching control (group membership, exemptions, drift) name none.
 SECURITY_HUB_CONTROLS: dict[str, tuple[str, ...]] = {
-    ROOT_WITHOUT_MFA: ("IAM.9",),
-    CONSOLE_WITHOUT_MFA: ("IAM.5", "IAM.19"),
-    ACCESS_KEY_WITHOUT_MFA: ("IAM.19",),
-    ROOT_ACCESS_KEY: ("IAM.4",),
-    CONSOLE_UNUSED: ("IAM.8", "IAM.22"),
-    ACCESS_KEY_UNUSED: ("IAM.8", "IAM.22"),
-    ACCESS_KEY_OLD: ("IAM.3",),
+    kind: controls.security_hub for kind, controls in CONTROLS.items() if controls.security_hub
 }
 
 # ASFF finding types ("namespace/category/classifier"). What a CIS AWS Foundations Benchmark
 # recommendation covers is typed so; the rest is an AWS security best practice.
 CIS_TYPE = "Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark"
 BEST_PRACTICES_TYPE = "Software and Configuration Checks/AWS Security Best Practices"
-_CIS_KINDS = frozenset(
-    {
-        ROOT_WITHOUT_MFA,
-        CONSOLE_WITHOUT_MFA,
-        ROOT_ACCESS_KEY,
-        CONSOLE_UNUSED,
-        ACCESS_KEY_UNUSED,
-        ACCESS_KEY_OLD,
-    }
-)
+_CIS_KINDS = frozenset(kind for kind, controls in CONTROLS.items() if controls.cis)
 TYPE_NAMESPACES = (
     "Software and Configuration Checks",
     "TTPs",

@@ -48,9 +48,21 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_STACK_NAME": "stack_name",
     "IAM_GUARD_MAX_MFA_AGE_HOURS": "max_mfa_age_hours",
     "IAM_GUARD_SECURITY_HUB": "security_hub",
+    "IAM_GUARD_UNUSED_DAYS": "unused_days",
+    "IAM_GUARD_KEY_MAX_AGE_DAYS": "key_max_age_days",
+    "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "remediate_unused_keys",
 }
 _LIST_FIELDS = {"allowed_cidrs", "allowed_vpce_ids", "exempt_users"}
-_BOOL_FIELDS = {"ip_restriction", "dry_run", "remediate", "quiet_runs", "security_hub"}
+_BOOL_FIELDS = {
+    "ip_restriction",
+    "dry_run",
+    "remediate",
+    "quiet_runs",
+    "security_hub",
+    "remediate_unused_keys",
+}
+# Credential hygiene thresholds, in days (0 turns the check off); the template's MinValue/MaxValue match.
+MAX_HYGIENE_DAYS = 3650
 
 
 class Settings(BaseModel):
@@ -74,7 +86,15 @@ class Settings(BaseModel):
     slack_secret_arn: str | None = None
     stack_name: str | None = None  # IAM Guard's own stack: the guardrail then protects its resources
     max_mfa_age_hours: int | None = Field(None, ge=1, le=8760)  # deny (all but self-service) older MFA
+    # A member account of an organisation (org mode): the guardrail protects the spoke's roles and rules
+    # instead of a stack's resources. Set by core.org (member_settings), never from the environment.
+    protect_spoke: bool = False
     security_hub: bool = False  # the sweep imports its findings into the account's Security Hub
+    # Credential hygiene (sweep): console password / active key unused for this many days or more;
+    # active key created more than this many days ago. 0 turns the check off.
+    unused_days: int = Field(45, ge=0, le=MAX_HYGIENE_DAYS)
+    key_max_age_days: int = Field(90, ge=0, le=MAX_HYGIENE_DAYS)
+    remediate_unused_keys: bool = False  # its own switch: Remediate=true stacks do not start on upgrade
 
     @field_validator("allowed_cidrs")
     @classmethod

@@ -7,7 +7,7 @@ IAM calls per run, for N users (see README, "The sweep"):
 - GetAccountAuthorizationDetails: ceil(items / 1000) pages (users with membership, tags and creation
   dates; groups; customer managed policies with their versions - the guardrail is checked from these);
 - ListVirtualMFADevices (Assigned): ceil(devices / 1000) pages (fresh MFA state);
-- GetAccountSummary: 1, only when the report has no ``<root_account>`` row;
+- GetAccountSummary: 1 (the root user's password, access keys and MFA, live);
 - per user missing from the report (created after it): GetLoginProfile + ListAccessKeys + ListMFADevices;
 - per user enrolled: AddUserToGroup; per user remediated: ListMFADevices + ListAccessKeys (the re-check)
   + one UpdateAccessKey per active key;
@@ -16,6 +16,11 @@ IAM calls per run, for N users (see README, "The sweep"):
 With a stack name, the enforcer's own health is read too (``core.selfcheck``: 5 calls, none of them IAM).
 With ``security_hub`` on, the findings then go to the account's Security Hub (``core.securityhub``)
 before the digest, which says how that went; a failed import is in the result, never raised.
+
+Per user whose unused keys are deactivated: ListAccessKeys + one GetAccessKeyLastUsed per active key (the
+re-check) + one UpdateAccessKey per key still unused. So a run with a warm report costs 5 IAM calls on
+real IAM (4 account-wide reads + GetAccountSummary) for up to 1,000 users, 6 on moto (which answers
+STARTED to the first GenerateCredentialReport).
 """
 
 from __future__ import annotations
@@ -30,17 +35,19 @@ from aws_lambda_powertools import Logger
 
 from core.alerts import Alert, AlertItem, AlertKind, AlertSink, Severity
 from core.cloudformation import CloudFormationGateway
+from core.credential_report import ROOT, AccessKeySlot, parse_report
 from core.errors import AwsError, CredentialReportError, DeliveryError, IamGuardError
 from core.exemptions import tags_to_dict
 from core.findings import (
+    ACCESS_KEY_UNUSED,
     ENROLLED,
     FAILED,
     GUARDRAIL_DRIFT,
     HEALED,
     MFA_KINDS,
     NOT_IN_SECURED_GROUP,
+    REACTIVATE,
     REMEDIATED,
-    ROOT,
     SEVERITY,
     VIOLATION,
     WOULD_ENROL,
@@ -48,11 +55,13 @@ from core.findings import (
     WOULD_REMEDIATE,
     Credentials,
     Finding,
+    RootCredentials,
     Snapshot,
     UserRecord,
     classify,
     count_by_kind,
     count_by_status,
+    is_unused,
     sort_findings,
 )
 from core.guardrail import WRITE_PERMISSIONS, Change, apply_plan, plan_guardrail, state_from_details
@@ -81,12 +90,13 @@ REQUIRED_PERMISSIONS = (
         IamGateway.get_credential_report,
         IamGateway.account_details,
         IamGateway.users_with_assigned_virtual_mfa,
-        IamGateway.account_mfa_enabled,
+        IamGateway.account_summary,
         IamGateway.has_login_profile,
         IamGateway.list_access_keys,
         IamGateway.list_mfa_devices,
         IamGateway.add_user_to_group,
         IamGateway.deactivate_access_key,
+        IamGateway.access_key_last_used,
     )
     | SELFCHECK_PERMISSIONS
 )
@@ -117,6 +127,9 @@ class SweepResult:
     guardrail_changes: tuple[Change, ...] = ()
     enforcer: EnforcerHealth = NOT_CHECKED
     security_hub: SecurityHubResult | None = None  # None: the import is off
+    unused_days: int = 45
+    key_max_age_days: int = 90
+    remediate_unused_keys: bool = False
 
     @property
     def counts(self) -> dict[str, int]:
@@ -174,13 +187,13 @@ def gather_with_details(
 ) -> tuple[Snapshot, AccountDetails]:
     """``gather``, also returning the account listing's groups and policies (the guardrail's state)."""
     report = fetch_credential_report(iam, sleep=sleep)
-    rows = {row["user"]: row for row in report.rows if row.get("user")}
+    records = parse_report(report.rows)
     details = iam.account_details()
     users = tuple(_user_record(u) for u in details.users)
     virtual_mfa = frozenset(iam.users_with_assigned_virtual_mfa())
-    root_row = rows.get(ROOT)
-    root_mfa = root_row.get("mfa_active") == "true" if root_row else iam.account_mfa_enabled()
-    snapshot = Snapshot(_aware(report.generated_at), rows, users, virtual_mfa, root_mfa)
+    # Always asked: the report's root row says not_supported for the password and may be 4 hours old.
+    root = RootCredentials.from_summary(iam.account_summary(), records.get(ROOT))
+    snapshot = Snapshot(_aware(report.generated_at), records, users, virtual_mfa, root)
     missing = snapshot.missing_from_report()
     live = {name: live_credentials(iam, name) for name in missing}
     if missing:
@@ -189,12 +202,24 @@ def gather_with_details(
 
 
 def live_credentials(iam: IamGateway, user_name: str) -> Credentials:
-    """Three per-user calls, for a user the report does not list (created after it was generated)."""
+    """Three per-user calls, for a user the report does not list (created after it was generated).
+
+    Key use is not known live without one more call per key; such a user is younger than the report
+    (at most 4 hours), so its keys count from their creation, which cannot make them unused or old.
+    """
     return Credentials(
         password_enabled=iam.has_login_profile(user_name),
-        active_keys=sum(k.get("Status") == "Active" for k in iam.list_access_keys(user_name)),
         mfa=bool(iam.list_mfa_devices(user_name)),
         source="live",
+        keys=tuple(
+            AccessKeySlot(
+                slot=i,
+                active=k.get("Status") == "Active",
+                last_rotated=_aware(k["CreateDate"]) if isinstance(k.get("CreateDate"), datetime) else None,
+                last_used=None,
+            )
+            for i, k in enumerate(iam.list_access_keys(user_name), start=1)
+        ),
     )
 
 
@@ -217,14 +242,19 @@ def _aware(moment: datetime) -> datetime:
 # --- reconcile -------------------------------------------------------------------------------------
 
 
-def reconcile(iam: IamGateway, findings: Sequence[Finding], settings: Settings) -> list[Finding]:
+def reconcile(
+    iam: IamGateway, findings: Sequence[Finding], settings: Settings, now: datetime | None = None
+) -> list[Finding]:
     """Enrol users outside the group (unless dry-run); deactivate keys when remediation is on."""
+    now = now or datetime.now(UTC)
     done: list[Finding] = []
     for finding in findings:
         if finding.finding == NOT_IN_SECURED_GROUP:
             done.append(enrol(iam, finding, settings))
         elif _remediable(finding, settings):
             done.extend(remediate(iam, finding, settings))
+        elif _unused_keys_remediable(finding, settings):
+            done.extend(deactivate_unused_keys(iam, finding, settings, now))
         else:
             done.append(finding)
     return sort_findings(done)
@@ -277,6 +307,58 @@ def remediate(iam: IamGateway, finding: Finding, settings: Settings) -> list[Fin
     return [replace(finding, status=REMEDIATED, detail=f"{finding.detail}; deactivated {', '.join(active)}")]
 
 
+def _unused_keys_remediable(finding: Finding, settings: Settings) -> bool:
+    return (
+        settings.remediate_unused_keys
+        and finding.finding == ACCESS_KEY_UNUSED
+        and finding.status == VIOLATION
+        and settings.unused_days > 0
+    )
+
+
+def deactivate_unused_keys(
+    iam: IamGateway, finding: Finding, settings: Settings, now: datetime
+) -> list[Finding]:
+    """Re-check live right before acting, then deactivate (never delete) the keys still unused.
+
+    The report's last-use dates may be 4 hours old: ``ListAccessKeys`` says which keys are active now
+    (and their creation), ``GetAccessKeyLastUsed`` when each last signed a request. The same rule as the
+    finding (unused for ``unused_days`` days or more, a key never used counting from its creation)
+    decides. Returns the finding updated, or nothing when every key was used since the report.
+    """
+    try:
+        active = [k for k in iam.list_access_keys(finding.user) if k.get("Status") == "Active"]
+        if not active:
+            return [replace(finding, detail=f"{finding.detail}; no active access key at re-check")]
+        idle: list[str] = []
+        for key in active:
+            moments = [iam.access_key_last_used(key["AccessKeyId"]), key.get("CreateDate")]
+            known = [_aware(m) for m in moments if isinstance(m, datetime)]
+            if known and is_unused(max(known), now, settings.unused_days):
+                idle.append(key["AccessKeyId"])
+        if not idle:
+            logger.info("keys used since the report, left active", extra={"user": finding.user})
+            return []
+        keys = ", ".join(idle)
+        if settings.dry_run:
+            return [
+                replace(finding, status=WOULD_REMEDIATE, detail=f"{finding.detail}; would deactivate {keys}")
+            ]
+        for key_id in idle:
+            iam.deactivate_access_key(finding.user, key_id)
+            logger.info(
+                "unused access key deactivated", extra={"user": finding.user, "access_key_id": key_id}
+            )
+    except AwsError as exc:
+        logger.warning("unused key remediation failed", extra={"user": finding.user, "error": str(exc)})
+        return [replace(finding, status=FAILED, detail=f"{finding.detail}; remediation failed: {exc}")]
+    return [
+        replace(
+            finding, status=REMEDIATED, active_keys=len(idle), detail=f"{finding.detail}; deactivated {keys}"
+        )
+    ]
+
+
 # --- alerts ----------------------------------------------------------------------------------------
 
 
@@ -304,6 +386,8 @@ def digest_alert(result: SweepResult) -> Alert:
             ("grace_days", str(result.grace_days)),
             ("guardrail", result.guardrail),
             ("enforcer", result.enforcer.status),
+            ("unused_days", str(result.unused_days)),
+            ("key_max_age_days", str(result.key_max_age_days)),
             *((("security_hub", result.security_hub.summary()),) if result.security_hub else ()),
         ),
     )
@@ -313,15 +397,31 @@ def keys_deactivated_alert(result: SweepResult) -> Alert | None:
     remediated = [f for f in result.findings if f.status == REMEDIATED]
     if not remediated:
         return None
-    names = ", ".join(f.user for f in remediated)
+    no_mfa = list(dict.fromkeys(f.user for f in remediated if f.finding in MFA_KINDS))
+    unused = list(dict.fromkeys(f.user for f in remediated if f.finding == ACCESS_KEY_UNUSED))
+    users = set(no_mfa) | set(unused)
+    sentences = []
+    if no_mfa:
+        sentences.append(
+            f"Keys of {', '.join(no_mfa)} are now Inactive (not deleted). Once the user registers an MFA "
+            f"device, reactivate with: {REACTIVATE}"
+        )
+    if unused:
+        sentences.append(
+            f"Keys of {', '.join(unused)} unused for {result.unused_days} days or more are now Inactive (not "
+            f"deleted). If a workload still needs one, reactivate it with: {REACTIVATE}"
+        )
+    if no_mfa and not unused:
+        title = f"IAM sweep deactivated the access keys of {len(users)} user(s) without MFA"
+    elif unused and not no_mfa:
+        title = f"IAM sweep deactivated unused access keys of {len(users)} user(s)"
+    else:
+        title = f"IAM sweep deactivated access keys of {len(users)} user(s): without MFA or unused"
     return Alert(
         kind=AlertKind.KEYS_DEACTIVATED,
         severity=Severity.HIGH,
-        title=f"IAM sweep deactivated the access keys of {len(remediated)} user(s) without MFA",
-        summary=(
-            f"Keys of {names} are now Inactive (not deleted). Once the user registers an MFA device, "
-            "reactivate with: aws iam update-access-key --status Active --user-name USER --access-key-id ID"
-        ),
+        title=title,
+        summary=" ".join(sentences),
         account_id=result.account_id,
         occurred_at=result.swept_at,
         items=tuple(_item(f) for f in remediated),
@@ -414,7 +514,7 @@ def run_sweep(
     account = account_id or _account_from_arns(snapshot, details)
     # The guardrail first: enrolments need the group to exist.
     status, changes, drift = check_guardrail(iam, details, settings, account, guardrail)
-    findings = reconcile(iam, classify(snapshot, settings, now), settings)
+    findings = reconcile(iam, classify(snapshot, settings, now), settings, now)
     health = NOT_CHECKED
     if infrastructure is not None and cloudformation is not None:
         health = check_enforcer(infrastructure, cloudformation, settings.stack_name)
@@ -432,6 +532,9 @@ def run_sweep(
         guardrail=status,
         guardrail_changes=tuple(changes),
         enforcer=health,
+        unused_days=settings.unused_days,
+        key_max_age_days=settings.key_max_age_days,
+        remediate_unused_keys=settings.remediate_unused_keys,
     )
     if settings.security_hub:
         imported = import_findings(
@@ -551,7 +654,7 @@ def _send_quietly(sink: AlertSink, alert: Alert) -> None:
 
 def _account_from_arns(snapshot: Snapshot, details: AccountDetails | None = None) -> str:
     """The account ID from any ARN we already hold (arn:aws:iam::123456789012:user/x): no STS call."""
-    arns = [u.arn for u in snapshot.users] + [r.get("arn", "") for r in snapshot.report_rows.values()]
+    arns = [u.arn for u in snapshot.users] + [r.arn for r in snapshot.records.values()]
     if details is not None:
         arns += [str(g.get("Arn", "")) for g in details.groups] + [
             str(p.get("Arn", "")) for p in details.policies

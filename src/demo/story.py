@@ -109,6 +109,10 @@ def function_environment(topic_arn: str, secret_arn: str, key_arn: str = "") -> 
         "IAM_GUARD_STACK_ID": STACK_ID,
         "IAM_GUARD_ALERT_KEY_ARN": key_arn,
         "IAM_GUARD_SECURITY_HUB": "true",
+        # The template's defaults: the demo's users and keys are minutes old, so none is unused or old.
+        "IAM_GUARD_UNUSED_DAYS": "45",
+        "IAM_GUARD_KEY_MAX_AGE_DAYS": "90",
+        "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "false",
         "POWERTOOLS_SERVICE_NAME": "iam-guard",
         "POWERTOOLS_METRICS_NAMESPACE": "IAMGuard",
         "POWERTOOLS_METRICS_DISABLED": "true",  # the demo prints what matters; no EMF lines

@@ -4,7 +4,10 @@
 //           {"policies": [{"name": "...", "policy": {...}}, ...],   identity policies of the principal
 //            "action": "iam:GetUser", "resource": "arn:...", "principal": "arn:aws:iam::1:user/alice",
 //            "context": {"aws:username": "alice", "aws:SourceIp": "203.0.113.5", ...},
-//            "resourcePolicy": {...}}   optional: e.g. a KMS key policy (KMS authorizes through it)
+//            "resourcePolicy": {...},   optional: e.g. a KMS key policy, a role's trust policy, a bus policy
+//            "resourceAccount": "...",  optional: the resource's account (default: the principal's)
+//            "serviceControlPolicies": [{"orgIdentifier": "r-root", "policies": [{"name", "policy"}]}, ...]}
+//                                       optional: one entry per level, root first, the account last
 // stdout: a JSON array, one result per case, in order:
 //           {"result": "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied", "ignoredContextKeys": [...]}
 //           or {"error": "<what the engine refused>"}
@@ -24,13 +27,16 @@ function accountOf(principal) {
 async function simulate(testCase) {
   const simulation = {
     identityPolicies: testCase.policies,
-    serviceControlPolicies: [],
+    serviceControlPolicies: testCase.serviceControlPolicies ?? [],
     resourceControlPolicies: [],
     resourcePolicy: testCase.resourcePolicy ?? undefined,
     request: {
       principal: testCase.principal,
       action: testCase.action,
-      resource: { resource: testCase.resource, accountId: accountOf(testCase.principal) },
+      resource: {
+        resource: testCase.resource,
+        accountId: testCase.resourceAccount ?? accountOf(testCase.principal),
+      },
       contextVariables: testCase.context ?? {},
     },
   }

@@ -145,7 +145,15 @@ def test_related_requirements_name_the_matching_security_hub_control(kind: str, 
     assert asff["Compliance"]["RelatedRequirements"] == controls
 
 
-@pytest.mark.parametrize("kind", [kinds.NOT_IN_SECURED_GROUP, kinds.EXEMPT, "two-active-keys"])
+def test_two_active_keys_answers_a_cis_recommendation_but_no_security_hub_control() -> None:
+    asff = to_asff(finding("two-active-keys"), TARGET, now=NOW)
+
+    assert "RelatedRequirements" not in asff["Compliance"]
+    assert asff["Types"] == [CIS_TYPE]  # CIS 1.13, from core.findings.CONTROLS
+    assert "two-active-keys" not in SECURITY_HUB_CONTROLS
+
+
+@pytest.mark.parametrize("kind", [kinds.NOT_IN_SECURED_GROUP, kinds.EXEMPT])
 def test_kinds_without_a_control_name_none(kind: str) -> None:
     asff = to_asff(finding(kind), TARGET, now=NOW)
 

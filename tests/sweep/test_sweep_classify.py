@@ -11,6 +11,7 @@ import pytest
 from tests.sweep.conftest import GROUP, make_settings
 
 from core.alerts import Severity
+from core.credential_report import AccessKeySlot, parse_report, parse_row
 from core.findings import (
     ACCESS_KEY_WITHOUT_MFA,
     CONSOLE_WITHOUT_MFA,
@@ -19,6 +20,7 @@ from core.findings import (
     ROOT,
     ROOT_WITHOUT_MFA,
     Credentials,
+    RootCredentials,
     Snapshot,
     UserRecord,
     classify,
@@ -32,19 +34,34 @@ NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 REPORT_AT = NOW - timedelta(hours=3)
 
 
+def slots(keys: int) -> tuple[AccessKeySlot, ...]:
+    """``keys`` active keys, in slots 1 (and 2), created a week before NOW and never used."""
+    return tuple(
+        AccessKeySlot(i, i <= keys, NOW - timedelta(days=7) if i <= keys else None, None) for i in (1, 2)
+    )
+
+
 def creds(password: bool = False, keys: int = 0, mfa: bool = False) -> Credentials:
-    return Credentials(password_enabled=password, active_keys=keys, mfa=mfa, source="report")
+    return Credentials(password_enabled=password, mfa=mfa, source="report", keys=slots(keys))
 
 
 def row(name: str, *, password: bool = False, keys: int = 0, mfa: bool = False) -> dict[str, str]:
-    return {
+    """A report row in IAM's format: a week-old user, password and keys set then, never used."""
+    week_ago = (NOW - timedelta(days=7)).isoformat()
+    cells = {
         "user": name,
         "arn": f"arn:aws:iam::111122223333:user/{name}",
+        "user_creation_time": week_ago,
         "password_enabled": "true" if password else "false",
+        "password_last_used": "no_information" if password else "N/A",
+        "password_last_changed": week_ago if password else "N/A",
         "mfa_active": "true" if mfa else "false",
-        "access_key_1_active": "true" if keys >= 1 else "false",
-        "access_key_2_active": "true" if keys >= 2 else "false",
     }
+    for slot in (1, 2):
+        cells[f"access_key_{slot}_active"] = "true" if keys >= slot else "false"
+        cells[f"access_key_{slot}_last_rotated"] = week_ago if keys >= slot else "N/A"
+        cells[f"access_key_{slot}_last_used_date"] = "N/A"
+    return cells
 
 
 def user(
@@ -62,10 +79,10 @@ def user(
 def snapshot(users: list[UserRecord], rows: list[dict[str, str]], **kw: object) -> Snapshot:
     return Snapshot(
         report_generated_at=REPORT_AT,
-        report_rows={r["user"]: r for r in rows},
+        records=parse_report(rows),
         users=tuple(users),
         virtual_mfa_users=frozenset(kw.get("virtual_mfa", ())),  # type: ignore[arg-type]
-        root_mfa=kw.get("root_mfa", True),  # type: ignore[arg-type]
+        root=RootCredentials(password=True, access_keys=False, mfa=kw.get("root_mfa", True)),  # type: ignore[arg-type]
         live=kw.get("live", {}),  # type: ignore[arg-type]
     )
 
@@ -90,7 +107,7 @@ def test_mfa_finding_kind(c: Credentials | None, expected: str | None) -> None:
 
 
 def test_fresh_virtual_mfa_overrides_the_stale_report_column() -> None:
-    stale = row("ann", password=True, mfa=False)
+    stale = parse_row(row("ann", password=True, mfa=False))
     assert credentials_from_report(stale, virtual_mfa=True).mfa is True
     assert credentials_from_report(stale, virtual_mfa=False).mfa is False
 
@@ -195,7 +212,7 @@ def test_expired_or_malformed_exemption_is_said_and_ignored() -> None:
 
 
 def test_user_missing_from_the_report_uses_live_credentials() -> None:
-    live = {"late": Credentials(password_enabled=True, active_keys=0, mfa=False, source="live")}
+    live = {"late": Credentials(password_enabled=True, mfa=False, source="live")}
     snap = snapshot([user("late", age_days=10)], [], live=live)
     (finding,) = classify(snap, make_settings(), NOW)
     assert (finding.finding, finding.source) == (CONSOLE_WITHOUT_MFA, "live")

@@ -60,6 +60,7 @@ def test_json_output(seeded: str) -> None:
         ("breakglass", "exempt"): ("info", "exempt"),
     }
     assert doc["account_id"] == "123456789012"
+    assert (doc["unused_days"], doc["key_max_age_days"], doc["remediate_unused_keys"]) == (45, 90, False)
     assert "outsider" in members(seeded)
     assert doc["iam_calls"] >= 5
 
@@ -85,7 +86,15 @@ def test_csv_output(seeded: str) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [("--format", "xml"), ("--grace-days", "-1"), ("--grace-days", "soon"), ("--exempt-user", "bad name")],
+    [
+        ("--format", "xml"),
+        ("--grace-days", "-1"),
+        ("--grace-days", "soon"),
+        ("--exempt-user", "bad name"),
+        ("--unused-days", "-1"),
+        ("--unused-days", "forty"),
+        ("--key-max-age-days", "3651"),
+    ],
 )
 def test_bad_arguments_exit_2_and_change_nothing(seeded: str, args: tuple[str, ...]) -> None:
     run = audit(seeded, *args)
@@ -148,3 +157,20 @@ def test_heal_guardrail_without_the_policy_flags_is_refused(seeded: str) -> None
         "or --no-ip-restriction (and the other policy flags of the deployed stack)"
     ]
     assert attached(seeded) == []
+
+
+def test_hygiene_flags_reach_the_sweep(seeded: str) -> None:
+    run = audit(
+        seeded,
+        "--format",
+        "json",
+        "--dry-run",
+        "--unused-days",
+        "30",
+        "--key-max-age-days",
+        "0",
+        "--remediate-unused-keys",
+    )
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert (doc["unused_days"], doc["key_max_age_days"], doc["remediate_unused_keys"]) == (30, 0, True)

@@ -10,7 +10,14 @@ from tests.sweep.conftest import GROUP, Account, make_settings
 
 from core.alerts import AlertKind
 from core.errors import AccessDeniedError, CredentialReportError
-from core.findings import ACCESS_KEY_WITHOUT_MFA, CONSOLE_WITHOUT_MFA, EXEMPT, NOT_IN_SECURED_GROUP, ROOT
+from core.findings import (
+    ACCESS_KEY_WITHOUT_MFA,
+    CONSOLE_WITHOUT_MFA,
+    EXEMPT,
+    NOT_IN_SECURED_GROUP,
+    ROOT,
+    TWO_ACTIVE_KEYS,
+)
 from core.sweep import REPORT_ATTEMPTS, REQUIRED_PERMISSIONS
 
 AfterGrace = Callable[[int], datetime]
@@ -38,7 +45,7 @@ def test_every_finding_kind(account: Account) -> None:
         ROOT: {"root-without-mfa": "violation"},  # moto's report has no root row: GetAccountSummary
         "console": {CONSOLE_WITHOUT_MFA: "violation"},
         "robot": {ACCESS_KEY_WITHOUT_MFA: "violation"},
-        "both": {CONSOLE_WITHOUT_MFA: "violation"},
+        "both": {CONSOLE_WITHOUT_MFA: "violation", TWO_ACTIVE_KEYS: "violation"},
         "outsider": {NOT_IN_SECURED_GROUP: "enrolled"},
         "breakglass": {EXEMPT: "exempt"},
     }
@@ -95,7 +102,7 @@ def test_listed_exemption_and_custom_tag_key(account: Account) -> None:
 def test_remediation_off_by_default_leaves_keys_active(account: Account, after_grace: AfterGrace) -> None:
     account.user("robot", keys=2)
     result = account.sweep(make_settings(), now=after_grace(7))
-    assert by_user(result)["robot"] == {ACCESS_KEY_WITHOUT_MFA: "violation"}
+    assert by_user(result)["robot"] == {ACCESS_KEY_WITHOUT_MFA: "violation", TWO_ACTIVE_KEYS: "violation"}
     assert account.key_statuses("robot") == ["Active", "Active"]
     assert account.counter.calls["iam:UpdateAccessKey"] == 0
 
@@ -107,7 +114,8 @@ def test_remediation_deactivates_keys_after_grace_and_alerts(
     account.user("console", password=True, keys=1)
     account.user("bystander", keys=1, virtual_mfa=True)
     result = account.sweep(make_settings(remediate=True), now=after_grace(7))
-    assert by_user(result)["robot"] == {ACCESS_KEY_WITHOUT_MFA: "remediated"}
+    # two-active-keys is as of the report; the remediation detail says the keys are Inactive now
+    assert by_user(result)["robot"] == {ACCESS_KEY_WITHOUT_MFA: "remediated", TWO_ACTIVE_KEYS: "violation"}
     assert by_user(result)["console"] == {CONSOLE_WITHOUT_MFA: "remediated"}
     assert account.key_statuses("robot") == ["Inactive", "Inactive"]  # deactivated, never deleted
     assert account.key_statuses("console") == ["Inactive"]
@@ -288,6 +296,7 @@ def test_required_permissions_cover_exactly_the_sweep() -> None:
                 "lambda:GetFunctionConfiguration",
                 "lambda:GetFunctionConcurrency",
                 "cloudformation:DescribeStackEvents",
+                "iam:GetAccessKeyLastUsed",
             }
         )
         == REQUIRED_PERMISSIONS

@@ -56,6 +56,22 @@ MODULE_FUNCTION = {
     "core.custom_resource": "PolicyResourceFunction",
 }
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
+# Calls authorized against a user the request names only by an access key ID.
+OWNER_IN_RESPONSE = {("iam", "GetAccessKeyLastUsed")}
+# Organizations mode (core.org): an org frame anywhere on the stack decides. Calls made with a member's
+# credentials run as a spoke role (org/spoke.yaml: reads as the audit role, writes - and everything
+# `enforce --org-role` does - as the enforce role); the hub's own calls as the hub function's role.
+ORG_HANDLERS = {
+    "list_accounts_handler": "OrgListAccountsFunction",
+    "sweep_account_handler": "OrgSweepAccountFunction",
+    "digest_handler": "OrgDigestFunction",
+}
+ORG_MODULES = ("core.org.", "handlers.org_", "cli.org")
+SPOKE_AUDIT, SPOKE_ENFORCE = "Spoke:IAMGuardAuditRole", "Spoke:IAMGuardEnforceRole"
+SPOKE_LOGICAL = {SPOKE_AUDIT: "AuditRole", SPOKE_ENFORCE: "EnforceRole"}
+ORG_ID = "o-testorg0001"
+# Org code only an operator runs (no template role runs it): its calls are not checked against a role.
+OPERATOR_ONLY = {"stackset_target_accounts"}
 # Publishing to a topic encrypted with a customer managed key makes SNS use the key as the publisher.
 IMPLIED = {"sns:Publish": ("kms:GenerateDataKey", "kms:Decrypt")}
 KEY_ARN = "AlertKey"  # resolved through the template model
@@ -89,6 +105,41 @@ def _attribution() -> tuple[str | None, Any]:
     return function, settings
 
 
+def _org_attribution(service: str, operation: str) -> str | None:
+    """The role an org-mode call runs with, or None when no org code is on the stack."""
+    modules: list[str] = []
+    handler: str | None = None
+    frame = sys._getframe(3)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        modules.append(name)
+        if name.startswith("core.org.") and frame.f_code.co_name in OPERATOR_ONLY:
+            return "operator"
+        if name == "handlers.org_sweep" and handler is None:
+            handler = ORG_HANDLERS.get(frame.f_code.co_name)
+        frame = frame.f_back  # type: ignore[assignment]
+    if not any(m.startswith(ORG_MODULES) for m in modules):
+        return None
+    enforcing = "core.org.enforce" in modules or "handlers.org_enforcer" in modules
+    if service == "securityhub":  # findings are imported with the member's audit credentials
+        return SPOKE_AUDIT
+    if service == "iam":
+        if enforcing:
+            return SPOKE_ENFORCE
+        from core.org.routing import is_read_action
+
+        return SPOKE_AUDIT if is_read_action(operation) else SPOKE_ENFORCE
+    if handler is not None:
+        return handler
+    if enforcing:
+        return "OrgEnforcerFunction"
+    if "core.org.summary" in modules or ("cli.org" in modules and service == "sns"):
+        return "OrgDigestFunction"
+    if "core.org.accounts" in modules:
+        return "OrgListAccountsFunction"
+    return "OrgSweepAccountFunction"
+
+
 def resource_arn(service: str, operation: str, params: dict[str, Any]) -> str:
     """The resource IAM authorizes the call against (Service Authorization Reference resource types).
 
@@ -107,6 +158,8 @@ def resource_arn(service: str, operation: str, params: dict[str, Any]) -> str:
         if "UserName" in params:
             return f"arn:aws:iam::{ACCOUNT}:user/{params['UserName']}"
         return "*"
+    if service == "s3" and "Bucket" in params:
+        return f"arn:aws:s3:::{params['Bucket']}/{params.get('Key', '')}"
     if service == "sns" and "TopicArn" in params:
         return str(params["TopicArn"])
     if service == "securityhub":
@@ -136,21 +189,29 @@ def resource_arn(service: str, operation: str, params: dict[str, Any]) -> str:
 
 def _recording_make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
     function, settings = _attribution()
-    if function is not None:
-        service = self.meta.service_model.signing_name
-        _records.append(
-            {
-                "function": function,
-                "action": f"{service}:{operation_name}",
-                "resource": resource_arn(service, operation_name, api_params),
-                "group": getattr(settings, "group_name", ""),
-                "policy": getattr(settings, "policy_name", ""),
-                "topic": getattr(settings, "sns_topic_arn", None) or os.environ.get(TOPIC_VAR, ""),
-                "secret": getattr(settings, "slack_secret_arn", None) or os.environ.get(SECRET_VAR, ""),
-                "test": os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0],
-            }
-        )
-    return _original(self, operation_name, api_params)
+    service = self.meta.service_model.signing_name
+    function = _org_attribution(service, operation_name) or function
+    if function is None or function == "operator":
+        return _original(self, operation_name, api_params)
+    record = {
+        "function": function,
+        "action": f"{service}:{operation_name}",
+        "resource": resource_arn(service, operation_name, api_params),
+        "group": getattr(settings, "group_name", ""),
+        "policy": getattr(settings, "policy_name", ""),
+        "topic": getattr(settings, "sns_topic_arn", None) or os.environ.get(TOPIC_VAR, ""),
+        "secret": getattr(settings, "slack_secret_arn", None) or os.environ.get(SECRET_VAR, ""),
+        "bucket": str(api_params.get("Bucket", "")) if service == "s3" else "",
+        "test": os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0],
+    }
+    if (service, operation_name) not in OWNER_IN_RESPONSE:
+        _records.append(record)
+        return _original(self, operation_name, api_params)
+    # IAM authorizes against the key's owner, which the request does not name: take it from the answer.
+    response = _original(self, operation_name, api_params)
+    record["resource"] = f"arn:aws:iam::{ACCOUNT}:user/{response['UserName']}"
+    _records.append(record)
+    return response
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -227,6 +288,7 @@ def check(records: list[dict[str, str]], report: list[str]) -> int:
                 record["policy"],
                 record["topic"],
                 record["secret"],
+                record.get("bucket", ""),
             )
             calls.add(key)
             example.setdefault(key, record["test"])
@@ -244,19 +306,29 @@ def check(records: list[dict[str, str]], report: list[str]) -> int:
         report.append(f"NOT CHECKED: {missing}; the {len(ordered)} recorded calls were not checked")
         return 0
     cases = []
-    for function, action, resource, group, policy, topic, secret in ordered:
+    for function, action, resource, group, policy, topic, secret, bucket in ordered:
         names = {
             k: v for k, v in (("GroupName", group), ("PolicyName", policy), ("SlackSecretArn", secret)) if v
         }
-        ours = {"AlertTopic": topic} if topic else None
-        policies = role_policies(function, names, ours)
+        ours = {"AlertTopic": topic} if topic else {}
+        if bucket:
+            ours["OrgResultsBucket.Arn"] = f"arn:aws:s3:::{bucket}"
+        context = {"aws:SecureTransport": "true"}  # boto3 always calls over TLS
+        if function in SPOKE_LOGICAL:
+            cases.append(_spoke_case(function, action, resource, names))
+            continue
+        if function.startswith("Org"):
+            names["OrganizationId"] = ORG_ID
+            if action.startswith("sts:"):
+                context["aws:ResourceOrgID"] = ORG_ID
+        policies = role_policies(function, names, ours or None)
         # KMS authorizes through the key policy; the topic has a resource policy too (all from the template).
         resource_policy = None
         if action.startswith("kms:"):
-            resource_policy = resolve(template["AlertKey"]["Properties"]["KeyPolicy"], names, ours)
+            resource_policy = resolve(template["AlertKey"]["Properties"]["KeyPolicy"], names, ours or None)
         elif action == "sns:Publish":
             resource_policy = resolve(
-                template["AlertTopicPolicy"]["Properties"]["PolicyDocument"], names, ours
+                template["AlertTopicPolicy"]["Properties"]["PolicyDocument"], names, ours or None
             )
         cases.append(
             {
@@ -265,7 +337,7 @@ def check(records: list[dict[str, str]], report: list[str]) -> int:
                 "action": action,
                 "resource": resource,
                 "principal": physical_value(role_of(function)),
-                "context": {"aws:SecureTransport": "true"},  # boto3 always calls over TLS
+                "context": context,
             }
         )
     results = _simulate(cases, report)
@@ -280,8 +352,9 @@ def check(records: list[dict[str, str]], report: list[str]) -> int:
             denied += 1
             test = example[(function, action, resource, *config)]
             report.append(f"DENIED {function}: {action} on {resource} ({decision}) - recorded in {test}")
-    for function in FUNCTIONS:
-        granted = actions_of(role_policies(function)["job"])
+    org_functions = sorted({f for f, *_ in ordered if f.startswith("Org") or f in SPOKE_LOGICAL})
+    for function in (*FUNCTIONS, *org_functions):
+        granted = actions_of(_job(function))
         done = exercised.get(function, set())
         if not done:
             report.append(f"{function}: no AWS call recorded (its tests did not run or do not exist yet)")
@@ -296,6 +369,32 @@ def check(records: list[dict[str, str]], report: list[str]) -> int:
             report.append(f"  granted but never exercised by a test: {', '.join(unused)}")
     report.insert(0, f"{len(records)} calls recorded, {len(ordered)} distinct, {denied} denied")
     return denied
+
+
+def _job(function: str) -> dict[str, Any]:
+    from tests.organizations.spoke_model import role_job
+    from tests.template.template_model import role_policies
+
+    if function in SPOKE_LOGICAL:
+        return role_job(SPOKE_LOGICAL[function], account=ACCOUNT)
+    return role_policies(function, {"OrganizationId": ORG_ID})["job"]
+
+
+def _spoke_case(function: str, action: str, resource: str, names: dict[str, str]) -> dict[str, Any]:
+    """A member-account call, against the spoke role's policy (org/spoke.yaml) in the same fake account."""
+    from tests.organizations.spoke_model import role, role_job
+
+    logical = SPOKE_LOGICAL[function]
+    parts = resource.split(":")
+    account = parts[4] if len(parts) > 4 and parts[4].isdigit() else ACCOUNT  # the member the call was in
+    return {
+        "policies": [{"name": "job", "policy": role_job(logical, names, account=account)}],
+        "resourcePolicy": None,
+        "action": action,
+        "resource": resource,
+        "principal": f"arn:aws:iam::{account}:role/{role(logical)['RoleName']}",
+        "context": {"aws:SecureTransport": "true"},
+    }
 
 
 def _simulate(cases: list[dict[str, Any]], report: list[str]) -> list[dict[str, Any]] | None:

@@ -64,6 +64,9 @@ PARAMETER_OF = {
     "IAM_GUARD_SLACK_SECRET_ARN": "SlackSecretArn",
     "IAM_GUARD_MAX_MFA_AGE_HOURS": "MaxMfaAgeHours",
     "IAM_GUARD_SECURITY_HUB": "SecurityHub",
+    "IAM_GUARD_UNUSED_DAYS": "UnusedDays",
+    "IAM_GUARD_KEY_MAX_AGE_DAYS": "KeyMaxAgeDays",
+    "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "RemediateUnusedKeys",
 }
 
 

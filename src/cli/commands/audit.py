@@ -26,12 +26,14 @@ from cli.options import (
     add_target_arguments,
     settings_from_args,
 )
+from cli.org import add_audit_org_arguments, check_audit_flags, run_audit
 from core.aws import CallCounter
 from core.cloudformation import CloudFormationGateway
 from core.errors import SettingsError
 from core.iam import IamGateway, default_iam_client
 from core.report_format import FORMATS, render
 from core.selfcheck import InfrastructureGateway
+from core.settings import MAX_HYGIENE_DAYS
 from core.sweep import GuardrailMode, run_sweep
 
 
@@ -58,19 +60,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="import every finding into this account's Security Hub (ASFF; archives what is fixed)",
     )
+    hygiene = parser.add_argument_group("credential hygiene")
+    hygiene.add_argument(
+        "--unused-days",
+        type=_hygiene_days,
+        metavar="N",
+        help="flag a console password or active access key unused for N days or more (45; 0 = off)",
+    )
+    hygiene.add_argument(
+        "--key-max-age-days",
+        type=_hygiene_days,
+        metavar="N",
+        help="flag an active access key created more than N days ago (90; 0 = off)",
+    )
+    hygiene.add_argument(
+        "--remediate-unused-keys",
+        action="store_true",
+        help="deactivate (never delete) active access keys unused for --unused-days, after a live re-check",
+    )
     add_policy_arguments(parser)
     add_self_protection_arguments(parser)
     add_delivery_arguments(parser)
+    add_audit_org_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     # The result (stdout) and one reason line (stderr) say everything; keep the core's logs out of them.
     logging.getLogger().addHandler(logging.NullHandler())
+    check_audit_flags(args)
     mode = guardrail_mode(args)
     # Without policy flags no policy is rendered, so the network settings do not apply.
     fixed = {} if mode != "presence" else {"ip_restriction": False}
     settings = settings_from_args(args, security_hub=args.security_hub, **fixed)
     _recorder, sink = sink_from_args(args)
+    if args.org:  # the same sweep in every member account (cli.org)
+        return run_audit(args, settings, sink, guardrail=mode)
     counter = CallCounter()
     iam = IamGateway(client_factory=lambda: counter.attach(default_iam_client()))
     deployed = settings.stack_name is not None  # the deployed stack: is its enforcer still switched on?
@@ -113,10 +137,18 @@ def guardrail_mode(args: argparse.Namespace) -> GuardrailMode:
 
 
 def _grace_days(text: str) -> int:
+    return _days_within(text, 365)
+
+
+def _hygiene_days(text: str) -> int:
+    return _days_within(text, MAX_HYGIENE_DAYS)
+
+
+def _days_within(text: str, maximum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
-    if not 0 <= value <= 365:
-        raise argparse.ArgumentTypeError(f"{value} is outside 0..365")
+    if not 0 <= value <= maximum:
+        raise argparse.ArgumentTypeError(f"{value} is outside 0..{maximum}")
     return value

@@ -18,6 +18,7 @@ from cli.options import (
     add_target_arguments,
     settings_from_args,
 )
+from cli.org import role_name, run_enforce
 from core.cloudformation import CloudFormationGateway
 from core.enforcement import GuardrailCache, enforce
 from core.errors import InvalidInputError
@@ -32,10 +33,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_self_protection_arguments(parser)
     add_target_arguments(parser)
     add_delivery_arguments(parser)
+    parser.add_argument(
+        "--org-role",
+        type=role_name,
+        metavar="NAME",
+        help="enforce in the member account the event names, through this role there (IAMGuardEnforceRole)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    if args.org_role:  # the member account the event names (cli.org)
+        return run_enforce(args, _read_json(Path(args.event)), settings)
     event = _read_event(Path(args.event))
     _check_account(event)
     _, sink = sink_from_args(args)
@@ -53,15 +62,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read_event(path: Path) -> IamApiCallEvent:
+    return parse_event(_read_json(path))
+
+
+def _read_json(path: Path) -> Any:
     try:
-        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InvalidInputError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInputError(f"{path} is not JSON: {exc}") from None
     except RecursionError:
         raise InvalidInputError(f"{path} is nested too deeply to be an EventBridge event") from None
-    return parse_event(raw)
 
 
 def _check_account(event: IamApiCallEvent) -> None:

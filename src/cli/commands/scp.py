@@ -1,0 +1,69 @@
+"""``iam-guard scp --stack-name NAME``: print the optional IAMGuardProtect service control policy.
+
+One JSON document on stdout (``--minify``: exactly what Organizations measures against 5,120 characters);
+a policy over the limit is refused with one line, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from core.naming import STACK_NAME
+from core.org.scp import minified, render_scp
+from core.policy import policy_json
+from core.settings import DEFAULT_EXEMPT_TAG_KEY, validate_setting
+
+_ROLE_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}\*?$")
+
+
+def _stack_name(text: str) -> str:
+    if not STACK_NAME.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a stack name (a letter, then letters, digits, -)")
+    return text
+
+
+def _role(text: str) -> str:
+    if not _ROLE_PATTERN.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IAM role name (a trailing * is allowed)")
+    return text
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stack-name",
+        required=True,
+        type=_stack_name,
+        metavar="NAME",
+        help="the hub stack (its roles are exempt)",
+    )
+    parser.add_argument("--group-name", metavar="G", help="secured IAM group (default IAMGuardSecuredUsers)")
+    parser.add_argument(
+        "--policy-name", metavar="P", help="guardrail policy (default IAMGuardSecureIAMPolicy)"
+    )
+    parser.add_argument(
+        "--exempt-tag", metavar="KEY", help=f"exemption tag key (default {DEFAULT_EXEMPT_TAG_KEY})"
+    )
+    parser.add_argument(
+        "--exemption-role",
+        type=_role,
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="role in members allowed to set the exemption tag and change the guardrail (repeatable)",
+    )
+    parser.add_argument("--minify", action="store_true", help="print the minified JSON Organizations stores")
+
+
+def run(args: argparse.Namespace) -> int:
+    values = {}
+    for flag, field in (
+        ("group_name", "group_name"),
+        ("policy_name", "policy_name"),
+        ("exempt_tag", "exempt_tag_key"),
+    ):
+        if getattr(args, flag):
+            values[field] = validate_setting(field, getattr(args, flag))
+    document = render_scp(args.stack_name, exemption_roles=args.exemption_role, **values)
+    print(minified(document) if args.minify else policy_json(document))
+    return 0

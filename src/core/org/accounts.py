@@ -1,0 +1,214 @@
+"""The organisation's accounts: the Organizations adapter, which accounts a run covers, StackSet targets.
+
+Selection and StackSet targets are pure functions over what the adapter read, so they are tested without
+AWS. StackSet targets are computed here rather than trusted from the emulator: moto recurses one OU level
+only and includes the management account, AWS recurses every level and never deploys to the management
+account (``DeploymentTargets`` docs).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from core.aws import Retrier
+from core.errors import InvalidInputError
+from core.iam import permissions_of, requires
+
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+OU_ID = re.compile(r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$")
+ACTIVE = "ACTIVE"
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    name: str = ""
+    status: str = ACTIVE
+
+
+@dataclass(frozen=True)
+class Organization:
+    organization_id: str
+    management_account_id: str
+
+
+def default_organizations_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("organizations", config=Config(retries={"total_max_attempts": 1}))
+
+
+class OrganizationsGateway:
+    """Organizations reads, as the management account or a delegated administrator."""
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        retrier: Retrier | None = None,
+        client_factory: Callable[[], Any] = default_organizations_client,
+    ) -> None:
+        self._client = client
+        self._client_factory = client_factory
+        self.retrier = retrier or Retrier()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    def _call(self, operation: str, method: str, **params: Any) -> Any:
+        fn = getattr(self.client, method)
+        return self.retrier.call(operation, lambda: fn(**params))
+
+    def _pages(self, operation: str, method: str, key: str, **params: Any) -> Iterator[Any]:
+        token: str | None = None
+        while True:
+            page = self._call(operation, method, **params, **({"NextToken": token} if token else {}))
+            yield from page.get(key, [])
+            token = page.get("NextToken")
+            if not token:
+                return
+
+    @requires("organizations:DescribeOrganization")
+    def describe_organization(self) -> Organization:
+        org = self._call("DescribeOrganization", "describe_organization")["Organization"]
+        return Organization(str(org["Id"]), str(org["MasterAccountId"]))
+
+    @requires("organizations:ListAccounts")
+    def list_accounts(self) -> list[Account]:
+        """Every account of the organisation, whatever its state (pages of at most 20 on AWS)."""
+        return [_account(a) for a in self._pages("ListAccounts", "list_accounts", "Accounts")]
+
+    @requires("organizations:ListRoots")
+    def list_root_ids(self) -> list[str]:
+        return [str(r["Id"]) for r in self._pages("ListRoots", "list_roots", "Roots")]
+
+    @requires("organizations:ListOrganizationalUnitsForParent")
+    def list_child_ou_ids(self, parent_id: str) -> list[str]:
+        return [
+            str(ou["Id"])
+            for ou in self._pages(
+                "ListOrganizationalUnitsForParent",
+                "list_organizational_units_for_parent",
+                "OrganizationalUnits",
+                ParentId=parent_id,
+            )
+        ]
+
+    @requires("organizations:ListAccountsForParent")
+    def list_accounts_for_parent(self, parent_id: str) -> list[Account]:
+        return [
+            _account(a)
+            for a in self._pages(
+                "ListAccountsForParent", "list_accounts_for_parent", "Accounts", ParentId=parent_id
+            )
+        ]
+
+
+def _account(raw: dict[str, Any]) -> Account:
+    # "State" replaces "Status" (deprecated in 2025); either says ACTIVE for a usable account.
+    return Account(str(raw["Id"]), str(raw.get("Name", "")), str(raw.get("State") or raw.get("Status", "")))
+
+
+# The Organizations actions of a sweep run (the hub's list function and the CLI's caller need them).
+LIST_PERMISSIONS = permissions_of(
+    OrganizationsGateway.describe_organization, OrganizationsGateway.list_accounts
+)
+TARGET_PERMISSIONS = permissions_of(
+    OrganizationsGateway.list_root_ids,
+    OrganizationsGateway.list_child_ou_ids,
+    OrganizationsGateway.list_accounts_for_parent,
+    OrganizationsGateway.describe_organization,
+)
+
+
+# --- which accounts a run covers (pure) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    accounts: tuple[Account, ...]  # to sweep, in account-ID order
+    skipped: tuple[tuple[str, str], ...]  # (account ID, why), in account-ID order
+
+
+def select_accounts(
+    accounts: Iterable[Account],
+    *,
+    caller_account_id: str,
+    management_account_id: str,
+    include: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+) -> Selection:
+    """ACTIVE accounts, less the caller's and the management account (they run their own single-account
+    stacks) unless ``include`` names them, less ``exclude``. An ``include`` or ``exclude`` naming no
+    account of the organisation is a mistake worth one line, not a silent no-op."""
+    every = {a.account_id: a for a in accounts}
+    include_set, exclude_set = set(include), set(exclude)
+    both = include_set & exclude_set
+    if both:
+        raise InvalidInputError(f"account {min(both)} is both included and excluded")
+    unknown = sorted((include_set | exclude_set) - set(every))
+    if unknown:
+        raise InvalidInputError(f"account {unknown[0]} is not in the organisation")
+    chosen: list[Account] = []
+    skipped: list[tuple[str, str]] = []
+    for account_id in sorted(every):
+        account = every[account_id]
+        reason = _skip_reason(account, caller_account_id, management_account_id, include_set, exclude_set)
+        if reason:
+            skipped.append((account_id, reason))
+        else:
+            chosen.append(account)
+    return Selection(tuple(chosen), tuple(skipped))
+
+
+def _skip_reason(account: Account, caller: str, management: str, include: set[str], exclude: set[str]) -> str:
+    if account.account_id in exclude:
+        return "excluded (--exclude-account)"
+    if account.status != ACTIVE:
+        if account.account_id in include:
+            raise InvalidInputError(f"account {account.account_id} is {account.status}, not ACTIVE")
+        return f"not ACTIVE ({account.status})"
+    if account.account_id in include:
+        return ""
+    if account.account_id == management:
+        return "management account (runs its own single-account stack)"
+    if account.account_id == caller:
+        return "the caller's own account (runs its own single-account stack)"
+    return ""
+
+
+# --- StackSet targets, computed by us (pure over the tree) ---------------------------------------------
+
+
+def stackset_target_accounts(
+    gateway: OrganizationsGateway, ou_ids: Iterable[str], management_account_id: str
+) -> list[str]:
+    """The accounts a SERVICE_MANAGED StackSet targeting ``ou_ids`` deploys to: every account below each
+    OU at any depth, never the management account. ACTIVE accounts only."""
+    found: set[str] = set()
+    stack = list(dict.fromkeys(ou_ids))
+    seen: set[str] = set()
+    while stack:
+        parent = stack.pop()
+        if parent in seen:
+            continue
+        seen.add(parent)
+        found.update(a.account_id for a in gateway.list_accounts_for_parent(parent) if a.status == ACTIVE)
+        stack.extend(gateway.list_child_ou_ids(parent))
+    found.discard(management_account_id)
+    return sorted(found)
+
+
+def parse_account_id(text: str) -> str:
+    value = text.strip()
+    if not ACCOUNT_ID.match(value):
+        raise InvalidInputError(f"{text!r} is not an AWS account ID (12 digits)")
+    return value

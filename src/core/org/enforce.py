@@ -1,0 +1,114 @@
+"""An IAM event of a member account, handled in that account only.
+
+Guardrail events: assume the write role in ``event.account`` and run ``core.enforcement.enforce``
+exactly as in single-account mode (events the member's own enforce role caused are ignored). Changes to
+the spoke itself (its roles and rules): no write can undo a StackSet instance from the hub, so the hub
+alerts - critical when the change stops enforcement, info when the StackSet rollout made it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from datetime import datetime
+from typing import Any
+
+from core.alerts import Alert, AlertItem, AlertKind, AlertSink, Severity
+from core.enforcement import EnforcementResult, GuardrailCache, enforce, enforcement_failed_alert, utc_now
+from core.errors import DeliveryError, IamGuardError, InvalidEventError
+from core.events import EventMeta, command_for, parse_event
+from core.iam import IamGateway
+from core.org.access import Assumer, role_arn
+from core.org.accounts import ACCOUNT_ID
+from core.org.spoke import SpokeChange, member_settings, spoke_change
+from core.settings import Settings
+
+# Changes that stop the spoke from forwarding events or the hub from reaching the member.
+STOPS_ENFORCEMENT = frozenset(
+    {"DeleteRole", "UpdateAssumeRolePolicy", "DeleteRule", "DisableRule", "RemoveTargets", "PutTargets"}
+)
+
+
+def enforce_member_event(
+    raw: Mapping[str, Any],
+    *,
+    assumer: Assumer,
+    role_name: str,
+    settings: Settings,
+    sink: AlertSink,
+    cache: GuardrailCache,
+    ignore_arns: frozenset[str] = frozenset(),
+    now: Callable[[], datetime] = utc_now,
+) -> EnforcementResult:
+    """``raw["account"]`` names the member; nothing is written in any other account."""
+    event = parse_event(raw)
+    account = event.account
+    if not ACCOUNT_ID.match(account):
+        raise InvalidEventError(f"the event's account {account!r} is not an AWS account ID")
+    change = spoke_change(raw)
+    if change is not None:
+        return _spoke_changed(change, command_for(event, settings).meta, settings, sink)
+    try:
+        access = assumer.access(account, role_name, "enforce")
+    except IamGuardError as exc:
+        with suppress(DeliveryError):  # the caller reports the AssumeRole failure itself
+            sink.send(enforcement_failed_alert(command_for(event, settings), exc, settings))
+        raise
+    return enforce(
+        event,
+        settings=member_settings(settings),
+        iam=IamGateway(access.client("iam")),
+        sink=sink,
+        cache=cache,
+        ignore_arns=ignore_arns | {role_arn(account, role_name)},
+        now=now,
+    )
+
+
+def _spoke_changed(
+    change: SpokeChange, meta: EventMeta, settings: Settings, sink: AlertSink
+) -> EnforcementResult:
+    alert = spoke_alert(change, meta)
+    errors: list[str] = []
+    try:
+        sink.send(alert)
+    except DeliveryError as exc:
+        errors.append(str(exc))
+    action = "infrastructure-changed" if change.by_stackset else "infrastructure-tampered"
+    return EnforcementResult(
+        meta=meta,
+        action=action,
+        reason=f"{meta.event_name} on the spoke's {change.resource}: alerted (the StackSet owns it)",
+        alerts=(alert,),
+        dry_run=settings.dry_run,
+        delivery_errors=tuple(errors),
+    )
+
+
+def spoke_alert(change: SpokeChange, meta: EventMeta) -> Alert:
+    if change.by_stackset:
+        kind, severity = AlertKind.INFRASTRUCTURE_CHANGED, Severity.INFO
+        title = f"IAM Guard spoke updated by its StackSet: {meta.event_name} on {change.resource}"
+        summary = f"The StackSet rollout changed {change.resource} in account {meta.account_id}."
+    else:
+        kind = AlertKind.INFRASTRUCTURE_TAMPERED
+        severity = Severity.CRITICAL if meta.event_name in STOPS_ENFORCEMENT else Severity.HIGH
+        title = f"IAM Guard spoke tampered with: {meta.event_name} on {change.resource} in {meta.account_id}"
+        summary = (
+            f"{meta.actor or 'An unknown caller'} changed {change.resource}, a resource of IAM Guard's spoke "
+            f"StackSet. Until the StackSet instance is restored (update the StackSet, or detect drift), the "
+            f"hub may not see or act on this account's IAM events; the scheduled sweep reports the account "
+            f"failed if its audit role is gone. Attach the IAMGuardProtect SCP to prevent this."
+        )
+    return Alert(
+        kind=kind,
+        severity=severity,
+        title=title,
+        summary=summary,
+        account_id=meta.account_id,
+        region=meta.region,
+        actor=meta.actor,
+        occurred_at=meta.occurred_at,
+        event_id=meta.event_id,
+        items=(AlertItem(change.resource, meta.event_name, severity, "alerted"),),
+    )

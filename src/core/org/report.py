@@ -1,0 +1,225 @@
+"""An organisation sweep as text (JSON, table, CSV) and as one digest alert. Pure.
+
+Each account's entry is the single-account JSON document (``core.report_format``) plus the account's
+status, error and call count; table and CSV rows carry the account ID first.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from core.alerts import Alert, AlertItem, AlertKind, Severity
+from core.org.summary import AccountSummary, totals_of
+from core.org.sweep import ACCOUNT_FAILED, AccountResult, OrgSweepResult
+from core.report_format import CSV_COLUMNS, finding_dict, to_json
+
+ORG_CSV_COLUMNS = ("account_id", *CSV_COLUMNS)
+_TABLE_COLUMNS = ("ACCOUNT", "SEVERITY", "STATUS", "FINDING", "USER", "DEADLINE", "DETAIL")
+DIGEST_TOP_ACCOUNTS = 20
+
+
+def render_org(result: OrgSweepResult, fmt: str, *, security_hub: bool = False) -> str:
+    if fmt == "json":
+        return json.dumps(to_document(result, security_hub=security_hub), indent=2)
+    if fmt == "csv":
+        return to_csv(result)
+    return to_table(result)
+
+
+def account_entry(account: AccountResult, *, security_hub: bool = False) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "account_id": account.account_id,
+        "status": account.status,
+        "error": account.error,
+    }
+    if account.result is not None:
+        single = json.loads(to_json(account.result))
+        single.pop("account_id", None)
+        single.pop("alerts_sent", None)  # per-account digests are recorded, never sent (one org digest)
+        entry.update(single)
+        # Every finding carries its own account, as every CSV and table row does.
+        entry["findings"] = [{"account_id": account.account_id, **f} for f in single["findings"]]
+        entry.setdefault("guardrail", "not-checked")
+    else:
+        entry.update({"report_generated_at": None, "guardrail": "not-checked", "findings": []})
+    if security_hub:  # as the single-account JSON: {"imported", "archived", "failed"}, None when not swept
+        imported = getattr(account.result, "security_hub", None)
+        entry["security_hub"] = imported.counts() if imported is not None else None
+    entry["iam_calls"] = account.iam_calls
+    entry["assume_role_calls"] = account.assume_role_calls
+    entry["write_role_assumed"] = account.write_role_assumed
+    return entry
+
+
+def to_document(result: OrgSweepResult, *, security_hub: bool = False) -> dict[str, Any]:
+    return {
+        "organization_id": result.organization_id,
+        "swept_at": _iso(result.swept_at),
+        "dry_run": result.dry_run,
+        "accounts": [account_entry(a, security_hub=security_hub) for a in result.accounts],
+        "skipped": [{"account_id": i, "reason": r} for i, r in result.skipped],
+        "totals": result.totals(),
+    }
+
+
+def _rows(result: OrgSweepResult) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for account in result.accounts:
+        if account.status == ACCOUNT_FAILED:
+            rows.append(
+                {
+                    "account_id": account.account_id,
+                    **dict.fromkeys(CSV_COLUMNS, ""),
+                    "status": ACCOUNT_FAILED,
+                    "detail": account.error,
+                }
+            )
+            continue
+        assert account.result is not None
+        generated = _iso(account.result.report_generated_at)
+        for f in account.findings:
+            rows.append(
+                {"account_id": account.account_id, **finding_dict(f), "report_generated_at": generated}
+            )
+    return rows
+
+
+def to_csv(result: OrgSweepResult) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=ORG_CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in _rows(result):
+        writer.writerow(row)
+    return buffer.getvalue().rstrip("\n")
+
+
+def to_table(result: OrgSweepResult) -> str:
+    rows = [
+        (
+            r["account_id"],
+            r["severity"] or "-",
+            r["status"],
+            r["finding"] or "-",
+            r["user"] or "-",
+            (r["deadline"] or "-")[:10],
+            r["detail"] or "",
+        )
+        for r in _rows(result)
+    ]
+    lines = [f"Organisation {result.organization_id}; swept {_iso(result.swept_at)}"]
+    if rows:
+        widths = [
+            max(len(str(r[i])) for r in [_TABLE_COLUMNS, *rows]) for i in range(len(_TABLE_COLUMNS) - 1)
+        ]
+        for row in [_TABLE_COLUMNS, *rows]:
+            cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
+            lines.append("  ".join([*cells, str(row[-1])]).rstrip())
+    lines.append(summary_line(result))
+    return "\n".join(lines)
+
+
+def summary_line(result: OrgSweepResult) -> str:
+    t = result.totals()
+    statuses = ", ".join(f"{n} {s}" for s, n in t["by_status"].items()) or "no findings"
+    mode = " (dry run)" if result.dry_run else ""
+    return (
+        f"{t['accounts']} accounts swept{mode}: {t['accounts_ok']} ok, {t['accounts_failed']} failed, "
+        f"{t['accounts_skipped']} skipped; {statuses}; {t['assume_role_calls']} AssumeRole, "
+        f"{t['iam_calls']} IAM calls"
+    )
+
+
+# --- the one digest of a run ----------------------------------------------------------------------------
+
+
+def worst_first(summaries: Iterable[AccountSummary]) -> list[AccountSummary]:
+    """Accounts with findings needing attention, most severe first, then most findings, then by ID."""
+    ranked = [s for s in summaries if s.status != ACCOUNT_FAILED and s.attention]
+    return sorted(ranked, key=lambda s: (-s.worst, -s.attention, s.account_id))
+
+
+def org_digest_alert(
+    organization_id: str,
+    summaries: Sequence[AccountSummary],
+    *,
+    skipped: int = 0,
+    swept_at: datetime | None = None,
+    dry_run: bool = False,
+    top: int = DIGEST_TOP_ACCOUNTS,
+    map_error: dict[str, Any] | None = None,
+) -> Alert:
+    """One alert for the whole run: totals, the worst accounts first, every account that failed.
+
+    ``map_error``: the workflow's fan-out stopped (more account sweeps failed than tolerated)."""
+    totals = totals_of(summaries, skipped)
+    failed = [s for s in summaries if s.status == ACCOUNT_FAILED]
+    worst = worst_first(summaries)
+    troubled = bool(failed or map_error)
+    severity = max([s.worst for s in worst] + ([Severity.HIGH] if troubled else []), default=Severity.INFO)
+    stopped = ""
+    if map_error:
+        cause = str(map_error.get("Cause") or "").splitlines()[0:1]
+        stopped = (
+            f"The sweep stopped early: {map_error.get('Error', 'failed')}"
+            + (f" ({cause[0]})" if cause else "")
+            + ". "
+        )
+    attention = sum(s.attention for s in worst)
+    items = [
+        AlertItem(
+            subject=f"account/{s.account_id}",
+            finding=", ".join(s.attention_kinds),
+            severity=s.worst,
+            status=f"{s.attention} need attention",
+        )
+        for s in worst[:top]
+    ] + [
+        AlertItem(
+            subject=f"account/{s.account_id}",
+            finding="account-not-swept",
+            severity=Severity.HIGH,
+            status=ACCOUNT_FAILED,
+            action=s.error or "",
+        )
+        for s in failed
+    ]
+    statuses = ", ".join(f"{n} {s}" for s, n in totals["by_status"].items()) or "no findings"
+    return Alert(
+        kind=AlertKind.ORG_SWEEP_DIGEST,
+        severity=severity,
+        title=(
+            f"IAM org sweep: {len(worst)} of {totals['accounts']} accounts need attention, "
+            f"{len(failed)} failed" + (" (dry run)" if dry_run else "")
+        ),
+        summary=stopped
+        + (
+            f"Organisation {organization_id}: {totals['accounts_ok']} accounts swept, "
+            f"{len(failed)} could not be swept, {totals['accounts_skipped']} skipped; "
+            f"{attention} findings need attention ({statuses})."
+        ),
+        occurred_at=swept_at,
+        items=tuple(items),
+        items_omitted=max(0, len(worst) - top),
+        counts=tuple(totals["by_finding"].items()),
+        dry_run=dry_run,
+        details=(("organization_id", organization_id), ("accounts_failed", str(len(failed)))),
+    )
+
+
+def digest_of(result: OrgSweepResult) -> Alert:
+    return org_digest_alert(
+        result.organization_id,
+        result.summaries(),
+        skipped=len(result.skipped),
+        swept_at=result.swept_at,
+        dry_run=result.dry_run,
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment else None

@@ -1,0 +1,106 @@
+"""The spoke's fixed names (``org/spoke.yaml``) and what the hub makes of changes to them. Pure.
+
+The StackSet gives every member the same two roles, one forwarding role and two rules, under fixed names:
+the hub's roles may assume exactly ``IAMGuardAuditRole`` / ``IAMGuardEnforceRole`` in any account of
+the organisation, and the protection SCP names them. Changes to these resources are forwarded to the hub
+by the second rule (the first drops events the enforce role caused); the hub cannot heal a StackSet
+instance, so it alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from core import naming
+from core.events import CLOUDTRAIL_DETAIL_TYPE, IAM_SOURCE, CloudTrailDetail
+from core.naming import same_iam_name
+from core.org.access import AUDIT_ROLE, ENFORCE_ROLE
+from core.settings import Settings
+
+FORWARD_ROLE = "IAMGuardForwardRole"
+SPOKE_ROLES = (AUDIT_ROLE, ENFORCE_ROLE, FORWARD_ROLE)
+assert SPOKE_ROLES == naming.SPOKE_ROLES  # the guardrail's spoke statement names the same roles
+FORWARD_RULE = "IAMGuardForward"  # the 12 IAM events, as the single-account rule matches them
+SPOKE_CHANGES_RULE = "IAMGuardForwardSpokeChanges"  # changes to the spoke's own roles and rules
+SPOKE_RULES = (FORWARD_RULE, SPOKE_CHANGES_RULE)
+# The role CloudFormation StackSets uses in members (service-managed: stacksets-exec-<hash>).
+STACKSET_EXECUTION_ROLES = ("stacksets-exec-*", "AWSCloudFormationStackSetExecutionRole")
+
+ROLE_CHANGE_EVENTS = (
+    "AttachRolePolicy",
+    "DeleteRole",
+    "DeleteRolePermissionsBoundary",
+    "DeleteRolePolicy",
+    "DetachRolePolicy",
+    "PutRolePermissionsBoundary",
+    "PutRolePolicy",
+    "UpdateAssumeRolePolicy",
+    "UpdateRole",
+)
+RULE_CHANGE_EVENTS = ("DeleteRule", "DisableRule", "PutRule", "PutTargets", "RemoveTargets")
+EVENTS_SOURCE = "aws.events"
+EVENTS_EVENT_SOURCE = "events.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class SpokeChange:
+    resource: str  # role/IAMGuardAuditRole, rule/IAMGuardForward
+    by_stackset: bool  # made by the StackSet execution role (a rollout), not by a person
+
+
+def member_settings(settings: Settings) -> Settings:
+    """The hub's settings as a member account's guardrail needs them: the spoke is protected, not the
+    hub's own stack (whose resources do not exist in the member)."""
+    return settings.model_copy(update={"stack_name": None, "protect_spoke": True})
+
+
+def spoke_change(raw: Mapping[str, Any]) -> SpokeChange | None:
+    """The spoke resource this CloudTrail event (raw EventBridge JSON) changed, or None."""
+    if (
+        raw.get("source") not in (IAM_SOURCE, EVENTS_SOURCE)
+        or raw.get("detail-type") != CLOUDTRAIL_DETAIL_TYPE
+    ):
+        return None
+    try:
+        detail = CloudTrailDetail.model_validate(raw.get("detail"))
+    except ValidationError:
+        return None  # not ours to judge: the enforcer's parser reports malformed events
+    if detail.errorCode:
+        return None
+    params = detail.requestParameters or {}
+    resource = ""
+    if detail.eventName in ROLE_CHANGE_EVENTS:
+        name = str(params.get("roleName") or "")
+        resource = next((f"role/{r}" for r in SPOKE_ROLES if name and same_iam_name(name, r)), "")
+    elif detail.eventName in RULE_CHANGE_EVENTS and detail.eventSource == EVENTS_EVENT_SOURCE:
+        name = str(params.get("name") or params.get("rule") or "")
+        resource = f"rule/{name}" if name in SPOKE_RULES else ""
+    if not resource:
+        return None
+    issuer = detail.userIdentity.issuer_arn.rsplit("/", 1)[-1]
+    by_stackset = issuer.startswith("stacksets-exec-") or issuer == "AWSCloudFormationStackSetExecutionRole"
+    return SpokeChange(resource, by_stackset)
+
+
+def _spoke_permissions() -> tuple[frozenset[str], frozenset[str]]:
+    from core import enforcement, sweep
+    from core.org.routing import is_read_action
+
+    # In a member the sweep and the enforcer make only IAM calls: the enforcer's own-stack and health
+    # checks (CloudFormation, EventBridge, Lambda) concern the hub's stack, never a member.
+    member_sweep = frozenset(a for a in sweep.REQUIRED_PERMISSIONS if a.startswith("iam:"))
+    member_enforcer = frozenset(a for a in enforcement.REQUIRED_PERMISSIONS if a.startswith("iam:"))
+    reads = frozenset(a for a in member_sweep if is_read_action(a))
+    writes = frozenset(a for a in member_sweep if not is_read_action(a))
+    return reads | SECURITY_HUB_PERMISSIONS, member_enforcer | writes
+
+
+# Findings are imported with the credentials of the account they describe (ASFF AwsAccountId = caller).
+SECURITY_HUB_PERMISSIONS = frozenset({"securityhub:BatchImportFindings", "securityhub:GetFindings"})
+# What each spoke role must grant, from the code: the audit role the sweep's reads (the routing client
+# sends every Get/List/Generate there), the enforce role the enforcer's calls and the sweep's writes.
+AUDIT_ROLE_PERMISSIONS, ENFORCE_ROLE_PERMISSIONS = _spoke_permissions()

@@ -1,0 +1,127 @@
+"""One account's sweep, summed up small enough to travel: the per-account function returns it, the
+digest reads it back (from the Distributed Map's result files in S3), the CLI builds the same digest.
+
+Also the reader of those result files (``manifest.json`` -> ``SUCCEEDED_n.json`` / ``FAILED_n.json``, the
+format Step Functions documents for ``ResultWriter``: each entry's ``Output`` / ``Input`` is a JSON string).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.alerts import Severity
+from core.aws import Retrier
+from core.iam import permissions_of, requires
+
+OK = "ok"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    account_id: str
+    status: str  # ok | failed
+    error: str | None = None
+    worst: Severity = Severity.INFO  # most severe finding needing attention
+    attention: int = 0  # findings needing attention
+    attention_kinds: tuple[str, ...] = ()
+    by_finding: dict[str, int] = field(default_factory=dict)
+    by_status: dict[str, int] = field(default_factory=dict)
+    iam_calls: int = 0
+    assume_role_calls: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "account_id": self.account_id,
+            "status": self.status,
+            "error": self.error,
+            "worst": self.worst.label,
+            "attention": self.attention,
+            "attention_kinds": list(self.attention_kinds),
+            "by_finding": self.by_finding,
+            "by_status": self.by_status,
+            "iam_calls": self.iam_calls,
+            "assume_role_calls": self.assume_role_calls,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AccountSummary:
+        return cls(
+            account_id=str(data["account_id"]),
+            status=str(data["status"]),
+            error=data.get("error"),
+            worst=Severity[str(data.get("worst", "info")).upper()],
+            attention=int(data.get("attention", 0)),
+            attention_kinds=tuple(data.get("attention_kinds", ())),
+            by_finding={str(k): int(v) for k, v in (data.get("by_finding") or {}).items()},
+            by_status={str(k): int(v) for k, v in (data.get("by_status") or {}).items()},
+            iam_calls=int(data.get("iam_calls", 0)),
+            assume_role_calls=int(data.get("assume_role_calls", 0)),
+        )
+
+
+def totals_of(summaries: Iterable[AccountSummary], skipped: int = 0) -> dict[str, Any]:
+    items = list(summaries)
+    by_finding: Counter[str] = Counter()
+    by_status: Counter[str] = Counter()
+    for s in items:
+        by_finding.update(s.by_finding)
+        by_status.update(s.by_status)
+    failed = sum(s.status == FAILED for s in items)
+    return {
+        "accounts": len(items),
+        "accounts_ok": len(items) - failed,
+        "accounts_failed": failed,
+        "accounts_skipped": skipped,
+        "by_finding": dict(sorted(by_finding.items())),
+        "by_status": dict(sorted(by_status.items())),
+        "iam_calls": sum(s.iam_calls for s in items),
+        "assume_role_calls": sum(s.assume_role_calls for s in items),
+    }
+
+
+# --- the Distributed Map's result files ------------------------------------------------------------------
+
+
+class ResultFiles:
+    """Reads a ``ResultWriter`` manifest and its result files (S3 adapter)."""
+
+    def __init__(self, client: Any, *, retrier: Retrier | None = None) -> None:
+        self.client = client
+        self.retrier = retrier or Retrier()
+
+    @requires("s3:GetObject")
+    def read_json(self, bucket: str, key: str) -> Any:
+        response = self.retrier.call("GetObject", lambda: self.client.get_object(Bucket=bucket, Key=key))
+        return json.loads(response["Body"].read())
+
+    def summaries(self, bucket: str, manifest_key: str) -> list[AccountSummary]:
+        manifest = self.read_json(bucket, manifest_key)
+        files = manifest.get("ResultFiles") or {}
+        found: list[AccountSummary] = []
+        for entry in files.get("SUCCEEDED") or []:
+            found.extend(_succeeded(e) for e in self.read_json(bucket, entry["Key"]))
+        for kind in ("FAILED", "PENDING"):
+            for entry in files.get(kind) or []:
+                found.extend(_not_succeeded(e) for e in self.read_json(bucket, entry["Key"]))
+        return sorted(found, key=lambda s: s.account_id)
+
+
+def _succeeded(entry: dict[str, Any]) -> AccountSummary:
+    return AccountSummary.from_dict(json.loads(entry["Output"]))
+
+
+def _not_succeeded(entry: dict[str, Any]) -> AccountSummary:
+    """A child execution that failed (the per-account function crashed or timed out)."""
+    account = str(json.loads(entry.get("Input") or "{}").get("account_id", "?"))
+    error = entry.get("Error") or entry.get("Status") or "failed"
+    cause = str(entry.get("Cause") or "").splitlines()[0:1]
+    return AccountSummary(account, FAILED, error=f"{error}: {cause[0]}" if cause else str(error))
+
+
+SummaryReader = Callable[[str, str], list[AccountSummary]]
+READ_PERMISSIONS = permissions_of(ResultFiles.read_json)

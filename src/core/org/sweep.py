@@ -1,0 +1,301 @@
+"""The organisation sweep: ``core.sweep.run_sweep`` in every selected account, with per-account clients.
+
+Per account and read-only run: one ``AssumeRole`` (the audit role) and the single-account IAM call budget.
+Writes (enrol, heal, remediate) go through the write role, assumed in that account on its first write
+only (``core.org.routing``). One account failing (its role missing, denied, throttled beyond retries)
+marks that account ``failed`` with one line naming the call and its AWS error code; the others go on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from core.alerts import RecordingSink, Severity
+from core.aws import Retrier
+from core.errors import IamGuardError
+from core.findings import FAILED
+from core.iam import IamGateway
+from core.org.access import AUDIT_ROLE, ENFORCE_ROLE, AccountAccess, Assumer
+from core.org.accounts import Organization, OrganizationsGateway, Selection, select_accounts
+from core.org.fanout import FanOutSettings, fan_out
+from core.org.routing import RoutingIamClient
+from core.org.spoke import member_settings
+from core.org.summary import AccountSummary, totals_of
+from core.settings import Settings
+from core.sweep import GuardrailMode, SweepResult, run_sweep
+
+logger = Logger(child=True)
+
+OK = "ok"
+ACCOUNT_FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class OrgSweepOptions:
+    guardrail: GuardrailMode = "presence"  # heal in the hub's sweep; the CLI follows its flags
+    audit_role: str = AUDIT_ROLE
+    write_role: str = ENFORCE_ROLE
+    fan_out: FanOutSettings = field(default_factory=FanOutSettings)
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass(frozen=True)
+class AccountResult:
+    account_id: str
+    status: str  # ok | failed
+    error: str | None = None
+    result: SweepResult | None = None
+    calls: tuple[tuple[str, int], ...] = ()  # every AWS call made with this account's credentials
+    assume_role_calls: int = 0
+    write_role_assumed: bool = False
+
+    @property
+    def iam_calls(self) -> int:
+        return sum(n for op, n in self.calls if op.startswith("iam:"))
+
+    @property
+    def findings(self) -> tuple[Any, ...]:
+        return self.result.findings if self.result else ()
+
+    @property
+    def attention(self) -> list[Any]:
+        return [f for f in self.findings if f.needs_attention]
+
+    @property
+    def worst(self) -> Severity:
+        return max((f.severity for f in self.attention), default=Severity.INFO)
+
+
+@dataclass(frozen=True)
+class OrgSweepResult:
+    organization_id: str
+    accounts: tuple[AccountResult, ...]
+    skipped: tuple[tuple[str, str], ...]
+    swept_at: datetime
+    dry_run: bool
+
+    @property
+    def failed_accounts(self) -> list[AccountResult]:
+        return [a for a in self.accounts if a.status == ACCOUNT_FAILED]
+
+    @property
+    def failed_percent(self) -> float:
+        return 100.0 * len(self.failed_accounts) / len(self.accounts) if self.accounts else 0.0
+
+    @property
+    def failed_findings(self) -> list[tuple[str, Any]]:
+        return [(a.account_id, f) for a in self.accounts for f in a.findings if f.status == FAILED]
+
+    def summaries(self) -> list[AccountSummary]:
+        return [summarize(a) for a in self.accounts]
+
+    def totals(self) -> dict[str, Any]:
+        return totals_of(self.summaries(), len(self.skipped))
+
+    def problems(self, max_failed_percent: float) -> list[str]:
+        """Why the run should exit 1 (empty: exit 0)."""
+        found: list[str] = []
+        if self.failed_percent > max_failed_percent:
+            first = self.failed_accounts[0]
+            found.append(
+                f"{len(self.failed_accounts)} of {len(self.accounts)} accounts failed "
+                f"({self.failed_percent:.1f}% > {max_failed_percent:g}%); first: {first.account_id}: "
+                f"{first.error}"
+            )
+        for account_id, f in self.failed_findings:
+            found.append(f"{account_id}: {f.user}: {f.detail.rsplit('; ', 1)[-1]}")
+        for account in self.accounts:
+            if account.result and account.result.delivery_error:
+                found.append(f"{account.account_id}: {account.result.delivery_error}")
+            imported = getattr(account.result, "security_hub", None)
+            problem = imported.problem() if imported is not None else None
+            if problem:  # an import that did not fully succeed fails the run, as in single-account mode
+                found.append(f"{account.account_id}: {problem}")
+        return found
+
+
+def summarize(account: AccountResult) -> AccountSummary:
+    """The account's result, small (what the hub's per-account function returns)."""
+    by_finding: Counter[str] = Counter(f.finding for f in account.findings)
+    by_status: Counter[str] = Counter(f.status for f in account.findings)
+    return AccountSummary(
+        account_id=account.account_id,
+        status=account.status,
+        error=account.error,
+        worst=account.worst,
+        attention=len(account.attention),
+        attention_kinds=tuple(sorted({f.finding for f in account.attention})),
+        by_finding=dict(sorted(by_finding.items())),
+        by_status=dict(sorted(by_status.items())),
+        iam_calls=account.iam_calls,
+        assume_role_calls=account.assume_role_calls,
+    )
+
+
+# --- one account ---------------------------------------------------------------------------------------
+
+
+def sweep_account(
+    account_id: str,
+    *,
+    assumer: Assumer,
+    settings: Settings,
+    options: OrgSweepOptions,
+    now: datetime | None = None,
+) -> AccountResult:
+    """The single-account sweep in ``account_id``; never raises an expected failure (it is the result)."""
+    accesses: list[AccountAccess] = []
+
+    def assumed_calls() -> int:
+        return int(assumer.assume_calls.get(account_id, 0))
+
+    def calls() -> tuple[tuple[str, int], ...]:
+        total: Counter[str] = Counter()
+        for access in accesses:
+            total.update(access.counter.calls)
+        return tuple(sorted(total.items()))
+
+    def write_client() -> Any:
+        access = assumer.access(account_id, options.write_role, "write")
+        accesses.append(access)
+        return access.client("iam")
+
+    try:
+        audit = assumer.access(account_id, options.audit_role, "audit")
+    except IamGuardError as exc:
+        return _failed(account_id, exc, calls(), assumed_calls())
+    accesses.append(audit)
+    routing = RoutingIamClient(audit.client("iam"), write_client)
+    iam = IamGateway(routing, retrier=Retrier(sleep=options.sleep))
+    # Findings are imported with the credentials of the account they describe: the audit role's.
+    extra: dict[str, Any] = {}
+    if getattr(settings, "security_hub", False):
+        from core.securityhub import SecurityHubGateway
+
+        extra["security_hub"] = SecurityHubGateway(
+            audit.client("securityhub"), retrier=Retrier(sleep=options.sleep)
+        )
+    try:
+        # The per-account digest is recorded, not sent: the organisation gets one digest per run.
+        result = run_sweep(
+            iam,
+            RecordingSink(),
+            member_settings(settings),
+            account_id=account_id,
+            now=now,
+            sleep=options.sleep,
+            guardrail=options.guardrail,
+            **extra,
+        )
+    except IamGuardError as exc:
+        return _failed(account_id, exc, calls(), assumed_calls(), wrote=routing.wrote)
+    return AccountResult(
+        account_id,
+        OK,
+        result=result,
+        calls=calls(),
+        assume_role_calls=assumed_calls(),
+        write_role_assumed=routing.wrote,
+    )
+
+
+def _failed(
+    account_id: str,
+    exc: IamGuardError,
+    calls: tuple[tuple[str, int], ...],
+    assumed: int,
+    *,
+    wrote: bool = False,
+) -> AccountResult:
+    error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    logger.warning("account not swept", extra={"account_id": account_id, "error": error})
+    return AccountResult(
+        account_id,
+        ACCOUNT_FAILED,
+        error=error,
+        calls=calls,
+        assume_role_calls=assumed,
+        write_role_assumed=wrote,
+    )
+
+
+# --- the organisation ------------------------------------------------------------------------------------
+
+
+def sweep_accounts(
+    organization_id: str,
+    selection: Selection,
+    *,
+    assumer: Assumer,
+    settings: Settings,
+    options: OrgSweepOptions,
+    now: datetime | None = None,
+) -> OrgSweepResult:
+    moment = now or datetime.now(UTC)
+
+    def one(account_id: str) -> AccountResult:
+        return sweep_account(account_id, assumer=assumer, settings=settings, options=options, now=moment)
+
+    ids = [a.account_id for a in selection.accounts]
+    results = fan_out(ids, one, options.fan_out.max_concurrency)
+    return OrgSweepResult(organization_id, tuple(results), selection.skipped, moment, settings.dry_run)
+
+
+def plan(
+    organizations: OrganizationsGateway,
+    *,
+    caller_account_id: str,
+    include: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+) -> tuple[Organization, Selection]:
+    """The organisation and the accounts a run covers (two Organizations reads: one per 20 accounts)."""
+    org = organizations.describe_organization()
+    selection = select_accounts(
+        organizations.list_accounts(),
+        caller_account_id=caller_account_id,
+        management_account_id=org.management_account_id,
+        include=include,
+        exclude=exclude,
+    )
+    return org, selection
+
+
+def list_targets(organizations: OrganizationsGateway, *, caller_account_id: str) -> dict[str, Any]:
+    """The hub workflow's first step: what its Distributed Map iterates over."""
+    org, selection = plan(organizations, caller_account_id=caller_account_id)
+    return {
+        "organization_id": org.organization_id,
+        "accounts": [a.account_id for a in selection.accounts],
+        "skipped": [{"account_id": i, "reason": r} for i, r in selection.skipped],
+    }
+
+
+def sweep_organization(
+    organizations: OrganizationsGateway,
+    *,
+    caller_account_id: str,
+    assumer: Assumer,
+    settings: Settings,
+    options: OrgSweepOptions,
+    include: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    now: datetime | None = None,
+) -> OrgSweepResult:
+    """List the organisation's accounts, select, sweep each (bounded fan-out), sum up."""
+    org, selection = plan(
+        organizations, caller_account_id=caller_account_id, include=include, exclude=exclude
+    )
+    logger.info(
+        "organisation sweep",
+        extra={"accounts": len(selection.accounts), "skipped": len(selection.skipped)},
+    )
+    return sweep_accounts(
+        org.organization_id, selection, assumer=assumer, settings=settings, options=options, now=now
+    )

@@ -1,0 +1,137 @@
+"""The hub's organisation sweep, three Lambda functions driven by the Step Functions workflow
+(``core.org.workflow``): list the accounts, sweep one account, send the run's one digest.
+
+Each handler: Powertools decorators, parse the state's input into a typed model, one core call.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from core.errors import DeliveryError, InvalidEventError
+from core.org.access import RoleAssumer, client_config, new_session
+from core.org.accounts import OrganizationsGateway
+from core.org.report import org_digest_alert
+from core.org.summary import ResultFiles
+from core.org.sweep import OrgSweepOptions, list_targets, summarize, sweep_account
+from core.sts import caller_account_id
+from handlers.common import alert_sink, logger, metrics, settings, tracer
+
+
+@cache
+def session() -> Any:
+    return new_session()
+
+
+@cache
+def assumer() -> RoleAssumer:
+    return RoleAssumer(session())
+
+
+class SweepAccountInput(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    account_id: str = Field(pattern=r"^\d{12}$")
+    organization_id: str = Field(pattern=r"^o-[a-z0-9]{10,32}$")
+
+
+class ResultWriterDetails(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    bucket: str = Field(alias="Bucket")
+    key: str = Field(alias="Key")
+
+
+class MapResults(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    details: ResultWriterDetails = Field(alias="ResultWriterDetails")
+
+
+class Targets(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    organization_id: str
+    accounts: list[str]
+    skipped: list[dict[str, str]] = []
+
+
+class DigestInput(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    targets: Targets
+    results: MapResults | None = None
+    map_error: dict[str, Any] | None = None
+
+
+def _parse(model: type[BaseModel], event: Any) -> Any:
+    try:
+        return model.model_validate(event)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "input"
+        raise InvalidEventError(f"not a {model.__name__}: {where}: {first['msg']}") from None
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def list_accounts_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    organizations = OrganizationsGateway(session().client("organizations", config=client_config()))
+    caller = caller_account_id(session().client("sts", config=client_config()))
+    targets = list_targets(organizations, caller_account_id=caller)
+    metrics.add_metric(name="OrgAccountsTargeted", unit=MetricUnit.Count, value=len(targets["accounts"]))
+    return targets
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def sweep_account_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request: SweepAccountInput = _parse(SweepAccountInput, event)
+    result = sweep_account(
+        # The hub's own settings: each member's guardrail is compared with them and healed.
+        request.account_id,
+        assumer=assumer(),
+        settings=settings(),
+        options=OrgSweepOptions(guardrail="heal"),
+    )
+    if result.status != "ok":
+        logger.warning("account not swept", extra={"account_id": result.account_id, "error": result.error})
+    return summarize(result).to_dict()
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def digest_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request: DigestInput = _parse(DigestInput, event)
+    summaries = []
+    if request.results is not None:
+        details = request.results.details
+        reader = ResultFiles(session().client("s3", config=client_config()))
+        summaries = reader.summaries(details.bucket, details.key)
+    alert = org_digest_alert(
+        request.targets.organization_id,
+        summaries,
+        skipped=len(request.targets.skipped),
+        swept_at=datetime.now(UTC),
+        dry_run=settings().dry_run,
+        map_error=request.map_error,
+    )
+    try:
+        alert_sink().send(alert)
+    except DeliveryError as exc:
+        logger.error("org digest not delivered", extra={"error": str(exc)})
+        raise
+    return {
+        "organization_id": request.targets.organization_id,
+        "accounts": len(summaries),
+        "sent": alert.kind.value,
+    }

@@ -1,0 +1,76 @@
+"""Cases for the IAM engine (tests/engine/simulate.mjs) with org inputs: a resource policy (a role's trust
+policy, a bus policy), the resource's account, service control policies. Never skips, never defaults."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from tests.policy.engine import SCRIPT, _require_engine
+
+ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+FULL_AWS_ACCESS = ADMIN  # the SCP every level carries by default
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str  # the truth-table row, for failure messages
+    principal: str
+    action: str
+    resource: str
+    identity: dict[str, dict[str, Any]]  # policy name -> document
+    context: dict[str, str | list[str]] = field(default_factory=dict)
+    resource_policy: dict[str, Any] | None = None
+    scps: list[dict[str, Any]] | None = None  # one entry per level, root first, the account last
+
+
+def account_of(arn: str) -> str:
+    return arn.split(":")[4]
+
+
+def decide(cases: list[Case]) -> dict[str, str]:
+    """Row name -> the engine's decision (Allowed, ExplicitlyDenied, ImplicitlyDenied)."""
+    _require_engine()
+    payload = [
+        {
+            "policies": [{"name": n, "policy": p} for n, p in c.identity.items()],
+            "action": c.action,
+            "resource": c.resource,
+            "resourceAccount": account_of(c.resource)
+            if c.resource.split(":")[4]
+            else account_of(c.principal),
+            "principal": c.principal,
+            "context": c.context,
+            "resourcePolicy": c.resource_policy,
+            "serviceControlPolicies": c.scps or [],
+        }
+        for c in cases
+    ]
+    done = subprocess.run(
+        ["node", str(SCRIPT)], input=json.dumps(payload), capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        pytest.fail(f"the IAM engine crashed: {done.stderr.strip()}")
+    results = json.loads(done.stdout)
+    decisions: dict[str, str] = {}
+    for case, result in zip(cases, results, strict=True):
+        if "error" in result:
+            pytest.fail(f"the IAM engine refused {case.name}: {result['error']}")
+        if result["ignoredContextKeys"]:
+            pytest.fail(f"the IAM engine ignored {result['ignoredContextKeys']} in {case.name}")
+        decisions[case.name] = str(result["result"])
+    return decisions
+
+
+def scp_levels(member: str, *protect: dict[str, Any]) -> list[dict[str, Any]]:
+    """Root (FullAWSAccess + the given SCPs), then the member account (FullAWSAccess)."""
+    root = [{"name": "FullAWSAccess", "policy": FULL_AWS_ACCESS}] + [
+        {"name": f"protect{i}", "policy": p} for i, p in enumerate(protect)
+    ]
+    return [
+        {"orgIdentifier": "r-a1b2", "policies": root},
+        {"orgIdentifier": member, "policies": [{"name": "FullAWSAccess", "policy": FULL_AWS_ACCESS}]},
+    ]
