@@ -42,7 +42,7 @@ def test_a_re_check_that_keeps_failing_is_failed_and_touches_no_key(
 
     result = account.sweep(make_settings(remediate=True), now=after_grace(7))
 
-    [finding] = [f for f in result.findings if f.user == "robot"]
+    [finding] = [f for f in result.findings if (f.user, f.finding) == ("robot", ACCESS_KEY_WITHOUT_MFA)]
     assert finding.status == "failed"
     assert "ListMFADevices failed: Throttling" in finding.detail
     assert hits[0] > 1  # throttling was retried before giving up

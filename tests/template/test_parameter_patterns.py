@@ -69,6 +69,10 @@ TABLE: dict[str, tuple[list[str], list[str]]] = {
         ["", "1", "12", "8760"],
         ["0", "-1", "1.5", "12h", "08", "12345", " 12", "12\n", "twelve"],
     ),
+    "OrganizationId": (
+        ["", "o-a1b2c3d4e5", "o-" + "a" * 32],
+        ["o-", "o-a1b2c3d4", "o-" + "a" * 33, "O-A1B2C3D4E5", "r-a1b2", "o-a1b2c3d4e5;x", "o-a1b2c3d4e5\n"],
+    ),
     "GroupName": (
         ["IAMGuardSecuredUsers", "a", "a" * 128, "team+ops=1,2.x@y_z-w"],
         ["", "secured users", "a" * 129, "grüppe", "team/secured", "group;drop", "group*", "x\n", "グループ"],
