@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.parser.models.event_bridge import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from core.errors import InvalidEventError

@@ -21,11 +21,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.alert_format.envelope import alert_from_envelope
 from core.alerts import Alert, AlertKind
 from core.custom_resource import GUARDRAIL_PROPERTIES
 from core.errors import IamGuardError
 from core.policy import policies_equal, render_policy
-from core.render import alert_from_envelope
 from core.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME
 from demo.cloudtrail import cloudtrail_event, load_sample
 from demo.emulator import ACCOUNT_ID, REGION, Emulator, patched_environ

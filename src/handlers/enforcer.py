@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from core.enforcement import GuardrailCache, enforce, is_retryable
 from core.errors import IamGuardError
 from core.events import parse_event
-from handlers.common import alert_sink, iam, logger, metrics, settings, tracer
+from handlers.common import alert_sink, iam, logger, metrics, settings, trace_handler
 
 OWN_ROLES_VAR = "IAM_GUARD_OWN_ROLE_ARNS"
 
@@ -40,7 +40,7 @@ def own_role_arns() -> frozenset[str]:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         result = enforce(

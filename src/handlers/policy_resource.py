@@ -17,14 +17,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from core.cfn_response import Replier
 from core.custom_resource import failure_body, handle, parse_request, response_body
 from core.errors import IamGuardError
-from handlers.common import iam, logger, metrics, tracer
+from handlers.common import iam, logger, metrics, trace_handler
 
 WATCHDOG_MARGIN_SECONDS = 5.0
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         request = parse_request(event)

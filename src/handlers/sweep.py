@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import DeliveryError, IamGuardError, InvalidEventError
 from core.sweep import run_sweep
-from handlers.common import alert_sink, iam, logger, metrics, settings, tracer
+from handlers.common import alert_sink, iam, logger, metrics, settings, trace_handler
 
 
 class ScheduledEvent(BaseModel):
@@ -31,7 +31,7 @@ class ScheduledEvent(BaseModel):
     id: str = ""
 
 
-def parse_event(event: Any) -> ScheduledEvent:
+def parse_schedule(event: Any) -> ScheduledEvent:
     try:
         return ScheduledEvent.model_validate(event)
     except ValidationError as exc:
@@ -42,10 +42,10 @@ def parse_event(event: Any) -> ScheduledEvent:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        scheduled = parse_event(event)
+        scheduled = parse_schedule(event)
         result = run_sweep(iam(), alert_sink(), settings(), account_id=scheduled.account)
     except IamGuardError as exc:
         logger.error("sweep failed", extra={"error": str(exc), "error_type": type(exc).__name__})

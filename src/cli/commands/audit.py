@@ -13,10 +13,7 @@ import sys
 
 from cli.delivery import add_delivery_arguments, sink_from_args
 from cli.options import add_target_arguments, settings_from_args
-from core.aws import CallCounter
-from core.iam import IamGateway, default_iam_client
-from core.report_format import FORMATS, render
-from core.sweep import run_sweep
+from core.report_format import FORMATS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.aws import CallCounter
+    from core.iam import IamGateway, default_iam_client
+    from core.report_format import format_report
+    from core.sweep import run_sweep
+
     # The result (stdout) and one reason line (stderr) say everything; keep the core's logs out of them.
     logging.getLogger().addHandler(logging.NullHandler())
     # The audit renders no policy, so the network settings do not apply.
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     counter = CallCounter()
     iam = IamGateway(client_factory=lambda: counter.attach(default_iam_client()))
     result = run_sweep(iam, sink, settings)
-    print(render(result, args.format, iam_calls=counter.total))
+    print(format_report(result, args.format, iam_calls=counter.total))
     problems = [f"{f.user}: {f.detail.rsplit('; ', 1)[-1]}" for f in result.failures]
     if result.delivery_error:
         problems.append(result.delivery_error)

@@ -9,15 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.delivery import add_delivery_arguments, sink_from_args
 from cli.options import add_policy_arguments, add_target_arguments, settings_from_args
-from core.enforcement import GuardrailCache, enforce
 from core.errors import InvalidInputError
-from core.events import IamApiCallEvent, parse_event
-from core.iam import IamGateway
-from core.sts import caller_account_id
+
+if TYPE_CHECKING:
+    from core.events import IamApiCallEvent
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.enforcement import GuardrailCache, enforce
+    from core.iam import IamGateway
+
     settings = settings_from_args(args)
     event = _read_event(Path(args.event))
     _check_account(event)
@@ -38,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read_event(path: Path) -> IamApiCallEvent:
+    from core.events import parse_event
+
     try:
         raw: Any = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -49,6 +53,8 @@ def _read_event(path: Path) -> IamApiCallEvent:
 
 def _check_account(event: IamApiCallEvent) -> None:
     """The event's account decides the policy ARN: refuse to act on another account's event."""
+    from core.sts import caller_account_id
+
     account = caller_account_id()
     if event.account != account:
         raise InvalidInputError(
