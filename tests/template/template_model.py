@@ -81,12 +81,37 @@ def physical_value(logical_id: str, attribute: str | None = None) -> str:
     return name
 
 
+def condition_holds(name: str, parameters: dict[str, str] | None = None) -> bool:
+    """The template's condition ``name`` for these parameter values (Equals / Not / And / Or / Condition)."""
+    params = parameter_values(parameters)
+
+    def holds(node: Any) -> bool:
+        (function, argument), *_ = node.items()
+        if function == "Condition":
+            return holds(load_template()["Conditions"][argument])
+        if function == "Fn::Equals":
+            left, right = (params[a["Ref"]] if isinstance(a, dict) else a for a in argument)
+            return str(left) == str(right)
+        if function == "Fn::Not":
+            return not holds(argument[0])
+        if function == "Fn::And":
+            return all(holds(a) for a in argument)
+        if function == "Fn::Or":
+            return any(holds(a) for a in argument)
+        raise ValueError(f"unsupported condition function {function}")
+
+    return holds({"Condition": name})
+
+
+_NO_VALUE = object()  # !Ref AWS::NoValue: the property or list item is left out
+
+
 def resolve(
     value: Any, parameters: dict[str, str] | None = None, resources: dict[str, str] | None = None
 ) -> Any:
-    """Resolve Ref / Sub / GetAtt / Join / If (conditions true) with the fake account and parameter values.
-    ``resources`` overrides the value of ``!Ref X`` / ``!GetAtt X.Attr`` for some of our resources (keys
-    "X" or "X.Attr")."""
+    """Resolve Ref / Sub / GetAtt / Join / If with the fake account and parameter values (conditions are
+    evaluated; ``AWS::NoValue`` drops the property or list item). ``resources`` overrides the value of
+    ``!Ref X`` / ``!GetAtt X.Attr`` for some of our resources (keys "X" or "X.Attr")."""
     params = parameter_values(parameters)
     given = resources or {}
     pseudo = {
@@ -106,9 +131,11 @@ def resolve(
 
     def walk(node: Any) -> Any:
         if isinstance(node, list):
-            return [walk(item) for item in node]
+            return [item for item in map(walk, node) if item is not _NO_VALUE]
         if not isinstance(node, dict):
             return node
+        if node == {"Ref": "AWS::NoValue"}:
+            return _NO_VALUE
         if set(node) == {"Ref"}:
             return ref(node["Ref"])
         if set(node) == {"Fn::GetAtt"}:
@@ -130,9 +157,10 @@ def resolve(
             separator, parts = node["Fn::Join"]
             return str(separator).join(str(walk(part)) for part in parts)
         if set(node) == {"Fn::If"}:
-            _condition, when_true, _when_false = node["Fn::If"]
-            return walk(when_true)
-        return {key: walk(item) for key, item in node.items()}
+            condition, when_true, when_false = node["Fn::If"]
+            return walk(when_true if condition_holds(condition, parameters) else when_false)
+        walked = {key: walk(item) for key, item in node.items()}
+        return {key: item for key, item in walked.items() if item is not _NO_VALUE}
 
     return walk(value)
 

@@ -15,6 +15,7 @@ from tests.template.template_model import (
     ROOT,
     actions_of,
     as_list,
+    condition_holds,
     load_template,
     physical_value,
     resolve,
@@ -35,8 +36,9 @@ DECLARED: dict[str, frozenset[str]] = {
     "SlackNotifierFunction": slack.REQUIRED_PERMISSIONS,
     "PolicyResourceFunction": custom_resource.REQUIRED_PERMISSIONS,
 }
-# What AWS needs around any function: logs to its own log group, traces, its dead-letter queue.
-PLUMBING = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# What AWS needs around any function: logs to its own log group, its dead-letter queue. (X-Ray traces:
+# TracingPolicy, only when tracing is on.)
+PLUMBING = {"logs:CreateLogStream", "logs:PutLogEvents"}
 # IAM actions without resource-level permissions (Service Authorization Reference): "*" is the only scope.
 NO_RESOURCE_LEVEL = {
     "iam:GenerateCredentialReport",
@@ -186,6 +188,44 @@ def test_runtime_is_python_3_13_or_newer_on_arm64() -> None:
 
     assert (int(major), int(minor)) >= (3, 13)
     assert function["Architectures"] == ["arm64"]
+
+
+# --- tracing: off by default, so no function loads the X-Ray SDK -------------------------------------
+
+XRAY = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+
+
+def function_tracing(parameters: dict[str, str]) -> tuple[str, str]:
+    """(X-Ray mode, POWERTOOLS_TRACE_DISABLED) that every function gets from Globals."""
+    function = resolve(load_template()["Globals"]["Function"], parameters)
+    return function["Tracing"], function["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"]
+
+
+def test_tracing_is_off_by_default_and_powertools_is_told() -> None:
+    assert load_template()["Parameters"]["Tracing"]["Default"] == "false"
+    assert function_tracing({}) == ("PassThrough", "true")
+    assert function_tracing({"Tracing": "true"}) == ("Active", "false")
+    for function in FUNCTIONS:  # no function overrides what Globals says
+        properties = resources()[function]["Properties"]
+        assert "Tracing" not in properties
+        assert "POWERTOOLS_TRACE_DISABLED" not in properties.get("Environment", {}).get("Variables", {})
+
+
+def test_only_traced_functions_may_send_traces() -> None:
+    tracing = resources()["TracingPolicy"]
+    granting = [(name, r) for name, r in resources().items() if "xray:" in str(r) and name != "TracingPolicy"]
+
+    assert granting == []  # no role grants X-Ray itself
+    assert tracing["Condition"] == "TracingOn"
+    assert not condition_holds("TracingOn", {})
+    assert condition_holds("TracingOn", {"Tracing": "true"})
+    policy = resolve(tracing["Properties"], {"Tracing": "true"})
+    (statement,) = statements(policy["PolicyDocument"])
+    assert (statement["Effect"], sorted(statement["Action"]), statement["Resource"]) == ("Allow", XRAY, "*")
+    roles = {physical_value(role_of(function)) for function in FUNCTIONS}
+    assert sorted(policy["Roles"]) == sorted(roles)  # every function's role (Slack's when it exists)
+    without_slack = resolve(tracing["Properties"]["Roles"], {"Tracing": "true", "SlackSecretArn": ""})
+    assert physical_value("SlackNotifierRole") not in without_slack
 
 
 # --- parameters fail bad values at deploy time, as the settings model would --------------------------
