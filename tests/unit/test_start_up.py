@@ -16,17 +16,15 @@ from tests.e2e.template_env import function_environment, load_template
 from tests.template.template_model import FUNCTIONS
 
 # Run in the child: do one thing, then report (on stderr: stdout belongs to the command) what is loaded.
-REPORT = "\nprint('LOADED ' + json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)\n"
-IMPORT_HANDLER = "import importlib, json, sys\nimportlib.import_module(sys.argv[1])" + REPORT
-RUN_CLI = (
-    """import json, sys
+REPORT = "print('LOADED ' + json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)"
+IMPORT_HANDLER = f"import importlib, json, sys\nimportlib.import_module(sys.argv[1])\n{REPORT}"
+RUN_CLI = f"""import json, sys
 from cli.main import main
 try:
     main(sys.argv[1:])
 except SystemExit:
-    pass"""
-    + REPORT
-)
+    pass
+{REPORT}"""
 
 # Never needed to print help or a policy: the AWS SDK, its emulator, Powertools, X-Ray, Slack.
 HEAVY = {"boto3", "botocore", "moto", "aws_lambda_powertools", "aws_xray_sdk", "slack_sdk"}
