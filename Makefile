@@ -5,13 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 ENGINE := tests/engine
 
-.PHONY: help install test lint format pytest demo bench clean
+.PHONY: help install test lint format pytest demo bench docs clean
 
 help:
 	@echo "make demo    - the whole product on an embedded AWS emulator (no account needed)"
 	@echo "make test    - install, lint (ruff, mypy), template checks and the full test suite"
 	@echo "make lint    - ruff (lint + format check) and mypy"
 	@echo "make bench   - API-call and timing figures (printed, never pass/fail)"
+	@echo "make docs    - build the documentation site (docs/, mkdocs build --strict) into site/"
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,8 +38,14 @@ format: $(BIN)/.installed
 pytest: install
 	$(BIN)/python -m pytest -n 2 -q
 
+# The documentation site: broken links, missing anchors or pages outside the nav fail the build.
+# NO_MKDOCS_2_WARNING silences Material's end-of-life banner (it is not a build warning). No --quiet:
+# it hides the warnings from strict mode too, and a broken link would pass.
+docs: $(BIN)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 # Area makefiles add their checks to TEST_EXTRA (template checks, ...).
-TEST_EXTRA :=
+TEST_EXTRA := docs
 -include mk/*.mk
 
 test: lint $(TEST_EXTRA) pytest
@@ -57,4 +64,4 @@ bench: $(BIN)/.installed .venv-c7n/.installed
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .venv-* $(ENGINE)/node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-* $(ENGINE)/node_modules .aws-sam .pytest_cache .mypy_cache .ruff_cache site

@@ -17,7 +17,8 @@ from typing import Any
 from core.errors import InvalidInputError
 from demo.emulator import ACCOUNT_ID, REGION
 
-EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+# The repository's events/ (src/demo/events links to it); in the wheel, package data copied from it.
+EVENTS_DIR = Path(__file__).resolve().parent / "events"
 _SECRET_FIELDS = frozenset({"secretAccessKey", "password"})
 
 

@@ -99,10 +99,10 @@ def test_the_installed_console_script_is_the_same_command() -> None:
     assert only_document(run.stdout) == render_policy(build_settings(allowed_cidrs=("203.0.113.0/24",)))
 
 
-def test_the_readme_example_is_what_the_command_prints() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme.split("<!-- section:policy -->")[1].split("<!-- /section:policy -->")[0]
-    assert "`iam-guard policy --allowed-cidr 203.0.113.0/24` prints" in section
-    example = section.split("```json\n")[1].split("```")[0]
+def test_the_docs_example_is_what_the_command_prints() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "policy.md").read_text()
+    command = "`iam-guard policy --allowed-cidr 203.0.113.0/24` prints"
+    assert command in page
+    example = page.split(command)[1].split("```json\n")[1].split("```")[0]
     run = iam_guard("policy", "--allowed-cidr", "203.0.113.0/24")
-    assert example == run.stdout, "README 'The policy' example is stale: regenerate it with the command"
+    assert example == run.stdout, "docs/policy.md's example is stale: regenerate it with the command"

@@ -7,6 +7,7 @@ The story and the emulator live in the ``demo`` package; this command prints the
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 
 from core.errors import IamGuardError
@@ -21,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("moto") is None:  # an installed package without the demo extra
+        raise IamGuardError("needs moto's AWS emulator: pip install 'iam-guard[demo]'")
     from demo.report import summary
     from demo.story import play_demo
 
