@@ -10,9 +10,9 @@ Run from the repository root: ``python -m bench.bench_start`` (``make bench`` ru
    fresh processes of the same run, interleaved in random order, timed inside the process from before
    ``import boto3`` to after the handler (interpreter start-up excluded from both). Then what the
    handler adds to boto3, by package (self time from ``python -X importtime``, one run).
-   A third column, "as deployed": ``sam build`` ships the dependency layer (``pip --no-compile``) and our
-   code (``__pycache__`` removed) without compiled bytecode, and Lambda's file system is read-only, so
-   each cold start compiles them from source. Simulated with ``PYTHONPYCACHEPREFIX``: a cache holding
+   A third column, "no bytecode": the layer and our code shipped as source only, as ``sam build`` does
+   when no Python 3.13 is at hand to compile them (layer/Makefile): Lambda's file system is read-only,
+   so then every cold start compiles them. Simulated with ``PYTHONPYCACHEPREFIX``: a cache holding
    everything but the layer's packages and src/ (boto3 and the standard library come compiled with the
    runtime - an assumption about the runtime image), never written to.
 2. CLI: wall clock of whole ``iam-guard`` processes (interpreter start-up included: it is what a person
@@ -153,8 +153,8 @@ def layer_paths() -> list[Path]:
     return sorted(paths)
 
 
-def as_deployed_cache(handlers: dict[str, str], into: Path) -> dict[str, str]:
-    """A bytecode cache as a deployed function sees it: all but the layer and src/. Returns its env."""
+def cache_without_our_bytecode(handlers: dict[str, str], into: Path) -> dict[str, str]:
+    """A bytecode cache holding all but the layer and src/, as a source-only deployment has. Its env."""
     for function, module in handlers.items():
         for parameters in ({}, TRACING_ON):
             timed_import(module, {**environment(function, parameters), "PYTHONPYCACHEPREFIX": str(into)})
@@ -167,21 +167,21 @@ def as_deployed_cache(handlers: dict[str, str], into: Path) -> dict[str, str]:
     return {"PYTHONPYCACHEPREFIX": str(into), "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-VARIANTS = ("default", "tracing on", "as deployed")
+VARIANTS = ("default", "tracing on", "no bytecode")
 
 
 def measure_functions() -> tuple[Best, dict[tuple[str, str], Best]]:
     """Best bare-boto3 times, and the best boto3 + handler times for each (function, variant)."""
     handlers = functions()
     with tempfile.TemporaryDirectory() as cache:
-        deployed = as_deployed_cache(handlers, Path(cache))
+        source_only = cache_without_our_bytecode(handlers, Path(cache))
         envs = {}
         for function in handlers:
             envs[(function, "default")] = environment(function, {})
             envs[(function, "tracing on")] = environment(function, TRACING_ON)
-            envs[(function, "as deployed")] = {**environment(function, {}), **deployed}
+            envs[(function, "no bytecode")] = {**environment(function, {}), **source_only}
         bare_env = environment(next(iter(handlers)), {})
-        for (function, _), env in envs.items():  # compile the bytecode caches (not for "as deployed")
+        for (function, _), env in envs.items():  # compile the bytecode caches (not for "no bytecode")
             timed_import(handlers[function], env)
         bare = Best()
         best = {key: Best() for key in envs}
@@ -212,8 +212,8 @@ def print_functions() -> None:
             cells += [f"{figures.cpu / bare.cpu:.2f}x", f"{figures.wall / bare.wall:.2f}x"]
         print(f"  {function:<24} {module:<25}" + "".join(f"{c:>10}" for c in cells))
     print(
-        "  default: template.yaml's defaults; tracing on: Tracing=true; as deployed: default, but the layer"
-        " and src/ compiled at every cold start (no bytecode shipped)"
+        "  default: template.yaml's defaults; tracing on: Tracing=true; no bytecode: default, with the layer"
+        " and src/ compiled at every cold start (a build without Python 3.13)"
     )
     print("  what each handler adds to boto3 (default env; -X importtime self time by package, one run):")
     for function, module in handlers.items():
