@@ -42,7 +42,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
-REPEATS = 9
+REPEATS = 7
 TRACING_ON = {"Tracing": "true"}
 # Packages worth naming when a command loads them (the rest is the standard library and our own code).
 HEAVY = ("boto3", "botocore", "s3transfer", "moto", "pydantic", "aws_lambda_powertools", "aws_xray_sdk")
