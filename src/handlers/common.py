@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
-TRACE_DISABLED_VAR = "POWERTOOLS_TRACE_DISABLED"  # template.yaml: "true" unless the Tracing parameter is
+TRACE_DISABLED_VAR = "POWERTOOLS_TRACE_DISABLED"  # "true" in template.yaml unless Tracing=true
 _TRUE = {"1", "true", "t", "yes", "y", "on"}  # the spellings Powertools reads as true
 
 logger = Logger()
@@ -37,8 +37,8 @@ def tracing_disabled() -> bool:
 def trace_handler(handler: Handler) -> Handler:
     """Powertools Tracer's ``capture_lambda_handler``, or the handler itself when tracing is off.
 
-    ``Tracer()`` imports the X-Ray SDK even when tracing is disabled, which alone costs more than
-    importing boto3; so the tracer exists only in functions deployed with ``Tracing=true``.
+    ``Tracer()`` imports the X-Ray SDK even when tracing is disabled, and every cold start would pay for
+    it; so the tracer exists only in functions deployed with ``Tracing=true``.
     """
     if tracing_disabled():
         return handler
