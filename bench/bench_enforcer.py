@@ -27,7 +27,7 @@ ACCOUNT = "123456789012"
 GROUP = "IAMGuardSecuredUsers"
 BURST = 500
 CIDR = "203.0.113.0/24"
-ENFORCER_ROLE = "arn:aws:iam::123456789012:role/iam-guard-EnforcerFunctionRole-1AB2CD3EF4"
+ENFORCER_ROLE = "arn:aws:iam::123456789012:role/iam-guard/iam-guard/iam-guard_enforcer"
 USERS = ("dev-bob", "dev-carol", "dev-dave")
 
 

@@ -56,3 +56,22 @@ def mock_iam() -> Iterator[Any]:
 
     with mock_aws():
         yield boto3.client("iam", region_name="us-east-1")
+
+
+@pytest.fixture
+def moto_moves_group_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto ignores an ``UpdateGroup`` that changes only the path (IAM moves the group): make it move it.
+
+    A gap of the emulator, not of IAM Guard: ``tests/unit/test_iam_adapter_update_group.py`` proves with
+    botocore's Stubber what IAM Guard sends; this lets the moto tests see IAM's outcome."""
+    from moto.iam.models import IAMBackend
+
+    original = IAMBackend.update_group
+
+    def update_group(self: Any, group_name: str, new_group_name: str | None, new_path: str | None) -> None:
+        if new_group_name or not new_path:
+            original(self, group_name, new_group_name, new_path)
+            return
+        self.get_group(group_name).path = new_path
+
+    monkeypatch.setattr(IAMBackend, "update_group", update_group)

@@ -37,6 +37,45 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_guardrail_arguments(parser: argparse.ArgumentParser) -> None:
+    """What else ``iam-guard policy`` renders for: the names it protects, self-protection, MFA age."""
+    group = parser.add_argument_group("guardrail")
+    group.add_argument(
+        "--group-name",
+        metavar="G",
+        help="secured IAM group, which --stack-name also protects (default IAMGuardSecuredUsers)",
+    )
+    group.add_argument(
+        "--policy-name",
+        metavar="P",
+        help="guardrail policy, which --stack-name also protects (default IAMGuardSecureIAMPolicy)",
+    )
+    group.add_argument(
+        "--exempt-tag",
+        metavar="KEY",
+        help="exempting tag key that guarded users may not set, remove or create users with, "
+        f"in any letter case (default {DEFAULT_EXEMPT_TAG_KEY})",
+    )
+    add_self_protection_arguments(parser)
+
+
+def add_self_protection_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("self-protection")
+    group.add_argument(
+        "--stack-name",
+        metavar="NAME",
+        help="IAM Guard's CloudFormation stack: adds the statements that deny guarded users everything but "
+        "reads on its resources, the secured group and the guardrail policy (none without it); enforce and "
+        "audit also watch and check those resources",
+    )
+    group.add_argument(
+        "--max-mfa-age-hours",
+        metavar="H",
+        help="adds a statement that denies all but self-service when the MFA sign-in is older than H hours "
+        "(1-8760; default: no limit)",
+    )
+
+
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("target")
     group.add_argument("--group-name", metavar="G", help="secured IAM group (default IAMGuardSecuredUsers)")
@@ -54,7 +93,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
     """One ``Settings`` from whichever of the shared flags this subcommand defines."""
-    values: dict[str, Any] = dict(extra)
+    values: dict[str, Any] = {}
     mapping = {
         "allowed_cidr": "allowed_cidrs",
         "allowed_vpce": "allowed_vpce_ids",
@@ -67,6 +106,8 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         "grace_days": "grace_days",
         "remediate": "remediate",
         "sns_topic_arn": "sns_topic_arn",
+        "stack_name": "stack_name",
+        "max_mfa_age_hours": "max_mfa_age_hours",
     }
     for flag, field in mapping.items():
         if hasattr(args, flag):
@@ -76,4 +117,4 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         values["ip_restriction"] = not args.no_ip_restriction
     if "exempt_users" in values:
         values["exempt_users"] = frozenset(values["exempt_users"])
-    return build_settings(**values)
+    return build_settings(**{**values, **extra})  # what the command fixes wins over its flags

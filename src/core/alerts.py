@@ -37,6 +37,11 @@ class AlertKind(str, Enum):
     SWEEP_FAILED = "sweep-failed"
     KEYS_DEACTIVATED = "access-keys-deactivated"
     EXEMPTION_GRANTED = "exemption-granted"  # exemption tag put on an enrolled user (never auto-removed)
+    EXEMPT_USER_CREDENTIAL = "exempt-user-credential"  # a key or password for a user outside the guardrail
+    ROOT_PASSWORD_CREATED = "root-password-created"  # noqa: S105 - an alert kind, not a secret
+    MFA_REGISTRATION_SUSPICIOUS = "mfa-registration-suspicious"  # MFA registered without MFA, or for another
+    INFRASTRUCTURE_TAMPERED = "infrastructure-tampered"  # IAM Guard's own functions, rules, topic, key ...
+    INFRASTRUCTURE_CHANGED = "infrastructure-changed"  # the same, by this stack's own CloudFormation update
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ watchdog. The URL is pre-signed (it carries a signature), so it is never logged.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +22,19 @@ MAX_BODY_BYTES = 4096  # CloudFormation rejects larger replies
 MAX_REASON_CHARS = 1000
 
 Opener = Callable[..., Any]
+# CloudFormation's pre-signed response URLs point at its own bucket in the stack's region, e.g.
+# https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/...; loopback for emulators.
+_RESPONSE_HOST = re.compile(
+    r"^cloudformation-custom-resource-response-[a-z0-9]+\.s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?$"
+)
+
+
+def is_response_url(url: str) -> bool:
+    """Only CloudFormation's response bucket (https) or a local emulator (http://127.0.0.1) is answered."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "http" and parts.hostname == "127.0.0.1":
+        return True
+    return parts.scheme == "https" and bool(_RESPONSE_HOST.match(parts.hostname or ""))
 
 
 def put_json(
@@ -32,8 +47,8 @@ def put_json(
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """PUT ``body`` to the pre-signed URL; retry network failures; raise ``DeliveryError`` at the end."""
-    if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
-        raise DeliveryError("refusing to reply: the ResponseURL is not an https URL")
+    if not is_response_url(url):
+        raise DeliveryError("refusing to reply: the ResponseURL is not CloudFormation's response bucket")
     data = json.dumps(body, separators=(",", ":")).encode()
     # An empty Content-Type is what the pre-signed S3 URL was signed for.
     request = urllib.request.Request(  # noqa: S310 - scheme checked above

@@ -5,7 +5,9 @@ about a user is pure (``decide_user``); the IAM reads and writes around it are f
 call budget holds: steady-state CreateUser = GetUser + AddUserToGroup, plus the 3 reads of
 ``ensure_guardrail`` when the ``GuardrailCache`` has no fresh verification.
 
-Never weakens on its own: a user is never removed from the group, whatever the tags say.
+Never weakens on its own: a user is never removed from the group, whatever the tags say. The only
+credential it ever disables is an MFA device registered, without MFA, next to one the user already had
+(see ``_mfa_registered``). Alert wording lives in ``core.enforcement_alerts``.
 """
 
 from __future__ import annotations
@@ -17,25 +19,33 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from core.alerts import Alert, AlertItem, AlertKind, AlertSink, Severity
+from core import enforcement_alerts as alerts
+from core.alerts import Alert, AlertSink, Severity
+from core.cloudformation import CloudFormationGateway
 from core.errors import AwsError, ConflictError, DeliveryError, IamGuardError, NotFoundError, ThrottledError
 from core.events import (
     TAMPER_COMMANDS,
+    ApiCallEvent,
     Command,
     EnrolUser,
     EventMeta,
     ExemptionChanged,
     HealGuardrail,
-    IamApiCallEvent,
     Ignore,
+    InfrastructureChanged,
+    MfaDeviceEnabled,
     RestoreMembership,
+    RestoreRenamedGroup,
     RootAccessKeyCreated,
-    classify,
+    RootPasswordCreated,
+    command_for,
 )
 from core.exemptions import Exemption, exemption_for, tags_to_dict
-from core.guardrail import ENSURE_PERMISSIONS, Change, ensure_guardrail
+from core.guardrail import ENSURE_PERMISSIONS, Change, ensure_guardrail, restore_renamed_group
 from core.iam import IamGateway, permissions_of
+from core.naming import same_iam_name
 from core.settings import Settings
+from core.watch import Ownership
 
 DEFAULT_CACHE_TTL = timedelta(minutes=5)
 # IAM is eventually consistent: a user named in a fresh CreateUser event may not be readable yet. Before
@@ -43,10 +53,17 @@ DEFAULT_CACHE_TTL = timedelta(minutes=5)
 NEW_USER_VISIBILITY_WAITS: tuple[float, ...] = (1.0, 2.0, 4.0)
 
 # Exactly the gateway methods the enforcer (and ensure_guardrail under it) can call.
-REQUIRED_PERMISSIONS: frozenset[str] = ENSURE_PERMISSIONS | permissions_of(
-    IamGateway.get_user,
-    IamGateway.list_groups_for_user,
-    IamGateway.add_user_to_group,
+REQUIRED_PERMISSIONS: frozenset[str] = (
+    ENSURE_PERMISSIONS
+    | permissions_of(
+        IamGateway.get_user,
+        IamGateway.list_groups_for_user,
+        IamGateway.add_user_to_group,
+        IamGateway.list_group_members,
+        IamGateway.list_mfa_devices,
+        IamGateway.deactivate_mfa_device,
+    )
+    | permissions_of(CloudFormationGateway.stack)
 )
 
 
@@ -135,6 +152,7 @@ class _Run:
     now: datetime
     meta: EventMeta
     sleep: Callable[[float], None]
+    cloudformation: CloudFormationGateway | None = None
     tamper: bool = False
     guardrail: str = "not-checked"
     changes: list[Change] = field(default_factory=list)
@@ -145,7 +163,7 @@ class _Run:
 
 
 def enforce(
-    event: IamApiCallEvent,
+    event: ApiCallEvent,
     *,
     settings: Settings,
     iam: IamGateway,
@@ -154,14 +172,20 @@ def enforce(
     now: Callable[[], datetime] = utc_now,
     ignore_arns: frozenset[str] = frozenset(),
     sleep: Callable[[float], None] = time.sleep,
+    owner: Ownership | None = None,
+    cloudformation: CloudFormationGateway | None = None,
 ) -> EnforcementResult:
-    """Handle one event. Expected failures send an ENFORCEMENT_FAILED alert, then propagate."""
-    command = classify(event, settings, ignore_arns)
-    run = _Run(settings, iam, cache, now(), command.meta, sleep)
+    """Handle one event. Expected failures send an ENFORCEMENT_FAILED alert, then propagate.
+
+    ``owner`` names IAM Guard's own resources (default: from ``settings.stack_name``); ``cloudformation``
+    tells whether a change CloudFormation made comes from this stack's own update (else it is tampering).
+    """
+    command = command_for(event, settings, ignore_arns, owner)
+    run = _Run(settings, iam, cache, now(), command.meta, sleep, cloudformation)
     try:
         outcome = _act(command, run)
     except IamGuardError as exc:
-        _deliver([failure_alert(command, exc, settings)], sink)
+        _deliver([enforcement_failed_alert(command, exc, settings)], sink)
         raise
     return EnforcementResult(
         meta=command.meta,
@@ -189,12 +213,19 @@ def _act(command: Command, run: _Run) -> Outcome:
     if isinstance(command, Ignore):
         return Outcome("ignored", command.reason)
     if isinstance(command, RootAccessKeyCreated):
+        alert = alerts.root_access_key(command.meta, run.settings, command.access_key_id)
+        return Outcome("root-key-alerted", "the root user created an access key", ROOT, alerts=(alert,))
+    if isinstance(command, RootPasswordCreated):
+        alert = alerts.root_password(command.meta, run.settings)
         return Outcome(
-            "root-key-alerted",
-            "the root user created an access key",
-            "<root_account>",
-            alerts=(root_key_alert(command, run.settings),),
+            "root-password-alerted", "the root user was given a console password", ROOT, alerts=(alert,)
         )
+    if isinstance(command, InfrastructureChanged):
+        return _infrastructure_changed(command, run)
+    if isinstance(command, MfaDeviceEnabled):
+        return _mfa_registered(command, run)
+    if isinstance(command, RestoreRenamedGroup):
+        return _restore_renamed_group(command, run)
     run.tamper = isinstance(command, TAMPER_COMMANDS)
     _verify_guardrail(run)
     if isinstance(command, EnrolUser):
@@ -206,15 +237,21 @@ def _act(command: Command, run: _Run) -> Outcome:
     return _heal(command, run)
 
 
+ROOT = "<root_account>"
+
+
 def _verify_guardrail(run: _Run) -> None:
-    """``ensure_guardrail``, skipped when this container verified it within the TTL (never for tamper)."""
+    """``ensure_guardrail``, skipped when this container verified it within the TTL (never for tamper).
+
+    A tamper event also checks the group's path (one more call): the group must stay on IAM Guard's.
+    """
     account, settings = run.meta.account_id, run.settings
     if run.tamper:
         run.cache.invalidate()
     elif run.cache.is_fresh(account, settings, run.now):
         run.guardrail = "cached"
         return
-    changes = ensure_guardrail(run.iam, settings, account, dry_run=run.dry_run)
+    changes = ensure_guardrail(run.iam, settings, account, dry_run=run.dry_run, check_path=run.tamper)
     run.guardrail = "verified"
     run.changes.extend(changes)
     if not (run.dry_run and changes):  # a dry run that found drift verified nothing
@@ -230,19 +267,21 @@ def _enrol(command: EnrolUser, run: _Run) -> Outcome:
     # A brand-new user cannot be a member yet: skip the membership read (the warm budget is 2 calls).
     member = False if command.is_new_user else _is_member(run, user)
     decision = decide_user(user, tags, run.settings, run.now.date(), is_member=member)
-    alerts: list[Alert] = []
+    sent: list[Alert] = []
     if decision.action == "enrol":
         _add_to_group(run, user)
         severity = Severity.LOW if command.is_new_user else Severity.MEDIUM
-        alerts.append(enrolled_alert(run, user, severity, because=_enrol_reason(command)))
+        sent.append(alerts.enrolled(run.meta, run.settings, user, severity, because=_enrol_reason(command)))
         action, reason = "enrolled", f"{user} is not exempt; added to {run.settings.group_name}"
     elif decision.action == "exempt":
         if command.is_new_user:
-            alerts.append(exempt_created_alert(run, user, decision.exemption))
+            sent.append(alerts.exempt_user_created(run.meta, run.settings, user, decision.exemption))
+        else:  # a new key or password for a user the guardrail does not cover: someone should know
+            sent.append(alerts.exempt_user_credential(run.meta, run.settings, user, decision.exemption))
         action, reason = "exempt", f"{user} is exempt ({_describe(decision.exemption)}); not enrolled"
     else:
         action, reason = "already-enrolled", f"{user} is already in {run.settings.group_name}"
-    return _finish(run, action, reason, user, alerts)
+    return _finish(run, action, reason, user, sent)
 
 
 def _restore_membership(command: RestoreMembership, run: _Run) -> Outcome:
@@ -269,10 +308,10 @@ def _exemption_changed(command: ExemptionChanged, run: _Run) -> Outcome:
         _add_to_group(run, user)
         change = "set to a value that is not an exemption" if command.tag_added else "removed"
         because = f"the exemption tag {key} was {change} by {_short(run.meta.actor)}"
-        alert = enrolled_alert(run, user, Severity.MEDIUM, because=because)
+        alert = alerts.enrolled(run.meta, run.settings, user, Severity.MEDIUM, because=because)
         return _finish(run, "enrolled", f"{user} is no longer exempt; added back", user, [alert])
     if decision.action == "exempt" and member:
-        alert = exemption_granted_alert(run, user, tags.get(key, ""))
+        alert = alerts.exemption_granted(run.meta, run.settings, user, tags.get(key, ""))
         reason = f"{user} became exempt but stays in {run.settings.group_name} (never removed automatically)"
         return _finish(run, "exempt-still-enrolled", reason, user, [alert])
     if decision.action == "exempt":
@@ -286,11 +325,13 @@ def _heal(command: HealGuardrail, run: _Run) -> Outcome:
     return _finish(run, "healed", f"{command.meta.event_name} on {command.resource}: restored", "")
 
 
-def _finish(run: _Run, action: str, reason: str, user: str, alerts: Iterable[Alert] = ()) -> Outcome:
+def _finish(run: _Run, action: str, reason: str, user: str, sent: Iterable[Alert] = ()) -> Outcome:
     """Prepend the guardrail alert when anything of ours had to be restored."""
     restored = run.changes if action == "healed" else [c for c in run.changes if not _is_user_change(c)]
-    guardrail_alerts = [guardrail_alert(run, restored)] if restored else []
-    return Outcome(action, reason, user, tuple(run.changes), (*guardrail_alerts, *alerts))
+    guardrail_alerts = (
+        [alerts.guardrail_restored(run.meta, run.settings, restored, tamper=run.tamper)] if restored else []
+    )
+    return Outcome(action, reason, user, tuple(run.changes), (*guardrail_alerts, *sent))
 
 
 def _is_user_change(change: Change) -> bool:
@@ -299,6 +340,63 @@ def _is_user_change(change: Change) -> bool:
 
 def _user_gone(run: _Run, user: str) -> Outcome:
     return _finish(run, "user-not-found", f"{user} does not exist (any more): nothing to do", user)
+
+
+def _restore_renamed_group(command: RestoreRenamedGroup, run: _Run) -> Outcome:
+    run.tamper = True
+    run.cache.invalidate()
+    settings = run.settings
+    new_path = command.new_path or run.iam.get_group_path(command.new_name)
+    changes = restore_renamed_group(
+        run.iam, settings, run.meta.account_id, command.new_name, new_path, dry_run=run.dry_run
+    )
+    run.changes.extend(changes)
+    run.guardrail = "verified"
+    moved = [c for c in changes if c.change == "member-moved"]
+    renamed = f"{new_path}{command.new_name}"
+    if any(c.change == "group-renamed-back" for c in changes):
+        return _finish(run, "healed", f"{settings.group_name} was renamed to {renamed}; renamed back", "")
+    alert = alerts.group_renamed(run.meta, settings, renamed, len(moved))
+    reason = (
+        f"{settings.group_name} renamed to {renamed} (out of reach): made again, {len(moved)} member(s) added"
+    )
+    return Outcome("healed", reason, "", tuple(run.changes), (alert,))
+
+
+def _mfa_registered(command: MfaDeviceEnabled, run: _Run) -> Outcome:
+    """A device registered from a console session, with MFA, by the user themselves is the normal path."""
+    user = command.user_name
+    if not command.suspicious:
+        return Outcome(
+            "mfa-registered", f"{user} registered an MFA device from a console or MFA session", user
+        )
+    others = [d for d in run.iam.list_mfa_devices(user) if d.get("SerialNumber") != command.serial_number]
+    deactivate = bool(others) and not command.with_mfa and bool(command.serial_number)
+    if deactivate and not run.dry_run:
+        run.iam.deactivate_mfa_device(user, command.serial_number)
+    changes = (Change(f"user/{user}", "mfa-device-deactivated", command.serial_number),) if deactivate else ()
+    alert = alerts.mfa_registration(run.meta, run.settings, command, deactivated=deactivate)
+    action = "mfa-device-deactivated" if deactivate else "mfa-registration-alerted"
+    return Outcome(action, alert.summary.split(". ")[0], user, changes, (alert,))
+
+
+def _infrastructure_changed(command: InfrastructureChanged, run: _Run) -> Outcome:
+    own_update = command.by_cloudformation and _own_stack_updating(run)
+    alert = alerts.infrastructure(run.meta, run.settings, command, own_update=own_update)
+    action = "infrastructure-changed" if own_update else "infrastructure-tampered"
+    return Outcome(action, alert.title, "", alerts=(alert,))
+
+
+def _own_stack_updating(run: _Run) -> bool:
+    """Is IAM Guard's own stack running an operation now? (Another stack's changes also come from
+    CloudFormation; only this stack's own update is reported as a change rather than tampering.)"""
+    stack = run.settings.stack_name
+    if run.cloudformation is None or stack is None:
+        return False
+    try:
+        return run.cloudformation.stack(stack).in_progress
+    except NotFoundError:
+        return False
 
 
 # --- IAM reads and writes around the decision ---------------------------------------------------------
@@ -320,7 +418,7 @@ def _current_tags(run: _Run, user: str, *, waits: tuple[float, ...] = ()) -> dic
 
 
 def _is_member(run: _Run, user: str) -> bool:
-    return run.settings.group_name in run.iam.list_groups_for_user(user)
+    return any(same_iam_name(g, run.settings.group_name) for g in run.iam.list_groups_for_user(user))
 
 
 def _add_to_group(run: _Run, user: str) -> None:
@@ -348,159 +446,18 @@ def decide_user(
     return UserDecision("member" if is_member else "enrol")
 
 
-# --- alerts -------------------------------------------------------------------------------------------
+# --- failure ------------------------------------------------------------------------------------------
 
 
-def _alert(run: _Run, kind: AlertKind, severity: Severity, title: str, summary: str, **kw: Any) -> Alert:
-    meta = run.meta
-    return Alert(
-        kind=kind,
-        severity=severity,
-        title=("[dry run] " if run.dry_run else "") + title,
-        summary=summary,
-        account_id=meta.account_id,
-        region=meta.region,
-        actor=meta.actor,
-        occurred_at=meta.occurred_at,
-        event_id=meta.event_id,
-        dry_run=run.dry_run,
-        **kw,
-    )
+def enforcement_failed_alert(command: Command, exc: IamGuardError, settings: Settings) -> Alert:
+    subject = getattr(command, "user_name", "") or f"event/{command.meta.event_name}"
+    return alerts.enforcement_failed(command.meta, settings, subject, exc, retried=is_retryable(exc))
 
 
-def enrolled_alert(run: _Run, user: str, severity: Severity, *, because: str) -> Alert:
-    group = run.settings.group_name
-    verb = "would be added" if run.dry_run else "was added"
-    return _alert(
-        run,
-        AlertKind.USER_ENROLLED,
-        severity,
-        f"User {user} enrolled in {group}",
-        f"{because}; {user} {verb} to {group}, so the guardrail policy applies: until they sign in "
-        f"with MFA they can only set up MFA. If {user} must stay outside, tag it "
-        f"{run.settings.exempt_tag_key}=true (or YYYY-MM-DD) and remove it from the group.",
-        items=(AlertItem(user, "enrolled", severity, _status(run)),),
-    )
-
-
-def exempt_created_alert(run: _Run, user: str, exemption: Exemption | None) -> Alert:
-    return _alert(
-        run,
-        AlertKind.EXEMPT_USER_CREATED,
-        Severity.INFO,
-        f"Exempt user {user} created (not enrolled)",
-        f"{_short(run.meta.actor)} created {user}, which is exempt ({_describe(exemption)}) and was not "
-        f"put in {run.settings.group_name}. Check the exemption is intended.",
-        items=(AlertItem(user, "exempt", Severity.INFO, "exempt", action="confirm the exemption"),),
-    )
-
-
-def exemption_granted_alert(run: _Run, user: str, value: str) -> Alert:
-    group, key = run.settings.group_name, run.settings.exempt_tag_key
-    return _alert(
-        run,
-        AlertKind.EXEMPTION_GRANTED,
-        Severity.MEDIUM,
-        f"Exemption tag put on enrolled user {user}",
-        f"{_short(run.meta.actor)} tagged {user} {key}={value}. IAM Guard never removes users from "
-        f"{group} by itself, so {user} is still restricted. If the exemption is intended, remove {user} "
-        f"from {group}; if not, remove the tag.",
-        items=(
-            AlertItem(
-                user,
-                "exemption-tag-added",
-                Severity.MEDIUM,
-                "enrolled",
-                action=f"remove {user} from {group}, or remove the tag",
-            ),
-        ),
-    )
-
-
-def root_key_alert(command: RootAccessKeyCreated, settings: Settings) -> Alert:
-    meta = command.meta
-    key = command.access_key_id or "(ID not in the event)"
-    return Alert(
-        kind=AlertKind.ROOT_ACCESS_KEY_CREATED,
-        severity=Severity.CRITICAL,
-        title="Root user access key created",
-        summary=f"The root user created access key {key} from {meta.source_ip or 'an unknown address'}. "
-        "No IAM policy can restrict the root user: delete the key unless there is a documented need, "
-        "and check who holds the root credentials.",
-        account_id=meta.account_id,
-        region=meta.region,
-        actor=meta.actor,
-        occurred_at=meta.occurred_at,
-        event_id=meta.event_id,
-        dry_run=settings.dry_run,
-        items=(
-            AlertItem(
-                "<root_account>",
-                "root-access-key-created",
-                Severity.CRITICAL,
-                "violation",
-                action=f"delete access key {key}",
-            ),
-        ),
-    )
-
-
-def guardrail_alert(run: _Run, changes: list[Change]) -> Alert:
-    """A tamper event healed (high), or drift found while handling another event (medium)."""
-    meta = run.meta
-    done = "would be restored" if run.dry_run else "restored"
-    listed = "; ".join(f"{c.resource}: {c.change}" + (f" ({c.detail})" if c.detail else "") for c in changes)
-    if run.tamper:
-        severity = Severity.HIGH
-        title = f"Guardrail tampering undone after {meta.event_name} by {_short(meta.actor)}"
-        summary = (
-            f"{meta.event_name} by {meta.actor or 'an unknown caller'} changed the guardrail; {done}: "
-            f"{listed}. Ask the caller why, and restrict who may change the group and policy."
-        )
-    else:
-        severity = Severity.MEDIUM
-        title = f"Guardrail repaired while handling {meta.event_name}"
-        summary = (
-            f"The secured group or policy was not as intended (first run, or changed without an event "
-            f"the enforcer handles); {done}: {listed}. Check CloudTrail for who changed it."
-        )
-    return _alert(
-        run,
-        AlertKind.TAMPER_HEALED,
-        severity,
-        title,
-        summary,
-        items=tuple(AlertItem(c.resource, c.change, severity, _status(run)) for c in changes),
-    )
-
-
-def failure_alert(command: Command, exc: IamGuardError, settings: Settings) -> Alert:
-    meta = command.meta
-    subject = getattr(command, "user_name", "") or f"event/{meta.event_name}"
-    retry = (
-        "Lambda retries the event."
-        if is_retryable(exc)
-        else "Not retried: fix the cause, then run the sweep."
-    )
-    return Alert(
-        kind=AlertKind.ENFORCEMENT_FAILED,
-        severity=Severity.HIGH,
-        title=f"Enforcement failed for {meta.event_name} ({subject})",
-        summary=f"{exc}. {retry}",
-        account_id=meta.account_id,
-        region=meta.region,
-        actor=meta.actor,
-        occurred_at=meta.occurred_at,
-        event_id=meta.event_id,
-        dry_run=settings.dry_run,
-        items=(AlertItem(subject, "enforcement-failed", Severity.HIGH, "violation", action=retry),),
-    )
-
-
-def _deliver(alerts: Iterable[Alert], sink: AlertSink) -> list[str]:
+def _deliver(sending: Iterable[Alert], sink: AlertSink) -> list[str]:
     """Send every alert; a delivery failure is reported, never undoes or blocks enforcement."""
     errors: list[str] = []
-    for alert in alerts:
+    for alert in sending:
         try:
             sink.send(alert)
         except DeliveryError as exc:
@@ -515,16 +472,5 @@ def _enrol_reason(command: EnrolUser) -> str:
     return f"{who} ran {command.meta.event_name} for {command.user_name}, who was outside the group"
 
 
-def _describe(exemption: Exemption | None) -> str:
-    if exemption is None:
-        return "no exemption"
-    return exemption.reason + (f", until {exemption.until.isoformat()}" if exemption.until else "")
-
-
-def _status(run: _Run) -> str:
-    return "dry-run" if run.dry_run else "done"
-
-
-def _short(arn: str) -> str:
-    """``arn:aws:sts::1:assumed-role/Admin/alice`` -> ``assumed-role/Admin/alice``; '' -> 'someone'."""
-    return arn.split(":", 5)[-1] if arn else "someone"
+_describe = alerts.describe_exemption
+_short = alerts.short_actor

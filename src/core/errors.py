@@ -63,5 +63,16 @@ class CredentialReportError(AwsError):
     """The credential report could not be generated or read within the allowed time."""
 
 
+class SecurityHubImportError(IamGuardError):
+    """Findings did not all reach Security Hub (rejected, or a call failed): the message names them."""
+
+
+class FindingAccountError(AwsError):
+    """A finding of another account than the caller's: never sent (Security Hub would refuse it)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("BatchImportFindings", "AccountMismatch", message)
+
+
 class DeliveryError(IamGuardError):
     """An alert could not be delivered (SNS, Slack). Never undoes enforcement."""

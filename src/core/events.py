@@ -1,13 +1,18 @@
 """CloudTrail-via-EventBridge events -> typed enforcer commands. Pure: no I/O, no clock.
 
-``parse_event`` validates the raw Lambda payload into ``IamApiCallEvent`` (the handler and the CLI call
-it); ``classify`` turns a parsed event into exactly one command, or an ``Ignore`` saying why nothing is
-to be done. Only events that touch the guardrail's own group, policy or exemption tag become tamper
-commands; everything else the enforcer does not own is ignored.
+``parse_event`` validates the raw Lambda payload into ``ApiCallEvent`` (the handler and the CLI call it);
+``command_for`` turns a parsed event into exactly one command, or an ``Ignore`` saying why nothing is to
+be done. Only events that touch the guardrail's own group, policy or exemption tag, a user's credentials,
+or IAM Guard's own infrastructure (``core.watch``) become commands; everything else is ignored.
+
+Names are compared as IAM compares them: user, group, role and policy names without regard to case.
+Anything a caller can put in an event that is not of the expected shape is an ``InvalidEventError`` (one
+line), never a crash.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,20 +21,25 @@ from aws_lambda_powertools.utilities.parser.models.event_bridge import EventBrid
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from core.errors import InvalidEventError
-from core.exemptions import tags_to_dict
+from core.naming import name_of_arn, same_iam_name
 from core.settings import Settings
+from core.watch import WATCHED, Ownership, WatchedService, is_critical, owned_resource, watched_service
 
 IAM_SOURCE = "aws.iam"
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 IAM_EVENT_SOURCE = "iam.amazonaws.com"
 
-ENROLMENT_EVENTS = frozenset({"CreateUser", "CreateAccessKey", "CreateLoginProfile"})
+ENROLMENT_EVENTS = frozenset({"CreateUser", "CreateAccessKey", "CreateLoginProfile", "UpdateLoginProfile"})
 POLICY_TAMPER_EVENTS = frozenset(
     {"CreatePolicyVersion", "SetDefaultPolicyVersion", "DeletePolicyVersion", "DeletePolicy"}
 )
-GROUP_TAMPER_EVENTS = frozenset({"RemoveUserFromGroup", "DetachGroupPolicy", "DeleteGroup"})
+GROUP_TAMPER_EVENTS = frozenset({"RemoveUserFromGroup", "DetachGroupPolicy", "DeleteGroup", "UpdateGroup"})
 TAG_EVENTS = frozenset({"TagUser", "UntagUser"})
-HANDLED_EVENTS = ENROLMENT_EVENTS | POLICY_TAMPER_EVENTS | GROUP_TAMPER_EVENTS | TAG_EVENTS
+MFA_EVENTS = frozenset({"EnableMFADevice"})
+# The IAM user/group/policy events the enforcer's main rule delivers (IAM role events: core.watch).
+HANDLED_EVENTS = ENROLMENT_EVENTS | POLICY_TAMPER_EVENTS | GROUP_TAMPER_EVENTS | TAG_EVENTS | MFA_EVENTS
+CLOUDFORMATION_INVOKER = "cloudformation.amazonaws.com"
+WATCHED_SOURCES = frozenset({IAM_SOURCE, *(service.source for service in WATCHED)})
 
 
 # --- the typed event ------------------------------------------------------------------------------
@@ -43,10 +53,17 @@ class SessionIssuer(BaseModel):
     userName: str = ""  # CloudTrail's field names
 
 
+class SessionAttributes(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    mfaAuthenticated: str = ""
+
+
 class SessionContext(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     sessionIssuer: SessionIssuer | None = None
+    attributes: SessionAttributes | None = None
 
 
 class UserIdentity(BaseModel):
@@ -56,15 +73,27 @@ class UserIdentity(BaseModel):
     arn: str = ""
     principalId: str = ""
     accountId: str = ""
+    accessKeyId: str = ""
     userName: str | None = None
     invokedBy: str | None = None
     sessionContext: SessionContext | None = None
+    sessionCredentialFromConsole: str | None = None
 
     @property
     def issuer_arn(self) -> str:
         """The role behind an assumed-role session ('' for users and root)."""
         issuer = self.sessionContext.sessionIssuer if self.sessionContext else None
         return issuer.arn if issuer else ""
+
+    @property
+    def mfa_authenticated(self) -> bool:
+        """The request was signed with credentials from an MFA sign-in (long-term keys never are)."""
+        attributes = self.sessionContext.attributes if self.sessionContext else None
+        return attributes is not None and attributes.mfaAuthenticated.lower() == "true"
+
+    @property
+    def from_console(self) -> bool:
+        return (self.sessionCredentialFromConsole or "").lower() == "true"
 
 
 class CloudTrailDetail(BaseModel):
@@ -86,32 +115,37 @@ class CloudTrailDetail(BaseModel):
     recipientAccountId: str = ""
 
 
-class IamApiCallEvent(EventBridgeModel):
-    """An EventBridge event; ``detail`` is typed when it is a CloudTrail IAM API call, else None."""
+class ApiCallEvent(EventBridgeModel):
+    """An EventBridge event; ``detail`` is typed when it is a CloudTrail API call, else None."""
 
     detail: CloudTrailDetail | None  # type: ignore[assignment]
 
     @field_validator("detail", mode="before")
     @classmethod
     def validate_detail(cls, value: Any, info: Any) -> Any:
-        # Other sources / detail types are valid EventBridge events that we ignore, not bad input.
-        is_cloudtrail = (
-            info.data.get("source") == IAM_SOURCE and info.data.get("detail_type") == CLOUDTRAIL_DETAIL_TYPE
+        # Other sources and detail types are valid EventBridge events that we ignore, not bad input.
+        is_watched_call = info.data.get("source") in WATCHED_SOURCES and (
+            info.data.get("detail_type") == CLOUDTRAIL_DETAIL_TYPE
         )
-        return value if is_cloudtrail else None
+        return value if is_watched_call else None
 
 
-def parse_event(raw: Any) -> IamApiCallEvent:
+IamApiCallEvent = ApiCallEvent  # the name used before other services' events were handled
+
+
+def parse_event(raw: Any) -> ApiCallEvent:
     """Validate a raw EventBridge payload; one-line ``InvalidEventError`` when it is not one."""
     if not isinstance(raw, dict):
         raise InvalidEventError(f"not an EventBridge event: expected a JSON object, got {type(raw).__name__}")
     try:
-        return IamApiCallEvent.model_validate(raw)
+        return ApiCallEvent.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "event"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise InvalidEventError(f"not an EventBridge event: {where}: {first['msg']}{more}") from None
+    except RecursionError:
+        raise InvalidEventError("not an EventBridge event: nested too deeply") from None
 
 
 # --- commands ---------------------------------------------------------------------------------------
@@ -138,7 +172,7 @@ class Ignore:
 
 @dataclass(frozen=True)
 class EnrolUser:
-    """CreateUser / CreateAccessKey / CreateLoginProfile: the user must be in the group unless exempt."""
+    """CreateUser / CreateAccessKey / Create- or UpdateLoginProfile: the user belongs in the group."""
 
     meta: EventMeta
     user_name: str
@@ -153,6 +187,11 @@ class EnrolUser:
 class RootAccessKeyCreated:
     meta: EventMeta
     access_key_id: str
+
+
+@dataclass(frozen=True)
+class RootPasswordCreated:
+    meta: EventMeta
 
 
 @dataclass(frozen=True)
@@ -172,6 +211,15 @@ class HealGuardrail:
 
 
 @dataclass(frozen=True)
+class RestoreRenamedGroup:
+    """UpdateGroup renamed the secured group and/or moved it to another path."""
+
+    meta: EventMeta
+    new_name: str
+    new_path: str | None  # None: the path did not change (read it)
+
+
+@dataclass(frozen=True)
 class ExemptionChanged:
     """TagUser / UntagUser on the exemption tag key: re-decide from the user's current tags."""
 
@@ -180,37 +228,88 @@ class ExemptionChanged:
     tag_added: bool  # TagUser (True) or UntagUser (False)
 
 
-Command = Ignore | EnrolUser | RootAccessKeyCreated | RestoreMembership | HealGuardrail | ExemptionChanged
-TAMPER_COMMANDS = (RestoreMembership, HealGuardrail)
+@dataclass(frozen=True)
+class MfaDeviceEnabled:
+    """EnableMFADevice: suspicious when made without MFA outside a console session, or for another user."""
+
+    meta: EventMeta
+    user_name: str
+    serial_number: str
+    with_mfa: bool  # the request itself was signed with MFA-authenticated credentials
+    from_console: bool
+    by_the_user: bool
+
+    @property
+    def suspicious(self) -> bool:
+        return not self.by_the_user or not (self.with_mfa or self.from_console)
 
 
-def classify(
-    event: IamApiCallEvent, settings: Settings, ignore_arns: frozenset[str] = frozenset()
+@dataclass(frozen=True)
+class InfrastructureChanged:
+    """A call on one of IAM Guard's own resources (function, rule, trail, topic, key, stack, role ...)."""
+
+    meta: EventMeta
+    service: str  # EventBridge source, e.g. "aws.lambda"
+    resource: str
+    critical: bool
+    by_cloudformation: bool  # made by CloudFormation (this stack's update, if it is running)
+
+
+Command = (
+    Ignore
+    | EnrolUser
+    | RootAccessKeyCreated
+    | RootPasswordCreated
+    | RestoreMembership
+    | HealGuardrail
+    | RestoreRenamedGroup
+    | ExemptionChanged
+    | MfaDeviceEnabled
+    | InfrastructureChanged
+)
+TAMPER_COMMANDS = (RestoreMembership, HealGuardrail, RestoreRenamedGroup)
+
+
+def command_for(
+    event: ApiCallEvent,
+    settings: Settings,
+    ignore_arns: frozenset[str] = frozenset(),
+    owner: Ownership | None = None,
 ) -> Command:
-    """The one command this event asks for. ``ignore_arns``: callers whose events are our own doing."""
+    """The one command this event asks for.
+
+    ``ignore_arns``: callers whose events are our own doing. ``owner``: what IAM Guard's own resources
+    are called (from ``settings.stack_name`` when not given); without a stack name, infrastructure
+    events are ignored.
+    """
     detail = event.detail
     meta = _meta(event)
     if detail is None:
-        return Ignore(meta, f"not a CloudTrail IAM API call (source {event.source}, {event.detail_type})")
-    if detail.eventSource != IAM_EVENT_SOURCE:
-        return Ignore(meta, f"event source {detail.eventSource} is not {IAM_EVENT_SOURCE}")
+        return Ignore(meta, f"not a CloudTrail API call (source {event.source}, {event.detail_type})")
     if detail.errorCode:
         return Ignore(meta, f"the call failed ({detail.errorCode}): nothing changed")
-    if detail.eventName not in HANDLED_EVENTS:
-        return Ignore(meta, f"{detail.eventName} is not an event the enforcer handles")
     identity = detail.userIdentity
     if ignore_arns & {identity.arn, identity.issuer_arn} - {""}:
         return Ignore(meta, "caused by IAM Guard itself (one of its own roles)")
     params = detail.requestParameters or {}
+    service = watched_service(detail.eventSource, detail.eventName)
+    if service is not None:
+        return _infrastructure(meta, detail, service, params, settings, owner)
+    if detail.eventSource != IAM_EVENT_SOURCE:
+        return Ignore(meta, f"event source {detail.eventSource} is not {IAM_EVENT_SOURCE}")
     name = detail.eventName
+    if name not in HANDLED_EVENTS:
+        return Ignore(meta, f"{name} is not an event the enforcer handles")
     if name in ENROLMENT_EVENTS:
         return _enrolment(meta, detail, params)
     if name in TAG_EVENTS:
         return _tag_change(meta, params, settings)
+    if name in MFA_EVENTS:
+        return _mfa_enabled(meta, detail, params)
     return _tamper(meta, params, settings)
 
 
-def _meta(event: IamApiCallEvent) -> EventMeta:
+def _meta(event: ApiCallEvent) -> EventMeta:
     detail = event.detail
     return EventMeta(
         event_name=detail.eventName if detail else event.detail_type,
@@ -228,15 +327,19 @@ def _enrolment(meta: EventMeta, detail: CloudTrailDetail, params: dict[str, Any]
     identity = detail.userIdentity
     named = _text(params.get("userName"))
     if meta.event_name == "CreateUser":
-        user = named or _text((response.get("user") or {}).get("userName"))
-        return EnrolUser(
-            meta, _require(user, meta, "requestParameters.userName"), tags_to_dict(params.get("tags"))
-        )
-    access_key = response.get("accessKey") or {}
+        user = named or _text(_mapping(response.get("user"), meta, "responseElements.user").get("userName"))
+        tags = _tags(params.get("tags"), meta)
+        return EnrolUser(meta, _require(user, meta, "requestParameters.userName"), tags)
     if not named and identity.type == "Root":
-        # No userName and the caller is root: the key belongs to the root user itself.
-        return RootAccessKeyCreated(meta, _text(access_key.get("accessKeyId")))
+        # No userName and the caller is root: the key or password belongs to the root user itself.
+        if meta.event_name == "CreateAccessKey":
+            access_key = _mapping(response.get("accessKey"), meta, "responseElements.accessKey")
+            return RootAccessKeyCreated(meta, _text(access_key.get("accessKeyId")))
+        if meta.event_name == "CreateLoginProfile":
+            return RootPasswordCreated(meta)
+        return Ignore(meta, f"{meta.event_name} by the root user for itself")
     # Users creating their own key / password omit userName: it is in the response or the identity.
+    access_key = _mapping(response.get("accessKey"), meta, "responseElements.accessKey")
     user = named or _text(access_key.get("userName"))
     if not user and identity.type == "IAMUser":
         user = identity.userName or ""
@@ -247,24 +350,42 @@ def _tag_change(meta: EventMeta, params: dict[str, Any], settings: Settings) -> 
     user = _require(_text(params.get("userName")), meta, "requestParameters.userName")
     key = settings.exempt_tag_key
     if meta.event_name == "TagUser":
-        if key in tags_to_dict(params.get("tags")):
+        if _has_key(_tags(params.get("tags"), meta), key):
             return ExemptionChanged(meta, user, tag_added=True)
-    elif key in (params.get("tagKeys") or []):
+    elif _has_key({str(k): "" for k in _list(params.get("tagKeys"), meta, "requestParameters.tagKeys")}, key):
         return ExemptionChanged(meta, user, tag_added=False)
     return Ignore(meta, f"does not change the exemption tag {key}")
+
+
+def _mfa_enabled(meta: EventMeta, detail: CloudTrailDetail, params: dict[str, Any]) -> Command:
+    identity = detail.userIdentity
+    user = _text(params.get("userName")) or (identity.userName or "" if identity.type == "IAMUser" else "")
+    user = _require(user, meta, "requestParameters.userName")
+    by_the_user = identity.type == "IAMUser" and same_iam_name(identity.userName or "", user)
+    return MfaDeviceEnabled(
+        meta,
+        user,
+        _text(params.get("serialNumber")),
+        with_mfa=identity.mfa_authenticated,
+        from_console=identity.from_console,
+        by_the_user=by_the_user,
+    )
 
 
 def _tamper(meta: EventMeta, params: dict[str, Any], settings: Settings) -> Command:
     name = meta.event_name
     group = _text(params.get("groupName"))
     policy = _text(params.get("policyArn"))
-    ours_group = group == settings.group_name
+    ours_group = bool(group) and same_iam_name(group, settings.group_name)
     ours_policy = is_our_policy_arn(policy, meta.account_id, settings)
+    if name == "UpdateGroup":
+        return _group_updated(meta, params, settings, ours_group)
     if name == "RemoveUserFromGroup" and ours_group:
         return RestoreMembership(
             meta, _require(_text(params.get("userName")), meta, "requestParameters.userName")
         )
-    if name == "DetachGroupPolicy" and ours_group and ours_policy:
+    if name == "DetachGroupPolicy" and ours_policy:
+        # Detached from ours, or from a group that took our group's place after a rename: verify.
         return HealGuardrail(meta, f"group/{group}")
     if name == "DeleteGroup" and ours_group:
         return HealGuardrail(meta, f"group/{group}")
@@ -274,15 +395,56 @@ def _tamper(meta: EventMeta, params: dict[str, Any], settings: Settings) -> Comm
     return Ignore(meta, f"{name} on {target} does not touch the guardrail")
 
 
+def _group_updated(meta: EventMeta, params: dict[str, Any], settings: Settings, ours: bool) -> Command:
+    new_name = _text(params.get("newGroupName"))
+    new_path = _text(params.get("newPath")) or None
+    if ours:
+        return RestoreRenamedGroup(meta, new_name or _text(params.get("groupName")), new_path)
+    if new_name and same_iam_name(new_name, settings.group_name):
+        # Another group now carries the secured group's name: make it the guardrail group it claims to be.
+        return HealGuardrail(meta, f"group/{new_name}")
+    return Ignore(
+        meta, f"UpdateGroup on {_text(params.get('groupName')) or '?'} does not touch the guardrail"
+    )
+
+
+def _infrastructure(
+    meta: EventMeta,
+    detail: CloudTrailDetail,
+    service: WatchedService,
+    params: dict[str, Any],
+    settings: Settings,
+    owner: Ownership | None,
+) -> Command:
+    if owner is None:
+        if settings.stack_name is None:
+            return Ignore(meta, f"{meta.event_name}: no stack name configured, IAM Guard's resources unknown")
+        owner = Ownership(settings.stack_name)
+    resource = owned_resource(service, params, owner)
+    if not resource:
+        return Ignore(meta, f"{meta.event_name} does not touch IAM Guard's own resources")
+    by_cloudformation = CLOUDFORMATION_INVOKER in {detail.userIdentity.invokedBy, detail.sourceIPAddress}
+    return InfrastructureChanged(
+        meta, service.source, resource, is_critical(service, meta.event_name, params), by_cloudformation
+    )
+
+
 def is_our_policy_arn(arn: str, account_id: str, settings: Settings) -> bool:
-    """``arn:<partition>:iam::<account>:policy/<name>`` of our policy (any partition, no path)."""
+    """``arn:<partition>:iam::<account>:policy/<any path>/<name>`` of our policy, the name in any case.
+
+    Policy names are unique in an account whatever the path, so the name decides.
+    """
     parts = arn.split(":", 5)
     return (
         len(parts) == 6
         and parts[2] == "iam"
         and parts[4] == account_id
-        and parts[5] == f"policy/{settings.policy_name}"
+        and parts[5].startswith("policy/")
+        and same_iam_name(name_of_arn(parts[5]), settings.policy_name)
     )
+
+
+# --- reading request parameters safely --------------------------------------------------------------
 
 
 def _text(value: Any) -> str:
@@ -293,3 +455,38 @@ def _require(value: str, meta: EventMeta, where: str) -> str:
     if not value:
         raise InvalidEventError(f"{meta.event_name} event {meta.event_id or '?'} names no user ({where})")
     return value
+
+
+def _mapping(value: Any, meta: EventMeta, where: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidEventError(f"{meta.event_name} event {meta.event_id or '?'}: {where} is not an object")
+    return value
+
+
+def _list(value: Any, meta: EventMeta, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidEventError(f"{meta.event_name} event {meta.event_id or '?'}: {where} is not a list")
+    return value
+
+
+def _tags(value: Any, meta: EventMeta) -> dict[str, str]:
+    """CloudTrail's ``[{"key": k, "value": v}]`` as a dict; anything else is a malformed event."""
+    tags: dict[str, str] = {}
+    for tag in _list(value, meta, "requestParameters.tags"):
+        key = tag.get("key", tag.get("Key")) if isinstance(tag, Mapping) else None
+        raw_value = tag.get("value", tag.get("Value", "")) if isinstance(tag, Mapping) else None
+        if not isinstance(key, str) or not isinstance(raw_value, str | None):
+            raise InvalidEventError(
+                f"{meta.event_name} event {meta.event_id or '?'}: requestParameters.tags must be a list "
+                "of {key, value} objects with string values"
+            )
+        tags[key] = raw_value or ""
+    return tags
+
+
+def _has_key(tags: Mapping[str, str], key: str) -> bool:
+    return any(k.casefold() == key.casefold() for k in tags)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from core.alerts import Severity
 from core.exemptions import exemption_for
+from core.naming import same_iam_name
 from core.settings import Settings
 
 ROOT = "<root_account>"
@@ -30,6 +31,7 @@ CONSOLE_WITHOUT_MFA = "console-without-mfa"
 ACCESS_KEY_WITHOUT_MFA = "access-key-without-mfa"
 NOT_IN_SECURED_GROUP = "not-in-secured-group"
 EXEMPT = "exempt"
+GUARDRAIL_DRIFT = "guardrail-drift"  # the secured group or the guardrail policy is not as intended
 
 SEVERITY = {
     ROOT_WITHOUT_MFA: Severity.CRITICAL,
@@ -37,6 +39,7 @@ SEVERITY = {
     ACCESS_KEY_WITHOUT_MFA: Severity.HIGH,
     NOT_IN_SECURED_GROUP: Severity.MEDIUM,
     EXEMPT: Severity.INFO,
+    GUARDRAIL_DRIFT: Severity.CRITICAL,
 }
 MFA_KINDS = frozenset({CONSOLE_WITHOUT_MFA, ACCESS_KEY_WITHOUT_MFA})
 
@@ -47,15 +50,21 @@ ENROLLED = "enrolled"
 WOULD_ENROL = "would-enrol"
 REMEDIATED = "remediated"
 WOULD_REMEDIATE = "would-remediate"
+HEALED = "healed"
+WOULD_HEAL = "would-heal"
 FAILED = "failed"
 # Statuses that make a run worth an alert even with quiet runs (see ``needs_attention``).
-ATTENTION_STATUSES = frozenset({VIOLATION, ENROLLED, WOULD_ENROL, REMEDIATED, WOULD_REMEDIATE, FAILED})
+ATTENTION_STATUSES = frozenset(
+    {VIOLATION, ENROLLED, WOULD_ENROL, REMEDIATED, WOULD_REMEDIATE, HEALED, WOULD_HEAL, FAILED}
+)
 # Within one severity, what a person must look at first.
 _STATUS_ORDER = {
     FAILED: 0,
     VIOLATION: 1,
     REMEDIATED: 2,
     WOULD_REMEDIATE: 3,
+    HEALED: 2,
+    WOULD_HEAL: 3,
     ENROLLED: 4,
     WOULD_ENROL: 5,
     GRACE: 6,
@@ -204,7 +213,7 @@ def user_findings(
                 active_keys=creds.active_keys,
             )
         )
-    if settings.group_name not in user.groups:
+    if not any(same_iam_name(group, settings.group_name) for group in user.groups):
         # No grace for membership: the group's policy is what walks a new user through MFA setup.
         results.append(
             Finding(

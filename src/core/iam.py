@@ -10,13 +10,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 from botocore import xform_name
 
 from core.aws import Retrier
+from core.naming import IAM_PATH
 from core.policy import policy_json
 
 P = ParamSpec("P")
@@ -47,6 +48,15 @@ class PolicyVersion:
     created: datetime | None
 
 
+@dataclass
+class AccountDetails:
+    """GetAccountAuthorizationDetails, every page: the raw entries, in IAM's own shape."""
+
+    users: list[dict[str, Any]] = field(default_factory=list)
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    policies: list[dict[str, Any]] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class CredentialReport:
     generated_at: datetime
@@ -71,6 +81,16 @@ def default_iam_client() -> Any:
         timestamp_parser=parse_iam_timestamp
     )
     return session.client("iam", config=Config(retries={"total_max_attempts": 1}))
+
+
+def decode_document(document: Any) -> dict[str, Any]:
+    """A policy document as IAM returns it: boto3 decodes it; other transports send URL-encoded JSON."""
+    if isinstance(document, str):
+        import json
+        from urllib.parse import unquote
+
+        document = json.loads(unquote(document))
+    return dict(document)
 
 
 def parse_iam_timestamp(value: str) -> datetime:
@@ -153,6 +173,10 @@ class IamGateway:
     def list_mfa_devices(self, user_name: str) -> list[dict[str, Any]]:
         return list(self._pages("ListMFADevices", "MFADevices", UserName=user_name))
 
+    @requires("iam:DeactivateMFADevice")
+    def deactivate_mfa_device(self, user_name: str, serial_number: str) -> None:
+        self._call("DeactivateMFADevice", UserName=user_name, SerialNumber=serial_number)
+
     # --- the secured group ---------------------------------------------------------------------------
 
     @requires("iam:GetGroup")
@@ -160,9 +184,22 @@ class IamGateway:
         """Members of the group; raises ``NotFoundError`` if the group does not exist."""
         return [u["UserName"] for u in self._pages("GetGroup", "Users", GroupName=group_name)]
 
+    @requires("iam:GetGroup")
+    def get_group_path(self, group_name: str) -> str:
+        """The group's IAM path (one call, whatever its size); ``NotFoundError`` if there is no such group."""
+        return str(self._call("GetGroup", GroupName=group_name, MaxItems=1)["Group"]["Path"])
+
     @requires("iam:CreateGroup")
-    def create_group(self, group_name: str) -> None:
-        self._call("CreateGroup", GroupName=group_name)
+    def create_group(self, group_name: str, path: str = IAM_PATH) -> None:
+        self._call("CreateGroup", GroupName=group_name, Path=path)
+
+    @requires("iam:UpdateGroup")
+    def update_group(
+        self, group_name: str, *, new_name: str | None = None, new_path: str | None = None
+    ) -> None:
+        """Rename a group and/or move it to another path; members and attached policies stay with it."""
+        changes = {"NewGroupName": new_name, "NewPath": new_path}
+        self._call("UpdateGroup", GroupName=group_name, **{k: v for k, v in changes.items() if v})
 
     @requires("iam:DeleteGroup")
     def delete_group(self, group_name: str) -> None:
@@ -203,19 +240,16 @@ class IamGateway:
     @requires("iam:GetPolicyVersion")
     def get_policy_document(self, policy_arn: str, version_id: str) -> dict[str, Any]:
         version = self._call("GetPolicyVersion", PolicyArn=policy_arn, VersionId=version_id)
-        document = version["PolicyVersion"]["Document"]
-        if isinstance(document, str):  # boto3 decodes it; other transports may not
-            import json
-            from urllib.parse import unquote
-
-            document = json.loads(unquote(document))
-        return dict(document)
+        return decode_document(version["PolicyVersion"]["Document"])
 
     @requires("iam:CreatePolicy")
-    def create_policy(self, policy_name: str, document: dict[str, Any], description: str) -> str:
+    def create_policy(
+        self, policy_name: str, document: dict[str, Any], description: str, path: str = IAM_PATH
+    ) -> str:
         response = self._call(
             "CreatePolicy",
             PolicyName=policy_name,
+            Path=path,
             PolicyDocument=policy_json(document, indent=None),
             Description=description,
         )
@@ -271,6 +305,26 @@ class IamGateway:
         yield from self._pages(
             "GetAccountAuthorizationDetails", "UserDetailList", Filter=["User"], MaxItems=1000
         )
+
+    @requires("iam:GetAccountAuthorizationDetails")
+    def account_details(self) -> AccountDetails:
+        """Users (groups, tags), groups (path, attached policies) and customer managed policies (every
+        version's document) in one paged listing: the sweep checks the guardrail at no extra call."""
+        details = AccountDetails()
+        marker: str | None = None
+        while True:
+            page = self._call(
+                "GetAccountAuthorizationDetails",
+                Filter=["User", "Group", "LocalManagedPolicy"],
+                MaxItems=1000,
+                **({"Marker": marker} if marker else {}),
+            )
+            details.users.extend(page.get("UserDetailList", []))
+            details.groups.extend(page.get("GroupDetailList", []))
+            details.policies.extend(page.get("Policies", []))
+            if not page.get("IsTruncated"):
+                return details
+            marker = page["Marker"]
 
     @requires("iam:ListVirtualMFADevices")
     def users_with_assigned_virtual_mfa(self) -> set[str]:

@@ -17,9 +17,11 @@ from __future__ import annotations
 import re
 
 IAM_PATH = "/iam-guard/"  # the secured group and the guardrail policy
-# CloudFormation's own rule for stack names, shortened so that "<stack>_slack-notifier" and the other
-# function names fit Lambda's 64 characters with room to spare.
-MAX_STACK_NAME = 40
+# CloudFormation's own rule for stack names, shortened so that every name below fits its service's limit:
+# the longest, "<stack>_policy-resource" (a role) and "<stack>_enforcer-events" (a rule), need 16 of the
+# 64 characters IAM and EventBridge allow. A longer stack name fails at deploy time (CloudFormation
+# refuses the role's name), never at run time.
+MAX_STACK_NAME = 48
 STACK_NAME = re.compile(rf"^[A-Za-z][A-Za-z0-9-]{{0,{MAX_STACK_NAME - 1}}}$")
 SEPARATOR = "_"
 
@@ -32,7 +34,12 @@ SWEEP_RULE = "sweep-schedule"
 ALERT_TOPIC = "alerts"
 KEY_ALIAS = "alerts"
 TRAIL = "trail"
-TRAIL_BUCKET_LOGICAL_ID = "trailbucket"  # S3 names cannot hold "_": CloudFormation generates it
+# S3 names hold neither "_" nor capitals, so the trail's bucket is named by the stack's ID (its UUID):
+# iam-guard-trail-<uuid>. The prefix is IAM Guard's, whatever the stack.
+TRAIL_BUCKET_PREFIX = "iam-guard-trail-"
+# The rules delivering calls on IAM Guard's own resources, one per watched service (core.watch).
+WATCH_RULE_PREFIX = "w-"
+DASHBOARD = "iam-guard"  # the CloudWatch dashboard: <stack>_iam-guard
 
 
 def resource_name(stack: str, suffix: str) -> str:
@@ -58,8 +65,8 @@ def key_alias(stack: str) -> str:
 
 
 def trail_bucket_prefix(stack: str) -> str:
-    """CloudFormation's generated bucket name: ``<stack, lower case>-trailbucket-<random>``."""
-    return f"{stack.lower()}-{TRAIL_BUCKET_LOGICAL_ID}-"
+    """``iam-guard-trail-<stack UUID>``: the prefix matches every IAM Guard stack's trail bucket."""
+    return TRAIL_BUCKET_PREFIX
 
 
 def group_arn(account_id: str, group_name: str, partition: str = "aws") -> str:

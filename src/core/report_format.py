@@ -67,9 +67,16 @@ def to_json(result: SweepResult, *, iam_calls: int | None = None) -> str:
         "status_counts": result.status_counts,
         "findings": [finding_dict(f) for f in result.findings],
         "alerts_sent": [k.value for k in result.alerts_sent],
+        "guardrail": result.guardrail,
+        "guardrail_changes": [
+            {"resource": c.resource, "change": c.change, "detail": c.detail} for c in result.guardrail_changes
+        ],
+        "enforcer": {"status": result.enforcer.status, "problems": list(result.enforcer.problems)},
     }
     if iam_calls is not None:
         document["iam_calls"] = iam_calls
+    if result.security_hub is not None:
+        document["security_hub"] = result.security_hub.counts()
     return json.dumps(document, indent=2)
 
 
@@ -95,6 +102,8 @@ def to_table(result: SweepResult, *, iam_calls: int | None = None) -> str:
             cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
             lines.append("  ".join([*cells, str(row[-1])]).rstrip())
     lines.append(summary_line(result, iam_calls=iam_calls))
+    if result.security_hub is not None:
+        lines.append(result.security_hub.summary())
     return "\n".join(lines)
 
 
@@ -103,7 +112,10 @@ def summary_line(result: SweepResult, *, iam_calls: int | None = None) -> str:
     mode = " (dry run)" if result.dry_run else ""
     calls = f", {iam_calls} IAM calls" if iam_calls is not None else ""
     users = f"{result.users_scanned} user{'' if result.users_scanned == 1 else 's'}"
-    return f"{users} swept{mode}: {statuses}{calls}"
+    checks = f"; guardrail {result.guardrail}" if result.guardrail != "not-checked" else ""
+    if result.enforcer.status != "not-checked":
+        checks += f"; enforcer {result.enforcer.status}"
+    return f"{users} swept{mode}: {statuses}{calls}{checks}"
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core import naming
 from core.errors import SettingsError
 
 MfaMode = Literal["strict", "console"]
@@ -44,9 +45,12 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_QUIET_RUNS": "quiet_runs",
     "IAM_GUARD_SNS_TOPIC_ARN": "sns_topic_arn",
     "IAM_GUARD_SLACK_SECRET_ARN": "slack_secret_arn",
+    "IAM_GUARD_STACK_NAME": "stack_name",
+    "IAM_GUARD_MAX_MFA_AGE_HOURS": "max_mfa_age_hours",
+    "IAM_GUARD_SECURITY_HUB": "security_hub",
 }
 _LIST_FIELDS = {"allowed_cidrs", "allowed_vpce_ids", "exempt_users"}
-_BOOL_FIELDS = {"ip_restriction", "dry_run", "remediate", "quiet_runs"}
+_BOOL_FIELDS = {"ip_restriction", "dry_run", "remediate", "quiet_runs", "security_hub"}
 
 
 class Settings(BaseModel):
@@ -68,6 +72,9 @@ class Settings(BaseModel):
     quiet_runs: bool = False
     sns_topic_arn: str | None = None
     slack_secret_arn: str | None = None
+    stack_name: str | None = None  # IAM Guard's own stack: the guardrail then protects its resources
+    max_mfa_age_hours: int | None = Field(None, ge=1, le=8760)  # deny (all but self-service) older MFA
+    security_hub: bool = False  # the sweep imports its findings into the account's Security Hub
 
     @field_validator("allowed_cidrs")
     @classmethod
@@ -120,6 +127,16 @@ class Settings(BaseModel):
             raise ValueError(f"{arn!r} is not a Secrets Manager secret ARN")
         return arn
 
+    @field_validator("stack_name")
+    @classmethod
+    def _valid_stack_name(cls, name: str | None) -> str | None:
+        if name is not None and not naming.STACK_NAME.match(name):
+            raise ValueError(
+                f"{name!r} is not a valid stack name (a letter, then letters, digits and hyphens, "
+                f"at most {naming.MAX_STACK_NAME} characters)"
+            )
+        return name
+
     @model_validator(mode="after")
     def _network_is_restricted_somehow(self) -> Settings:
         if self.ip_restriction and not (self.allowed_cidrs or self.allowed_vpce_ids):
@@ -130,7 +147,8 @@ class Settings(BaseModel):
         return self
 
     def is_listed_exempt(self, user_name: str) -> bool:
-        return user_name in self.exempt_users
+        """IAM user names are unique without regard to case: so is the exemption list."""
+        return user_name.casefold() in {u.casefold() for u in self.exempt_users}
 
 
 def normalize_cidr(value: str) -> str:

@@ -4,12 +4,18 @@ IAM calls per run, for N users (see README, "The sweep"):
 
 - GenerateCredentialReport: 1 to ``REPORT_ATTEMPTS`` (polled with short backoff);
 - GetCredentialReport: 1 (more only if IAM answers ReportInProgress/ReportExpired within the bound);
-- GetAccountAuthorizationDetails: ceil(N / 1000) pages (membership, tags, creation dates);
+- GetAccountAuthorizationDetails: ceil(items / 1000) pages (users with membership, tags and creation
+  dates; groups; customer managed policies with their versions - the guardrail is checked from these);
 - ListVirtualMFADevices (Assigned): ceil(devices / 1000) pages (fresh MFA state);
 - GetAccountSummary: 1, only when the report has no ``<root_account>`` row;
 - per user missing from the report (created after it): GetLoginProfile + ListAccessKeys + ListMFADevices;
 - per user enrolled: AddUserToGroup; per user remediated: ListMFADevices + ListAccessKeys (the re-check)
-  + one UpdateAccessKey per active key.
+  + one UpdateAccessKey per active key;
+- per guardrail change to heal: the write itself (``core.guardrail``).
+
+With a stack name, the enforcer's own health is read too (``core.selfcheck``: 5 calls, none of them IAM).
+With ``security_hub`` on, the findings then go to the account's Security Hub (``core.securityhub``)
+before the digest, which says how that went; a failed import is in the result, never raised.
 """
 
 from __future__ import annotations
@@ -18,22 +24,27 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
 
 from core.alerts import Alert, AlertItem, AlertKind, AlertSink, Severity
+from core.cloudformation import CloudFormationGateway
 from core.errors import AwsError, CredentialReportError, DeliveryError, IamGuardError
 from core.exemptions import tags_to_dict
 from core.findings import (
     ENROLLED,
     FAILED,
+    GUARDRAIL_DRIFT,
+    HEALED,
     MFA_KINDS,
     NOT_IN_SECURED_GROUP,
     REMEDIATED,
     ROOT,
+    SEVERITY,
     VIOLATION,
     WOULD_ENROL,
+    WOULD_HEAL,
     WOULD_REMEDIATE,
     Credentials,
     Finding,
@@ -44,7 +55,12 @@ from core.findings import (
     count_by_status,
     sort_findings,
 )
-from core.iam import CredentialReport, IamGateway, permissions_of
+from core.guardrail import WRITE_PERMISSIONS, Change, apply_plan, plan_guardrail, state_from_details
+from core.iam import AccountDetails, CredentialReport, IamGateway, permissions_of
+from core.policy import render_policy
+from core.securityhub import SecurityHubGateway, SecurityHubResult, import_findings
+from core.selfcheck import PERMISSIONS as SELFCHECK_PERMISSIONS
+from core.selfcheck import EnforcerHealth, InfrastructureGateway, check_enforcer
 from core.settings import Settings
 
 logger = Logger(child=True)
@@ -58,18 +74,29 @@ _REPORT_NOT_READY = {"LimitExceeded", "ReportInProgress", "ReportExpired", "Repo
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-REQUIRED_PERMISSIONS = permissions_of(
-    IamGateway.generate_credential_report,
-    IamGateway.get_credential_report,
-    IamGateway.iter_users_with_groups_and_tags,
-    IamGateway.users_with_assigned_virtual_mfa,
-    IamGateway.account_mfa_enabled,
-    IamGateway.has_login_profile,
-    IamGateway.list_access_keys,
-    IamGateway.list_mfa_devices,
-    IamGateway.add_user_to_group,
-    IamGateway.deactivate_access_key,
+REQUIRED_PERMISSIONS = (
+    WRITE_PERMISSIONS
+    | permissions_of(
+        IamGateway.generate_credential_report,
+        IamGateway.get_credential_report,
+        IamGateway.account_details,
+        IamGateway.users_with_assigned_virtual_mfa,
+        IamGateway.account_mfa_enabled,
+        IamGateway.has_login_profile,
+        IamGateway.list_access_keys,
+        IamGateway.list_mfa_devices,
+        IamGateway.add_user_to_group,
+        IamGateway.deactivate_access_key,
+    )
+    | SELFCHECK_PERMISSIONS
 )
+
+# How the sweep treats the guardrail: ``heal`` compares it with the rendered policy and heals what differs
+# (the Lambda function; ``audit --heal-guardrail``); ``report`` compares and reports (``audit`` with policy
+# flags); ``presence`` checks only that the group exists and holds the policy (``audit`` without them).
+GuardrailMode = Literal["heal", "report", "presence"]
+GUARDRAIL_SUBJECT = "<guardrail>"
+NOT_CHECKED = EnforcerHealth("not-checked")
 
 
 @dataclass(frozen=True)
@@ -85,6 +112,11 @@ class SweepResult:
     grace_days: int
     alerts_sent: tuple[AlertKind, ...]
     delivery_error: str | None = None
+    # verified, healed, would-heal, drift, not-checked or failed (see ``check_guardrail``)
+    guardrail: str = "not-checked"
+    guardrail_changes: tuple[Change, ...] = ()
+    enforcer: EnforcerHealth = NOT_CHECKED
+    security_hub: SecurityHubResult | None = None  # None: the import is off
 
     @property
     def counts(self) -> dict[str, int]:
@@ -134,9 +166,17 @@ def fetch_credential_report(
 
 def gather(iam: IamGateway, *, sleep: Callable[[float], None] = time.sleep) -> Snapshot:
     """The account-wide reads, then per-user checks only for users the report does not know yet."""
+    return gather_with_details(iam, sleep=sleep)[0]
+
+
+def gather_with_details(
+    iam: IamGateway, *, sleep: Callable[[float], None] = time.sleep
+) -> tuple[Snapshot, AccountDetails]:
+    """``gather``, also returning the account listing's groups and policies (the guardrail's state)."""
     report = fetch_credential_report(iam, sleep=sleep)
     rows = {row["user"]: row for row in report.rows if row.get("user")}
-    users = tuple(_user_record(u) for u in iam.iter_users_with_groups_and_tags())
+    details = iam.account_details()
+    users = tuple(_user_record(u) for u in details.users)
     virtual_mfa = frozenset(iam.users_with_assigned_virtual_mfa())
     root_row = rows.get(ROOT)
     root_mfa = root_row.get("mfa_active") == "true" if root_row else iam.account_mfa_enabled()
@@ -145,7 +185,7 @@ def gather(iam: IamGateway, *, sleep: Callable[[float], None] = time.sleep) -> S
     live = {name: live_credentials(iam, name) for name in missing}
     if missing:
         logger.info("users missing from the credential report checked live", extra={"count": len(missing)})
-    return replace(snapshot, live=live)
+    return replace(snapshot, live=live), details
 
 
 def live_credentials(iam: IamGateway, user_name: str) -> Credentials:
@@ -259,7 +299,13 @@ def digest_alert(result: SweepResult) -> Alert:
         counts=tuple(result.counts.items()),
         report_generated_at=result.report_generated_at,
         dry_run=result.dry_run,
-        details=(("group", result.group_name), ("grace_days", str(result.grace_days))),
+        details=(
+            ("group", result.group_name),
+            ("grace_days", str(result.grace_days)),
+            ("guardrail", result.guardrail),
+            ("enforcer", result.enforcer.status),
+            *((("security_hub", result.security_hub.summary()),) if result.security_hub else ()),
+        ),
     )
 
 
@@ -283,7 +329,32 @@ def keys_deactivated_alert(result: SweepResult) -> Alert | None:
     )
 
 
-def failure_alert(error: IamGuardError, account_id: str, now: datetime) -> Alert:
+def enforcer_alert(result: SweepResult, stack: str) -> Alert | None:
+    """The enforcer cannot report its own silence: the sweep does, every run."""
+    health = result.enforcer
+    if health.status != "problems":
+        return None
+    return Alert(
+        kind=AlertKind.INFRASTRUCTURE_TAMPERED,
+        severity=Severity.CRITICAL,
+        title="IAM Guard's enforcer is not running as deployed",
+        summary=(
+            f"The sweep found the enforcer of {stack} switched off or changed: {'; '.join(health.problems)}. "
+            "New users are not enrolled and tampering is not healed until it is restored: run `sam deploy` "
+            "for the stack, and find out who changed it (CloudTrail)."
+        ),
+        account_id=result.account_id,
+        occurred_at=result.swept_at,
+        items=tuple(
+            AlertItem(
+                "enforcer", "enforcer-disabled", Severity.CRITICAL, "violation", action="redeploy the stack"
+            )
+            for _ in health.problems[:1]
+        ),
+    )
+
+
+def sweep_failed_alert(error: IamGuardError, account_id: str, now: datetime) -> Alert:
     return Alert(
         kind=AlertKind.SWEEP_FAILED,
         severity=Severity.HIGH,
@@ -322,33 +393,140 @@ def run_sweep(
     account_id: str = "",
     now: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    guardrail: GuardrailMode = "presence",
+    infrastructure: InfrastructureGateway | None = None,
+    cloudformation: CloudFormationGateway | None = None,
+    security_hub: SecurityHubGateway | None = None,
 ) -> SweepResult:
-    """One sweep. AWS failures while gathering send a SWEEP_FAILED alert and are raised."""
+    """One sweep. AWS failures while gathering send a SWEEP_FAILED alert and are raised.
+
+    ``guardrail`` says how the guardrail is checked (see ``GuardrailMode``); with ``infrastructure`` and
+    ``cloudformation`` gateways and a stack name, the enforcer's health is checked too. With
+    ``settings.security_hub``, the findings are imported through ``security_hub`` (default: a gateway on
+    the default session's credentials, which must be those of ``account_id``).
+    """
     now = now or datetime.now(UTC)
     try:
-        snapshot = gather(iam, sleep=sleep)
+        snapshot, details = gather_with_details(iam, sleep=sleep)
     except IamGuardError as exc:  # the caller logs or prints it; we make sure someone hears of it
-        _send_quietly(sink, failure_alert(exc, account_id, now))
+        _send_quietly(sink, sweep_failed_alert(exc, account_id, now))
         raise
+    account = account_id or _account_from_arns(snapshot, details)
+    # The guardrail first: enrolments need the group to exist.
+    status, changes, drift = check_guardrail(iam, details, settings, account, guardrail)
     findings = reconcile(iam, classify(snapshot, settings, now), settings)
+    health = NOT_CHECKED
+    if infrastructure is not None and cloudformation is not None:
+        health = check_enforcer(infrastructure, cloudformation, settings.stack_name)
     result = SweepResult(
-        account_id=account_id or _account_from_arns(snapshot),
+        account_id=account,
         report_generated_at=snapshot.report_generated_at,
         swept_at=now,
         users_scanned=len(snapshot.users),
-        findings=tuple(findings),
+        findings=tuple(sort_findings([*findings, *drift])),
         dry_run=settings.dry_run,
         remediate=settings.remediate,
         group_name=settings.group_name,
         grace_days=settings.grace_days,
         alerts_sent=(),
+        guardrail=status,
+        guardrail_changes=tuple(changes),
+        enforcer=health,
     )
+    if settings.security_hub:
+        imported = import_findings(
+            security_hub or SecurityHubGateway(),
+            result.findings,
+            account_id=result.account_id,
+            now=now,
+            user_arns={u.name: u.arn for u in snapshot.users if u.arn},
+            report_generated_at=result.report_generated_at,
+        )
+        result = replace(result, security_hub=imported)
     return deliver(result, sink, settings)
+
+
+# --- the guardrail and the enforcer ----------------------------------------------------------------
+
+
+def check_guardrail(
+    iam: IamGateway, details: AccountDetails, settings: Settings, account_id: str, mode: GuardrailMode
+) -> tuple[str, list[Change], list[Finding]]:
+    """The guardrail's status, the changes made (or due), and a ``guardrail-drift`` finding if it drifted.
+
+    From the account listing already read: no extra call unless something must be healed.
+    """
+    if not account_id:
+        return "not-checked", [], []
+    state = state_from_details(details.groups, details.policies, settings, account_id)
+    if mode == "presence":
+        missing = _missing_pieces(state, settings, account_id)
+        if not missing:
+            return "not-checked", [], []
+        return "drift", [], [_drift_finding(settings, VIOLATION, missing, state.other_holders)]
+    steps = plan_guardrail(state, settings, account_id, render_policy(settings))
+    planned = [step.change for step in steps]
+    if not steps:
+        return "verified", [], []
+    if mode == "report":
+        return (
+            "drift",
+            planned,
+            [_drift_finding(settings, VIOLATION, _described(planned), state.other_holders)],
+        )
+    if settings.dry_run:
+        return (
+            "would-heal",
+            planned,
+            [_drift_finding(settings, WOULD_HEAL, _described(planned), state.other_holders)],
+        )
+    try:
+        done = apply_plan(iam, steps)
+    except AwsError as exc:
+        logger.warning("guardrail not healed", extra={"error": str(exc)})
+        detail = f"{_described(planned)}; healing failed: {exc}"
+        return "failed", [], [_drift_finding(settings, FAILED, detail, state.other_holders)]
+    logger.info("guardrail healed", extra={"changes": _described(done)})
+    return "healed", done, [_drift_finding(settings, HEALED, _described(done), state.other_holders)]
+
+
+def _missing_pieces(state: Any, settings: Settings, account_id: str) -> str:
+    from core.naming import policy_arn
+
+    missing = []
+    if not state.group_exists:
+        missing.append(f"group {settings.group_name} missing")
+    if state.versions is None:
+        missing.append(f"policy {settings.policy_name} missing")
+    elif state.group_exists and policy_arn(account_id, settings.policy_name) not in state.attached:
+        missing.append(f"policy {settings.policy_name} not attached to {settings.group_name}")
+    return "; ".join(missing)
+
+
+def _described(changes: Sequence[Change]) -> str:
+    return "; ".join(f"{c.resource}: {c.change}" + (f" ({c.detail})" if c.detail else "") for c in changes)
+
+
+def _drift_finding(settings: Settings, status: str, detail: str, holders: Sequence[str]) -> Finding:
+    if holders:
+        detail += f"; the policy is also attached to {', '.join(holders)} (a renamed secured group?)"
+    return Finding(
+        GUARDRAIL_SUBJECT,
+        GUARDRAIL_DRIFT,
+        SEVERITY[GUARDRAIL_DRIFT],
+        status,
+        detail=detail,
+        action=f"Find who changed {settings.group_name} / {settings.policy_name}; redeploy if not healed.",
+    )
 
 
 def deliver(result: SweepResult, sink: AlertSink, settings: Settings) -> SweepResult:
     """Send the remediation alert (if any) and the digest; a delivery failure is recorded, not raised."""
-    alerts = [a for a in (keys_deactivated_alert(result),) if a is not None]
+    alerts = [
+        a
+        for a in (keys_deactivated_alert(result), enforcer_alert(result, settings.stack_name or "IAM Guard"))
+        if a is not None
+    ]
     if should_send_digest(result, settings):
         alerts.append(digest_alert(result))
     sent: list[AlertKind] = []
@@ -371,9 +549,13 @@ def _send_quietly(sink: AlertSink, alert: Alert) -> None:
         logger.error("failure alert not delivered", extra={"error": str(exc)})
 
 
-def _account_from_arns(snapshot: Snapshot) -> str:
+def _account_from_arns(snapshot: Snapshot, details: AccountDetails | None = None) -> str:
     """The account ID from any ARN we already hold (arn:aws:iam::123456789012:user/x): no STS call."""
     arns = [u.arn for u in snapshot.users] + [r.get("arn", "") for r in snapshot.report_rows.values()]
+    if details is not None:
+        arns += [str(g.get("Arn", "")) for g in details.groups] + [
+            str(p.get("Arn", "")) for p in details.policies
+        ]
     for arn in arns:
         parts = arn.split(":")
         if len(parts) > 4 and parts[4].isdigit():

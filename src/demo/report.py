@@ -20,6 +20,11 @@ def summary(run: DemoRun) -> list[str]:
     lines: list[str] = []
     lines += _section("Users now", user_table(run.users))
     lines += _section("Findings of the sweep (its digest alert)", findings_lines(run.sweep_digest))
+    if run.security_hub:
+        lines += _section(
+            f"Security Hub: {len(run.security_hub)} IAM Guard findings (ASFF), after the second sweep",
+            security_hub_lines(run.security_hub),
+        )
     # Show a tamper alert in Slack (the digest is already the findings table, and the email below).
     healed = [s for s in run.steps if s.slack_payloads and AlertKind.TAMPER_HEALED in _kinds(s)]
     shown = healed[-1] if healed else next((s for s in reversed(run.steps) if s.slack_payloads), None)
@@ -76,6 +81,22 @@ def findings_lines(digest: Alert | None) -> list[str]:
     ]
     header = ("SEVERITY", "STATUS", "FINDING", "USER", "DEADLINE")
     return [*table([header, *rows]), digest.summary] if rows else ["no findings"]
+
+
+def security_hub_lines(findings: Sequence[dict[str, Any]]) -> list[str]:
+    """What the security team sees in Security Hub: one row per finding, its lifecycle state."""
+    header = ("SEVERITY", "COMPLIANCE", "RECORD", "CONTROLS", "ID")
+    rows = [
+        (
+            str(f["Severity"]["Label"]),
+            str(f["Compliance"]["Status"]),
+            str(f["RecordState"]),
+            ",".join(f["Compliance"].get("RelatedRequirements") or []) or "-",
+            str(f["Id"]),
+        )
+        for f in findings
+    ]
+    return table([header, *rows])
 
 
 def _day(moment: datetime | None) -> str:

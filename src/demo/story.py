@@ -25,22 +25,28 @@ from core.alert_format.envelope import alert_from_envelope
 from core.alerts import Alert, AlertKind
 from core.custom_resource import GUARDRAIL_PROPERTIES
 from core.errors import IamGuardError
+from core.naming import policy_arn
 from core.policy import policies_equal, render_policy
 from core.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME
+from demo.cloudformation import deployed_enforcer, stack_operation
 from demo.cloudtrail import cloudtrail_event, load_sample
 from demo.emulator import ACCOUNT_ID, REGION, Emulator, patched_environ
 from demo.lambda_context import FakeLambdaContext
 from demo.slack_receiver import SlackReceiver
 from demo.sns_lambda import LambdaSubscription, Publication, sns_lambda_event
 
-TOPIC_NAME = "iam-guard-alerts"
+STACK_NAME = "iam-guard"
+STACK_ID = (
+    f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{STACK_NAME}/5b2b7c40-1f0e-11ef-9a3b-0a1b2c3d4e5f"
+)
+TOPIC_NAME = "iam-guard_alerts"
 SECRET_NAME = "iam-guard/slack-webhook"  # noqa: S105 - a secret's name, not its value
 ALLOWED_CIDR = "203.0.113.0/24"  # documentation range: "the office network"
 ADMIN = "admin-ana"
 MALLORY = "ops-mallory"
 BREAK_GLASS = "breakglass"
 LEGACY_USER = "old-ci"
-POLICY_ARN = f"arn:aws:iam::{ACCOUNT_ID}:policy/{DEFAULT_POLICY_NAME}"
+POLICY_ARN = policy_arn(ACCOUNT_ID, DEFAULT_POLICY_NAME)
 WIDE_OPEN_POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
@@ -76,10 +82,11 @@ class DemoRun:
     users: list[dict[str, Any]] = field(default_factory=list)
     sweep_result: Any = None
     sweep_digest: Alert | None = None
+    security_hub: list[dict[str, Any]] = field(default_factory=list)  # IAM Guard's findings there
     seconds: float = 0.0
 
 
-def function_environment(topic_arn: str, secret_arn: str) -> dict[str, str]:
+def function_environment(topic_arn: str, secret_arn: str, key_arn: str = "") -> dict[str, str]:
     """What template.yaml gives the functions (Globals), with the demo's parameter values."""
     return {
         "IAM_GUARD_ALLOWED_CIDRS": ALLOWED_CIDR,
@@ -97,6 +104,11 @@ def function_environment(topic_arn: str, secret_arn: str) -> dict[str, str]:
         "IAM_GUARD_QUIET_RUNS": "false",
         "IAM_GUARD_SNS_TOPIC_ARN": topic_arn,
         "IAM_GUARD_SLACK_SECRET_ARN": secret_arn,
+        "IAM_GUARD_STACK_NAME": STACK_NAME,
+        "IAM_GUARD_MAX_MFA_AGE_HOURS": "",
+        "IAM_GUARD_STACK_ID": STACK_ID,
+        "IAM_GUARD_ALERT_KEY_ARN": key_arn,
+        "IAM_GUARD_SECURITY_HUB": "true",
         "POWERTOOLS_SERVICE_NAME": "iam-guard",
         "POWERTOOLS_METRICS_NAMESPACE": "IAMGuard",
         "POWERTOOLS_METRICS_DISABLED": "true",  # the demo prints what matters; no EMF lines
@@ -136,7 +148,12 @@ class Story:
         secret_arn = self.people.client("secretsmanager").create_secret(
             Name=SECRET_NAME, SecretString=self.slack.url
         )["ARN"]
-        return function_environment(topic_arn, secret_arn)
+        deployed_enforcer(self.people, STACK_NAME)  # the sweep checks it is still switched on
+        kms = self.people.client("kms")
+        key_arn = kms.create_key(Description="IAM Guard - encrypts the alert topic")["KeyMetadata"]["Arn"]
+        kms.create_alias(AliasName=f"alias/{STACK_NAME}_alerts", TargetKeyId=key_arn)
+        self.people.client("securityhub").enable_security_hub()  # the account's, not the stack's
+        return function_environment(topic_arn, secret_arn, key_arn)
 
     # --- steps -------------------------------------------------------------------------------------
 
@@ -156,6 +173,9 @@ class Story:
         self._step(f"{MALLORY} removes alice from {DEFAULT_GROUP_NAME}", self._remove_alice)
         self._step(f"{MALLORY} edits the guardrail policy to allow everything", self._edit_policy)
         self._step("The scheduled sweep runs", self._sweep)
+        self._step(
+            "Security Hub: what the security team sees; the next scheduled sweep runs", self._security_hub
+        )
         self.run.users = self._user_states()
         self.run.slack_payloads = [post.json() for post in self.slack.received()]
         self.run.seconds = time.perf_counter() - started
@@ -192,7 +212,8 @@ class Story:
         properties = event["ResourceProperties"]
         for name in GUARDRAIL_PROPERTIES:
             properties[name] = os.environ[name]  # the template passes the same parameters to both
-        step.handler_result = _invoke("handlers.policy_resource", event, "iam-guard-policy-resource")
+        with stack_operation(event):  # the stack's create is running: the function verifies that first
+            step.handler_result = _invoke("handlers.policy_resource", event, "iam-guard-policy-resource")
         replies = [r.json() for r in self.slack.cloudformation_replies()]
         status = (
             " ".join(str(replies[-1].get(k) or "") for k in ("Status", "Reason")) if replies else "nothing"
@@ -264,6 +285,57 @@ class Story:
         _expect(self.run.sweep_digest is not None, "the sweep published no digest")
         _expect(self._in_group(LEGACY_USER), f"the sweep did not enrol {LEGACY_USER}")
         _expect(not self._in_group(BREAK_GLASS), f"the sweep enrolled {BREAK_GLASS}")
+
+    def _security_hub(self, step: StepRecord) -> None:
+        """The sweep imported every finding (ASFF); the next run updates them in place, and archives
+        what is fixed, as PASSED."""
+        digest = self.run.sweep_digest
+        first = self._hub_findings()
+        reported = len(digest.items) if digest else -1
+        step.outcome.append(
+            f"{len(first)} findings imported into Security Hub; re-run updates, no duplicates"
+        )
+        _expect(
+            len(first) == reported, f"Security Hub holds {len(first)} findings, the sweep reported {reported}"
+        )
+        _expect(
+            all(f["RecordState"] == "ACTIVE" for f in first.values()), "an imported finding is not ACTIVE"
+        )
+        step.handler_result = _invoke("handlers.sweep", load_sample("sweep-schedule.json"), "iam-guard-sweep")
+        second = self._hub_findings()
+        archived = sorted(i for i, f in second.items() if f["RecordState"] == "ARCHIVED")
+        step.outcome.append(
+            f"next sweep: the same {len(second)} IDs, updated in place (CreatedAt kept, UpdatedAt moved); "
+            f"{len(archived)} fixed since (users the first sweep enrolled) now PASSED and ARCHIVED"
+        )
+        _expect(set(second) == set(first), "the second sweep added findings instead of updating them")
+        _expect(
+            all(second[i]["CreatedAt"] == first[i]["CreatedAt"] for i in first), "a re-import moved CreatedAt"
+        )
+        _expect(
+            all(second[i]["UpdatedAt"] > first[i]["UpdatedAt"] for i in first), "a finding was not updated"
+        )
+        _expect(
+            all(second[i]["Compliance"]["Status"] == "PASSED" for i in archived),
+            "an archived finding is not PASSED",
+        )
+        _expect(bool(archived), "nothing was archived although the first sweep enrolled users")
+        self.run.security_hub = sorted(second.values(), key=lambda f: str(f["Id"]))
+
+    def _hub_findings(self) -> dict[str, dict[str, Any]]:
+        """IAM Guard's findings in the account's Security Hub, as the security team reads them."""
+        hub = self.people.client("securityhub")
+        found: dict[str, dict[str, Any]] = {}
+        params: dict[str, Any] = {
+            "Filters": {"GeneratorId": [{"Value": "iam-guard/", "Comparison": "PREFIX"}]},
+            "MaxResults": 100,
+        }
+        while True:
+            page = hub.get_findings(**params)
+            found.update((f["Id"], f) for f in page["Findings"] if f["GeneratorId"].startswith("iam-guard/"))
+            if not page.get("NextToken"):
+                return found
+            params["NextToken"] = page["NextToken"]
 
     # --- IAM Guard's side --------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """What every Lambda handler shares: Powertools utilities, and settings / clients built once, lazily.
 
 Nothing here runs at import time except creating the Powertools Logger and Metrics (which do no I/O).
-The Powertools Tracer is created only when tracing is on (see ``trace_handler``); the IAM and SNS
-adapters are imported by the functions that use them, when they first do.
+The Powertools Tracer is created only when tracing is on (see ``trace_handler``); the AWS adapters are
+imported by the functions that use them, when they first do.
 """
 
 from __future__ import annotations
@@ -14,11 +14,15 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
 
+from core.aws import CallCounter
 from core.settings import Settings, settings_from_env
 
 if TYPE_CHECKING:
     from core.alerts import AlertSink
+    from core.cloudformation import CloudFormationGateway
     from core.iam import IamGateway
+    from core.securityhub import SecurityHubGateway
+    from core.selfcheck import InfrastructureGateway
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -27,6 +31,7 @@ _TRUE = {"1", "true", "t", "yes", "y", "on"}  # the spellings Powertools reads a
 
 logger = Logger()
 metrics = Metrics()
+iam_calls = CallCounter()  # the IAM calls of this container's IAM client (the sweep reports them)
 
 
 def tracing_disabled() -> bool:
@@ -55,9 +60,31 @@ def settings() -> Settings:
 
 @cache
 def iam() -> IamGateway:
-    from core.iam import IamGateway
+    from core.iam import IamGateway, default_iam_client
 
-    return IamGateway()
+    return IamGateway(client_factory=lambda: iam_calls.attach(default_iam_client()))
+
+
+@cache
+def security_hub() -> SecurityHubGateway:
+    """Used only when the import is on; its client is created on first use."""
+    from core.securityhub import SecurityHubGateway
+
+    return SecurityHubGateway()
+
+
+@cache
+def cloudformation() -> CloudFormationGateway:
+    from core.cloudformation import CloudFormationGateway
+
+    return CloudFormationGateway()
+
+
+@cache
+def infrastructure() -> InfrastructureGateway:
+    from core.selfcheck import InfrastructureGateway
+
+    return InfrastructureGateway()
 
 
 @cache
@@ -71,4 +98,7 @@ def reset_caches() -> None:
     """For tests that change the environment between invocations (a new 'container')."""
     settings.cache_clear()
     iam.cache_clear()
+    cloudformation.cache_clear()
+    infrastructure.cache_clear()
+    security_hub.cache_clear()
     alert_sink.cache_clear()

@@ -1,25 +1,37 @@
 """CloudFormation custom resource Lambda (``Custom::Guardrail``) -> ``core.custom_resource.handle``.
 
 Settings come from the resource's properties (the same ``IAM_GUARD_*`` names as the environment), not
-from this function's environment. Whatever happens, CloudFormation gets exactly one reply: SUCCESS,
-FAILED with the one-line reason, or - if the function is about to time out - FAILED from a watchdog,
-so a stack never waits an hour for an answer that will not come.
+from this function's environment. A request is acted on only when CloudFormation is making it now, on
+this function's own stack (``IAM_GUARD_STACK_ID``, set by the template): anything else is refused, logged,
+alerted, and never answered (its ResponseURL is the requester's). A verified request gets exactly one
+reply: SUCCESS, FAILED with the one-line reason, or - if the function is about to time out - FAILED from
+a watchdog, so a stack never waits an hour for an answer that will not come.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.cfn_response import Replier
-from core.custom_resource import failure_body, handle, parse_request, response_body
-from core.errors import IamGuardError
-from handlers.common import iam, logger, metrics, trace_handler
+from core.custom_resource import (
+    failure_body,
+    handle,
+    parse_request,
+    refused_alert,
+    response_body,
+    verify_request,
+)
+from core.errors import DeliveryError, IamGuardError
+from handlers.common import alert_sink, cloudformation, iam, logger, metrics, trace_handler
 
 WATCHDOG_MARGIN_SECONDS = 5.0
+STACK_ID_VAR = "IAM_GUARD_STACK_ID"
 
 
 @logger.inject_lambda_context
@@ -29,7 +41,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     try:
         request = parse_request(event)
     except IamGuardError as exc:
-        return _reply_unparsed(event, str(exc))
+        return _refuse(event, str(exc), context)
+    refusal = verify_request(request, os.environ.get(STACK_ID_VAR, ""), cloudformation())
+    if refusal is not None:
+        return _refuse(event, refusal, context)
     replier = Replier(request.ResponseURL)
     watchdog = _start_watchdog(replier, event, context)
     try:
@@ -57,13 +72,18 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return {"Status": outcome.status, "Reason": outcome.reason, "PhysicalResourceId": outcome.physical_id}
 
 
-def _reply_unparsed(event: Any, reason: str) -> dict[str, Any]:
-    body = failure_body(event, reason)
-    metrics.add_metric(name="GuardrailRequestRejected", unit=MetricUnit.Count, value=1)
-    logger.error("custom resource request rejected", extra={"reason": reason, "replied": body is not None})
-    if body is not None:
-        Replier(event["ResponseURL"]).reply(body)
-    return {"Status": "FAILED", "Reason": reason}
+def _refuse(event: Any, reason: str, context: LambdaContext) -> dict[str, Any]:
+    """Not CloudFormation's request: change nothing, answer nobody, tell the security team."""
+    metrics.add_metric(name="GuardrailRequestRefused", unit=MetricUnit.Count, value=1)
+    logger.warning(
+        "custom resource request refused: nothing changed, no reply sent", extra={"reason": reason}
+    )
+    account = context.invoked_function_arn.split(":")[4]
+    try:
+        alert_sink().send(refused_alert(event, reason, account, datetime.now(UTC)))
+    except (DeliveryError, IamGuardError) as exc:
+        logger.error("refusal alert not delivered", extra={"error": str(exc)})
+    return {"Status": "REFUSED", "Reason": reason}
 
 
 def _start_watchdog(replier: Replier, event: Any, context: LambdaContext) -> threading.Timer:

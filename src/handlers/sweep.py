@@ -1,11 +1,14 @@
 """The scheduled sweep Lambda: an EventBridge "Scheduled Event" -> one ``core.sweep.run_sweep`` call.
 
-An expected failure (bad event, AWS error, undelivered alert) is logged and raised, so the invocation
-counts as failed in CloudWatch; the core has already sent a SWEEP_FAILED alert when it could.
+An expected failure (bad event, AWS error, undelivered alert, findings that did not reach Security Hub)
+is logged and raised, so the invocation counts as failed in CloudWatch; the core has already sent a
+SWEEP_FAILED alert when it could, or the digest. Each successful run emits the gauges of
+``core.metric_names.sweep_metrics`` (what the dashboard graphs).
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any, Literal
 
@@ -13,9 +16,21 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from core.errors import DeliveryError, IamGuardError, InvalidEventError
+from core.errors import DeliveryError, IamGuardError, InvalidEventError, SecurityHubImportError
+from core.metric_names import SWEEP_COMPLETED, sweep_metrics
 from core.sweep import run_sweep
-from handlers.common import alert_sink, iam, logger, metrics, settings, trace_handler
+from handlers.common import (
+    alert_sink,
+    cloudformation,
+    iam,
+    iam_calls,
+    infrastructure,
+    logger,
+    metrics,
+    security_hub,
+    settings,
+    trace_handler,
+)
 
 
 class ScheduledEvent(BaseModel):
@@ -44,17 +59,35 @@ def parse_schedule(event: Any) -> ScheduledEvent:
 @metrics.log_metrics
 @trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    started = time.perf_counter()
+    iam_calls.reset()
     try:
         scheduled = parse_schedule(event)
-        result = run_sweep(iam(), alert_sink(), settings(), account_id=scheduled.account)
+        # The stack's own settings: the guardrail is compared with them and healed; the enforcer checked.
+        result = run_sweep(
+            iam(),
+            alert_sink(),
+            settings(),
+            account_id=scheduled.account,
+            guardrail="heal",
+            infrastructure=infrastructure(),
+            cloudformation=cloudformation(),
+            security_hub=security_hub(),
+        )
     except IamGuardError as exc:
         logger.error("sweep failed", extra={"error": str(exc), "error_type": type(exc).__name__})
         raise
-    metrics.add_metric(name="SweepFindings", unit=MetricUnit.Count, value=len(result.findings))
-    attention = sum(f.needs_attention for f in result.findings)
-    metrics.add_metric(name="SweepNeedsAttention", unit=MetricUnit.Count, value=attention)
+    duration = time.perf_counter() - started
+    for gauge in sweep_metrics(result.findings, duration_seconds=duration, iam_calls=iam_calls.total):
+        metrics.add_metric(name=gauge.name, unit=MetricUnit(gauge.unit), value=gauge.value)
     if result.delivery_error:
         raise DeliveryError(result.delivery_error)
+    problem = result.security_hub.problem() if result.security_hub else None
+    if problem:
+        logger.error("sweep findings not all in Security Hub", extra={"error": problem})
+        raise SecurityHubImportError(problem)
+    # The "no sweep completed" alarm watches this: it is emitted only by a sweep that ran to the end.
+    metrics.add_metric(name=SWEEP_COMPLETED, unit=MetricUnit.Count, value=1)
     return {
         "account_id": result.account_id,
         "report_generated_at": result.report_generated_at.isoformat(),
@@ -62,4 +95,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "counts": result.counts,
         "status_counts": result.status_counts,
         "alerts_sent": [k.value for k in result.alerts_sent],
+        "guardrail": result.guardrail,
+        "enforcer": result.enforcer.status,
+        **({"security_hub": result.security_hub.counts()} if result.security_hub else {}),
     }

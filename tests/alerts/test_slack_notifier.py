@@ -80,6 +80,22 @@ def test_a_message_that_is_not_an_envelope_is_posted_as_text(receiver: Receiver,
     assert "Spend is over 80%." in payload["blocks"][1]["text"]["text"]
 
 
+@pytest.mark.parametrize(
+    "message",
+    ["[" * 100_000 + "]" * 100_000, '{"schema": "iam-guard-alert/1", "alert": ' + "[" * 100_000],
+    ids=["deeply-nested-json", "truncated-deep-envelope"],
+)
+def test_a_hostile_message_is_posted_as_text_never_a_traceback(
+    receiver: Receiver, secret_arn: str, message: str
+) -> None:
+    """Whoever may publish to the topic can send anything: it is shown, never crashes the notifier."""
+    event = load_event("sns-alert.json")
+    event["Records"][0]["Sns"]["Message"] = message
+
+    assert invoke(event) == {"posted": 1}
+    assert len(receiver.requests) == 1
+
+
 def test_secret_may_hold_json_with_a_url_key(receiver: Receiver, secret_arn: str) -> None:
     boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
         SecretId=secret_arn, SecretString=json.dumps({"url": receiver.url})

@@ -17,12 +17,15 @@ import pytest
 from tests.conftest import EVENTS_DIR
 from tests.e2e.template_env import TEMPLATE, function_environment, load_template, resource_properties
 
+from core.naming import role_path
+from demo.cloudformation import deployed_enforcer, stack_operation
 from demo.lambda_context import FakeLambdaContext
 from demo.slack_receiver import SlackReceiver
 from demo.sns_lambda import LambdaSubscription, sns_lambda_event
 from demo.story import cold_start
 
 ACCOUNT = "123456789012"
+ROLE_PATH = role_path("iam-guard")
 REGION = "us-east-1"
 ALLOWED_CIDR = "203.0.113.0/24"
 HANDLERS = {
@@ -86,11 +89,11 @@ class Stack:
     parameters: dict[str, str] = field(default_factory=dict)
 
     def _resources(self) -> dict[str, str]:
-        function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:iam-guard-PolicyResourceFunction-E2E"
+        function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:iam-guard_policy-resource"
         return {
             "AlertTopic": self.topic_arn,
-            "EnforcerRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/iam-guard-EnforcerRole-E2E",
-            "PolicyResourceRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/iam-guard-PolicyResourceRole-E2E",
+            "EnforcerRole.Arn": f"arn:aws:iam::{ACCOUNT}:role{ROLE_PATH}iam-guard_enforcer",
+            "PolicyResourceRole.Arn": f"arn:aws:iam::{ACCOUNT}:role{ROLE_PATH}iam-guard_policy-resource",
             "PolicyResourceFunction.Arn": function_arn,
             "PolicyResourceFunction.Version": f"{function_arn}:1",
         }
@@ -108,7 +111,8 @@ class Stack:
         request["ResourceProperties"] = resource_properties(
             self.template, "Guardrail", parameters=self.parameters, resources=self._resources()
         )
-        self.invoke("PolicyResourceFunction", request)
+        with stack_operation(request):  # CloudFormation's create of the stack is running
+            self.invoke("PolicyResourceFunction", request)
         [reply] = self.slack.cloudformation_replies()
         body: dict[str, Any] = reply.json()
         return body
@@ -158,7 +162,8 @@ def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack
     subscription.attach_session(boto3.DEFAULT_SESSION)
     people = boto3.session.Session(region_name=REGION)
     sns, sqs = people.client("sns"), people.client("sqs")
-    topic_arn = sns.create_topic(Name="iam-guard-AlertTopic-E2E")["TopicArn"]
+    topic_arn = sns.create_topic(Name="iam-guard_alerts")["TopicArn"]
+    deployed_enforcer(people, "iam-guard")  # the sweep checks the enforcer's rule and function
     queue_url = sqs.create_queue(QueueName="alert-email")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

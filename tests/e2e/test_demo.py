@@ -35,6 +35,7 @@ def test_the_demo_plays_the_whole_story_and_exits_0() -> None:
     assert "healed" in run.stdout  # the removal from the group and the policy edit were undone
     assert "== Findings of the sweep" in run.stdout
     assert "Block Kit messages" in run.stdout
+    assert "findings imported into Security Hub; re-run updates, no duplicates" in run.stdout
     assert "Traceback" not in run.stderr
     # The IAM calls of the deploy step (custom resource) and the sweep are counted, not lost.
     calls = run.stdout.split("== AWS calls made by IAM Guard, per step", 1)[1]

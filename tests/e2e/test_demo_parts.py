@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from core.events import EnrolUser, classify, parse_event
+from core.events import EnrolUser, command_for, parse_event
 from core.settings import build_settings
 from demo.cloudtrail import cloudtrail_event, cloudtrail_fields, load_sample
 from demo.report import slack_preview
@@ -42,7 +42,7 @@ def test_a_self_created_key_event_carries_no_secret_and_names_its_owner() -> Non
         }
     }
     assert "never-in-cloudtrail" not in json.dumps(event)
-    command = classify(parse_event(event), SETTINGS)
+    command = command_for(parse_event(event), SETTINGS)
     assert isinstance(command, EnrolUser)
     assert command.user_name == "bob"
 

@@ -19,7 +19,7 @@ from demo.cloudtrail import cloudtrail_event, load_sample
 pytestmark = pytest.mark.e2e
 
 GROUP = "IAMGuardSecuredUsers"
-POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/IAMGuardSecureIAMPolicy"
+POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/iam-guard/IAMGuardSecureIAMPolicy"
 ADMIN = "admin-ana"
 PASSWORD = "Correct-Horse-9-Battery"
 
@@ -230,3 +230,26 @@ def test_the_slack_webhook_url_never_appears_in_what_is_posted_or_mailed(stack: 
 
     everything = json.dumps(emails) + "".join(p.body.decode() for p in stack.slack.received())
     assert stack.slack.url not in everything
+
+
+# --- findings in Security Hub (SecurityHub=true) ------------------------------------------------------
+
+
+def test_with_security_hub_on_the_sweep_puts_exactly_its_findings_there(stack: Stack, iam: Any) -> None:
+    stack.parameters["SecurityHub"] = "true"
+    hub = stack.people.client("securityhub")
+    hub.enable_security_hub()
+    deploy(stack)
+    iam.create_user(UserName="alice")
+    iam.add_user_to_group(GroupName=GROUP, UserName="alice")
+    iam.create_login_profile(UserName="alice", Password=PASSWORD)
+
+    result = stack.invoke("SweepFunction", load_sample("sweep-schedule.json"))
+
+    [digest] = [a for a in published_alerts(stack) if a.kind is AlertKind.SWEEP_DIGEST]
+    subject = {"<root_account>": "root"}
+    expected = {f"iam-guard/{ACCOUNT}/{i.finding}/{subject.get(i.subject, i.subject)}" for i in digest.items}
+    stored = {f["Id"]: f for f in hub.get_findings(MaxResults=100)["Findings"]}
+    assert set(stored) == expected
+    assert result["security_hub"] == {"imported": len(expected), "archived": 0, "failed": 0}
+    assert stored[f"iam-guard/{ACCOUNT}/console-without-mfa/alice"]["Compliance"]["Status"] == "FAILED"

@@ -19,7 +19,7 @@ from core.settings import Settings, build_settings
 
 ACCOUNT = "123456789012"  # moto's default account, and the account of every sample event
 GROUP = "IAMGuardSecuredUsers"
-POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/IAMGuardSecureIAMPolicy"
+POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/iam-guard/IAMGuardSecureIAMPolicy"
 NOW = datetime(2025, 1, 15, 10, 0, tzinfo=UTC)
 
 

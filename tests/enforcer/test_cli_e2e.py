@@ -131,3 +131,39 @@ def test_aws_failure_exits_1_naming_the_call(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith("iam-guard enforce: GetCallerIdentity failed: EndpointConnectionError")
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "is nested too deeply to be an EventBridge event"),
+        (
+            json.dumps(
+                {
+                    **json.loads((EVENTS_DIR / "enforcer-create-user.json").read_text()),
+                    "detail": {
+                        **json.loads((EVENTS_DIR / "enforcer-create-user.json").read_text())["detail"],
+                        "requestParameters": {"userName": "dev-bob", "tags": "team=payments"},
+                    },
+                }
+            ),
+            "requestParameters.tags is not a list",
+        ),
+    ],
+    ids=["100000-nested-arrays", "tags-not-a-list"],
+)
+def test_malformed_events_exit_2_with_one_line_and_no_traceback(
+    server: str, iam: Any, tmp_path: Path, content: str, message: str
+) -> None:
+    iam.create_user(UserName="dev-bob")
+    event = tmp_path / "event.json"
+    event.write_text(content)
+
+    done = enforce(server, "--event", str(event), *CIDR)
+
+    assert done.returncode == 2
+    assert done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert message in line
+    assert "Traceback" not in done.stderr
+    assert iam.list_groups()["Groups"] == []  # nothing was created or changed

@@ -195,7 +195,7 @@ def test_tamper_events_do_not_wait_for_a_missing_user(deployed: Harness) -> None
 
 @pytest.mark.parametrize("name", ["failed-call", "own-role"])
 def test_ignored_events_make_no_call(deployed: Harness, name: str) -> None:
-    role = "arn:aws:iam::123456789012:role/iam-guard-EnforcerFunctionRole-1AB2CD3EF4"
+    role = "arn:aws:iam::123456789012:role/iam-guard/iam-guard/iam-guard_enforcer"
     result = deployed.run(sample(name), ignore_arns=frozenset({role}))
     assert result.action == "ignored"
     assert deployed.counter.total == 0

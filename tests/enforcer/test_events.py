@@ -13,16 +13,16 @@ from core.events import (
     Ignore,
     RestoreMembership,
     RootAccessKeyCreated,
-    classify,
+    command_for,
     parse_event,
 )
 
 SETTINGS = make_settings()
-ENFORCER_ROLE = "arn:aws:iam::123456789012:role/iam-guard-EnforcerFunctionRole-1AB2CD3EF4"
+ENFORCER_ROLE = "arn:aws:iam::123456789012:role/iam-guard/iam-guard/iam-guard_enforcer"
 
 
-def command_for(name: str, **detail_changes: object) -> object:
-    return classify(parse_event(sample(name, **detail_changes)), SETTINGS, frozenset({ENFORCER_ROLE}))
+def classified(name: str, **detail_changes: object) -> object:
+    return command_for(parse_event(sample(name, **detail_changes)), SETTINGS, frozenset({ENFORCER_ROLE}))
 
 
 @pytest.mark.parametrize(
@@ -39,26 +39,26 @@ def command_for(name: str, **detail_changes: object) -> object:
 def test_enrolment_events_name_the_user_and_carry_create_user_tags(
     name: str, user: str, tags: dict[str, str]
 ) -> None:
-    command = command_for(name)
+    command = classified(name)
     assert isinstance(command, EnrolUser)
     assert command.user_name == user
     assert command.event_tags == tags
 
 
 def test_self_service_key_without_response_falls_back_to_the_caller() -> None:
-    command = command_for("create-access-key-self", responseElements=None)
+    command = classified("create-access-key-self", responseElements=None)
     assert isinstance(command, EnrolUser)
     assert command.user_name == "dev-dave"
 
 
 def test_root_creating_its_own_key_is_a_root_key_command() -> None:
-    command = command_for("create-access-key-root")
+    command = classified("create-access-key-root")
     assert isinstance(command, RootAccessKeyCreated)
     assert command.access_key_id == "AKIAEXAMPLEROOTKEY01"
 
 
 def test_root_creating_a_key_for_a_user_enrols_that_user() -> None:
-    command = command_for("create-access-key-root", requestParameters={"userName": "dev-erin"})
+    command = classified("create-access-key-root", requestParameters={"userName": "dev-erin"})
     assert isinstance(command, EnrolUser)
     assert command.user_name == "dev-erin"
 
@@ -75,20 +75,20 @@ def test_root_creating_a_key_for_a_user_enrols_that_user() -> None:
     ],
 )
 def test_tamper_events_on_our_resources_heal_the_guardrail(name: str, expected: str) -> None:
-    command = command_for(name)
+    command = classified(name)
     assert isinstance(command, HealGuardrail)
     assert command.resource == expected
 
 
 def test_remove_user_from_our_group_restores_membership() -> None:
-    command = command_for("remove-user-from-group")
+    command = classified("remove-user-from-group")
     assert isinstance(command, RestoreMembership)
     assert command.user_name == "dev-bob"
 
 
 @pytest.mark.parametrize(("name", "added"), [("tag-user-exempt", True), ("untag-user-exempt", False)])
 def test_exemption_tag_changes(name: str, added: bool) -> None:
-    command = command_for(name)
+    command = classified(name)
     assert isinstance(command, ExemptionChanged)
     assert command.tag_added is added
 
@@ -122,7 +122,11 @@ def test_exemption_tag_changes(name: str, added: bool) -> None:
         ),
         (
             "set-default-policy-version",
-            {"requestParameters": {"policyArn": "arn:aws:iam::999999999999:policy/IAMGuardSecureIAMPolicy"}},
+            {
+                "requestParameters": {
+                    "policyArn": "arn:aws:iam::999999999999:policy/iam-guard/IAMGuardSecureIAMPolicy"
+                }
+            },
             "does not touch the guardrail",
         ),
         (
@@ -133,13 +137,13 @@ def test_exemption_tag_changes(name: str, added: bool) -> None:
     ],
 )
 def test_ignore_rules(name: str, changes: dict[str, object], reason_part: str) -> None:
-    command = command_for(name, **changes)
+    command = classified(name, **changes)
     assert isinstance(command, Ignore)
     assert reason_part in command.reason
 
 
 def test_own_role_is_only_ignored_when_configured() -> None:
-    command = classify(parse_event(sample("own-role")), SETTINGS)
+    command = command_for(parse_event(sample("own-role")), SETTINGS)
     assert isinstance(command, HealGuardrail)
 
 
@@ -147,19 +151,19 @@ def test_other_sources_and_detail_types_are_ignored_not_invalid() -> None:
     event = sample("create-user")
     event["source"] = "aws.ec2"
     event["detail"] = {"state": "running"}
-    command = classify(parse_event(event), SETTINGS)
+    command = command_for(parse_event(event), SETTINGS)
     assert isinstance(command, Ignore)
-    assert "not a CloudTrail IAM API call" in command.reason
+    assert "not a CloudTrail API call" in command.reason
     scheduled = sample("create-user")
     scheduled["detail-type"] = "Scheduled Event"
-    assert isinstance(classify(parse_event(scheduled), SETTINGS), Ignore)
+    assert isinstance(command_for(parse_event(scheduled), SETTINGS), Ignore)
 
 
 def test_custom_group_and_tag_key_are_what_counts() -> None:
     settings = make_settings(group_name="Secured", exempt_tag_key="sec:exempt")
-    removed = classify(parse_event(sample("remove-user-from-group")), settings)
+    removed = command_for(parse_event(sample("remove-user-from-group")), settings)
     assert isinstance(removed, Ignore)  # IAMGuardSecuredUsers is not our group under these settings
-    tagged = classify(parse_event(sample("tag-user-exempt")), settings)
+    tagged = command_for(parse_event(sample("tag-user-exempt")), settings)
     assert isinstance(tagged, Ignore)
 
 
@@ -180,4 +184,4 @@ def test_malformed_events_are_one_line_invalid_input(raw: object, message: str) 
 
 def test_an_enrolment_event_without_any_user_name_is_invalid() -> None:
     with pytest.raises(InvalidEventError, match="names no user"):
-        command_for("create-user", requestParameters={}, responseElements=None)
+        classified("create-user", requestParameters={}, responseElements=None)

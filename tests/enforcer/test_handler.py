@@ -18,7 +18,7 @@ from core.guardrail import ensure_guardrail
 from core.iam import IamGateway
 from handlers import common, enforcer
 
-ENFORCER_ROLE = "arn:aws:iam::123456789012:role/iam-guard-EnforcerFunctionRole-1AB2CD3EF4"
+ENFORCER_ROLE = "arn:aws:iam::123456789012:role/iam-guard/iam-guard/iam-guard_enforcer"
 
 EXPECTED_ACTIONS = {
     "create-user": "enrolled",
@@ -93,14 +93,14 @@ def test_the_custom_resource_tearing_the_group_down_is_not_undone(
     lambda_env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Stack deletion / group rename: the custom resource's role empties our group; nobody is put back."""
-    deployer = "arn:aws:iam::123456789012:role/iam-guard-PolicyResourceRole-9ZY8XW7V"
+    deployer = "arn:aws:iam::123456789012:role/iam-guard/iam-guard/iam-guard_policy-resource"
     monkeypatch.setenv("IAM_GUARD_OWN_ROLE_ARNS", f"{ENFORCER_ROLE}, {deployer}")
     lambda_env.add_user_to_group(GroupName=GROUP, UserName="dev-bob")
     lambda_env.remove_user_from_group(GroupName=GROUP, UserName="dev-bob")
     event = sample("remove-user-from-group")
     event["detail"]["userIdentity"] = {
         "type": "AssumedRole",
-        "arn": "arn:aws:sts::123456789012:assumed-role/iam-guard-PolicyResourceRole-9ZY8XW7V/session",
+        "arn": "arn:aws:sts::123456789012:assumed-role/iam-guard/iam-guard/iam-guard_policy-resource/session",
         "sessionContext": {"sessionIssuer": {"type": "Role", "arn": deployer}},
     }
 

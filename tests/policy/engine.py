@@ -28,8 +28,8 @@ EXPLICIT_DENY = "ExplicitlyDenied"
 IMPLICIT_DENY = "ImplicitlyDenied"
 
 
-def user_arn(name: str) -> str:
-    return f"arn:aws:iam::{ACCOUNT}:user/{name}"
+def user_arn(name: str, path: str = "/") -> str:
+    return f"arn:aws:iam::{ACCOUNT}:user{path}{name}"
 
 
 def mfa_arn(device: str) -> str:
@@ -45,6 +45,9 @@ class Request:
     resource: str
     context: Mapping[str, str | list[str]] = field(default_factory=dict)
     user: str = "alice"
+    path: str = "/"  # the caller's IAM path: /engineering/ makes its ARN user/engineering/alice
+    # The resource's own policy, for services that authorize through it (a KMS key policy).
+    resource_policy: Mapping[str, Any] | None = None
 
 
 def evaluate(documents: Mapping[str, Mapping[str, Any]], requests: Sequence[Request]) -> list[str]:
@@ -55,9 +58,10 @@ def evaluate(documents: Mapping[str, Mapping[str, Any]], requests: Sequence[Requ
             "policies": [{"name": name, "policy": documents[name]} for name in request.policies],
             "action": request.action,
             "resource": request.resource,
-            "principal": user_arn(request.user),
-            # IAM fills aws:username from the signed-in IAM user; the engine must be told.
+            "principal": user_arn(request.user, request.path),
+            # IAM fills aws:username from the signed-in IAM user (the name, without its path).
             "context": {"aws:username": request.user, **request.context},
+            **({"resourcePolicy": request.resource_policy} if request.resource_policy else {}),
         }
         for request in requests
     ]

@@ -54,6 +54,72 @@ def test_strict_is_the_default() -> None:
     assert policies_equal(default, strict)
 
 
+def test_the_guardrail_flags_render_what_the_settings_render() -> None:
+    run = iam_guard(
+        "policy",
+        "--allowed-cidr", "203.0.113.0/24",
+        "--group-name", "Secured",
+        "--policy-name", "Guardrail",
+        "--exempt-tag", "Team:Exempt",
+        "--stack-name", "iam-guard-prod",
+        "--max-mfa-age-hours", "12",
+    )  # fmt: skip
+    assert (run.returncode, run.stderr) == (0, "")
+    expected = render_policy(
+        build_settings(
+            allowed_cidrs=("203.0.113.0/24",),
+            group_name="Secured",
+            policy_name="Guardrail",
+            exempt_tag_key="Team:Exempt",
+            stack_name="iam-guard-prod",
+            max_mfa_age_hours=12,
+        )
+    )
+    assert only_document(run.stdout) == expected
+    sids = {s["Sid"] for s in expected["Statement"]}
+    assert {"DenyChangesToIAMGuard", "DenyChangesToIAMGuardKey", "DenyAllExceptSelfServiceWithOldMFA"} <= sids
+    assert "arn:*:iam::*:group/Secured" in run.stdout
+    assert "Team:Exempt" in run.stdout
+
+
+def test_without_stack_name_no_self_protection_statement_is_rendered() -> None:
+    statements = only_document(iam_guard("policy", "--allowed-cidr", "203.0.113.0/24").stdout)["Statement"]
+    assert isinstance(statements, list)
+    sids = {s["Sid"] for s in statements}
+    assert not {"DenyChangesToIAMGuard", "DenyChangesToIAMGuardKey"} & sids
+    assert "DenyExemptionTag" in sids  # always rendered
+
+
+def test_the_output_is_deterministic() -> None:
+    args = (
+        "policy",
+        "--allowed-cidr",
+        "203.0.113.0/24",
+        "--stack-name",
+        "iam-guard",
+        "--max-mfa-age-hours",
+        "1",
+    )
+    first, second = iam_guard(*args), iam_guard(*args)
+    assert first.returncode == 0
+    assert first.stdout == second.stdout
+
+
+def test_help_says_what_each_new_flag_adds() -> None:
+    run = iam_guard("policy", "--help")
+    assert run.returncode == 0
+    text = " ".join(run.stdout.split())
+    for flag, says in [
+        ("--stack-name NAME", "adds the statements that deny guarded users everything but reads"),
+        ("--max-mfa-age-hours H", "adds a statement that denies all but self-service"),
+        ("--exempt-tag KEY", "guarded users may not set, remove or create users with"),
+        ("--group-name G", "which --stack-name also protects"),
+        ("--policy-name P", "which --stack-name also protects"),
+    ]:
+        assert f"{flag} " in text
+        assert says in text, f"{flag}: {says!r} missing from the help"
+
+
 def test_no_ip_restriction_renders_the_mfa_gate_only() -> None:
     run = iam_guard("policy", "--no-ip-restriction")
     assert run.returncode == 0
@@ -74,8 +140,39 @@ def test_no_ip_restriction_renders_the_mfa_gate_only() -> None:
         (["--allowed-cidr", "203.0.113.0/24", "--mfa-mode", "lax"], "invalid choice: 'lax'"),
         (["--allowed-cidr", "203.0.113.0/24", "--no-such-flag"], "unrecognized arguments"),
         ([f"--allowed-cidr=10.{i // 256}.{i % 256}.0/24" for i in range(400)], "over IAM's limit of 6,144"),
+        (
+            [*(f"--allowed-cidr=10.0.{i}.0/24" for i in range(150)), "--stack-name", "s" * 40],
+            "or shorten the stack name (each of its 40 characters counts",
+        ),
+        (["--no-ip-restriction", "--stack-name", "iam_guard"], "is not a valid stack name"),
+        (["--no-ip-restriction", "--stack-name", "g" * 49], "at most 48 characters"),
+        (["--no-ip-restriction", "--max-mfa-age-hours", "0"], "max_mfa_age_hours"),
+        (["--no-ip-restriction", "--max-mfa-age-hours", "8761"], "less than or equal to 8760"),
+        (["--no-ip-restriction", "--max-mfa-age-hours", "12h"], "valid integer"),
+        (["--no-ip-restriction", "--exempt-tag", "aws:exempt"], "no 'aws:' prefix"),
+        (["--no-ip-restriction", "--group-name", "secured users"], "may contain only"),
+        (["--no-ip-restriction", "--stack-name"], "expected one argument"),
     ],
-    ids=["everything-v4", "everything-v6", "malformed", "host-bits", "empty", "vpce", "mode", "flag", "size"],
+    ids=[
+        "everything-v4",
+        "everything-v6",
+        "malformed",
+        "host-bits",
+        "empty",
+        "vpce",
+        "mode",
+        "flag",
+        "size",
+        "size-stack",
+        "stack-underscore",
+        "stack-long",
+        "age-zero",
+        "age-year",
+        "age-unit",
+        "tag",
+        "group",
+        "stack-missing",
+    ],
 )
 def test_bad_input_exits_2_with_one_line_and_no_traceback(args: list[str], says: str) -> None:
     run = iam_guard("policy", *args)
@@ -106,3 +203,16 @@ def test_the_docs_example_is_what_the_command_prints() -> None:
     example = page.split(command)[1].split("```json\n")[1].split("```")[0]
     run = iam_guard("policy", "--allowed-cidr", "203.0.113.0/24")
     assert example == run.stdout, "docs/policy.md's example is stale: regenerate it with the command"
+
+
+def test_the_docs_self_protection_example_is_what_the_command_prints() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "policy.md").read_text()
+    command = (
+        "`iam-guard policy --allowed-cidr 203.0.113.0/24 --stack-name iam-guard` adds these two statements:"
+    )
+    assert command in page
+    example = json.loads(page.split(command)[1].split("```json\n")[1].split("```")[0])
+    run = iam_guard("policy", "--allowed-cidr", "203.0.113.0/24", "--stack-name", "iam-guard")
+    statements = only_document(run.stdout)["Statement"]
+    assert isinstance(statements, list)
+    assert example == [s for s in statements if s["Sid"].startswith("DenyChangesToIAMGuard")]

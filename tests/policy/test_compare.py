@@ -15,14 +15,23 @@ from core.settings import build_settings
 Document = dict[str, Any]
 
 
-@pytest.fixture(params=["strict", "console"])
+NETWORK = {
+    "allowed_cidrs": ("203.0.113.0/24", "198.51.100.7/32", "2001:db8:1::/48"),
+    "allowed_vpce_ids": ("vpce-0a1b2c3d4e5f60718", "vpce-0fedcba987654321f"),
+}
+# Every statement: self-protection, the KMS key, the maximum MFA age, a custom exemption tag key.
+HARDENED = {"stack_name": "iam-guard", "max_mfa_age_hours": 12, "exempt_tag_key": "Team:Exempt"}
+
+
+@pytest.fixture(params=["strict", "console", "strict hardened", "console hardened"])
 def rendered(request: pytest.FixtureRequest) -> Document:
-    settings = build_settings(
-        allowed_cidrs=("203.0.113.0/24", "198.51.100.7/32", "2001:db8:1::/48"),
-        allowed_vpce_ids=("vpce-0a1b2c3d4e5f60718", "vpce-0fedcba987654321f"),
-        mfa_mode=request.param,
-    )
-    return render_policy(settings)
+    mode, _, hardened = request.param.partition(" ")
+    return render_policy(build_settings(**NETWORK, mfa_mode=mode, **(HARDENED if hardened else {})))
+
+
+@pytest.fixture(params=["strict", "console"])
+def hardened(request: pytest.FixtureRequest) -> Document:
+    return render_policy(build_settings(**NETWORK, mfa_mode=request.param, **HARDENED))
 
 
 def edited(document: Document, edit: Callable[[Document], object]) -> Document:
@@ -44,8 +53,9 @@ def reverse_lists(value: Any) -> Any:
 
 
 def boolean_json(document: Document) -> Document:
-    """As IAM may return it: JSON booleans where we wrote "true"/"false"."""
+    """As IAM may return it: JSON booleans where we wrote "true"/"false", numbers where we wrote digits."""
     text = json.dumps(document).replace('"false"', "false").replace('"true"', "true")
+    text = text.replace('"43200"', "43200")
     parsed: Document = json.loads(text)
     return parsed
 
@@ -79,6 +89,12 @@ def lowercase_condition_keys(document: Document) -> None:
             statement["Condition"][operator] = {k.lower(): v for k, v in keys.items()}
 
 
+def tag_key_in_upper_case(document: Document) -> None:
+    """ForAnyValue:StringEqualsIgnoreCase compares ignoring case: the key's case changes nothing."""
+    condition = by_sid(document, "DenyExemptionTag")["Condition"]["ForAnyValue:StringEqualsIgnoreCase"]
+    condition["aws:TagKeys"] = condition["aws:TagKeys"].upper()
+
+
 SAME = {
     "pretty-printed JSON text": lambda d: json.dumps(d, indent=4),
     "compact JSON text": lambda d: json.dumps(d, separators=(",", ":")),
@@ -92,6 +108,7 @@ SAME = {
     ),
     "duplicate actions": lambda d: edited(d, duplicate_actions),
     "condition keys in lower case": lambda d: edited(d, lowercase_condition_keys),
+    "the exemption tag key in another case": lambda d: edited(d, tag_key_in_upper_case),
 }
 
 
@@ -193,6 +210,140 @@ def test_every_real_change_is_caught(rendered: Document, change: Callable[[Docum
     assert not policies_equal(live, rendered)
     # ...even when the change hides behind formatting IAM ignores
     assert not policies_equal(json.dumps(reverse_lists(live), indent=1), rendered)
+
+
+# --- the self-defence statements (issue 10): every weakening is a change -----------------------------
+
+
+def condition_of(d: Document, sid: str) -> dict[str, Any]:
+    condition: dict[str, Any] = by_sid(d, sid)["Condition"]
+    return condition
+
+
+def rename_operator(d: Document, sid: str, old: str, new: str) -> None:
+    condition = condition_of(d, sid)
+    condition[new] = condition.pop(old)
+
+
+def tag_any_value_to_single_value(d: Document) -> None:  # on a multivalued key: a different test
+    rename_operator(d, "DenyExemptionTag", "ForAnyValue:StringEqualsIgnoreCase", "StringEqualsIgnoreCase")
+
+
+def tag_any_value_to_all_values(d: Document) -> None:
+    rename_operator(
+        d, "DenyExemptionTag", "ForAnyValue:StringEqualsIgnoreCase", "ForAllValues:StringEqualsIgnoreCase"
+    )
+
+
+def tag_ignore_case_to_exact_case(d: Document) -> None:
+    rename_operator(d, "DenyExemptionTag", "ForAnyValue:StringEqualsIgnoreCase", "ForAnyValue:StringEquals")
+
+
+def tag_other_key(d: Document) -> None:
+    condition_of(d, "DenyExemptionTag")["ForAnyValue:StringEqualsIgnoreCase"]["aws:TagKeys"] = "Team:Exemp"
+
+
+def untag_allowed(d: Document) -> None:
+    by_sid(d, "DenyExemptionTag")["Action"].remove("iam:UntagUser")
+
+
+def null_to_bool(d: Document) -> None:
+    rename_operator(d, "DenyMFARegistrationWithAccessKeys", "Null", "Bool")
+
+
+def null_flipped(d: Document) -> None:
+    condition_of(d, "DenyMFARegistrationWithAccessKeys")["Null"]["aws:MultiFactorAuthPresent"] = "false"
+
+
+def registration_without_resync(d: Document) -> None:
+    by_sid(d, "DenyMFARegistrationWithAccessKeys")["Action"].remove("iam:ResyncMFADevice")
+
+
+def older_mfa_age(d: Document) -> None:
+    condition_of(d, "DenyAllExceptSelfServiceWithOldMFA")["NumericGreaterThan"]["aws:MultiFactorAuthAge"] = (
+        "86400"
+    )
+
+
+def age_operator_if_exists(d: Document) -> None:
+    rename_operator(
+        d, "DenyAllExceptSelfServiceWithOldMFA", "NumericGreaterThan", "NumericGreaterThanIfExists"
+    )
+
+
+def unprotected_function(d: Document) -> None:
+    by_sid(d, "DenyChangesToIAMGuard")["Resource"].remove("arn:*:lambda:*:*:function:iam-guard_*")
+
+
+def invoke_allowed(d: Document) -> None:
+    by_sid(d, "DenyChangesToIAMGuard")["NotAction"].append("lambda:InvokeFunction")
+
+
+def self_protection_via_service_exception(d: Document) -> None:
+    by_sid(d, "DenyChangesToIAMGuard")["Condition"] = {"BoolIfExists": {"aws:ViaAWSService": "false"}}
+
+
+def other_key_alias(d: Document) -> None:
+    condition = condition_of(d, "DenyChangesToIAMGuardKey")["ForAnyValue:StringEquals"]
+    condition["kms:ResourceAliases"] = "alias/iam-guard_other"
+
+
+def key_alias_any_to_all(d: Document) -> None:
+    rename_operator(d, "DenyChangesToIAMGuardKey", "ForAnyValue:StringEquals", "ForAllValues:StringEquals")
+
+
+def only_root_path_users(d: Document) -> None:
+    by_sid(d, "AllowManagingOwnMFAAndPassword")["Resource"] = "arn:aws:iam::*:user/${aws:username}"
+
+
+def other_users_on_a_path_unprotected(d: Document) -> None:
+    by_sid(d, "DenySelfServiceOnOtherUsersWithoutMFA")["NotResource"].append("arn:aws:iam::*:user/*")
+
+
+HARDENING_CHANGES = [
+    tag_any_value_to_single_value,
+    tag_any_value_to_all_values,
+    tag_ignore_case_to_exact_case,
+    tag_other_key,
+    untag_allowed,
+    older_mfa_age,
+    age_operator_if_exists,
+    unprotected_function,
+    invoke_allowed,
+    self_protection_via_service_exception,
+    other_key_alias,
+    key_alias_any_to_all,
+    only_root_path_users,
+    other_users_on_a_path_unprotected,
+]
+STRICT_ONLY = [null_to_bool, null_flipped, registration_without_resync]
+
+
+@pytest.mark.parametrize("change", HARDENING_CHANGES, ids=lambda change: change.__name__)
+def test_every_weakening_of_the_self_defence_statements_is_caught(
+    hardened: Document, change: Callable[[Document], None]
+) -> None:
+    live = edited(hardened, change)
+    assert not policies_equal(live, hardened)
+    assert not policies_equal(json.dumps(reverse_lists(live), indent=1), hardened)
+
+
+@pytest.mark.parametrize("change", STRICT_ONLY, ids=lambda change: change.__name__)
+def test_every_weakening_of_the_mfa_registration_statement_is_caught(
+    change: Callable[[Document], None],
+) -> None:
+    strict = render_policy(build_settings(**NETWORK, mfa_mode="strict", **HARDENED))
+    live = edited(strict, change)
+    assert not policies_equal(live, strict)
+    assert not policies_equal(json.dumps(reverse_lists(live), indent=1), strict)
+
+
+def test_a_stack_name_or_a_maximum_mfa_age_changes_the_policy() -> None:
+    plain = render_policy(build_settings(**NETWORK))
+    assert not policies_equal(plain, render_policy(build_settings(**NETWORK, stack_name="iam-guard")))
+    assert not policies_equal(plain, render_policy(build_settings(**NETWORK, max_mfa_age_hours=12)))
+    other_stack = render_policy(build_settings(**NETWORK, stack_name="iam-guard-dev"))
+    assert not policies_equal(other_stack, render_policy(build_settings(**NETWORK, stack_name="iam-guard")))
 
 
 def test_a_statement_given_as_an_object_is_one_statement() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from core import naming
 from core.errors import PolicyTooLargeError
 from core.policy import MAX_POLICY_CHARS, SELF_SERVICE_ACTIONS, policy_json, policy_size, render_policy
 from core.settings import build_settings
@@ -22,6 +23,10 @@ def render(**values: Any) -> dict[str, Any]:
 
 def statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
     return next(s for s in document["Statement"] if s["Sid"] == sid)
+
+
+def sids(document: dict[str, Any]) -> set[str]:
+    return {s["Sid"] for s in document["Statement"]}
 
 
 def test_self_service_is_exactly_what_mfa_setup_and_a_password_change_need() -> None:
@@ -46,17 +51,62 @@ def test_self_service_is_exactly_what_mfa_setup_and_a_password_change_need() -> 
 
 
 @pytest.mark.parametrize(("mode", "operator"), [("strict", "BoolIfExists"), ("console", "Bool")])
-def test_the_mfa_modes_differ_only_in_the_gates_operator(mode: str, operator: str) -> None:
+def test_the_mfa_modes_differ_in_the_gates_operator_and_the_registration_statement(
+    mode: str, operator: str
+) -> None:
     document = render(mfa_mode=mode)
     for sid in ("DenyAllExceptSelfServiceWithoutMFA", "DenySelfServiceOnOtherUsersWithoutMFA"):
         assert statement(document, sid)["Condition"] == {operator: {"aws:MultiFactorAuthPresent": "false"}}
-    strict, console = json.dumps(render(mfa_mode="strict")), json.dumps(render(mfa_mode="console"))
-    assert (
-        strict.replace(
-            '"BoolIfExists": {"aws:MultiFactorAuthPresent"', '"Bool": {"aws:MultiFactorAuthPresent"'
-        )
-        == console
+    strict, console = render(mfa_mode="strict"), render(mfa_mode="console")
+    strict["Statement"] = [s for s in strict["Statement"] if s["Sid"] != "DenyMFARegistrationWithAccessKeys"]
+    assert json.dumps(strict).replace(
+        '"BoolIfExists": {"aws:MultiFactorAuthPresent"', '"Bool": {"aws:MultiFactorAuthPresent"'
+    ) == json.dumps(console)
+
+
+def test_strict_mode_denies_mfa_registration_to_long_term_keys_only() -> None:
+    registration = statement(render(), "DenyMFARegistrationWithAccessKeys")
+    assert registration["Effect"] == "Deny"
+    assert set(registration["Action"]) == {
+        "iam:CreateVirtualMFADevice",
+        "iam:EnableMFADevice",
+        "iam:ResyncMFADevice",
+    }
+    # Null "true": the key is absent (a long-term key); a console session without MFA carries "false".
+    assert registration["Condition"] == {"Null": {"aws:MultiFactorAuthPresent": "true"}}
+    assert "DenyMFARegistrationWithAccessKeys" not in sids(render(mfa_mode="console"))
+
+
+def test_self_service_is_on_the_callers_own_user_at_any_path() -> None:
+    own = ["arn:aws:iam::*:user/${aws:username}", "arn:aws:iam::*:user/*/${aws:username}"]
+    document = render(max_mfa_age_hours=1)
+    assert statement(document, "AllowManagingOwnMFAAndPassword")["Resource"] == own
+    assert statement(document, "AllowDeactivatingOwnMFAWithMFA")["Resource"] == own
+    assert statement(document, "DenySelfServiceOnOtherUsersWithoutMFA")["NotResource"] == own
+    assert statement(document, "DenySelfServiceOnOtherUsersWithOldMFA")["NotResource"] == own
+
+
+@pytest.mark.parametrize("key", ["iam-guard:exempt", "Team:Exempt"])
+def test_the_exemption_tag_is_always_protected_in_any_letter_case(key: str) -> None:
+    for document in (render(exempt_tag_key=key), render(exempt_tag_key=key, stack_name="iam-guard")):
+        tag = statement(document, "DenyExemptionTag")
+        assert tag["Effect"] == "Deny"
+        assert set(tag["Action"]) == {"iam:TagUser", "iam:UntagUser", "iam:CreateUser"}
+        assert tag["Condition"] == {"ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": key}}
+
+
+def test_a_maximum_mfa_age_adds_the_two_mfa_statements_again_for_old_mfa() -> None:
+    assert not {"DenyAllExceptSelfServiceWithOldMFA", "DenySelfServiceOnOtherUsersWithOldMFA"} & sids(
+        render()
     )
+    document = render(max_mfa_age_hours=12)
+    old = {"NumericGreaterThan": {"aws:MultiFactorAuthAge": "43200"}}
+    everything = statement(document, "DenyAllExceptSelfServiceWithOldMFA")
+    assert everything["Condition"] == old
+    assert set(everything["NotAction"]) == set(SELF_SERVICE_ACTIONS)
+    others = statement(document, "DenySelfServiceOnOtherUsersWithOldMFA")
+    assert others["Condition"] == old
+    assert others["Action"] == statement(document, "DenySelfServiceOnOtherUsersWithoutMFA")["Action"]
 
 
 def test_list_actions_are_on_every_resource_and_devices_may_have_any_name() -> None:
@@ -106,6 +156,89 @@ def test_policy_size_counts_what_iam_counts_no_whitespace() -> None:
     assert policy_size(document) < len(text)
 
 
+# --- self-protection (issue 10) --------------------------------------------------------------------------
+
+SELF_PROTECTION = {"DenyChangesToIAMGuard", "DenyChangesToIAMGuardKey"}
+
+
+def test_without_a_stack_name_no_self_protection_statement_is_rendered() -> None:
+    document = render()
+    assert not SELF_PROTECTION & sids(document)
+    assert "iam-guard/" not in json.dumps(document)
+
+
+def test_self_protection_denies_all_but_reads_on_the_names_core_naming_gives() -> None:
+    document = render(stack_name="iam-guard")
+    protect = statement(document, "DenyChangesToIAMGuard")
+    assert protect["Effect"] == "Deny"
+    assert "Condition" not in protect  # no exception at all: not for AWS services, not for any network
+    assert protect["Resource"] == [
+        "arn:*:cloudformation:*:*:stack/iam-guard/*",
+        "arn:*:cloudtrail:*:*:trail/iam-guard_*",
+        "arn:*:cloudwatch:*:*:alarm:iam-guard_*",
+        "arn:*:events:*:*:event-bus/iam-guard_*",
+        "arn:*:events:*:*:rule/iam-guard_*",
+        "arn:*:iam::*:group/IAMGuardSecuredUsers",
+        "arn:*:iam::*:group/iam-guard/*",
+        "arn:*:iam::*:policy/IAMGuardSecureIAMPolicy",
+        "arn:*:iam::*:policy/iam-guard/*",
+        "arn:*:iam::*:role/iam-guard/iam-guard/*",
+        "arn:*:kms:*:*:alias/iam-guard_*",
+        "arn:*:lambda:*:*:function:iam-guard_*",
+        "arn:*:lambda:*:*:layer:iam-guard_*",
+        "arn:*:logs:*:*:log-group:/aws/lambda/iam-guard/*",
+        "arn:*:s3:::iam-guard-trail-*",
+        "arn:*:scheduler:*:*:schedule/*/iam-guard_*",
+        "arn:*:sns:*:*:iam-guard_*",
+        "arn:*:sqs:*:*:iam-guard_*",
+        "arn:*:states:*:*:execution:iam-guard_*",
+        "arn:*:states:*:*:stateMachine:iam-guard_*",
+    ]
+    reads = re.compile(r"^[a-z0-9-]+:(Describe\*|Get\*|List\*)$")
+    log_queries = {"logs:FilterLogEvents", "logs:StartQuery", "logs:StopQuery"}
+    assert all(reads.match(a) or a in log_queries for a in protect["NotAction"]), protect["NotAction"]
+    services = {arn.split(":")[2] for arn in protect["Resource"]}
+    assert services == {a.split(":")[0] for a in protect["NotAction"]}  # reads for every service, no more
+
+
+def test_the_alert_keys_protection_finds_the_key_by_its_alias_and_spares_every_other_request() -> None:
+    key = statement(render(stack_name="iam-guard"), "DenyChangesToIAMGuardKey")
+    assert key["Effect"] == "Deny"
+    assert key["Resource"] == "*"
+    assert sorted(key["NotAction"]) == ["kms:Describe*", "kms:Get*", "kms:List*"]
+    assert key["Condition"] == {
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": naming.key_alias("iam-guard")}
+    }
+
+
+def test_self_protection_follows_the_stack_group_and_policy_names() -> None:
+    document = render(stack_name="Guard-Prod", group_name="Secured", policy_name="Guardrail")
+    resources = statement(document, "DenyChangesToIAMGuard")["Resource"]
+    assert "arn:*:iam::*:group/Secured" in resources
+    assert "arn:*:iam::*:policy/Guardrail" in resources
+    assert "arn:*:iam::*:group/IAMGuardSecuredUsers" not in resources
+    assert f"arn:*:s3:::{naming.trail_bucket_prefix('Guard-Prod')}*" in resources
+    assert "arn:*:s3:::iam-guard-trail-*" in resources  # every IAM Guard stack's trail bucket
+    assert f"arn:*:logs:*:*:log-group:{naming.log_group_prefix('Guard-Prod')}*" in resources
+    assert f"arn:*:iam::*:role{naming.role_path('Guard-Prod')}*" in resources
+    assert all(
+        "Guard-Prod" in arn
+        or "iam-guard-trail-" in arn
+        or "/iam-guard/" in arn
+        or arn.endswith(("/Secured", "/Guardrail"))
+        for arn in resources
+    )
+    condition = statement(document, "DenyChangesToIAMGuardKey")["Condition"]
+    assert condition["ForAnyValue:StringEquals"]["kms:ResourceAliases"] == "alias/Guard-Prod_alerts"
+
+
+def test_no_statement_but_the_network_one_has_an_aws_service_exception() -> None:
+    document = render(stack_name="iam-guard", max_mfa_age_hours=1)
+    for s in document["Statement"][1:]:
+        assert "aws:ViaAWSService" not in json.dumps(s), s["Sid"]
+        assert "aws:CalledVia" not in json.dumps(s), s["Sid"]
+
+
 # --- IAM's 6,144-character limit -------------------------------------------------------------------------
 
 
@@ -127,30 +260,73 @@ def advertised_fit(error: PolicyTooLargeError) -> int:
     return int(match.group(1))
 
 
+# The longest stack name IAM Guard accepts, as a real deployment might name it.
+LONG_STACK = "iam-guard-production-eu-west-1-acct-main"
+STATEMENT_SETS = {
+    "default": {},
+    "self-protection": {"stack_name": LONG_STACK},
+    "every statement": {"stack_name": LONG_STACK, "max_mfa_age_hours": 12},
+}
+
+
+@pytest.mark.parametrize("extras", STATEMENT_SETS)
 @pytest.mark.parametrize("mode", ["strict", "console"])
 @pytest.mark.parametrize(
     ("field", "make"),
     [("allowed_cidrs", ipv4_cidrs), ("allowed_cidrs", ipv6_cidrs), ("allowed_vpce_ids", vpce_ids)],
 )
 def test_too_large_is_refused_and_the_advertised_count_is_exactly_what_fits(
-    field: str, make: Any, mode: str
+    field: str, make: Any, mode: str, extras: str
 ) -> None:
+    options = {"mfa_mode": mode, **STATEMENT_SETS[extras]}
     with pytest.raises(PolicyTooLargeError) as refused:
-        render_policy(build_settings(**{field: make(600)}, mfa_mode=mode))
+        render_policy(build_settings(**{field: make(600)}, **options))
     message = str(refused.value)
     assert "\n" not in message
     assert "6,144" in message
     assert "600 " in message  # how many were given
     fit = advertised_fit(refused.value)
-    assert 50 < fit < 600
-    largest = render_policy(build_settings(**{field: make(fit)}, mfa_mode=mode))
+    assert 30 < fit < 600
+    largest = render_policy(build_settings(**{field: make(fit)}, **options))
     assert policy_size(largest) <= MAX_POLICY_CHARS
     with pytest.raises(PolicyTooLargeError) as one_more:
-        render_policy(build_settings(**{field: make(fit + 1)}, mfa_mode=mode))
+        render_policy(build_settings(**{field: make(fit + 1)}, **options))
     assert advertised_fit(one_more.value) == fit
 
 
-def test_a_typical_allow_list_is_far_from_the_limit() -> None:
+def test_the_refusal_names_the_stack_name_and_what_each_of_its_characters_costs() -> None:
+    with pytest.raises(PolicyTooLargeError) as refused:
+        render_policy(build_settings(allowed_cidrs=ipv4_cidrs(600), stack_name=LONG_STACK))
+    match = re.search(
+        r"or shorten the stack name \(each of its 40 characters counts (\d+) times\)", str(refused.value)
+    )
+    assert match, str(refused.value)
+    shorter = LONG_STACK[:-1]
+    saved = policy_size(render(stack_name=LONG_STACK)) - policy_size(render(stack_name=shorter))
+    assert int(match.group(1)) == saved
+    with pytest.raises(PolicyTooLargeError) as without_stack:
+        render_policy(build_settings(allowed_cidrs=ipv4_cidrs(600)))
+    assert "stack name" not in str(without_stack.value)
+
+
+@pytest.mark.parametrize("mode", ["strict", "console"])
+@pytest.mark.parametrize("extras", STATEMENT_SETS)
+def test_every_documented_allow_list_fits_with_every_statement(mode: str, extras: str) -> None:
+    """The examples the documentation shows, and a typical list of 20 CIDRs and 5 VPC endpoints."""
+    options = {"mfa_mode": mode, **STATEMENT_SETS[extras]}
+    for cidrs, vpces in [
+        (("203.0.113.0/24",), ()),
+        (("203.0.113.0/24", "2001:db8::/32"), ()),
+        (("203.0.113.0/24", "198.51.100.7/32", "2001:db8:1::/48"), ("vpce-0fedcba987654321f", VPCE)),
+        (ipv4_cidrs(20), vpce_ids(5)),
+    ]:
+        document = render_policy(build_settings(allowed_cidrs=cidrs, allowed_vpce_ids=vpces, **options))
+        assert policy_size(document) <= MAX_POLICY_CHARS
+
+
+def test_the_default_policy_leaves_room_for_a_long_allow_list() -> None:
     assert (
         policy_size(render(allowed_cidrs=ipv4_cidrs(20), allowed_vpce_ids=vpce_ids(5))) < MAX_POLICY_CHARS / 2
     )
+    with_self_protection = render(allowed_cidrs=ipv4_cidrs(50), stack_name=LONG_STACK, max_mfa_age_hours=12)
+    assert policy_size(with_self_protection) <= MAX_POLICY_CHARS

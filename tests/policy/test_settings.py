@@ -118,6 +118,13 @@ def test_an_empty_allow_list_is_refused_unless_the_restriction_is_explicitly_off
         ("sns_topic_arn", "arn:aws:sqs:us-east-1:123456789012:alerts", "is not an SNS topic ARN"),
         ("slack_secret_arn", "https://hooks.slack.com/services/T/B/x", "is not a Secrets Manager secret ARN"),
         ("dry_run", "maybe", "valid boolean"),
+        ("stack_name", "iam_guard", "letters, digits and hyphens, at most 48 characters"),
+        ("stack_name", "1guard", "a letter, then"),
+        ("stack_name", "g" * 49, "at most 48 characters"),
+        ("stack_name", "", "not a valid stack name"),
+        ("max_mfa_age_hours", 0, "greater than or equal to 1"),
+        ("max_mfa_age_hours", 8761, "less than or equal to 8760"),
+        ("max_mfa_age_hours", "a day", "valid integer"),
     ],
 )
 def test_bad_values_are_refused_in_one_line_naming_setting_and_value(
@@ -150,6 +157,16 @@ def test_defaults() -> None:
     assert settings.grace_days == 7
     assert not settings.dry_run
     assert settings.ip_restriction
+
+
+def test_stack_name_and_max_mfa_age_are_optional_and_kept_as_given() -> None:
+    assert (build_settings(**NET).stack_name, build_settings(**NET).max_mfa_age_hours) == (None, None)
+    longest = (
+        "A" + "b-9" * 15 + "xx"
+    )  # 48 characters: the longest stack name IAM Guard's resource names allow
+    settings = build_settings(**NET, stack_name=longest, max_mfa_age_hours=8760)
+    assert (settings.stack_name, settings.max_mfa_age_hours) == (longest, 8760)
+    assert build_settings(**NET, max_mfa_age_hours=1).max_mfa_age_hours == 1
 
 
 def test_none_means_not_given() -> None:

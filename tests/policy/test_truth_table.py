@@ -3,9 +3,10 @@
 Every row of the matrix (network x MFA x aws:ViaAWSService x action/target x MFA mode x with or without an
 ``Allow *:*`` policy, for several network settings) is evaluated twice: by the npm engine
 ``@cloud-copilot/iam-simulate`` on the policy ``render_policy`` produces, and by ``expected`` below, a
-small oracle written from the specification (issue 2 and iam-facts.md), not from the policy code. The
-first test compares them row by row; the others state the product's promises directly, so a reader sees
-them without reading the oracle.
+small oracle written from the specification (issues 2 and 10, iam-facts.md, ``spec.py``), not from the
+policy code. The self-defence statements of issue 10 have their own tables (test_self_protection_table.py,
+test_hardening_table.py). The first test compares them row by row; the others state the product's promises
+directly, so a reader sees them without reading the oracle.
 """
 
 from __future__ import annotations
@@ -21,33 +22,19 @@ from core.policy import render_policy
 from core.settings import build_settings
 
 from .engine import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, evaluate, mfa_arn, user_arn
+from .spec import (
+    ACCOUNT_WIDE_SELF_SERVICE,
+    ADMIN_POLICY,
+    CREATE_DEVICE,
+    DEACTIVATE,
+    MFA_REGISTRATION,
+    OWN_USER_SELF_SERVICE,
+    SELF_SERVICE,
+)
 
 pytestmark = pytest.mark.engine
 
 # --- the specification ----------------------------------------------------------------------------------
-
-# What a user without MFA may still do: sign in the first time (password policy, password change), reach
-# the console's Security credentials page (GetUser, the list calls) and set up a virtual MFA device; in
-# strict mode, also obtain an MFA session for the CLI (sts:GetSessionToken). IAM itself never lets a
-# policy block GetSessionToken ("Permissions for GetSessionToken", IAM User Guide); the engine evaluates
-# it like any action, so the policy exempts it explicitly, as AWS's re:Post example does.
-ACCOUNT_WIDE_SELF_SERVICE = (  # no resource-level permissions: requested on "*"
-    "iam:GetAccountPasswordPolicy",
-    "iam:ListUsers",
-    "iam:ListVirtualMFADevices",
-    "sts:GetSessionToken",
-)
-OWN_USER_SELF_SERVICE = (  # resource: the user; allowed only on the caller's own user
-    "iam:ChangePassword",
-    "iam:GetUser",
-    "iam:ListMFADevices",
-    "iam:EnableMFADevice",
-    "iam:ResyncMFADevice",
-    "iam:GetMFADevice",
-)
-CREATE_DEVICE = "iam:CreateVirtualMFADevice"  # resource: the device, which may have any name
-DEACTIVATE = "iam:DeactivateMFADevice"  # own user, and only with MFA
-SELF_SERVICE = {*ACCOUNT_WIDE_SELF_SERVICE, *OWN_USER_SELF_SERVICE, CREATE_DEVICE}
 
 # Ordinary actions: the guardrail grants none of them; an admin policy does, once the guardrail lets it.
 ORDINARY = {
@@ -117,6 +104,8 @@ def expected(
     self_service_on_own = action in SELF_SERVICE and target != "other"
     if without_mfa and not self_service_on_own:
         return EXPLICIT_DENY  # even an admin: nothing but self-service on yourself until MFA
+    if mode == "strict" and mfa == "absent (access key)" and action in MFA_REGISTRATION:
+        return EXPLICIT_DENY  # issue 10: a long-term key cannot register an MFA device (console can)
     if admin:
         return ALLOWED
     if self_service_on_own or (action == DEACTIVATE and target == "own" and mfa == "true"):
@@ -179,9 +168,6 @@ def matrix() -> list[Row]:
         ):
             rows.append(Row(setting, mode, network, mfa, via, action, target, resource, admin))
     return rows
-
-
-ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
 def guardrail(setting: str, mode: str) -> dict[str, Any]:
@@ -271,15 +257,17 @@ def test_no_lockout_new_user_reaches_every_step_of_mfa_setup_without_mfa(mode: s
 def test_no_bypass_strict_access_key_without_mfa_reaches_only_self_service(
     table: list[tuple[Row, str]],
 ) -> None:
-    """Strict: a long-term key (no MFA key), even an admin's, gets only GetSessionToken and self-service."""
+    """Strict: a long-term key (no MFA key), even an admin's, gets only GetSessionToken and self-service,
+    and no MFA registration (a leaked key must not mint its own MFA device)."""
     allowed = {
         (row.action, row.target)
         for row, got in table
         if row.mode == "strict" and row.mfa == "absent (access key)" and got == ALLOWED
     }
-    beyond = {(a, t) for a, t in allowed if a not in SELF_SERVICE or t == "other"}
+    beyond = {(a, t) for a, t in allowed if a not in SELF_SERVICE - MFA_REGISTRATION or t == "other"}
     assert not beyond, f"strict mode lets an access key without MFA do: {sorted(beyond)}"
     assert ("sts:GetSessionToken", "any") in allowed, "CLI users must be able to get an MFA session"
+    assert ("iam:ChangePassword", "own") in allowed
 
 
 def test_without_mfa_nobody_not_even_an_admin_acts_on_another_user(table: list[tuple[Row, str]]) -> None:

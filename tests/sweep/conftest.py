@@ -19,11 +19,13 @@ from botocore.exceptions import ClientError
 
 from core.alerts import RecordingSink
 from core.aws import CallCounter, Retrier
+from core.guardrail import ensure_guardrail
 from core.iam import IamGateway
 from core.settings import Settings, build_settings
 from core.sweep import SweepResult, run_sweep
 
 GROUP = "IAMGuardSecuredUsers"
+ACCOUNT = "123456789012"
 HARDWARE_SERIAL = "GAHT{:08d}"  # a hardware token's serial: not listed by ListVirtualMFADevices
 
 
@@ -44,12 +46,13 @@ class Account:
 
     def __init__(self, client: Any) -> None:
         self.client = client
+        # A deployed IAM Guard: the secured group with the guardrail attached (not counted below).
+        ensure_guardrail(IamGateway(client), make_settings(), ACCOUNT)
         self.counter = CallCounter()
         self.counter.attach(client)
         self.gateway = IamGateway(client, retrier=Retrier(sleep=lambda _: None))
         self.sink = RecordingSink()
         self.sleeps: list[float] = []
-        client.create_group(GroupName=GROUP)
 
     def user(
         self,

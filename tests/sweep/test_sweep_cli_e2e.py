@@ -15,6 +15,10 @@ import boto3
 import pytest
 from tests.sweep.conftest import GROUP
 
+from core.guardrail import ensure_guardrail
+from core.iam import IamGateway
+from core.settings import build_settings
+
 pytestmark = pytest.mark.e2e
 
 
@@ -38,7 +42,8 @@ def moto_endpoint() -> Iterator[str]:
 @pytest.fixture
 def seeded(moto_endpoint: str) -> str:
     iam = boto3.client("iam", endpoint_url=moto_endpoint, region_name="us-east-1")
-    iam.create_group(GroupName=GROUP)
+    # IAM Guard deployed: the secured group, with the guardrail policy attached.
+    ensure_guardrail(IamGateway(iam), build_settings(ip_restriction=False), "123456789012")
     for name in ("alice", "robot", "outsider"):
         iam.create_user(UserName=name)
     iam.create_login_profile(UserName="alice", Password="Correct-Horse-9-Battery")
@@ -124,3 +129,47 @@ def test_aws_failure_exits_1_with_one_line() -> None:
     assert run.stdout == ""
     assert len(run.stderr.strip().splitlines()) == 1
     assert "GenerateCredentialReport" in run.stderr
+
+
+POLICY = "arn:aws:iam::123456789012:policy/iam-guard/IAMGuardSecureIAMPolicy"
+
+
+def attached(endpoint: str) -> list[str]:
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1")
+    return [p["PolicyArn"] for p in iam.list_attached_group_policies(GroupName=GROUP)["AttachedPolicies"]]
+
+
+def test_a_detached_guardrail_is_reported_and_healed_only_when_asked(seeded: str) -> None:
+    iam = boto3.client("iam", endpoint_url=seeded, region_name="us-east-1")
+    iam.detach_group_policy(GroupName=GROUP, PolicyArn=POLICY)
+
+    presence = json.loads(audit(seeded, "--format", "json", "--dry-run").stdout)
+    reported = json.loads(audit(seeded, "--format", "json", "--no-ip-restriction").stdout)
+    healed_run = audit(seeded, "--format", "json", "--no-ip-restriction", "--heal-guardrail")
+
+    assert presence["guardrail"] == "drift"
+    assert reported["guardrail"] == "drift"
+    drift = [f for f in reported["findings"] if f["finding"] == "guardrail-drift"]
+    assert [(d["severity"], d["status"]) for d in drift] == [("critical", "violation")]
+    assert healed_run.returncode == 0, healed_run.stderr
+    healed = json.loads(healed_run.stdout)
+    assert healed["guardrail"] == "healed"
+    assert healed["guardrail_changes"] == [
+        {"resource": "group/IAMGuardSecuredUsers", "change": "policy-attached", "detail": POLICY}
+    ]
+    assert attached(seeded) == [POLICY]
+
+
+def test_heal_guardrail_without_the_policy_flags_is_refused(seeded: str) -> None:
+    iam = boto3.client("iam", endpoint_url=seeded, region_name="us-east-1")
+    iam.detach_group_policy(GroupName=GROUP, PolicyArn=POLICY)
+
+    run = audit(seeded, "--heal-guardrail")
+
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert run.stderr.strip().splitlines() == [
+        "iam-guard audit: --heal-guardrail needs the policy to heal to: give --allowed-cidr, --allowed-vpce "
+        "or --no-ip-restriction (and the other policy flags of the deployed stack)"
+    ]
+    assert attached(seeded) == []

@@ -274,6 +274,20 @@ def test_required_permissions_cover_exactly_the_sweep() -> None:
                 "iam:ListMFADevices",
                 "iam:AddUserToGroup",
                 "iam:UpdateAccessKey",
+                # the guardrail, healed from the account listing
+                "iam:AttachGroupPolicy",
+                "iam:CreateGroup",
+                "iam:UpdateGroup",
+                "iam:CreatePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+                # the enforcer's own health
+                "events:DescribeRule",
+                "events:ListTargetsByRule",
+                "lambda:GetFunctionConfiguration",
+                "lambda:GetFunctionConcurrency",
+                "cloudformation:DescribeStackEvents",
             }
         )
         == REQUIRED_PERMISSIONS

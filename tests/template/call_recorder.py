@@ -47,6 +47,7 @@ MODULE_FUNCTION = {
     "handlers.sweep": "SweepFunction",
     "core.sweep": "SweepFunction",
     "cli.commands.audit": "SweepFunction",
+    "core.securityhub": "SweepFunction",  # the sweep's import (organisation mode will add its own role)
     "handlers.slack_notifier": "SlackNotifierFunction",
     "handlers.policy_resource": "PolicyResourceFunction",
     "core.custom_resource": "PolicyResourceFunction",
@@ -86,24 +87,47 @@ def _attribution() -> tuple[str | None, Any]:
 
 
 def resource_arn(service: str, operation: str, params: dict[str, Any]) -> str:
-    """The resource IAM authorizes the call against (Service Authorization Reference resource types)."""
+    """The resource IAM authorizes the call against (Service Authorization Reference resource types).
+
+    A group's ARN holds its path, which a request does not name: IAM Guard's groups live under
+    ``naming.IAM_PATH`` (unless the request creates one elsewhere), so that is the path assumed."""
+    from core.naming import IAM_PATH
+
     if service == "iam":
         if "GroupName" in params:
-            return f"arn:aws:iam::{ACCOUNT}:group/{params['GroupName']}"
+            path = params.get("Path", IAM_PATH) if operation == "CreateGroup" else IAM_PATH
+            return f"arn:aws:iam::{ACCOUNT}:group{path}{params['GroupName']}"
         if "PolicyArn" in params:
             return str(params["PolicyArn"])
         if operation == "CreatePolicy":
-            return f"arn:aws:iam::{ACCOUNT}:policy/{params['PolicyName']}"
+            return f"arn:aws:iam::{ACCOUNT}:policy{params.get('Path', '/')}{params['PolicyName']}"
         if "UserName" in params:
             return f"arn:aws:iam::{ACCOUNT}:user/{params['UserName']}"
         return "*"
     if service == "sns" and "TopicArn" in params:
         return str(params["TopicArn"])
+    if service == "securityhub":
+        if operation == "BatchImportFindings":  # authorized against the findings' product
+            products = {str(f.get("ProductArn")) for f in params.get("Findings", [])}
+            return products.pop() if len(products) == 1 else "*"
+        return f"arn:aws:securityhub:{REGION}:{ACCOUNT}:hub/default"
     if service == "secretsmanager":
         secret = str(params.get("SecretId", ""))
         if secret.startswith("arn:"):
             return secret
         return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret}"
+    if service == "cloudformation" and "StackName" in params:
+        stack = str(params["StackName"])
+        return (
+            stack
+            if stack.startswith("arn:")
+            else f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{stack}/id"
+        )
+    if service == "events" and ("Name" in params or "Rule" in params):
+        return f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{params.get('Name') or params.get('Rule')}"
+    if service == "lambda" and "FunctionName" in params:
+        name = str(params["FunctionName"])
+        return name if name.startswith("arn:") else f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
     return "*"
 
 

@@ -15,6 +15,7 @@ TEMPLATE = ROOT / "template.yaml"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 STACK = "iam-guard"
+STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK}/5b2b7c40-1f0e-11ef-9a3b-0a1b2c3d4e5f"
 # The functions and what the least-privilege tests hold each role to (see test_least_privilege.py).
 FUNCTIONS = ("EnforcerFunction", "SweepFunction", "SlackNotifierFunction", "PolicyResourceFunction")
 # Parameters the resolved template uses where the default is empty (the Slack notifier needs a secret).
@@ -57,28 +58,40 @@ def parameter_values(overrides: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def physical_value(logical_id: str, attribute: str | None = None) -> str:
-    """A plausible value for ``!Ref X`` / ``!GetAtt X.Attr`` of one of our resources in the fake account."""
+    """A plausible value for ``!Ref X`` / ``!GetAtt X.Attr`` of one of our resources in the fake account.
+
+    Explicit names in the template (FunctionName, RoleName + Path, TopicName, QueueName, ...) are used as
+    CloudFormation would use them; otherwise CloudFormation's ``<stack>-<LogicalId>`` stands in."""
     resource = load_template()["Resources"][logical_id]
     kind = resource["Type"]
-    name = f"{STACK}-{logical_id}"
+    properties = resource.get("Properties", {})
+
+    def explicit(key: str) -> str:
+        value = properties.get(key)
+        return str(resolve(value)) if value is not None else f"{STACK}-{logical_id}"
+
     if kind == "AWS::IAM::Role":
-        return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+        path = str(resolve(properties.get("Path", "/")))
+        return f"arn:aws:iam::{ACCOUNT}:role{path}{explicit('RoleName')}"
     if kind == "AWS::SNS::Topic":
-        return f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}"
+        return f"arn:aws:sns:{REGION}:{ACCOUNT}:{explicit('TopicName')}"
     if kind == "AWS::KMS::Key":
         return f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
     if kind == "AWS::SQS::Queue":
+        name = explicit("QueueName")
         if attribute == "Arn":
             return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
         if attribute == "QueueName":
             return name
         return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
     if kind == "AWS::Logs::LogGroup":
-        group = resolve(resource["Properties"]["LogGroupName"])
+        group = resolve(properties["LogGroupName"])
         return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:*" if attribute == "Arn" else group
     if kind == "AWS::Serverless::Function":
-        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-    return name
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{explicit('FunctionName')}"
+    if kind == "AWS::CloudWatch::Alarm":
+        return explicit("AlarmName")
+    return f"{STACK}-{logical_id}"
 
 
 def condition_holds(name: str, parameters: dict[str, str] | None = None) -> bool:
@@ -119,6 +132,7 @@ def resolve(
         "AWS::Region": REGION,
         "AWS::Partition": "aws",
         "AWS::StackName": STACK,
+        "AWS::StackId": STACK_ID,
         "AWS::URLSuffix": "amazonaws.com",
     }
 
@@ -173,13 +187,19 @@ def role_of(function: str) -> str:
     return str(logical)
 
 
+# Optional features whose statements a role carries only when they are on: least privilege is checked
+# against the most a role may ever do, so role_policies turns them on unless told otherwise.
+FEATURES_ON = {"SecurityHub": "true"}
+
+
 def role_policies(
     function: str, parameters: dict[str, str] | None = None, resources: dict[str, str] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """The role's inline policies, name -> resolved policy document."""
+    """The role's inline policies, name -> resolved policy document (optional features on by default)."""
     role = load_template()["Resources"][role_of(function)]["Properties"]
+    chosen = {**FEATURES_ON, **(parameters or {})}
     return {
-        p["PolicyName"]: resolve(p["PolicyDocument"], parameters, resources) for p in role.get("Policies", [])
+        p["PolicyName"]: resolve(p["PolicyDocument"], chosen, resources) for p in role.get("Policies", [])
     }
 
 

@@ -8,6 +8,9 @@ from tests.template.call_recorder import check, resource_arn
 pytestmark = pytest.mark.engine
 
 
+PRODUCT = "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default"
+
+
 def record(function: str, action: str, resource: str, group: str = "") -> dict[str, str]:
     return {
         "function": function,
@@ -51,16 +54,60 @@ def test_the_configured_group_is_the_stacks_group() -> None:
 
 def test_publishing_needs_the_topic_and_the_key() -> None:
     report: list[str] = []
-    topic = "arn:aws:sns:us-east-1:123456789012:iam-guard-AlertTopic"
+    topic = "arn:aws:sns:us-east-1:123456789012:iam-guard_alerts"
 
     assert check([record("SweepFunction", "sns:Publish", topic)], report) == 0
     assert check([record("SlackNotifierFunction", "sns:Publish", topic)], report) == 3  # + both key actions
 
 
+def test_the_sweep_imports_only_as_its_own_accounts_default_product() -> None:
+    report: list[str] = []
+    elsewhere = "arn:aws:securityhub:us-east-1:210987654321:product/210987654321/default"
+    partner = "arn:aws:securityhub:us-east-1:123456789012:product/some-vendor/some-product"
+    hub = "arn:aws:securityhub:us-east-1:123456789012:hub/default"
+
+    assert check([record("SweepFunction", "securityhub:BatchImportFindings", PRODUCT)], report) == 0
+    assert check([record("SweepFunction", "securityhub:GetFindings", hub)], report) == 0
+    assert check([record("SweepFunction", "securityhub:BatchImportFindings", elsewhere)], report) == 1
+    assert check([record("SweepFunction", "securityhub:BatchImportFindings", partner)], report) == 1
+    assert check([record("EnforcerFunction", "securityhub:BatchImportFindings", PRODUCT)], report) == 1
+
+
 @pytest.mark.parametrize(
     ("service", "operation", "params", "arn"),
     [
-        ("iam", "AddUserToGroup", {"GroupName": "G", "UserName": "u"}, "arn:aws:iam::123456789012:group/G"),
+        # a group's path is not in the request: IAM Guard's groups live under /iam-guard/
+        (
+            "iam",
+            "AddUserToGroup",
+            {"GroupName": "G", "UserName": "u"},
+            "arn:aws:iam::123456789012:group/iam-guard/G",
+        ),
+        ("iam", "CreateGroup", {"GroupName": "G", "Path": "/x/"}, "arn:aws:iam::123456789012:group/x/G"),
+        (
+            "iam",
+            "CreatePolicy",
+            {"PolicyName": "P", "Path": "/iam-guard/"},
+            "arn:aws:iam::123456789012:policy/iam-guard/P",
+        ),
+        (
+            "cloudformation",
+            "DescribeStacks",
+            {"StackName": "iam-guard"},
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/iam-guard/id",
+        ),
+        (
+            "lambda",
+            "GetFunctionConfiguration",
+            {"FunctionName": "iam-guard_enforcer"},
+            "arn:aws:lambda:us-east-1:123456789012:function:iam-guard_enforcer",
+        ),
+        (
+            "events",
+            "DescribeRule",
+            {"Name": "iam-guard_enforcer-events"},
+            "arn:aws:events:us-east-1:123456789012:rule/iam-guard_enforcer-events",
+        ),
         ("iam", "GetUser", {"UserName": "u"}, "arn:aws:iam::123456789012:user/u"),
         ("iam", "CreatePolicy", {"PolicyName": "P"}, "arn:aws:iam::123456789012:policy/P"),
         (
@@ -70,6 +117,13 @@ def test_publishing_needs_the_topic_and_the_key() -> None:
             "arn:aws:iam::123456789012:policy/P",
         ),
         ("iam", "GetCredentialReport", {}, "*"),
+        (
+            "securityhub",
+            "BatchImportFindings",
+            {"Findings": [{"ProductArn": PRODUCT}, {"ProductArn": PRODUCT}]},
+            PRODUCT,
+        ),
+        ("securityhub", "GetFindings", {}, "arn:aws:securityhub:us-east-1:123456789012:hub/default"),
         (
             "secretsmanager",
             "GetSecretValue",

@@ -1,8 +1,10 @@
 """The Custom::Guardrail resource, driven with the events/ samples through the real handler, on moto IAM,
-replying to a local HTTP receiver that stands in for CloudFormation's pre-signed ResponseURL."""
+replying to a local HTTP receiver that stands in for CloudFormation's pre-signed ResponseURL. CloudFormation
+itself is a stand-in (``demo.cloudformation``) that shows the stack mid-operation, as moto cannot."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,14 +17,17 @@ from tests.conftest import load_event
 from tests.template.conftest import FakeContext, ResponseReceiver
 
 from core.cfn_response import Replier, fit_body, put_json
+from core.cloudformation import CloudFormationGateway
 from core.custom_resource import NOTHING_CREATED, parse_request, plan_request
 from core.errors import DeliveryError
 from core.iam import IamGateway
 from core.policy import policies_equal, render_policy
 from core.settings import build_settings
+from demo.cloudformation import CloudFormationStandIn
 
 ACCOUNT = "123456789012"
-POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/IAMGuardSecureIAMPolicy"
+POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/iam-guard/IAMGuardSecureIAMPolicy"
+STACK_ID = load_event("policy-resource-create.json")["StackId"]
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +45,15 @@ def handler() -> Any:
     return policy_resource
 
 
+@pytest.fixture(autouse=True)
+def stack(monkeypatch: pytest.MonkeyPatch) -> CloudFormationStandIn:
+    """This function's own stack, as CloudFormation shows it (settled until an operation begins)."""
+    standing = CloudFormationStandIn(STACK_ID)
+    monkeypatch.setenv("IAM_GUARD_STACK_ID", STACK_ID)
+    monkeypatch.setattr(handler(), "cloudformation", lambda: CloudFormationGateway(standing))
+    return standing
+
+
 @pytest.fixture
 def iam_client() -> Iterator[Any]:
     from handlers import common
@@ -50,9 +64,15 @@ def iam_client() -> Iterator[Any]:
     common.reset_caches()
 
 
-def invoke(name: str, receiver: ResponseReceiver, **changes: Any) -> dict[str, Any]:
+def invoke(
+    name: str, receiver: ResponseReceiver, *, stack_status: str | None = None, **changes: Any
+) -> dict[str, Any]:
+    """CloudFormation's request: the stack runs the operation while the function handles it."""
     event = {**load_event(f"policy-resource-{name}.json"), "ResponseURL": receiver.url, **changes}
+    standing = handler().cloudformation().client
+    standing.begin(event["RequestType"], event["ResourceProperties"], stack_status=stack_status)
     handler().lambda_handler(event, FakeContext())
+    standing.finish()
     assert len(receiver.bodies) == 1, "exactly one reply per request"
     return receiver.bodies.pop()
 
@@ -87,7 +107,9 @@ def test_create_makes_the_group_with_the_rendered_policy_attached(
     assert receiver.content_types == [""]  # what the pre-signed URL was signed for
     assert attached(iam_client, "IAMGuardSecuredUsers") == [POLICY_ARN]
     expected = render_policy(
-        build_settings(allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"), mfa_mode="strict")
+        build_settings(
+            allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"), mfa_mode="strict", stack_name="iam-guard"
+        )
     )
     assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
 
@@ -102,7 +124,9 @@ def test_update_of_the_cidrs_replaces_the_policy_text(iam_client: Any, receiver:
     assert reply["Status"] == "SUCCESS", reply["Reason"]
     assert reply["PhysicalResourceId"] == "iam-guard-Guardrail"  # never "replaced": no stray Delete
     expected = render_policy(
-        build_settings(allowed_cidrs=("203.0.113.0/24", "198.51.100.0/24"), mfa_mode="console")
+        build_settings(
+            allowed_cidrs=("203.0.113.0/24", "198.51.100.0/24"), mfa_mode="console", stack_name="iam-guard"
+        )
     )
     assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
 
@@ -134,7 +158,9 @@ def test_renaming_the_policy_detaches_and_deletes_the_old_one(
     reply = invoke("update", receiver, ResourceProperties=props)
 
     assert reply["Status"] == "SUCCESS", reply["Reason"]
-    assert attached(iam_client, "IAMGuardSecuredUsers") == [f"arn:aws:iam::{ACCOUNT}:policy/Renamed"]
+    assert attached(iam_client, "IAMGuardSecuredUsers") == [
+        f"arn:aws:iam::{ACCOUNT}:policy/iam-guard/Renamed"
+    ]
     policies = iam_client.list_policies(Scope="Local")["Policies"]
     assert [p["PolicyName"] for p in policies] == ["Renamed"]
 
@@ -198,21 +224,28 @@ def test_an_aws_failure_replies_failed_with_the_api_call_and_code(
     assert reply["PhysicalResourceId"] == "iam-guard-Guardrail"  # IAM was reached: a rollback cleans up
 
 
-def test_a_malformed_request_still_gets_a_failed_reply(iam_client: Any, receiver: ResponseReceiver) -> None:
-    reply = invoke("create", receiver, RequestType="Replace")
+def test_a_malformed_request_is_refused_without_reply(iam_client: Any, receiver: ResponseReceiver) -> None:
+    event = {
+        **load_event("policy-resource-create.json"),
+        "ResponseURL": receiver.url,
+        "RequestType": "Replace",
+    }
 
-    assert reply["Status"] == "FAILED"
-    assert reply["Reason"].startswith("not a CloudFormation custom-resource request: RequestType")
+    result = handler().lambda_handler(event, FakeContext())
+
+    assert result["Status"] == "REFUSED"
+    assert result["Reason"].startswith("not a CloudFormation custom-resource request: RequestType")
+    assert receiver.bodies == []  # CloudFormation never sends such a request: nobody to answer
     assert group_names(iam_client) == set()
 
 
-def test_a_request_without_response_url_is_rejected_without_reply(receiver: ResponseReceiver) -> None:
+def test_a_request_without_response_url_is_refused_without_reply(receiver: ResponseReceiver) -> None:
     event = load_event("policy-resource-create.json")
     del event["ResponseURL"]
 
     result = handler().lambda_handler(event, FakeContext())
 
-    assert result["Status"] == "FAILED"
+    assert result["Status"] == "REFUSED"
     assert receiver.bodies == []
 
 
@@ -232,6 +265,7 @@ def test_the_watchdog_replies_failed_before_the_function_times_out(
 ) -> None:
     monkeypatch.setattr(handler(), "iam", lambda: IamGateway(_SlowIamClient(delay=1.0)))
     event = {**load_event("policy-resource-create.json"), "ResponseURL": receiver.url}
+    handler().cloudformation().client.begin_from_request(event)
     context = FakeContext(remaining_ms=int((handler().WATCHDOG_MARGIN_SECONDS + 0.2) * 1000))
 
     with pytest.raises(AssertionError):  # the slow call ends in a bug report; the stack was answered
@@ -252,9 +286,19 @@ def test_the_reply_is_retried_and_then_reported(receiver: ResponseReceiver) -> N
         put_json(receiver.url, {"Status": "SUCCESS"}, sleep=lambda _: None)
 
 
-def test_the_reply_refuses_non_https_urls() -> None:
-    with pytest.raises(DeliveryError, match="not an https URL"):
-        put_json("http://example.com/x", {})
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/x",
+        "https://example.com/x",
+        "http://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x",
+        "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com.evil.example/x",
+        "https://evil.example/cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x",
+    ],
+)
+def test_the_reply_goes_only_to_cloudformations_response_bucket(url: str) -> None:
+    with pytest.raises(DeliveryError, match="not CloudFormation's response bucket"):
+        put_json(url, {}, opener=lambda *_a, **_k: pytest.fail(f"a request was sent to {url}"))
 
 
 def test_only_the_first_reply_is_sent() -> None:
@@ -290,9 +334,14 @@ def test_a_rolled_back_update_restores_the_earlier_version_and_delete_clears_all
     wider = {**create["ResourceProperties"], "IAM_GUARD_ALLOWED_CIDRS": "198.51.100.0/24"}
     invoke("update", receiver, ResourceProperties=wider, OldResourceProperties=create["ResourceProperties"])
 
-    # CloudFormation rolls an update back by sending the old properties as the new ones.
+    # CloudFormation rolls an update back by sending the old properties as the new ones; its own event
+    # carries them, whatever the stack's parameters say meanwhile.
     rollback = invoke(
-        "update", receiver, ResourceProperties=create["ResourceProperties"], OldResourceProperties=wider
+        "update",
+        receiver,
+        stack_status="UPDATE_ROLLBACK_IN_PROGRESS",
+        ResourceProperties=create["ResourceProperties"],
+        OldResourceProperties=wider,
     )
 
     assert rollback["Status"] == "SUCCESS", rollback["Reason"]
@@ -305,3 +354,242 @@ def test_a_rolled_back_update_restores_the_earlier_version_and_delete_clears_all
     ]
     assert invoke("delete", receiver)["Status"] == "SUCCESS"
     assert iam_client.list_policies(Scope="Local")["Policies"] == []
+
+
+# --- forged requests: whoever may invoke the function must not be able to use it ------------------------
+
+
+def iam_state(iam_client: Any) -> dict[str, Any]:
+    """Everything a forged request could change: groups with members and policies, policies with versions."""
+    groups = {}
+    for group in iam_client.list_groups()["Groups"]:
+        name = group["GroupName"]
+        members = sorted(u["UserName"] for u in iam_client.get_group(GroupName=name)["Users"])
+        groups[name] = (group["Path"], members, sorted(attached(iam_client, name)))
+    policies = {}
+    for policy in iam_client.list_policies(Scope="Local")["Policies"]:
+        versions = iam_client.list_policy_versions(PolicyArn=policy["Arn"])["Versions"]
+        policies[policy["Arn"]] = sorted((v["VersionId"], v["IsDefaultVersion"]) for v in versions)
+    return {"groups": groups, "policies": policies}
+
+
+@pytest.fixture
+def deployed(iam_client: Any, receiver: ResponseReceiver) -> dict[str, Any]:
+    """A deployed stack: the guardrail, a Developers group with a member, an Admins group."""
+    assert invoke("create", receiver)["Status"] == "SUCCESS"
+    iam_client.create_user(UserName="mallory")
+    iam_client.add_user_to_group(GroupName="IAMGuardSecuredUsers", UserName="mallory")
+    iam_client.create_group(GroupName="Developers")
+    iam_client.create_group(GroupName="Admins")
+    iam_client.add_user_to_group(GroupName="Developers", UserName="mallory")
+    return iam_state(iam_client)
+
+
+def forged(name: str, receiver: ResponseReceiver, **changes: Any) -> dict[str, Any]:
+    """A hand-made request, sent while the stack is settled (no CloudFormation operation running)."""
+    event = {**load_event(f"policy-resource-{name}.json"), "ResponseURL": receiver.url, **changes}
+    return dict(handler().lambda_handler(event, FakeContext()))
+
+
+def create_properties(**changes: str) -> dict[str, Any]:
+    return {**load_event("policy-resource-create.json")["ResourceProperties"], **changes}
+
+
+@pytest.mark.parametrize(
+    ("name", "changes"),
+    [
+        # Rename Developers into Admins: every member of Developers would become an admin.
+        (
+            "update",
+            {
+                "OldResourceProperties": create_properties(IAM_GUARD_GROUP_NAME="Developers"),
+                "ResourceProperties": create_properties(IAM_GUARD_GROUP_NAME="Admins"),
+            },
+        ),
+        # Empty and delete the secured group, delete the guardrail policy.
+        ("delete", {}),
+        # Weaken the live guardrail.
+        (
+            "update",
+            {
+                "ResourceProperties": create_properties(
+                    IAM_GUARD_IP_RESTRICTION="false", IAM_GUARD_MFA_MODE="console"
+                )
+            },
+        ),
+        ("create", {"ResourceProperties": create_properties(IAM_GUARD_GROUP_NAME="Admins")}),
+    ],
+    ids=["rename-developers-into-admins", "delete", "weaken", "create-elsewhere"],
+)
+def test_a_forged_request_changes_nothing_and_gets_no_reply(
+    iam_client: Any, receiver: ResponseReceiver, deployed: dict[str, Any], name: str, changes: dict[str, Any]
+) -> None:
+    result = forged(name, receiver, **changes)
+
+    assert result["Status"] == "REFUSED"
+    assert "no stack operation sends one now" in result["Reason"]
+    assert iam_state(iam_client) == deployed
+    assert receiver.bodies == []  # the attacker's ResponseURL is never called
+
+
+def test_a_forged_request_timed_during_a_real_update_must_carry_the_stacks_parameters(
+    iam_client: Any, receiver: ResponseReceiver, deployed: dict[str, Any], stack: CloudFormationStandIn
+) -> None:
+    """CloudFormation is updating the resource right now; the attacker races it with their own settings."""
+    real = create_properties()
+    stack.begin("Update", real)
+    weakened = create_properties(IAM_GUARD_IP_RESTRICTION="false", IAM_GUARD_MFA_MODE="console")
+
+    result = forged("update", receiver, ResourceProperties=weakened)
+
+    assert result["Status"] == "REFUSED"
+    assert "IAM_GUARD_IP_RESTRICTION" in result["Reason"]
+    assert "IAM_GUARD_MFA_MODE" in result["Reason"]
+    assert iam_state(iam_client) == deployed
+    assert receiver.bodies == []
+
+
+def test_a_request_for_another_stack_or_resource_is_refused(
+    iam_client: Any, receiver: ResponseReceiver, deployed: dict[str, Any], stack: CloudFormationStandIn
+) -> None:
+    stack.begin("Update", create_properties())
+    other = STACK_ID.replace("stack/iam-guard/", "stack/someone-else/")
+
+    for changes, reason in (
+        ({"StackId": other}, "not this function's stack"),
+        ({"LogicalResourceId": "SomethingElse"}, "not 'Guardrail'"),
+    ):
+        result = forged("update", receiver, ResourceProperties=create_properties(), **changes)
+        assert result["Status"] == "REFUSED"
+        assert reason in result["Reason"]
+    assert iam_state(iam_client) == deployed
+    assert receiver.bodies == []
+
+
+def test_a_refused_request_is_logged_and_alerted(
+    iam_client: Any,
+    receiver: ResponseReceiver,
+    deployed: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from core.alerts import AlertKind, RecordingSink
+
+    sink = RecordingSink()
+    monkeypatch.setattr(handler(), "alert_sink", lambda: sink)
+
+    forged("delete", receiver)
+
+    (alert,) = sink.alerts
+    assert alert.kind is AlertKind.INFRASTRUCTURE_TAMPERED
+    assert "Delete" in dict(alert.details)["request"]
+    assert receiver.url not in str(alert)  # the (pre-signed) URL is never repeated
+    assert any("refused" in r.getMessage() for r in caplog.records)
+
+
+def test_the_stack_cannot_be_read_so_nothing_is_done(
+    iam_client: Any, receiver: ResponseReceiver, deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IAM_GUARD_STACK_ID", STACK_ID.replace("iam-guard/", "gone/"))
+
+    result = forged("delete", receiver, StackId=STACK_ID.replace("iam-guard/", "gone/"))
+
+    assert result["Status"] == "REFUSED"
+    assert "could not read the stack" in result["Reason"]
+    assert iam_state(iam_client) == deployed
+
+
+# --- the upgrade from version 0.1 ---------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("moto_moves_group_paths")
+def test_upgrading_from_0_1_moves_group_and_policy_onto_the_path(
+    iam_client: Any, receiver: ResponseReceiver
+) -> None:
+    """0.1 made the group and the policy on the path "/": the first 0.2 update moves both onto /iam-guard/."""
+    legacy_policy = f"arn:aws:iam::{ACCOUNT}:policy/IAMGuardSecureIAMPolicy"
+    iam_client.create_group(GroupName="IAMGuardSecuredUsers")
+    iam_client.create_policy(
+        PolicyName="IAMGuardSecureIAMPolicy",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}
+        ),
+    )
+    iam_client.attach_group_policy(GroupName="IAMGuardSecuredUsers", PolicyArn=legacy_policy)
+    iam_client.create_user(UserName="alice")
+    iam_client.add_user_to_group(GroupName="IAMGuardSecuredUsers", UserName="alice")
+    create = load_event("policy-resource-create.json")["ResourceProperties"]
+
+    reply = invoke("update", receiver, ResourceProperties=create, OldResourceProperties=create)
+
+    assert reply["Status"] == "SUCCESS", reply["Reason"]
+    group = iam_client.get_group(GroupName="IAMGuardSecuredUsers")
+    assert group["Group"]["Path"] == "/iam-guard/"
+    assert [u["UserName"] for u in group["Users"]] == ["alice"]
+    assert attached(iam_client, "IAMGuardSecuredUsers") == [POLICY_ARN]
+    assert [p["Arn"] for p in iam_client.list_policies(Scope="Local")["Policies"]] == [POLICY_ARN]
+    expected = render_policy(
+        build_settings(
+            allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"), mfa_mode="strict", stack_name="iam-guard"
+        )
+    )
+    assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
+
+
+def test_a_request_with_nested_properties_is_refused_in_one_line(
+    iam_client: Any, receiver: ResponseReceiver
+) -> None:
+    nested: Any = []
+    for _ in range(100_000):
+        nested = [nested]
+    event = {
+        **load_event("policy-resource-create.json"),
+        "ResponseURL": receiver.url,
+        "ResourceProperties": {**create_properties(), "IAM_GUARD_ALLOWED_CIDRS": nested},
+    }
+
+    result = handler().lambda_handler(event, FakeContext())
+
+    assert result["Status"] == "REFUSED"
+    assert result["Reason"] == (
+        "not a CloudFormation custom-resource request: "
+        "ResourceProperties.IAM_GUARD_ALLOWED_CIDRS is not a string"
+    )
+    assert receiver.bodies == []
+    assert group_names(iam_client) == set()
+
+
+def test_verification_reads_only_its_own_stack_in_cloudformations_real_shapes(
+    iam_client: Any, receiver: ResponseReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same check on a boto3 client whose answers botocore validates against CloudFormation's model
+    (and whose calls the least-privilege recorder evaluates against the function's role)."""
+    from datetime import UTC, datetime
+
+    client = boto3.client("cloudformation", region_name="us-east-1")
+    properties = load_event("policy-resource-create.json")["ResourceProperties"]
+    stand_in = CloudFormationStandIn(STACK_ID)
+    stand_in.begin("Create", properties)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    with Stubber(client) as stub:
+        stub.add_response("describe_stacks", stand_in.describe_stacks(STACK_ID), {"StackName": STACK_ID})
+        stub.add_response(
+            "describe_stack_resource",
+            {
+                "StackResourceDetail": {
+                    **stand_in.describe_stack_resource(STACK_ID, "Guardrail")["StackResourceDetail"],
+                    "LastUpdatedTimestamp": now,
+                }
+            },
+            {"StackName": STACK_ID, "LogicalResourceId": "Guardrail"},
+        )
+        stub.add_response(
+            "describe_stack_events", stand_in.describe_stack_events(STACK_ID), {"StackName": STACK_ID}
+        )
+        monkeypatch.setattr(handler(), "cloudformation", lambda: CloudFormationGateway(client))
+        event = {**load_event("policy-resource-create.json"), "ResponseURL": receiver.url}
+
+        handler().lambda_handler(event, FakeContext())
+
+        stub.assert_no_pending_responses()
+    assert receiver.bodies[0]["Status"] == "SUCCESS", receiver.bodies[0]["Reason"]

@@ -24,7 +24,7 @@ from tests.template.template_model import (
     statements,
 )
 
-from core import custom_resource, enforcement, events, notify, slack, sweep
+from core import custom_resource, enforcement, events, notify, securityhub, slack, sweep
 from core.errors import SettingsError
 from core.settings import ENV_VARS, Settings, build_settings
 
@@ -32,9 +32,10 @@ ALERTS = notify.REQUIRED_PERMISSIONS | notify.ENCRYPTED_TOPIC_KEY_PERMISSIONS
 # What each function's "job" policy must grant: what its code declares, nothing more.
 DECLARED: dict[str, frozenset[str]] = {
     "EnforcerFunction": enforcement.REQUIRED_PERMISSIONS | ALERTS,
-    "SweepFunction": sweep.REQUIRED_PERMISSIONS | ALERTS,
+    # Security Hub's two actions only with SecurityHub=true (tests/securityhub/test_template_security_hub.py).
+    "SweepFunction": sweep.REQUIRED_PERMISSIONS | ALERTS | securityhub.REQUIRED_PERMISSIONS,
     "SlackNotifierFunction": slack.REQUIRED_PERMISSIONS,
-    "PolicyResourceFunction": custom_resource.REQUIRED_PERMISSIONS,
+    "PolicyResourceFunction": custom_resource.REQUIRED_PERMISSIONS | ALERTS,
 }
 # What AWS needs around any function: logs to its own log group, its dead-letter queue. (X-Ray traces:
 # TracingPolicy, only when tracing is on.)
@@ -64,6 +65,8 @@ PARAMETER_OF = {
     "IAM_GUARD_REMEDIATE": "Remediate",
     "IAM_GUARD_QUIET_RUNS": "QuietRuns",
     "IAM_GUARD_SLACK_SECRET_ARN": "SlackSecretArn",
+    "IAM_GUARD_MAX_MFA_AGE_HOURS": "MaxMfaAgeHours",
+    "IAM_GUARD_SECURITY_HUB": "SecurityHub",
 }
 
 
@@ -112,15 +115,32 @@ def test_wildcard_resources_only_where_iam_offers_no_resource_level_permission(f
                 assert set(as_list(statement["Action"])) <= NO_RESOURCE_LEVEL, statement["Sid"]
 
 
-def test_the_enforcer_and_sweep_touch_only_the_configured_group_and_policy() -> None:
+OUR_GROUPS = {
+    "arn:aws:iam::123456789012:group/iam-guard/*",  # IAM Guard's path (renames stay on it)
+    "arn:aws:iam::123456789012:group/Secured",  # the configured name, to move it back onto the path
+    "arn:aws:iam::123456789012:group/*/Secured",
+}
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_no_role_can_write_a_group_or_policy_other_than_iam_guards_own(function: str) -> None:
     names = {"GroupName": "Secured", "PolicyName": "Guardrail"}
-    for function in ("EnforcerFunction", "SweepFunction"):
-        for statement in statements(role_policies(function, names)["job"]):
-            for resource in as_list(statement["Resource"]):
-                if ":group/" in resource:
-                    assert resource == "arn:aws:iam::123456789012:group/Secured"
-                if ":policy/" in resource:
-                    assert resource == "arn:aws:iam::123456789012:policy/Guardrail"
+    for statement in statements(role_policies(function, names)["job"]):
+        resources_ = set(as_list(statement["Resource"]))
+        writes = {a for a in as_list(statement["Action"]) if not a.startswith(("iam:Get", "iam:List"))}
+        for resource in resources_:
+            if ":group/" in resource and writes:
+                assert resource in OUR_GROUPS, statement["Sid"]
+            if ":policy/" in resource:
+                assert resource in {
+                    "arn:aws:iam::123456789012:policy/iam-guard/Guardrail",
+                    "arn:aws:iam::123456789012:policy/iam-guard/*",  # the custom resource: renames
+                    "arn:aws:iam::123456789012:policy/Guardrail",  # the custom resource: the 0.1 upgrade
+                }, statement["Sid"]
+                if resource != "arn:aws:iam::123456789012:policy/iam-guard/Guardrail":
+                    assert function == "PolicyResourceFunction"
+        if "arn:aws:iam::123456789012:group/*" in resources_:
+            assert set(as_list(statement["Action"])) == {"iam:GetGroup"}  # reading members only
 
 
 def test_the_roles_trust_only_lambda_in_this_account() -> None:
@@ -160,10 +180,11 @@ def test_every_setting_reaches_every_function_from_its_parameter() -> None:
     env = load_template()["Globals"]["Function"]["Environment"]["Variables"]
 
     assert set(env) >= set(ENV_VARS)
-    assert set(PARAMETER_OF) | {"IAM_GUARD_SNS_TOPIC_ARN"} == set(ENV_VARS)
+    assert set(PARAMETER_OF) | {"IAM_GUARD_SNS_TOPIC_ARN", "IAM_GUARD_STACK_NAME"} == set(ENV_VARS)
     for var, parameter in PARAMETER_OF.items():
         assert env[var] == {"Ref": parameter}
     assert env["IAM_GUARD_SNS_TOPIC_ARN"] == {"Ref": "AlertTopic"}
+    assert env["IAM_GUARD_STACK_NAME"] == {"Ref": "AWS::StackName"}
 
 
 def test_the_guardrail_resource_gets_the_policy_settings_from_the_same_parameters() -> None:
@@ -171,7 +192,10 @@ def test_the_guardrail_resource_gets_the_policy_settings_from_the_same_parameter
     settings = {k: v for k, v in properties.items() if k.startswith("IAM_GUARD_")}
 
     assert set(settings) == set(custom_resource.GUARDRAIL_PROPERTIES)
+    assert settings.pop(custom_resource.STACK_NAME_PROPERTY) == {"Ref": "AWS::StackName"}
     assert all(value == {"Ref": PARAMETER_OF[key]} for key, value in settings.items())
+    # the custom resource checks a request against the stack's parameters through this same table
+    assert {k: PARAMETER_OF[k] for k in settings} == custom_resource.PARAMETER_OF_PROPERTY
     assert properties["ServiceToken"] == {"Fn::GetAtt": ["PolicyResourceFunction", "Arn"]}
 
 
@@ -321,3 +345,86 @@ def test_the_layer_pins_lie_inside_pyprojects_ranges() -> None:
         assert name in pins, f"{name} missing from layer/requirements.txt"
         assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} outside {requirement}"
     assert "botocore" not in pins
+
+
+# --- names, watch rules, the alarm that watches the sweep -------------------------------------------------
+
+
+def test_every_named_resource_of_the_stack_is_named_stack_underscore_something() -> None:
+    """The self-protection statement and the watch rules match <stack>_*: every name must fit it."""
+    from core.naming import owned_prefix
+
+    name_keys = ("FunctionName", "RoleName", "TopicName", "QueueName", "AlarmName", "TrailName", "LayerName")
+    named = 0
+    for logical_id, resource in resources().items():
+        properties = resource.get("Properties", {})
+        for key in name_keys:
+            if key in properties:
+                assert str(resolve(properties[key])).startswith(owned_prefix("iam-guard")), logical_id
+                named += 1
+        if resource["Type"] == "AWS::IAM::Role":
+            assert resolve(properties["Path"]) == "/iam-guard/iam-guard/", logical_id
+        if resource["Type"] == "AWS::Serverless::Function":
+            assert "FunctionName" in properties, logical_id
+            for event in properties.get("Events", {}).values():
+                if event["Type"] not in ("EventBridgeRule", "Schedule"):
+                    continue  # an SNS subscription has no name of its own
+                name = event["Properties"].get("RuleName") or event["Properties"].get("Name")
+                assert str(resolve(name)).startswith("iam-guard_"), logical_id
+    assert named >= 20
+    alias = resolve(resources()["AlertKeyAlias"]["Properties"]["AliasName"])
+    assert alias == "alias/iam-guard_alerts"
+
+
+def test_each_watch_rule_is_the_pattern_core_watch_builds() -> None:
+    from core.watch import WATCHED, rule_pattern
+
+    events_ = resources()["EnforcerFunction"]["Properties"]["Events"]
+    key = {"AlertKey": "1234abcd-key-id", "AlertKey.Arn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd"}
+    watched = {}
+    for name, event in events_.items():
+        if name.startswith("Watch"):
+            watched[event["Properties"]["Pattern"]["source"][0]] = resolve(
+                event["Properties"]["Pattern"], None, key
+            )
+    assert set(watched) == {service.source for service in WATCHED}
+    for service in WATCHED:
+        expected = rule_pattern(service, "iam-guard", [key["AlertKey"], key["AlertKey.Arn"]])
+        assert watched[service.source] == expected, service.source
+
+
+def test_every_enforcer_rule_may_leave_undelivered_events_in_its_dead_letter_queue() -> None:
+    statement = resources()["EnforcerDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    source = resolve(statement["Condition"]["ArnLike"]["aws:SourceArn"])
+    assert source == "arn:aws:events:us-east-1:123456789012:rule/iam-guard_*"
+    for event in resources()["EnforcerFunction"]["Properties"]["Events"].values():
+        assert event["Properties"]["DeadLetterConfig"]["Arn"] == {
+            "Fn::GetAtt": ["EnforcerDeadLetterQueue", "Arn"]
+        }
+
+
+def test_an_alarm_fires_when_no_sweep_completes_for_the_configured_hours() -> None:
+    alarm = resources()["SweepMissingAlarm"]["Properties"]
+    from core.metric_names import SWEEP_COMPLETED
+
+    handler_source = (ROOT / "src" / "handlers" / "sweep.py").read_text()
+
+    assert alarm["MetricName"] == SWEEP_COMPLETED == "SweepCompleted"
+    assert "name=SWEEP_COMPLETED" in handler_source
+    assert (
+        alarm["Namespace"]
+        == load_template()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    )
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "iam-guard"}]
+    assert alarm["TreatMissingData"] == "breaching"  # an hour with no metric is an hour with no sweep
+    assert alarm["ComparisonOperator"] == "LessThanThreshold"
+    assert alarm["Threshold"] == 1
+    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == {"Ref": "SweepAlarmHours"}
+    assert alarm["Period"] == 3600
+    assert load_template()["Parameters"]["SweepAlarmHours"]["Default"] == 36  # 1.5 x the daily default
+    assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+
+
+def test_the_custom_resource_knows_its_own_stack() -> None:
+    env = resources()["PolicyResourceFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["IAM_GUARD_STACK_ID"] == {"Ref": "AWS::StackId"}

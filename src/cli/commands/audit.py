@@ -1,8 +1,16 @@
 """``iam-guard audit``: run the sweep against the current credentials and print the findings.
 
 stdout: the result only (table, JSON or CSV). Exit 0 when the sweep ran, findings or not; 1 on an AWS
-failure (including a failed enrolment/remediation or an undelivered alert), after printing what ran;
-2 on bad arguments. The account ID comes from ARNs the sweep already reads (no STS call).
+failure (including a failed enrolment/remediation/heal, an undelivered alert, or findings that did not
+reach Security Hub, each named), after printing what ran; 2 on bad arguments. The account ID comes from
+ARNs the sweep already reads (no STS call); with ``--security-hub`` the findings are imported with the
+same credentials, into that account's Security Hub (JSON: ``security_hub``; table: its last line; CSV: a
+line on stderr, so stdout stays CSV).
+
+The guardrail is checked from the account listing the sweep reads anyway. A laptop's flags must never
+overwrite a deployed guardrail: with the policy flags (``--allowed-cidr`` ...) the live policy is compared
+with the one they render and differences are reported; it is healed only with ``--heal-guardrail``.
+Without policy flags only the group, the policy and the attachment are checked.
 """
 
 from __future__ import annotations
@@ -10,10 +18,20 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from cli.delivery import add_delivery_arguments, sink_from_args
-from cli.options import add_target_arguments, settings_from_args
+from cli.options import (
+    add_policy_arguments,
+    add_self_protection_arguments,
+    add_target_arguments,
+    settings_from_args,
+)
+from core.errors import SettingsError
 from core.report_format import FORMATS
+
+if TYPE_CHECKING:
+    from core.sweep import GuardrailMode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,32 +46,76 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="after the grace period, deactivate (never delete) the access keys of users without MFA",
     )
+    group.add_argument(
+        "--heal-guardrail",
+        action="store_true",
+        help="make the group and policy match the policy flags (needs --allowed-cidr, --allowed-vpce or "
+        "--no-ip-restriction); without it, differences are only reported",
+    )
+    group.add_argument(
+        "--security-hub",
+        action="store_true",
+        help="import every finding into this account's Security Hub (ASFF; archives what is fixed)",
+    )
+    add_policy_arguments(parser)
+    add_self_protection_arguments(parser)
     add_delivery_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from core.aws import CallCounter
+    from core.cloudformation import CloudFormationGateway
     from core.iam import IamGateway, default_iam_client
     from core.report_format import format_report
+    from core.selfcheck import InfrastructureGateway
     from core.sweep import run_sweep
 
     # The result (stdout) and one reason line (stderr) say everything; keep the core's logs out of them.
     logging.getLogger().addHandler(logging.NullHandler())
-    # The audit renders no policy, so the network settings do not apply.
-    settings = settings_from_args(args, ip_restriction=False)
+    mode = guardrail_mode(args)
+    # Without policy flags no policy is rendered, so the network settings do not apply.
+    fixed = {} if mode != "presence" else {"ip_restriction": False}
+    settings = settings_from_args(args, security_hub=args.security_hub, **fixed)
     _recorder, sink = sink_from_args(args)
     counter = CallCounter()
     iam = IamGateway(client_factory=lambda: counter.attach(default_iam_client()))
-    result = run_sweep(iam, sink, settings)
+    deployed = settings.stack_name is not None  # the deployed stack: is its enforcer still switched on?
+    result = run_sweep(
+        iam,
+        sink,
+        settings,
+        guardrail=mode,
+        infrastructure=InfrastructureGateway() if deployed else None,
+        cloudformation=CloudFormationGateway() if deployed else None,
+    )
     print(format_report(result, args.format, iam_calls=counter.total))
+    if result.security_hub is not None and args.format == "csv":
+        print(result.security_hub.summary(), file=sys.stderr)
     problems = [f"{f.user}: {f.detail.rsplit('; ', 1)[-1]}" for f in result.failures]
     if result.delivery_error:
         problems.append(result.delivery_error)
+    if result.guardrail == "failed":
+        problems.append("the guardrail could not be healed (see the guardrail-drift finding)")
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         print(f"iam-guard audit: {problems[0]}{more}", file=sys.stderr)
-        return 1
-    return 0
+    imported = result.security_hub.problem() if result.security_hub else None
+    if imported:  # its own line: every finding that did not reach Security Hub is named
+        print(f"iam-guard audit: {imported}", file=sys.stderr)
+    return 1 if problems or imported else 0
+
+
+def guardrail_mode(args: argparse.Namespace) -> GuardrailMode:
+    """heal / report with policy flags, presence without; --heal-guardrail needs the flags."""
+    has_policy = bool(args.allowed_cidr or args.allowed_vpce or args.no_ip_restriction)
+    if args.heal_guardrail and not has_policy:
+        raise SettingsError(
+            "--heal-guardrail needs the policy to heal to: give --allowed-cidr, --allowed-vpce or "
+            "--no-ip-restriction (and the other policy flags of the deployed stack)"
+        )
+    if not has_policy:
+        return "presence"
+    return "heal" if args.heal_guardrail else "report"
 
 
 def _grace_days(text: str) -> int:

@@ -12,7 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cli.delivery import add_delivery_arguments, sink_from_args
-from cli.options import add_policy_arguments, add_target_arguments, settings_from_args
+from cli.options import (
+    add_policy_arguments,
+    add_self_protection_arguments,
+    add_target_arguments,
+    settings_from_args,
+)
 from core.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -22,11 +27,13 @@ if TYPE_CHECKING:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--event", required=True, metavar="FILE", help="EventBridge event (JSON file)")
     add_policy_arguments(parser)
+    add_self_protection_arguments(parser)
     add_target_arguments(parser)
     add_delivery_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.cloudformation import CloudFormationGateway
     from core.enforcement import GuardrailCache, enforce
     from core.iam import IamGateway
 
@@ -34,7 +41,15 @@ def run(args: argparse.Namespace) -> int:
     event = _read_event(Path(args.event))
     _check_account(event)
     _, sink = sink_from_args(args)
-    result = enforce(event, settings=settings, iam=IamGateway(), sink=sink, cache=GuardrailCache())
+    result = enforce(
+        event,
+        settings=settings,
+        iam=IamGateway(),
+        sink=sink,
+        cache=GuardrailCache(),
+        # With --stack-name, changes to the stack's resources are recognised (its own updates told apart).
+        cloudformation=CloudFormationGateway() if settings.stack_name else None,
+    )
     print(json.dumps(result.to_dict(), indent=2))
     return 0
 
@@ -48,6 +63,8 @@ def _read_event(path: Path) -> IamApiCallEvent:
         raise InvalidInputError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInputError(f"{path} is not JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidInputError(f"{path} is nested too deeply to be an EventBridge event") from None
     return parse_event(raw)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from cli.options import add_policy_arguments, settings_from_args
+from cli.options import add_guardrail_arguments, add_policy_arguments, settings_from_args
 from core.policy import policy_json, render_policy
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_policy_arguments(parser)
+    add_guardrail_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ def alert_from_envelope(text: str) -> Alert | None:
     """The alert in an envelope; None when ``text`` is not an envelope (someone else's message)."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or data.get("schema") != ENVELOPE_SCHEMA:
         return None

@@ -66,7 +66,7 @@ def slack_alarm_message(text: str) -> dict[str, Any] | None:
     """A CloudWatch alarm notification (IAM Guard's alarms publish to the same topic); None if not one."""
     try:
         alarm = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # anyone who may publish to the topic can send anything
         return None
     if not isinstance(alarm, dict) or not {"AlarmName", "NewStateValue"} <= alarm.keys():
         return None
