@@ -311,7 +311,7 @@ def _difference(requested: Mapping[str, str], expected: Mapping[str, str]) -> st
 
 
 @dataclass(frozen=True)
-class Outcome:
+class RequestResult:
     status: Literal["SUCCESS", "FAILED"]
     physical_id: str
     reason: str = ""
@@ -319,20 +319,20 @@ class Outcome:
     changes: tuple[Change, ...] = ()
 
 
-def handle(request: CustomResourceRequest, iam: IamGateway) -> Outcome:
+def handle(request: CustomResourceRequest, iam: IamGateway) -> RequestResult:
     """Plan and apply one request; every expected failure becomes a FAILED outcome with its reason."""
     physical_id = request.PhysicalResourceId or f"{request.stack_name}-{request.LogicalResourceId}"
     try:
         plan = plan_request(request)
     except IamGuardError as exc:  # invalid settings: nothing was touched
         failed_id = NOTHING_CREATED if request.RequestType == "Create" else physical_id
-        return Outcome("FAILED", failed_id, str(exc))
+        return RequestResult("FAILED", failed_id, str(exc))
     try:
         changes = apply_plan(iam, plan, request.account_id)
     except IamGuardError as exc:
-        return Outcome("FAILED", physical_id, str(exc))
+        return RequestResult("FAILED", physical_id, str(exc))
     data = _data(plan, request) if plan.ensure is not None else {}
-    return Outcome("SUCCESS", physical_id, "", data, tuple(changes))
+    return RequestResult("SUCCESS", physical_id, "", data, tuple(changes))
 
 
 def _data(plan: Plan, request: CustomResourceRequest) -> dict[str, str]:
@@ -347,7 +347,7 @@ def _data(plan: Plan, request: CustomResourceRequest) -> dict[str, str]:
     }
 
 
-def response_body(request: CustomResourceRequest, outcome: Outcome) -> dict[str, Any]:
+def response_body(request: CustomResourceRequest, outcome: RequestResult) -> dict[str, Any]:
     """The JSON CloudFormation expects on the ResponseURL."""
     body: dict[str, Any] = {
         "Status": outcome.status,

@@ -9,10 +9,11 @@ import csv
 import io
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.findings import Finding
-from core.sweep import SweepResult
+if TYPE_CHECKING:  # the CLI reads FORMATS before it runs a sweep
+    from core.findings import Finding
+    from core.sweep import SweepResult
 
 FORMATS = ("table", "json", "csv")
 CSV_COLUMNS = (
@@ -30,7 +31,7 @@ CSV_COLUMNS = (
 _TABLE_COLUMNS = ("SEVERITY", "STATUS", "FINDING", "USER", "DEADLINE", "DETAIL")
 
 
-def render(result: SweepResult, fmt: str, *, iam_calls: int | None = None) -> str:
+def format_report(result: SweepResult, fmt: str, *, iam_calls: int | None = None) -> str:
     if fmt == "json":
         return to_json(result, iam_calls=iam_calls)
     if fmt == "csv":

@@ -27,7 +27,7 @@ from core.events import parse_event
 from core.metric_names import ENFORCEMENT_FAILED, action_metric
 from core.naming import name_of_arn
 from core.watch import Ownership
-from handlers.common import alert_sink, cloudformation, iam, logger, metrics, settings, tracer
+from handlers.common import alert_sink, cloudformation, iam, logger, metrics, settings, trace_handler
 
 OWN_ROLES_VAR = "IAM_GUARD_OWN_ROLE_ARNS"
 ALERT_KEY_VAR = "IAM_GUARD_ALERT_KEY_ARN"
@@ -61,7 +61,7 @@ def ownership() -> Ownership | None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         result = enforce(

@@ -21,7 +21,7 @@ from core.org.report import org_digest_alert
 from core.org.summary import ResultFiles
 from core.org.sweep import OrgSweepOptions, list_targets, summarize, sweep_account
 from core.sts import caller_account_id
-from handlers.common import alert_sink, logger, metrics, settings, tracer
+from handlers.common import alert_sink, logger, metrics, settings, trace_handler
 
 
 @cache
@@ -81,7 +81,7 @@ def _parse(model: type[BaseModel], event: Any) -> Any:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def list_accounts_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     organizations = OrganizationsGateway(session().client("organizations", config=client_config()))
     caller = caller_account_id(session().client("sts", config=client_config()))
@@ -92,7 +92,7 @@ def list_accounts_handler(event: dict[str, Any], context: LambdaContext) -> dict
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def sweep_account_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request: SweepAccountInput = _parse(SweepAccountInput, event)
     result = sweep_account(
@@ -109,7 +109,7 @@ def sweep_account_handler(event: dict[str, Any], context: LambdaContext) -> dict
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def digest_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request: DigestInput = _parse(DigestInput, event)
     summaries = []

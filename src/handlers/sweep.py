@@ -29,7 +29,7 @@ from handlers.common import (
     metrics,
     security_hub,
     settings,
-    tracer,
+    trace_handler,
 )
 
 
@@ -46,7 +46,7 @@ class ScheduledEvent(BaseModel):
     id: str = ""
 
 
-def parse_event(event: Any) -> ScheduledEvent:
+def parse_schedule(event: Any) -> ScheduledEvent:
     try:
         return ScheduledEvent.model_validate(event)
     except ValidationError as exc:
@@ -57,12 +57,12 @@ def parse_event(event: Any) -> ScheduledEvent:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = time.perf_counter()
     iam_calls.reset()
     try:
-        scheduled = parse_event(event)
+        scheduled = parse_schedule(event)
         # The stack's own settings: the guardrail is compared with them and healed; the enforcer checked.
         result = run_sweep(
             iam(),
