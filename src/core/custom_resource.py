@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from core.alerts import Alert, AlertItem, AlertKind, Severity
 from core.cloudformation import (
@@ -50,6 +50,7 @@ from core.guardrail import (
 from core.iam import IamGateway, permissions_of
 from core.naming import group_arn, policy_arn
 from core.settings import DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME, Settings, build_settings, settings_from_env
+from core.validation import validated
 
 # ensure_guardrail, remove_group / remove_policy, the rename path (which moves members to the new group),
 # the 0.1 -> 0.2 migration of the policy onto IAM Guard's path, and the check against CloudFormation.
@@ -126,14 +127,7 @@ class CustomResourceRequest(BaseModel):
 
 
 def parse_request(event: Any) -> CustomResourceRequest:
-    try:
-        request = CustomResourceRequest.model_validate(event)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "event"
-        raise InvalidEventError(
-            f"not a CloudFormation custom-resource request: {where}: {first['msg']}"
-        ) from None
+    request = validated(CustomResourceRequest, event, "a CloudFormation custom-resource request")
     parts = request.StackId.split(":")
     if len(parts) < 6 or not parts[4].isdigit() or "/" not in parts[5]:
         raise InvalidEventError(f"not a CloudFormation stack ARN: {request.StackId!r}")

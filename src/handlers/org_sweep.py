@@ -12,15 +12,16 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from core.errors import DeliveryError, InvalidEventError
+from core.errors import DeliveryError
 from core.org.access import RoleAssumer, client_config, new_session
 from core.org.accounts import OrganizationsGateway
 from core.org.report import org_digest_alert
 from core.org.summary import ResultFiles
 from core.org.sweep import OrgSweepOptions, list_targets, summarize, sweep_account
 from core.sts import caller_account_id
+from core.validation import validated
 from handlers.common import alert_sink, logger, metrics, settings, trace_handler
 
 
@@ -71,12 +72,7 @@ class DigestInput(BaseModel):
 
 
 def _parse(model: type[BaseModel], event: Any) -> Any:
-    try:
-        return model.model_validate(event)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "input"
-        raise InvalidEventError(f"not a {model.__name__}: {where}: {first['msg']}") from None
+    return validated(model, event, f"a {model.__name__}")
 
 
 @logger.inject_lambda_context

@@ -14,11 +14,12 @@ from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from core.errors import DeliveryError, IamGuardError, InvalidEventError, SecurityHubImportError
+from core.errors import DeliveryError, IamGuardError, SecurityHubImportError
 from core.metric_names import SWEEP_COMPLETED, sweep_metrics
 from core.sweep import run_sweep
+from core.validation import validated
 from handlers.common import (
     alert_sink,
     cloudformation,
@@ -47,12 +48,7 @@ class ScheduledEvent(BaseModel):
 
 
 def parse_schedule(event: Any) -> ScheduledEvent:
-    try:
-        return ScheduledEvent.model_validate(event)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "event"
-        raise InvalidEventError(f"not an EventBridge scheduled event: {where}: {first['msg']}") from None
+    return validated(ScheduledEvent, event, "an EventBridge scheduled event")
 
 
 @logger.inject_lambda_context
