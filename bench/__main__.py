@@ -14,8 +14,9 @@ import sys
 import time
 
 BENCHMARKS = (
+    ("bench.bench_start", "start-up: each function's import vs a bare boto3 import; the CLI's start"),
     ("bench.bench_enforcer", "enforcer: IAM calls per event, steady state vs first run"),
-    ("bench.bench_sweep", "sweep: IAM calls per run as the number of users grows"),
+    ("bench.bench_sweep", "sweep: IAM calls per run as users grow; end to end against Cloud Custodian"),
     ("bench.bench_demo", "the demo story: AWS calls per step, end to end"),
     ("bench.bench_org", "organizations: the org sweep over 10 and 1,000 member accounts"),
 )

@@ -1,7 +1,8 @@
 """Alert delivery from a workstation: ``--sns-topic-arn`` and ``--slack-webhook-url`` flags -> a sink.
 
 The Slack message is the same Block Kit message the notifier Lambda posts (same renderer, same model).
-A delivery failure raises ``DeliveryError`` from the sink; commands log it and carry on.
+A delivery failure raises ``DeliveryError`` from the sink; commands log it and carry on. The SNS and
+Slack adapters are imported only when their flag is given.
 """
 
 from __future__ import annotations
@@ -10,9 +11,6 @@ import argparse
 
 from core.alerts import AlertSink, FanOutSink, RecordingSink
 from core.errors import SettingsError
-from core.notify import SnsSink
-from core.settings import validate_setting
-from core.slack import SlackWebhookSink
 
 
 def add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,9 +29,14 @@ def sink_from_args(args: argparse.Namespace) -> tuple[RecordingSink, AlertSink]:
     sinks: list[AlertSink] = [recorder]
     topic = getattr(args, "sns_topic_arn", None)
     if topic:
+        from core.notify import SnsSink
+        from core.settings import validate_setting
+
         sinks.append(SnsSink(validate_setting("sns_topic_arn", topic)))
     webhook = getattr(args, "slack_webhook_url", None)
     if webhook:
+        from core.slack import SlackWebhookSink
+
         try:
             sinks.append(SlackWebhookSink(webhook))
         except SettingsError as exc:

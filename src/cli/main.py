@@ -2,6 +2,9 @@
 
 stdout carries only the result (JSON, table, CSV); logs and progress go to stderr. Expected failures
 (``IamGuardError``) print one line on stderr and exit 2 (bad input) or 1 (AWS failure), never a traceback.
+
+Start-up stays small: only the chosen subcommand's module is imported (``iam-guard --help`` imports none),
+and each command module imports what its run needs when it runs.
 """
 
 from __future__ import annotations
@@ -30,12 +33,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"iam-guard: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; subcommands' own flags are added for ``command`` only (all of them when None).
+
+    The other subcommands are still listed (with their help line), so ``--help`` and an unknown
+    subcommand read the same whichever subcommand was named.
+    """
     parser = _Parser(prog="iam-guard", description="Guardrail for IAM users: network + MFA policy.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, help_text in COMMANDS.items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
-        _module(name).add_arguments(command_parser)
+        if command in (None, name):
+            _module(name).add_arguments(command_parser)
     return parser
 
 
@@ -43,8 +52,17 @@ def _module(name: str) -> Any:
     return importlib.import_module(f"cli.commands.{name}")
 
 
+def _command_in(argv: Sequence[str]) -> str:
+    """The subcommand named on the command line ('' when none is, e.g. ``iam-guard --help``)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else ""
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(_command_in(arguments)).parse_args(arguments)
     try:
         return int(_module(args.command).run(args))
     except IamGuardError as exc:

@@ -1,4 +1,4 @@
-"""Shared AWS plumbing for the adapters: error translation, retry with backoff, call counting.
+"""Shared AWS plumbing for the adapters: error translation, retries, call counting, the gateway base.
 
 Error codes are translated here, once, into ``core.errors``; nothing else inspects botocore exceptions.
 Which of those errors are retried is declared on the error classes (``retry_in_process``), not here.
@@ -10,7 +10,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
 from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -127,3 +127,37 @@ class CallCounter:
 
     def reset(self) -> None:
         self.calls.clear()
+
+
+class Gateway:
+    """Base of the adapters: one boto3 client, every call through a ``Retrier``.
+
+    The client is injected (tests; a member account's assumed-role client) or created on first use by
+    ``client_factory``, so constructing a gateway costs nothing until it calls AWS (cold starts).
+    """
+
+    default_client_factory: ClassVar[Callable[[], Any]]
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        retrier: Retrier | None = None,
+        client_factory: Callable[[], Any] | None = None,
+    ) -> None:
+        self._client = client
+        self._client_factory = client_factory or type(self).default_client_factory
+        self.retrier = retrier or Retrier()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    def _call(self, operation: str, **params: Any) -> Any:
+        """``operation`` is the API's name (``GetUser``): what the retrier reports and errors name."""
+        from botocore import xform_name
+
+        method = getattr(self.client, xform_name(operation))
+        return self.retrier.call(operation, lambda: method(**params))

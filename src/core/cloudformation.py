@@ -8,12 +8,12 @@ the enforcer asks whether its own stack is being updated (its changes are then r
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from core.aws import Retrier
+from core.aws import Gateway
 from core.iam import permissions_of, requires
 
 
@@ -47,31 +47,10 @@ class ResourceEvent:
     properties: Mapping[str, Any] | None = None
 
 
-class CloudFormationGateway:
+class CloudFormationGateway(Gateway):
     """Thin, typed wrapper over the three CloudFormation reads IAM Guard makes about its own stack."""
 
-    def __init__(
-        self,
-        client: Any = None,
-        *,
-        retrier: Retrier | None = None,
-        client_factory: Callable[[], Any] = default_cloudformation_client,
-    ) -> None:
-        self._client = client
-        self._client_factory = client_factory
-        self.retrier = retrier or Retrier()
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
-
-    def _call(self, operation: str, **params: Any) -> Any:
-        from botocore import xform_name
-
-        method = getattr(self.client, xform_name(operation))
-        return self.retrier.call(operation, lambda: method(**params))
+    default_client_factory = staticmethod(default_cloudformation_client)
 
     @requires("cloudformation:DescribeStacks")
     def stack(self, stack: str) -> StackFacts:

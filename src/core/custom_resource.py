@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from core.alerts import Alert, AlertItem, AlertKind, Severity
 from core.cloudformation import (
@@ -50,6 +50,7 @@ from core.guardrail import (
 from core.iam import IamGateway, permissions_of
 from core.naming import group_arn, policy_arn
 from core.settings import DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME, Settings, build_settings, settings_from_env
+from core.validation import validated
 
 # ensure_guardrail, remove_group / remove_policy, the rename path (which moves members to the new group),
 # the 0.1 -> 0.2 migration of the policy onto IAM Guard's path, and the check against CloudFormation.
@@ -126,14 +127,7 @@ class CustomResourceRequest(BaseModel):
 
 
 def parse_request(event: Any) -> CustomResourceRequest:
-    try:
-        request = CustomResourceRequest.model_validate(event)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "event"
-        raise InvalidEventError(
-            f"not a CloudFormation custom-resource request: {where}: {first['msg']}"
-        ) from None
+    request = validated(CustomResourceRequest, event, "a CloudFormation custom-resource request")
     parts = request.StackId.split(":")
     if len(parts) < 6 or not parts[4].isdigit() or "/" not in parts[5]:
         raise InvalidEventError(f"not a CloudFormation stack ARN: {request.StackId!r}")
@@ -311,7 +305,7 @@ def _difference(requested: Mapping[str, str], expected: Mapping[str, str]) -> st
 
 
 @dataclass(frozen=True)
-class Outcome:
+class RequestResult:
     status: Literal["SUCCESS", "FAILED"]
     physical_id: str
     reason: str = ""
@@ -319,20 +313,20 @@ class Outcome:
     changes: tuple[Change, ...] = ()
 
 
-def handle(request: CustomResourceRequest, iam: IamGateway) -> Outcome:
+def handle(request: CustomResourceRequest, iam: IamGateway) -> RequestResult:
     """Plan and apply one request; every expected failure becomes a FAILED outcome with its reason."""
     physical_id = request.PhysicalResourceId or f"{request.stack_name}-{request.LogicalResourceId}"
     try:
         plan = plan_request(request)
     except IamGuardError as exc:  # invalid settings: nothing was touched
         failed_id = NOTHING_CREATED if request.RequestType == "Create" else physical_id
-        return Outcome("FAILED", failed_id, str(exc))
+        return RequestResult("FAILED", failed_id, str(exc))
     try:
         changes = apply_plan(iam, plan, request.account_id)
     except IamGuardError as exc:
-        return Outcome("FAILED", physical_id, str(exc))
+        return RequestResult("FAILED", physical_id, str(exc))
     data = _data(plan, request) if plan.ensure is not None else {}
-    return Outcome("SUCCESS", physical_id, "", data, tuple(changes))
+    return RequestResult("SUCCESS", physical_id, "", data, tuple(changes))
 
 
 def _data(plan: Plan, request: CustomResourceRequest) -> dict[str, str]:
@@ -347,7 +341,7 @@ def _data(plan: Plan, request: CustomResourceRequest) -> dict[str, str]:
     }
 
 
-def response_body(request: CustomResourceRequest, outcome: Outcome) -> dict[str, Any]:
+def response_body(request: CustomResourceRequest, outcome: RequestResult) -> dict[str, Any]:
     """The JSON CloudFormation expects on the ResponseURL."""
     body: dict[str, Any] = {
         "Status": outcome.status,

@@ -18,11 +18,12 @@ from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.parser.models.event_bridge import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from core.errors import InvalidEventError
 from core.naming import name_of_arn, same_iam_name
 from core.settings import Settings
+from core.validation import validated
 from core.watch import WATCHED, Ownership, WatchedService, is_critical, owned_resource, watched_service
 
 IAM_SOURCE = "aws.iam"
@@ -137,15 +138,7 @@ def parse_event(raw: Any) -> ApiCallEvent:
     """Validate a raw EventBridge payload; one-line ``InvalidEventError`` when it is not one."""
     if not isinstance(raw, dict):
         raise InvalidEventError(f"not an EventBridge event: expected a JSON object, got {type(raw).__name__}")
-    try:
-        return ApiCallEvent.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "event"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise InvalidEventError(f"not an EventBridge event: {where}: {first['msg']}{more}") from None
-    except RecursionError:
-        raise InvalidEventError("not an EventBridge event: nested too deeply") from None
+    return validated(ApiCallEvent, raw, "an EventBridge event")
 
 
 # --- commands ---------------------------------------------------------------------------------------

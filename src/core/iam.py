@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
-from botocore import xform_name
-
-from core.aws import Retrier
+from core.aws import Gateway
 from core.naming import IAM_PATH
 from core.policy import policy_json
 
@@ -104,29 +102,10 @@ def parse_iam_timestamp(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-class IamGateway:
+class IamGateway(Gateway):
     """Thin, typed wrapper over the IAM API. The client is injected or created lazily on first use."""
 
-    def __init__(
-        self,
-        client: Any = None,
-        *,
-        retrier: Retrier | None = None,
-        client_factory: Callable[[], Any] = default_iam_client,
-    ) -> None:
-        self._client = client
-        self._client_factory = client_factory
-        self.retrier = retrier or Retrier()
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
-
-    def _call(self, operation: str, **params: Any) -> Any:
-        method = getattr(self.client, xform_name(operation))
-        return self.retrier.call(operation, lambda: method(**params))
+    default_client_factory = staticmethod(default_iam_client)
 
     def _pages(self, operation: str, result_key: str, **params: Any) -> Iterator[Any]:
         """Page through a listing, each page retried on its own (paginators give up on throttling)."""

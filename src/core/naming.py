@@ -57,7 +57,9 @@ ORG_SCHEDULE = "org-sweep-schedule"
 ORG_SCHEDULER_ROLE = "org-sweep-scheduler"
 ORG_SPOKE_STACKSET = "spoke"
 # What the spoke StackSet (org/spoke.yaml) creates in every member, under fixed names (core.org.spoke).
-SPOKE_ROLES = ("IAMGuardAuditRole", "IAMGuardEnforceRole", "IAMGuardForwardRole")
+AUDIT_ROLE = "IAMGuardAuditRole"  # the sweep's reads (and Security Hub import) in a member
+ENFORCE_ROLE = "IAMGuardEnforceRole"  # the enforcer's and the sweep's scoped writes in a member
+SPOKE_ROLES = (AUDIT_ROLE, ENFORCE_ROLE, "IAMGuardForwardRole")
 SPOKE_RULE_PREFIX = "IAMGuardForward"  # IAMGuardForward, IAMGuardForwardSpokeChanges
 
 

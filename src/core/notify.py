@@ -52,7 +52,7 @@ class SnsSink:
         return self._client
 
     def send(self, alert: Alert) -> None:
-        from core.render import sns_message  # rendering is pure and lives with the other renderings
+        from core.alert_format.sns_email import sns_message  # pure; lives with the other renderings
 
         message = sns_message(alert)
         try:

@@ -8,11 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.findings import Finding
-from core.sweep import SweepResult
+if TYPE_CHECKING:  # the CLI reads FORMATS before it runs a sweep
+    from core.findings import Finding
+    from core.sweep import SweepResult
 
 FORMATS = ("table", "json", "csv")
 CSV_COLUMNS = (
@@ -30,7 +32,7 @@ CSV_COLUMNS = (
 _TABLE_COLUMNS = ("SEVERITY", "STATUS", "FINDING", "USER", "DEADLINE", "DETAIL")
 
 
-def render(result: SweepResult, fmt: str, *, iam_calls: int | None = None) -> str:
+def format_report(result: SweepResult, fmt: str, *, iam_calls: int | None = None) -> str:
     if fmt == "json":
         return to_json(result, iam_calls=iam_calls)
     if fmt == "csv":
@@ -91,18 +93,22 @@ def to_csv(result: SweepResult) -> str:
     return buffer.getvalue().rstrip("\n")
 
 
+def table_lines(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    """A header and rows in aligned columns; the last column (free text) is not padded."""
+    widths = [max(len(str(r[i])) for r in [columns, *rows]) for i in range(len(columns) - 1)]
+    return [
+        "  ".join([*(str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)), str(row[-1])]).rstrip()
+        for row in [columns, *rows]
+    ]
+
+
 def to_table(result: SweepResult, *, iam_calls: int | None = None) -> str:
     rows = [
         (f.severity.label, f.status, f.finding, f.user, _day(f.deadline), f.detail) for f in result.findings
     ]
     lines = [f"Credential report generated {_iso(result.report_generated_at)}; swept {_iso(result.swept_at)}"]
     if rows:
-        widths = [
-            max(len(str(r[i])) for r in [_TABLE_COLUMNS, *rows]) for i in range(len(_TABLE_COLUMNS) - 1)
-        ]
-        for row in [_TABLE_COLUMNS, *rows]:
-            cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
-            lines.append("  ".join([*cells, str(row[-1])]).rstrip())
+        lines.extend(table_lines(_TABLE_COLUMNS, rows))
     lines.append(summary_line(result, iam_calls=iam_calls))
     if result.security_hub is not None:
         lines.append(result.security_hub.summary())

@@ -33,7 +33,7 @@ Calls per import, for F findings of this run and A ACTIVE IAM Guard findings alr
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -43,7 +43,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError
 
 from core.alerts import Severity
-from core.aws import Retrier, translate
+from core.aws import Gateway, translate
 from core.credential_report import ROOT
 from core.errors import AwsError, FindingAccountError
 from core.findings import (
@@ -502,25 +502,10 @@ class BatchOutcome:
     failed: tuple[FailedFinding, ...]
 
 
-class SecurityHubGateway:
+class SecurityHubGateway(Gateway):
     """Thin wrapper over the Security Hub API. The client is injected or created lazily on first use."""
 
-    def __init__(
-        self,
-        client: Any = None,
-        *,
-        retrier: Retrier | None = None,
-        client_factory: Callable[[], Any] = default_securityhub_client,
-    ) -> None:
-        self._client = client
-        self._client_factory = client_factory
-        self.retrier = retrier or Retrier()
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+    default_client_factory = staticmethod(default_securityhub_client)
 
     def target(self, account_id: str) -> Target:
         """The client's region and partition, for findings of ``account_id`` (= its credentials')."""

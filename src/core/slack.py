@@ -26,9 +26,10 @@ from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
 
+from core.alert_format.envelope import alert_from_envelope
+from core.alert_format.slack_blocks import slack_alarm_message, slack_message, slack_text_message
 from core.alerts import Alert
 from core.errors import DeliveryError, SettingsError
-from core.render import alert_from_envelope, slack_alarm_message, slack_message, slack_text_message
 
 logger = Logger(child=True)
 

@@ -21,12 +21,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.alert_format.envelope import alert_from_envelope
 from core.alerts import Alert, AlertKind
 from core.custom_resource import GUARDRAIL_PROPERTIES
 from core.errors import IamGuardError
 from core.naming import policy_arn
 from core.policy import policies_equal, render_policy
-from core.render import alert_from_envelope
 from core.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME
 from demo.cloudformation import deployed_enforcer, stack_operation
 from demo.cloudtrail import cloudtrail_event, load_sample

@@ -1,28 +1,55 @@
 """What every Lambda handler shares: Powertools utilities, and settings / clients built once, lazily.
 
-Nothing here runs at import time except creating the Powertools objects (which do no I/O).
+Nothing here runs at import time except creating the Powertools Logger and Metrics (which do no I/O).
+The Powertools Tracer is created only when tracing is on (see ``trace_handler``); the AWS adapters are
+imported by the functions that use them, when they first do.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
-from core.alerts import AlertSink
 from core.aws import CallCounter
-from core.cloudformation import CloudFormationGateway
-from core.iam import IamGateway, default_iam_client
-from core.notify import sink_from_settings
-from core.securityhub import SecurityHubGateway
-from core.selfcheck import InfrastructureGateway
 from core.settings import Settings, settings_from_env
+
+if TYPE_CHECKING:
+    from core.alerts import AlertSink
+    from core.cloudformation import CloudFormationGateway
+    from core.iam import IamGateway
+    from core.securityhub import SecurityHubGateway
+    from core.selfcheck import InfrastructureGateway
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+TRACE_DISABLED_VAR = "POWERTOOLS_TRACE_DISABLED"  # "true" in template.yaml unless Tracing=true
+_TRUE = {"1", "true", "t", "yes", "y", "on"}  # the spellings Powertools reads as true
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
 iam_calls = CallCounter()  # the IAM calls of this container's IAM client (the sweep reports them)
+
+
+def tracing_disabled() -> bool:
+    """``POWERTOOLS_TRACE_DISABLED`` as Powertools reads it."""
+    return os.environ.get(TRACE_DISABLED_VAR, "false").strip().lower() in _TRUE
+
+
+def trace_handler(handler: Handler) -> Handler:
+    """Powertools Tracer's ``capture_lambda_handler``, or the handler itself when tracing is off.
+
+    ``Tracer()`` imports the X-Ray SDK even when tracing is disabled, and every cold start would pay for
+    it; so the tracer exists only in functions deployed with ``Tracing=true``.
+    """
+    if tracing_disabled():
+        return handler
+    from aws_lambda_powertools import Tracer
+
+    return cast(Handler, Tracer().capture_lambda_handler(handler))
 
 
 @cache
@@ -33,27 +60,37 @@ def settings() -> Settings:
 
 @cache
 def iam() -> IamGateway:
+    from core.iam import IamGateway, default_iam_client
+
     return IamGateway(client_factory=lambda: iam_calls.attach(default_iam_client()))
 
 
 @cache
 def security_hub() -> SecurityHubGateway:
     """Used only when the import is on; its client is created on first use."""
+    from core.securityhub import SecurityHubGateway
+
     return SecurityHubGateway()
 
 
 @cache
 def cloudformation() -> CloudFormationGateway:
+    from core.cloudformation import CloudFormationGateway
+
     return CloudFormationGateway()
 
 
 @cache
 def infrastructure() -> InfrastructureGateway:
+    from core.selfcheck import InfrastructureGateway
+
     return InfrastructureGateway()
 
 
 @cache
 def alert_sink() -> AlertSink:
+    from core.notify import sink_from_settings
+
     return sink_from_settings(settings())
 
 

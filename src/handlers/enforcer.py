@@ -34,7 +34,7 @@ from core.notify import SnsSink
 from core.settings import validate_setting
 from core.unhandled import unhandled_event_alert
 from core.watch import Ownership
-from handlers.common import alert_sink, cloudformation, iam, logger, metrics, settings, tracer
+from handlers.common import alert_sink, cloudformation, iam, logger, metrics, settings, trace_handler
 
 OWN_ROLES_VAR = "IAM_GUARD_OWN_ROLE_ARNS"
 ALERT_KEY_VAR = "IAM_GUARD_ALERT_KEY_ARN"
@@ -69,7 +69,7 @@ def ownership() -> Ownership | None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         parsed, current, sink = parse_event(event), settings(), alert_sink()

@@ -20,9 +20,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.enforcement import GuardrailCache, is_retryable
 from core.errors import IamGuardError, InvalidEventError
-from core.org.access import ENFORCE_ROLE, RoleAssumer
+from core.naming import ENFORCE_ROLE
+from core.org.access import RoleAssumer
 from core.org.enforce import enforce_member_event
-from handlers.common import alert_sink, logger, metrics, settings, tracer
+from handlers.common import alert_sink, logger, metrics, settings, trace_handler
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -69,7 +70,7 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     response = process_partial_response(
         event=event, record_handler=handle_record, processor=processor, context=context

@@ -12,16 +12,17 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from core.errors import DeliveryError, InvalidEventError
+from core.errors import DeliveryError
 from core.org.access import RoleAssumer, client_config, new_session
 from core.org.accounts import OrganizationsGateway
 from core.org.report import org_digest_alert
 from core.org.summary import ResultFiles
 from core.org.sweep import OrgSweepOptions, list_targets, summarize, sweep_account
 from core.sts import caller_account_id
-from handlers.common import alert_sink, logger, metrics, settings, tracer
+from core.validation import validated
+from handlers.common import alert_sink, logger, metrics, settings, trace_handler
 
 
 @cache
@@ -71,17 +72,12 @@ class DigestInput(BaseModel):
 
 
 def _parse(model: type[BaseModel], event: Any) -> Any:
-    try:
-        return model.model_validate(event)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "input"
-        raise InvalidEventError(f"not a {model.__name__}: {where}: {first['msg']}") from None
+    return validated(model, event, f"a {model.__name__}")
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def list_accounts_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     organizations = OrganizationsGateway(session().client("organizations", config=client_config()))
     caller = caller_account_id(session().client("sts", config=client_config()))
@@ -92,7 +88,7 @@ def list_accounts_handler(event: dict[str, Any], context: LambdaContext) -> dict
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def sweep_account_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request: SweepAccountInput = _parse(SweepAccountInput, event)
     result = sweep_account(
@@ -109,7 +105,7 @@ def sweep_account_handler(event: dict[str, Any], context: LambdaContext) -> dict
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def digest_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request: DigestInput = _parse(DigestInput, event)
     summaries = []

@@ -28,7 +28,7 @@ from core.custom_resource import (
     verify_request,
 )
 from core.errors import DeliveryError, IamGuardError
-from handlers.common import alert_sink, cloudformation, iam, logger, metrics, tracer
+from handlers.common import alert_sink, cloudformation, iam, logger, metrics, trace_handler
 
 WATCHDOG_MARGIN_SECONDS = 5.0
 STACK_ID_VAR = "IAM_GUARD_STACK_ID"
@@ -36,7 +36,7 @@ STACK_ID_VAR = "IAM_GUARD_STACK_ID"
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         request = parse_request(event)

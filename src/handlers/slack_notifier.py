@@ -17,14 +17,14 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import SnsModel
+from aws_lambda_powertools.utilities.parser.models.sns import SnsModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from core.errors import InvalidEventError, SettingsError
 from core.settings import validate_setting
 from core.slack import SlackWebhookSink, SnsNotification, forward_to_slack, webhook_url_from_secret
-from handlers.common import logger, metrics, tracer
+from handlers.common import logger, metrics, trace_handler
 
 SECRET_ARN_VAR = "IAM_GUARD_SLACK_SECRET_ARN"  # noqa: S105 - the name of a variable, not a secret
 
@@ -50,7 +50,7 @@ def notifications(event: dict[str, Any]) -> list[SnsNotification]:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         received = notifications(event)

@@ -14,11 +14,12 @@ from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from core.errors import DeliveryError, IamGuardError, InvalidEventError, SecurityHubImportError
+from core.errors import DeliveryError, IamGuardError, SecurityHubImportError
 from core.metric_names import SWEEP_COMPLETED, sweep_metrics
 from core.sweep import run_sweep
+from core.validation import validated
 from handlers.common import (
     alert_sink,
     cloudformation,
@@ -29,7 +30,7 @@ from handlers.common import (
     metrics,
     security_hub,
     settings,
-    tracer,
+    trace_handler,
 )
 
 
@@ -46,23 +47,18 @@ class ScheduledEvent(BaseModel):
     id: str = ""
 
 
-def parse_event(event: Any) -> ScheduledEvent:
-    try:
-        return ScheduledEvent.model_validate(event)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "event"
-        raise InvalidEventError(f"not an EventBridge scheduled event: {where}: {first['msg']}") from None
+def parse_schedule(event: Any) -> ScheduledEvent:
+    return validated(ScheduledEvent, event, "an EventBridge scheduled event")
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = time.perf_counter()
     iam_calls.reset()
     try:
-        scheduled = parse_event(event)
+        scheduled = parse_schedule(event)
         # The stack's own settings: the guardrail is compared with them and healed; the enforcer checked.
         result = run_sweep(
             iam(),

@@ -13,8 +13,9 @@ from moto import mock_aws
 from tests.alerts.conftest import SecretCheck
 from tests.conftest import load_event
 
+from core.alert_format.envelope import alert_from_envelope
+from core.alert_format.slack_blocks import slack_message
 from core.errors import DeliveryError, InvalidEventError, SettingsError
-from core.render import alert_from_envelope, slack_message
 from demo.lambda_context import FakeLambdaContext
 from demo.slack_receiver import Reply, SlackReceiver
 

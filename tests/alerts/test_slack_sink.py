@@ -7,8 +7,8 @@ import logging
 import pytest
 from tests.alerts.conftest import SecretCheck, digest, tamper_healed
 
+from core.alert_format.slack_blocks import slack_message
 from core.errors import DeliveryError, SettingsError
-from core.render import slack_message
 from core.slack import SlackWebhookSink, retry_after_seconds
 from demo.slack_receiver import Reply, SlackReceiver
 

@@ -11,10 +11,10 @@ import pytest
 from moto import mock_aws
 from tests.alerts.conftest import digest, tamper_healed
 
+from core.alert_format.envelope import alert_from_envelope
 from core.alerts import RecordingSink
 from core.errors import DeliveryError
 from core.notify import SnsSink, sink_from_settings
-from core.render import alert_from_envelope
 from core.settings import build_settings
 
 REGION = "us-east-1"

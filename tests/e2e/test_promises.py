@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from tests.e2e.conftest import ACCOUNT, ALLOWED_CIDR, Stack, wait_for
 
+from core.alert_format.envelope import alert_from_envelope
 from core.alerts import Alert, AlertKind
 from core.policy import policies_equal, render_policy
-from core.render import alert_from_envelope
 from core.settings import settings_from_env
 from demo.cloudtrail import cloudtrail_event, load_sample
 

@@ -24,7 +24,6 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from cli import org as cli_org
 from core.guardrail import ensure_guardrail
 from core.iam import IamGateway
 from core.org import access
@@ -164,6 +163,5 @@ def sts_calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         session.events.register("provide-client-params.organizations.ListAccounts", on_list)
         return session
 
-    monkeypatch.setattr(access, "new_session", watched_session)
-    monkeypatch.setattr(cli_org, "new_session", watched_session)
+    monkeypatch.setattr(access, "new_session", watched_session)  # the CLI imports it from here when it runs
     return seen

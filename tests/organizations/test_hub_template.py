@@ -58,7 +58,7 @@ def test_every_hub_resource_exists_only_in_org_mode_and_comes_last() -> None:
 
     assert names[first:] == list(hub())  # one section, at the end of Resources
     for logical, resource in hub().items():
-        assert resource["Condition"] in {"OrgMode", "OrgSpokeStackSet"}, logical
+        assert resource["Condition"] in {"OrgMode", "OrgSpokeStackSet", "OrgTracingOn"}, logical
     assert load_template()["Conditions"]["OrgMode"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "OrganizationId"}, ""]}]
     }

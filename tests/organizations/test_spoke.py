@@ -12,8 +12,8 @@ from tests.organizations.spoke_model import MEMBER, load_spoke, resolve, role, r
 from tests.template.template_model import as_list, role_policies, statements
 
 from core import events
+from core.naming import AUDIT_ROLE, ENFORCE_ROLE
 from core.org import spoke
-from core.org.access import AUDIT_ROLE, ENFORCE_ROLE
 from core.org.routing import is_read_action
 
 

@@ -18,6 +18,13 @@ STACK = "iam-guard"
 STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK}/5b2b7c40-1f0e-11ef-9a3b-0a1b2c3d4e5f"
 # The functions and what the least-privilege tests hold each role to (see test_least_privilege.py).
 FUNCTIONS = ("EnforcerFunction", "SweepFunction", "SlackNotifierFunction", "PolicyResourceFunction")
+# Deployed only with OrgMode (the organization hub); tested in tests/organizations/test_hub_template.py.
+HUB_FUNCTIONS = (
+    "OrgEnforcerFunction",
+    "OrgListAccountsFunction",
+    "OrgSweepAccountFunction",
+    "OrgDigestFunction",
+)
 # Parameters the resolved template uses where the default is empty (the Slack notifier needs a secret).
 TEST_PARAMETERS = {
     "AllowedCIDRs": "203.0.113.0/24",
@@ -39,7 +46,7 @@ def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, 
         value = loader.construct_sequence(node, deep=True)
     else:
         value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+    return {suffix if suffix in {"Ref", "Condition"} else f"Fn::{suffix}": value}
 
 
 _CfnLoader.add_multi_constructor("!", _tagged)
@@ -94,12 +101,37 @@ def physical_value(logical_id: str, attribute: str | None = None) -> str:
     return f"{STACK}-{logical_id}"
 
 
+def condition_holds(name: str, parameters: dict[str, str] | None = None) -> bool:
+    """The template's condition ``name`` for these parameter values (Equals / Not / And / Or / Condition)."""
+    params = parameter_values(parameters)
+
+    def holds(node: Any) -> bool:
+        (function, argument), *_ = node.items()
+        if function == "Condition":
+            return holds(load_template()["Conditions"][argument])
+        if function == "Fn::Equals":
+            left, right = (params[a["Ref"]] if isinstance(a, dict) else a for a in argument)
+            return str(left) == str(right)
+        if function == "Fn::Not":
+            return not holds(argument[0])
+        if function == "Fn::And":
+            return all(holds(a) for a in argument)
+        if function == "Fn::Or":
+            return any(holds(a) for a in argument)
+        raise ValueError(f"unsupported condition function {function}")
+
+    return holds({"Condition": name})
+
+
+_NO_VALUE = object()  # !Ref AWS::NoValue: the property or list item is left out
+
+
 def resolve(
     value: Any, parameters: dict[str, str] | None = None, resources: dict[str, str] | None = None
 ) -> Any:
-    """Resolve Ref / Sub / GetAtt / Join / If (conditions true) with the fake account and parameter values.
-    ``resources`` overrides the value of ``!Ref X`` / ``!GetAtt X.Attr`` for some of our resources (keys
-    "X" or "X.Attr")."""
+    """Resolve Ref / Sub / GetAtt / Join / If with the fake account and parameter values (conditions are
+    evaluated; ``AWS::NoValue`` drops the property or list item). ``resources`` overrides the value of
+    ``!Ref X`` / ``!GetAtt X.Attr`` for some of our resources (keys "X" or "X.Attr")."""
     params = parameter_values(parameters)
     given = resources or {}
     pseudo = {
@@ -120,9 +152,11 @@ def resolve(
 
     def walk(node: Any) -> Any:
         if isinstance(node, list):
-            return [walk(item) for item in node]
+            return [item for item in map(walk, node) if item is not _NO_VALUE]
         if not isinstance(node, dict):
             return node
+        if node == {"Ref": "AWS::NoValue"}:
+            return _NO_VALUE
         if set(node) == {"Ref"}:
             return ref(node["Ref"])
         if set(node) == {"Fn::GetAtt"}:
@@ -144,9 +178,10 @@ def resolve(
             separator, parts = node["Fn::Join"]
             return str(separator).join(str(walk(part)) for part in parts)
         if set(node) == {"Fn::If"}:
-            _condition, when_true, _when_false = node["Fn::If"]
-            return walk(when_true)
-        return {key: walk(item) for key, item in node.items()}
+            condition, when_true, when_false = node["Fn::If"]
+            return walk(when_true if condition_holds(condition, parameters) else when_false)
+        walked = {key: walk(item) for key, item in node.items()}
+        return {key: item for key, item in walked.items() if item is not _NO_VALUE}
 
     return walk(value)
 
@@ -159,13 +194,19 @@ def role_of(function: str) -> str:
     return str(logical)
 
 
+# Optional features whose statements a role carries only when they are on: least privilege is checked
+# against the most a role may ever do, so role_policies turns them on unless told otherwise.
+FEATURES_ON = {"SecurityHub": "true"}
+
+
 def role_policies(
     function: str, parameters: dict[str, str] | None = None, resources: dict[str, str] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """The role's inline policies, name -> resolved policy document."""
+    """The role's inline policies, name -> resolved policy document (optional features on by default)."""
     role = load_template()["Resources"][role_of(function)]["Properties"]
+    chosen = {**FEATURES_ON, **(parameters or {})}
     return {
-        p["PolicyName"]: resolve(p["PolicyDocument"], parameters, resources) for p in role.get("Policies", [])
+        p["PolicyName"]: resolve(p["PolicyDocument"], chosen, resources) for p in role.get("Policies", [])
     }
 
 

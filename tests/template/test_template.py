@@ -12,9 +12,11 @@ import pytest
 from packaging.requirements import Requirement
 from tests.template.template_model import (
     FUNCTIONS,
+    HUB_FUNCTIONS,
     ROOT,
     actions_of,
     as_list,
+    condition_holds,
     load_template,
     physical_value,
     resolve,
@@ -35,8 +37,9 @@ DECLARED: dict[str, frozenset[str]] = {
     "SlackNotifierFunction": slack.REQUIRED_PERMISSIONS,
     "PolicyResourceFunction": custom_resource.REQUIRED_PERMISSIONS | ALERTS,
 }
-# What AWS needs around any function: logs to its own log group, traces, its dead-letter queue.
-PLUMBING = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# What AWS needs around any function: logs to its own log group, its dead-letter queue. (X-Ray traces:
+# TracingPolicy, only when tracing is on.)
+PLUMBING = {"logs:CreateLogStream", "logs:PutLogEvents"}
 # IAM actions without resource-level permissions (Service Authorization Reference): "*" is the only scope.
 NO_RESOURCE_LEVEL = {
     "iam:GenerateCredentialReport",
@@ -212,6 +215,62 @@ def test_runtime_is_python_3_13_or_newer_on_arm64() -> None:
 
     assert (int(major), int(minor)) >= (3, 13)
     assert function["Architectures"] == ["arm64"]
+
+
+# --- tracing: off by default, so no function loads the X-Ray SDK -------------------------------------
+
+XRAY = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+
+
+def function_tracing(parameters: dict[str, str]) -> tuple[str, str]:
+    """(X-Ray mode, POWERTOOLS_TRACE_DISABLED) that every function gets from Globals."""
+    function = resolve(load_template()["Globals"]["Function"], parameters)
+    return function["Tracing"], function["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"]
+
+
+def test_tracing_is_off_by_default_and_powertools_is_told() -> None:
+    assert load_template()["Parameters"]["Tracing"]["Default"] == "false"
+    assert function_tracing({}) == ("PassThrough", "true")
+    assert function_tracing({"Tracing": "true"}) == ("Active", "false")
+    for function in FUNCTIONS:  # no function overrides what Globals says
+        properties = resources()[function]["Properties"]
+        assert "Tracing" not in properties
+        assert "POWERTOOLS_TRACE_DISABLED" not in properties.get("Environment", {}).get("Variables", {})
+
+
+def test_only_traced_functions_may_send_traces() -> None:
+    tracing = resources()["TracingPolicy"]
+    granting = [name for name, r in resources().items() if "xray:" in str(r)]
+
+    assert sorted(granting) == ["OrgWorkflowTracingPolicy", "TracingPolicy"]  # no role grants X-Ray itself
+    assert tracing["Condition"] == "TracingOn"
+    assert not condition_holds("TracingOn", {})
+    assert condition_holds("TracingOn", {"Tracing": "true"})
+    policy = resolve(tracing["Properties"], {"Tracing": "true"})
+    (statement,) = statements(policy["PolicyDocument"])
+    assert (statement["Effect"], sorted(statement["Action"]), statement["Resource"]) == ("Allow", XRAY, "*")
+    roles = {physical_value(role_of(function)) for function in FUNCTIONS}
+    assert sorted(policy["Roles"]) == sorted(roles)  # every function's role (Slack's when it exists)
+    without_slack = resolve(tracing["Properties"]["Roles"], {"Tracing": "true", "SlackSecretArn": ""})
+    assert physical_value("SlackNotifierRole") not in without_slack
+
+
+def test_with_org_mode_the_hubs_functions_and_workflow_are_traced_only_when_tracing_is_on() -> None:
+    org = {"Tracing": "true", "OrganizationId": "o-a1b2c3d4e5"}
+    roles = resolve(resources()["TracingPolicy"]["Properties"]["Roles"], org)
+    hub_roles = {physical_value(role_of(function)) for function in HUB_FUNCTIONS}
+
+    assert hub_roles <= set(roles)
+    workflow = resources()["OrgWorkflowTracingPolicy"]
+    assert workflow["Condition"] == "OrgTracingOn"
+    assert condition_holds("OrgTracingOn", org)
+    assert not condition_holds("OrgTracingOn", {"OrganizationId": "o-a1b2c3d4e5"})
+    assert not condition_holds("OrgTracingOn", {"Tracing": "true"})
+    (statement,) = statements(resolve(workflow["Properties"], org)["PolicyDocument"])
+    assert sorted(statement["Action"]) == sorted([*XRAY, "xray:GetSamplingRules", "xray:GetSamplingTargets"])
+    machine = resources()["OrgSweepStateMachine"]["Properties"]
+    assert resolve(machine["Tracing"], org) == {"Enabled": True}
+    assert resolve(machine["Tracing"], {"OrganizationId": "o-a1b2c3d4e5"}) == {"Enabled": False}
 
 
 # --- parameters fail bad values at deploy time, as the settings model would --------------------------

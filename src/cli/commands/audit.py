@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from cli.delivery import add_delivery_arguments, sink_from_args
 from cli.options import (
@@ -26,15 +27,13 @@ from cli.options import (
     add_target_arguments,
     settings_from_args,
 )
-from cli.org import add_audit_org_arguments, check_audit_flags, run_audit
-from core.aws import CallCounter
-from core.cloudformation import CloudFormationGateway
+from cli.org import add_audit_org_arguments, check_audit_flags
 from core.errors import SettingsError
-from core.iam import IamGateway, default_iam_client
-from core.report_format import FORMATS, render
-from core.selfcheck import InfrastructureGateway
+from core.report_format import FORMATS
 from core.settings import MAX_HYGIENE_DAYS
-from core.sweep import GuardrailMode, run_sweep
+
+if TYPE_CHECKING:
+    from core.sweep import GuardrailMode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,6 +84,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cli.org import run_audit
+    from core.aws import CallCounter
+    from core.cloudformation import CloudFormationGateway
+    from core.iam import IamGateway, default_iam_client
+    from core.report_format import format_report
+    from core.selfcheck import InfrastructureGateway
+    from core.sweep import run_sweep
+
     # The result (stdout) and one reason line (stderr) say everything; keep the core's logs out of them.
     logging.getLogger().addHandler(logging.NullHandler())
     check_audit_flags(args)
@@ -106,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         infrastructure=InfrastructureGateway() if deployed else None,
         cloudformation=CloudFormationGateway() if deployed else None,
     )
-    print(render(result, args.format, iam_calls=counter.total))
+    print(format_report(result, args.format, iam_calls=counter.total))
     if result.security_hub is not None and args.format == "csv":
         print(result.security_hub.summary(), file=sys.stderr)
     problems = [f"{f.user}: {f.detail.rsplit('; ', 1)[-1]}" for f in result.failures]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.delivery import add_delivery_arguments, sink_from_args
 from cli.options import (
@@ -18,13 +18,11 @@ from cli.options import (
     add_target_arguments,
     settings_from_args,
 )
-from cli.org import role_name, run_enforce
-from core.cloudformation import CloudFormationGateway
-from core.enforcement import GuardrailCache, enforce
+from cli.org import role_name
 from core.errors import InvalidInputError
-from core.events import IamApiCallEvent, parse_event
-from core.iam import IamGateway
-from core.sts import caller_account_id
+
+if TYPE_CHECKING:
+    from core.events import IamApiCallEvent
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,8 +40,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.cloudformation import CloudFormationGateway
+    from core.enforcement import GuardrailCache, enforce
+    from core.iam import IamGateway
+
     settings = settings_from_args(args)
     if args.org_role:  # the member account the event names (cli.org)
+        from cli.org import run_enforce
+
         return run_enforce(args, _read_json(Path(args.event)), settings)
     event = _read_event(Path(args.event))
     _check_account(event)
@@ -62,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read_event(path: Path) -> IamApiCallEvent:
+    from core.events import parse_event
+
     return parse_event(_read_json(path))
 
 
@@ -78,6 +84,8 @@ def _read_json(path: Path) -> Any:
 
 def _check_account(event: IamApiCallEvent) -> None:
     """The event's account decides the policy ARN: refuse to act on another account's event."""
+    from core.sts import caller_account_id
+
     account = caller_account_id()
     if event.account != account:
         raise InvalidInputError(

@@ -21,8 +21,6 @@ SOURCE_IDENTITY = "iam-guard"
 SESSION_PREFIX = "iam-guard-"
 MIN_DURATION, MAX_DURATION = 900, 3600
 DEFAULT_DURATION = 900
-AUDIT_ROLE = "IAMGuardAuditRole"
-ENFORCE_ROLE = "IAMGuardEnforceRole"
 
 
 def role_arn(account_id: str, role_name: str, partition: str = "aws") -> str:

@@ -9,11 +9,11 @@ account (``DeploymentTargets`` docs).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from core.aws import Retrier
+from core.aws import Gateway
 from core.errors import InvalidInputError
 from core.iam import permissions_of, requires
 
@@ -43,34 +43,15 @@ def default_organizations_client() -> Any:
     return boto3.client("organizations", config=Config(retries={"total_max_attempts": 1}))
 
 
-class OrganizationsGateway:
+class OrganizationsGateway(Gateway):
     """Organizations reads, as the management account or a delegated administrator."""
 
-    def __init__(
-        self,
-        client: Any = None,
-        *,
-        retrier: Retrier | None = None,
-        client_factory: Callable[[], Any] = default_organizations_client,
-    ) -> None:
-        self._client = client
-        self._client_factory = client_factory
-        self.retrier = retrier or Retrier()
+    default_client_factory = staticmethod(default_organizations_client)
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
-
-    def _call(self, operation: str, method: str, **params: Any) -> Any:
-        fn = getattr(self.client, method)
-        return self.retrier.call(operation, lambda: fn(**params))
-
-    def _pages(self, operation: str, method: str, key: str, **params: Any) -> Iterator[Any]:
+    def _pages(self, operation: str, key: str, **params: Any) -> Iterator[Any]:
         token: str | None = None
         while True:
-            page = self._call(operation, method, **params, **({"NextToken": token} if token else {}))
+            page = self._call(operation, **params, **({"NextToken": token} if token else {}))
             yield from page.get(key, [])
             token = page.get("NextToken")
             if not token:
@@ -78,17 +59,17 @@ class OrganizationsGateway:
 
     @requires("organizations:DescribeOrganization")
     def describe_organization(self) -> Organization:
-        org = self._call("DescribeOrganization", "describe_organization")["Organization"]
+        org = self._call("DescribeOrganization")["Organization"]
         return Organization(str(org["Id"]), str(org["MasterAccountId"]))
 
     @requires("organizations:ListAccounts")
     def list_accounts(self) -> list[Account]:
         """Every account of the organisation, whatever its state (pages of at most 20 on AWS)."""
-        return [_account(a) for a in self._pages("ListAccounts", "list_accounts", "Accounts")]
+        return [_account(a) for a in self._pages("ListAccounts", "Accounts")]
 
     @requires("organizations:ListRoots")
     def list_root_ids(self) -> list[str]:
-        return [str(r["Id"]) for r in self._pages("ListRoots", "list_roots", "Roots")]
+        return [str(r["Id"]) for r in self._pages("ListRoots", "Roots")]
 
     @requires("organizations:ListOrganizationalUnitsForParent")
     def list_child_ou_ids(self, parent_id: str) -> list[str]:
@@ -96,7 +77,6 @@ class OrganizationsGateway:
             str(ou["Id"])
             for ou in self._pages(
                 "ListOrganizationalUnitsForParent",
-                "list_organizational_units_for_parent",
                 "OrganizationalUnits",
                 ParentId=parent_id,
             )
@@ -104,12 +84,7 @@ class OrganizationsGateway:
 
     @requires("organizations:ListAccountsForParent")
     def list_accounts_for_parent(self, parent_id: str) -> list[Account]:
-        return [
-            _account(a)
-            for a in self._pages(
-                "ListAccountsForParent", "list_accounts_for_parent", "Accounts", ParentId=parent_id
-            )
-        ]
+        return [_account(a) for a in self._pages("ListAccountsForParent", "Accounts", ParentId=parent_id)]
 
 
 def _account(raw: dict[str, Any]) -> Account:

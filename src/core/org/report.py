@@ -16,7 +16,7 @@ from typing import Any
 from core.alerts import Alert, AlertItem, AlertKind, Severity
 from core.org.summary import AccountSummary, totals_of
 from core.org.sweep import ACCOUNT_FAILED, AccountResult, OrgSweepResult
-from core.report_format import CSV_COLUMNS, finding_dict, to_json
+from core.report_format import CSV_COLUMNS, finding_dict, table_lines, to_json
 
 ORG_CSV_COLUMNS = ("account_id", *CSV_COLUMNS)
 _TABLE_COLUMNS = ("ACCOUNT", "SEVERITY", "STATUS", "FINDING", "USER", "DEADLINE", "DETAIL")
@@ -113,12 +113,7 @@ def to_table(result: OrgSweepResult) -> str:
     ]
     lines = [f"Organisation {result.organization_id}; swept {_iso(result.swept_at)}"]
     if rows:
-        widths = [
-            max(len(str(r[i])) for r in [_TABLE_COLUMNS, *rows]) for i in range(len(_TABLE_COLUMNS) - 1)
-        ]
-        for row in [_TABLE_COLUMNS, *rows]:
-            cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
-            lines.append("  ".join([*cells, str(row[-1])]).rstrip())
+        lines.extend(table_lines(_TABLE_COLUMNS, rows))
     lines.append(summary_line(result))
     return "\n".join(lines)
 

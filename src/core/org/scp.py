@@ -19,8 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from core.errors import PolicyTooLargeError
-from core.naming import IAM_PATH, role_path
-from core.org.access import ENFORCE_ROLE
+from core.naming import ENFORCE_ROLE, IAM_PATH, role_path
 from core.org.spoke import SPOKE_ROLES, SPOKE_RULES, STACKSET_EXECUTION_ROLES
 from core.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME
 

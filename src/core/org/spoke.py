@@ -17,8 +17,7 @@ from pydantic import ValidationError
 
 from core import naming
 from core.events import CLOUDTRAIL_DETAIL_TYPE, IAM_SOURCE, CloudTrailDetail
-from core.naming import same_iam_name
-from core.org.access import AUDIT_ROLE, ENFORCE_ROLE
+from core.naming import AUDIT_ROLE, ENFORCE_ROLE, same_iam_name
 from core.settings import Settings
 
 FORWARD_ROLE = "IAMGuardForwardRole"

@@ -22,7 +22,8 @@ from core.aws import Retrier
 from core.errors import IamGuardError
 from core.findings import FAILED
 from core.iam import IamGateway
-from core.org.access import AUDIT_ROLE, ENFORCE_ROLE, AccountAccess, Assumer
+from core.naming import AUDIT_ROLE, ENFORCE_ROLE
+from core.org.access import AccountAccess, Assumer
 from core.org.accounts import Organization, OrganizationsGateway, Selection, select_accounts
 from core.org.fanout import FanOutSettings, fan_out
 from core.org.routing import RoutingIamClient
