@@ -35,8 +35,11 @@ format: $(BIN)/.installed
 	$(BIN)/ruff format src tests
 	$(BIN)/ruff check --fix src tests
 
+# The least-privilege recorder (tests/template/call_recorder.py) needs the npm IAM engine, which `install`
+# provides. IAM_GUARD_REQUIRE_ENGINE=1: here (and in CI, which runs `make test`) a missing engine fails
+# the run; a pytest run started by hand only reports the check as not done, with how to install it.
 pytest: install
-	$(BIN)/python -m pytest -n 2 -q
+	IAM_GUARD_REQUIRE_ENGINE=1 $(BIN)/python -m pytest -n 2 -q
 
 # The documentation site: broken links, missing anchors or pages outside the nav fail the build.
 # NO_MKDOCS_2_WARNING silences Material's end-of-life banner (it is not a build warning). No --quiet:

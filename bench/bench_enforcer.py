@@ -17,7 +17,6 @@ import io
 import json
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +28,6 @@ BURST = 500
 CIDR = "203.0.113.0/24"
 ENFORCER_ROLE = "arn:aws:iam::123456789012:role/iam-guard/iam-guard/iam-guard_enforcer"
 USERS = ("dev-bob", "dev-carol", "dev-dave")
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "iam-guard-EnforcerFunction-bench"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = (
-        f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:iam-guard-EnforcerFunction-bench"
-    )
-    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
 
 
 def fake_environment() -> None:
@@ -157,6 +146,7 @@ def burst() -> dict[str, Any]:
     from moto import mock_aws
 
     from core.aws import CallCounter
+    from demo.lambda_context import FakeLambdaContext
     from handlers import common
     from handlers import enforcer as handler
 
@@ -178,7 +168,9 @@ def burst() -> dict[str, Any]:
                 event["id"] = f"burst-{n}"
                 event["detail"]["eventID"] = f"burst-event-{n}"
                 event["detail"]["requestParameters"] = {"userName": name}
-                outcome = handler.lambda_handler(event, FakeContext(aws_request_id=f"req-{n}"))
+                outcome = handler.lambda_handler(
+                    event, FakeLambdaContext("iam-guard-EnforcerFunction-bench", aws_request_id=f"req-{n}")
+                )
                 failures += outcome.get("action") != "enrolled"
         wall = time.perf_counter() - started
         members = {u["UserName"] for u in client.get_group(GroupName=GROUP, MaxItems=1000)["Users"]}

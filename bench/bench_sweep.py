@@ -100,45 +100,18 @@ def serve(n: int) -> None:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on the benchmark's output
     from moto.iam.models import iam_backends
-    from moto.server import ThreadedMotoServer
+    from tests.harness.large_account import seed_iam_backend
+
+    from demo.emulator import start_moto_server
 
     backend = iam_backends[ACCOUNT_ID]["aws"]
-    group = backend.create_group(GROUP, "/")
-    members = _SetBackedList()
-    for i in range(n):
-        name = f"user{i:05d}"
-        user = backend.create_user("us-east-1", name)
-        members.append(user)
-        if i % 10 == 0:
-            user.password = "Correct-Horse-9-Battery"
-        if i % 7 == 0:
-            backend.create_access_key(name)
-        if i % 21 == 0:
-            device = backend.create_virtual_mfa_device(f"{name}-phone", "/")
-            backend.enable_mfa_device(name, device.serial_number, "123456", "654321")
-    # moto keeps members in a list and checks `user in group.users` for every user it lists: quadratic
-    # at 10,000 users. A set-backed list keeps the emulator's own cost out of the figures.
-    group.users = members
+    backend.create_group(GROUP, "/")
+    seed_iam_backend(n, GROUP)
     backend.generate_report()  # a report already exists, as on a live account
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    print(f"http://{host}:{port}", flush=True)
+    server, endpoint = start_moto_server()
+    print(endpoint, flush=True)
     sys.stdin.read()  # until the parent closes our stdin
     server.stop()
-
-
-class _SetBackedList(list):  # type: ignore[type-arg]
-    def __init__(self) -> None:
-        super().__init__()
-        self._ids: set[int] = set()
-
-    def append(self, item: Any) -> None:
-        super().append(item)
-        self._ids.add(id(item))
-
-    def __contains__(self, item: object) -> bool:
-        return id(item) in self._ids
 
 
 class SeededServer:

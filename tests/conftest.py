@@ -1,14 +1,19 @@
-"""Fixtures shared by every test area. Areas keep their own fixtures in their folder's conftest.py."""
+"""Fixtures shared by every test area (the harness: see tests/harness/__init__.py). Areas keep their
+own fixtures in their folder's conftest.py."""
 
 from __future__ import annotations
 
 import json
 import os
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.harness.metrics import EmittedMetrics, pin_lambda_metrics
+
+from demo.slack_receiver import SlackReceiver
 
 pytest_plugins = ["tests.template.call_recorder"]  # least privilege, proven on every recorded AWS call
 
@@ -75,3 +80,52 @@ def moto_moves_group_paths(monkeypatch: pytest.MonkeyPatch) -> None:
         self.get_group(group_name).path = new_path
 
     monkeypatch.setattr(IAMBackend, "update_group", update_group)
+
+
+# --- the harness: one of each stand-in -------------------------------------------------------------
+
+
+@pytest.fixture
+def lambda_metrics(monkeypatch: pytest.MonkeyPatch) -> EmittedMetrics:
+    """The handlers' Powertools metrics in this test's namespace and service, and every EMF document
+    they publish (``.points(name)``)."""
+    return pin_lambda_metrics(
+        monkeypatch,
+        namespace=os.environ["POWERTOOLS_METRICS_NAMESPACE"],
+        service=os.environ["POWERTOOLS_SERVICE_NAME"],
+    )
+
+
+@pytest.fixture
+def receiver() -> Iterator[SlackReceiver]:
+    """A local HTTP receiver on 127.0.0.1: ``url`` is a Slack webhook (its secret part ``SeCrEtToKeN123``,
+    easy to spot if it leaks), ``response_url`` a CloudFormation pre-signed response URL."""
+    with SlackReceiver(token="SeCrEtToKeN123") as local:
+        yield local
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto's threaded server on 127.0.0.1 (``demo.emulator.start_moto_server``), one per test process:
+    its endpoint URL. Use ``moto_endpoint`` to get it emptied around a test."""
+    from demo.emulator import start_moto_server
+
+    server, endpoint = start_moto_server()
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+
+
+def reset_moto(endpoint: str) -> None:
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=10).close()  # loopback only
+
+
+@pytest.fixture
+def moto_endpoint(moto_server: str) -> Iterator[str]:
+    """The moto server, empty: its state is this process's moto backends, shared with in-process
+    ``mock_aws`` tests, so it is reset before and after each test."""
+    reset_moto(moto_server)
+    yield moto_server
+    reset_moto(moto_server)

@@ -1,6 +1,7 @@
 """Shared AWS plumbing for the adapters: error translation, retries, call counting, the gateway base.
 
 Error codes are translated here, once, into ``core.errors``; nothing else inspects botocore exceptions.
+Which of those errors are retried is declared on the error classes (``retry_in_process``), not here.
 """
 
 from __future__ import annotations
@@ -11,31 +12,48 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from core.errors import (
     AccessDeniedError,
     AwsError,
+    ConcurrentModificationError,
     ConflictError,
     CredentialReportError,
     NotFoundError,
     ThrottledError,
+    UnavailableError,
 )
 
 T = TypeVar("T")
 
-_NOT_FOUND = {"NoSuchEntity", "NoSuchEntityException", "NotFound", "ResourceNotFoundException"}
-_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
-_THROTTLED = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
-_RETRYABLE = _THROTTLED | {"ConcurrentModification", "ConcurrentModificationException", "ServiceFailure"}
-_CONFLICT = {
-    "ConcurrentModification",
-    "ConcurrentModificationException",
-    "EntityAlreadyExists",
-    "LimitExceeded",
-    "DeleteConflict",
+# AWS error code -> our class (which declares whether it is retried: core.errors).
+_CLASS_OF_CODE: dict[str, type[AwsError]] = {
+    **dict.fromkeys(
+        ("NoSuchEntity", "NoSuchEntityException", "NotFound", "ResourceNotFoundException"), NotFoundError
+    ),
+    **dict.fromkeys(
+        ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"),
+        AccessDeniedError,
+    ),
+    **dict.fromkeys(
+        ("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"),
+        ThrottledError,
+    ),
+    **dict.fromkeys(
+        ("ConcurrentModification", "ConcurrentModificationException"), ConcurrentModificationError
+    ),
+    **dict.fromkeys(("EntityAlreadyExists", "LimitExceeded", "DeleteConflict"), ConflictError),
+    **dict.fromkeys(
+        ("ServiceFailure", "ServiceFailureException", "ServiceUnavailable", "InternalFailure"),
+        UnavailableError,
+    ),
+    **dict.fromkeys(
+        ("ReportNotPresent", "ReportExpired", "ReportInProgress", "ReportGenerationLimitExceeded"),
+        CredentialReportError,
+    ),
 }
-_REPORT = {"ReportNotPresent", "ReportExpired", "ReportInProgress", "ReportGenerationLimitExceeded"}
 
 
 def error_code(exc: ClientError) -> str:
@@ -48,27 +66,19 @@ def translate(operation: str, exc: Exception) -> AwsError:
         code = error_code(exc)
         message = str(exc.response.get("Error", {}).get("Message", "")).splitlines()[0:1]
         text = message[0] if message else ""
-        cls: type[AwsError] = AwsError
-        if code in _NOT_FOUND:
-            cls = NotFoundError
-        elif code in _DENIED:
-            cls = AccessDeniedError
-        elif code in _THROTTLED:
-            cls = ThrottledError
-        elif code in _REPORT:
-            cls = CredentialReportError
-        elif code in _CONFLICT:
-            cls = ConflictError
-        return cls(operation, code, text)
+        return _CLASS_OF_CODE.get(code, AwsError)(operation, code, text)
     if isinstance(exc, NoCredentialsError):
         return AccessDeniedError(operation, "NoCredentials", "no AWS credentials found")
+    if isinstance(exc, BotoConnectionError | HTTPClientError):  # refused, reset, timed out, closed
+        return UnavailableError(operation, type(exc).__name__, str(exc).splitlines()[0])
     if isinstance(exc, BotoCoreError):
         return AwsError(operation, type(exc).__name__, str(exc).splitlines()[0])
     raise TypeError(f"not an AWS error: {exc!r}")
 
 
 class Retrier:
-    """Retries throttling and concurrent-modification errors with capped, jittered exponential backoff."""
+    """Retries what the error classes declare ``retry_in_process`` (throttling, concurrent modification,
+    network and AWS-side failures) with capped, jittered exponential backoff; raises the rest translated."""
 
     def __init__(
         self,
@@ -88,11 +98,10 @@ class Retrier:
         while True:
             try:
                 return fn()
-            except ClientError as exc:
-                if error_code(exc) not in _RETRYABLE or attempt >= self.max_attempts:
-                    raise translate(operation, exc) from None
-            except BotoCoreError as exc:
-                raise translate(operation, exc) from None
+            except (ClientError, BotoCoreError) as exc:
+                error = translate(operation, exc)
+                if not error.retry_in_process or attempt >= self.max_attempts:
+                    raise error from None
             delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
             self.sleep(delay * (0.5 + random.random() / 2))  # noqa: S311 - jitter, not crypto
             attempt += 1

@@ -22,7 +22,7 @@ from typing import Any
 from core import enforcement_alerts as alerts
 from core.alerts import Alert, AlertSink, Severity
 from core.cloudformation import CloudFormationGateway
-from core.errors import AwsError, ConflictError, DeliveryError, IamGuardError, NotFoundError, ThrottledError
+from core.errors import DeliveryError, IamGuardError, NotFoundError
 from core.events import (
     TAMPER_COMMANDS,
     ApiCallEvent,
@@ -201,9 +201,10 @@ def enforce(
 
 
 def is_retryable(exc: IamGuardError) -> bool:
-    """Worth a Lambda retry: throttling or a race that outlived our own backoff, or an unclassified
-    AWS/network failure. Missing permissions, bad settings and bad events fail the same way every time."""
-    return isinstance(exc, ThrottledError | ConflictError) or type(exc) is AwsError
+    """Worth a Lambda retry: what the error class declares ``retry_in_lambda`` (core.errors): throttling,
+    races and network failures that outlived our own backoff, unclassified AWS errors. Missing
+    permissions, bad settings and bad events fail the same way every time."""
+    return exc.retry_in_lambda
 
 
 # --- per command ------------------------------------------------------------------------------------

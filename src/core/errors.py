@@ -2,6 +2,15 @@
 
 Every expected failure is an ``IamGuardError`` whose ``str()`` is one line saying what and why. Entry
 points (Lambda handlers, the CLI) catch this base class only; anything else is a bug and keeps its traceback.
+
+The failure contract is declared here, on the classes, and read by everything that retries:
+
+- ``retry_in_process``: the same call, after a short backoff, may succeed (throttling, a concurrent
+  modification, a network error, an AWS-side failure). ``core.aws.Retrier`` retries exactly these.
+- ``retry_in_lambda``: handling the whole event again later may succeed - everything above, plus
+  conflicts a fresh read resolves (EntityAlreadyExists, LimitExceeded) and AWS errors we do not classify.
+  ``core.enforcement.is_retryable`` reads it: the enforcer re-raises these so Lambda retries the event,
+  and reports the others (missing permission, bad settings, bad event) as permanent failures.
 """
 
 from __future__ import annotations
@@ -11,6 +20,8 @@ class IamGuardError(Exception):
     """Base class: an expected failure with a one-line, human-readable message."""
 
     exit_code = 1
+    retry_in_process = False
+    retry_in_lambda = False
 
 
 class InvalidInputError(IamGuardError):
@@ -32,9 +43,13 @@ class InvalidEventError(InvalidInputError):
 
 
 class AwsError(IamGuardError):
-    """An AWS API call failed. Translated once, in the adapter, from botocore's ClientError."""
+    """An AWS API call failed. Translated once, in the adapter (``core.aws.translate``), from botocore.
+
+    This class itself is an error code we do not classify: possibly transient, so Lambda may retry.
+    """
 
     exit_code = 1
+    retry_in_lambda = True
 
     def __init__(self, operation: str, code: str, message: str) -> None:
         self.operation = operation
@@ -46,21 +61,42 @@ class AwsError(IamGuardError):
 class NotFoundError(AwsError):
     """NoSuchEntity and friends: the thing we asked about does not exist (any more)."""
 
+    retry_in_lambda = False
+
 
 class AccessDeniedError(AwsError):
     """Our credentials lack a permission: the message names the API call."""
 
+    retry_in_lambda = False
+
 
 class ThrottledError(AwsError):
-    """Throttling persisted through every retry."""
+    """Throttling (raised once it persisted through every in-process retry)."""
+
+    retry_in_process = True
 
 
 class ConflictError(AwsError):
-    """ConcurrentModification / EntityAlreadyExists / LimitExceeded: someone else changed the resource."""
+    """EntityAlreadyExists / LimitExceeded / DeleteConflict: someone else changed the resource. The same
+    call would fail again; a fresh read of the state (the next attempt at the event) resolves it."""
+
+
+class ConcurrentModificationError(ConflictError):
+    """ConcurrentModification: another request was changing the same resource at that moment."""
+
+    retry_in_process = True
+
+
+class UnavailableError(AwsError):
+    """AWS could not be reached or failed on its side: network errors, timeouts, ServiceFailure."""
+
+    retry_in_process = True
 
 
 class CredentialReportError(AwsError):
     """The credential report could not be generated or read within the allowed time."""
+
+    retry_in_lambda = False
 
 
 class SecurityHubImportError(IamGuardError):

@@ -62,6 +62,28 @@ def patched_environ(values: Mapping[str, str], cleared: tuple[str, ...] = ()) ->
                 os.environ[name] = value
 
 
+def start_moto_server() -> tuple[Any, str]:
+    """moto's threaded server on 127.0.0.1 with an ephemeral port, started: ``(server, endpoint URL)``.
+
+    The one way the demo, the tests and the benchmarks start the emulator; stop it with ``server.stop()``.
+    It serves this process's moto backends (shared with any in-process ``mock_aws``); POST
+    ``/moto-api/reset`` empties them.
+    """
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        raise EmulatorError(
+            "the AWS emulator (moto[server]) is not installed: run `make demo` or `pip install -e '.[dev]'`"
+        ) from None
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    try:
+        server.start()
+    except OSError as exc:
+        raise EmulatorError(f"could not start the AWS emulator on 127.0.0.1: {exc}") from None
+    host, port = server.get_host_and_port()
+    return server, f"http://{host}:{port}"
+
+
 class Emulator:
     """moto's server on 127.0.0.1 (ephemeral port) and this process's boto3 pointed at it."""
 
@@ -72,23 +94,14 @@ class Emulator:
         self.session: Any = None  # boto3's default session: what the handlers' clients come from
 
     def __enter__(self) -> Emulator:
-        try:
-            from moto.server import ThreadedMotoServer
-        except ImportError:
-            raise EmulatorError(
-                "the AWS emulator (moto[server]) is not installed: run `make demo` or "
-                "`pip install -e '.[dev]'`"
-            ) from None
         self._quiet_request_log = logging.getLogger("werkzeug")
         self._log_level = self._quiet_request_log.level
         self._quiet_request_log.setLevel(logging.ERROR)  # one line per request otherwise
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         try:
-            self._server.start()
-        except OSError as exc:
-            raise EmulatorError(f"could not start the AWS emulator on 127.0.0.1: {exc}") from None
-        host, port = self._server.get_host_and_port()
-        self.endpoint_url = f"http://{host}:{port}"
+            self._server, self.endpoint_url = start_moto_server()
+        except EmulatorError:
+            self._quiet_request_log.setLevel(self._log_level)
+            raise
         self._env = patched_environ({**_FAKE_AWS, "AWS_ENDPOINT_URL": self.endpoint_url}, _CLEARED)
         self._env.__enter__()
         self._fresh_boto3_session()

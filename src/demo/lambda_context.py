@@ -1,4 +1,5 @@
-"""A stand-in for the context object AWS Lambda passes to a handler (what Powertools reads from it)."""
+"""A stand-in for the context object AWS Lambda passes to a handler (what Powertools and the custom
+resource's watchdog read from it). The one fake context: the demo, the tests and the benchmarks use it."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ class FakeLambdaContext:
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     log_group_name: str = ""
     log_stream_name: str = "demo"
+    remaining_ms: int = 60_000  # what get_remaining_time_in_millis answers (the function's time left)
 
     @property
     def invoked_function_arn(self) -> str:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        return self.remaining_ms

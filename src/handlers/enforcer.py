@@ -7,9 +7,12 @@ does not handle its own changes and a stack deletion or a group rename is not "h
 existence, and changes to any of them are IAM Guard's own infrastructure being tampered with; and
 ``IAM_GUARD_ALERT_KEY_ARN``, the alert topic's KMS key, watched likewise.
 
-Expected failures never fail the invocation permanently: ``enforce`` has already sent an
-ENFORCEMENT_FAILED alert; only what a retry can fix (throttling, races, unclassified AWS errors) is
-re-raised so Lambda's asynchronous retries run. Anything unexpected propagates with its traceback.
+Expected failures never fail the invocation permanently: an ENFORCEMENT_FAILED alert is sent (by
+``enforce``, or here for an event it could not read and for invalid settings - then to the alert topic
+alone when IAM_GUARD_SNS_TOPIC_ARN is valid by itself) and the ``EnforcementFailed`` metric is emitted,
+which the stack's EnforcementFailedAlarm watches. Only what a retry can fix (what the error class
+declares ``retry_in_lambda``: throttling, races, network failures) is re-raised so Lambda's asynchronous
+retries run (those also count as Lambda errors). Anything unexpected propagates with its traceback.
 """
 
 from __future__ import annotations
@@ -21,16 +24,21 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from core.alerts import AlertSink
 from core.enforcement import GuardrailCache, enforce, is_retryable
-from core.errors import IamGuardError
+from core.errors import DeliveryError, IamGuardError, InvalidEventError, SettingsError
 from core.events import parse_event
 from core.metric_names import ENFORCEMENT_FAILED, action_metric
 from core.naming import name_of_arn
+from core.notify import SnsSink
+from core.settings import validate_setting
+from core.unhandled import unhandled_event_alert
 from core.watch import Ownership
 from handlers.common import alert_sink, cloudformation, iam, logger, metrics, settings, trace_handler
 
 OWN_ROLES_VAR = "IAM_GUARD_OWN_ROLE_ARNS"
 ALERT_KEY_VAR = "IAM_GUARD_ALERT_KEY_ARN"
+TOPIC_VAR = "IAM_GUARD_SNS_TOPIC_ARN"
 # Roles of this stack that write the guardrail: their IAM events are its own doing (not tampering).
 GUARDRAIL_WRITERS = ("enforcer", "policy-resource", "sweep")
 
@@ -64,17 +72,23 @@ def ownership() -> Ownership | None:
 @trace_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
+        parsed, current, sink = parse_event(event), settings(), alert_sink()
+    except IamGuardError as exc:
+        return _unhandled(event, exc, failure_sink())
+    try:
         result = enforce(
-            parse_event(event),
-            settings=settings(),
+            parsed,
+            settings=current,
             iam=iam(),
-            sink=alert_sink(),
+            sink=sink,
             cache=guardrail_cache(),
             ignore_arns=guardrail_writer_arns(),
             owner=ownership(),
             cloudformation=cloudformation(),
         )
-    except IamGuardError as exc:
+    except InvalidEventError as exc:  # raised before enforce knew what the event asks for: not alerted
+        return _unhandled(event, exc, sink)
+    except IamGuardError as exc:  # enforce has sent the ENFORCEMENT_FAILED alert
         retry = is_retryable(exc)
         metrics.add_metric(name=ENFORCEMENT_FAILED, unit=MetricUnit.Count, value=1)
         logger.error("enforcement failed", extra={"error": str(exc), "retried": retry})
@@ -89,3 +103,52 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "event handled", extra={k: outcome[k] for k in ("event", "event_id", "action", "reason", "user")}
     )
     return outcome
+
+
+def failure_sink() -> AlertSink | None:
+    """Where to report an event that could not be handled: the configured sink; when the settings are
+    what failed, the alert topic alone if IAM_GUARD_SNS_TOPIC_ARN is valid by itself; else nowhere."""
+    try:
+        return alert_sink()
+    except IamGuardError:
+        pass
+    raw = os.environ.get(TOPIC_VAR, "").strip()
+    try:
+        return SnsSink(validate_setting("sns_topic_arn", raw)) if raw else None
+    except SettingsError:
+        return None
+
+
+def _unhandled(event: Any, error: IamGuardError, sink: AlertSink | None) -> dict[str, Any]:
+    """A permanent failure before the core ran (unreadable event, invalid settings): alert, count, log."""
+    metrics.add_metric(name=ENFORCEMENT_FAILED, unit=MetricUnit.Count, value=1)
+    logger.error("enforcement failed", extra={"error": str(error), "retried": False})
+    alert = unhandled_event_alert(error, **_event_fields(event))
+    delivery_errors: list[str] = []
+    if sink is None:
+        delivery_errors.append("no valid alert destination (IAM_GUARD_SNS_TOPIC_ARN)")
+    else:
+        try:
+            sink.send(alert)
+        except DeliveryError as exc:
+            delivery_errors.append(str(exc))
+    for delivery_error in delivery_errors:
+        logger.warning("alert not delivered", extra={"error": delivery_error})
+    return {"action": "failed", "reason": str(error), "delivery_errors": delivery_errors}
+
+
+def _event_fields(event: Any) -> dict[str, str]:
+    """The identifiers an unreadable event may still carry, for the alert (text values only)."""
+    raw: dict[str, Any] = event if isinstance(event, dict) else {}
+    found = raw.get("detail")
+    detail: dict[str, Any] = found if isinstance(found, dict) else {}
+
+    def text(value: Any) -> str:
+        return value if isinstance(value, str) else ""
+
+    return {
+        "event_name": text(detail.get("eventName")) or text(raw.get("detail-type")),
+        "event_id": text(detail.get("eventID")) or text(raw.get("id")),
+        "account_id": text(raw.get("account")),
+        "region": text(raw.get("region")),
+    }

@@ -1,20 +1,18 @@
-"""Fixtures for the alert tests: realistic alerts and a local HTTP receiver standing in for Slack."""
+"""Fixtures for the alert tests: realistic alerts, every log record (the local Slack stand-in is the
+shared ``receiver`` fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from core.alerts import Alert, AlertItem, AlertKind, Severity
+from demo.slack_receiver import SlackReceiver
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 ACCOUNT = "123456789012"
@@ -51,6 +49,22 @@ def digest(count: int, *, name_length: int = 8) -> Alert:
         report_generated_at=NOW - timedelta(minutes=4),
         items=tuple(items),
         counts=counts,
+    )
+
+
+def out_of_order_digest() -> Alert:
+    """Three findings given least severe first: every rendering must list root, then amy, then zed."""
+    return Alert(
+        kind=AlertKind.SWEEP_DIGEST,
+        severity=Severity.CRITICAL,
+        title="t",
+        summary="s",
+        account_id=ACCOUNT,
+        items=(
+            AlertItem("zed", "not-in-secured-group", Severity.MEDIUM, status="grace"),
+            AlertItem("<root_account>", "root-without-mfa", Severity.CRITICAL, status="violation"),
+            AlertItem("amy", "console-without-mfa", Severity.HIGH, status="violation"),
+        ),
     )
 
 
@@ -96,63 +110,33 @@ def all_log_records(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[logging.Lo
     root.setLevel(level)
 
 
-# ----------------------------------------------------------------------------- local Slack stand-in
+@pytest.fixture
+def account_with_a_user_without_mfa() -> Iterator[None]:
+    """moto IAM with hanako, who has a console password and no MFA: the audit has one finding."""
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        iam.create_user(UserName="hanako")
+        iam.create_login_profile(UserName="hanako", Password="Sup3r-secret-pw!")
+        yield
 
 
-@dataclass
-class Reply:
-    status: int = 200
-    body: str = "ok"
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0  # seconds to sleep before answering (timeouts)
-
-
-@dataclass
-class Receiver:
-    """An HTTP server on 127.0.0.1 that answers with scripted replies and records what it received."""
-
-    url: str
-    replies: list[Reply] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-    def script(self, *replies: Reply) -> None:
-        self.replies[:] = list(replies)
+SecretCheck = Callable[..., list[str]]
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state: dict[str, Receiver] = {}
+def webhook_kept_secret(
+    receiver: SlackReceiver, all_log_records: list[logging.LogRecord], capfd: pytest.CaptureFixture[str]
+) -> SecretCheck:
+    """A check that the webhook URL's secret part appears nowhere: not in any log record (debug
+    included), not on stdout or stderr (file descriptors: subprocess-free), not in the texts given.
+    Returns everything it searched, so a test can also assert that something was said at all."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            payload = json.loads(self.rfile.read(length) or b"{}")
-            recv = state["r"]
-            recv.requests.append(payload)
-            reply = recv.replies.pop(0) if recv.replies else Reply()
-            if reply.delay:
-                time.sleep(reply.delay)
-            data = reply.body.encode()
-            try:
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (timeout test)
+    def check(*texts: str) -> list[str]:
+        out, err = capfd.readouterr()
+        logged = [f"{r.getMessage()} {r.__dict__}" for r in all_log_records]
+        searched = [*logged, out, err, *texts]
+        leaks = [text for text in searched if receiver.token in text]
+        assert leaks == [], f"the webhook secret leaked: {leaks[0][:300]}"
+        return searched
 
-        def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
-            del format, args
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    port = server.server_address[1]
-    # The path looks like a real webhook so a leak would be easy to spot.
-    state["r"] = Receiver(url=f"http://127.0.0.1:{port}/services/T000/B000/SeCrEtToKeN123")
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield state["r"]
-    server.shutdown()
-    server.server_close()
+    return check

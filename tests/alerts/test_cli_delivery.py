@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
 
-import boto3
 import pytest
-from moto import mock_aws
-from tests.alerts.conftest import Receiver, Reply, tamper_healed
+from tests.alerts.conftest import tamper_healed
 
 from cli.delivery import add_delivery_arguments, sink_from_args
 from cli.main import main
@@ -16,6 +13,7 @@ from core.alert_format.slack_blocks import slack_message
 from core.alerts import FanOutSink, RecordingSink
 from core.errors import SettingsError
 from core.slack import SlackWebhookSink
+from demo.slack_receiver import Reply, SlackReceiver
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -24,14 +22,14 @@ def parse(*argv: str) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-def test_webhook_flag_adds_a_slack_sink_after_the_recorder(receiver: Receiver) -> None:
+def test_webhook_flag_adds_a_slack_sink_after_the_recorder(receiver: SlackReceiver) -> None:
     recorder, sink = sink_from_args(parse("--slack-webhook-url", receiver.url))
     assert isinstance(sink, FanOutSink)
     assert sink.sinks[0] is recorder
     assert isinstance(sink.sinks[1], SlackWebhookSink)
     sink.send(tamper_healed())
     assert recorder.alerts == [tamper_healed()]
-    assert receiver.requests == [slack_message(tamper_healed())]
+    assert receiver.payloads() == [slack_message(tamper_healed())]
 
 
 def test_no_flags_only_record() -> None:
@@ -55,29 +53,20 @@ def test_a_bad_webhook_flag_is_a_one_line_error_without_the_value() -> None:
     assert "TOKEN9" not in str(caught.value)
 
 
-@pytest.fixture
-def account_with_a_user_without_mfa() -> Iterator[None]:
-    with mock_aws():
-        iam = boto3.client("iam", region_name="us-east-1")
-        iam.create_user(UserName="hanako")
-        iam.create_login_profile(UserName="hanako", Password="Sup3r-secret-pw!")
-        yield
-
-
 def test_audit_posts_its_digest_to_slack(
-    receiver: Receiver, account_with_a_user_without_mfa: None, capsys: pytest.CaptureFixture[str]
+    receiver: SlackReceiver, account_with_a_user_without_mfa: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(["audit", "--dry-run", "--format", "json", "--slack-webhook-url", receiver.url])
     out, err = capsys.readouterr()
     assert code == 0, err
-    [payload] = receiver.requests
+    [payload] = receiver.payloads()
     assert payload["blocks"][0]["type"] == "header"
     assert "hanako" in str(payload["blocks"])
     assert "SeCrEt" not in out + err
 
 
 def test_audit_still_reports_when_slack_fails(
-    receiver: Receiver, account_with_a_user_without_mfa: None, capsys: pytest.CaptureFixture[str]
+    receiver: SlackReceiver, account_with_a_user_without_mfa: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     receiver.script(Reply(404, "no_service"))
     code = main(["audit", "--dry-run", "--format", "json", "--slack-webhook-url", receiver.url])

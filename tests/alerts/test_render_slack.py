@@ -7,11 +7,11 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from tests.alerts.conftest import ACCOUNT, digest, tamper_healed
+from tests.alerts.conftest import ACCOUNT, digest, out_of_order_digest, tamper_healed
 
 from core.alert_format.common import trimmed
 from core.alert_format.slack_blocks import SLACK_LISTED_MAX, slack_message, slack_text_message
-from core.alerts import Alert, AlertItem, AlertKind, Severity
+from core.alerts import AlertKind, Severity
 
 # Slack's documented limits, restated here so the test does not trust the renderer's own constants.
 MAX_BLOCKS = 50
@@ -93,18 +93,7 @@ def test_summary_line_has_counts_per_finding() -> None:
 
 
 def test_most_severe_first_with_finding_and_status() -> None:
-    alert = Alert(
-        kind=AlertKind.SWEEP_DIGEST,
-        severity=Severity.CRITICAL,
-        title="t",
-        summary="s",
-        account_id=ACCOUNT,
-        items=(
-            AlertItem("zed", "not-in-secured-group", Severity.MEDIUM, status="grace"),
-            AlertItem("<root_account>", "root-without-mfa", Severity.CRITICAL, status="violation"),
-            AlertItem("amy", "console-without-mfa", Severity.HIGH, status="violation"),
-        ),
-    )
+    alert = out_of_order_digest()
     text = all_text(slack_message(alert))
     root = text.index("&lt;root_account&gt;")
     assert root < text.index("|amy>") < text.index("|zed>")

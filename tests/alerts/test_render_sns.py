@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 
 import pytest
-from tests.alerts.conftest import ACCOUNT, NOW, digest, tamper_healed
+from tests.alerts.conftest import ACCOUNT, NOW, digest, out_of_order_digest, tamper_healed
 
 from core.alert_format.envelope import alert_envelope, alert_from_envelope
 from core.alert_format.sns_email import EMAIL_LISTED_MAX, SNS_MESSAGE_MAX_BYTES, SUBJECT_MAX, sns_message
@@ -70,17 +70,7 @@ def test_body_of_a_single_event_names_actor_event_and_console_page() -> None:
 
 
 def test_body_lists_most_severe_first() -> None:
-    alert = Alert(
-        kind=AlertKind.SWEEP_DIGEST,
-        severity=Severity.CRITICAL,
-        title="t",
-        summary="s",
-        items=(
-            AlertItem("zed", "not-in-secured-group", Severity.MEDIUM),
-            AlertItem("<root_account>", "root-without-mfa", Severity.CRITICAL),
-            AlertItem("amy", "console-without-mfa", Severity.HIGH),
-        ),
-    )
+    alert = out_of_order_digest()
     body = sns_message(alert).body
     assert body.index("<root_account>") < body.index("amy:") < body.index("zed:")
     assert "#/security_credentials" in body  # where root's MFA is set

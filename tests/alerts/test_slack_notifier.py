@@ -5,39 +5,25 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
-from tests.alerts.conftest import Receiver, Reply
+from tests.alerts.conftest import SecretCheck
 from tests.conftest import load_event
 
 from core.alert_format.envelope import alert_from_envelope
 from core.alert_format.slack_blocks import slack_message
 from core.errors import DeliveryError, InvalidEventError, SettingsError
+from demo.lambda_context import FakeLambdaContext
+from demo.slack_receiver import Reply, SlackReceiver
 
-
-@dataclass
-class FakeContext:
-    function_name: str = "iam-guard-slack-notifier"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:iam-guard-slack-notifier"
-    aws_request_id: str = "7f1e2d3c-0000-4000-8000-000000000001"
-
-
-@pytest.fixture(autouse=True)
-def metrics_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
-    """handlers.common's Metrics may have been created before conftest set the namespace (another test
-    module imported it at collection time): give it the namespace Lambda's environment would."""
-    from handlers.common import metrics
-
-    monkeypatch.setattr(metrics, "namespace", "IAMGuardTests")
+pytestmark = pytest.mark.usefixtures("lambda_metrics")
 
 
 @pytest.fixture
-def secret_arn(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def secret_arn(receiver: SlackReceiver, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     from aws_lambda_powertools.utilities import parameters
 
     parameters.clear_caches()  # a new 'container' per test
@@ -60,22 +46,26 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 def invoke(event: dict[str, Any]) -> Any:
     from handlers.slack_notifier import lambda_handler
 
-    return lambda_handler(event, FakeContext())
+    return lambda_handler(event, FakeLambdaContext("iam-guard-SlackNotifierFunction"))
 
 
-def test_sample_event_becomes_the_block_kit_message_of_its_alert(receiver: Receiver, secret_arn: str) -> None:
+def test_sample_event_becomes_the_block_kit_message_of_its_alert(
+    receiver: SlackReceiver, secret_arn: str
+) -> None:
     event = load_event("sns-alert.json")
     alert = alert_from_envelope(event["Records"][0]["Sns"]["Message"])
     assert alert is not None
     assert invoke(event) == {"posted": 1}
-    assert receiver.requests == [slack_message(alert)]
+    assert receiver.payloads() == [slack_message(alert)]
 
 
-def test_a_message_that_is_not_an_envelope_is_posted_as_text(receiver: Receiver, secret_arn: str) -> None:
+def test_a_message_that_is_not_an_envelope_is_posted_as_text(
+    receiver: SlackReceiver, secret_arn: str
+) -> None:
     event = load_event("sns-alert.json")
     event["Records"][0]["Sns"].update(Subject="Budget alarm", Message="Spend is over 80%.")
     invoke(event)
-    [payload] = receiver.requests
+    [payload] = receiver.payloads()
     assert payload["blocks"][0]["text"]["text"] == "Budget alarm"
     assert "Spend is over 80%." in payload["blocks"][1]["text"]["text"]
 
@@ -86,52 +76,51 @@ def test_a_message_that_is_not_an_envelope_is_posted_as_text(receiver: Receiver,
     ids=["deeply-nested-json", "truncated-deep-envelope"],
 )
 def test_a_hostile_message_is_posted_as_text_never_a_traceback(
-    receiver: Receiver, secret_arn: str, message: str
+    receiver: SlackReceiver, secret_arn: str, message: str
 ) -> None:
     """Whoever may publish to the topic can send anything: it is shown, never crashes the notifier."""
     event = load_event("sns-alert.json")
     event["Records"][0]["Sns"]["Message"] = message
 
     assert invoke(event) == {"posted": 1}
-    assert len(receiver.requests) == 1
+    assert len(receiver.payloads()) == 1
 
 
-def test_secret_may_hold_json_with_a_url_key(receiver: Receiver, secret_arn: str) -> None:
+def test_secret_may_hold_json_with_a_url_key(receiver: SlackReceiver, secret_arn: str) -> None:
     boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
         SecretId=secret_arn, SecretString=json.dumps({"url": receiver.url})
     )
     invoke(load_event("sns-alert.json"))
-    assert len(receiver.requests) == 1
+    assert len(receiver.payloads()) == 1
 
 
 def test_slack_failure_fails_the_invocation_so_lambda_retries(
-    receiver: Receiver,
+    receiver: SlackReceiver,
     secret_arn: str,
     all_log_records: list[logging.LogRecord],
-    capfd: pytest.CaptureFixture[str],
+    webhook_kept_secret: SecretCheck,
 ) -> None:
     receiver.script(Reply(403, "invalid_token"))
-    with pytest.raises(DeliveryError, match="HTTP 403"):
+    with pytest.raises(DeliveryError, match="HTTP 403") as caught:
         invoke(load_event("sns-alert.json"))
     failures = [r for r in all_log_records if r.getMessage() == "slack delivery failed"]
     assert [r.__dict__.get("status") for r in failures] == [403]  # the status is in the function's log
-    secret_part = receiver.url.split("/services/")[1]
-    out, err = capfd.readouterr()
-    for text in [*(r.getMessage() + str(r.__dict__) for r in all_log_records), out, err]:
-        assert secret_part not in text
+    webhook_kept_secret(str(caught.value))
 
 
-def test_server_errors_are_retried_then_fail(receiver: Receiver, secret_arn: str, fast_retries: None) -> None:
+def test_server_errors_are_retried_then_fail(
+    receiver: SlackReceiver, secret_arn: str, fast_retries: None
+) -> None:
     receiver.script(*[Reply(502, "bad_gateway")] * 5)
     with pytest.raises(DeliveryError, match="HTTP 502"):
         invoke(load_event("sns-alert.json"))
-    assert len(receiver.requests) == 3
+    assert len(receiver.payloads()) == 3
 
 
-def test_malformed_event_is_a_one_line_error(receiver: Receiver, secret_arn: str) -> None:
+def test_malformed_event_is_a_one_line_error(receiver: SlackReceiver, secret_arn: str) -> None:
     with pytest.raises(InvalidEventError, match="not an SNS event"):
         invoke({"Records": [{"EventSource": "aws:s3"}]})
-    assert receiver.requests == []
+    assert receiver.payloads() == []
 
 
 def test_missing_secret_setting_says_which_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -164,11 +153,11 @@ def test_a_secret_that_is_not_a_url_is_refused_without_showing_it(secret_arn: st
     assert "xoxb" not in str(caught.value)
 
 
-def test_cloudwatch_alarm_on_the_topic_is_posted_readably(receiver: Receiver, secret_arn: str) -> None:
+def test_cloudwatch_alarm_on_the_topic_is_posted_readably(receiver: SlackReceiver, secret_arn: str) -> None:
     event = load_event("sns-cloudwatch-alarm.json")
     alarm = json.loads(event["Records"][0]["Sns"]["Message"])
     invoke(event)
-    [payload] = receiver.requests
+    [payload] = receiver.payloads()
     header = payload["blocks"][0]["text"]["text"]
     assert header == f":rotating_light: ALARM: {alarm['AlarmName']}"
     body = payload["blocks"][1]["text"]["text"]

@@ -1,21 +1,18 @@
-"""End-to-end fixtures: a moto server in a subprocess on 127.0.0.1, the functions' environment from
-template.yaml, the handlers invoked as Lambda invokes them, and a local receiver standing in for Slack."""
+"""End-to-end fixtures: the shared moto server on 127.0.0.1 (``moto_endpoint``), the functions'
+environment from template.yaml, the handlers invoked as Lambda invokes them, and the shared local
+receiver standing in for Slack and CloudFormation's response URL (``receiver``)."""
 
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from tests.conftest import EVENTS_DIR
-from tests.e2e.template_env import TEMPLATE, function_environment, load_template, resource_properties
+from tests.e2e.template_env import function_environment, load_template, resource_properties
 
 from core.naming import role_path
 from demo.cloudformation import deployed_enforcer, stack_operation
@@ -34,44 +31,6 @@ HANDLERS = {
     "SlackNotifierFunction": "handlers.slack_notifier",
     "PolicyResourceFunction": "handlers.policy_resource",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _get(url: str) -> int:
-    with urllib.request.urlopen(url, timeout=2) as response:  # loopback only
-        return int(response.status)
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """`python -m moto.server` on 127.0.0.1 (its own process), for the whole session."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            _get(f"{endpoint}/moto-api/")
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"the moto server did not start on {endpoint}")
-            time.sleep(0.1)
-    try:
-        yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @dataclass
@@ -147,14 +106,9 @@ class Stack:
 
 
 @pytest.fixture
-def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    if not TEMPLATE.exists():
-        pytest.skip("template.yaml does not exist yet: the functions' environment cannot be read")
+def stack(moto_endpoint: str, receiver: SlackReceiver, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     import boto3
 
-    urllib.request.urlopen(  # a clean account for every test
-        urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"), timeout=5
-    ).close()
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     boto3.setup_default_session(region_name=REGION)  # the functions' clients come from this session
@@ -169,25 +123,24 @@ def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack
         "QueueArn"
     ]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-    with SlackReceiver() as slack:
-        secret_arn = people.client("secretsmanager").create_secret(
-            Name="iam-guard/slack-webhook", SecretString=slack.url
-        )["ARN"]
-        yield Stack(
-            template=load_template(),
-            people=people,
-            topic_arn=topic_arn,
-            queue_url=queue_url,
-            secret_arn=secret_arn,
-            slack=slack,
-            subscription=subscription,
-            parameters={
-                "AllowedCIDRs": ALLOWED_CIDR,
-                "SlackSecretArn": secret_arn,
-                "ExemptUsers": "breakglass",
-                "GraceDays": "0",  # users created in the test are past their grace period
-            },
-        )
+    secret_arn = people.client("secretsmanager").create_secret(
+        Name="iam-guard/slack-webhook", SecretString=receiver.url
+    )["ARN"]
+    yield Stack(
+        template=load_template(),
+        people=people,
+        topic_arn=topic_arn,
+        queue_url=queue_url,
+        secret_arn=secret_arn,
+        slack=receiver,
+        subscription=subscription,
+        parameters={
+            "AllowedCIDRs": ALLOWED_CIDR,
+            "SlackSecretArn": secret_arn,
+            "ExemptUsers": "breakglass",
+            "GraceDays": "0",  # users created in the test are past their grace period
+        },
+    )
     cold_start()
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.template.template_model import TEMPLATE, load_template, resolve
+from tests.template.template_model import load_template, resolve
 
-__all__ = ["TEMPLATE", "function_environment", "load_template", "resource_properties"]
+__all__ = ["function_environment", "load_template", "resource_properties"]
 
 
 def function_environment(

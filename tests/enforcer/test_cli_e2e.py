@@ -6,13 +6,11 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from tests.conftest import EVENTS_DIR
 from tests.enforcer.conftest import GROUP, POLICY_ARN
 
@@ -21,31 +19,13 @@ CLI = [sys.executable, "-m", "cli.main", "enforce"]
 CIDR = ["--allowed-cidr", "203.0.113.0/24"]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    yield f"http://{host}:{port}"
-    moto.stop()
-
-
-def reset(server: str) -> None:
-    import urllib.request
-
-    urllib.request.urlopen(urllib.request.Request(f"{server}/moto-api/reset", method="POST"))
-
-
 @pytest.fixture
-def iam(server: str) -> Iterator[Any]:
-    # The threaded server shares this process's moto backends with earlier in-process tests: start clean.
-    reset(server)
-    yield boto3.client("iam", endpoint_url=server, region_name="us-east-1")
-    reset(server)
+def iam(moto_endpoint: str) -> Any:
+    return boto3.client("iam", endpoint_url=moto_endpoint, region_name="us-east-1")
 
 
-def enforce(server: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AWS_ENDPOINT_URL": server}
+def enforce(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
     return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, timeout=60, check=False)
 
 
@@ -53,9 +33,9 @@ def members(iam: Any) -> list[str]:
     return sorted(u["UserName"] for u in iam.get_group(GroupName=GROUP)["Users"])
 
 
-def test_create_user_event_enrols_the_user(server: str, iam: Any) -> None:
+def test_create_user_event_enrols_the_user(moto_endpoint: str, iam: Any) -> None:
     iam.create_user(UserName="dev-bob")
-    done = enforce(server, "--event", str(EVENTS_DIR / "enforcer-create-user.json"), *CIDR)
+    done = enforce(moto_endpoint, "--event", str(EVENTS_DIR / "enforcer-create-user.json"), *CIDR)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert (result["action"], result["user"], result["dry_run"]) == ("enrolled", "dev-bob", False)
@@ -69,9 +49,11 @@ def test_create_user_event_enrols_the_user(server: str, iam: Any) -> None:
     assert iam.get_policy(PolicyArn=POLICY_ARN)["Policy"]["DefaultVersionId"] == "v1"
 
 
-def test_dry_run_changes_nothing(server: str, iam: Any) -> None:
+def test_dry_run_changes_nothing(moto_endpoint: str, iam: Any) -> None:
     iam.create_user(UserName="dev-bob")
-    done = enforce(server, "--event", str(EVENTS_DIR / "enforcer-create-user.json"), *CIDR, "--dry-run")
+    done = enforce(
+        moto_endpoint, "--event", str(EVENTS_DIR / "enforcer-create-user.json"), *CIDR, "--dry-run"
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["dry_run"] is True
@@ -80,8 +62,10 @@ def test_dry_run_changes_nothing(server: str, iam: Any) -> None:
     assert iam.list_policies(Scope="Local")["Policies"] == []
 
 
-def test_ignored_event_says_why(server: str, iam: Any) -> None:
-    done = enforce(server, "--event", str(EVENTS_DIR / "enforcer-failed-call.json"), "--no-ip-restriction")
+def test_ignored_event_says_why(moto_endpoint: str, iam: Any) -> None:
+    done = enforce(
+        moto_endpoint, "--event", str(EVENTS_DIR / "enforcer-failed-call.json"), "--no-ip-restriction"
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["reason"] == "the call failed (AccessDenied): nothing changed"
 
@@ -95,24 +79,24 @@ def test_ignored_event_says_why(server: str, iam: Any) -> None:
     ],
 )
 def test_bad_input_exits_2_with_one_line(
-    server: str, tmp_path: Path, content: str | None, message: str
+    moto_endpoint: str, tmp_path: Path, content: str | None, message: str
 ) -> None:
     path = tmp_path / "event.json"
     if content is not None:
         path.write_text(content)
-    done = enforce(server, "--event", str(path), *CIDR)
+    done = enforce(moto_endpoint, "--event", str(path), *CIDR)
     assert done.returncode == 2
     assert done.stdout == ""
     assert message in done.stderr
     assert done.stderr.count("\n") == 1
 
 
-def test_event_from_another_account_is_refused(server: str, iam: Any, tmp_path: Path) -> None:
+def test_event_from_another_account_is_refused(moto_endpoint: str, iam: Any, tmp_path: Path) -> None:
     event = json.loads((EVENTS_DIR / "enforcer-create-user.json").read_text())
     event["account"] = "999999999999"
     path = tmp_path / "event.json"
     path.write_text(json.dumps(event))
-    done = enforce(server, "--event", str(path), *CIDR)
+    done = enforce(moto_endpoint, "--event", str(path), *CIDR)
     assert done.returncode == 2
     assert "from account 999999999999" in done.stderr
 
@@ -153,13 +137,13 @@ def test_aws_failure_exits_1_naming_the_call(tmp_path: Path) -> None:
     ids=["100000-nested-arrays", "tags-not-a-list"],
 )
 def test_malformed_events_exit_2_with_one_line_and_no_traceback(
-    server: str, iam: Any, tmp_path: Path, content: str, message: str
+    moto_endpoint: str, iam: Any, tmp_path: Path, content: str, message: str
 ) -> None:
     iam.create_user(UserName="dev-bob")
     event = tmp_path / "event.json"
     event.write_text(content)
 
-    done = enforce(server, "--event", str(event), *CIDR)
+    done = enforce(moto_endpoint, "--event", str(event), *CIDR)
 
     assert done.returncode == 2
     assert done.stdout == ""

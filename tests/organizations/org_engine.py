@@ -3,13 +3,10 @@ policy, a bus policy), the resource's account, service control policies. Never s
 
 from __future__ import annotations
 
-import json
-import subprocess
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-from tests.policy.engine import SCRIPT, _require_engine
+from tests.policy.engine import decisions_of
 
 ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 FULL_AWS_ACCESS = ADMIN  # the SCP every level carries by default
@@ -33,7 +30,6 @@ def account_of(arn: str) -> str:
 
 def decide(cases: list[Case]) -> dict[str, str]:
     """Row name -> the engine's decision (Allowed, ExplicitlyDenied, ImplicitlyDenied)."""
-    _require_engine()
     payload = [
         {
             "policies": [{"name": n, "policy": p} for n, p in c.identity.items()],
@@ -49,20 +45,7 @@ def decide(cases: list[Case]) -> dict[str, str]:
         }
         for c in cases
     ]
-    done = subprocess.run(
-        ["node", str(SCRIPT)], input=json.dumps(payload), capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        pytest.fail(f"the IAM engine crashed: {done.stderr.strip()}")
-    results = json.loads(done.stdout)
-    decisions: dict[str, str] = {}
-    for case, result in zip(cases, results, strict=True):
-        if "error" in result:
-            pytest.fail(f"the IAM engine refused {case.name}: {result['error']}")
-        if result["ignoredContextKeys"]:
-            pytest.fail(f"the IAM engine ignored {result['ignoredContextKeys']} in {case.name}")
-        decisions[case.name] = str(result["result"])
-    return decisions
+    return dict(zip([c.name for c in cases], decisions_of(payload, [c.name for c in cases]), strict=True))
 
 
 def scp_levels(member: str, *protect: dict[str, Any]) -> list[dict[str, Any]]:

@@ -52,7 +52,7 @@ class Request:
 
 def evaluate(documents: Mapping[str, Mapping[str, Any]], requests: Sequence[Request]) -> list[str]:
     """The engine's decision for each request, in order (one node process for the whole batch)."""
-    _require_engine()
+    require_engine()
     cases = [
         {
             "policies": [{"name": name, "policy": documents[name]} for name in request.policies],
@@ -65,25 +65,43 @@ def evaluate(documents: Mapping[str, Mapping[str, Any]], requests: Sequence[Requ
         }
         for request in requests
     ]
+    return decisions_of(cases, [str(request) for request in requests])
+
+
+def decisions_of(cases: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> list[str]:
+    """The engine's decision for each prepared case, in order (one node process for the batch). A crash,
+    a case the engine refuses or a context key it ignores fails the test, naming the case's label."""
+    require_engine()
     completed = subprocess.run(
-        ["node", str(SCRIPT)], input=json.dumps(cases), capture_output=True, text=True, check=False
+        ["node", str(SCRIPT)], input=json.dumps(list(cases)), capture_output=True, text=True, check=False
     )
     if completed.returncode != 0:
         pytest.fail(f"the IAM engine crashed (exit {completed.returncode}): {completed.stderr.strip()}")
     results = json.loads(completed.stdout)
-    assert len(results) == len(requests), "the engine must answer every request"
+    assert len(results) == len(cases), "the engine must answer every case"
     decisions = []
-    for request, result in zip(requests, results, strict=True):
+    for label, result in zip(labels, results, strict=True):
         if "error" in result:
-            pytest.fail(f"the IAM engine refused {request}: {result['error']}")
+            pytest.fail(f"the IAM engine refused {label}: {result['error']}")
         if result["ignoredContextKeys"]:
-            pytest.fail(f"the IAM engine ignored context keys {result['ignoredContextKeys']} of {request}")
+            pytest.fail(f"the IAM engine ignored context keys {result['ignoredContextKeys']} of {label}")
         decisions.append(str(result["result"]))
     return decisions
 
 
-def _require_engine() -> None:
+INSTALL_HINT = "install it with `make install` (or `npm ci --prefix tests/engine`)"
+
+
+def engine_missing() -> str | None:
+    """Why the IAM engine cannot run here (node or the npm package missing), or None."""
     if shutil.which("node") is None:
-        pytest.fail("node is not installed: the policy tests need it to run the IAM engine (make test)")
+        return "node is not installed, so the IAM engine (tests/engine) cannot run"
     if not PACKAGE.exists():
-        pytest.fail("the IAM engine is not installed: run `npm ci --prefix tests/engine` (make test does it)")
+        return f"the IAM engine (tests/engine) is not installed: {INSTALL_HINT}"
+    return None
+
+
+def require_engine() -> None:
+    missing = engine_missing()
+    if missing:
+        pytest.fail(missing)

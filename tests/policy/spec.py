@@ -11,7 +11,7 @@ policy's patterns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,3 +216,16 @@ def report(problems: Sequence[str], limit: int = 40) -> str:
     shown = "\n  ".join(problems[:limit])
     more = f"\n  ... and {len(problems) - limit} more" if len(problems) > limit else ""
     return f"{len(problems)} rows disagree:\n  {shown}{more}"
+
+
+def rows(table: Sequence[tuple[Call, str]], where: Callable[[Call], bool]) -> list[tuple[Call, str]]:
+    """The rows of a decided table whose call matches ``where`` (never none: a selection that matches
+    nothing proves nothing)."""
+    selected = [(call, got) for call, got in table if where(call)]
+    assert selected, "the selection must not be empty"
+    return selected
+
+
+def wrong(selected: Sequence[tuple[Call, str]], want: str) -> list[str]:
+    """The rows where the engine decided otherwise than ``want``, one line each."""
+    return [f"{call}: engine {got}, want {want}" for call, got in selected if got != want]

@@ -16,7 +16,7 @@ Every row is evaluated by the engine on the rendered policy and by the oracle in
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -33,6 +33,8 @@ from .spec import (
     disagreements,
     expected,
     report,
+    rows,
+    wrong,
 )
 
 pytestmark = pytest.mark.engine
@@ -182,16 +184,6 @@ def calls() -> list[Call]:
 @pytest.fixture(scope="module")
 def table() -> list[tuple[Call, str]]:
     return decide(SETTINGS, calls())
-
-
-def rows(table: list[tuple[Call, str]], where: Callable[[Call], bool]) -> list[tuple[Call, str]]:
-    selected = [(call, got) for call, got in table if where(call)]
-    assert selected, "the selection must not be empty"
-    return selected
-
-
-def wrong(selected: list[tuple[Call, str]], want: str) -> list[str]:
-    return [f"{call}: engine {got}, want {want}" for call, got in selected if got != want]
 
 
 # --- the proofs -----------------------------------------------------------------------------------------

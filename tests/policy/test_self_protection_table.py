@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import pytest
 
 from .engine import ACCOUNT, ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY
-from .spec import Call, Setting, decide, disagreements, expected, report
+from .spec import Call, Setting, decide, disagreements, expected, report, rows, wrong
 
 pytestmark = pytest.mark.engine
 
@@ -423,16 +423,6 @@ def calls() -> list[Call]:
 @pytest.fixture(scope="module")
 def table() -> list[tuple[Call, str]]:
     return decide(SETTINGS, calls())
-
-
-def rows(table: list[tuple[Call, str]], where: Callable[[Call], bool]) -> list[tuple[Call, str]]:
-    selected = [(call, got) for call, got in table if where(call)]
-    assert selected, "the selection must not be empty"
-    return selected
-
-
-def wrong(selected: list[tuple[Call, str]], want: str) -> list[str]:
-    return [f"{call}: engine {got}, want {want}" for call, got in selected if got != want]
 
 
 # --- the proofs -----------------------------------------------------------------------------------------

@@ -6,14 +6,12 @@ import json
 import os
 import subprocess
 import sys
-import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from tests.securityhub.conftest import ACCOUNT_ID, Hub, PartlyFailing
-from tests.sweep.conftest import GROUP
+from tests.sweep.conftest import GROUP, add_story_users
 
 import core.sweep
 from cli.main import main
@@ -22,13 +20,7 @@ from core.securityhub import SecurityHubGateway, finding_id
 
 def seed(iam: Any) -> None:
     iam.create_group(GroupName=GROUP)
-    for name in ("alice", "robot", "outsider"):
-        iam.create_user(UserName=name)
-    iam.create_login_profile(UserName="alice", Password="Correct-Horse-9-Battery")
-    iam.create_access_key(UserName="robot")
-    iam.add_user_to_group(GroupName=GROUP, UserName="alice")
-    iam.add_user_to_group(GroupName=GROUP, UserName="robot")
-    iam.create_user(UserName="breakglass", Tags=[{"Key": "iam-guard:exempt", "Value": "true"}])
+    add_story_users(iam)
 
 
 @pytest.fixture
@@ -125,24 +117,7 @@ def test_a_partial_failure_exits_1_after_the_result_and_names_the_findings(
     assert refused.isdisjoint(hub.by_id())
 
 
-# --- the real thing: a subprocess, its own client, against a moto server -------------------------------
-
-
-@pytest.fixture
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
-    urllib.request.urlopen(reset, timeout=10).close()
-    try:
-        yield endpoint
-    finally:
-        urllib.request.urlopen(reset, timeout=10).close()
-        server.stop()
+# --- the real thing: a subprocess, its own client, against the moto server (``moto_endpoint``) -----------
 
 
 @pytest.mark.e2e

@@ -9,7 +9,9 @@ from typing import Any
 import boto3
 import pytest
 from tests.conftest import load_event
+from tests.harness.metrics import EmittedMetrics
 from tests.securityhub.conftest import ACCOUNT_ID, Account, Hub, PartlyFailing
+from tests.sweep.conftest import sweep_handler_env
 
 from core.alerts import AlertKind, RecordingSink
 from core.errors import SecurityHubImportError
@@ -18,18 +20,13 @@ from demo.lambda_context import FakeLambdaContext
 
 
 @pytest.fixture
-def lambda_env(monkeypatch: pytest.MonkeyPatch, account: Account) -> Iterator[RecordingSink]:
+def lambda_env(
+    monkeypatch: pytest.MonkeyPatch, account: Account, lambda_metrics: EmittedMetrics
+) -> Iterator[RecordingSink]:
     from handlers import common
 
-    monkeypatch.setenv("IAM_GUARD_IP_RESTRICTION", "false")
-    monkeypatch.setenv("IAM_GUARD_GRACE_DAYS", "0")
     monkeypatch.setenv("IAM_GUARD_SECURITY_HUB", "true")
-    sink = RecordingSink()
-    common.reset_caches()
-    monkeypatch.setattr(common.metrics, "namespace", "IAMGuardTests")
-    monkeypatch.setattr("handlers.sweep.alert_sink", lambda: sink)
-    monkeypatch.setattr("handlers.sweep.iam", lambda: account.gateway)
-    yield sink
+    yield sweep_handler_env(monkeypatch, account)
     common.reset_caches()
 
 

@@ -10,12 +10,12 @@ changes made afterwards are invisible to the report, as they would be in AWS.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from tests.harness.answers import HttpAnswer
 
 from core.alerts import RecordingSink
 from core.aws import CallCounter, Retrier
@@ -31,14 +31,6 @@ HARDWARE_SERIAL = "GAHT{:08d}"  # a hardware token's serial: not listed by ListV
 
 def make_settings(**values: Any) -> Settings:
     return build_settings(ip_restriction=False, **values)
-
-
-@dataclass
-class _Http:
-    """The little of an HTTP response botocore reads when a before-call hook answers."""
-
-    status_code: int = 200
-    headers: dict[str, str] | None = None
 
 
 class Account:
@@ -104,8 +96,8 @@ class Account:
         frozen = dict(self.client.get_credential_report())
         frozen.pop("ResponseMetadata", None)
 
-        def replay(**_: Any) -> tuple[_Http, dict[str, Any]]:
-            return _Http(headers={}), dict(frozen)
+        def replay(**_: Any) -> tuple[HttpAnswer, dict[str, Any]]:
+            return HttpAnswer(), dict(frozen)
 
         self.client.meta.events.register("before-call.iam.GetCredentialReport", replay)
         generated: datetime = frozen["GeneratedTime"]
@@ -143,3 +135,29 @@ def account(mock_iam: Any) -> Account:
 def after_grace() -> Callable[[int], datetime]:
     """A clock past the grace period of users created now."""
     return lambda grace_days: datetime.now(UTC) + timedelta(days=grace_days, hours=1)
+
+
+def sweep_handler_env(monkeypatch: pytest.MonkeyPatch, account: Account) -> RecordingSink:
+    """A fresh sweep Lambda container on ``account``: no network restriction, no grace, alerts recorded.
+    Call ``handlers.common.reset_caches()`` when the test ends."""
+    from handlers import common
+
+    monkeypatch.setenv("IAM_GUARD_IP_RESTRICTION", "false")
+    monkeypatch.setenv("IAM_GUARD_GRACE_DAYS", "0")
+    sink = RecordingSink()
+    common.reset_caches()
+    monkeypatch.setattr("handlers.sweep.alert_sink", lambda: sink)
+    monkeypatch.setattr("handlers.sweep.iam", lambda: account.gateway)
+    return sink
+
+
+def add_story_users(iam: Any, group: str = GROUP) -> None:
+    """alice (console password) and robot (access key) in ``group``, outsider outside it, breakglass
+    tagged exempt: one finding of each kind (the group must exist)."""
+    for name in ("alice", "robot", "outsider"):
+        iam.create_user(UserName=name)
+    iam.create_login_profile(UserName="alice", Password="Correct-Horse-9-Battery")
+    iam.create_access_key(UserName="robot")
+    iam.add_user_to_group(GroupName=group, UserName="alice")
+    iam.add_user_to_group(GroupName=group, UserName="robot")
+    iam.create_user(UserName="breakglass", Tags=[{"Key": "iam-guard:exempt", "Value": "true"}])

@@ -7,13 +7,11 @@ import os
 import socket
 import subprocess
 import sys
-import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from tests.sweep.conftest import GROUP
+from tests.sweep.conftest import GROUP, add_story_users
 
 from core.guardrail import ensure_guardrail
 from core.iam import IamGateway
@@ -23,34 +21,11 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
-    urllib.request.urlopen(reset, timeout=10).close()  # moto's state is per process, not per server
-    try:
-        yield endpoint
-    finally:
-        urllib.request.urlopen(reset, timeout=10).close()
-        server.stop()
-
-
-@pytest.fixture
 def seeded(moto_endpoint: str) -> str:
     iam = boto3.client("iam", endpoint_url=moto_endpoint, region_name="us-east-1")
     # IAM Guard deployed: the secured group, with the guardrail policy attached.
     ensure_guardrail(IamGateway(iam), build_settings(ip_restriction=False), "123456789012")
-    for name in ("alice", "robot", "outsider"):
-        iam.create_user(UserName=name)
-    iam.create_login_profile(UserName="alice", Password="Correct-Horse-9-Battery")
-    iam.create_access_key(UserName="robot")
-    iam.add_user_to_group(GroupName=GROUP, UserName="alice")
-    iam.add_user_to_group(GroupName=GROUP, UserName="robot")
-    iam.create_user(UserName="breakglass", Tags=[{"Key": "iam-guard:exempt", "Value": "true"}])
+    add_story_users(iam)
     return moto_endpoint
 
 

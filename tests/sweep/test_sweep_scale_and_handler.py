@@ -3,43 +3,26 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from tests.conftest import load_event
-from tests.sweep.conftest import GROUP, Account, make_settings
+from tests.harness.large_account import seed_iam_backend
+from tests.harness.metrics import EmittedMetrics
+from tests.sweep.conftest import GROUP, Account, make_settings, sweep_handler_env
 
 from core.alerts import AlertKind, RecordingSink
-from core.errors import InvalidEventError
+from core.errors import DeliveryError, InvalidEventError
 from core.findings import ACCESS_KEY_WITHOUT_MFA, CONSOLE_WITHOUT_MFA
+from demo.lambda_context import FakeLambdaContext
 
 N = 5000
 ACCOUNT_ID = "123456789012"
 
 
-def seed_users_in_backend(count: int) -> None:
-    """Create users straight in moto's backend (the API would take a minute): all in the group; every
-    tenth with a console password, every seventh with an access key, every third of those with MFA."""
-    from moto.iam.models import iam_backends
-
-    backend = iam_backends[ACCOUNT_ID]["aws"]
-    group = backend.get_group(GROUP)
-    for i in range(count):
-        name = f"user{i:05d}"
-        user = backend.create_user("us-east-1", name)
-        group.users.append(user)  # add_user_to_group checks membership linearly: quadratic here
-        if i % 10 == 0:
-            user.password = "Correct-Horse-9-Battery"
-        if i % 7 == 0:
-            backend.create_access_key(name)
-            if i % 3 == 0:
-                device = backend.create_virtual_mfa_device(f"{name}-phone", "/")
-                backend.enable_mfa_device(name, device.serial_number, "123456", "654321")
-
-
 def test_call_budget_on_a_large_account(account: Account) -> None:
-    seed_users_in_backend(N)
+    seed_iam_backend(N, GROUP)
     account.freeze_report()
     late = ["late-1", "late-2", "late-3"]
     for name in late:  # created after the report: the only per-user reads
@@ -80,24 +63,16 @@ def test_call_budget_on_a_large_account(account: Account) -> None:
 
 
 @pytest.fixture
-def handler_env(monkeypatch: pytest.MonkeyPatch, account: Account) -> Any:
+def handler_env(
+    monkeypatch: pytest.MonkeyPatch, account: Account, lambda_metrics: EmittedMetrics
+) -> Iterator[RecordingSink]:
     from handlers import common
 
-    monkeypatch.setenv("IAM_GUARD_IP_RESTRICTION", "false")
-    monkeypatch.setenv("IAM_GUARD_GRACE_DAYS", "0")
-    sink = RecordingSink()
-    common.reset_caches()
-    # Metrics() reads its namespace when handlers.common is first imported, which another test file may
-    # do at collection time, before the shared fixture sets POWERTOOLS_METRICS_NAMESPACE.
-    monkeypatch.setattr(common.metrics, "namespace", "IAMGuardTests")
-    monkeypatch.setattr("handlers.sweep.alert_sink", lambda: sink)
-    monkeypatch.setattr("handlers.sweep.iam", lambda: account.gateway)
-    yield sink
+    yield sweep_handler_env(monkeypatch, account)
     common.reset_caches()
 
 
 def test_scheduled_event_runs_one_sweep(handler_env: RecordingSink, account: Account) -> None:
-    from demo.lambda_context import FakeLambdaContext
     from handlers.sweep import lambda_handler
 
     account.user("console", password=True)
@@ -125,7 +100,6 @@ def test_scheduled_event_runs_one_sweep(handler_env: RecordingSink, account: Acc
 def test_other_events_are_refused_before_any_call(
     handler_env: RecordingSink, account: Account, change: dict[str, str]
 ) -> None:
-    from demo.lambda_context import FakeLambdaContext
     from handlers.sweep import lambda_handler
 
     account.counter.reset()
@@ -133,3 +107,26 @@ def test_other_events_are_refused_before_any_call(
         lambda_handler({**load_event("sweep-schedule.json"), **change}, FakeLambdaContext("iam-guard-sweep"))
     assert account.counter.total == 0
     assert handler_env.alerts == []
+
+
+def test_an_undelivered_digest_fails_the_invocation_after_the_sweep_did_its_work(
+    handler_env: RecordingSink,
+    account: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_metrics: EmittedMetrics,
+) -> None:
+    """The alert topic answers NotFound (deleted by hand): the sweep still enrols, then the invocation
+    fails so that Lambda counts an error (SweepErrorsAlarm) and retries."""
+    from handlers import common
+    from handlers.sweep import lambda_handler
+
+    monkeypatch.setenv("IAM_GUARD_SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:iam-guard-AlertTopic")
+    common.reset_caches()
+    monkeypatch.setattr("handlers.sweep.alert_sink", common.alert_sink)  # the real sink: SNS, no topic there
+    account.user("outsider", password=True, virtual_mfa=True, in_group=False)
+
+    with pytest.raises(DeliveryError, match="alert not delivered to SNS: Publish failed: NotFound"):
+        lambda_handler(load_event("sweep-schedule.json"), FakeLambdaContext("iam-guard-sweep"))
+
+    assert GROUP in account.groups_of("outsider")  # the work was done before the delivery failed
+    assert lambda_metrics.total("SweepFindings") >= 1  # and counted

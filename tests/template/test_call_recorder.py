@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
-from tests.template.call_recorder import check, resource_arn
+from pathlib import Path
 
-pytestmark = pytest.mark.engine
+import pytest
+from tests.policy import engine as iam_engine
+from tests.template.call_recorder import REQUIRE_ENGINE_VAR, check, resource_arn
+
+
+@pytest.fixture
+def engine() -> None:
+    iam_engine.require_engine()
 
 
 PRODUCT = "arn:aws:securityhub:us-east-1:123456789012:product/123456789012/default"
@@ -24,6 +30,8 @@ def record(function: str, action: str, resource: str, group: str = "") -> dict[s
     }
 
 
+@pytest.mark.engine
+@pytest.mark.usefixtures("engine")
 def test_a_call_outside_the_role_is_denied_and_reported() -> None:
     report: list[str] = []
     records = [
@@ -44,6 +52,8 @@ def test_a_call_outside_the_role_is_denied_and_reported() -> None:
     assert any(line.startswith("DENIED SweepFunction: iam:DeleteUser") for line in report)
 
 
+@pytest.mark.engine
+@pytest.mark.usefixtures("engine")
 def test_the_configured_group_is_the_stacks_group() -> None:
     report: list[str] = []
     group = "arn:aws:iam::123456789012:group/Secured"
@@ -52,6 +62,8 @@ def test_the_configured_group_is_the_stacks_group() -> None:
     assert check([record("EnforcerFunction", "iam:AddUserToGroup", group)], report) == 1  # default name
 
 
+@pytest.mark.engine
+@pytest.mark.usefixtures("engine")
 def test_publishing_needs_the_topic_and_the_key() -> None:
     report: list[str] = []
     topic = "arn:aws:sns:us-east-1:123456789012:iam-guard_alerts"
@@ -136,3 +148,30 @@ def test_calls_map_to_the_resource_iam_authorizes(
     service: str, operation: str, params: dict[str, str], arn: str
 ) -> None:
     assert resource_arn(service, operation, params) == arn
+
+
+def test_without_the_engine_a_run_by_hand_says_how_to_install_it_and_keeps_its_result(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(iam_engine, "PACKAGE", tmp_path / "missing" / "package.json")
+    monkeypatch.delenv(REQUIRE_ENGINE_VAR, raising=False)
+    report: list[str] = []
+
+    denied = check([record("SweepFunction", "iam:DeleteUser", "arn:aws:iam::123456789012:user/a")], report)
+
+    assert denied == 0
+    [line] = report
+    assert line.startswith("NOT CHECKED: the IAM engine (tests/engine) is not installed")
+    assert "`make install`" in line
+    assert "`npm ci --prefix tests/engine`" in line
+
+
+def test_without_the_engine_make_test_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(iam_engine, "PACKAGE", tmp_path / "missing" / "package.json")
+    monkeypatch.setenv(REQUIRE_ENGINE_VAR, "1")
+    report: list[str] = []
+
+    denied = check([record("SweepFunction", "iam:DeleteUser", "arn:aws:iam::123456789012:user/a")], report)
+
+    assert denied == 1
+    assert report[0].startswith("FAILED: the IAM engine (tests/engine) is not installed")

@@ -13,6 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from tests.conftest import load_event
+from tests.harness.metrics import EmittedMetrics, pin_lambda_metrics
 from tests.template.template_model import STACK, load_template, resolve
 
 from core import metric_names as names
@@ -136,45 +137,31 @@ def test_every_widget_is_in_the_stacks_region_and_fits_the_grid() -> None:
             assert widget["properties"]["region"] == "us-east-1"  # ${AWS::Region}, resolved
 
 
-# --- what the handlers really emit (EMF on stdout) -------------------------------------------------------
+# --- what the handlers really emit (EMF) ----------------------------------------------------------------
 
 
-def emf(output: str) -> list[dict[str, Any]]:
-    blobs = []
-    for line in output.splitlines():
-        if line.startswith("{") and '"_aws"' in line:
-            blobs.append(json.loads(line))
-    return blobs
-
-
-def emitted_names(blobs: list[dict[str, Any]]) -> set[str]:
-    return {m["Name"] for b in blobs for d in b["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
-
-
-def check_blobs(blobs: list[dict[str, Any]], namespace: str) -> None:
-    assert blobs
-    for blob in blobs:
-        for directive in blob["_aws"]["CloudWatchMetrics"]:
-            assert directive["Namespace"] == namespace
-            assert directive["Dimensions"] == [[names.SERVICE_DIMENSION]]
-        assert blob[names.SERVICE_DIMENSION] == names.SERVICE
+def check_points(emitted: EmittedMetrics) -> None:
+    """Every point is in the dashboard's namespace, with the one ``service`` dimension."""
+    assert emitted.points()
+    for point in emitted.points():
+        assert point.namespace == names.NAMESPACE
+        assert point.dimensions == {names.SERVICE_DIMENSION: names.SERVICE}
 
 
 @pytest.fixture
-def powertools(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def powertools(monkeypatch: pytest.MonkeyPatch) -> Iterator[EmittedMetrics]:
     from handlers import common
 
-    monkeypatch.setattr(common.metrics, "namespace", names.NAMESPACE)
-    monkeypatch.setattr(common.metrics, "service", names.SERVICE)
+    emitted = pin_lambda_metrics(monkeypatch, namespace=names.NAMESPACE, service=names.SERVICE)
     monkeypatch.setenv("IAM_GUARD_ALLOWED_CIDRS", "203.0.113.0/24")
     monkeypatch.setenv("IAM_GUARD_GRACE_DAYS", "0")
     common.reset_caches()
-    yield common
+    yield emitted
     common.reset_caches()
 
 
 def test_the_sweep_emits_every_gauge_once_per_run(
-    powertools: Any, mock_iam: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    powertools: EmittedMetrics, mock_iam: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from handlers.sweep import lambda_handler
 
@@ -182,13 +169,11 @@ def test_the_sweep_emits_every_gauge_once_per_run(
     mock_iam.create_user(UserName="alice")
     mock_iam.create_login_profile(UserName="alice", Password="Correct-Horse-9-Battery")
     monkeypatch.setattr("handlers.sweep.alert_sink", RecordingSink)
-    capsys.readouterr()
 
     lambda_handler(load_event("sweep-schedule.json"), FakeLambdaContext("iam-guard-sweep"))
 
-    blobs = emf(capsys.readouterr().out)
-    check_blobs(blobs, names.NAMESPACE)
-    got = emitted_names(blobs)
+    check_points(powertools)
+    got = set(powertools.names())
     # every gauge, and the heartbeat the <stack>_sweep-missing alarm watches
     assert got == {
         *names.SWEEP_GAUGES,
@@ -196,16 +181,16 @@ def test_the_sweep_emits_every_gauge_once_per_run(
         names.SWEEP_COMPLETED,
     }
     assert got <= names.emitted()
-    values = {k: v for b in blobs for k, v in b.items() if k in got}
-    assert values[names.USERS_WITHOUT_MFA] == [2.0]  # alice and moto's root user
-    assert values[names.findings_metric("console-without-mfa")] == [1.0]
-    assert values[names.USERS_OUTSIDE_GROUP] == [0.0]  # alice was enrolled by this very sweep
-    assert values[names.SWEEP_ENROLLED] == [1.0]
-    assert values[names.SWEEP_IAM_CALLS][0] >= 4  # the handler's own IAM client, counted
+    values = powertools.values
+    assert values(names.USERS_WITHOUT_MFA) == [2.0]  # alice and moto's root user
+    assert values(names.findings_metric("console-without-mfa")) == [1.0]
+    assert values(names.USERS_OUTSIDE_GROUP) == [0.0]  # alice was enrolled by this very sweep
+    assert values(names.SWEEP_ENROLLED) == [1.0]
+    assert values(names.SWEEP_IAM_CALLS)[0] >= 4  # the handler's own IAM client, counted
 
 
 def test_the_enforcer_emits_the_enrolment_and_heal_metrics_the_dashboard_graphs(
-    powertools: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    powertools: EmittedMetrics, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from core.guardrail import ensure_guardrail
     from core.iam import IamGateway
@@ -220,7 +205,6 @@ def test_the_enforcer_emits_the_enrolment_and_heal_metrics_the_dashboard_graphs(
             IamGateway(client), build_settings(allowed_cidrs=("203.0.113.0/24",)), "123456789012"
         )
         client.create_user(UserName="dev-bob")
-        capsys.readouterr()
         context = FakeLambdaContext("iam-guard-enforcer")
         actions = [
             enforcer.lambda_handler(load_event(f"enforcer-{name}.json"), context)["action"]
@@ -228,7 +212,6 @@ def test_the_enforcer_emits_the_enrolment_and_heal_metrics_the_dashboard_graphs(
         ]
     enforcer.guardrail_cache.cache_clear()
 
-    blobs = emf(capsys.readouterr().out)
-    check_blobs(blobs, names.NAMESPACE)
+    check_points(powertools)
     assert actions == ["enrolled", "healed"]
-    assert emitted_names(blobs) == {names.ENFORCER_ENROLLED, names.ENFORCER_HEALED}
+    assert set(powertools.names()) == {names.ENFORCER_ENROLLED, names.ENFORCER_HEALED}

@@ -14,7 +14,6 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 from tests.conftest import load_event
-from tests.template.conftest import FakeContext, ResponseReceiver
 
 from core.cfn_response import Replier, fit_body, put_json
 from core.cloudformation import CloudFormationGateway
@@ -24,19 +23,16 @@ from core.iam import IamGateway
 from core.policy import policies_equal, render_policy
 from core.settings import build_settings
 from demo.cloudformation import CloudFormationStandIn
+from demo.lambda_context import FakeLambdaContext
+from demo.slack_receiver import ReceivedPost, Reply, SlackReceiver
 
 ACCOUNT = "123456789012"
 POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/iam-guard/IAMGuardSecureIAMPolicy"
 STACK_ID = load_event("policy-resource-create.json")["StackId"]
 
 
-@pytest.fixture(autouse=True)
-def metrics_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Powertools' Metrics object reads its namespace when created: import the handlers only at run time
-    # (never at collection, before the shared fixture sets the environment), and pin the namespace.
-    from handlers import common
-
-    monkeypatch.setattr(common.metrics, "namespace", "IAMGuardTests")
+pytestmark = pytest.mark.usefixtures("lambda_metrics")
+FUNCTION = "iam-guard-PolicyResourceFunction"
 
 
 def handler() -> Any:
@@ -64,17 +60,39 @@ def iam_client() -> Iterator[Any]:
     common.reset_caches()
 
 
-def invoke(
-    name: str, receiver: ResponseReceiver, *, stack_status: str | None = None, **changes: Any
-) -> dict[str, Any]:
+def invoke_for_reply(
+    name: str, receiver: SlackReceiver, *, stack_status: str | None = None, **changes: Any
+) -> ReceivedPost:
     """CloudFormation's request: the stack runs the operation while the function handles it."""
-    event = {**load_event(f"policy-resource-{name}.json"), "ResponseURL": receiver.url, **changes}
+    event = {**load_event(f"policy-resource-{name}.json"), "ResponseURL": receiver.response_url, **changes}
     standing = handler().cloudformation().client
     standing.begin(event["RequestType"], event["ResourceProperties"], stack_status=stack_status)
-    handler().lambda_handler(event, FakeContext())
+    handler().lambda_handler(event, FakeLambdaContext(FUNCTION))
     standing.finish()
-    assert len(receiver.bodies) == 1, "exactly one reply per request"
-    return receiver.bodies.pop()
+    replies = receiver.cloudformation_replies()
+    receiver.clear()
+    assert len(replies) == 1, "exactly one reply per request"
+    return replies[0]
+
+
+def invoke(
+    name: str, receiver: SlackReceiver, *, stack_status: str | None = None, **changes: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = invoke_for_reply(name, receiver, stack_status=stack_status, **changes).json()
+    return body
+
+
+def deployed_with_a_member(iam_client: Any, receiver: SlackReceiver, user: str) -> None:
+    """The stack created, and ``user`` in its group."""
+    invoke("create", receiver)
+    iam_client.create_user(UserName=user)
+    iam_client.add_user_to_group(GroupName="IAMGuardSecuredUsers", UserName=user)
+
+
+def assert_the_guardrail_renders(iam_client: Any, **settings: Any) -> None:
+    """The policy's default version is the guardrail rendered for these settings (of stack iam-guard)."""
+    expected = render_policy(build_settings(stack_name="iam-guard", **settings))
+    assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
 
 
 def default_document(iam_client: Any, arn: str) -> dict[str, Any]:
@@ -96,25 +114,23 @@ def group_names(iam_client: Any) -> set[str]:
 
 
 def test_create_makes_the_group_with_the_rendered_policy_attached(
-    iam_client: Any, receiver: ResponseReceiver
+    iam_client: Any, receiver: SlackReceiver
 ) -> None:
-    reply = invoke("create", receiver)
+    received = invoke_for_reply("create", receiver)
+    reply = received.json()
 
     assert reply["Status"] == "SUCCESS", reply["Reason"]
+    assert received.content_type == ""  # what the pre-signed URL was signed for
     assert reply["Data"]["PolicyArn"] == POLICY_ARN
     assert reply["Data"]["GroupName"] == "IAMGuardSecuredUsers"
     assert reply["PhysicalResourceId"] == "iam-guard-Guardrail"
-    assert receiver.content_types == [""]  # what the pre-signed URL was signed for
     assert attached(iam_client, "IAMGuardSecuredUsers") == [POLICY_ARN]
-    expected = render_policy(
-        build_settings(
-            allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"), mfa_mode="strict", stack_name="iam-guard"
-        )
+    assert_the_guardrail_renders(
+        iam_client, allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"), mfa_mode="strict"
     )
-    assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
 
 
-def test_update_of_the_cidrs_replaces_the_policy_text(iam_client: Any, receiver: ResponseReceiver) -> None:
+def test_update_of_the_cidrs_replaces_the_policy_text(iam_client: Any, receiver: SlackReceiver) -> None:
     invoke("create", receiver)
     update = load_event("policy-resource-update.json")
     props = {**update["ResourceProperties"], "IAM_GUARD_GROUP_NAME": "IAMGuardSecuredUsers"}
@@ -123,20 +139,15 @@ def test_update_of_the_cidrs_replaces_the_policy_text(iam_client: Any, receiver:
 
     assert reply["Status"] == "SUCCESS", reply["Reason"]
     assert reply["PhysicalResourceId"] == "iam-guard-Guardrail"  # never "replaced": no stray Delete
-    expected = render_policy(
-        build_settings(
-            allowed_cidrs=("203.0.113.0/24", "198.51.100.0/24"), mfa_mode="console", stack_name="iam-guard"
-        )
+    assert_the_guardrail_renders(
+        iam_client, allowed_cidrs=("203.0.113.0/24", "198.51.100.0/24"), mfa_mode="console"
     )
-    assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
 
 
 def test_renaming_the_group_moves_members_and_removes_the_old_group(
-    iam_client: Any, receiver: ResponseReceiver
+    iam_client: Any, receiver: SlackReceiver
 ) -> None:
-    invoke("create", receiver)
-    iam_client.create_user(UserName="alice")
-    iam_client.add_user_to_group(GroupName="IAMGuardSecuredUsers", UserName="alice")
+    deployed_with_a_member(iam_client, receiver, "alice")
 
     reply = invoke("update", receiver)  # the sample renames the group to IAMGuardSecuredUsers2
 
@@ -149,7 +160,7 @@ def test_renaming_the_group_moves_members_and_removes_the_old_group(
 
 
 def test_renaming_the_policy_detaches_and_deletes_the_old_one(
-    iam_client: Any, receiver: ResponseReceiver
+    iam_client: Any, receiver: SlackReceiver
 ) -> None:
     invoke("create", receiver)
     create = load_event("policy-resource-create.json")
@@ -166,11 +177,9 @@ def test_renaming_the_policy_detaches_and_deletes_the_old_one(
 
 
 def test_delete_removes_group_and_policy_and_tolerates_their_absence(
-    iam_client: Any, receiver: ResponseReceiver
+    iam_client: Any, receiver: SlackReceiver
 ) -> None:
-    invoke("create", receiver)
-    iam_client.create_user(UserName="alice")
-    iam_client.add_user_to_group(GroupName="IAMGuardSecuredUsers", UserName="alice")
+    deployed_with_a_member(iam_client, receiver, "alice")
 
     first = invoke("delete", receiver)
     again = invoke("delete", receiver)  # CloudFormation may repeat a Delete
@@ -182,7 +191,7 @@ def test_delete_removes_group_and_policy_and_tolerates_their_absence(
 
 
 def test_invalid_settings_fail_the_create_with_one_line_and_touch_nothing(
-    iam_client: Any, receiver: ResponseReceiver
+    iam_client: Any, receiver: SlackReceiver
 ) -> None:
     iam_client.create_group(GroupName="IAMGuardSecuredUsers")  # someone else's group of the same name
     create = load_event("policy-resource-create.json")
@@ -202,7 +211,7 @@ def test_invalid_settings_fail_the_create_with_one_line_and_touch_nothing(
 
 
 def test_an_aws_failure_replies_failed_with_the_api_call_and_code(
-    receiver: ResponseReceiver, monkeypatch: pytest.MonkeyPatch
+    receiver: SlackReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = boto3.client("iam", region_name="us-east-1")
     stubber = Stubber(client)
@@ -224,29 +233,31 @@ def test_an_aws_failure_replies_failed_with_the_api_call_and_code(
     assert reply["PhysicalResourceId"] == "iam-guard-Guardrail"  # IAM was reached: a rollback cleans up
 
 
-def test_a_malformed_request_is_refused_without_reply(iam_client: Any, receiver: ResponseReceiver) -> None:
+def test_a_malformed_request_is_refused_without_reply(iam_client: Any, receiver: SlackReceiver) -> None:
     event = {
         **load_event("policy-resource-create.json"),
-        "ResponseURL": receiver.url,
+        "ResponseURL": receiver.response_url,
         "RequestType": "Replace",
     }
 
-    result = handler().lambda_handler(event, FakeContext())
+    result = handler().lambda_handler(event, FakeLambdaContext(FUNCTION))
 
     assert result["Status"] == "REFUSED"
     assert result["Reason"].startswith("not a CloudFormation custom-resource request: RequestType")
-    assert receiver.bodies == []  # CloudFormation never sends such a request: nobody to answer
+    assert (
+        receiver.cloudformation_replies() == []
+    )  # CloudFormation never sends such a request: nobody to answer
     assert group_names(iam_client) == set()
 
 
-def test_a_request_without_response_url_is_refused_without_reply(receiver: ResponseReceiver) -> None:
+def test_a_request_without_response_url_is_refused_without_reply(receiver: SlackReceiver) -> None:
     event = load_event("policy-resource-create.json")
     del event["ResponseURL"]
 
-    result = handler().lambda_handler(event, FakeContext())
+    result = handler().lambda_handler(event, FakeLambdaContext(FUNCTION))
 
     assert result["Status"] == "REFUSED"
-    assert receiver.bodies == []
+    assert receiver.cloudformation_replies() == []
 
 
 class _SlowIamClient:
@@ -261,29 +272,31 @@ class _SlowIamClient:
 
 
 def test_the_watchdog_replies_failed_before_the_function_times_out(
-    receiver: ResponseReceiver, monkeypatch: pytest.MonkeyPatch
+    receiver: SlackReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(handler(), "iam", lambda: IamGateway(_SlowIamClient(delay=1.0)))
-    event = {**load_event("policy-resource-create.json"), "ResponseURL": receiver.url}
+    event = {**load_event("policy-resource-create.json"), "ResponseURL": receiver.response_url}
     handler().cloudformation().client.begin_from_request(event)
-    context = FakeContext(remaining_ms=int((handler().WATCHDOG_MARGIN_SECONDS + 0.2) * 1000))
+    context = FakeLambdaContext(FUNCTION, remaining_ms=int((handler().WATCHDOG_MARGIN_SECONDS + 0.2) * 1000))
 
     with pytest.raises(AssertionError):  # the slow call ends in a bug report; the stack was answered
         handler().lambda_handler(event, context)
 
-    assert len(receiver.bodies) == 1
-    assert receiver.bodies[0]["Status"] == "FAILED"
-    assert receiver.bodies[0]["Reason"].startswith("timed out")
+    [reply] = [r.json() for r in receiver.cloudformation_replies()]
+    assert reply["Status"] == "FAILED"
+    assert reply["Reason"].startswith("timed out")
 
 
-def test_the_reply_is_retried_and_then_reported(receiver: ResponseReceiver) -> None:
-    receiver.failures = 2
-    put_json(receiver.url, {"Status": "SUCCESS"}, sleep=lambda _: None)
-    assert receiver.bodies == [{"Status": "SUCCESS"}]
+def test_the_reply_is_retried_and_then_reported(receiver: SlackReceiver) -> None:
+    receiver.script(Reply(500), Reply(500))
+    put_json(receiver.response_url, {"Status": "SUCCESS"}, sleep=lambda _: None)
+    assert [r.json() for r in receiver.cloudformation_replies()] == [{"Status": "SUCCESS"}] * 3
+    receiver.clear()
 
-    receiver.failures = 3
+    receiver.script(Reply(500), Reply(500), Reply(500))
     with pytest.raises(DeliveryError, match="after 3 attempts: HTTPError 500"):
-        put_json(receiver.url, {"Status": "SUCCESS"}, sleep=lambda _: None)
+        put_json(receiver.response_url, {"Status": "SUCCESS"}, sleep=lambda _: None)
+    assert len(receiver.cloudformation_replies()) == 3
 
 
 @pytest.mark.parametrize(
@@ -327,7 +340,7 @@ def test_the_sample_events_are_valid_requests(name: str) -> None:
 
 
 def test_a_rolled_back_update_restores_the_earlier_version_and_delete_clears_all_versions(
-    iam_client: Any, receiver: ResponseReceiver
+    iam_client: Any, receiver: SlackReceiver
 ) -> None:
     create = load_event("policy-resource-create.json")
     invoke("create", receiver)
@@ -374,7 +387,7 @@ def iam_state(iam_client: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def deployed(iam_client: Any, receiver: ResponseReceiver) -> dict[str, Any]:
+def deployed(iam_client: Any, receiver: SlackReceiver) -> dict[str, Any]:
     """A deployed stack: the guardrail, a Developers group with a member, an Admins group."""
     assert invoke("create", receiver)["Status"] == "SUCCESS"
     iam_client.create_user(UserName="mallory")
@@ -385,10 +398,10 @@ def deployed(iam_client: Any, receiver: ResponseReceiver) -> dict[str, Any]:
     return iam_state(iam_client)
 
 
-def forged(name: str, receiver: ResponseReceiver, **changes: Any) -> dict[str, Any]:
+def forged(name: str, receiver: SlackReceiver, **changes: Any) -> dict[str, Any]:
     """A hand-made request, sent while the stack is settled (no CloudFormation operation running)."""
-    event = {**load_event(f"policy-resource-{name}.json"), "ResponseURL": receiver.url, **changes}
-    return dict(handler().lambda_handler(event, FakeContext()))
+    event = {**load_event(f"policy-resource-{name}.json"), "ResponseURL": receiver.response_url, **changes}
+    return dict(handler().lambda_handler(event, FakeLambdaContext(FUNCTION)))
 
 
 def create_properties(**changes: str) -> dict[str, Any]:
@@ -422,18 +435,18 @@ def create_properties(**changes: str) -> dict[str, Any]:
     ids=["rename-developers-into-admins", "delete", "weaken", "create-elsewhere"],
 )
 def test_a_forged_request_changes_nothing_and_gets_no_reply(
-    iam_client: Any, receiver: ResponseReceiver, deployed: dict[str, Any], name: str, changes: dict[str, Any]
+    iam_client: Any, receiver: SlackReceiver, deployed: dict[str, Any], name: str, changes: dict[str, Any]
 ) -> None:
     result = forged(name, receiver, **changes)
 
     assert result["Status"] == "REFUSED"
     assert "no stack operation sends one now" in result["Reason"]
     assert iam_state(iam_client) == deployed
-    assert receiver.bodies == []  # the attacker's ResponseURL is never called
+    assert receiver.cloudformation_replies() == []  # the attacker's ResponseURL is never called
 
 
 def test_a_forged_request_timed_during_a_real_update_must_carry_the_stacks_parameters(
-    iam_client: Any, receiver: ResponseReceiver, deployed: dict[str, Any], stack: CloudFormationStandIn
+    iam_client: Any, receiver: SlackReceiver, deployed: dict[str, Any], stack: CloudFormationStandIn
 ) -> None:
     """CloudFormation is updating the resource right now; the attacker races it with their own settings."""
     real = create_properties()
@@ -446,11 +459,11 @@ def test_a_forged_request_timed_during_a_real_update_must_carry_the_stacks_param
     assert "IAM_GUARD_IP_RESTRICTION" in result["Reason"]
     assert "IAM_GUARD_MFA_MODE" in result["Reason"]
     assert iam_state(iam_client) == deployed
-    assert receiver.bodies == []
+    assert receiver.cloudformation_replies() == []
 
 
 def test_a_request_for_another_stack_or_resource_is_refused(
-    iam_client: Any, receiver: ResponseReceiver, deployed: dict[str, Any], stack: CloudFormationStandIn
+    iam_client: Any, receiver: SlackReceiver, deployed: dict[str, Any], stack: CloudFormationStandIn
 ) -> None:
     stack.begin("Update", create_properties())
     other = STACK_ID.replace("stack/iam-guard/", "stack/someone-else/")
@@ -463,12 +476,12 @@ def test_a_request_for_another_stack_or_resource_is_refused(
         assert result["Status"] == "REFUSED"
         assert reason in result["Reason"]
     assert iam_state(iam_client) == deployed
-    assert receiver.bodies == []
+    assert receiver.cloudformation_replies() == []
 
 
 def test_a_refused_request_is_logged_and_alerted(
     iam_client: Any,
-    receiver: ResponseReceiver,
+    receiver: SlackReceiver,
     deployed: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -483,12 +496,12 @@ def test_a_refused_request_is_logged_and_alerted(
     (alert,) = sink.alerts
     assert alert.kind is AlertKind.INFRASTRUCTURE_TAMPERED
     assert "Delete" in dict(alert.details)["request"]
-    assert receiver.url not in str(alert)  # the (pre-signed) URL is never repeated
+    assert receiver.response_url not in str(alert)  # the (pre-signed) URL is never repeated
     assert any("refused" in r.getMessage() for r in caplog.records)
 
 
 def test_the_stack_cannot_be_read_so_nothing_is_done(
-    iam_client: Any, receiver: ResponseReceiver, deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    iam_client: Any, receiver: SlackReceiver, deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("IAM_GUARD_STACK_ID", STACK_ID.replace("iam-guard/", "gone/"))
 
@@ -504,7 +517,7 @@ def test_the_stack_cannot_be_read_so_nothing_is_done(
 
 @pytest.mark.usefixtures("moto_moves_group_paths")
 def test_upgrading_from_0_1_moves_group_and_policy_onto_the_path(
-    iam_client: Any, receiver: ResponseReceiver
+    iam_client: Any, receiver: SlackReceiver
 ) -> None:
     """0.1 made the group and the policy on the path "/": the first 0.2 update moves both onto /iam-guard/."""
     legacy_policy = f"arn:aws:iam::{ACCOUNT}:policy/IAMGuardSecureIAMPolicy"
@@ -528,39 +541,36 @@ def test_upgrading_from_0_1_moves_group_and_policy_onto_the_path(
     assert [u["UserName"] for u in group["Users"]] == ["alice"]
     assert attached(iam_client, "IAMGuardSecuredUsers") == [POLICY_ARN]
     assert [p["Arn"] for p in iam_client.list_policies(Scope="Local")["Policies"]] == [POLICY_ARN]
-    expected = render_policy(
-        build_settings(
-            allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"), mfa_mode="strict", stack_name="iam-guard"
-        )
+    assert_the_guardrail_renders(
+        iam_client, allowed_cidrs=("203.0.113.0/24", "2001:db8::/32"), mfa_mode="strict"
     )
-    assert policies_equal(default_document(iam_client, POLICY_ARN), expected)
 
 
 def test_a_request_with_nested_properties_is_refused_in_one_line(
-    iam_client: Any, receiver: ResponseReceiver
+    iam_client: Any, receiver: SlackReceiver
 ) -> None:
     nested: Any = []
     for _ in range(100_000):
         nested = [nested]
     event = {
         **load_event("policy-resource-create.json"),
-        "ResponseURL": receiver.url,
+        "ResponseURL": receiver.response_url,
         "ResourceProperties": {**create_properties(), "IAM_GUARD_ALLOWED_CIDRS": nested},
     }
 
-    result = handler().lambda_handler(event, FakeContext())
+    result = handler().lambda_handler(event, FakeLambdaContext(FUNCTION))
 
     assert result["Status"] == "REFUSED"
     assert result["Reason"] == (
         "not a CloudFormation custom-resource request: "
         "ResourceProperties.IAM_GUARD_ALLOWED_CIDRS is not a string"
     )
-    assert receiver.bodies == []
+    assert receiver.cloudformation_replies() == []
     assert group_names(iam_client) == set()
 
 
 def test_verification_reads_only_its_own_stack_in_cloudformations_real_shapes(
-    iam_client: Any, receiver: ResponseReceiver, monkeypatch: pytest.MonkeyPatch
+    iam_client: Any, receiver: SlackReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same check on a boto3 client whose answers botocore validates against CloudFormation's model
     (and whose calls the least-privilege recorder evaluates against the function's role)."""
@@ -587,9 +597,10 @@ def test_verification_reads_only_its_own_stack_in_cloudformations_real_shapes(
             "describe_stack_events", stand_in.describe_stack_events(STACK_ID), {"StackName": STACK_ID}
         )
         monkeypatch.setattr(handler(), "cloudformation", lambda: CloudFormationGateway(client))
-        event = {**load_event("policy-resource-create.json"), "ResponseURL": receiver.url}
+        event = {**load_event("policy-resource-create.json"), "ResponseURL": receiver.response_url}
 
-        handler().lambda_handler(event, FakeContext())
+        handler().lambda_handler(event, FakeLambdaContext(FUNCTION))
 
         stub.assert_no_pending_responses()
-    assert receiver.bodies[0]["Status"] == "SUCCESS", receiver.bodies[0]["Reason"]
+    [reply] = [r.json() for r in receiver.cloudformation_replies()]
+    assert reply["Status"] == "SUCCESS", reply["Reason"]

@@ -26,7 +26,6 @@ from tests.template.template_model import (
 )
 
 from core import custom_resource, enforcement, events, notify, securityhub, slack, sweep
-from core.errors import SettingsError
 from core.settings import ENV_VARS, Settings, build_settings
 
 ALERTS = notify.REQUIRED_PERMISSIONS | notify.ENCRYPTED_TOPIC_KEY_PERMISSIONS
@@ -276,55 +275,8 @@ def test_with_org_mode_the_hubs_functions_and_workflow_are_traced_only_when_trac
 
 # --- parameters fail bad values at deploy time, as the settings model would --------------------------
 
-# (parameter, value, setting field): each value is judged by the parameter's AllowedPattern and by core.
-PATTERN_CASES = [
-    ("AllowedCIDRs", "203.0.113.0/24", "allowed_cidrs"),
-    ("AllowedCIDRs", "203.0.113.0/24, 2001:db8::/32", "allowed_cidrs"),
-    ("AllowedCIDRs", "203.0.113.0/24;10.0.0.0/8", "allowed_cidrs"),
-    ("AllowedCIDRs", "office", "allowed_cidrs"),
-    ("AllowedVpceIds", "vpce-0123456789abcdef0", "allowed_vpce_ids"),
-    ("AllowedVpceIds", "vpce-xyz", "allowed_vpce_ids"),
-    ("GroupName", "IAMGuardSecuredUsers", "group_name"),
-    ("GroupName", "secured users", "group_name"),
-    ("PolicyName", "a" * 129, "policy_name"),
-    ("ExemptUsers", "breakglass, ops-admin", "exempt_users"),
-    ("ExemptUsers", "break glass", "exempt_users"),
-    ("ExemptTagKey", "iam-guard:exempt", "exempt_tag_key"),
-    ("ExemptTagKey", "aws:exempt", "exempt_tag_key"),
-    (
-        "SlackSecretArn",
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf",
-        "slack_secret_arn",
-    ),
-    ("SlackSecretArn", "slack-webhook", "slack_secret_arn"),
-]
-
-
-def _core_accepts(field: str, value: str) -> bool:
-    items: Any = tuple(v.strip() for v in value.split(","))
-    if field == "exempt_users":
-        items = frozenset(items)
-    elif field not in {"allowed_cidrs", "allowed_vpce_ids"}:
-        items = value
-    try:
-        build_settings(**{field: items, "ip_restriction": False})
-    except SettingsError:
-        return False
-    return True
-
-
-@pytest.mark.parametrize(("parameter", "value", "field"), PATTERN_CASES)
-def test_allowed_patterns_refuse_what_the_settings_model_refuses(
-    parameter: str, value: str, field: str
-) -> None:
-    pattern = load_template()["Parameters"][parameter]["AllowedPattern"]
-    # CloudFormation matches the whole value; the patterns use only syntax Java and Python share.
-    deploy_accepts = re.fullmatch(pattern, value) is not None
-    if deploy_accepts:
-        # A pattern cannot check every CIDR's host bits: those reach the custom resource, which fails
-        # the deploy with core's one-line reason. Everything the pattern refuses, core refuses too.
-        return
-    assert not _core_accepts(field, value)
+# Each AllowedPattern's accept/refuse table, and its agreement with the settings model: see
+# test_parameter_patterns.py.
 
 
 def test_parameter_defaults_are_valid_settings() -> None:
