@@ -27,9 +27,11 @@ sam-validate: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam validate --lint --region us-east-1 --template-file template.yaml
 
 # No Docker, no local python3.13: every resource uses BuildMethod: makefile (src/Makefile, layer/Makefile);
-# the layer's pip downloads wheels for Python 3.13 on arm64.
+# the layer's pip downloads wheels for Python 3.13 on arm64. The makefiles compile the bytecode with the
+# working Python 3.13 mk/py313.mk finds (a bare `sam build` uses python3.13 from PATH).
 sam-build: $(SAM_VENV)/.installed
-	$(SAM_VENV)/bin/sam build --template-file template.yaml --parallel
+	py="$(call find_py313)"; LAMBDA_PYTHON="$${py:-python3.13}" \
+		$(SAM_VENV)/bin/sam build --template-file template.yaml --parallel
 	test -f .aws-sam/build/EnforcerFunction/handlers/enforcer.py
 	test -f .aws-sam/build/PolicyResourceFunction/core/guardrail.py
 	test -d .aws-sam/build/DependencyLayer/python/pydantic_core

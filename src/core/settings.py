@@ -23,9 +23,9 @@ DEFAULT_POLICY_NAME = "IAMGuardSecureIAMPolicy"
 DEFAULT_EXEMPT_TAG_KEY = "iam-guard:exempt"
 
 # IAM's own name rules (CreateUser / CreateGroup / CreatePolicy).
-_IAM_NAME = re.compile(r"^[\w+=,.@-]+$")
+_IAM_NAME = re.compile(r"^[\w+=,.@-]+$", re.ASCII)  # IAM names are ASCII
 _VPCE_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
-_TAG_KEY = re.compile(r"^[\w\s.:/=+\-@]{1,128}$")
+_TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")  # spaces, never line breaks or tabs
 _SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$")
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$")
 
