@@ -24,15 +24,8 @@ import time
 from collections import Counter
 from typing import Any
 
-FAKE_AWS = {
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
+from bench import FAKE_AWS
+
 SIZES = (10, 1_000)
 GROUP = "IAMGuardSecuredUsers"
 

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import FAKE_AWS
+
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = (100, 1_000, 10_000)
 C7N_AT = 1_000
@@ -46,15 +48,6 @@ C7N_PYTHON = ROOT / ".venv-c7n" / "bin" / "python"
 GROUP = "IAMGuardSecuredUsers"
 ACCOUNT_ID = "123456789012"
 
-FAKE_AWS = {
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
 
 # Runs inside the c7n venv: count every API call c7n makes, then run `custodian run`.
 C7N_DRIVER = r"""
