@@ -37,6 +37,17 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def whole_number(text: str, low: int, high: int, unit: str = "") -> int:
+    """An argparse value: a whole number in low..high, or a one-line reason (argparse exits 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number{unit and ' of ' + unit}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+    return value
+
+
 def add_guardrail_arguments(parser: argparse.ArgumentParser) -> None:
     """What else ``iam-guard policy`` renders for: the names it protects, self-protection, MFA age."""
     group = parser.add_argument_group("guardrail")

@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from cli.delivery import sink_from_args
+from cli.options import whole_number
 from core.errors import DeliveryError, InvalidInputError
 from core.naming import AUDIT_ROLE, ENFORCE_ROLE
 from core.org.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_FAILED_PERCENT, MAX_CONCURRENCY_LIMIT
@@ -42,13 +43,7 @@ def account_id(text: str) -> str:
 
 
 def _concurrency(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= MAX_CONCURRENCY_LIMIT:
-        raise argparse.ArgumentTypeError(f"{value} is outside 1..{MAX_CONCURRENCY_LIMIT}")
-    return value
+    return whole_number(text, 1, MAX_CONCURRENCY_LIMIT)
 
 
 def _percent(text: str) -> float:

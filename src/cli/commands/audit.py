@@ -26,6 +26,7 @@ from cli.options import (
     add_self_protection_arguments,
     add_target_arguments,
     settings_from_args,
+    whole_number,
 )
 from cli.org import add_audit_org_arguments, check_audit_flags
 from core.errors import SettingsError
@@ -144,18 +145,8 @@ def guardrail_mode(args: argparse.Namespace) -> GuardrailMode:
 
 
 def _grace_days(text: str) -> int:
-    return _days_within(text, 365)
+    return whole_number(text, 0, 365, "days")
 
 
 def _hygiene_days(text: str) -> int:
-    return _days_within(text, MAX_HYGIENE_DAYS)
-
-
-def _days_within(text: str, maximum: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
-    if not 0 <= value <= maximum:
-        raise argparse.ArgumentTypeError(f"{value} is outside 0..{maximum}")
-    return value
+    return whole_number(text, 0, MAX_HYGIENE_DAYS, "days")
