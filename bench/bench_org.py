@@ -24,6 +24,8 @@ import time
 from collections import Counter
 from typing import Any
 
+from tests.harness.mfa import enable_virtual_mfa
+
 from bench import FAKE_AWS
 
 SIZES = (10, 1_000)
@@ -70,13 +72,7 @@ def seed(accounts: int) -> list[str]:
             iam.create_user(UserName=name)
             iam.add_user_to_group(GroupName=GROUP, UserName=name)
         iam.create_login_profile(UserName="nomfa", Password="Correct-Horse-9-Battery")
-        serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="withmfa-phone")["VirtualMFADevice"]
-        iam.enable_mfa_device(
-            UserName="withmfa",
-            SerialNumber=serial["SerialNumber"],
-            AuthenticationCode1="123456",
-            AuthenticationCode2="654321",
-        )
+        enable_virtual_mfa(iam, "withmfa")
         iam.create_user(UserName="outside")
         iam.generate_credential_report()  # warm, as on a live account
     return members

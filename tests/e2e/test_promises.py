@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from tests.e2e.conftest import ACCOUNT, ALLOWED_CIDR, Stack, wait_for
+from tests.harness.mfa import enable_virtual_mfa
 
 from core.alert_format.envelope import alert_from_envelope
 from core.alerts import Alert, AlertKind
@@ -154,15 +155,6 @@ def test_a_detached_policy_is_attached_again(stack: Stack, iam: Any) -> None:
 # --- the sweep flags exactly -------------------------------------------------------------------------
 
 
-def _enable_virtual_mfa(iam: Any, name: str) -> None:
-    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{name}-phone")["VirtualMFADevice"][
-        "SerialNumber"
-    ]
-    iam.enable_mfa_device(
-        UserName=name, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
-    )
-
-
 def test_the_sweep_flags_exactly_the_users_at_fault(stack: Stack, iam: Any) -> None:
     deploy(stack)
     for name in ("alice", "bob", "carol", "breakglass"):
@@ -174,7 +166,7 @@ def test_the_sweep_flags_exactly_the_users_at_fault(stack: Stack, iam: Any) -> N
     iam.create_login_profile(UserName="alice", Password=PASSWORD)  # console, no MFA
     iam.create_access_key(UserName="bob")  # key, no MFA
     iam.create_login_profile(UserName="carol", Password=PASSWORD)  # console with MFA: compliant
-    _enable_virtual_mfa(iam, "carol")
+    enable_virtual_mfa(iam, "carol")
 
     stack.invoke("SweepFunction", load_sample("sweep-schedule.json"))
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from tests.enforcer.conftest import ACCOUNT, GROUP, Harness, make_settings, sample
+from tests.harness.mfa import enable_virtual_mfa
 
 from core.alerts import AlertKind, Severity
 from core.cloudformation import CloudFormationGateway
@@ -384,14 +385,9 @@ def user_identity(user: str, *, mfa: str | None = None, console: bool = False) -
 
 
 def add_virtual_mfa(harness: Harness, user: str, name: str) -> str:
-    serial = harness.client.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"][
-        "SerialNumber"
-    ]
-    harness.client.enable_mfa_device(
-        UserName=user, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
-    )
+    serial = enable_virtual_mfa(harness.client, user, name)
     harness.counter.reset()
-    return str(serial)
+    return serial
 
 
 def test_first_mfa_device_from_the_console_is_the_normal_path(deployed: Harness) -> None:

@@ -23,6 +23,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from tests.harness.mfa import enable_virtual_mfa
 
 from core.guardrail import ensure_guardrail
 from core.iam import IamGateway
@@ -72,13 +73,7 @@ def seed_member(account_id: str, index: int) -> None:
     iam.add_user_to_group(GroupName=GROUP, UserName="alice")
     iam.create_user(UserName="bob")
     iam.create_access_key(UserName="bob")
-    device = iam.create_virtual_mfa_device(VirtualMFADeviceName="bob-phone")["VirtualMFADevice"]
-    iam.enable_mfa_device(
-        UserName="bob",
-        SerialNumber=device["SerialNumber"],
-        AuthenticationCode1="123456",
-        AuthenticationCode2="654321",
-    )
+    enable_virtual_mfa(iam, "bob")
     iam.add_user_to_group(GroupName=GROUP, UserName="bob")
     if index % 3 == 0:
         iam.create_user(UserName="carol")

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from tests.harness.answers import HttpAnswer
+from tests.harness.mfa import enable_mfa, enable_virtual_mfa
 
 from core.alerts import RecordingSink
 from core.aws import CallCounter, Retrier
@@ -72,17 +73,10 @@ class Account:
         return key_ids
 
     def enable_virtual_mfa(self, name: str) -> None:
-        device = self.client.create_virtual_mfa_device(VirtualMFADeviceName=f"{name}-phone")
-        serial = device["VirtualMFADevice"]["SerialNumber"]
-        self._enable(name, serial)
+        enable_virtual_mfa(self.client, name)
 
     def enable_hardware_mfa(self, name: str) -> None:
-        self._enable(name, HARDWARE_SERIAL.format(abs(hash(name)) % 10**8))
-
-    def _enable(self, name: str, serial: str) -> None:
-        self.client.enable_mfa_device(
-            UserName=name, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
-        )
+        enable_mfa(self.client, name, HARDWARE_SERIAL.format(abs(hash(name)) % 10**8))
 
     def key_statuses(self, name: str) -> list[str]:
         return [k["Status"] for k in self.client.list_access_keys(UserName=name)["AccessKeyMetadata"]]
