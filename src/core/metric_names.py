@@ -47,6 +47,12 @@ def action_metric(action: str) -> str:
 ENFORCER_ENROLLED = action_metric("enrolled")  # a new or un-exempted user put into the group
 ENFORCER_HEALED = action_metric("healed")  # tampering with the group, its members or the policy undone
 
+# --- the other functions ----------------------------------------------------------------------------
+GUARDRAIL_REQUEST_REFUSED = "GuardrailRequestRefused"  # a custom-resource request failed verification
+SLACK_MESSAGES_POSTED = "SlackMessagesPosted"
+SLACK_DELIVERY_FAILED = "SlackDeliveryFailed"
+ORG_ACCOUNTS_TARGETED = "OrgAccountsTargeted"  # member accounts one org sweep run sweeps
+
 # --- the sweep (gauges, once per successful run) ---------------------------------------------------
 SWEEP_FINDINGS = "SweepFindings"
 SWEEP_NEEDS_ATTENTION = "SweepNeedsAttention"
@@ -127,6 +133,9 @@ EVENTS = frozenset(
         ENFORCEMENT_FAILED,
         ENFORCER_ENROLLED,
         ENFORCER_HEALED,
+        GUARDRAIL_REQUEST_REFUSED,
+        SLACK_MESSAGES_POSTED,
+        SLACK_DELIVERY_FAILED,
     }
 )
 
@@ -142,5 +151,9 @@ def emitted() -> frozenset[str]:
             ENFORCEMENT_FAILED,
             ENFORCER_ENROLLED,
             ENFORCER_HEALED,
+            GUARDRAIL_REQUEST_REFUSED,
+            SLACK_MESSAGES_POSTED,
+            SLACK_DELIVERY_FAILED,
+            ORG_ACCOUNTS_TARGETED,
         }
     )

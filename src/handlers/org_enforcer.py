@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.enforcement import GuardrailCache, is_retryable
 from core.errors import IamGuardError, InvalidEventError
+from core.metric_names import ENFORCEMENT_FAILED
 from core.naming import ENFORCE_ROLE
 from core.org.access import RoleAssumer
 from core.org.enforce import enforce_member_event
@@ -55,7 +56,7 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
         )
     except IamGuardError as exc:
         retry = is_retryable(exc)
-        metrics.add_metric(name="EnforcementFailed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=ENFORCEMENT_FAILED, unit=MetricUnit.Count, value=1)
         logger.error("enforcement failed", extra={"error": str(exc), "retried": retry})
         if retry:
             raise  # the record goes back to the queue

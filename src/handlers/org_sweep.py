@@ -15,7 +15,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import DeliveryError
-from core.org.access import RoleAssumer, client_config, new_session
+from core.metric_names import ORG_ACCOUNTS_TARGETED
+from core.org.access import RoleAssumer
 from core.org.accounts import OrganizationsGateway
 from core.org.report import org_digest_alert
 from core.org.summary import ResultFiles
@@ -26,13 +27,19 @@ from handlers.common import alert_sink, logger, metrics, settings, trace_handler
 
 
 @cache
-def session() -> Any:
-    return new_session()
+def assumer() -> RoleAssumer:
+    """One boto3 session per container; one AssumeRole per account swept."""
+    return RoleAssumer()
 
 
 @cache
-def assumer() -> RoleAssumer:
-    return RoleAssumer(session())
+def organizations() -> OrganizationsGateway:
+    return OrganizationsGateway()
+
+
+@cache
+def result_files() -> ResultFiles:
+    return ResultFiles()
 
 
 class SweepAccountInput(BaseModel):
@@ -79,10 +86,8 @@ def _parse(model: type[BaseModel], event: Any) -> Any:
 @metrics.log_metrics
 @trace_handler
 def list_accounts_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    organizations = OrganizationsGateway(session().client("organizations", config=client_config()))
-    caller = caller_account_id(session().client("sts", config=client_config()))
-    targets = list_targets(organizations, caller_account_id=caller)
-    metrics.add_metric(name="OrgAccountsTargeted", unit=MetricUnit.Count, value=len(targets["accounts"]))
+    targets = list_targets(organizations(), caller_account_id=caller_account_id())
+    metrics.add_metric(name=ORG_ACCOUNTS_TARGETED, unit=MetricUnit.Count, value=len(targets["accounts"]))
     return targets
 
 
@@ -111,8 +116,7 @@ def digest_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     summaries = []
     if request.results is not None:
         details = request.results.details
-        reader = ResultFiles(session().client("s3", config=client_config()))
-        summaries = reader.summaries(details.bucket, details.key)
+        summaries = result_files().summaries(details.bucket, details.key)
     alert = org_digest_alert(
         request.targets.organization_id,
         summaries,

@@ -28,6 +28,7 @@ from core.custom_resource import (
     verify_request,
 )
 from core.errors import DeliveryError, IamGuardError
+from core.metric_names import GUARDRAIL_REQUEST_REFUSED
 from handlers.common import alert_sink, cloudformation, iam, logger, metrics, trace_handler
 
 WATCHDOG_MARGIN_SECONDS = 5.0
@@ -74,7 +75,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def _refuse(event: Any, reason: str, context: LambdaContext) -> dict[str, Any]:
     """Not CloudFormation's request: change nothing, answer nobody, tell the security team."""
-    metrics.add_metric(name="GuardrailRequestRefused", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=GUARDRAIL_REQUEST_REFUSED, unit=MetricUnit.Count, value=1)
     logger.warning(
         "custom resource request refused: nothing changed, no reply sent", extra={"reason": reason}
     )

@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from core.errors import InvalidEventError, SettingsError
+from core.metric_names import SLACK_DELIVERY_FAILED, SLACK_MESSAGES_POSTED
 from core.settings import validate_setting
 from core.slack import SlackWebhookSink, SnsNotification, forward_to_slack, webhook_url_from_secret
 from handlers.common import logger, metrics, trace_handler
@@ -57,7 +58,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         sink = SlackWebhookSink(webhook_url_from_secret(secret_arn()))
         posted = forward_to_slack(received, sink)
     except Exception:
-        metrics.add_metric(name="SlackDeliveryFailed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=SLACK_DELIVERY_FAILED, unit=MetricUnit.Count, value=1)
         raise  # Lambda retries; then the dead-letter queue keeps the alert
-    metrics.add_metric(name="SlackMessagesPosted", unit=MetricUnit.Count, value=posted)
+    metrics.add_metric(name=SLACK_MESSAGES_POSTED, unit=MetricUnit.Count, value=posted)
     return {"posted": posted}

@@ -103,8 +103,9 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
     with mock_aws():
         common.reset_caches()
         for cached in (
-            org_sweep.session,
             org_sweep.assumer,
+            org_sweep.organizations,
+            org_sweep.result_files,
             org_enforcer.assumer,
             org_enforcer.guardrail_cache,
         ):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.alerts import Severity
-from core.aws import Retrier
+from core.aws import Gateway
 from core.iam import permissions_of, requires
 
 OK = "ok"
@@ -87,17 +87,21 @@ def totals_of(summaries: Iterable[AccountSummary], skipped: int = 0) -> dict[str
 # --- the Distributed Map's result files ------------------------------------------------------------------
 
 
-class ResultFiles:
+def default_s3_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", config=Config(retries={"total_max_attempts": 1}))  # core.aws.Retrier retries
+
+
+class ResultFiles(Gateway):
     """Reads a ``ResultWriter`` manifest and its result files (S3 adapter)."""
 
-    def __init__(self, client: Any, *, retrier: Retrier | None = None) -> None:
-        self.client = client
-        self.retrier = retrier or Retrier()
+    default_client_factory = staticmethod(default_s3_client)
 
     @requires("s3:GetObject")
     def read_json(self, bucket: str, key: str) -> Any:
-        response = self.retrier.call("GetObject", lambda: self.client.get_object(Bucket=bucket, Key=key))
-        return json.loads(response["Body"].read())
+        return json.loads(self._call("GetObject", Bucket=bucket, Key=key)["Body"].read())
 
     def summaries(self, bucket: str, manifest_key: str) -> list[AccountSummary]:
         manifest = self.read_json(bucket, manifest_key)
