@@ -148,6 +148,18 @@ def test_the_hub_rule_takes_what_both_spoke_rules_forward_into_a_queue_with_a_de
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["OrgEventDeadLetterQueue", "Arn"]}
 
 
+def test_the_hub_rule_takes_only_events_a_member_cannot_forge_with_put_events() -> None:
+    # Any principal of the organisation may PutEvents on the hub bus (the bus policy), but EventBridge
+    # refuses an "aws." source in PutEvents and sets "account" itself: only AWS-sourced CloudTrail events
+    # reach the org enforcer, each naming the account it really came from.
+    pattern = resources()["OrgEventRule"]["Properties"]["EventPattern"]
+
+    assert set(pattern) == {"source", "detail-type"}
+    assert pattern["source"]
+    assert all(source.startswith("aws.") for source in pattern["source"])
+    assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
+
+
 def test_the_org_enforcer_consumes_the_queue_with_bounded_concurrency_and_partial_batch_failures() -> None:
     source = resources()["OrgEnforcerFunction"]["Properties"]["Events"]["MemberEvents"]
 
