@@ -23,9 +23,7 @@ from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any, Literal, cast
 
 from core.alerts import Alert, AlertItem, AlertKind, Severity
 from core.cloudformation import (
@@ -50,7 +48,7 @@ from core.guardrail import (
 from core.iam import IamGateway, permissions_of
 from core.naming import group_arn, policy_arn
 from core.settings import DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME, Settings, build_settings, settings_from_env
-from core.validation import validated
+from core.validation import Fields, validated
 
 # ensure_guardrail, remove_group / remove_policy, the rename path (which moves members to the new group),
 # the 0.1 -> 0.2 migration of the policy onto IAM Guard's path, and the check against CloudFormation.
@@ -99,19 +97,34 @@ _STACK_STATUSES: dict[str, frozenset[str]] = {
 _ROLLBACKS = frozenset({"ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"})
 
 
-class CustomResourceRequest(BaseModel):
-    """The fields of a CloudFormation custom-resource request we use."""
+RequestKind = Literal["Create", "Update", "Delete"]
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
-    RequestType: Literal["Create", "Update", "Delete"]
+@dataclass(frozen=True)
+class CustomResourceRequest:
+    """The fields of a CloudFormation custom-resource request we use (CloudFormation's names)."""
+
+    RequestType: RequestKind
     ResponseURL: str
     StackId: str
     RequestId: str
     LogicalResourceId: str
     PhysicalResourceId: str | None = None
-    ResourceProperties: dict[str, Any] = {}
+    ResourceProperties: dict[str, Any] = field(default_factory=dict)
     OldResourceProperties: dict[str, Any] | None = None
+
+    @classmethod
+    def read(cls, f: Fields) -> CustomResourceRequest:
+        return cls(
+            RequestType=cast(RequestKind, f.choice("RequestType", ("Create", "Update", "Delete"))),
+            ResponseURL=f.text("ResponseURL"),
+            StackId=f.text("StackId"),
+            RequestId=f.text("RequestId"),
+            LogicalResourceId=f.text("LogicalResourceId"),
+            PhysicalResourceId=f.optional_text("PhysicalResourceId"),
+            ResourceProperties=f.mapping("ResourceProperties") or {},
+            OldResourceProperties=f.mapping("OldResourceProperties"),
+        )
 
     @property
     def account_id(self) -> str:
@@ -127,7 +140,7 @@ class CustomResourceRequest(BaseModel):
 
 
 def parse_request(event: Any) -> CustomResourceRequest:
-    request = validated(CustomResourceRequest, event, "a CloudFormation custom-resource request")
+    request = validated(CustomResourceRequest.read, event, "a CloudFormation custom-resource request")
     parts = request.StackId.split(":")
     if len(parts) < 6 or not parts[4].isdigit() or "/" not in parts[5]:
         raise InvalidEventError(f"not a CloudFormation stack ARN: {request.StackId!r}")

@@ -17,13 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser.models.event_bridge import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, field_validator
-
 from core.errors import InvalidEventError
 from core.naming import name_of_arn, same_iam_name
 from core.settings import Settings
-from core.validation import validated
+from core.validation import Fields, validated
 from core.watch import WATCHED, Ownership, WatchedService, is_critical, owned_resource, watched_service
 
 IAM_SOURCE = "aws.iam"
@@ -44,32 +41,45 @@ WATCHED_SOURCES = frozenset({IAM_SOURCE, *(service.source for service in WATCHED
 
 
 # --- the typed event ------------------------------------------------------------------------------
+# CloudTrail's own field names (camelCase), so a reader can hold the code next to a CloudTrail record.
 
 
-class SessionIssuer(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+@dataclass(frozen=True)
+class SessionIssuer:
     type: str = ""
     arn: str = ""
-    userName: str = ""  # CloudTrail's field names
+    userName: str = ""
+
+    @classmethod
+    def read(cls, f: Fields) -> SessionIssuer:
+        return cls(type=f.text("type", ""), arn=f.text("arn", ""), userName=f.text("userName", ""))
 
 
-class SessionAttributes(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+@dataclass(frozen=True)
+class SessionAttributes:
     mfaAuthenticated: str = ""
 
+    @classmethod
+    def read(cls, f: Fields) -> SessionAttributes:
+        return cls(mfaAuthenticated=f.text("mfaAuthenticated", ""))
 
-class SessionContext(BaseModel):
-    model_config = ConfigDict(extra="ignore")
 
+@dataclass(frozen=True)
+class SessionContext:
     sessionIssuer: SessionIssuer | None = None
     attributes: SessionAttributes | None = None
 
+    @classmethod
+    def read(cls, f: Fields) -> SessionContext:
+        issuer, attributes = f.record("sessionIssuer"), f.record("attributes")
+        return cls(
+            sessionIssuer=SessionIssuer.read(issuer) if issuer else None,
+            attributes=SessionAttributes.read(attributes) if attributes else None,
+        )
 
-class UserIdentity(BaseModel):
-    model_config = ConfigDict(extra="ignore")
 
+@dataclass(frozen=True)
+class UserIdentity:
     type: str = ""
     arn: str = ""
     principalId: str = ""
@@ -79,6 +89,21 @@ class UserIdentity(BaseModel):
     invokedBy: str | None = None
     sessionContext: SessionContext | None = None
     sessionCredentialFromConsole: str | None = None
+
+    @classmethod
+    def read(cls, f: Fields) -> UserIdentity:
+        context = f.record("sessionContext")
+        return cls(
+            type=f.text("type", ""),
+            arn=f.text("arn", ""),
+            principalId=f.text("principalId", ""),
+            accountId=f.text("accountId", ""),
+            accessKeyId=f.text("accessKeyId", ""),
+            userName=f.optional_text("userName"),
+            invokedBy=f.optional_text("invokedBy"),
+            sessionContext=SessionContext.read(context) if context else None,
+            sessionCredentialFromConsole=f.optional_text("sessionCredentialFromConsole"),
+        )
 
     @property
     def issuer_arn(self) -> str:
@@ -97,10 +122,9 @@ class UserIdentity(BaseModel):
         return (self.sessionCredentialFromConsole or "").lower() == "true"
 
 
-class CloudTrailDetail(BaseModel):
+@dataclass(frozen=True)
+class CloudTrailDetail:
     """The CloudTrail record carried in ``detail`` (only the fields the enforcer reads)."""
-
-    model_config = ConfigDict(extra="ignore")
 
     eventName: str
     eventSource: str
@@ -108,27 +132,73 @@ class CloudTrailDetail(BaseModel):
     eventID: str = ""
     awsRegion: str = ""
     sourceIPAddress: str = ""
-    userIdentity: UserIdentity = UserIdentity()
+    userIdentity: UserIdentity = field(default_factory=UserIdentity)
     requestParameters: dict[str, Any] | None = None
     responseElements: dict[str, Any] | None = None
     errorCode: str | None = None
     errorMessage: str | None = None
     recipientAccountId: str = ""
 
-
-class ApiCallEvent(EventBridgeModel):
-    """An EventBridge event; ``detail`` is typed when it is a CloudTrail API call, else None."""
-
-    detail: CloudTrailDetail | None  # type: ignore[assignment]
-
-    @field_validator("detail", mode="before")
     @classmethod
-    def validate_detail(cls, value: Any, info: Any) -> Any:
-        # Other sources and detail types are valid EventBridge events that we ignore, not bad input.
-        is_watched_call = info.data.get("source") in WATCHED_SOURCES and (
-            info.data.get("detail_type") == CLOUDTRAIL_DETAIL_TYPE
+    def read(cls, f: Fields) -> CloudTrailDetail:
+        identity = f.record("userIdentity")
+        return cls(
+            eventName=f.text("eventName"),
+            eventSource=f.text("eventSource"),
+            eventTime=f.timestamp("eventTime"),
+            eventID=f.text("eventID", ""),
+            awsRegion=f.text("awsRegion", ""),
+            sourceIPAddress=f.text("sourceIPAddress", ""),
+            userIdentity=UserIdentity.read(identity) if identity else UserIdentity(),
+            requestParameters=f.mapping("requestParameters"),
+            responseElements=f.mapping("responseElements"),
+            errorCode=f.optional_text("errorCode"),
+            errorMessage=f.optional_text("errorMessage"),
+            recipientAccountId=f.text("recipientAccountId", ""),
         )
-        return value if is_watched_call else None
+
+
+@dataclass(frozen=True)
+class ApiCallEvent:
+    """An EventBridge event; ``detail`` is typed when it is a CloudTrail API call we watch, else None.
+
+    The envelope's fields are the ones EventBridge always sends (Powertools' ``EventBridgeModel``).
+    """
+
+    version: str
+    id: str
+    source: str
+    account: str
+    time: datetime
+    region: str
+    resources: tuple[str, ...]
+    detail_type: str
+    detail: CloudTrailDetail | None
+    replay_name: str | None = None
+
+    @classmethod
+    def read(cls, f: Fields) -> ApiCallEvent:
+        version, event_id, source = f.text("version"), f.text("id"), f.text("source")
+        account = f.text("account")
+        time = f.required_timestamp("time")
+        region, resources = f.text("region"), tuple(f.texts("resources", required=True))
+        detail_type = f.text("detail-type")
+        # Other sources and detail types are valid EventBridge events that we ignore, not bad input.
+        is_watched_call = source in WATCHED_SOURCES and detail_type == CLOUDTRAIL_DETAIL_TYPE
+        f.value("detail", required=True)
+        detail = CloudTrailDetail.read(f.required_record("detail")) if is_watched_call else None
+        return cls(
+            version=version,
+            id=event_id,
+            source=source,
+            account=account,
+            time=time,
+            region=region,
+            resources=resources,
+            detail_type=detail_type,
+            detail=detail,
+            replay_name=f.optional_text("replay-name"),
+        )
 
 
 IamApiCallEvent = ApiCallEvent  # the name used before other services' events were handled
@@ -138,7 +208,7 @@ def parse_event(raw: Any) -> ApiCallEvent:
     """Validate a raw EventBridge payload; one-line ``InvalidEventError`` when it is not one."""
     if not isinstance(raw, dict):
         raise InvalidEventError(f"not an EventBridge event: expected a JSON object, got {type(raw).__name__}")
-    return validated(ApiCallEvent, raw, "an EventBridge event")
+    return validated(ApiCallEvent.read, raw, "an EventBridge event")
 
 
 # --- commands ---------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from core import naming
@@ -351,7 +352,7 @@ def _how_many_fit(size: int, items: tuple[str, ...]) -> int:
 def _stack_name_weight(settings: Settings) -> int:
     """How many characters one more character of the stack name adds to the policy."""
     assert settings.stack_name is not None
-    longer = settings.model_copy(update={"stack_name": f"{settings.stack_name}x"})
+    longer = replace(settings, stack_name=f"{settings.stack_name}x")
     return policy_size({"S": _self_protection_statements(longer)}) - policy_size(
         {"S": _self_protection_statements(settings)}
     )

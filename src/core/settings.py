@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core import naming
 from core.errors import SettingsError
@@ -65,110 +64,199 @@ _BOOL_FIELDS = {
 MAX_HYGIENE_DAYS = 3650
 
 
-class Settings(BaseModel):
-    """Everything that shapes the guardrail and the jobs around it."""
+@dataclass(frozen=True)
+class Settings:
+    """Everything that shapes the guardrail and the jobs around it.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Build it with ``build_settings`` (or ``settings_from_env``): every field is checked and normalised in
+    ``__post_init__`` (``_CHECKS``), so a ``Settings`` that exists is valid, ``dataclasses.replace``
+    included.
+    """
 
     allowed_cidrs: tuple[str, ...] = ()
     allowed_vpce_ids: tuple[str, ...] = ()
     ip_restriction: bool = True
     mfa_mode: MfaMode = "strict"
-    group_name: str = Field(DEFAULT_GROUP_NAME, min_length=1, max_length=128)
-    policy_name: str = Field(DEFAULT_POLICY_NAME, min_length=1, max_length=128)
+    group_name: str = DEFAULT_GROUP_NAME
+    policy_name: str = DEFAULT_POLICY_NAME
     exempt_users: frozenset[str] = frozenset()
     exempt_tag_key: str = DEFAULT_EXEMPT_TAG_KEY
-    grace_days: int = Field(7, ge=0, le=365)
+    grace_days: int = 7
     dry_run: bool = False
     remediate: bool = False
     quiet_runs: bool = False
     sns_topic_arn: str | None = None
     slack_secret_arn: str | None = None
     stack_name: str | None = None  # IAM Guard's own stack: the guardrail then protects its resources
-    max_mfa_age_hours: int | None = Field(None, ge=1, le=8760)  # deny (all but self-service) older MFA
+    max_mfa_age_hours: int | None = None  # deny (all but self-service) older MFA; 1 to 8760
     # A member account of an organisation (org mode): the guardrail protects the spoke's roles and rules
     # instead of a stack's resources. Set by core.org (member_settings), never from the environment.
     protect_spoke: bool = False
     security_hub: bool = False  # the sweep imports its findings into the account's Security Hub
     # Credential hygiene (sweep): console password / active key unused for this many days or more;
     # active key created more than this many days ago. 0 turns the check off.
-    unused_days: int = Field(45, ge=0, le=MAX_HYGIENE_DAYS)
-    key_max_age_days: int = Field(90, ge=0, le=MAX_HYGIENE_DAYS)
+    unused_days: int = 45
+    key_max_age_days: int = 90
     remediate_unused_keys: bool = False  # its own switch: Remediate=true stacks do not start on upgrade
 
-    @field_validator("allowed_cidrs")
-    @classmethod
-    def _valid_cidrs(cls, cidrs: tuple[str, ...]) -> tuple[str, ...]:
-        normalized = tuple(dict.fromkeys(normalize_cidr(c) for c in cidrs))
-        _refuse_everything_together(normalized)
-        return normalized
-
-    @field_validator("allowed_vpce_ids")
-    @classmethod
-    def _valid_vpce_ids(cls, ids: tuple[str, ...]) -> tuple[str, ...]:
-        for vpce in ids:
-            if not _VPCE_ID.match(vpce):
-                raise ValueError(f"{vpce!r} is not a VPC endpoint ID (expected vpce- and 8 to 17 hex digits)")
-        return tuple(dict.fromkeys(ids))
-
-    @field_validator("group_name", "policy_name")
-    @classmethod
-    def _valid_iam_name(cls, name: str) -> str:
-        if not _IAM_NAME.match(name):
-            raise ValueError(f"{name!r} may contain only letters, digits and +=,.@_-")
-        return name
-
-    @field_validator("exempt_users")
-    @classmethod
-    def _valid_user_names(cls, users: frozenset[str]) -> frozenset[str]:
-        for user in users:
-            if not _IAM_NAME.match(user) or len(user) > 64:
-                raise ValueError(f"{user!r} is not a valid IAM user name")
-        return users
-
-    @field_validator("exempt_tag_key")
-    @classmethod
-    def _valid_tag_key(cls, key: str) -> str:
-        if not _TAG_KEY.match(key) or key.lower().startswith("aws:"):
-            raise ValueError(f"{key!r} is not a valid IAM tag key (1-128 characters, no 'aws:' prefix)")
-        return key
-
-    @field_validator("sns_topic_arn")
-    @classmethod
-    def _valid_topic_arn(cls, arn: str | None) -> str | None:
-        if arn is not None and not _SNS_TOPIC_ARN.match(arn):
-            raise ValueError(f"{arn!r} is not an SNS topic ARN")
-        return arn
-
-    @field_validator("slack_secret_arn")
-    @classmethod
-    def _valid_secret_arn(cls, arn: str | None) -> str | None:
-        if arn is not None and not _SECRET_ARN.match(arn):
-            raise ValueError(f"{arn!r} is not a Secrets Manager secret ARN")
-        return arn
-
-    @field_validator("stack_name")
-    @classmethod
-    def _valid_stack_name(cls, name: str | None) -> str | None:
-        if name is not None and not naming.STACK_NAME.match(name):
-            raise ValueError(
-                f"{name!r} is not a valid stack name (a letter, then letters, digits and hyphens, "
-                f"at most {naming.MAX_STACK_NAME} characters)"
-            )
-        return name
-
-    @model_validator(mode="after")
-    def _network_is_restricted_somehow(self) -> Settings:
-        if self.ip_restriction and not (self.allowed_cidrs or self.allowed_vpce_ids):
-            raise ValueError(
-                "no allowed network: give at least one allowed CIDR or VPC endpoint, "
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        for name, check in _CHECKS.items():
+            given = getattr(self, name)
+            try:
+                object.__setattr__(self, name, check(given))
+            except ValueError as exc:
+                problems.append(_problem(name, str(exc), given))
+        if not problems and self.ip_restriction and not (self.allowed_cidrs or self.allowed_vpce_ids):
+            problems.append(
+                "invalid settings: no allowed network: give at least one allowed CIDR or VPC endpoint, "
                 "or turn the network restriction off explicitly (--no-ip-restriction)"
             )
-        return self
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise SettingsError(problems[0] + more)
 
     def is_listed_exempt(self, user_name: str) -> bool:
         """IAM user names are unique without regard to case: so is the exemption list."""
         return user_name.casefold() in {u.casefold() for u in self.exempt_users}
+
+
+# --- the checks: each takes the value given and returns it typed and normalised, or raises ValueError --
+
+Check = Callable[[Any], Any]
+
+
+def _text(value: Any, shortest: int = 0, longest: int = 10**6) -> str:
+    if not isinstance(value, str):
+        raise ValueError("should be a valid string")
+    if len(value) < shortest:
+        raise ValueError(f"should have at least {shortest} character{'s' if shortest > 1 else ''}")
+    if len(value) > longest:
+        raise ValueError(f"should have at most {longest} characters")
+    return value
+
+
+def _integer(smallest: int, largest: int) -> Check:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError("should be a valid integer")
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError("should be a valid integer, unable to parse string as an integer") from None
+        if number < smallest:
+            raise ValueError(f"should be greater than or equal to {smallest}")
+        if number > largest:
+            raise ValueError(f"should be less than or equal to {largest}")
+        return number
+
+    return check
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValueError("should be a valid boolean (true or false)")
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, tuple | list | set | frozenset):
+        raise ValueError("should be a list of strings")
+    for item in value:
+        _text(item)
+    return tuple(value)
+
+
+def _optional(check: Check) -> Check:
+    return lambda value: None if value is None else check(value)
+
+
+def _cidrs(value: Any) -> tuple[str, ...]:
+    normalized = tuple(dict.fromkeys(normalize_cidr(c) for c in _strings(value)))
+    _refuse_everything_together(normalized)
+    return normalized
+
+
+def _vpce_ids(value: Any) -> tuple[str, ...]:
+    ids = _strings(value)
+    for vpce in ids:
+        if not _VPCE_ID.match(vpce):
+            raise ValueError(f"{vpce!r} is not a VPC endpoint ID (expected vpce- and 8 to 17 hex digits)")
+    return tuple(dict.fromkeys(ids))
+
+
+def _mfa_mode(value: Any) -> str:
+    if value not in ("strict", "console"):
+        raise ValueError("should be 'strict' or 'console'")
+    return str(value)
+
+
+def _iam_name(value: Any) -> str:
+    name = _text(value, 1, 128)
+    if not _IAM_NAME.match(name):
+        raise ValueError(f"{name!r} may contain only letters, digits and +=,.@_-")
+    return name
+
+
+def _user_names(value: Any) -> frozenset[str]:
+    users = frozenset(_strings(value))
+    for user in sorted(users):
+        if not _IAM_NAME.match(user) or len(user) > 64:
+            raise ValueError(f"{user!r} is not a valid IAM user name")
+    return users
+
+
+def _tag_key(value: Any) -> str:
+    key = _text(value)
+    if not _TAG_KEY.match(key) or key.lower().startswith("aws:"):
+        raise ValueError(f"{key!r} is not a valid IAM tag key (1-128 characters, no 'aws:' prefix)")
+    return key
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> Check:
+    def check(value: Any) -> str:
+        if not pattern.match(_text(value)):
+            raise ValueError(f"{value!r} is not {what}")
+        return str(value)
+
+    return check
+
+
+def _stack_name(value: Any) -> str:
+    name = _text(value)
+    if not naming.STACK_NAME.match(name):
+        raise ValueError(
+            f"{name!r} is not a valid stack name (a letter, then letters, digits and hyphens, "
+            f"at most {naming.MAX_STACK_NAME} characters)"
+        )
+    return name
+
+
+# Field -> its check, in field order (the first problem reported is the first field's).
+_CHECKS: dict[str, Check] = {
+    "allowed_cidrs": _cidrs,
+    "allowed_vpce_ids": _vpce_ids,
+    "ip_restriction": _boolean,
+    "mfa_mode": _mfa_mode,
+    "group_name": _iam_name,
+    "policy_name": _iam_name,
+    "exempt_users": _user_names,
+    "exempt_tag_key": _tag_key,
+    "grace_days": _integer(0, 365),
+    "dry_run": _boolean,
+    "remediate": _boolean,
+    "quiet_runs": _boolean,
+    "sns_topic_arn": _optional(_matching(_SNS_TOPIC_ARN, "an SNS topic ARN")),
+    "slack_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
+    "stack_name": _optional(_stack_name),
+    "max_mfa_age_hours": _optional(_integer(1, 8760)),
+    "protect_spoke": _boolean,
+    "security_hub": _boolean,
+    "unused_days": _integer(0, MAX_HYGIENE_DAYS),
+    "key_max_age_days": _integer(0, MAX_HYGIENE_DAYS),
+    "remediate_unused_keys": _boolean,
+}
+SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 
 
 def normalize_cidr(value: str) -> str:
@@ -197,12 +285,12 @@ def _refuse_everything_together(cidrs: tuple[str, ...]) -> None:
 
 
 def build_settings(**values: Any) -> Settings:
-    """Build settings from keyword values, turning validation errors into one ``SettingsError`` line."""
+    """Build settings from keyword values (None means not given); one ``SettingsError`` line when invalid."""
     clean = {k: v for k, v in values.items() if v is not None}
-    try:
-        return Settings(**clean)
-    except ValidationError as exc:
-        raise SettingsError(_one_line(exc)) from None
+    unknown = sorted(clean.keys() - set(SETTINGS_FIELDS))
+    if unknown:
+        raise SettingsError(f"invalid setting {unknown[0]}: not a setting (extra inputs are not permitted)")
+    return Settings(**clean)
 
 
 def validate_setting(field: str, value: Any) -> Any:
@@ -235,16 +323,13 @@ def _parse_bool(var: str, raw: str) -> bool:
     raise SettingsError(f"invalid setting {var}: {raw!r} is not true or false")
 
 
-def _one_line(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"] if not isinstance(p, int))
-    message = str(first["msg"]).removeprefix("Value error, ")
-    value = first.get("input")
-    # Pydantic's own messages ("Input should be ...") do not name the value: add it.
-    if field and isinstance(value, str | int | float) and repr(value) not in message:
+def _problem(field: str, message: str, value: Any) -> str:
+    """One line naming the setting, what is wrong, and the value when the message does not show it."""
+    if isinstance(value, str | int | float) and repr(value) not in message:
         message += f" (got {_shorten(value)})"
-    extra = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"invalid setting {field}: {message}{extra}" if field else f"invalid settings: {message}{extra}"
+    elif isinstance(value, tuple | list | frozenset | set) and not any(repr(v) in message for v in value):
+        message += f" (got {_shorten(', '.join(map(str, value)))})"
+    return f"invalid setting {field}: {message}"
 
 
 def _shorten(value: str | int | float, limit: int = 40) -> str:

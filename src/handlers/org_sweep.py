@@ -6,13 +6,14 @@ Each handler: Powertools decorators, parse the state's input into a typed model,
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import DeliveryError
 from core.metric_names import ORG_ACCOUNTS_TARGETED
@@ -22,7 +23,7 @@ from core.org.report import org_digest_alert
 from core.org.summary import ResultFiles
 from core.org.sweep import OrgSweepOptions, list_targets, summarize, sweep_account
 from core.sts import caller_account_id
-from core.validation import validated
+from core.validation import Fields, validated
 from handlers.common import alert_sink, logger, metrics, settings, trace_handler
 
 
@@ -42,44 +43,72 @@ def result_files() -> ResultFiles:
     return ResultFiles()
 
 
-class SweepAccountInput(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    account_id: str = Field(pattern=r"^\d{12}$")
-    organization_id: str = Field(pattern=r"^o-[a-z0-9]{10,32}$")
+ACCOUNT_ID = re.compile(r"\d{12}")
+ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
 
 
-class ResultWriterDetails(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+@dataclass(frozen=True)
+class SweepAccountInput:
+    """One item of the Distributed Map: the account to sweep."""
 
-    bucket: str = Field(alias="Bucket")
-    key: str = Field(alias="Key")
+    account_id: str
+    organization_id: str
+
+    @classmethod
+    def read(cls, f: Fields) -> SweepAccountInput:
+        return cls(
+            account_id=f.text("account_id", pattern=ACCOUNT_ID),
+            organization_id=f.text("organization_id", pattern=ORGANIZATION_ID),
+        )
 
 
-class MapResults(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+@dataclass(frozen=True)
+class ResultWriterDetails:
+    """Where the Distributed Map wrote its results (the manifest), as Step Functions names it."""
 
-    details: ResultWriterDetails = Field(alias="ResultWriterDetails")
+    bucket: str
+    key: str
+
+    @classmethod
+    def read(cls, f: Fields) -> ResultWriterDetails:
+        return cls(bucket=f.text("Bucket"), key=f.text("Key"))
 
 
-class Targets(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+@dataclass(frozen=True)
+class Targets:
+    """The list-accounts state's output, passed through the workflow."""
 
     organization_id: str
-    accounts: list[str]
-    skipped: list[dict[str, str]] = []
+    accounts: tuple[str, ...]
+    skipped: tuple[str, ...] = ()  # the accounts not swept (their IDs)
+
+    @classmethod
+    def read(cls, f: Fields) -> Targets:
+        return cls(
+            organization_id=f.text("organization_id"),
+            accounts=tuple(f.texts("accounts", required=True)),
+            skipped=tuple(r.text("account_id", "") for r in f.records("skipped")),
+        )
 
 
-class DigestInput(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+@dataclass(frozen=True)
+class DigestInput:
+    """The digest state's input: the targets, and the map's results or the error that ended it."""
 
     targets: Targets
-    results: MapResults | None = None
+    results: ResultWriterDetails | None = None
     map_error: dict[str, Any] | None = None
 
-
-def _parse(model: type[BaseModel], event: Any) -> Any:
-    return validated(model, event, f"a {model.__name__}")
+    @classmethod
+    def read(cls, f: Fields) -> DigestInput:
+        results = f.record("results")
+        return cls(
+            targets=Targets.read(f.required_record("targets")),
+            results=ResultWriterDetails.read(results.required_record("ResultWriterDetails"))
+            if results
+            else None,
+            map_error=f.mapping("map_error"),
+        )
 
 
 @logger.inject_lambda_context
@@ -95,7 +124,7 @@ def list_accounts_handler(event: dict[str, Any], context: LambdaContext) -> dict
 @metrics.log_metrics
 @trace_handler
 def sweep_account_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request: SweepAccountInput = _parse(SweepAccountInput, event)
+    request = validated(SweepAccountInput.read, event, "a SweepAccountInput")
     result = sweep_account(
         # The hub's own settings: each member's guardrail is compared with them and healed.
         request.account_id,
@@ -112,11 +141,10 @@ def sweep_account_handler(event: dict[str, Any], context: LambdaContext) -> dict
 @metrics.log_metrics
 @trace_handler
 def digest_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request: DigestInput = _parse(DigestInput, event)
+    request = validated(DigestInput.read, event, "a DigestInput")
     summaries = []
     if request.results is not None:
-        details = request.results.details
-        summaries = result_files().summaries(details.bucket, details.key)
+        summaries = result_files().summaries(request.results.bucket, request.results.key)
     alert = org_digest_alert(
         request.targets.organization_id,
         summaries,

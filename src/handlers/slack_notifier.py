@@ -16,15 +16,13 @@ import os
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models.sns import SnsModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
-from core.errors import InvalidEventError, SettingsError
+from core.errors import SettingsError
 from core.metric_names import SLACK_DELIVERY_FAILED, SLACK_MESSAGES_POSTED
 from core.settings import validate_setting
 from core.slack import SlackWebhookSink, SnsNotification, forward_to_slack, webhook_url_from_secret
+from core.validation import Fields, validated
 from handlers.common import logger, metrics, trace_handler
 
 SECRET_ARN_VAR = "IAM_GUARD_SLACK_SECRET_ARN"  # noqa: S105 - the name of a variable, not a secret
@@ -38,15 +36,25 @@ def secret_arn() -> str:
     return str(validate_setting("slack_secret_arn", raw))
 
 
+def sns_record(f: Fields) -> SnsNotification:
+    """One record of an SNS event (the fields Lambda's SNS event always carries, and the ones we use)."""
+    f.choice("EventSource", ("aws:sns",))
+    f.text("EventSubscriptionArn")
+    sns = f.required_record("Sns")
+    sns.choice("Type", ("Notification",))
+    sns.text("TopicArn")
+    sns.required_timestamp("Timestamp")
+    return SnsNotification(
+        message_id=sns.text("MessageId"), subject=sns.optional_text("Subject"), message=sns.text("Message")
+    )
+
+
+def sns_event(f: Fields) -> list[SnsNotification]:
+    return [sns_record(record) for record in f.records("Records", required=True)]
+
+
 def notifications(event: dict[str, Any]) -> list[SnsNotification]:
-    try:
-        model = parse(event=event, model=SnsModel)
-    except (ValidationError, ValueError) as exc:
-        raise InvalidEventError(f"not an SNS event: {str(exc).splitlines()[0]}") from None
-    return [
-        SnsNotification(message_id=r.Sns.MessageId, subject=r.Sns.Subject, message=str(r.Sns.Message))
-        for r in model.Records
-    ]
+    return validated(sns_event, event, "an SNS event")
 
 
 @logger.inject_lambda_context

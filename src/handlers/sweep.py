@@ -8,18 +8,19 @@ SWEEP_FAILED alert when it could, or the digest. Each successful run emits the g
 
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import DeliveryError, IamGuardError, SecurityHubImportError
 from core.metric_names import SWEEP_COMPLETED, sweep_metrics
 from core.sweep import run_sweep
-from core.validation import validated
+from core.validation import Fields, validated
 from handlers.common import (
     alert_sink,
     cloudformation,
@@ -33,22 +34,34 @@ from handlers.common import (
     trace_handler,
 )
 
+ACCOUNT_ID = re.compile(r"\d{12}")
 
-class ScheduledEvent(BaseModel):
+
+@dataclass(frozen=True)
+class ScheduledEvent:
     """The fields of an EventBridge schedule event the sweep uses."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="ignore")
-
-    source: Literal["aws.events"]
-    detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")
-    account: str = Field(pattern=r"^\d{12}$")
+    source: str
+    detail_type: str
+    account: str
     region: str = ""
     time: datetime | None = None
     id: str = ""
 
+    @classmethod
+    def read(cls, f: Fields) -> ScheduledEvent:
+        return cls(
+            source=f.choice("source", ("aws.events",)),
+            detail_type=f.choice("detail-type", ("Scheduled Event",)),
+            account=f.text("account", pattern=ACCOUNT_ID),
+            region=f.text("region", ""),
+            time=f.timestamp("time"),
+            id=f.text("id", ""),
+        )
+
 
 def parse_schedule(event: Any) -> ScheduledEvent:
-    return validated(ScheduledEvent, event, "an EventBridge scheduled event")
+    return validated(ScheduledEvent.read, event, "an EventBridge scheduled event")
 
 
 @logger.inject_lambda_context

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -145,7 +146,7 @@ def test_several_bad_values_report_the_first_and_count_the_rest() -> None:
 
 def test_settings_are_frozen_and_unknown_fields_refused() -> None:
     settings = build_settings(**NET)
-    with pytest.raises(ValueError, match="frozen"):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         settings.grace_days = 3  # type: ignore[misc]
     assert "extra" in refusal(**NET, allowed_cidr=("10.0.0.0/8",)).lower()
 
@@ -248,5 +249,5 @@ def test_bad_environment_is_refused_in_one_line(env: dict[str, str], says: str) 
 
 
 def test_every_environment_variable_maps_to_a_settings_field() -> None:
-    assert set(ENV_VARS.values()) <= set(Settings.model_fields)
+    assert set(ENV_VARS.values()) <= {f.name for f in dataclasses.fields(Settings)}
     assert all(name.startswith("IAM_GUARD_") for name in ENV_VARS)

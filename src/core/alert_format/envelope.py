@@ -1,22 +1,41 @@
-"""The alert as versioned JSON and back: what the Slack notifier receives through SNS. Pure."""
+"""The alert as versioned JSON and back: what the Slack notifier receives through SNS. Pure.
+
+Written out field by field: the envelope is a wire format, and what it carries should be readable here.
+Enums travel as their values (``severity`` as its number), times as ISO 8601, tuples as lists.
+"""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
-from core.alerts import Alert
+from core.alerts import Alert, AlertItem, AlertKind, Severity
 from core.errors import InvalidEventError
+from core.validation import FieldError, Fields
 
 ENVELOPE_SCHEMA = "iam-guard.alert.v1"
-
-_ALERT_JSON: TypeAdapter[Alert] = TypeAdapter(Alert)
 
 
 def alert_envelope(alert: Alert) -> str:
     """The alert as versioned JSON (what the Slack notifier receives through SNS)."""
-    body = _ALERT_JSON.dump_python(alert, mode="json")
+    body = {
+        "kind": alert.kind.value,
+        "severity": int(alert.severity),
+        "title": alert.title,
+        "summary": alert.summary,
+        "account_id": alert.account_id,
+        "region": alert.region,
+        "actor": alert.actor,
+        "occurred_at": _time(alert.occurred_at),
+        "items": [_item(item) for item in alert.items],
+        "counts": [[finding, count] for finding, count in alert.counts],
+        "report_generated_at": _time(alert.report_generated_at),
+        "event_id": alert.event_id,
+        "dry_run": alert.dry_run,
+        "details": [[key, value] for key, value in alert.details],
+        "items_omitted": alert.items_omitted,
+    }
     return json.dumps({"schema": ENVELOPE_SCHEMA, "alert": body}, separators=(",", ":"))
 
 
@@ -29,8 +48,99 @@ def alert_from_envelope(text: str) -> Alert | None:
     if not isinstance(data, dict) or data.get("schema") != ENVELOPE_SCHEMA:
         return None
     try:
-        return _ALERT_JSON.validate_python(data.get("alert"))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidEventError(f"malformed alert envelope: {where}: {first['msg']}") from None
+        return _alert(Fields(data.get("alert"), "alert"))
+    except FieldError as exc:
+        raise InvalidEventError(f"malformed alert envelope: {exc}") from None
+
+
+def _item(item: AlertItem) -> dict[str, Any]:
+    return {
+        "subject": item.subject,
+        "finding": item.finding,
+        "severity": int(item.severity),
+        "status": item.status,
+        "since": _time(item.since),
+        "deadline": _time(item.deadline),
+        "action": item.action,
+    }
+
+
+def _time(moment: datetime | None) -> str | None:
+    """ISO 8601, UTC written as ``Z`` (as CloudTrail and EventBridge write it)."""
+    if moment is None:
+        return None
+    text = moment.isoformat()
+    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
+
+
+def _alert(f: Fields) -> Alert:
+    return Alert(
+        kind=_enum(f, "kind", AlertKind),
+        severity=_severity(f, "severity"),
+        title=f.text("title"),
+        summary=f.text("summary"),
+        account_id=f.text("account_id", ""),
+        region=f.text("region", ""),
+        actor=f.text("actor", ""),
+        occurred_at=f.timestamp("occurred_at"),
+        items=tuple(_read_item(item) for item in f.records("items")),
+        counts=tuple((str(finding), _count(f, finding, count)) for finding, count in _pairs(f, "counts")),
+        report_generated_at=f.timestamp("report_generated_at"),
+        event_id=f.text("event_id", ""),
+        dry_run=_flag(f, "dry_run"),
+        details=tuple((str(key), str(value)) for key, value in _pairs(f, "details")),
+        items_omitted=_count(f, "items_omitted", f.value("items_omitted") or 0),
+    )
+
+
+def _read_item(f: Fields) -> AlertItem:
+    return AlertItem(
+        subject=f.text("subject"),
+        finding=f.text("finding"),
+        severity=_severity(f, "severity"),
+        status=f.text("status", ""),
+        since=f.timestamp("since"),
+        deadline=f.timestamp("deadline"),
+        action=f.text("action", ""),
+    )
+
+
+def _enum(f: Fields, key: str, kind: type[AlertKind]) -> AlertKind:
+    value = f.text(key)
+    try:
+        return kind(value)
+    except ValueError:
+        raise FieldError(f.path(key), f"{value!r} is not an alert kind") from None
+
+
+def _severity(f: Fields, key: str) -> Severity:
+    value = f.value(key, required=True)
+    try:
+        return (
+            Severity(value)
+            if isinstance(value, int) and not isinstance(value, bool)
+            else Severity[value.upper()]
+        )
+    except (KeyError, ValueError, AttributeError):
+        raise FieldError(f.path(key), f"{value!r} is not a severity") from None
+
+
+def _pairs(f: Fields, key: str) -> list[tuple[Any, Any]]:
+    pairs = f.items(key)
+    for index, pair in enumerate(pairs):
+        if not isinstance(pair, list) or len(pair) != 2 or not isinstance(pair[0], str):
+            raise FieldError(f"{f.path(key)}.{index}", "should be a [name, value] pair")
+    return [(name, value) for name, value in pairs]
+
+
+def _count(f: Fields, where: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise FieldError(f.path(where), f"{value!r} is not a count")
+    return int(value)
+
+
+def _flag(f: Fields, key: str) -> bool:
+    value = f.value(key)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    raise FieldError(f.path(key), f"{value!r} should be true or false")

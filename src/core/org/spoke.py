@@ -10,15 +10,14 @@ instance, so it alerts.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
-
-from pydantic import ValidationError
 
 from core import naming
 from core.events import CLOUDTRAIL_DETAIL_TYPE, IAM_SOURCE, CloudTrailDetail
 from core.naming import AUDIT_ROLE, ENFORCE_ROLE, same_iam_name
 from core.settings import Settings
+from core.validation import FieldError, Fields
 
 FORWARD_ROLE = "IAMGuardForwardRole"
 SPOKE_ROLES = (AUDIT_ROLE, ENFORCE_ROLE, FORWARD_ROLE)
@@ -54,7 +53,7 @@ class SpokeChange:
 def member_settings(settings: Settings) -> Settings:
     """The hub's settings as a member account's guardrail needs them: the spoke is protected, not the
     hub's own stack (whose resources do not exist in the member)."""
-    return settings.model_copy(update={"stack_name": None, "protect_spoke": True})
+    return replace(settings, stack_name=None, protect_spoke=True)
 
 
 def spoke_change(raw: Mapping[str, Any]) -> SpokeChange | None:
@@ -65,8 +64,8 @@ def spoke_change(raw: Mapping[str, Any]) -> SpokeChange | None:
     ):
         return None
     try:
-        detail = CloudTrailDetail.model_validate(raw.get("detail"))
-    except ValidationError:
+        detail = CloudTrailDetail.read(Fields(raw.get("detail"), "detail"))
+    except FieldError:
         return None  # not ours to judge: the enforcer's parser reports malformed events
     if detail.errorCode:
         return None
