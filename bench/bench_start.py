@@ -46,6 +46,7 @@ REPEATS = 7
 TRACING_ON = {"Tracing": "true"}
 # Packages worth naming when a command loads them (the rest is the standard library and our own code).
 HEAVY = ("boto3", "botocore", "s3transfer", "moto", "pydantic", "aws_lambda_powertools", "aws_xray_sdk")
+BYTECODE_VARS = ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
 # What the Lambda runtime sets before it imports a handler.
 LAMBDA_RUNTIME = {
     "LAMBDA_TASK_ROOT": str(SRC),
@@ -93,7 +94,13 @@ def environment(function: str, parameters: dict[str, str]) -> dict[str, str]:
     from tests.e2e.template_env import function_environment, load_template
 
     own = function_environment(load_template(), function, parameters=parameters, resources={})
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "IAM_GUARD_"))}
+    # Not this shell's bytecode settings either: a deployed function has its bytecode (with
+    # PYTHONDONTWRITEBYTECODE every "default" run would compile src/ again, as "no bytecode" does on purpose).
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "POWERTOOLS_", "IAM_GUARD_")) and k not in BYTECODE_VARS
+    }
     return {**base, **LAMBDA_RUNTIME, **own, "PYTHONPATH": str(SRC)}
 
 
@@ -285,7 +292,8 @@ def cli_cases() -> dict[str, tuple[list[str], list[str] | None]]:
 
 
 def print_cli() -> None:
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    # As installed by pip, which compiles bytecode: never this shell's PYTHONDONTWRITEBYTECODE.
+    env = {**{k: v for k, v in os.environ.items() if k not in BYTECODE_VARS}, "PYTHONPATH": str(SRC)}
     cases = cli_cases()
     commands = {name: command for name, (command, _) in cases.items()}
     for command in commands.values():  # warm the bytecode caches

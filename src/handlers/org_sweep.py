@@ -1,46 +1,30 @@
-"""The hub's organisation sweep, three Lambda functions driven by the Step Functions workflow
-(``core.org.workflow``): list the accounts, sweep one account, send the run's one digest.
+"""The organisation sweep's per-account step: the single-account sweep in one member, with its roles.
 
-Each handler: Powertools decorators, parse the state's input into a typed model, one core call.
+The three functions of the hub's organisation sweep, driven by the Step Functions workflow
+(``core.org.workflow``), each in its own module so that each cold start loads only what it uses:
+``org_list_accounts`` lists the accounts, ``org_sweep`` sweeps one account, ``org_digest`` sends the run's
+one digest. Each handler: Powertools decorators, parse the state's input into a typed model, one core call.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from core.errors import DeliveryError
-from core.metric_names import ORG_ACCOUNTS_TARGETED
 from core.org.access import RoleAssumer
-from core.org.accounts import OrganizationsGateway
-from core.org.report import org_digest_alert
-from core.org.summary import ResultFiles
-from core.org.sweep import OrgSweepOptions, list_targets, summarize, sweep_account
-from core.sts import caller_account_id
+from core.org.sweep import OrgSweepOptions, summarize, sweep_account
 from core.validation import Fields, validated
-from handlers.common import alert_sink, logger, metrics, settings, trace_handler
+from handlers.common import logger, metrics, settings, trace_handler
 
 
 @cache
 def assumer() -> RoleAssumer:
     """One boto3 session per container; one AssumeRole per account swept."""
     return RoleAssumer()
-
-
-@cache
-def organizations() -> OrganizationsGateway:
-    return OrganizationsGateway()
-
-
-@cache
-def result_files() -> ResultFiles:
-    return ResultFiles()
 
 
 ACCOUNT_ID = re.compile(r"\d{12}")
@@ -62,64 +46,6 @@ class SweepAccountInput:
         )
 
 
-@dataclass(frozen=True)
-class ResultWriterDetails:
-    """Where the Distributed Map wrote its results (the manifest), as Step Functions names it."""
-
-    bucket: str
-    key: str
-
-    @classmethod
-    def read(cls, f: Fields) -> ResultWriterDetails:
-        return cls(bucket=f.text("Bucket"), key=f.text("Key"))
-
-
-@dataclass(frozen=True)
-class Targets:
-    """The list-accounts state's output, passed through the workflow."""
-
-    organization_id: str
-    accounts: tuple[str, ...]
-    skipped: tuple[str, ...] = ()  # the accounts not swept (their IDs)
-
-    @classmethod
-    def read(cls, f: Fields) -> Targets:
-        return cls(
-            organization_id=f.text("organization_id"),
-            accounts=tuple(f.texts("accounts", required=True)),
-            skipped=tuple(r.text("account_id", "") for r in f.records("skipped")),
-        )
-
-
-@dataclass(frozen=True)
-class DigestInput:
-    """The digest state's input: the targets, and the map's results or the error that ended it."""
-
-    targets: Targets
-    results: ResultWriterDetails | None = None
-    map_error: dict[str, Any] | None = None
-
-    @classmethod
-    def read(cls, f: Fields) -> DigestInput:
-        results = f.record("results")
-        return cls(
-            targets=Targets.read(f.required_record("targets")),
-            results=ResultWriterDetails.read(results.required_record("ResultWriterDetails"))
-            if results
-            else None,
-            map_error=f.mapping("map_error"),
-        )
-
-
-@logger.inject_lambda_context
-@metrics.log_metrics
-@trace_handler
-def list_accounts_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    targets = list_targets(organizations(), caller_account_id=caller_account_id())
-    metrics.add_metric(name=ORG_ACCOUNTS_TARGETED, unit=MetricUnit.Count, value=len(targets["accounts"]))
-    return targets
-
-
 @logger.inject_lambda_context
 @metrics.log_metrics
 @trace_handler
@@ -135,31 +61,3 @@ def sweep_account_handler(event: dict[str, Any], context: LambdaContext) -> dict
     if result.status != "ok":
         logger.warning("account not swept", extra={"account_id": result.account_id, "error": result.error})
     return summarize(result).to_dict()
-
-
-@logger.inject_lambda_context
-@metrics.log_metrics
-@trace_handler
-def digest_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = validated(DigestInput.read, event, "a DigestInput")
-    summaries = []
-    if request.results is not None:
-        summaries = result_files().summaries(request.results.bucket, request.results.key)
-    alert = org_digest_alert(
-        request.targets.organization_id,
-        summaries,
-        skipped=len(request.targets.skipped),
-        swept_at=datetime.now(UTC),
-        dry_run=settings().dry_run,
-        map_error=request.map_error,
-    )
-    try:
-        alert_sink().send(alert)
-    except DeliveryError as exc:
-        logger.error("org digest not delivered", extra={"error": str(exc)})
-        raise
-    return {
-        "organization_id": request.targets.organization_id,
-        "accounts": len(summaries),
-        "sent": alert.kind.value,
-    }

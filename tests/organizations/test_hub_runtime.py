@@ -24,7 +24,7 @@ from core.org.access import RoleAssumer
 from core.org.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_FAILED_PERCENT
 from core.org.workflow import definition_json
 from demo.lambda_context import FakeLambdaContext
-from handlers import common, org_enforcer, org_sweep
+from handlers import common, org_digest, org_enforcer, org_list_accounts, org_sweep
 
 SFN_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
@@ -104,14 +104,14 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
         common.reset_caches()
         for cached in (
             org_sweep.assumer,
-            org_sweep.organizations,
-            org_sweep.result_files,
+            org_list_accounts.organizations,
+            org_digest.result_files,
             org_enforcer.assumer,
             org_enforcer.guardrail_cache,
         ):
             cached.cache_clear()
         recorder = RecordingSink()
-        monkeypatch.setattr(org_sweep, "alert_sink", lambda: recorder)
+        monkeypatch.setattr(org_digest, "alert_sink", lambda: recorder)
         monkeypatch.setattr(org_enforcer, "alert_sink", lambda: recorder)
         org = build_org(4)
         org.recorder = recorder  # type: ignore[attr-defined]
@@ -120,7 +120,7 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
 
 
 def test_the_list_function_returns_the_members_but_not_the_hub_or_management(hub: Org) -> None:
-    targets = org_sweep.list_accounts_handler({}, FakeLambdaContext("org-list-accounts"))
+    targets = org_list_accounts.list_accounts_handler({}, FakeLambdaContext("org-list-accounts"))
 
     assert targets["organization_id"] == hub.organization_id
     assert targets["accounts"] == sorted(hub.members)
@@ -231,7 +231,7 @@ def test_the_digest_reads_the_result_files_and_sends_one_alert_worst_accounts_fi
         },
     }
 
-    response = org_sweep.digest_handler(event, FakeLambdaContext("org-digest"))
+    response = org_digest.digest_handler(event, FakeLambdaContext("org-digest"))
 
     (alert,) = hub.recorder.alerts  # type: ignore[attr-defined]
     assert response["accounts"] == 4
@@ -255,7 +255,7 @@ def test_a_sweep_stopped_by_the_failure_tolerance_still_sends_its_digest(hub: Or
         "map_error": {"Error": "States.ExceedToleratedFailureThreshold", "Cause": "too many failed"},
     }
 
-    org_sweep.digest_handler(event, FakeLambdaContext("org-digest"))
+    org_digest.digest_handler(event, FakeLambdaContext("org-digest"))
 
     (alert,) = hub.recorder.alerts  # type: ignore[attr-defined]
     assert alert.severity is Severity.HIGH

@@ -67,6 +67,7 @@ ORG_HANDLERS = {
     "digest_handler": "OrgDigestFunction",
 }
 ORG_MODULES = ("core.org.", "handlers.org_", "cli.org")
+ORG_SWEEP_HANDLER_MODULES = {"handlers.org_list_accounts", "handlers.org_sweep", "handlers.org_digest"}
 SPOKE_AUDIT, SPOKE_ENFORCE = "Spoke:IAMGuardAuditRole", "Spoke:IAMGuardEnforceRole"
 SPOKE_LOGICAL = {SPOKE_AUDIT: "AuditRole", SPOKE_ENFORCE: "EnforceRole"}
 ORG_ID = "o-testorg0001"
@@ -115,7 +116,7 @@ def _org_attribution(service: str, operation: str) -> str | None:
         modules.append(name)
         if name.startswith("core.org.") and frame.f_code.co_name in OPERATOR_ONLY:
             return "operator"
-        if name == "handlers.org_sweep" and handler is None:
+        if name in ORG_SWEEP_HANDLER_MODULES and handler is None:
             handler = ORG_HANDLERS.get(frame.f_code.co_name)
         frame = frame.f_back  # type: ignore[assignment]
     if not any(m.startswith(ORG_MODULES) for m in modules):

@@ -187,3 +187,35 @@ def parse_account_id(text: str) -> str:
     if not ACCOUNT_ID.match(value):
         raise InvalidInputError(f"{text!r} is not an AWS account ID (12 digits)")
     return value
+
+
+# --- what a run covers ----------------------------------------------------------------------------------
+
+
+def plan(
+    organizations: OrganizationsGateway,
+    *,
+    caller_account_id: str,
+    include: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+) -> tuple[Organization, Selection]:
+    """The organisation and the accounts a run covers (two Organizations reads: one per 20 accounts)."""
+    org = organizations.describe_organization()
+    selection = select_accounts(
+        organizations.list_accounts(),
+        caller_account_id=caller_account_id,
+        management_account_id=org.management_account_id,
+        include=include,
+        exclude=exclude,
+    )
+    return org, selection
+
+
+def list_targets(organizations: OrganizationsGateway, *, caller_account_id: str) -> dict[str, Any]:
+    """The hub workflow's first step: what its Distributed Map iterates over."""
+    org, selection = plan(organizations, caller_account_id=caller_account_id)
+    return {
+        "organization_id": org.organization_id,
+        "accounts": [a.account_id for a in selection.accounts],
+        "skipped": [{"account_id": i, "reason": r} for i, r in selection.skipped],
+    }

@@ -11,12 +11,15 @@ import io
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.alerts import Alert, AlertItem, AlertKind, Severity
+from core.org.summary import FAILED as ACCOUNT_FAILED
 from core.org.summary import AccountSummary, totals_of
-from core.org.sweep import ACCOUNT_FAILED, AccountResult, OrgSweepResult
 from core.report_format import CSV_COLUMNS, finding_dict, table_lines, to_json
+
+if TYPE_CHECKING:  # the digest function reads summaries only: it never loads the sweep
+    from core.org.sweep import AccountResult, OrgSweepResult
 
 ORG_CSV_COLUMNS = ("account_id", *CSV_COLUMNS)
 _TABLE_COLUMNS = ("ACCOUNT", "SEVERITY", "STATUS", "FINDING", "USER", "DEADLINE", "DETAIL")

@@ -24,18 +24,16 @@ from core.findings import FAILED
 from core.iam import IamGateway
 from core.naming import AUDIT_ROLE, ENFORCE_ROLE
 from core.org.access import AccountAccess, Assumer
-from core.org.accounts import Organization, OrganizationsGateway, Selection, select_accounts
+from core.org.accounts import OrganizationsGateway, Selection, plan
 from core.org.fanout import FanOutSettings, fan_out
 from core.org.routing import RoutingIamClient
 from core.org.spoke import member_settings
-from core.org.summary import AccountSummary, totals_of
+from core.org.summary import FAILED as ACCOUNT_FAILED
+from core.org.summary import OK, AccountSummary, totals_of
 from core.settings import Settings
 from core.sweep import GuardrailMode, SweepResult, run_sweep
 
 logger = Logger(child=True)
-
-OK = "ok"
-ACCOUNT_FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -247,35 +245,6 @@ def sweep_accounts(
     ids = [a.account_id for a in selection.accounts]
     results = fan_out(ids, one, options.fan_out.max_concurrency)
     return OrgSweepResult(organization_id, tuple(results), selection.skipped, moment, settings.dry_run)
-
-
-def plan(
-    organizations: OrganizationsGateway,
-    *,
-    caller_account_id: str,
-    include: Iterable[str] = (),
-    exclude: Iterable[str] = (),
-) -> tuple[Organization, Selection]:
-    """The organisation and the accounts a run covers (two Organizations reads: one per 20 accounts)."""
-    org = organizations.describe_organization()
-    selection = select_accounts(
-        organizations.list_accounts(),
-        caller_account_id=caller_account_id,
-        management_account_id=org.management_account_id,
-        include=include,
-        exclude=exclude,
-    )
-    return org, selection
-
-
-def list_targets(organizations: OrganizationsGateway, *, caller_account_id: str) -> dict[str, Any]:
-    """The hub workflow's first step: what its Distributed Map iterates over."""
-    org, selection = plan(organizations, caller_account_id=caller_account_id)
-    return {
-        "organization_id": org.organization_id,
-        "accounts": [a.account_id for a in selection.accounts],
-        "skipped": [{"account_id": i, "reason": r} for i, r in selection.skipped],
-    }
 
 
 def sweep_organization(

@@ -1,0 +1,34 @@
+"""The organisation sweep's first step: the accounts the workflow's Distributed Map iterates over.
+
+The three functions of the hub's organisation sweep, driven by the Step Functions workflow
+(``core.org.workflow``), each in its own module so that each cold start loads only what it uses:
+``org_list_accounts`` lists the accounts, ``org_sweep`` sweeps one account, ``org_digest`` sends the run's
+one digest. Each handler: Powertools decorators, parse the state's input into a typed model, one core call.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from core.metric_names import ORG_ACCOUNTS_TARGETED
+from core.org.accounts import OrganizationsGateway, list_targets
+from core.sts import caller_account_id
+from handlers.common import logger, metrics, trace_handler
+
+
+@cache
+def organizations() -> OrganizationsGateway:
+    return OrganizationsGateway()
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@trace_handler
+def list_accounts_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    targets = list_targets(organizations(), caller_account_id=caller_account_id())
+    metrics.add_metric(name=ORG_ACCOUNTS_TARGETED, unit=MetricUnit.Count, value=len(targets["accounts"]))
+    return targets
