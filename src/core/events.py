@@ -45,41 +45,9 @@ WATCHED_SOURCES = frozenset({IAM_SOURCE, *(service.source for service in WATCHED
 
 
 @dataclass(frozen=True)
-class SessionIssuer:
-    type: str = ""
-    arn: str = ""
-    userName: str = ""
-
-    @classmethod
-    def read(cls, f: Fields) -> SessionIssuer:
-        return cls(type=f.text("type", ""), arn=f.text("arn", ""), userName=f.text("userName", ""))
-
-
-@dataclass(frozen=True)
-class SessionAttributes:
-    mfaAuthenticated: str = ""
-
-    @classmethod
-    def read(cls, f: Fields) -> SessionAttributes:
-        return cls(mfaAuthenticated=f.text("mfaAuthenticated", ""))
-
-
-@dataclass(frozen=True)
-class SessionContext:
-    sessionIssuer: SessionIssuer | None = None
-    attributes: SessionAttributes | None = None
-
-    @classmethod
-    def read(cls, f: Fields) -> SessionContext:
-        issuer, attributes = f.record("sessionIssuer"), f.record("attributes")
-        return cls(
-            sessionIssuer=SessionIssuer.read(issuer) if issuer else None,
-            attributes=SessionAttributes.read(attributes) if attributes else None,
-        )
-
-
-@dataclass(frozen=True)
 class UserIdentity:
+    """Who made the call. The session's issuer and attributes are read flat from ``sessionContext``."""
+
     type: str = ""
     arn: str = ""
     principalId: str = ""
@@ -87,12 +55,16 @@ class UserIdentity:
     accessKeyId: str = ""
     userName: str | None = None
     invokedBy: str | None = None
-    sessionContext: SessionContext | None = None
-    sessionCredentialFromConsole: str | None = None
+    issuer_arn: str = ""  # the role behind an assumed-role session ('' for users and root)
+    # The request was signed with credentials from an MFA sign-in (long-term keys never are).
+    mfa_authenticated: bool = False
+    from_console: bool = False  # sessionCredentialFromConsole
 
     @classmethod
     def read(cls, f: Fields) -> UserIdentity:
         context = f.record("sessionContext")
+        issuer = context.record("sessionIssuer") if context else None
+        attributes = context.record("attributes") if context else None
         return cls(
             type=f.text("type", ""),
             arn=f.text("arn", ""),
@@ -101,25 +73,15 @@ class UserIdentity:
             accessKeyId=f.text("accessKeyId", ""),
             userName=f.optional_text("userName"),
             invokedBy=f.optional_text("invokedBy"),
-            sessionContext=SessionContext.read(context) if context else None,
-            sessionCredentialFromConsole=f.optional_text("sessionCredentialFromConsole"),
+            issuer_arn=issuer.text("arn", "") if issuer else "",
+            mfa_authenticated=_is_true(attributes.text("mfaAuthenticated", "")) if attributes else False,
+            from_console=_is_true(f.text("sessionCredentialFromConsole", "")),
         )
 
-    @property
-    def issuer_arn(self) -> str:
-        """The role behind an assumed-role session ('' for users and root)."""
-        issuer = self.sessionContext.sessionIssuer if self.sessionContext else None
-        return issuer.arn if issuer else ""
 
-    @property
-    def mfa_authenticated(self) -> bool:
-        """The request was signed with credentials from an MFA sign-in (long-term keys never are)."""
-        attributes = self.sessionContext.attributes if self.sessionContext else None
-        return attributes is not None and attributes.mfaAuthenticated.lower() == "true"
-
-    @property
-    def from_console(self) -> bool:
-        return (self.sessionCredentialFromConsole or "").lower() == "true"
+def _is_true(flag: str) -> bool:
+    """CloudTrail writes these flags as the strings "true" and "false"."""
+    return flag.lower() == "true"
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from core.findings import (
-    ACCESS_KEY_WITHOUT_MFA,
-    CONSOLE_WITHOUT_MFA,
-    ENROLLED,
-    FAILED,
-    NOT_IN_SECURED_GROUP,
-    REMEDIATED,
-    ROOT_WITHOUT_MFA,
-    SEVERITY,
-    Finding,
-)
+if TYPE_CHECKING:
+    from core.findings import Finding
 
 NAMESPACE = "IAMGuard"  # template.yaml: POWERTOOLS_METRICS_NAMESPACE
 SERVICE = "iam-guard"  # template.yaml: POWERTOOLS_SERVICE_NAME, Powertools' "service" dimension
@@ -66,7 +58,6 @@ SWEEP_IAM_CALLS = "SweepIamCalls"
 # Emitted only by a sweep that ran to the end: the <stack>_sweep-missing alarm fires on its absence.
 SWEEP_COMPLETED = "SweepCompleted"
 FINDINGS_PREFIX = "Findings-"
-MFA_KINDS = (ROOT_WITHOUT_MFA, CONSOLE_WITHOUT_MFA, ACCESS_KEY_WITHOUT_MFA)
 
 
 def findings_metric(kind: str) -> str:
@@ -76,7 +67,17 @@ def findings_metric(kind: str) -> str:
 
 def finding_kinds() -> tuple[str, ...]:
     """Every finding kind the classification knows (core.findings.SEVERITY holds them all)."""
+    # Imported here: every function names its metrics from this module, only the sweep has findings.
+    from core.findings import SEVERITY
+
     return tuple(SEVERITY)
+
+
+def mfa_finding_kinds() -> tuple[str, ...]:
+    """The finding kinds that mean "no MFA" (the root user's, a console user's, an access key's)."""
+    from core.findings import ACCESS_KEY_WITHOUT_MFA, CONSOLE_WITHOUT_MFA, ROOT_WITHOUT_MFA
+
+    return (ROOT_WITHOUT_MFA, CONSOLE_WITHOUT_MFA, ACCESS_KEY_WITHOUT_MFA)
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,15 @@ class Metric:
 
 def sweep_metrics(findings: Iterable[Finding], *, duration_seconds: float, iam_calls: int) -> list[Metric]:
     """The gauges of one sweep run: what the dashboard graphs over time."""
+    from core.findings import ENROLLED, FAILED, NOT_IN_SECURED_GROUP, REMEDIATED
+
+    mfa_kinds = mfa_finding_kinds()
     findings = list(findings)
     by_kind = dict.fromkeys(finding_kinds(), 0)
     for f in findings:
         by_kind[f.finding] = by_kind.get(f.finding, 0) + 1
     statuses = [f.status for f in findings]
-    without_mfa = {f.user for f in findings if f.finding in MFA_KINDS}
+    without_mfa = {f.user for f in findings if f.finding in mfa_kinds}
     outside = [f for f in findings if f.finding == NOT_IN_SECURED_GROUP and f.status != ENROLLED]
     gauges = [
         Metric(SWEEP_FINDINGS, COUNT, len(findings)),

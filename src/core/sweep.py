@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools import Logger
 
@@ -67,10 +67,12 @@ from core.findings import (
 from core.guardrail import WRITE_PERMISSIONS, Change, apply_plan, plan_guardrail, state_from_details
 from core.iam import AccountDetails, CredentialReport, IamGateway, permissions_of
 from core.policy import render_policy
-from core.securityhub import SecurityHubGateway, SecurityHubResult, import_findings
 from core.selfcheck import PERMISSIONS as SELFCHECK_PERMISSIONS
 from core.selfcheck import EnforcerHealth, InfrastructureGateway, check_enforcer
 from core.settings import Settings
+
+if TYPE_CHECKING:  # loaded only when the import is on (SecurityHub=true): most sweeps never need it
+    from core.securityhub import SecurityHubGateway, SecurityHubResult
 
 logger = Logger(child=True)
 
@@ -537,6 +539,8 @@ def run_sweep(
         remediate_unused_keys=settings.remediate_unused_keys,
     )
     if settings.security_hub:
+        from core.securityhub import SecurityHubGateway, import_findings
+
         imported = import_findings(
             security_hub or SecurityHubGateway(),
             result.findings,

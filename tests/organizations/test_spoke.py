@@ -53,7 +53,7 @@ def test_names_are_the_ones_the_code_uses() -> None:
 def test_the_audit_role_grants_exactly_the_sweeps_reads_and_the_findings_import() -> None:
     actions = granted(role_job("AuditRole"))
 
-    assert set(actions) == spoke.AUDIT_ROLE_PERMISSIONS
+    assert set(actions) == spoke.role_permissions()[0]
     assert all(is_read_action(a) or a.startswith("securityhub:") for a in actions)
     assert actions["iam:ListAccessKeys"] == [f"arn:aws:iam::{MEMBER}:user/*"]
 
@@ -67,7 +67,7 @@ def test_the_enforce_role_grants_the_enforcers_calls_and_the_sweeps_writes_scope
             if action.startswith("iam:"):
                 single.setdefault(action, scoped)
 
-    assert set(actions) == spoke.ENFORCE_ROLE_PERMISSIONS
+    assert set(actions) == spoke.role_permissions()[1]
     for action, scoped in actions.items():
         # The single-account stack's scope for the same action, in this member account.
         assert scoped == [r.replace("123456789012", MEMBER) for r in single[action]], action

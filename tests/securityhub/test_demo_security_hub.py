@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-import core.sweep
+import core.securityhub
 from cli.main import main
 from core.securityhub import SecurityHubResult
 
@@ -27,7 +27,7 @@ def test_the_demo_fails_with_one_line_when_the_findings_do_not_reach_security_hu
     fresh_emulator: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Fault injection: an import that reports success and sends nothing.
-    monkeypatch.setattr(core.sweep, "import_findings", lambda *_a, **_k: SecurityHubResult())
+    monkeypatch.setattr(core.securityhub, "import_findings", lambda *_a, **_k: SecurityHubResult())
 
     code = main(["demo"])
 

@@ -96,7 +96,7 @@ def test_the_widgets_show_what_the_issue_asks_for() -> None:
 
     assert {
         names.USERS_WITHOUT_MFA,
-        *(names.findings_metric(kind) for kind in names.MFA_KINDS),  # users without MFA, by kind
+        *(names.findings_metric(kind) for kind in names.mfa_finding_kinds()),  # users without MFA, by kind
         names.USERS_OUTSIDE_GROUP,
         names.ENFORCER_ENROLLED,
         names.SWEEP_ENROLLED,  # enrolments

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 from core import naming
-from core.events import CLOUDTRAIL_DETAIL_TYPE, IAM_SOURCE, CloudTrailDetail
 from core.naming import AUDIT_ROLE, ENFORCE_ROLE, same_iam_name
 from core.settings import Settings
 from core.validation import FieldError, Fields
@@ -58,6 +58,8 @@ def member_settings(settings: Settings) -> Settings:
 
 def spoke_change(raw: Mapping[str, Any]) -> SpokeChange | None:
     """The spoke resource this CloudTrail event (raw EventBridge JSON) changed, or None."""
+    from core.events import CLOUDTRAIL_DETAIL_TYPE, IAM_SOURCE, CloudTrailDetail  # the sweep never needs it
+
     if (
         raw.get("source") not in (IAM_SOURCE, EVENTS_SOURCE)
         or raw.get("detail-type") != CLOUDTRAIL_DETAIL_TYPE
@@ -84,7 +86,14 @@ def spoke_change(raw: Mapping[str, Any]) -> SpokeChange | None:
     return SpokeChange(resource, by_stackset)
 
 
-def _spoke_permissions() -> tuple[frozenset[str], frozenset[str]]:
+@cache
+def role_permissions() -> tuple[frozenset[str], frozenset[str]]:
+    """What each spoke role must grant, from the code: (audit role, enforce role).
+
+    The audit role: the sweep's reads (the routing client sends every Get/List/Generate there); the
+    enforce role: the enforcer's calls and the sweep's writes. Computed on demand: it reads the sweep's
+    and the enforcer's declared permissions, which the functions importing this module do not load.
+    """
     from core import enforcement, sweep
     from core.org.routing import is_read_action
 
@@ -99,6 +108,3 @@ def _spoke_permissions() -> tuple[frozenset[str], frozenset[str]]:
 
 # Findings are imported with the credentials of the account they describe (ASFF AwsAccountId = caller).
 SECURITY_HUB_PERMISSIONS = frozenset({"securityhub:BatchImportFindings", "securityhub:GetFindings"})
-# What each spoke role must grant, from the code: the audit role the sweep's reads (the routing client
-# sends every Get/List/Generate there), the enforce role the enforcer's calls and the sweep's writes.
-AUDIT_ROLE_PERMISSIONS, ENFORCE_ROLE_PERMISSIONS = _spoke_permissions()
