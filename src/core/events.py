@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from core.errors import InvalidEventError
 from core.naming import name_of_arn, same_iam_name
@@ -176,8 +177,11 @@ def parse_event(raw: Any) -> ApiCallEvent:
 # --- commands ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EventMeta:
+# Commands are NamedTuples: immutable values like the records above, and about seven times cheaper to
+# define than frozen dataclasses - the enforcer defines all eleven at every cold start.
+
+
+class EventMeta(NamedTuple):
     """Who did what, where and when: carried into every result and alert."""
 
     event_name: str
@@ -189,54 +193,47 @@ class EventMeta:
     source_ip: str = ""
 
 
-@dataclass(frozen=True)
-class Ignore:
+class Ignore(NamedTuple):
     meta: EventMeta
     reason: str
 
 
-@dataclass(frozen=True)
-class EnrolUser:
+class EnrolUser(NamedTuple):
     """CreateUser / CreateAccessKey / Create- or UpdateLoginProfile: the user belongs in the group."""
 
     meta: EventMeta
     user_name: str
-    event_tags: dict[str, str] = field(default_factory=dict)  # tags given in CreateUser
+    event_tags: Mapping[str, str] = MappingProxyType({})  # tags given in CreateUser (read-only)
 
     @property
     def is_new_user(self) -> bool:
         return self.meta.event_name == "CreateUser"
 
 
-@dataclass(frozen=True)
-class RootAccessKeyCreated:
+class RootAccessKeyCreated(NamedTuple):
     meta: EventMeta
     access_key_id: str
 
 
-@dataclass(frozen=True)
-class RootPasswordCreated:
+class RootPasswordCreated(NamedTuple):
     meta: EventMeta
 
 
-@dataclass(frozen=True)
-class RestoreMembership:
+class RestoreMembership(NamedTuple):
     """Someone removed a user from the secured group."""
 
     meta: EventMeta
     user_name: str
 
 
-@dataclass(frozen=True)
-class HealGuardrail:
+class HealGuardrail(NamedTuple):
     """Someone changed the group, the policy or the attachment: verify everything, uncached."""
 
     meta: EventMeta
     resource: str  # what the event touched, e.g. "policy/IAMGuardSecureIAMPolicy"
 
 
-@dataclass(frozen=True)
-class RestoreRenamedGroup:
+class RestoreRenamedGroup(NamedTuple):
     """UpdateGroup renamed the secured group and/or moved it to another path."""
 
     meta: EventMeta
@@ -244,8 +241,7 @@ class RestoreRenamedGroup:
     new_path: str | None  # None: the path did not change (read it)
 
 
-@dataclass(frozen=True)
-class ExemptionChanged:
+class ExemptionChanged(NamedTuple):
     """TagUser / UntagUser on the exemption tag key: re-decide from the user's current tags."""
 
     meta: EventMeta
@@ -253,8 +249,7 @@ class ExemptionChanged:
     tag_added: bool  # TagUser (True) or UntagUser (False)
 
 
-@dataclass(frozen=True)
-class MfaDeviceEnabled:
+class MfaDeviceEnabled(NamedTuple):
     """EnableMFADevice: suspicious when made without MFA outside a console session, or for another user."""
 
     meta: EventMeta
@@ -269,8 +264,7 @@ class MfaDeviceEnabled:
         return not self.by_the_user or not (self.with_mfa or self.from_console)
 
 
-@dataclass(frozen=True)
-class InfrastructureChanged:
+class InfrastructureChanged(NamedTuple):
     """A call on one of IAM Guard's own resources (function, rule, trail, topic, key, stack, role ...)."""
 
     meta: EventMeta
