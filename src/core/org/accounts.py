@@ -16,8 +16,8 @@ from typing import Any
 from core.aws import Gateway
 from core.errors import InvalidInputError
 from core.iam import permissions_of, requires
+from core.naming import ACCOUNT_ID
 
-ACCOUNT_ID = re.compile(r"^\d{12}$")
 ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 OU_ID = re.compile(r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$")
 ACTIVE = "ACTIVE"

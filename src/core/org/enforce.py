@@ -18,8 +18,8 @@ from core.enforcement import EnforcementResult, GuardrailCache, enforce, enforce
 from core.errors import DeliveryError, IamGuardError, InvalidEventError
 from core.events import EventMeta, command_for, parse_event
 from core.iam import IamGateway
+from core.naming import ACCOUNT_ID
 from core.org.access import Assumer, role_arn
-from core.org.accounts import ACCOUNT_ID
 from core.org.spoke import SpokeChange, member_settings, spoke_change
 from core.settings import Settings
 

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
@@ -24,7 +24,6 @@ from core.findings import FAILED
 from core.iam import IamGateway
 from core.naming import AUDIT_ROLE, ENFORCE_ROLE
 from core.org.access import AccountAccess, Assumer
-from core.org.accounts import OrganizationsGateway, Selection, plan
 from core.org.fanout import FanOutSettings, fan_out
 from core.org.routing import RoutingIamClient
 from core.org.spoke import member_settings
@@ -32,6 +31,9 @@ from core.org.summary import FAILED as ACCOUNT_FAILED
 from core.org.summary import OK, AccountSummary, totals_of
 from core.settings import Settings
 from core.sweep import GuardrailMode, SweepResult, run_sweep
+
+if TYPE_CHECKING:  # the per-account function never lists the organisation
+    from core.org.accounts import OrganizationsGateway, Selection
 
 logger = Logger(child=True)
 
@@ -259,6 +261,8 @@ def sweep_organization(
     now: datetime | None = None,
 ) -> OrgSweepResult:
     """List the organisation's accounts, select, sweep each (bounded fan-out), sum up."""
+    from core.org.accounts import plan
+
     org, selection = plan(
         organizations, caller_account_id=caller_account_id, include=include, exclude=exclude
     )
