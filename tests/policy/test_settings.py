@@ -251,3 +251,13 @@ def test_bad_environment_is_refused_in_one_line(env: dict[str, str], says: str) 
 def test_every_environment_variable_maps_to_a_settings_field() -> None:
     assert set(ENV_VARS.values()) <= {f.name for f in dataclasses.fields(Settings)}
     assert all(name.startswith("IAM_GUARD_") for name in ENV_VARS)
+
+
+def test_a_changed_copy_is_checked_like_a_new_one() -> None:
+    """core.org.spoke and core.policy derive settings with dataclasses.replace: the checks run again."""
+    settings = build_settings(**NET)
+    assert dataclasses.replace(settings, grace_days="14").grace_days == 14  # normalised as when built
+    with pytest.raises(SettingsError, match=r"^invalid setting grace_days: should be less than or equal"):
+        dataclasses.replace(settings, grace_days=366)
+    with pytest.raises(SettingsError, match="no allowed network"):
+        dataclasses.replace(settings, allowed_cidrs=())

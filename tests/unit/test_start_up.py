@@ -58,8 +58,10 @@ def test_help_and_policy_load_no_aws_sdk(argv: list[str]) -> None:
     assert loaded(RUN_CLI, *argv) & HEAVY == set()
 
 
-def test_help_loads_no_settings_model_either() -> None:
-    assert "pydantic" not in loaded(RUN_CLI, "--help")
+def test_help_and_policy_load_no_validation_library() -> None:
+    """Settings and untrusted input are read by core.settings and core.validation, with the stdlib only."""
+    for argv in (["--help"], ["policy", "--no-ip-restriction"], ["audit", "--help"]):
+        assert "pydantic" not in loaded(RUN_CLI, *argv)
 
 
 @pytest.mark.parametrize("command", ["enforce", "audit", "demo"])
@@ -88,6 +90,38 @@ def test_with_tracing_on_every_function_is_traced_by_powertools(function: str) -
 
     assert env["POWERTOOLS_TRACE_DISABLED"] == "false"
     assert "aws_xray_sdk" in modules
+
+
+@pytest.mark.parametrize("function", sorted(handlers()))
+def test_no_function_loads_a_validation_library(function: str) -> None:
+    env = function_environment(load_template(), function, parameters={}, resources={})
+    assert "pydantic" not in loaded(IMPORT_HANDLER, handlers()[function], env=env)
+
+
+# What each function must not load at its cold start (its work never needs it; `make bench` shows the cost).
+NOT_LOADED = {
+    "EnforcerFunction": {"core.findings", "core.sweep", "core.securityhub"},
+    "SweepFunction": {"core.securityhub", "core.events", "core.enforcement"},  # SecurityHub=false
+    "SlackNotifierFunction": {"core.findings", "core.iam", "core.sweep", "core.enforcement"},
+    "PolicyResourceFunction": {"core.findings", "core.sweep", "core.enforcement"},
+    "OrgEnforcerFunction": {"core.sweep", "core.findings", "core.securityhub", "core.org.accounts"},
+    "OrgListAccountsFunction": {"core.sweep", "core.findings", "core.events", "core.org.sweep"},
+    "OrgSweepAccountFunction": {"core.events", "core.enforcement", "core.securityhub", "core.org.accounts"},
+    "OrgDigestFunction": {"core.sweep", "core.findings", "core.events", "core.org.sweep"},
+}
+IMPORT_HANDLER_FULL = IMPORT_HANDLER.replace("{m.split('.')[0] for m in sys.modules}", "sys.modules")
+
+
+def test_every_function_has_its_not_loaded_list() -> None:
+    assert set(NOT_LOADED) == set(handlers())
+
+
+@pytest.mark.parametrize("function", sorted(handlers()))
+def test_a_function_loads_only_the_core_its_work_needs(function: str) -> None:
+    env = function_environment(load_template(), function, parameters={}, resources={})
+    modules = loaded(IMPORT_HANDLER_FULL, handlers()[function], env=env)
+    assert handlers()[function] in modules  # the report lists full module names
+    assert modules & NOT_LOADED[function] == set()
 
 
 def test_the_slack_sdk_is_loaded_only_when_a_message_is_posted() -> None:
