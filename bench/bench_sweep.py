@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import FAKE_AWS
+from bench import FAKE_AWS, installed_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = (100, 1_000, 10_000)
@@ -204,7 +204,12 @@ def audit_process(endpoint: str, server: SeededServer) -> Process | str:
     """``iam-guard audit`` as a person runs it, against the server."""
     script = Path(sys.executable).parent / "iam-guard"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
-    env = {**os.environ, **FAKE_AWS, "AWS_ENDPOINT_URL": endpoint, "PYTHONPATH": str(ROOT / "src")}
+    env = {
+        **installed_environment(),
+        **FAKE_AWS,
+        "AWS_ENDPOINT_URL": endpoint,
+        "PYTHONPATH": str(ROOT / "src"),
+    }
     run, wall, cpu, server_cpu = timed_process(
         [*command, "audit", "--dry-run", "--format", "json"], env, server
     )
@@ -222,7 +227,7 @@ def c7n_process(endpoint: str, server: SeededServer) -> Process | str:
     with tempfile.TemporaryDirectory() as tmp:
         policy = Path(tmp) / "policy.json"
         policy.write_text(json.dumps(C7N_POLICY))
-        env = {**os.environ, **FAKE_AWS, "AWS_ENDPOINT_URL": endpoint}
+        env = {**installed_environment(), **FAKE_AWS, "AWS_ENDPOINT_URL": endpoint}
         command = [str(C7N_PYTHON), "-c", C7N_DRIVER, str(policy), str(Path(tmp) / "out")]
         run, wall, cpu, server_cpu = timed_process(command, env, server)
         resources = Path(tmp) / "out" / "iam-users-without-mfa" / "resources.json"
