@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from core import enforcement_alerts as alerts
 from core.alerts import Alert, AlertSink, Severity
@@ -97,13 +97,32 @@ class GuardrailCache:
             self._verified.clear()
 
 
+# What the enforcer did for one event: the `action` field of its output, a contract users script against.
+EnforcementAction = Literal[
+    "enrolled",  # a new or un-exempted user put into the secured group
+    "already-enrolled",
+    "exempt",
+    "exempt-still-enrolled",  # exemption tag added to an enrolled user: alerted, never auto-removed
+    "user-not-found",
+    "healed",  # tampering with the group, its members or the policy undone
+    "intact",  # a tamper event that left the guardrail as intended
+    "root-key-alerted",
+    "root-password-alerted",
+    "mfa-registered",
+    "mfa-registration-alerted",
+    "mfa-device-deactivated",
+    "infrastructure-changed",  # IAM Guard's own resources, by its stack's CloudFormation update
+    "infrastructure-tampered",
+    "ignored",
+]
+
+
 @dataclass(frozen=True)
 class EnforcementResult:
     """What the enforcer did for one event, or why it did nothing (printed by the CLI, logged by Lambda)."""
 
     meta: EventMeta
-    action: str  # enrolled, already-enrolled, exempt, exempt-still-enrolled, user-not-found,
-    #              healed, intact, root-key-alerted, ignored
+    action: EnforcementAction
     reason: str
     user: str = ""
     guardrail: str = "not-checked"  # verified (IAM reads), cached (warm container), not-checked
@@ -135,7 +154,7 @@ class EnforcementResult:
 
 @dataclass(frozen=True)
 class Outcome:
-    action: str
+    action: EnforcementAction
     reason: str
     user: str = ""
     changes: tuple[Change, ...] = ()
@@ -269,6 +288,7 @@ def _enrol(command: EnrolUser, run: _Run) -> Outcome:
     member = False if command.is_new_user else _is_member(run, user)
     decision = decide_user(user, tags, run.settings, run.now.date(), is_member=member)
     sent: list[Alert] = []
+    action: EnforcementAction
     if decision.action == "enrol":
         _add_to_group(run, user)
         severity = Severity.LOW if command.is_new_user else Severity.MEDIUM
@@ -326,7 +346,9 @@ def _heal(command: HealGuardrail, run: _Run) -> Outcome:
     return _finish(run, "healed", f"{command.meta.event_name} on {command.resource}: restored", "")
 
 
-def _finish(run: _Run, action: str, reason: str, user: str, sent: Iterable[Alert] = ()) -> Outcome:
+def _finish(
+    run: _Run, action: EnforcementAction, reason: str, user: str, sent: Iterable[Alert] = ()
+) -> Outcome:
     """Prepend the guardrail alert when anything of ours had to be restored."""
     restored = run.changes if action == "healed" else [c for c in run.changes if not _is_user_change(c)]
     guardrail_alerts = (
@@ -377,14 +399,14 @@ def _mfa_registered(command: MfaDeviceEnabled, run: _Run) -> Outcome:
         run.iam.deactivate_mfa_device(user, command.serial_number)
     changes = (Change(f"user/{user}", "mfa-device-deactivated", command.serial_number),) if deactivate else ()
     alert = alerts.mfa_registration(run.meta, run.settings, command, deactivated=deactivate)
-    action = "mfa-device-deactivated" if deactivate else "mfa-registration-alerted"
+    action: EnforcementAction = "mfa-device-deactivated" if deactivate else "mfa-registration-alerted"
     return Outcome(action, alert.summary.split(". ")[0], user, changes, (alert,))
 
 
 def _infrastructure_changed(command: InfrastructureChanged, run: _Run) -> Outcome:
     own_update = command.by_cloudformation and _own_stack_updating(run)
     alert = alerts.infrastructure(run.meta, run.settings, command, own_update=own_update)
-    action = "infrastructure-changed" if own_update else "infrastructure-tampered"
+    action: EnforcementAction = "infrastructure-changed" if own_update else "infrastructure-tampered"
     return Outcome(action, alert.title, "", alerts=(alert,))
 
 
@@ -433,7 +455,7 @@ def _add_to_group(run: _Run, user: str) -> None:
 
 @dataclass(frozen=True)
 class UserDecision:
-    action: str  # enrol, exempt, member
+    action: Literal["enrol", "exempt", "member"]
     exemption: Exemption | None = None
 
 

@@ -26,9 +26,11 @@ Thresholds (``0`` turns a check off), measured to the second against the sweep's
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from typing import Final, Literal
 
 from core.alerts import Severity
 from core.credential_report import ROOT, AccessKeySlot, CredentialRecord
@@ -36,20 +38,35 @@ from core.exemptions import exemption_for
 from core.naming import same_iam_name
 from core.settings import Settings
 
-ROOT_WITHOUT_MFA = "root-without-mfa"
-ROOT_ACCESS_KEY = "root-access-key"
-ROOT_NO_CREDENTIALS = "root-no-credentials"
-CONSOLE_WITHOUT_MFA = "console-without-mfa"
-ACCESS_KEY_WITHOUT_MFA = "access-key-without-mfa"
-NOT_IN_SECURED_GROUP = "not-in-secured-group"
-CONSOLE_UNUSED = "console-unused"
-ACCESS_KEY_UNUSED = "access-key-unused"
-ACCESS_KEY_OLD = "access-key-old"
-TWO_ACTIVE_KEYS = "two-active-keys"
-EXEMPT = "exempt"
-GUARDRAIL_DRIFT = "guardrail-drift"  # the secured group or the guardrail policy is not as intended
+# The vocabularies, as types: mypy refuses a misspelt kind or status wherever a Finding is made.
+FindingKind = Literal[
+    "root-without-mfa",
+    "root-access-key",
+    "root-no-credentials",
+    "console-without-mfa",
+    "access-key-without-mfa",
+    "not-in-secured-group",
+    "console-unused",
+    "access-key-unused",
+    "access-key-old",
+    "two-active-keys",
+    "exempt",
+    "guardrail-drift",
+]
+ROOT_WITHOUT_MFA: Final = "root-without-mfa"
+ROOT_ACCESS_KEY: Final = "root-access-key"
+ROOT_NO_CREDENTIALS: Final = "root-no-credentials"
+CONSOLE_WITHOUT_MFA: Final = "console-without-mfa"
+ACCESS_KEY_WITHOUT_MFA: Final = "access-key-without-mfa"
+NOT_IN_SECURED_GROUP: Final = "not-in-secured-group"
+CONSOLE_UNUSED: Final = "console-unused"
+ACCESS_KEY_UNUSED: Final = "access-key-unused"
+ACCESS_KEY_OLD: Final = "access-key-old"
+TWO_ACTIVE_KEYS: Final = "two-active-keys"
+EXEMPT: Final = "exempt"
+GUARDRAIL_DRIFT: Final = "guardrail-drift"  # the secured group or the guardrail policy is not as intended
 
-SEVERITY = {
+SEVERITY: Mapping[FindingKind, Severity] = {
     ROOT_WITHOUT_MFA: Severity.CRITICAL,
     ROOT_ACCESS_KEY: Severity.CRITICAL,
     CONSOLE_WITHOUT_MFA: Severity.HIGH,
@@ -79,7 +96,7 @@ class Controls:
 # CIS renumbers between versions: these are the numbers of v1.4.0 and v3.0.0 (the versions Security Hub
 # runs besides v1.2.0 and v5.0.0).
 CIS_VERSIONS = "v1.4.0, v3.0.0"
-CONTROLS: Mapping[str, Controls] = {
+CONTROLS: Mapping[FindingKind, Controls] = {
     ROOT_WITHOUT_MFA: Controls(("IAM.9",), ("1.5",)),
     ROOT_ACCESS_KEY: Controls(("IAM.4",), ("1.4",)),
     ROOT_NO_CREDENTIALS: Controls((), ()),
@@ -94,16 +111,28 @@ CONTROLS: Mapping[str, Controls] = {
     GUARDRAIL_DRIFT: Controls((), ()),
 }
 
-VIOLATION = "violation"
-GRACE = "grace"
-EXEMPTED = "exempt"
-ENROLLED = "enrolled"
-WOULD_ENROL = "would-enrol"
-REMEDIATED = "remediated"
-WOULD_REMEDIATE = "would-remediate"
-HEALED = "healed"
-WOULD_HEAL = "would-heal"
-FAILED = "failed"
+Status = Literal[
+    "violation",
+    "grace",
+    "exempt",
+    "enrolled",
+    "would-enrol",
+    "remediated",
+    "would-remediate",
+    "healed",
+    "would-heal",
+    "failed",
+]
+VIOLATION: Final = "violation"
+GRACE: Final = "grace"
+EXEMPTED: Final = "exempt"
+ENROLLED: Final = "enrolled"
+WOULD_ENROL: Final = "would-enrol"
+REMEDIATED: Final = "remediated"
+WOULD_REMEDIATE: Final = "would-remediate"
+HEALED: Final = "healed"
+WOULD_HEAL: Final = "would-heal"
+FAILED: Final = "failed"
 # Statuses that make a run worth an alert even with quiet runs (see ``needs_attention``).
 ATTENTION_STATUSES = frozenset(
     {VIOLATION, ENROLLED, WOULD_ENROL, REMEDIATED, WOULD_REMEDIATE, HEALED, WOULD_HEAL, FAILED}
@@ -238,9 +267,9 @@ class Snapshot:
 @dataclass(frozen=True)
 class Finding:
     user: str
-    finding: str
+    finding: FindingKind
     severity: Severity
-    status: str
+    status: Status
     since: datetime | None = None  # user creation; for hygiene kinds, when the credential went idle/was made
     deadline: datetime | None = None  # end of the grace period, or last moment of a dated exemption
     detail: str = ""
@@ -314,7 +343,7 @@ def root_findings(root: RootCredentials) -> list[Finding]:
     return findings
 
 
-def _root(kind: str, status: str, detail: str) -> Finding:
+def _root(kind: FindingKind, status: Status, detail: str) -> Finding:
     return Finding(ROOT, kind, SEVERITY[kind], status, detail=detail, action=_ACTION[kind])
 
 
@@ -358,7 +387,7 @@ def user_findings(
     note = _lapsed_exemption_note(user.tags, settings)
     results: list[Finding] = []
     deadline = user.created + timedelta(days=settings.grace_days)
-    status = GRACE if now < deadline else VIOLATION
+    status: Status = GRACE if now < deadline else VIOLATION
     kind = mfa_finding_kind(creds)
     if kind is not None and creds is not None:
         results.append(
@@ -412,7 +441,7 @@ def user_findings(
 class Hygiene:
     """One credential hygiene problem of a user, before statuses apply."""
 
-    kind: str
+    kind: FindingKind
     since: datetime | None  # the last activity of the idle credential, or the oldest key's creation
     detail: str
     keys: int = 0  # access keys concerned
@@ -502,7 +531,7 @@ def _describe_idle_key(key: AccessKeySlot, last: datetime, now: datetime) -> str
     return f"access key {key.slot} unused for {_days(now - last)} (last used {_day(key.last_used)})"
 
 
-def mfa_finding_kind(creds: Credentials | None) -> str | None:
+def mfa_finding_kind(creds: Credentials | None) -> FindingKind | None:
     """console-without-mfa, access-key-without-mfa, or None (MFA present, or nothing to sign in with)."""
     if creds is None or creds.mfa:
         return None
@@ -521,10 +550,10 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def count_by_kind(findings: Iterable[Finding]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for f in findings:
-        counts[f.finding] = counts.get(f.finding, 0) + 1
-    return dict(sorted(counts.items(), key=lambda kv: (-int(SEVERITY.get(kv[0], Severity.INFO)), kv[0])))
+    """Findings per kind, the most severe kinds first."""
+    counts = Counter(f.finding for f in findings)
+    ranked = sorted(counts, key=lambda kind: (-int(SEVERITY[kind]), kind))
+    return {kind: counts[kind] for kind in ranked}
 
 
 def count_by_status(findings: Iterable[Finding]) -> dict[str, int]:

@@ -57,6 +57,7 @@ from core.findings import (
     Finding,
     RootCredentials,
     Snapshot,
+    Status,
     UserRecord,
     classify,
     count_by_kind,
@@ -614,7 +615,7 @@ def _described(changes: Sequence[Change]) -> str:
     return "; ".join(f"{c.resource}: {c.change}" + (f" ({c.detail})" if c.detail else "") for c in changes)
 
 
-def _drift_finding(settings: Settings, status: str, detail: str, holders: Sequence[str]) -> Finding:
+def _drift_finding(settings: Settings, status: Status, detail: str, holders: Sequence[str]) -> Finding:
     if holders:
         detail += f"; the policy is also attached to {', '.join(holders)} (a renamed secured group?)"
     return Finding(

@@ -14,7 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from core.alerts import Alert, AlertItem, AlertKind, AlertSink, Severity
-from core.enforcement import EnforcementResult, GuardrailCache, enforce, enforcement_failed_alert, utc_now
+from core.enforcement import (
+    EnforcementAction,
+    EnforcementResult,
+    GuardrailCache,
+    enforce,
+    enforcement_failed_alert,
+    utc_now,
+)
 from core.errors import DeliveryError, IamGuardError, InvalidEventError
 from core.events import EventMeta, command_for, parse_event
 from core.iam import IamGateway
@@ -74,7 +81,7 @@ def _spoke_changed(
         sink.send(alert)
     except DeliveryError as exc:
         errors.append(str(exc))
-    action = "infrastructure-changed" if change.by_stackset else "infrastructure-tampered"
+    action: EnforcementAction = "infrastructure-changed" if change.by_stackset else "infrastructure-tampered"
     return EnforcementResult(
         meta=meta,
         action=action,
