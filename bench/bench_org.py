@@ -54,6 +54,9 @@ class PinnedAssumer:
 
         return AccountAccess(account_id, role_arn(account_id, role_name), make)
 
+    def forget(self, account_id: str, role_name: str, purpose: str) -> None:
+        """Nothing is kept between accesses here."""
+
 
 def seed(accounts: int) -> list[str]:
     import boto3

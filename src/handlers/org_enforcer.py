@@ -50,8 +50,8 @@ def sqs_messages(f: Fields) -> list[SqsMessage]:
 
 @cache
 def assumer() -> RoleAssumer:
-    """One boto3 session per container; one AssumeRole per event's account."""
-    return RoleAssumer()
+    """One boto3 session per container; one AssumeRole per member account every 10 minutes at most."""
+    return RoleAssumer(reuse=True)
 
 
 @cache

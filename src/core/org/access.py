@@ -1,5 +1,10 @@
 """Per-account credentials: one boto3 session per process, one ``AssumeRole`` per account and role.
 
+A ``RoleAssumer`` built with ``reuse=True`` (the org enforcer's) keeps each account's session and clients
+until ``REFRESH_BEFORE_EXPIRY`` before the credentials expire: a batch of ten events from one member then
+costs one ``AssumeRole``, not ten. Nothing is written to disk; the credentials live in the container's
+memory for at most the session's duration (15 minutes), as the function's own do.
+
 Clients for an account are derived from the process's one session with the assumed role's credentials
 (a new ``boto3.Session`` per account costs about 5x the time: design note, measurement E1). botocore's
 own retries are off: ``core.aws.Retrier`` retries, so call counts stay exact. Creating a client from a
@@ -9,6 +14,7 @@ shared session is not thread-safe, so client creation (only) is serialised.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +27,7 @@ SOURCE_IDENTITY = "iam-guard"
 SESSION_PREFIX = "iam-guard-"
 MIN_DURATION, MAX_DURATION = 900, 3600
 DEFAULT_DURATION = 900
+REFRESH_BEFORE_EXPIRY = 300  # seconds: a reused session always has at least this long left
 
 
 def role_arn(account_id: str, role_name: str, partition: str = "aws") -> str:
@@ -90,6 +97,8 @@ class Assumer(Protocol):
 
     def access(self, account_id: str, role_name: str, purpose: str) -> AccountAccess: ...
 
+    def forget(self, account_id: str, role_name: str, purpose: str) -> None: ...
+
     @property
     def assume_calls(self) -> Counter[str]: ...
 
@@ -122,8 +131,13 @@ class RoleAssumer:
         duration: int = DEFAULT_DURATION,
         partition: str = "aws",
         region: str = "us-east-1",
+        reuse: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.session = session if session is not None else new_session()
+        self.reuse = reuse
+        self.clock = clock
+        self._reused: dict[tuple[str, str, str], tuple[float, AccountAccess]] = {}  # key -> (until, access)
         self._lock = threading.Lock()
         self.region = region
         self.partition = partition
@@ -141,6 +155,27 @@ class RoleAssumer:
             return self._sts
 
     def access(self, account_id: str, role_name: str, purpose: str) -> AccountAccess:
+        """Clients of ``account_id`` as ``role_name``: a fresh ``AssumeRole``, or (``reuse``) the last one
+        for this account, role and purpose while it has ``REFRESH_BEFORE_EXPIRY`` seconds left."""
+        key = (account_id, role_name, purpose)
+        if self.reuse:
+            with self._lock:
+                until, kept = self._reused.get(key, (0.0, None))
+            if kept is not None and self.clock() < until:
+                return kept
+        started = self.clock()
+        access = self._assume(account_id, role_name, purpose)
+        if self.reuse:
+            with self._lock:
+                self._reused[key] = (started + self.duration - REFRESH_BEFORE_EXPIRY, access)
+        return access
+
+    def forget(self, account_id: str, role_name: str, purpose: str) -> None:
+        """Drop a reused session (its calls were denied: the role may have changed); the next one assumes."""
+        with self._lock:
+            self._reused.pop((account_id, role_name, purpose), None)
+
+    def _assume(self, account_id: str, role_name: str, purpose: str) -> AccountAccess:
         arn = role_arn(account_id, role_name, self.partition)
         with self._lock:
             self.assume_calls[account_id] += 1

@@ -22,7 +22,7 @@ from core.enforcement import (
     enforcement_failed_alert,
     utc_now,
 )
-from core.errors import DeliveryError, IamGuardError, InvalidEventError
+from core.errors import AccessDeniedError, DeliveryError, IamGuardError, InvalidEventError
 from core.events import EventMeta, command_for, parse_event
 from core.iam import IamGateway
 from core.naming import ACCOUNT_ID
@@ -61,15 +61,19 @@ def enforce_member_event(
         with suppress(DeliveryError):  # the caller reports the AssumeRole failure itself
             sink.send(enforcement_failed_alert(command_for(event, settings), exc, settings))
         raise
-    return enforce(
-        event,
-        settings=member_settings(settings),
-        iam=IamGateway(access.client("iam")),
-        sink=sink,
-        cache=cache,
-        ignore_arns=ignore_arns | {role_arn(account, role_name)},
-        now=now,
-    )
+    try:
+        return enforce(
+            event,
+            settings=member_settings(settings),
+            iam=IamGateway(access.client("iam")),
+            sink=sink,
+            cache=cache,
+            ignore_arns=ignore_arns | {role_arn(account, role_name)},
+            now=now,
+        )
+    except AccessDeniedError:
+        assumer.forget(account, role_name, "enforce")  # a reused session must not keep failing
+        raise
 
 
 def _spoke_changed(
