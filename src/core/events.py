@@ -59,7 +59,6 @@ class UserIdentity:
     issuer_arn: str = ""  # the role behind an assumed-role session ('' for users and root)
     # The request was signed with credentials from an MFA sign-in (long-term keys never are).
     mfa_authenticated: bool = False
-    from_console: bool = False  # sessionCredentialFromConsole
 
     @classmethod
     def read(cls, f: Fields) -> UserIdentity:
@@ -76,7 +75,6 @@ class UserIdentity:
             invokedBy=f.optional_text("invokedBy"),
             issuer_arn=issuer.text("arn", "") if issuer else "",
             mfa_authenticated=_is_true(attributes.text("mfaAuthenticated", "")) if attributes else False,
-            from_console=_is_true(f.text("sessionCredentialFromConsole", "")),
         )
 
 
@@ -101,6 +99,9 @@ class CloudTrailDetail:
     errorCode: str | None = None
     errorMessage: str | None = None
     recipientAccountId: str = ""
+    # The record's own sessionCredentialFromConsole (CloudTrail writes it next to userIdentity, not in it,
+    # and only when "true"): the call came from an AWS Management Console session.
+    from_console: bool = False
 
     @classmethod
     def read(cls, f: Fields) -> CloudTrailDetail:
@@ -118,6 +119,7 @@ class CloudTrailDetail:
             errorCode=f.optional_text("errorCode"),
             errorMessage=f.optional_text("errorMessage"),
             recipientAccountId=f.text("recipientAccountId", ""),
+            from_console=_is_true(f.text("sessionCredentialFromConsole", "")),
         )
 
 
@@ -386,7 +388,7 @@ def _mfa_enabled(meta: EventMeta, detail: CloudTrailDetail, params: dict[str, An
         user,
         _text(params.get("serialNumber")),
         with_mfa=identity.mfa_authenticated,
-        from_console=identity.from_console,
+        from_console=detail.from_console,
         by_the_user=by_the_user,
     )
 

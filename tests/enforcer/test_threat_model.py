@@ -14,7 +14,7 @@ from tests.harness.mfa import enable_virtual_mfa
 from core.alerts import AlertKind, Severity
 from core.cloudformation import CloudFormationGateway
 from core.errors import InvalidEventError
-from core.events import Ignore, InfrastructureChanged, command_for, parse_event
+from core.events import Ignore, InfrastructureChanged, MfaDeviceEnabled, command_for, parse_event
 from core.watch import WATCHED, Ownership
 from demo.cloudformation import CloudFormationStandIn
 
@@ -360,14 +360,21 @@ def test_a_removal_from_the_group_named_in_lower_case_is_healed(deployed: Harnes
 
 
 def enable_mfa(
-    identity: dict[str, Any], user: str = "dev-bob", serial: str = "arn:aws:iam::123456789012:mfa/attacker"
+    identity: dict[str, Any],
+    user: str = "dev-bob",
+    serial: str = "arn:aws:iam::123456789012:mfa/attacker",
+    *,
+    console: bool = False,
 ) -> dict[str, Any]:
+    """EnableMFADevice; ``console``: made from a console session (the record's own field, as CloudTrail
+    writes it: next to userIdentity, only when true)."""
+    extra = {"sessionCredentialFromConsole": "true"} if console else {}
     return api_call(
-        "aws.iam", "EnableMFADevice", {"userName": user, "serialNumber": serial}, identity=identity
+        "aws.iam", "EnableMFADevice", {"userName": user, "serialNumber": serial}, identity=identity, **extra
     )
 
 
-def user_identity(user: str, *, mfa: str | None = None, console: bool = False) -> dict[str, Any]:
+def user_identity(user: str, *, mfa: str | None = None) -> dict[str, Any]:
     identity: dict[str, Any] = {
         "type": "IAMUser",
         "arn": f"arn:aws:iam::{ACCOUNT}:user/{user}",
@@ -379,8 +386,6 @@ def user_identity(user: str, *, mfa: str | None = None, console: bool = False) -
         identity["sessionContext"] = {
             "attributes": {"mfaAuthenticated": mfa, "creationDate": "2025-01-15T09:00:00Z"}
         }
-    if console:
-        identity["sessionCredentialFromConsole"] = "true"
     return identity
 
 
@@ -393,10 +398,23 @@ def add_virtual_mfa(harness: Harness, user: str, name: str) -> str:
 def test_first_mfa_device_from_the_console_is_the_normal_path(deployed: Harness) -> None:
     deployed.create_user("dev-bob")
 
-    result = deployed.run(enable_mfa(user_identity("dev-bob", mfa="false", console=True)))
+    result = deployed.run(enable_mfa(user_identity("dev-bob", mfa="false"), console=True))
 
     assert result.action == "mfa-registered"
     assert result.alerts == ()
+
+
+def test_the_console_flag_is_read_where_cloudtrail_writes_it() -> None:
+    """CloudTrail writes sessionCredentialFromConsole at the record's top level (next to userIdentity).
+    Read from inside userIdentity, every first MFA registration from the console looked suspicious."""
+    in_record = classified(enable_mfa(user_identity("dev-bob", mfa="false"), console=True))
+    misplaced = enable_mfa(user_identity("dev-bob", mfa="false"))
+    misplaced["detail"]["userIdentity"]["sessionCredentialFromConsole"] = "true"
+
+    assert isinstance(in_record, MfaDeviceEnabled)
+    assert in_record.from_console
+    assert not in_record.suspicious
+    assert not classified(misplaced).from_console
 
 
 def test_a_second_device_registered_with_a_long_term_key_is_deactivated_and_alerted(
