@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 IAM_PATH = "/iam-guard/"  # the secured group and the guardrail policy
-ACCOUNT_ID = re.compile(r"^\d{12}$")  # an AWS account ID
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")  # an AWS account ID (ASCII digits: \d matches any script)
 # CloudFormation's own rule for stack names, shortened so that every name below fits its service's limit:
 # the longest, "<stack>_policy-resource" (a role) and "<stack>_enforcer-events" (a rule), need 16 of the
 # 64 characters IAM and EventBridge allow. A longer stack name fails at deploy time (CloudFormation

@@ -25,8 +25,8 @@ DEFAULT_EXEMPT_TAG_KEY = "iam-guard:exempt"
 _IAM_NAME = re.compile(r"^[\w+=,.@-]+$", re.ASCII)  # IAM names are ASCII
 _VPCE_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")  # spaces, never line breaks or tabs
-_SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$")
-_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$")
+_SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$", re.ASCII)
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$", re.ASCII)
 
 # Environment variable -> settings field. The Lambda functions and template.yaml use exactly these.
 ENV_VARS: dict[str, str] = {
@@ -50,8 +50,9 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_UNUSED_DAYS": "unused_days",
     "IAM_GUARD_KEY_MAX_AGE_DAYS": "key_max_age_days",
     "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "remediate_unused_keys",
+    "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "org_exclude_accounts",
 }
-_LIST_FIELDS = {"allowed_cidrs", "allowed_vpce_ids", "exempt_users"}
+_LIST_FIELDS = {"allowed_cidrs", "allowed_vpce_ids", "exempt_users", "org_exclude_accounts"}
 _BOOL_FIELDS = {
     "ip_restriction",
     "dry_run",
@@ -98,6 +99,8 @@ class Settings:
     unused_days: int = 45
     key_max_age_days: int = 90
     remediate_unused_keys: bool = False  # its own switch: Remediate=true stacks do not start on upgrade
+    # Organizations mode (the hub): member accounts IAM Guard leaves alone - not swept, events ignored.
+    org_exclude_accounts: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -222,6 +225,14 @@ def _matching(pattern: re.Pattern[str], what: str) -> Check:
     return check
 
 
+def _account_ids(value: Any) -> frozenset[str]:
+    accounts = frozenset(_strings(value))
+    for account in sorted(accounts):
+        if not naming.ACCOUNT_ID.match(account):
+            raise ValueError(f"{account!r} is not an AWS account ID (12 digits)")
+    return accounts
+
+
 def _stack_name(value: Any) -> str:
     name = _text(value)
     if not naming.STACK_NAME.match(name):
@@ -255,6 +266,7 @@ _CHECKS: dict[str, Check] = {
     "unused_days": _integer(0, MAX_HYGIENE_DAYS),
     "key_max_age_days": _integer(0, MAX_HYGIENE_DAYS),
     "remediate_unused_keys": _boolean,
+    "org_exclude_accounts": _account_ids,
 }
 SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 

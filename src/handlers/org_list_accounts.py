@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from core.metric_names import ORG_ACCOUNTS_TARGETED
 from core.org.accounts import OrganizationsGateway, list_targets
 from core.sts import caller_account_id
-from handlers.common import logger, metrics, trace_handler
+from handlers.common import logger, metrics, settings, trace_handler
 
 
 @cache
@@ -29,6 +29,13 @@ def organizations() -> OrganizationsGateway:
 @metrics.log_metrics
 @trace_handler
 def list_accounts_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    targets = list_targets(organizations(), caller_account_id=caller_account_id())
+    targets = list_targets(
+        organizations(), caller_account_id=caller_account_id(), exclude=settings().org_exclude_accounts
+    )
+    if targets["unknown_excluded"]:
+        unknown = targets["unknown_excluded"]
+        logger.warning(
+            "OrgExcludeAccounts names accounts not in the organisation", extra={"accounts": unknown}
+        )
     metrics.add_metric(name=ORG_ACCOUNTS_TARGETED, unit=MetricUnit.Count, value=len(targets["accounts"]))
     return targets

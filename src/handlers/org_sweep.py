@@ -15,6 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from core.naming import ACCOUNT_ID
 from core.org.access import RoleAssumer
 from core.org.sweep import OrgSweepOptions, summarize, sweep_account
 from core.validation import Fields, validated
@@ -27,7 +28,6 @@ def assumer() -> RoleAssumer:
     return RoleAssumer()
 
 
-ACCOUNT_ID = re.compile(r"\d{12}")
 ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
 
 

@@ -8,7 +8,6 @@ SWEEP_FAILED alert when it could, or the digest. Each successful run emits the g
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.errors import DeliveryError, IamGuardError, SecurityHubImportError
 from core.metric_names import SWEEP_COMPLETED, sweep_metrics
+from core.naming import ACCOUNT_ID
 from core.sweep import run_sweep
 from core.validation import Fields, validated
 from handlers.common import (
@@ -33,8 +33,6 @@ from handlers.common import (
     settings,
     trace_handler,
 )
-
-ACCOUNT_ID = re.compile(r"\d{12}")
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,38 @@ def test_the_list_function_returns_the_members_but_not_the_hub_or_management(hub
     assert [s["account_id"] for s in targets["skipped"]] == [MANAGEMENT]
 
 
+def test_org_exclude_accounts_skips_a_member_and_a_stale_id_does_not_stop_the_sweep(
+    hub: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    excluded, gone = hub.members[1], "999999999999"  # a member; an account that left the organisation
+    monkeypatch.setenv("IAM_GUARD_ORG_EXCLUDE_ACCOUNTS", f"{excluded}, {gone}")
+    common.reset_caches()
+
+    targets = org_list_accounts.list_accounts_handler({}, FakeLambdaContext("org-list-accounts"))
+
+    assert targets["accounts"] == sorted(set(hub.members) - {excluded})
+    assert {"account_id": excluded, "reason": "excluded (OrgExcludeAccounts)"} in targets["skipped"]
+    assert targets["unknown_excluded"] == [gone]
+
+
+def test_the_org_enforcer_leaves_an_excluded_member_alone(hub: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    excluded = hub.members[1]
+    monkeypatch.setenv("IAM_GUARD_ORG_EXCLUDE_ACCOUNTS", excluded)
+    common.reset_caches()
+    pinned_client("iam", excluded).create_user(UserName="newbie")
+    assumer = org_enforcer.assumer()
+
+    response = org_enforcer.lambda_handler(
+        _sqs_event(_create_user_event(excluded, "newbie")), FakeLambdaContext("org-enforcer")
+    )
+
+    assert response == {"batchItemFailures": []}
+    assert assumer.assume_calls[excluded] == 0  # never even assumed the member's role
+    groups = pinned_client("iam", excluded).list_groups_for_user(UserName="newbie")["Groups"]
+    assert groups == []
+    assert hub.recorder.alerts == []  # type: ignore[attr-defined]
+
+
 def test_the_per_account_function_sweeps_one_member_and_returns_its_summary(hub: Org) -> None:
     member = hub.members[0]  # index 0: alice, carol (outside the group), dave
 

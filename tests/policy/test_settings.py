@@ -126,6 +126,8 @@ def test_an_empty_allow_list_is_refused_unless_the_restriction_is_explicitly_off
         ("max_mfa_age_hours", 0, "greater than or equal to 1"),
         ("max_mfa_age_hours", 8761, "less than or equal to 8760"),
         ("max_mfa_age_hours", "a day", "valid integer"),
+        ("org_exclude_accounts", ("12345678901",), "is not an AWS account ID"),
+        ("org_exclude_accounts", ("１２３４５６７８９０１２",), "is not an AWS account ID"),  # noqa: RUF001
     ],
 )
 def test_bad_values_are_refused_in_one_line_naming_setting_and_value(

@@ -69,6 +69,19 @@ TABLE: dict[str, tuple[list[str], list[str]]] = {
         ["", "1", "12", "8760"],
         ["0", "-1", "1.5", "12h", "08", "12345", " 12", "12\n", "twelve"],
     ),
+    "OrgExcludeAccounts": (
+        ["", "123456789012", "123456789012,210987654321", " 123456789012 , 210987654321 "],
+        [
+            "12345678901",
+            "1234567890123",
+            "123456789012;210987654321",
+            "123456789012,",
+            "123456789012 210987654321",
+            "12345678901a",
+            "１２３４５６７８９０１２",  # full-width digits  # noqa: RUF001
+            "123456789012\n210987654321",
+        ],
+    ),
     "OrganizationId": (
         ["", "o-a1b2c3d4e5", "o-" + "a" * 32],
         ["o-", "o-a1b2c3d4", "o-" + "a" * 33, "O-A1B2C3D4E5", "r-a1b2", "o-a1b2c3d4e5;x", "o-a1b2c3d4e5\n"],
@@ -160,6 +173,7 @@ MODEL_ONLY = [
 # The pattern refuses these, the settings model reads them leniently (the pattern is the stricter gate).
 PATTERN_ONLY = {
     ("AllowedCIDRs", "203.0.113.0/24,"): "the model skips empty list items",
+    ("OrgExcludeAccounts", "123456789012,"): "the model skips empty list items",
     ("AllowedCIDRs", ",203.0.113.0/24"): "the model skips empty list items",
     ("AllowedVpceIds", "vpce-01234567,"): "the model skips empty list items",
     ("GroupName", "x\n"): "the model strips surrounding white space",

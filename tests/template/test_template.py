@@ -70,6 +70,7 @@ PARAMETER_OF = {
     "IAM_GUARD_UNUSED_DAYS": "UnusedDays",
     "IAM_GUARD_KEY_MAX_AGE_DAYS": "KeyMaxAgeDays",
     "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "RemediateUnusedKeys",
+    "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "OrgExcludeAccounts",
 }
 
 

@@ -120,10 +120,12 @@ def select_accounts(
     management_account_id: str,
     include: Iterable[str] = (),
     exclude: Iterable[str] = (),
+    excluded_by: str = "--exclude-account",
 ) -> Selection:
     """ACTIVE accounts, less the caller's and the management account (they run their own single-account
     stacks) unless ``include`` names them, less ``exclude``. An ``include`` or ``exclude`` naming no
-    account of the organisation is a mistake worth one line, not a silent no-op."""
+    account of the organisation is a mistake worth one line, not a silent no-op. ``excluded_by`` names
+    where the exclusion came from, in the skipped account's reason."""
     every = {a.account_id: a for a in accounts}
     include_set, exclude_set = set(include), set(exclude)
     both = include_set & exclude_set
@@ -136,7 +138,9 @@ def select_accounts(
     skipped: list[tuple[str, str]] = []
     for account_id in sorted(every):
         account = every[account_id]
-        reason = _skip_reason(account, caller_account_id, management_account_id, include_set, exclude_set)
+        reason = _skip_reason(
+            account, caller_account_id, management_account_id, include_set, exclude_set, excluded_by
+        )
         if reason:
             skipped.append((account_id, reason))
         else:
@@ -144,9 +148,11 @@ def select_accounts(
     return Selection(tuple(chosen), tuple(skipped))
 
 
-def _skip_reason(account: Account, caller: str, management: str, include: set[str], exclude: set[str]) -> str:
+def _skip_reason(
+    account: Account, caller: str, management: str, include: set[str], exclude: set[str], excluded_by: str
+) -> str:
     if account.account_id in exclude:
-        return "excluded (--exclude-account)"
+        return f"excluded ({excluded_by})"
     if account.status != ACTIVE:
         if account.account_id in include:
             raise InvalidInputError(f"account {account.account_id} is {account.status}, not ACTIVE")
@@ -211,11 +217,28 @@ def plan(
     return org, selection
 
 
-def list_targets(organizations: OrganizationsGateway, *, caller_account_id: str) -> dict[str, Any]:
-    """The hub workflow's first step: what its Distributed Map iterates over."""
-    org, selection = plan(organizations, caller_account_id=caller_account_id)
+def list_targets(
+    organizations: OrganizationsGateway, *, caller_account_id: str, exclude: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The hub workflow's first step: what its Distributed Map iterates over.
+
+    ``exclude`` is the hub's ``OrgExcludeAccounts``. An ID that is no longer in the organisation (a closed
+    account, long after the stack was configured) is listed under ``unknown_excluded`` rather than failing
+    every scheduled sweep, as the same mistake on the command line does.
+    """
+    org = organizations.describe_organization()
+    accounts = organizations.list_accounts()
+    known = {a.account_id for a in accounts}
+    selection = select_accounts(
+        accounts,
+        caller_account_id=caller_account_id,
+        management_account_id=org.management_account_id,
+        exclude=known.intersection(exclude),
+        excluded_by="OrgExcludeAccounts",
+    )
     return {
         "organization_id": org.organization_id,
         "accounts": [a.account_id for a in selection.accounts],
         "skipped": [{"account_id": i, "reason": r} for i, r in selection.skipped],
+        "unknown_excluded": sorted(set(exclude) - known),
     }

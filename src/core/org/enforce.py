@@ -52,6 +52,9 @@ def enforce_member_event(
     account = event.account
     if not ACCOUNT_ID.match(account):
         raise InvalidEventError(f"the event's account {account!r} is not an AWS account ID")
+    if account in settings.org_exclude_accounts:  # the hub's OrgExcludeAccounts: left alone entirely
+        meta = command_for(event, settings).meta
+        return EnforcementResult(meta, "ignored", f"account {account} is excluded (OrgExcludeAccounts)")
     change = spoke_change(raw)
     if change is not None:
         return _spoke_changed(change, command_for(event, settings).meta, settings, sink)
