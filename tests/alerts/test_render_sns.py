@@ -127,6 +127,24 @@ def test_a_broken_envelope_is_a_one_line_error() -> None:
         alert_from_envelope(broken)
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("details", [["Group", {"name": "x"}]], "alert.details.0: should be a [name, str] pair"),
+        ("details", [["Group"]], "alert.details.0: should be a [name, str] pair"),
+        ("counts", [["exempt", True]], "alert.counts.0: should be a [name, int] pair"),
+        ("counts", [["exempt", -1]], "alert.counts: -1 is not a count"),
+        ("severity", [40], "alert.severity: [40] is not a severity"),
+        ("occurred_at", 1e20, "alert.occurred_at: should be an ISO 8601 time, got 1e+20"),
+    ],
+)
+def test_each_malformed_field_of_an_envelope_is_named(field: str, value: object, says: str) -> None:
+    body = {"kind": "sweep-digest", "severity": 40, "title": "t", "summary": "s", field: value}
+    with pytest.raises(InvalidEventError) as refused:
+        alert_from_envelope(json.dumps({"schema": "iam-guard.alert.v1", "alert": body}))
+    assert str(refused.value) == f"malformed alert envelope: {says}"
+
+
 def test_ages_are_relative_to_the_report_not_the_wall_clock() -> None:
     item = AlertItem("old", "console-without-mfa", Severity.HIGH, since=NOW.replace(day=1))
     alert = Alert(AlertKind.SWEEP_DIGEST, Severity.HIGH, "t", "s", items=(item,), report_generated_at=NOW)

@@ -76,6 +76,11 @@ def test_timestamps_iso_with_z_or_epoch_seconds() -> None:
     assert refusal(lambda f: f.required_timestamp("t"), {}) == "t: field required"
 
 
+@pytest.mark.parametrize("value", [1e20, -1e300, 10**30, float("nan"), "9999-99-99", "2026-02-30T00:00:00Z"])
+def test_a_time_no_calendar_holds_is_refused_not_a_traceback(value: Any) -> None:
+    assert "should be an ISO 8601 time" in refusal(lambda f: f.timestamp("t"), {"t": value})
+
+
 def test_mapping_is_kept_as_is_and_unknown_keys_are_ignored() -> None:
     f = Fields({"params": {"userName": "bob", "x": [1]}, "unknown": object()})
     assert f.mapping("params") == {"userName": "bob", "x": [1]}

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from core.alerts import Alert, AlertItem, AlertKind, Severity
 from core.errors import InvalidEventError
 from core.validation import FieldError, Fields
 
 ENVELOPE_SCHEMA = "iam-guard.alert.v1"
+
+V = TypeVar("V")
 
 
 def alert_envelope(alert: Alert) -> str:
@@ -84,11 +86,11 @@ def _alert(f: Fields) -> Alert:
         actor=f.text("actor", ""),
         occurred_at=f.timestamp("occurred_at"),
         items=tuple(_read_item(item) for item in f.records("items")),
-        counts=tuple((str(finding), _count(f, finding, count)) for finding, count in _pairs(f, "counts")),
+        counts=tuple((name, _count(f, "counts", n)) for name, n in _pairs(f, "counts", int)),
         report_generated_at=f.timestamp("report_generated_at"),
         event_id=f.text("event_id", ""),
         dry_run=_flag(f, "dry_run"),
-        details=tuple((str(key), str(value)) for key, value in _pairs(f, "details")),
+        details=tuple(_pairs(f, "details", str)),
         items_omitted=_count(f, "items_omitted", f.value("items_omitted") or 0),
     )
 
@@ -125,11 +127,13 @@ def _severity(f: Fields, key: str) -> Severity:
         raise FieldError(f.path(key), f"{value!r} is not a severity") from None
 
 
-def _pairs(f: Fields, key: str) -> list[tuple[Any, Any]]:
+def _pairs(f: Fields, key: str, kind: type[V]) -> list[tuple[str, V]]:
+    """``[[name, value], ...]`` with string names and values of ``kind`` (a count is not a boolean)."""
     pairs = f.items(key)
     for index, pair in enumerate(pairs):
-        if not isinstance(pair, list) or len(pair) != 2 or not isinstance(pair[0], str):
-            raise FieldError(f"{f.path(key)}.{index}", "should be a [name, value] pair")
+        well_formed = isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)
+        if not well_formed or not isinstance(pair[1], kind) or isinstance(pair[1], bool):
+            raise FieldError(f"{f.path(key)}.{index}", f"should be a [name, {kind.__name__}] pair")
     return [(name, value) for name, value in pairs]
 
 
