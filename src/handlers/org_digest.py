@@ -1,9 +1,6 @@
 """The organisation sweep's last step: one digest for the run, from the Distributed Map's result files.
 
-The three functions of the hub's organisation sweep, driven by the Step Functions workflow
-(``core.org.workflow``), each in its own module so that each cold start loads only what it uses:
-``org_list_accounts`` lists the accounts, ``org_sweep`` sweeps one account, ``org_digest`` sends the run's
-one digest. Each handler: Powertools decorators, parse the state's input into a typed model, one core call.
+Step 3 of the organisation sweep's three functions (``handlers.org_sweep`` says how they fit together).
 """
 
 from __future__ import annotations
