@@ -1,7 +1,7 @@
 """Enforcer benchmark: IAM calls per event (fresh process vs warm container) and a 500-event burst.
 
 Run from the repository root: ``python -m bench.bench_enforcer`` (``make bench`` runs it with the others).
-Everything runs in-process on moto's ``mock_aws``; calls are counted with ``core.aws.CallCounter``.
+Everything runs in-process on moto's ``mock_aws``; calls are counted with ``core.aws.gateway.CallCounter``.
 
 1. Steady state (guardrail deployed and current): for each sample in events/, the IAM calls the core makes
    with an empty cache (a fresh Lambda container) and with a warm one.
@@ -61,10 +61,10 @@ def deployed_account() -> tuple[Any, Any]:
     """A moto IAM client with the guardrail deployed and the sample users created, and its gateway."""
     import boto3
 
-    from core.aws import Retrier
-    from core.guardrail import ensure_guardrail
-    from core.iam import IamGateway
-    from core.settings import build_settings
+    from core.aws.gateway import Retrier
+    from core.aws.iam import IamGateway
+    from core.guardrail.state import ensure_guardrail
+    from core.model.settings import build_settings
 
     client = boto3.client("iam", region_name="us-east-1")
     ensure_guardrail(IamGateway(client), build_settings(allowed_cidrs=(CIDR,)), ACCOUNT)
@@ -78,11 +78,11 @@ def calls_for(name: str, *, warm: bool) -> tuple[int, str, str]:
     """IAM calls one sample costs in steady state; (calls, action, which calls)."""
     from moto import mock_aws
 
-    from core.alerts import RecordingSink
-    from core.aws import CallCounter
-    from core.enforcement import GuardrailCache, enforce
-    from core.events import parse_event
-    from core.settings import build_settings
+    from core.aws.gateway import CallCounter
+    from core.enforce.actions import GuardrailCache, enforce
+    from core.enforce.events import parse_event
+    from core.model.alerts import RecordingSink
+    from core.model.settings import build_settings
 
     settings = build_settings(allowed_cidrs=(CIDR,))
     with mock_aws():
@@ -117,12 +117,12 @@ def first_run_calls() -> tuple[int, str]:
     import boto3
     from moto import mock_aws
 
-    from core.alerts import RecordingSink
-    from core.aws import CallCounter
-    from core.enforcement import GuardrailCache, enforce
-    from core.events import parse_event
-    from core.iam import IamGateway
-    from core.settings import build_settings
+    from core.aws.gateway import CallCounter
+    from core.aws.iam import IamGateway
+    from core.enforce.actions import GuardrailCache, enforce
+    from core.enforce.events import parse_event
+    from core.model.alerts import RecordingSink
+    from core.model.settings import build_settings
 
     with mock_aws():
         client = boto3.client("iam", region_name="us-east-1")
@@ -145,7 +145,7 @@ def burst() -> dict[str, Any]:
 
     from moto import mock_aws
 
-    from core.aws import CallCounter
+    from core.aws.gateway import CallCounter
     from demo.lambda_context import FakeLambdaContext
     from handlers import common
     from handlers import enforcer as handler

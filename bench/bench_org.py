@@ -7,7 +7,7 @@ note E1), which would measure the emulator, not IAM Guard. So here each account'
 it with moto's ``x-moto-account-id`` header (a ``before-sign`` hook) and no AssumeRole is made; the tests
 (tests/organizations) keep the real AssumeRole path and count exactly one AssumeRole per account.
 Everything else is the product's path: ``core.org.sweep.sweep_accounts`` -> the routing client ->
-``core.sweep.run_sweep`` in every account, the bounded fan-out, the totals.
+``core.sweep.run.run_sweep`` in every account, the bounded fan-out, the totals.
 
 Each member holds 3 users (one without MFA, one with, one outside the group) and a credential report
 generated before timing (IAM reuses a report younger than 4 hours). Figures: mean wall time per account
@@ -41,7 +41,7 @@ class PinnedAssumer:
         self._lock = threading.Lock()
 
     def access(self, account_id: str, role_name: str, purpose: str) -> Any:
-        from core.org.access import AccountAccess, client_config, role_arn
+        from core.aws.assume import AccountAccess, client_config, role_arn
 
         def pin(request: Any, **_: Any) -> None:
             request.headers["x-moto-account-id"] = account_id
@@ -85,11 +85,11 @@ def measure(accounts: int, concurrency: int) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    from core.org.access import new_session
-    from core.org.accounts import Account, Selection
+    from core.aws.assume import new_session
+    from core.aws.organizations import Account, Selection
+    from core.model.settings import build_settings
     from core.org.fanout import FanOutSettings
     from core.org.sweep import OrgSweepOptions, sweep_accounts
-    from core.settings import build_settings
 
     with mock_aws():
         members = seed(accounts)

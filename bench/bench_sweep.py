@@ -4,7 +4,7 @@ Run from the repository root: ``python -m bench.bench_sweep`` (``make bench`` ru
 
 For each N a child process seeds moto's IAM backend directly (the API would take minutes at 10,000
 users) and serves it with ``ThreadedMotoServer`` on 127.0.0.1; this process then runs ``run_sweep``
-against it over HTTP, counting IAM calls with ``core.aws.CallCounter`` and Python allocations with
+against it over HTTP, counting IAM calls with ``core.aws.gateway.CallCounter`` and Python allocations with
 ``tracemalloc`` (the server lives in the child, so its memory is not counted).
 
 The state: every user in the secured group; every 10th has a console password, every 7th an access key,
@@ -139,11 +139,11 @@ class SeededServer:
 
 
 def measure_sweep(endpoint: str) -> dict[str, Any]:
-    from core.alerts import RecordingSink
-    from core.aws import CallCounter
-    from core.iam import IamGateway, default_iam_client
-    from core.settings import build_settings
-    from core.sweep import run_sweep
+    from core.aws.gateway import CallCounter
+    from core.aws.iam import IamGateway, default_iam_client
+    from core.model.alerts import RecordingSink
+    from core.model.settings import build_settings
+    from core.sweep.run import run_sweep
 
     counter = CallCounter()
     os.environ["AWS_ENDPOINT_URL"] = endpoint

@@ -33,9 +33,9 @@ sam-build: $(SAM_VENV)/.installed
 	py="$(call find_py313)"; LAMBDA_PYTHON="$${py:-python3.13}" \
 		$(SAM_VENV)/bin/sam build --template-file template.yaml --parallel
 	test -f .aws-sam/build/EnforcerFunction/handlers/enforcer.py
-	test -f .aws-sam/build/PolicyResourceFunction/core/guardrail.py
+	test -f .aws-sam/build/PolicyResourceFunction/core/guardrail/state.py
 	test -d .aws-sam/build/DependencyLayer/python/aws_lambda_powertools
-	test ! -e .aws-sam/build/DependencyLayer/python/pydantic  # no validation library: core.validation
+	test ! -e .aws-sam/build/DependencyLayer/python/pydantic  # no validation library: core.model.validation
 
 # Every finding must be fixed or skipped in template.yaml's Metadata with a written reason (.checkov.yaml).
 checkov: $(CHECKOV_VENV)/.installed

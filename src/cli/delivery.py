@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from core.alerts import AlertSink, FanOutSink, RecordingSink
-from core.errors import SettingsError
+from core.model.alerts import AlertSink, FanOutSink, RecordingSink
+from core.model.errors import SettingsError
 
 
 def add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,13 +29,13 @@ def sink_from_args(args: argparse.Namespace) -> tuple[RecordingSink, AlertSink]:
     sinks: list[AlertSink] = [recorder]
     topic = getattr(args, "sns_topic_arn", None)
     if topic:
-        from core.notify import SnsSink
-        from core.settings import validate_setting
+        from core.model.settings import validate_setting
+        from core.report.sns import SnsSink
 
         sinks.append(SnsSink(validate_setting("sns_topic_arn", topic)))
     webhook = getattr(args, "slack_webhook_url", None)
     if webhook:
-        from core.slack import SlackWebhookSink
+        from core.report.slack import SlackWebhookSink
 
         try:
             sinks.append(SlackWebhookSink(webhook))

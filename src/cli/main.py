@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from core.errors import IamGuardError
+from core.model.errors import IamGuardError
 
 # Subcommand -> module in cli.commands that defines add_arguments(parser) and run(args) -> int.
 COMMANDS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core.settings import DEFAULT_EXEMPT_TAG_KEY, Settings, build_settings
+from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, Settings, build_settings
 
 
 def add_policy_arguments(parser: argparse.ArgumentParser) -> None:

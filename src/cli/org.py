@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from cli.delivery import sink_from_args
 from cli.options import whole_number
-from core.errors import DeliveryError, InvalidInputError
-from core.naming import AUDIT_ROLE, ENFORCE_ROLE
+from core.model.errors import DeliveryError, InvalidInputError
+from core.model.naming import AUDIT_ROLE, ENFORCE_ROLE
 from core.org.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_FAILED_PERCENT, MAX_CONCURRENCY_LIMIT
 
 if TYPE_CHECKING:  # the flags are defined without loading boto3 or the org code (iam-guard --help)
-    from core.settings import Settings
-    from core.sweep import GuardrailMode
+    from core.model.settings import Settings
+    from core.sweep.run import GuardrailMode
 
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 ORG_ONLY_FLAGS = ("org_role", "org_write_role", "max_concurrency", "max_failed_percent")
@@ -34,7 +34,7 @@ def role_name(text: str) -> str:
 
 
 def account_id(text: str) -> str:
-    from core.org.accounts import parse_account_id
+    from core.aws.organizations import parse_account_id
 
     try:
         return parse_account_id(text)
@@ -110,12 +110,12 @@ def check_audit_flags(args: argparse.Namespace) -> None:
 def run_audit(
     args: argparse.Namespace, settings: Settings, sink: Any, *, guardrail: GuardrailMode = "presence"
 ) -> int:
-    from core.org.access import RoleAssumer, client_config, new_session
-    from core.org.accounts import OrganizationsGateway
+    from core.aws.assume import RoleAssumer, client_config, new_session
+    from core.aws.organizations import OrganizationsGateway
+    from core.aws.sts import caller_account_id
     from core.org.fanout import FanOutSettings
     from core.org.report import digest_of, render_org
     from core.org.sweep import OrgSweepOptions, sweep_organization
-    from core.sts import caller_account_id
 
     session = new_session()
     options = OrgSweepOptions(
@@ -158,8 +158,8 @@ def run_audit(
 
 def run_enforce(args: argparse.Namespace, raw: Any, settings: Settings) -> int:
     """``enforce --org-role NAME``: the event's account names the member; act there only."""
-    from core.enforcement import GuardrailCache
-    from core.org.access import RoleAssumer, new_session
+    from core.aws.assume import RoleAssumer, new_session
+    from core.enforce.actions import GuardrailCache
     from core.org.enforce import enforce_member_event
 
     _, sink = sink_from_args(args)

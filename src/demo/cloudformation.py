@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from core.custom_resource import LOGICAL_ID, PARAMETER_OF_PROPERTY
+from core.guardrail.custom_resource import LOGICAL_ID, PARAMETER_OF_PROPERTY
 
 _STACK_STATUS = {
     "Create": "CREATE_IN_PROGRESS",
@@ -129,7 +129,7 @@ class CloudFormationStandIn:
 def stack_operation(request: Mapping[str, Any]) -> Iterator[CloudFormationStandIn]:
     """CloudFormation running the operation that sends ``request``: the custom resource, invoked within
     this block, finds its stack and its resource in progress with these properties (as it must)."""
-    from core.cloudformation import CloudFormationGateway
+    from core.aws.cloudformation import CloudFormationGateway
     from handlers import policy_resource
 
     stand_in = CloudFormationStandIn(str(request["StackId"]))
@@ -150,7 +150,7 @@ def deployed_enforcer(session: Any, stack: str) -> None:
     import json
     import zipfile
 
-    from core.naming import ENFORCER_FUNCTION, ENFORCER_RULE, resource_name, role_path
+    from core.model.naming import ENFORCER_FUNCTION, ENFORCER_RULE, resource_name, role_path
 
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:

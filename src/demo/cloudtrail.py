@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.errors import InvalidInputError
+from core.model.errors import InvalidInputError
 from demo.emulator import ACCOUNT_ID, REGION
 
 # The repository's events/ (src/demo/events links to it); in the wheel, package data copied from it.

@@ -13,8 +13,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from core.aws import CallCounter
-from core.errors import IamGuardError
+from core.aws.gateway import CallCounter
+from core.model.errors import IamGuardError
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from core.alert_format.envelope import alert_from_envelope
-from core.alerts import Alert, AlertKind
+from core.model.alerts import Alert, AlertKind
+from core.report.envelope import alert_from_envelope
 from demo.story import DemoRun, StepRecord
 
 _SLACK_LINK = re.compile(r"<([^|>]+)\|([^>]+)>")

@@ -4,7 +4,7 @@ People act with their own API calls on the emulator (not counted); IAM Guard rea
 Lambda handlers, invoked as Lambda would (the CloudTrail event + a context) with the environment the
 stack gives the functions. Every alert goes to the SNS topic; an SQS queue subscribed to it shows the
 email, and the Slack notifier posts each one to a local webhook receiver. Only IAM Guard's own AWS calls
-are counted (``core.aws.CallCounter`` on the default boto3 session, which the handlers use).
+are counted (``core.aws.gateway.CallCounter`` on the default boto3 session, which the handlers use).
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.alert_format.envelope import alert_from_envelope
-from core.alerts import Alert, AlertKind
-from core.custom_resource import GUARDRAIL_PROPERTIES
-from core.errors import IamGuardError
-from core.naming import policy_arn
-from core.policy import policies_equal, render_policy
-from core.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME
+from core.guardrail.custom_resource import GUARDRAIL_PROPERTIES
+from core.model.alerts import Alert, AlertKind
+from core.model.errors import IamGuardError
+from core.model.naming import policy_arn
+from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME
+from core.policy.document import policies_equal, render_policy
+from core.report.envelope import alert_from_envelope
 from demo.cloudformation import deployed_enforcer, stack_operation
 from demo.cloudtrail import cloudtrail_event, load_sample
 from demo.emulator import ACCOUNT_ID, REGION, Emulator, patched_environ

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
 
-from core.aws import CallCounter
-from core.settings import Settings, settings_from_env
+from core.aws.gateway import CallCounter
+from core.model.settings import Settings, settings_from_env
 
 if TYPE_CHECKING:
-    from core.alerts import AlertSink
-    from core.cloudformation import CloudFormationGateway
-    from core.iam import IamGateway
-    from core.securityhub import SecurityHubGateway
-    from core.selfcheck import InfrastructureGateway
+    from core.aws.cloudformation import CloudFormationGateway
+    from core.aws.iam import IamGateway
+    from core.model.alerts import AlertSink
+    from core.report.securityhub import SecurityHubGateway
+    from core.sweep.selfcheck import InfrastructureGateway
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -60,7 +60,7 @@ def settings() -> Settings:
 
 @cache
 def iam() -> IamGateway:
-    from core.iam import IamGateway, default_iam_client
+    from core.aws.iam import IamGateway, default_iam_client
 
     return IamGateway(client_factory=lambda: iam_calls.attach(default_iam_client()))
 
@@ -68,28 +68,28 @@ def iam() -> IamGateway:
 @cache
 def security_hub() -> SecurityHubGateway:
     """Used only when the import is on; its client is created on first use."""
-    from core.securityhub import SecurityHubGateway
+    from core.report.securityhub import SecurityHubGateway
 
     return SecurityHubGateway()
 
 
 @cache
 def cloudformation() -> CloudFormationGateway:
-    from core.cloudformation import CloudFormationGateway
+    from core.aws.cloudformation import CloudFormationGateway
 
     return CloudFormationGateway()
 
 
 @cache
 def infrastructure() -> InfrastructureGateway:
-    from core.selfcheck import InfrastructureGateway
+    from core.sweep.selfcheck import InfrastructureGateway
 
     return InfrastructureGateway()
 
 
 @cache
 def alert_sink() -> AlertSink:
-    from core.notify import sink_from_settings
+    from core.report.sns import sink_from_settings
 
     return sink_from_settings(settings())
 

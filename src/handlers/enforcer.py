@@ -1,6 +1,6 @@
-"""Enforcer Lambda: CloudTrail events from EventBridge -> ``core.enforcement.enforce``.
+"""Enforcer Lambda: CloudTrail events from EventBridge -> ``core.enforce.actions.enforce``.
 
-Settings come from the ``IAM_GUARD_*`` environment variables (``core.settings.ENV_VARS``). Two more,
+Settings come from the ``IAM_GUARD_*`` environment variables (``core.model.settings.ENV_VARS``). Two more,
 read only here: ``IAM_GUARD_OWN_ROLE_ARNS``, the roles of this stack, comma-separated - events caused by
 those that change the guardrail (this function's and the custom resource's) are ignored, so the enforcer
 does not handle its own changes and a stack deletion or a group rename is not "healed" back into
@@ -24,16 +24,16 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from core.alerts import AlertSink
-from core.enforcement import GuardrailCache, enforce, is_retryable
-from core.errors import DeliveryError, IamGuardError, InvalidEventError, SettingsError
-from core.events import parse_event
-from core.metric_names import ENFORCEMENT_FAILED, action_metric
-from core.naming import name_of_arn
-from core.notify import SnsSink
-from core.settings import validate_setting
-from core.unhandled import unhandled_event_alert
-from core.watch import Ownership
+from core.enforce.actions import GuardrailCache, enforce, is_retryable
+from core.enforce.events import parse_event
+from core.enforce.watch import Ownership
+from core.model.alerts import AlertSink
+from core.model.errors import DeliveryError, IamGuardError, InvalidEventError, SettingsError
+from core.model.metric_names import ENFORCEMENT_FAILED, action_metric
+from core.model.naming import name_of_arn
+from core.model.settings import validate_setting
+from core.report.sns import SnsSink
+from core.report.unhandled import unhandled_event_alert
 from handlers.common import alert_sink, cloudformation, iam, logger, metrics, settings, trace_handler
 
 OWN_ROLES_VAR = "IAM_GUARD_OWN_ROLE_ARNS"

@@ -12,10 +12,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from core.errors import DeliveryError
+from core.model.errors import DeliveryError
+from core.model.validation import Fields, validated
 from core.org.report import org_digest_alert
 from core.org.summary import ResultFiles
-from core.validation import Fields, validated
 from handlers.common import alert_sink, logger, metrics, settings, trace_handler
 
 

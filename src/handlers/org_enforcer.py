@@ -21,13 +21,13 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from core.enforcement import GuardrailCache, is_retryable
-from core.errors import IamGuardError, InvalidEventError
-from core.metric_names import ENFORCEMENT_FAILED
-from core.naming import ENFORCE_ROLE
-from core.org.access import RoleAssumer
+from core.aws.assume import RoleAssumer
+from core.enforce.actions import GuardrailCache, is_retryable
+from core.model.errors import IamGuardError, InvalidEventError
+from core.model.metric_names import ENFORCEMENT_FAILED
+from core.model.naming import ENFORCE_ROLE
+from core.model.validation import Fields, validated
 from core.org.enforce import enforce_member_event
-from core.validation import Fields, validated
 from handlers.common import alert_sink, logger, metrics, settings, trace_handler
 
 

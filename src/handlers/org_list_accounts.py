@@ -11,9 +11,9 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from core.metric_names import ORG_ACCOUNTS_TARGETED
-from core.org.accounts import OrganizationsGateway, list_targets
-from core.sts import caller_account_id
+from core.aws.organizations import OrganizationsGateway, list_targets
+from core.aws.sts import caller_account_id
+from core.model.metric_names import ORG_ACCOUNTS_TARGETED
 from handlers.common import logger, metrics, settings, trace_handler
 
 

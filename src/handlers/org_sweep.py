@@ -15,10 +15,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from core.naming import ACCOUNT_ID
-from core.org.access import RoleAssumer
+from core.aws.assume import RoleAssumer
+from core.model.naming import ACCOUNT_ID
+from core.model.validation import Fields, validated
 from core.org.sweep import OrgSweepOptions, summarize, sweep_account
-from core.validation import Fields, validated
 from handlers.common import logger, metrics, settings, trace_handler
 
 

@@ -1,4 +1,4 @@
-"""CloudFormation custom resource Lambda (``Custom::Guardrail``) -> ``core.custom_resource.handle``.
+"""CloudFormation custom resource Lambda (``Custom::Guardrail``) -> ``core.guardrail.custom_resource.handle``.
 
 Settings come from the resource's properties (the same ``IAM_GUARD_*`` names as the environment), not
 from this function's environment. A request is acted on only when CloudFormation is making it now, on
@@ -18,8 +18,8 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from core.cfn_response import Replier
-from core.custom_resource import (
+from core.aws.cfn_response import Replier
+from core.guardrail.custom_resource import (
     failure_body,
     handle,
     parse_request,
@@ -27,8 +27,8 @@ from core.custom_resource import (
     response_body,
     verify_request,
 )
-from core.errors import DeliveryError, IamGuardError
-from core.metric_names import GUARDRAIL_REQUEST_REFUSED
+from core.model.errors import DeliveryError, IamGuardError
+from core.model.metric_names import GUARDRAIL_REQUEST_REFUSED
 from handlers.common import alert_sink, cloudformation, iam, logger, metrics, trace_handler
 
 WATCHDOG_MARGIN_SECONDS = 5.0

@@ -18,11 +18,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from core.errors import SettingsError
-from core.metric_names import SLACK_DELIVERY_FAILED, SLACK_MESSAGES_POSTED
-from core.settings import validate_setting
-from core.slack import SlackWebhookSink, SnsNotification, forward_to_slack, webhook_url_from_secret
-from core.validation import Fields, validated
+from core.model.errors import SettingsError
+from core.model.metric_names import SLACK_DELIVERY_FAILED, SLACK_MESSAGES_POSTED
+from core.model.settings import validate_setting
+from core.model.validation import Fields, validated
+from core.report.slack import SlackWebhookSink, SnsNotification, forward_to_slack, webhook_url_from_secret
 from handlers.common import logger, metrics, trace_handler
 
 SECRET_ARN_VAR = "IAM_GUARD_SLACK_SECRET_ARN"  # noqa: S105 - the name of a variable, not a secret

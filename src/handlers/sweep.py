@@ -1,9 +1,9 @@
-"""The scheduled sweep Lambda: an EventBridge "Scheduled Event" -> one ``core.sweep.run_sweep`` call.
+"""The scheduled sweep Lambda: an EventBridge "Scheduled Event" -> one ``core.sweep.run.run_sweep`` call.
 
 An expected failure (bad event, AWS error, undelivered alert, findings that did not reach Security Hub)
 is logged and raised, so the invocation counts as failed in CloudWatch; the core has already sent a
 SWEEP_FAILED alert when it could, or the digest. Each successful run emits the gauges of
-``core.metric_names.sweep_metrics`` (what the dashboard graphs).
+``core.model.metric_names.sweep_metrics`` (what the dashboard graphs).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from core.errors import DeliveryError, IamGuardError, SecurityHubImportError
-from core.metric_names import SWEEP_COMPLETED, sweep_metrics
-from core.naming import ACCOUNT_ID
-from core.sweep import run_sweep
-from core.validation import Fields, validated
+from core.model.errors import DeliveryError, IamGuardError, SecurityHubImportError
+from core.model.metric_names import SWEEP_COMPLETED, sweep_metrics
+from core.model.naming import ACCOUNT_ID
+from core.model.validation import Fields, validated
+from core.sweep.run import run_sweep
 from handlers.common import (
     alert_sink,
     cloudformation,

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from core.alerts import Alert, AlertItem, AlertKind, Severity
+from core.model.alerts import Alert, AlertItem, AlertKind, Severity
 from demo.slack_receiver import SlackReceiver
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

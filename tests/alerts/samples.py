@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from core.alert_format.slack_blocks import slack_message
-from core.alert_format.sns_email import sns_message
-from core.alerts import Alert, AlertItem, AlertKind, Severity
+from core.model.alerts import Alert, AlertItem, AlertKind, Severity
+from core.report.slack_blocks import slack_message
+from core.report.sns_email import sns_message
 
 ROOT = Path(__file__).resolve().parents[2]
 SWEPT = datetime(2026, 3, 2, 6, 0, 12, tzinfo=UTC)

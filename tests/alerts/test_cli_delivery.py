@@ -9,10 +9,10 @@ from tests.alerts.conftest import tamper_healed
 
 from cli.delivery import add_delivery_arguments, sink_from_args
 from cli.main import main
-from core.alert_format.slack_blocks import slack_message
-from core.alerts import FanOutSink, RecordingSink
-from core.errors import SettingsError
-from core.slack import SlackWebhookSink
+from core.model.alerts import FanOutSink, RecordingSink
+from core.model.errors import SettingsError
+from core.report.slack import SlackWebhookSink
+from core.report.slack_blocks import slack_message
 from demo.slack_receiver import Reply, SlackReceiver
 
 

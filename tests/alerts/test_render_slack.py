@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from tests.alerts.conftest import ACCOUNT, digest, out_of_order_digest, tamper_healed
 
-from core.alert_format.common import trimmed
-from core.alert_format.slack_blocks import SLACK_LISTED_MAX, slack_message, slack_text_message
-from core.alerts import AlertKind, Severity
+from core.model.alerts import AlertKind, Severity
+from core.report.render_common import trimmed
+from core.report.slack_blocks import SLACK_LISTED_MAX, slack_message, slack_text_message
 
 # Slack's documented limits, restated here so the test does not trust the renderer's own constants.
 MAX_BLOCKS = 50

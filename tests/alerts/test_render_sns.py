@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 from tests.alerts.conftest import ACCOUNT, NOW, digest, out_of_order_digest, tamper_healed
 
-from core.alert_format.envelope import alert_envelope, alert_from_envelope
-from core.alert_format.sns_email import EMAIL_LISTED_MAX, SNS_MESSAGE_MAX_BYTES, SUBJECT_MAX, sns_message
-from core.alerts import Alert, AlertItem, AlertKind, Severity
-from core.errors import InvalidEventError
+from core.model.alerts import Alert, AlertItem, AlertKind, Severity
+from core.model.errors import InvalidEventError
+from core.report.envelope import alert_envelope, alert_from_envelope
+from core.report.sns_email import EMAIL_LISTED_MAX, SNS_MESSAGE_MAX_BYTES, SUBJECT_MAX, sns_message
 
 
 def test_subject_says_what_happened_with_severity() -> None:

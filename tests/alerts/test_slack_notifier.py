@@ -13,9 +13,9 @@ from moto import mock_aws
 from tests.alerts.conftest import SecretCheck
 from tests.conftest import load_event
 
-from core.alert_format.envelope import alert_from_envelope
-from core.alert_format.slack_blocks import slack_message
-from core.errors import DeliveryError, InvalidEventError, SettingsError
+from core.model.errors import DeliveryError, InvalidEventError, SettingsError
+from core.report.envelope import alert_from_envelope
+from core.report.slack_blocks import slack_message
 from demo.lambda_context import FakeLambdaContext
 from demo.slack_receiver import Reply, SlackReceiver
 
@@ -38,9 +38,9 @@ def secret_arn(receiver: SlackReceiver, monkeypatch: pytest.MonkeyPatch) -> Iter
 @pytest.fixture
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """The handler builds its own sink: shrink the backoff so the retry tests take milliseconds."""
-    import core.slack
+    import core.report.slack
 
-    monkeypatch.setattr(core.slack, "BACKOFF_BASE", 0.001)
+    monkeypatch.setattr(core.report.slack, "BACKOFF_BASE", 0.001)
 
 
 def invoke(event: dict[str, Any]) -> Any:

@@ -7,9 +7,9 @@ import logging
 import pytest
 from tests.alerts.conftest import SecretCheck, digest, tamper_healed
 
-from core.alert_format.slack_blocks import slack_message
-from core.errors import DeliveryError, SettingsError
-from core.slack import SlackWebhookSink, retry_after_seconds
+from core.model.errors import DeliveryError, SettingsError
+from core.report.slack import SlackWebhookSink, retry_after_seconds
+from core.report.slack_blocks import slack_message
 from demo.slack_receiver import Reply, SlackReceiver
 
 

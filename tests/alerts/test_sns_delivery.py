@@ -11,11 +11,11 @@ import pytest
 from moto import mock_aws
 from tests.alerts.conftest import digest, tamper_healed
 
-from core.alert_format.envelope import alert_from_envelope
-from core.alerts import RecordingSink
-from core.errors import DeliveryError
-from core.notify import SnsSink, sink_from_settings
-from core.settings import build_settings
+from core.model.alerts import RecordingSink
+from core.model.errors import DeliveryError
+from core.model.settings import build_settings
+from core.report.envelope import alert_from_envelope
+from core.report.sns import SnsSink, sink_from_settings
 
 REGION = "us-east-1"
 

@@ -18,8 +18,8 @@ from tests.alerts.conftest import SecretCheck, tamper_healed
 from tests.conftest import load_event
 
 from cli.main import main
-from core.errors import DeliveryError
-from core.slack import SlackWebhookSink
+from core.model.errors import DeliveryError
+from core.report.slack import SlackWebhookSink
 from demo.lambda_context import FakeLambdaContext
 from demo.slack_receiver import Reply, SlackReceiver
 

@@ -1,4 +1,4 @@
-"""docs/alerts.md's "Alert kinds" table lists exactly the kinds in core.alerts.AlertKind."""
+"""docs/alerts.md's "Alert kinds" table lists exactly the kinds in core.model.alerts.AlertKind."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 from tests.docs.pages import DOCS, sections, tables
 
-from core.alerts import AlertKind
+from core.model.alerts import AlertKind
 
 PAGE = DOCS / "alerts.md"
 SECTION = "Alert kinds"
@@ -29,4 +29,6 @@ def test_every_alert_kind_is_documented() -> None:
 
 def test_every_documented_alert_kind_exists() -> None:
     unknown = sorted(documented_kinds() - {kind.value for kind in AlertKind})
-    assert not unknown, f"docs/alerts.md '## {SECTION}' lists kinds core.alerts.AlertKind lacks: {unknown}"
+    assert not unknown, (
+        f"docs/alerts.md '## {SECTION}' lists kinds core.model.alerts.AlertKind lacks: {unknown}"
+    )

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import EVENTS_DIR
 from tests.e2e.template_env import function_environment, load_template, resource_properties
 
-from core.naming import role_path
+from core.model.naming import role_path
 from demo.cloudformation import deployed_enforcer, stack_operation
 from demo.lambda_context import FakeLambdaContext
 from demo.slack_receiver import SlackReceiver

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from core.events import EnrolUser, command_for, parse_event
-from core.settings import build_settings
+from core.enforce.events import EnrolUser, command_for, parse_event
+from core.model.settings import build_settings
 from demo.cloudtrail import cloudtrail_event, cloudtrail_fields, load_sample
 from demo.report import slack_preview
 from demo.sns_lambda import lambda_text

@@ -11,10 +11,10 @@ import pytest
 from tests.e2e.conftest import ACCOUNT, ALLOWED_CIDR, Stack, wait_for
 from tests.harness.mfa import enable_virtual_mfa
 
-from core.alert_format.envelope import alert_from_envelope
-from core.alerts import Alert, AlertKind
-from core.policy import policies_equal, render_policy
-from core.settings import settings_from_env
+from core.model.alerts import Alert, AlertKind
+from core.model.settings import settings_from_env
+from core.policy.document import policies_equal, render_policy
+from core.report.envelope import alert_from_envelope
 from demo.cloudtrail import cloudtrail_event, load_sample
 
 pytestmark = pytest.mark.e2e

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from tests.conftest import load_event
 
-from core.alerts import RecordingSink
-from core.aws import CallCounter, Retrier
-from core.enforcement import EnforcementResult, GuardrailCache, enforce
-from core.events import parse_event
-from core.guardrail import ensure_guardrail
-from core.iam import IamGateway
-from core.settings import Settings, build_settings
+from core.aws.gateway import CallCounter, Retrier
+from core.aws.iam import IamGateway
+from core.enforce.actions import EnforcementResult, GuardrailCache, enforce
+from core.enforce.events import parse_event
+from core.guardrail.state import ensure_guardrail
+from core.model.alerts import RecordingSink
+from core.model.settings import Settings, build_settings
 
 ACCOUNT = "123456789012"  # moto's default account, and the account of every sample event
 GROUP = "IAMGuardSecuredUsers"

@@ -12,10 +12,10 @@ import pytest
 from botocore.exceptions import ClientError
 from tests.enforcer.conftest import GROUP, POLICY_ARN, Harness, make_settings, sample
 
-from core.alerts import Alert, AlertKind, Severity
-from core.enforcement import NEW_USER_VISIBILITY_WAITS, REQUIRED_PERMISSIONS, is_retryable
-from core.errors import AccessDeniedError, DeliveryError, ThrottledError
-from core.policy import policies_equal, render_policy
+from core.enforce.actions import NEW_USER_VISIBILITY_WAITS, REQUIRED_PERMISSIONS, is_retryable
+from core.model.alerts import Alert, AlertKind, Severity
+from core.model.errors import AccessDeniedError, DeliveryError, ThrottledError
+from core.policy.document import policies_equal, render_policy
 
 ALLOW_ALL = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}

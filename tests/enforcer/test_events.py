@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from tests.enforcer.conftest import make_settings, sample
 
-from core.errors import InvalidEventError
-from core.events import (
+from core.enforce.events import (
     EnrolUser,
     ExemptionChanged,
     HealGuardrail,
@@ -16,6 +15,7 @@ from core.events import (
     command_for,
     parse_event,
 )
+from core.model.errors import InvalidEventError
 
 SETTINGS = make_settings()
 ENFORCER_ROLE = "arn:aws:iam::123456789012:role/iam-guard/iam-guard/iam-guard_enforcer"

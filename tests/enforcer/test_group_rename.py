@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from tests.enforcer.conftest import GROUP, POLICY_ARN, Harness, make_settings, sample
 
-from core.alerts import AlertKind, Severity
-from core.events import RestoreRenamedGroup, command_for, parse_event
-from core.naming import IAM_PATH
+from core.enforce.events import RestoreRenamedGroup, command_for, parse_event
+from core.model.alerts import AlertKind, Severity
+from core.model.naming import IAM_PATH
 
 ACTOR = "arn:aws:iam::123456789012:user/ops-mallory"
 

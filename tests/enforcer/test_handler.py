@@ -16,10 +16,10 @@ from tests.enforcer.conftest import GROUP, fast_retrier, make_settings, sample
 from tests.harness.answers import fail_transport, network_errors
 from tests.harness.metrics import EmittedMetrics
 
-from core.errors import ThrottledError, UnavailableError
-from core.guardrail import ensure_guardrail
-from core.iam import IamGateway, default_iam_client
-from core.metric_names import ENFORCEMENT_FAILED
+from core.aws.iam import IamGateway, default_iam_client
+from core.guardrail.state import ensure_guardrail
+from core.model.errors import ThrottledError, UnavailableError
+from core.model.metric_names import ENFORCEMENT_FAILED
 from demo.lambda_context import FakeLambdaContext
 from handlers import common, enforcer
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from tests.enforcer.conftest import POLICY_ARN, Harness, sample
 
-from core.policy import policies_equal, render_policy
+from core.policy.document import policies_equal, render_policy
 
 
 def foreign(n: int) -> str:

@@ -11,11 +11,11 @@ import pytest
 from tests.enforcer.conftest import ACCOUNT, GROUP, Harness, make_settings, sample
 from tests.harness.mfa import enable_virtual_mfa
 
-from core.alerts import AlertKind, Severity
-from core.cloudformation import CloudFormationGateway
-from core.errors import InvalidEventError
-from core.events import Ignore, InfrastructureChanged, MfaDeviceEnabled, command_for, parse_event
-from core.watch import WATCHED, Ownership
+from core.aws.cloudformation import CloudFormationGateway
+from core.enforce.events import Ignore, InfrastructureChanged, MfaDeviceEnabled, command_for, parse_event
+from core.enforce.watch import WATCHED, Ownership
+from core.model.alerts import AlertKind, Severity
+from core.model.errors import InvalidEventError
 from demo.cloudformation import CloudFormationStandIn
 
 STACK = "iam-guard"
@@ -488,9 +488,9 @@ def test_a_dry_run_only_says_it_would_deactivate(deployed: Harness) -> None:
 
 
 def test_a_console_password_for_root_gets_its_own_critical_alert() -> None:
-    from core.alerts import RecordingSink
-    from core.enforcement import GuardrailCache, enforce
-    from core.iam import IamGateway
+    from core.aws.iam import IamGateway
+    from core.enforce.actions import GuardrailCache, enforce
+    from core.model.alerts import RecordingSink
 
     event = sample("create-access-key-root")
     event["detail"]["eventName"] = "CreateLoginProfile"

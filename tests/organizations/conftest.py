@@ -25,11 +25,11 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from tests.harness.mfa import enable_virtual_mfa
 
-from core.guardrail import ensure_guardrail
-from core.iam import IamGateway
-from core.org import access
+from core.aws import assume as access
+from core.aws.iam import IamGateway
+from core.guardrail.state import ensure_guardrail
+from core.model.settings import build_settings
 from core.org.spoke import member_settings
-from core.settings import build_settings
 
 MANAGEMENT = "123456789012"
 GROUP = "IAMGuardSecuredUsers"

@@ -18,9 +18,9 @@ from moto import mock_aws
 from tests.conftest import load_event
 from tests.organizations.conftest import GROUP, MANAGEMENT, Org, build_org, pinned_client
 
-from core.alerts import AlertKind, RecordingSink, Severity
-from core.errors import InvalidEventError
-from core.org.access import RoleAssumer
+from core.aws.assume import RoleAssumer
+from core.model.alerts import AlertKind, RecordingSink, Severity
+from core.model.errors import InvalidEventError
 from core.org.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_FAILED_PERCENT
 from core.org.workflow import definition_json
 from demo.lambda_context import FakeLambdaContext

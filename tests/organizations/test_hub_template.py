@@ -1,4 +1,5 @@
-"""template.yaml's Organizations hub against the code: everything under OrgMode and named per core.naming,
+"""template.yaml's Organizations hub against the code: everything under OrgMode and named per
+core.model.naming,
 roles holding exactly what the hub's code declares, the committed workflow definition equal to core's."""
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import pytest
 from tests.organizations.spoke_model import load_spoke
 from tests.template.template_model import ROOT, as_list, load_template, resolve, statements
 
-from core import naming, notify
-from core.org import access, accounts, spoke, summary, workflow
+from core.aws import assume as access
+from core.aws import organizations as accounts
+from core.model import naming
+from core.org import spoke, summary, workflow
 from core.org.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_FAILED_PERCENT, FanOutSettings
+from core.report import sns as notify
 
 ORG = "o-a1b2c3d4e5"
 ORG_PARAMETERS = {"OrganizationId": ORG}
@@ -197,4 +201,4 @@ def test_the_spoke_stackset_is_service_managed_auto_deployed_us_east_1_and_run_a
     given = {p["ParameterKey"] for p in stackset["Parameters"]}
     assert spoke_parameters <= given
     assert given <= set(load_spoke()["Parameters"])
-    assert spoke.STACKSET_EXECUTION_ROLES  # exempted by the SCP (core.org.scp)
+    assert spoke.STACKSET_EXECUTION_ROLES  # exempted by the SCP (core.policy.scp)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 from tests.policy.engine import ACCOUNT, ALLOWED, EXPLICIT_DENY, Request, evaluate
 
+from core.model.settings import build_settings
 from core.org.spoke import SPOKE_ROLES, SPOKE_RULES, member_settings
-from core.policy import render_policy
-from core.settings import build_settings
+from core.policy.document import render_policy
 
 pytestmark = pytest.mark.engine
 

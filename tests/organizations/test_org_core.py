@@ -10,8 +10,8 @@ import boto3
 import pytest
 from tests.organizations.conftest import MANAGEMENT, Org
 
-from core.errors import InvalidInputError
-from core.org.accounts import Account, OrganizationsGateway, select_accounts, stackset_target_accounts
+from core.aws.organizations import Account, OrganizationsGateway, select_accounts, stackset_target_accounts
+from core.model.errors import InvalidInputError
 from core.org.fanout import FanOutSettings, fan_out
 from core.org.routing import RoutingIamClient, is_read_action
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.alert_format.envelope import alert_envelope, alert_from_envelope
-from core.alert_format.slack_blocks import slack_message
-from core.alert_format.sns_email import email_body, sns_subject
-from core.alerts import AlertKind, Severity
+from core.model.alerts import AlertKind, Severity
 from core.org.report import org_digest_alert
 from core.org.summary import AccountSummary
+from core.report.envelope import alert_envelope, alert_from_envelope
+from core.report.slack_blocks import slack_message
+from core.report.sns_email import email_body, sns_subject
 
 NOW = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
 

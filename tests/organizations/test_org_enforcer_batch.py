@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from tests.harness.metrics import pin_lambda_metrics
 
-from core.errors import InvalidEventError, ThrottledError
-from core.metric_names import ENFORCEMENT_FAILED
+from core.model.errors import InvalidEventError, ThrottledError
+from core.model.metric_names import ENFORCEMENT_FAILED
 from demo.lambda_context import FakeLambdaContext
 from handlers import org_enforcer
 

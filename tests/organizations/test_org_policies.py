@@ -13,7 +13,7 @@ from tests.organizations.org_engine import ADMIN, Case, decide, scp_levels
 from tests.template.template_model import ACCOUNT as HUB
 from tests.template.template_model import load_template, resolve
 
-from core.org.scp import render_scp
+from core.policy.scp import render_scp
 
 ORG = "o-a1b2c3d4e5"
 OTHER_ORG = "o-zz9yy8xx7w"

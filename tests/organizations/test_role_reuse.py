@@ -13,12 +13,12 @@ import pytest
 from moto import mock_aws
 from tests.conftest import load_event
 
-from core.alerts import RecordingSink
-from core.enforcement import GuardrailCache
-from core.errors import AccessDeniedError
-from core.org.access import DEFAULT_DURATION, REFRESH_BEFORE_EXPIRY, AccountAccess, RoleAssumer, role_arn
+from core.aws.assume import DEFAULT_DURATION, REFRESH_BEFORE_EXPIRY, AccountAccess, RoleAssumer, role_arn
+from core.enforce.actions import GuardrailCache
+from core.model.alerts import RecordingSink
+from core.model.errors import AccessDeniedError
+from core.model.settings import build_settings
 from core.org.enforce import enforce_member_event
-from core.settings import build_settings
 
 MEMBER, OTHER = "111111111111", "222222222222"
 ROLE = "IAMGuardEnforceRole"

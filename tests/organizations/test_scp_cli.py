@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cli.main import main
-from core.org.scp import MAX_SCP_CHARS
+from core.policy.scp import MAX_SCP_CHARS
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[Any, str, str]:

@@ -11,8 +11,8 @@ from moto.events.models import EventPattern
 from tests.organizations.spoke_model import MEMBER, load_spoke, resolve, role, role_job
 from tests.template.template_model import as_list, role_policies, statements
 
-from core import events
-from core.naming import AUDIT_ROLE, ENFORCE_ROLE
+from core.enforce import events
+from core.model.naming import AUDIT_ROLE, ENFORCE_ROLE
 from core.org import spoke
 from core.org.routing import is_read_action
 

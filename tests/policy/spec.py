@@ -1,4 +1,5 @@
-"""What the guardrail must decide, written from the issues and iam-facts.md, not from ``core.policy``.
+"""What the guardrail must decide, written from the issues and iam-facts.md, not from
+``core.policy.document``.
 
 The truth tables evaluate every row twice: with the IAM engine on the policy ``render_policy`` produces,
 and with the oracle here (``expected``), then compare. This module holds the specification they share:
@@ -15,8 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.policy import render_policy
-from core.settings import build_settings
+from core.model.settings import build_settings
+from core.policy.document import render_policy
 
 from .engine import ACCOUNT, ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, evaluate
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core.policy import policies_equal, render_policy
-from core.settings import build_settings
+from core.model.settings import build_settings
+from core.policy.document import policies_equal, render_policy
 
 
 def iam_guard(*args: str) -> subprocess.CompletedProcess[str]:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from core.policy import canonical_policy, policies_equal, render_policy
-from core.settings import build_settings
+from core.model.settings import build_settings
+from core.policy.document import canonical_policy, policies_equal, render_policy
 
 Document = dict[str, Any]
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from core.policy import render_policy
-from core.settings import build_settings
+from core.model.settings import build_settings
+from core.policy.document import render_policy
 
 from .engine import ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY, Request, evaluate, mfa_arn, user_arn
 from .seed import SEED_CIDRS, SEED_POLICY

@@ -5,7 +5,7 @@ secured group, the guardrail policy and the alert topic's KMS key, Administrator
 through an AWS service too (no aws:ViaAWSService exception). Other resources, including those of stacks
 whose names start or end with ours, stay untouched. Every row is evaluated by the engine on the rendered
 policy and by the oracle in spec.py; the resources are labelled "ours" here from their names, which
-``core.naming`` and CloudFormation give them, not from the policy's patterns.
+``core.model.naming`` and CloudFormation give them, not from the policy's patterns.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ class Kind:
     reads: tuple[str, ...]
 
 
-# Names: <stack>_<suffix> (core.naming), CloudFormation's for the bucket and the stack, IAM paths for roles.
+# Names: <stack>_<suffix> (core.model.naming), CloudFormation's for the bucket and the stack, IAM paths for
+# roles.
 KINDS = [
     Kind(
         "lambda function",

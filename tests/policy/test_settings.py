@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from core.errors import InvalidInputError, SettingsError
-from core.settings import (
+from core.model.errors import InvalidInputError, SettingsError
+from core.model.settings import (
     ENV_VARS,
     Settings,
     build_settings,
@@ -256,7 +256,8 @@ def test_every_environment_variable_maps_to_a_settings_field() -> None:
 
 
 def test_a_changed_copy_is_checked_like_a_new_one() -> None:
-    """core.org.spoke and core.policy derive settings with dataclasses.replace: the checks run again."""
+    """core.org.spoke and core.policy.document derive settings with dataclasses.replace: the checks run
+    again."""
     settings = build_settings(**NET)
     assert dataclasses.replace(settings, grace_days="14").grace_days == 14  # normalised as when built
     with pytest.raises(SettingsError, match=r"^invalid setting grace_days: should be less than or equal"):

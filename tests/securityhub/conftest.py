@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from tests.sweep.conftest import Account, make_settings
 
-from core.aws import CallCounter, Retrier
-from core.securityhub import SecurityHubGateway
-from core.settings import Settings
-from core.sweep import SweepResult, run_sweep
+from core.aws.gateway import CallCounter, Retrier
+from core.model.settings import Settings
+from core.report.securityhub import SecurityHubGateway
+from core.sweep.run import SweepResult, run_sweep
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 

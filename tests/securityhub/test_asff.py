@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ParamValidationError
 
-from core import findings as kinds
-from core.alerts import Severity
-from core.findings import Finding
-from core.securityhub import (
+from core.model import findings as kinds
+from core.model.alerts import Severity
+from core.model.findings import Finding
+from core.report.securityhub import (
     BEST_PRACTICES_TYPE,
     CIS_TYPE,
     COMPLIANCE_STATUS,
@@ -121,7 +121,7 @@ def test_compliance_status_from_the_findings_status(statuses: tuple[str, ...], e
 
 
 def test_every_status_the_sweep_can_give_has_a_compliance_status() -> None:
-    # core.findings orders every status it knows; a status added there must be mapped here too.
+    # core.model.findings orders every status it knows; a status added there must be mapped here too.
     assert set(kinds._STATUS_ORDER) <= set(COMPLIANCE_STATUS)
     assert compliance_status("something-new") == "NOT_AVAILABLE"  # never a false PASSED
 
@@ -149,7 +149,7 @@ def test_two_active_keys_answers_a_cis_recommendation_but_no_security_hub_contro
     asff = to_asff(finding("two-active-keys"), TARGET, now=NOW)
 
     assert "RelatedRequirements" not in asff["Compliance"]
-    assert asff["Types"] == [CIS_TYPE]  # CIS 1.13, from core.findings.CONTROLS
+    assert asff["Types"] == [CIS_TYPE]  # CIS 1.13, from core.model.findings.CONTROLS
     assert "two-active-keys" not in SECURITY_HUB_CONTROLS
 
 

@@ -13,9 +13,9 @@ import pytest
 from tests.securityhub.conftest import ACCOUNT_ID, Hub, PartlyFailing
 from tests.sweep.conftest import GROUP, add_story_users
 
-import core.securityhub
+import core.report.securityhub
 from cli.main import main
-from core.securityhub import SecurityHubGateway, finding_id
+from core.report.securityhub import SecurityHubGateway, finding_id
 
 
 def seed(iam: Any) -> None:
@@ -103,7 +103,7 @@ def test_a_partial_failure_exits_1_after_the_result_and_names_the_findings(
         finding_id(ACCOUNT_ID, "exempt", "breakglass"),
     }
     client = PartlyFailing(boto3.client("securityhub", region_name="us-east-1"), lambda f: f["Id"] in refused)
-    monkeypatch.setattr(core.securityhub, "SecurityHubGateway", lambda: SecurityHubGateway(client))
+    monkeypatch.setattr(core.report.securityhub, "SecurityHubGateway", lambda: SecurityHubGateway(client))
 
     code, out, err = audit(capsys, "--format", "json", "--security-hub")
 

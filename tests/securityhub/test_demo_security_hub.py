@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-import core.securityhub
+import core.report.securityhub
 from cli.main import main
-from core.securityhub import SecurityHubResult
+from core.report.securityhub import SecurityHubResult
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ def test_the_demo_fails_with_one_line_when_the_findings_do_not_reach_security_hu
     fresh_emulator: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Fault injection: an import that reports success and sends nothing.
-    monkeypatch.setattr(core.securityhub, "import_findings", lambda *_a, **_k: SecurityHubResult())
+    monkeypatch.setattr(core.report.securityhub, "import_findings", lambda *_a, **_k: SecurityHubResult())
 
     code = main(["demo"])
 

@@ -13,9 +13,9 @@ from tests.harness.metrics import EmittedMetrics
 from tests.securityhub.conftest import ACCOUNT_ID, Account, Hub, PartlyFailing
 from tests.sweep.conftest import sweep_handler_env
 
-from core.alerts import AlertKind, RecordingSink
-from core.errors import SecurityHubImportError
-from core.securityhub import finding_id
+from core.model.alerts import AlertKind, RecordingSink
+from core.model.errors import SecurityHubImportError
+from core.report.securityhub import finding_id
 from demo.lambda_context import FakeLambdaContext
 
 

@@ -10,10 +10,10 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from tests.securityhub.conftest import ACCOUNT_ID, Account, Hub, PartlyFailing, make_settings, sweep
 
-from core.alerts import AlertKind, Severity
-from core.errors import FindingAccountError
-from core.findings import Finding
-from core.securityhub import (
+from core.model.alerts import AlertKind, Severity
+from core.model.errors import FindingAccountError
+from core.model.findings import Finding
+from core.report.securityhub import (
     GENERATOR_PREFIX,
     SecurityHubGateway,
     Target,

@@ -14,8 +14,8 @@ from tests.template.template_model import (
     role_policies,
 )
 
-from core import securityhub
-from core.settings import settings_from_env
+from core.model.settings import settings_from_env
+from core.report import securityhub
 
 ACCOUNT = "123456789012"
 

@@ -18,12 +18,12 @@ from botocore.exceptions import ClientError
 from tests.harness.answers import HttpAnswer
 from tests.harness.mfa import enable_mfa, enable_virtual_mfa
 
-from core.alerts import RecordingSink
-from core.aws import CallCounter, Retrier
-from core.guardrail import ensure_guardrail
-from core.iam import IamGateway
-from core.settings import Settings, build_settings
-from core.sweep import SweepResult, run_sweep
+from core.aws.gateway import CallCounter, Retrier
+from core.aws.iam import IamGateway
+from core.guardrail.state import ensure_guardrail
+from core.model.alerts import RecordingSink
+from core.model.settings import Settings, build_settings
+from core.sweep.run import SweepResult, run_sweep
 
 GROUP = "IAMGuardSecuredUsers"
 ACCOUNT = "123456789012"

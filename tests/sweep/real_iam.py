@@ -23,14 +23,14 @@ import boto3
 from botocore import xform_name
 from botocore.stub import ANY, Stubber
 
-from core.alerts import RecordingSink
-from core.aws import Retrier
-from core.credential_report import HEADER, ROOT
-from core.iam import IamGateway
-from core.naming import IAM_PATH, policy_arn
-from core.policy import render_policy
-from core.settings import Settings, build_settings
-from core.sweep import SweepResult, run_sweep
+from core.aws.gateway import Retrier
+from core.aws.iam import IamGateway
+from core.model.alerts import RecordingSink
+from core.model.credential_report import HEADER, ROOT
+from core.model.naming import IAM_PATH, policy_arn
+from core.model.settings import Settings, build_settings
+from core.policy.document import render_policy
+from core.sweep.run import SweepResult, run_sweep
 
 ACCOUNT_ID = "111122223333"
 GROUP = "IAMGuardSecuredUsers"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.credential_report import (
+from core.model.credential_report import (
     HEADER,
     ROOT,
     AccessKeySlot,
@@ -18,7 +18,7 @@ from core.credential_report import (
     parse_row,
     parse_timestamp,
 )
-from core.errors import CredentialReportError
+from core.model.errors import CredentialReportError
 
 # The shape of a real report (header and the kinds of rows a real account has; the data is made up).
 REAL = "\n".join(

@@ -12,10 +12,10 @@ from tests.template.template_model import load_template
 
 from cli.main import build_parser
 from cli.options import settings_from_args
-from core.alerts import Severity
-from core.credential_report import AccessKeySlot, CredentialRecord
-from core.errors import SettingsError
-from core.findings import (
+from core.model.alerts import Severity
+from core.model.credential_report import AccessKeySlot, CredentialRecord
+from core.model.errors import SettingsError
+from core.model.findings import (
     CONTROLS,
     HYGIENE_KINDS,
     ROOT_ACCESS_KEY,
@@ -28,7 +28,7 @@ from core.findings import (
     is_unused,
     root_findings,
 )
-from core.settings import MAX_HYGIENE_DAYS, Settings, settings_from_env
+from core.model.settings import MAX_HYGIENE_DAYS, Settings, settings_from_env
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 

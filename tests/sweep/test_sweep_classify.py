@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tests.sweep.conftest import GROUP, make_settings
 
-from core.alerts import Severity
-from core.credential_report import AccessKeySlot, parse_report, parse_row
-from core.findings import (
+from core.model.alerts import Severity
+from core.model.credential_report import AccessKeySlot, parse_report, parse_row
+from core.model.findings import (
     ACCESS_KEY_WITHOUT_MFA,
     CONSOLE_WITHOUT_MFA,
     EXEMPT,
@@ -27,8 +27,8 @@ from core.findings import (
     credentials_from_report,
     mfa_finding_kind,
 )
-from core.report_format import CSV_COLUMNS, to_csv, to_json, to_table
-from core.sweep import SweepResult, should_send_digest
+from core.sweep.output import CSV_COLUMNS, to_csv, to_json, to_table
+from core.sweep.run import SweepResult, should_send_digest
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 REPORT_AT = NOW - timedelta(hours=3)

@@ -13,9 +13,9 @@ import boto3
 import pytest
 from tests.sweep.conftest import GROUP, add_story_users
 
-from core.guardrail import ensure_guardrail
-from core.iam import IamGateway
-from core.settings import build_settings
+from core.aws.iam import IamGateway
+from core.guardrail.state import ensure_guardrail
+from core.model.settings import build_settings
 
 pytestmark = pytest.mark.e2e
 

@@ -8,8 +8,8 @@ from datetime import datetime
 
 from tests.sweep.conftest import Account, make_settings
 
-from core.alerts import AlertKind
-from core.findings import ACCESS_KEY_WITHOUT_MFA, CONSOLE_WITHOUT_MFA
+from core.model.alerts import AlertKind
+from core.model.findings import ACCESS_KEY_WITHOUT_MFA, CONSOLE_WITHOUT_MFA
 
 AfterGrace = Callable[[int], datetime]
 

@@ -12,12 +12,12 @@ import boto3
 import pytest
 from tests.sweep.conftest import ACCOUNT, GROUP, Account, make_settings
 
-from core.alerts import AlertKind, Severity
-from core.cloudformation import CloudFormationGateway
-from core.naming import IAM_PATH, policy_arn
-from core.policy import policies_equal, render_policy
-from core.selfcheck import InfrastructureGateway
-from core.sweep import GuardrailMode, run_sweep
+from core.aws.cloudformation import CloudFormationGateway
+from core.model.alerts import AlertKind, Severity
+from core.model.naming import IAM_PATH, policy_arn
+from core.policy.document import policies_equal, render_policy
+from core.sweep.run import GuardrailMode, run_sweep
+from core.sweep.selfcheck import InfrastructureGateway
 from demo.cloudformation import CloudFormationStandIn, deployed_enforcer
 
 POLICY = policy_arn(ACCOUNT, "IAMGuardSecureIAMPolicy")

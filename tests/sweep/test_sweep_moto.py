@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tests.sweep.conftest import GROUP, Account, make_settings
 
-from core.alerts import AlertKind
-from core.errors import AccessDeniedError, CredentialReportError
-from core.findings import (
+from core.model.alerts import AlertKind
+from core.model.errors import AccessDeniedError, CredentialReportError
+from core.model.findings import (
     ACCESS_KEY_WITHOUT_MFA,
     CONSOLE_WITHOUT_MFA,
     EXEMPT,
@@ -18,7 +18,7 @@ from core.findings import (
     ROOT,
     TWO_ACTIVE_KEYS,
 )
-from core.sweep import REPORT_ATTEMPTS, REQUIRED_PERMISSIONS
+from core.sweep.run import REPORT_ATTEMPTS, REQUIRED_PERMISSIONS
 
 AfterGrace = Callable[[int], datetime]
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from tests.sweep.conftest import GROUP, Account, make_settings
 from tests.sweep.real_iam import Key, RealIam, ReportUser, Root
 
-from core.alerts import AlertKind
-from core.findings import (
+from core.model.alerts import AlertKind
+from core.model.findings import (
     ACCESS_KEY_OLD,
     ACCESS_KEY_UNUSED,
     ACCESS_KEY_WITHOUT_MFA,
@@ -20,7 +20,7 @@ from core.findings import (
     ROOT,
     TWO_ACTIVE_KEYS,
 )
-from core.sweep import SweepResult
+from core.sweep.run import SweepResult
 
 
 @dataclass(frozen=True)

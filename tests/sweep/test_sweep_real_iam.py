@@ -9,10 +9,10 @@ import pytest
 from tests.sweep.conftest import make_settings
 from tests.sweep.real_iam import WARM_READS, Key, RealIam, ReportUser, Root, report_csv
 
-from core.alerts import AlertKind, Severity
-from core.credential_report import HEADER
-from core.errors import CredentialReportError
-from core.findings import (
+from core.model.alerts import AlertKind, Severity
+from core.model.credential_report import HEADER
+from core.model.errors import CredentialReportError
+from core.model.findings import (
     ACCESS_KEY_OLD,
     ACCESS_KEY_UNUSED,
     ACCESS_KEY_WITHOUT_MFA,
@@ -25,7 +25,7 @@ from core.findings import (
     ROOT_WITHOUT_MFA,
     TWO_ACTIVE_KEYS,
 )
-from core.sweep import SweepResult, run_sweep
+from core.sweep.run import SweepResult, run_sweep
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 GENERATED = NOW - timedelta(hours=3)

@@ -12,9 +12,9 @@ from tests.harness.large_account import seed_iam_backend
 from tests.harness.metrics import EmittedMetrics
 from tests.sweep.conftest import GROUP, Account, make_settings, sweep_handler_env
 
-from core.alerts import AlertKind, RecordingSink
-from core.errors import DeliveryError, InvalidEventError
-from core.findings import ACCESS_KEY_WITHOUT_MFA, CONSOLE_WITHOUT_MFA
+from core.model.alerts import AlertKind, RecordingSink
+from core.model.errors import DeliveryError, InvalidEventError
+from core.model.findings import ACCESS_KEY_WITHOUT_MFA, CONSOLE_WITHOUT_MFA
 from demo.lambda_context import FakeLambdaContext
 
 N = 5000

@@ -45,15 +45,16 @@ REQUIRE_ENGINE_VAR = "IAM_GUARD_REQUIRE_ENGINE"  # "1" (make test, CI): a missin
 # Module of ours on the stack -> the function whose role it runs with (innermost match wins).
 MODULE_FUNCTION = {
     "handlers.enforcer": "EnforcerFunction",
-    "core.enforcement": "EnforcerFunction",
+    "core.enforce.actions": "EnforcerFunction",
     "cli.commands.enforce": "EnforcerFunction",
     "handlers.sweep": "SweepFunction",
-    "core.sweep": "SweepFunction",
+    "core.sweep.run": "SweepFunction",
     "cli.commands.audit": "SweepFunction",
-    "core.securityhub": "SweepFunction",  # the sweep's import (organisation mode will add its own role)
+    # the sweep's import (organisation mode will add its own role)
+    "core.report.securityhub": "SweepFunction",
     "handlers.slack_notifier": "SlackNotifierFunction",
     "handlers.policy_resource": "PolicyResourceFunction",
-    "core.custom_resource": "PolicyResourceFunction",
+    "core.guardrail.custom_resource": "PolicyResourceFunction",
 }
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 # Calls authorized against a user the request names only by an access key ID.
@@ -89,7 +90,7 @@ _report: list[str] = []
 
 def _attribution() -> tuple[str | None, Any]:
     """The function whose code is calling, and the innermost ``settings`` in scope (or None)."""
-    from core.settings import Settings
+    from core.model.settings import Settings
 
     function: str | None = None
     settings: Any = None
@@ -136,7 +137,7 @@ def _org_attribution(service: str, operation: str) -> str | None:
         return "OrgEnforcerFunction"
     if "core.org.summary" in modules or ("cli.org" in modules and service == "sns"):
         return "OrgDigestFunction"
-    if "core.org.accounts" in modules:
+    if "core.aws.organizations" in modules:
         return "OrgListAccountsFunction"
     return "OrgSweepAccountFunction"
 
@@ -146,7 +147,7 @@ def resource_arn(service: str, operation: str, params: dict[str, Any]) -> str:
 
     A group's ARN holds its path, which a request does not name: IAM Guard's groups live under
     ``naming.IAM_PATH`` (unless the request creates one elsewhere), so that is the path assumed."""
-    from core.naming import IAM_PATH
+    from core.model.naming import IAM_PATH
 
     if service == "iam":
         if "GroupName" in params:

@@ -14,7 +14,7 @@ import pytest
 from tests.harness.metrics import pin_lambda_metrics
 from tests.template.template_model import load_template
 
-from core.metric_names import ENFORCEMENT_FAILED
+from core.model.metric_names import ENFORCEMENT_FAILED
 from demo.lambda_context import FakeLambdaContext
 
 ALARM = "EnforcementFailedAlarm"

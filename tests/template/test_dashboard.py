@@ -1,5 +1,5 @@
 """The CloudWatch dashboard graphs only what the functions emit: every metric in its body is a name of
-core.metric_names, in the namespace and with the one dimension (Powertools' ``service``) the functions'
+core.model.metric_names, in the namespace and with the one dimension (Powertools' ``service``) the functions'
 environment gives them; and the handlers' real EMF output uses exactly that vocabulary."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from tests.conftest import load_event
 from tests.harness.metrics import EmittedMetrics, pin_lambda_metrics
 from tests.template.template_model import STACK, load_template, resolve
 
-from core import metric_names as names
-from core import naming
-from core.alerts import RecordingSink
+from core.model import metric_names as names
+from core.model import naming
+from core.model.alerts import RecordingSink
 from demo.lambda_context import FakeLambdaContext
 
 ALARM = "AWS::CloudWatch::Alarm"
@@ -192,9 +192,9 @@ def test_the_sweep_emits_every_gauge_once_per_run(
 def test_the_enforcer_emits_the_enrolment_and_heal_metrics_the_dashboard_graphs(
     powertools: EmittedMetrics, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from core.guardrail import ensure_guardrail
-    from core.iam import IamGateway
-    from core.settings import build_settings
+    from core.aws.iam import IamGateway
+    from core.guardrail.state import ensure_guardrail
+    from core.model.settings import build_settings
     from handlers import enforcer
 
     monkeypatch.setattr("handlers.enforcer.alert_sink", RecordingSink)

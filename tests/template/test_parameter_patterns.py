@@ -5,8 +5,9 @@ whole value). A pattern that matched anything (``^.*$``) would accept every valu
 what makes a test fail then. Patterns are evaluated as Java does: ``\\w``, ``\\d`` and ``\\s`` are ASCII
 only (Python's ``re.ASCII``), and the whole value must match.
 
-Where a parameter is a setting, the settings model (core.settings, the same parsing the functions and the
-custom resource use) agrees: what the pattern accepts it accepts, what the pattern refuses it refuses. A
+Where a parameter is a setting, the settings model (core.model.settings, the same parsing the functions
+and the custom resource use) agrees: what the pattern accepts it accepts, what the pattern refuses it
+refuses. A
 few values only the model can judge (a CIDR's host bits, a prefix over 32, "every address"): the pattern
 lets them through and the custom resource fails the deploy with the model's one-line reason.
 """
@@ -18,8 +19,8 @@ import re
 import pytest
 from tests.template.template_model import load_template
 
-from core.errors import SettingsError
-from core.settings import ENV_VARS, settings_from_env
+from core.model.errors import SettingsError
+from core.model.settings import ENV_VARS, settings_from_env
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam-guard/slack-AbCdEf"
 

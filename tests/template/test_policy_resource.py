@@ -15,13 +15,13 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from tests.conftest import load_event
 
-from core.cfn_response import Replier, fit_body, put_json
-from core.cloudformation import CloudFormationGateway
-from core.custom_resource import NOTHING_CREATED, parse_request, plan_request
-from core.errors import DeliveryError
-from core.iam import IamGateway
-from core.policy import policies_equal, render_policy
-from core.settings import build_settings
+from core.aws.cfn_response import Replier, fit_body, put_json
+from core.aws.cloudformation import CloudFormationGateway
+from core.aws.iam import IamGateway
+from core.guardrail.custom_resource import NOTHING_CREATED, parse_request, plan_request
+from core.model.errors import DeliveryError
+from core.model.settings import build_settings
+from core.policy.document import policies_equal, render_policy
 from demo.cloudformation import CloudFormationStandIn
 from demo.lambda_context import FakeLambdaContext
 from demo.slack_receiver import ReceivedPost, Reply, SlackReceiver
@@ -486,7 +486,7 @@ def test_a_refused_request_is_logged_and_alerted(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from core.alerts import AlertKind, RecordingSink
+    from core.model.alerts import AlertKind, RecordingSink
 
     sink = RecordingSink()
     monkeypatch.setattr(handler(), "alert_sink", lambda: sink)

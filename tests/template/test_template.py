@@ -25,8 +25,13 @@ from tests.template.template_model import (
     statements,
 )
 
-from core import custom_resource, enforcement, events, notify, securityhub, slack, sweep
-from core.settings import ENV_VARS, Settings, build_settings
+from core.enforce import actions as enforcement
+from core.enforce import events
+from core.guardrail import custom_resource
+from core.model.settings import ENV_VARS, Settings, build_settings
+from core.report import securityhub, slack
+from core.report import sns as notify
+from core.sweep import run as sweep
 
 ALERTS = notify.REQUIRED_PERMISSIONS | notify.ENCRYPTED_TOPIC_KEY_PERMISSIONS
 # What each function's "job" policy must grant: what its code declares, nothing more.
@@ -327,7 +332,7 @@ def test_the_layer_pins_lie_inside_pyprojects_ranges() -> None:
 
 def test_every_named_resource_of_the_stack_is_named_stack_underscore_something() -> None:
     """The self-protection statement and the watch rules match <stack>_*: every name must fit it."""
-    from core.naming import owned_prefix
+    from core.model.naming import owned_prefix
 
     name_keys = ("FunctionName", "RoleName", "TopicName", "QueueName", "AlarmName", "TrailName", "LayerName")
     named = 0
@@ -352,7 +357,7 @@ def test_every_named_resource_of_the_stack_is_named_stack_underscore_something()
 
 
 def test_each_watch_rule_is_the_pattern_core_watch_builds() -> None:
-    from core.watch import WATCHED, rule_pattern
+    from core.enforce.watch import WATCHED, rule_pattern
 
     events_ = resources()["EnforcerFunction"]["Properties"]["Events"]
     key = {"AlertKey": "1234abcd-key-id", "AlertKey.Arn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd"}
@@ -380,7 +385,7 @@ def test_every_enforcer_rule_may_leave_undelivered_events_in_its_dead_letter_que
 
 def test_an_alarm_fires_when_no_sweep_completes_for_the_configured_hours() -> None:
     alarm = resources()["SweepMissingAlarm"]["Properties"]
-    from core.metric_names import SWEEP_COMPLETED
+    from core.model.metric_names import SWEEP_COMPLETED
 
     handler_source = (ROOT / "src" / "handlers" / "sweep.py").read_text()
 

@@ -62,7 +62,7 @@ def test_a_handler_never_calls_boto3(path: Path) -> None:
 def test_core_never_reads_the_environment_nor_imports_outward(path: Path) -> None:
     tree = ast.parse(path.read_text())
 
-    assert environment_reads(tree) == [], "settings come in as one Settings (core.settings)"
+    assert environment_reads(tree) == [], "settings come in as one Settings (core.model.settings)"
     assert not {n for n in imported(tree) if n.split(".")[0] in {"handlers", "cli", "demo"}}
 
 
@@ -75,7 +75,7 @@ def test_the_checks_see_what_they_look_for() -> None:
 
 
 def metric_names_written_out(tree: ast.AST) -> list[int]:
-    """Lines calling ``add_metric(name="...")`` with a literal: a name outside core.metric_names."""
+    """Lines calling ``add_metric(name="...")`` with a literal: a name outside core.model.metric_names."""
     return [
         node.lineno
         for node in ast.walk(tree)
@@ -88,7 +88,8 @@ def metric_names_written_out(tree: ast.AST) -> list[int]:
 
 @pytest.mark.parametrize("path", modules("handlers"), ids=lambda p: p.name)
 def test_every_metric_a_handler_emits_is_named_in_the_registry(path: Path) -> None:
-    # core.metric_names is what the dashboard and the alarms are held to (tests/template/test_dashboard.py)
+    # core.model.metric_names is what the dashboard and the alarms are held to
+    # (tests/template/test_dashboard.py)
     assert metric_names_written_out(ast.parse(path.read_text())) == []
 
 

@@ -1,4 +1,4 @@
-"""core.exemptions on its own: which tag values and settings exempt a user, and on which days. Pure.
+"""core.model.exemptions on its own: which tag values and settings exempt a user, and on which days. Pure.
 
 The README promises that only ``true`` (any case) and ``YYYY-MM-DD`` exempt. Python's
 ``date.fromisoformat`` accepts more than that since 3.11 (ISO week dates, basic forms, times), so every
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from core.exemptions import Exemption, exemption_for, parse_exemption_date, tags_to_dict
-from core.settings import Settings, build_settings
+from core.model.exemptions import Exemption, exemption_for, parse_exemption_date, tags_to_dict
+from core.model.settings import Settings, build_settings
 
 KEY = "iam-guard:exempt"
 TODAY = date(2025, 1, 15)

@@ -1,6 +1,6 @@
 """The failure contract, tested by changing AWS's answer, never the code.
 
-Which failures are retried is declared on the error classes (core.errors: ``retry_in_process``,
+Which failures are retried is declared on the error classes (core.model.errors: ``retry_in_process``,
 ``retry_in_lambda``). Here IAM answers in its own format (botocore Stubber) or the network fails the way
 botocore reports it (a refused connection on loopback, a server that does not answer in time, a transport
 failure under moto), and we watch what the adapter does: how many attempts, which error comes out, and
@@ -18,9 +18,10 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from tests.harness.answers import fail_transport, network_errors
 
-from core.aws import Retrier
-from core.enforcement import is_retryable
-from core.errors import (
+from core.aws.gateway import Retrier
+from core.aws.iam import IamGateway, default_iam_client
+from core.enforce.actions import is_retryable
+from core.model.errors import (
     AccessDeniedError,
     AwsError,
     ConcurrentModificationError,
@@ -29,7 +30,6 @@ from core.errors import (
     ThrottledError,
     UnavailableError,
 )
-from core.iam import IamGateway, default_iam_client
 from demo.slack_receiver import Reply, SlackReceiver
 
 ATTEMPTS = 4
@@ -200,7 +200,7 @@ def test_conflicts_and_concurrent_modification_stay_conflicts_for_the_guardrail_
 
 
 def test_bad_input_and_delivery_failures_are_never_retried() -> None:
-    from core.errors import DeliveryError, InvalidEventError, SettingsError
+    from core.model.errors import DeliveryError, InvalidEventError, SettingsError
 
     for error in (SettingsError("x"), InvalidEventError("x"), DeliveryError("x")):
         assert not error.retry_in_process

@@ -6,8 +6,8 @@ from __future__ import annotations
 import boto3
 from botocore.stub import Stubber
 
-from core.aws import Retrier
-from core.iam import IamGateway
+from core.aws.gateway import Retrier
+from core.aws.iam import IamGateway
 
 
 def test_a_path_only_move_sends_the_new_path_and_no_new_name() -> None:

@@ -1,4 +1,4 @@
-"""Every listing in core.iam follows IAM's pages: IsTruncated + Marker, as real IAM answers.
+"""Every listing in core.aws.iam follows IAM's pages: IsTruncated + Marker, as real IAM answers.
 
 moto answers most listings in one page, so a gateway that stopped after the first page would pass every
 moto test. Here IAM's answers are scripted with botocore's Stubber, in IAM's own response format, over
@@ -17,8 +17,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from core.aws import Retrier
-from core.iam import IamGateway, PolicyVersion
+from core.aws.gateway import Retrier
+from core.aws.iam import IamGateway, PolicyVersion
 
 ACCOUNT = "123456789012"
 CREATED = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
@@ -238,7 +238,7 @@ def test_a_page_is_retried_on_its_own_without_restarting_the_listing() -> None:
 
 
 def test_every_paginated_gateway_method_is_covered_here() -> None:
-    """A new listing in core.iam must join the table above (found by the operations it pages)."""
+    """A new listing in core.aws.iam must join the table above (found by the operations it pages)."""
     import inspect
     import re
 

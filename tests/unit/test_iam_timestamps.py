@@ -8,7 +8,7 @@ import pytest
 from botocore.utils import parse_timestamp
 from moto import mock_aws
 
-from core.iam import IamGateway, default_iam_client, parse_iam_timestamp
+from core.aws.iam import IamGateway, default_iam_client, parse_iam_timestamp
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,8 @@ def test_help_and_policy_load_no_aws_sdk(argv: list[str]) -> None:
 
 
 def test_help_and_policy_load_no_validation_library() -> None:
-    """Settings and untrusted input are read by core.settings and core.validation, with the stdlib only."""
+    """Settings and untrusted input are read by core.model.settings and core.model.validation, with the
+    stdlib only."""
     for argv in (["--help"], ["policy", "--no-ip-restriction"], ["audit", "--help"]):
         assert "pydantic" not in loaded(RUN_CLI, *argv)
 
@@ -100,14 +101,38 @@ def test_no_function_loads_a_validation_library(function: str) -> None:
 
 # What each function must not load at its cold start (its work never needs it; `make bench` shows the cost).
 NOT_LOADED = {
-    "EnforcerFunction": {"core.findings", "core.sweep", "core.securityhub"},
-    "SweepFunction": {"core.securityhub", "core.events", "core.enforcement"},  # SecurityHub=false
-    "SlackNotifierFunction": {"core.findings", "core.iam", "core.sweep", "core.enforcement"},
-    "PolicyResourceFunction": {"core.findings", "core.sweep", "core.enforcement"},
-    "OrgEnforcerFunction": {"core.sweep", "core.findings", "core.securityhub", "core.org.accounts"},
-    "OrgListAccountsFunction": {"core.sweep", "core.findings", "core.events", "core.org.sweep"},
-    "OrgSweepAccountFunction": {"core.events", "core.enforcement", "core.securityhub", "core.org.accounts"},
-    "OrgDigestFunction": {"core.sweep", "core.findings", "core.events", "core.org.sweep"},
+    "EnforcerFunction": {"core.model.findings", "core.sweep.run", "core.report.securityhub"},
+    "SweepFunction": {
+        "core.report.securityhub",
+        "core.enforce.events",
+        "core.enforce.actions",
+    },  # SecurityHub=false
+    "SlackNotifierFunction": {
+        "core.model.findings",
+        "core.aws.iam",
+        "core.sweep.run",
+        "core.enforce.actions",
+    },
+    "PolicyResourceFunction": {"core.model.findings", "core.sweep.run", "core.enforce.actions"},
+    "OrgEnforcerFunction": {
+        "core.sweep.run",
+        "core.model.findings",
+        "core.report.securityhub",
+        "core.aws.organizations",
+    },
+    "OrgListAccountsFunction": {
+        "core.sweep.run",
+        "core.model.findings",
+        "core.enforce.events",
+        "core.org.sweep",
+    },
+    "OrgSweepAccountFunction": {
+        "core.enforce.events",
+        "core.enforce.actions",
+        "core.report.securityhub",
+        "core.aws.organizations",
+    },
+    "OrgDigestFunction": {"core.sweep.run", "core.model.findings", "core.enforce.events", "core.org.sweep"},
 }
 IMPORT_HANDLER_FULL = IMPORT_HANDLER.replace("{m.split('.')[0] for m in sys.modules}", "sys.modules")
 

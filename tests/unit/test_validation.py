@@ -1,4 +1,4 @@
-"""core.validation: untrusted JSON read field by field, each refusal naming the field's path. Pure."""
+"""core.model.validation: untrusted JSON read field by field, each refusal naming the field's path. Pure."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from core.errors import InvalidEventError
-from core.validation import FieldError, Fields, validated
+from core.model.errors import InvalidEventError
+from core.model.validation import FieldError, Fields, validated
 
 
 def refusal(read: Any, raw: Any) -> str:

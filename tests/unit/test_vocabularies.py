@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 from typing import get_args
 
-from core import findings
-from core.enforcement import EnforcementAction
-from core.findings import CONTROLS, SEVERITY, FindingKind, Status
+from core.enforce.actions import EnforcementAction
+from core.model import findings
+from core.model.findings import CONTROLS, SEVERITY, FindingKind, Status
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -29,12 +29,12 @@ from cli.options import (
     whole_number,
 )
 from cli.org import add_audit_org_arguments, check_audit_flags
-from core.errors import SettingsError
-from core.report_format import FORMATS
-from core.settings import MAX_HYGIENE_DAYS
+from core.model.errors import SettingsError
+from core.model.settings import MAX_HYGIENE_DAYS
+from core.sweep.output import FORMATS
 
 if TYPE_CHECKING:
-    from core.sweep import GuardrailMode
+    from core.sweep.run import GuardrailMode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,12 +86,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cli.org import run_audit
-    from core.aws import CallCounter
-    from core.cloudformation import CloudFormationGateway
-    from core.iam import IamGateway, default_iam_client
-    from core.report_format import format_report
-    from core.selfcheck import InfrastructureGateway
-    from core.sweep import run_sweep
+    from core.aws.cloudformation import CloudFormationGateway
+    from core.aws.gateway import CallCounter
+    from core.aws.iam import IamGateway, default_iam_client
+    from core.sweep.output import format_report
+    from core.sweep.run import run_sweep
+    from core.sweep.selfcheck import InfrastructureGateway
 
     # The result (stdout) and one reason line (stderr) say everything; keep the core's logs out of them.
     logging.getLogger().addHandler(logging.NullHandler())

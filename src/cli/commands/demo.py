@@ -10,7 +10,7 @@ import argparse
 import importlib.util
 import sys
 
-from core.errors import IamGuardError
+from core.model.errors import IamGuardError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -19,10 +19,10 @@ from cli.options import (
     settings_from_args,
 )
 from cli.org import role_name
-from core.errors import InvalidInputError
+from core.model.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from core.events import IamApiCallEvent
+    from core.enforce.events import IamApiCallEvent
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,9 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.cloudformation import CloudFormationGateway
-    from core.enforcement import GuardrailCache, enforce
-    from core.iam import IamGateway
+    from core.aws.cloudformation import CloudFormationGateway
+    from core.aws.iam import IamGateway
+    from core.enforce.actions import GuardrailCache, enforce
 
     settings = settings_from_args(args)
     if args.org_role:  # the member account the event names (cli.org)
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read_event(path: Path) -> IamApiCallEvent:
-    from core.events import parse_event
+    from core.enforce.events import parse_event
 
     return parse_event(_read_json(path))
 
@@ -84,7 +84,7 @@ def _read_json(path: Path) -> Any:
 
 def _check_account(event: IamApiCallEvent) -> None:
     """The event's account decides the policy ARN: refuse to act on another account's event."""
-    from core.sts import caller_account_id
+    from core.aws.sts import caller_account_id
 
     account = caller_account_id()
     if event.account != account:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import re
 
-from core.naming import STACK_NAME
-from core.org.scp import minified, render_scp
-from core.policy import policy_json
-from core.settings import DEFAULT_EXEMPT_TAG_KEY, validate_setting
+from core.model.naming import STACK_NAME
+from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, validate_setting
+from core.policy.document import policy_json
+from core.policy.scp import minified, render_scp
 
 _ROLE_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}\*?$")
 

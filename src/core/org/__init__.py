@@ -1,6 +1,6 @@
 """Organizations mode: one hub sweeps and guards every member account through roles the spoke StackSet
-deploys (``org/spoke.yaml``). The per-account work is the single-account core (``core.sweep``,
-``core.enforcement``) run with per-account clients; this package only finds the accounts, gets the
+deploys (``org/spoke.yaml``). The per-account work is the single-account core (``core.sweep.run``,
+``core.enforce.actions``) run with per-account clients; this package only finds the accounts, gets the
 credentials, fans out, and sums up.
 
 - ``accounts``: the Organizations adapter, account selection, StackSet targets (our own computation);

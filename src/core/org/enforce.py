@@ -1,6 +1,6 @@
 """An IAM event of a member account, handled in that account only.
 
-Guardrail events: assume the write role in ``event.account`` and run ``core.enforcement.enforce``
+Guardrail events: assume the write role in ``event.account`` and run ``core.enforce.actions.enforce``
 exactly as in single-account mode (events the member's own enforce role caused are ignored). Changes to
 the spoke itself (its roles and rules): no write can undo a StackSet instance from the hub, so the hub
 alerts - critical when the change stops enforcement, info when the StackSet rollout made it.
@@ -13,8 +13,9 @@ from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
-from core.alerts import Alert, AlertItem, AlertKind, AlertSink, Severity
-from core.enforcement import (
+from core.aws.assume import Assumer, role_arn
+from core.aws.iam import IamGateway
+from core.enforce.actions import (
     EnforcementAction,
     EnforcementResult,
     GuardrailCache,
@@ -22,13 +23,12 @@ from core.enforcement import (
     enforcement_failed_alert,
     utc_now,
 )
-from core.errors import AccessDeniedError, DeliveryError, IamGuardError, InvalidEventError
-from core.events import EventMeta, command_for, parse_event
-from core.iam import IamGateway
-from core.naming import ACCOUNT_ID
-from core.org.access import Assumer, role_arn
+from core.enforce.events import EventMeta, command_for, parse_event
+from core.model.alerts import Alert, AlertItem, AlertKind, AlertSink, Severity
+from core.model.errors import AccessDeniedError, DeliveryError, IamGuardError, InvalidEventError
+from core.model.naming import ACCOUNT_ID
+from core.model.settings import Settings
 from core.org.spoke import SpokeChange, member_settings, spoke_change
-from core.settings import Settings
 
 # Changes that stop the spoke from forwarding events or the hub from reaching the member.
 STOPS_ENFORCEMENT = frozenset(

@@ -1,6 +1,6 @@
 """An organisation sweep as text (JSON, table, CSV) and as one digest alert. Pure.
 
-Each account's entry is the single-account JSON document (``core.report_format``) plus the account's
+Each account's entry is the single-account JSON document (``core.sweep.output``) plus the account's
 status, error and call count; table and CSV rows carry the account ID first.
 """
 
@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from core.alerts import Alert, AlertItem, AlertKind, Severity
+from core.model.alerts import Alert, AlertItem, AlertKind, Severity
 from core.org.summary import FAILED as ACCOUNT_FAILED
 from core.org.summary import AccountSummary, totals_of
-from core.report_format import CSV_COLUMNS, finding_dict, table_lines, to_json
+from core.sweep.output import CSV_COLUMNS, finding_dict, table_lines, to_json
 
 if TYPE_CHECKING:  # the digest function reads summaries only: it never loads the sweep
     from core.org.sweep import AccountResult, OrgSweepResult

@@ -1,6 +1,7 @@
 """An IAM client that reads with one role and writes with another, assumed only when a write comes.
 
-``core.sweep`` and ``core.guardrail`` call IAM through ``IamGateway``, which looks each operation up on
+``core.sweep.run`` and ``core.guardrail.state`` call IAM through ``IamGateway``, which looks each operation
+up on
 its client by name. This object stands in for that client: reads (``Get*``, ``List*``,
 ``GenerateCredentialReport``) go to the audit role's client; the first write assumes the write role in
 the same account, and every later write uses it. A read-only run therefore costs one ``AssumeRole``,

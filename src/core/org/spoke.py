@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-from core import naming
-from core.naming import AUDIT_ROLE, ENFORCE_ROLE, same_iam_name
-from core.settings import Settings
-from core.validation import FieldError, Fields
+from core.model import naming
+from core.model.naming import AUDIT_ROLE, ENFORCE_ROLE, same_iam_name
+from core.model.settings import Settings
+from core.model.validation import FieldError, Fields
 
 FORWARD_ROLE = "IAMGuardForwardRole"
 SPOKE_ROLES = (AUDIT_ROLE, ENFORCE_ROLE, FORWARD_ROLE)
@@ -58,7 +58,11 @@ def member_settings(settings: Settings) -> Settings:
 
 def spoke_change(raw: Mapping[str, Any]) -> SpokeChange | None:
     """The spoke resource this CloudTrail event (raw EventBridge JSON) changed, or None."""
-    from core.events import CLOUDTRAIL_DETAIL_TYPE, IAM_SOURCE, CloudTrailDetail  # the sweep never needs it
+    from core.enforce.events import (  # the sweep never needs it
+        CLOUDTRAIL_DETAIL_TYPE,
+        IAM_SOURCE,
+        CloudTrailDetail,
+    )
 
     if (
         raw.get("source") not in (IAM_SOURCE, EVENTS_SOURCE)
@@ -94,8 +98,9 @@ def role_permissions() -> tuple[frozenset[str], frozenset[str]]:
     enforce role: the enforcer's calls and the sweep's writes. Computed on demand: it reads the sweep's
     and the enforcer's declared permissions, which the functions importing this module do not load.
     """
-    from core import enforcement, sweep
+    from core.enforce import actions as enforcement
     from core.org.routing import is_read_action
+    from core.sweep import run as sweep
 
     # In a member the sweep and the enforcer make only IAM calls: the enforcer's own-stack and health
     # checks (CloudFormation, EventBridge, Lambda) concern the hub's stack, never a member.

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.alerts import Severity
-from core.aws import Gateway
-from core.iam import permissions_of, requires
+from core.aws.gateway import Gateway
+from core.aws.iam import permissions_of, requires
+from core.model.alerts import Severity
 
 OK = "ok"
 FAILED = "failed"
@@ -91,7 +91,9 @@ def default_s3_client() -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.client("s3", config=Config(retries={"total_max_attempts": 1}))  # core.aws.Retrier retries
+    return boto3.client(
+        "s3", config=Config(retries={"total_max_attempts": 1})
+    )  # core.aws.gateway.Retrier retries
 
 
 class ResultFiles(Gateway):

@@ -1,4 +1,4 @@
-"""The organisation sweep: ``core.sweep.run_sweep`` in every selected account, with per-account clients.
+"""The organisation sweep: ``core.sweep.run.run_sweep`` in every selected account, with per-account clients.
 
 Per account and read-only run: one ``AssumeRole`` (the audit role) and the single-account IAM call budget.
 Writes (enrol, heal, remediate) go through the write role, assumed in that account on its first write
@@ -17,23 +17,23 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from core.alerts import RecordingSink, Severity
-from core.aws import Retrier
-from core.errors import IamGuardError
-from core.findings import FAILED
-from core.iam import IamGateway
-from core.naming import AUDIT_ROLE, ENFORCE_ROLE
-from core.org.access import AccountAccess, Assumer
+from core.aws.assume import AccountAccess, Assumer
+from core.aws.gateway import Retrier
+from core.aws.iam import IamGateway
+from core.model.alerts import RecordingSink, Severity
+from core.model.errors import IamGuardError
+from core.model.findings import FAILED
+from core.model.naming import AUDIT_ROLE, ENFORCE_ROLE
+from core.model.settings import Settings
 from core.org.fanout import FanOutSettings, fan_out
 from core.org.routing import RoutingIamClient
 from core.org.spoke import member_settings
 from core.org.summary import FAILED as ACCOUNT_FAILED
 from core.org.summary import OK, AccountSummary, totals_of
-from core.settings import Settings
-from core.sweep import GuardrailMode, SweepResult, run_sweep
+from core.sweep.run import GuardrailMode, SweepResult, run_sweep
 
 if TYPE_CHECKING:  # the per-account function never lists the organisation
-    from core.org.accounts import OrganizationsGateway, Selection
+    from core.aws.organizations import OrganizationsGateway, Selection
 
 logger = Logger(child=True)
 
@@ -178,7 +178,7 @@ def sweep_account(
     # Findings are imported with the credentials of the account they describe: the audit role's.
     extra: dict[str, Any] = {}
     if getattr(settings, "security_hub", False):
-        from core.securityhub import SecurityHubGateway
+        from core.report.securityhub import SecurityHubGateway
 
         extra["security_hub"] = SecurityHubGateway(
             audit.client("securityhub"), retrier=Retrier(sleep=options.sleep)
@@ -261,7 +261,7 @@ def sweep_organization(
     now: datetime | None = None,
 ) -> OrgSweepResult:
     """List the organisation's accounts, select, sweep each (bounded fan-out), sum up."""
-    from core.org.accounts import plan
+    from core.aws.organizations import plan
 
     org, selection = plan(
         organizations, caller_account_id=caller_account_id, include=include, exclude=exclude

@@ -1,0 +1,105 @@
+"""The CloudFormation adapter: what IAM Guard reads about its own stack. Read-only.
+
+The custom resource asks it whether a request really comes from a stack operation now running; the sweep
+asks when the stack last finished an operation (a function changed after that was changed by hand);
+the enforcer asks whether its own stack is being updated (its changes are then reported, not alarmed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from core.aws.gateway import Gateway
+from core.aws.iam import permissions_of, requires
+
+
+def default_cloudformation_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("cloudformation", config=Config(retries={"total_max_attempts": 1}))
+
+
+@dataclass(frozen=True)
+class StackFacts:
+    stack_id: str
+    name: str
+    status: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status.endswith("_IN_PROGRESS")
+
+
+@dataclass(frozen=True)
+class ResourceEvent:
+    """One stack event: ``properties`` are the resolved properties CloudFormation sent, when it says."""
+
+    logical_id: str
+    status: str
+    timestamp: datetime
+    resource_type: str = ""
+    properties: Mapping[str, Any] | None = None
+
+
+class CloudFormationGateway(Gateway):
+    """Thin, typed wrapper over the three CloudFormation reads IAM Guard makes about its own stack."""
+
+    default_client_factory = staticmethod(default_cloudformation_client)
+
+    @requires("cloudformation:DescribeStacks")
+    def stack(self, stack: str) -> StackFacts:
+        """The stack's status and current parameter values (``stack``: its ID or name)."""
+        found = self._call("DescribeStacks", StackName=stack)["Stacks"][0]
+        parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in found.get("Parameters") or []}
+        return StackFacts(found["StackId"], found["StackName"], found["StackStatus"], parameters)
+
+    @requires("cloudformation:DescribeStackResource")
+    def resource_status(self, stack: str, logical_id: str) -> str:
+        detail = self._call("DescribeStackResource", StackName=stack, LogicalResourceId=logical_id)
+        return str(detail["StackResourceDetail"]["ResourceStatus"])
+
+    @requires("cloudformation:DescribeStackEvents")
+    def recent_events(self, stack: str) -> list[ResourceEvent]:
+        """The newest stack events (one page, newest first): enough for an operation now running."""
+        return [_event(e) for e in self._call("DescribeStackEvents", StackName=stack).get("StackEvents", [])]
+
+
+def _event(raw: Mapping[str, Any]) -> ResourceEvent:
+    properties: Mapping[str, Any] | None = None
+    text = raw.get("ResourceProperties")
+    if isinstance(text, str) and text:
+        try:
+            loaded = json.loads(text)
+        except (ValueError, RecursionError):
+            loaded = None
+        properties = loaded if isinstance(loaded, dict) else None
+    return ResourceEvent(
+        str(raw.get("LogicalResourceId", "")),
+        str(raw.get("ResourceStatus", "")),
+        raw["Timestamp"],
+        str(raw.get("ResourceType", "")),
+        properties,
+    )
+
+
+def latest_event_of(events: list[ResourceEvent], logical_id: str) -> ResourceEvent | None:
+    return next((e for e in events if e.logical_id == logical_id), None)
+
+
+def last_finished_operation(events: list[ResourceEvent], stack_name: str) -> ResourceEvent | None:
+    """The newest stack-level event, if it ends an operation (None while one is running or unknown)."""
+    for event in events:
+        if event.logical_id == stack_name and event.resource_type in ("AWS::CloudFormation::Stack", ""):
+            return None if event.status.endswith("_IN_PROGRESS") else event
+    return None
+
+
+VERIFY_PERMISSIONS = permissions_of(
+    CloudFormationGateway.stack, CloudFormationGateway.resource_status, CloudFormationGateway.recent_events
+)

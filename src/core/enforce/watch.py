@@ -1,0 +1,291 @@
+"""IAM Guard's own infrastructure, as CloudTrail sees it: which API calls on which of its resources the
+enforcer is told about, and how bad each one is. Pure data and pure functions.
+
+The template builds one EventBridge rule per service from ``WATCHED`` (a test holds it to this table), so
+other teams' Lambda, SNS or KMS activity never reaches the enforcer; ``owned_resource`` then decides again,
+in code, from the request parameters (a rule is a filter, not a proof). A resource may be named in every
+form a request may name it: a bare name, a full or partial ARN, a qualifier (``name:alias``).
+
+Severity: ``critical`` for a call that can stop enforcement or alerting (disable a rule, throttle or
+replace a function, stop the trail, delete or re-key the topic, disable the key, change a role or the
+stack), ``high`` for the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.model.naming import log_group_prefix, owned_prefix
+
+
+@dataclass(frozen=True)
+class WatchedService:
+    source: str  # EventBridge source, e.g. "aws.lambda"
+    event_source: str  # CloudTrail eventSource, e.g. "lambda.amazonaws.com"
+    kind: str  # how names are read from the request: see ``resource_name``
+    parameters: tuple[str, ...]  # requestParameters keys that may name the resource
+    critical: frozenset[str]
+    high: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def event_names(self) -> frozenset[str]:
+        return self.critical | self.high
+
+
+WATCHED: tuple[WatchedService, ...] = (
+    WatchedService(
+        "aws.lambda",
+        "lambda.amazonaws.com",
+        "function",
+        ("functionName", "resource"),
+        critical=frozenset(
+            {
+                "DeleteFunction20150331",
+                "UpdateFunctionCode20150331v2",
+                "UpdateFunctionConfiguration20150331v2",
+                "PutFunctionConcurrency20171031",
+                "RemovePermission20150331v2",
+                "UpdateAlias20150331",
+                "DeleteAlias20150331",
+                "CreateFunctionUrlConfig20181031",
+            }
+        ),
+        high=frozenset(
+            {
+                "AddPermission20150331v2",
+                "DeleteFunctionConcurrency20171031",
+                "PutFunctionEventInvokeConfig",
+                "UpdateFunctionEventInvokeConfig",
+                "DeleteFunctionEventInvokeConfig",
+                "PublishVersion20150331",
+                "CreateAlias20150331",
+                "TagResource20170331v2",
+                "UntagResource20170331v2",
+            }
+        ),
+    ),
+    WatchedService(
+        "aws.events",
+        "events.amazonaws.com",
+        "rule",
+        ("name", "rule", "eventBusName", "resourceARN"),
+        critical=frozenset(
+            {
+                "DisableRule",
+                "DeleteRule",
+                "PutRule",
+                "PutTargets",
+                "RemoveTargets",
+                "DeleteEventBus",
+                "RemovePermission",
+            }
+        ),
+        high=frozenset({"PutPermission", "TagResource", "UntagResource"}),
+    ),
+    WatchedService(
+        "aws.cloudtrail",
+        "cloudtrail.amazonaws.com",
+        "trail",
+        ("name", "trailName", "resourceId"),
+        critical=frozenset({"StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors"}),
+        high=frozenset({"AddTags", "RemoveTags"}),
+    ),
+    WatchedService(
+        "aws.sns",
+        "sns.amazonaws.com",
+        "topic",
+        ("topicArn", "subscriptionArn", "resourceArn"),
+        critical=frozenset({"DeleteTopic", "SetTopicAttributes", "Unsubscribe", "SetSubscriptionAttributes"}),
+        high=frozenset({"Subscribe", "AddPermission", "RemovePermission", "TagResource", "UntagResource"}),
+    ),
+    WatchedService(
+        "aws.kms",
+        "kms.amazonaws.com",
+        "key",
+        ("keyId", "aliasName"),
+        critical=frozenset(
+            {"DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "DeleteAlias", "UpdateAlias"}
+        ),
+        high=frozenset({"CreateGrant", "DisableKeyRotation", "TagResource", "UntagResource"}),
+    ),
+    WatchedService(
+        "aws.cloudformation",
+        "cloudformation.amazonaws.com",
+        "stack",
+        ("stackName",),
+        critical=frozenset({"DeleteStack", "UpdateStack", "ExecuteChangeSet", "CancelUpdateStack"}),
+        high=frozenset({"CreateChangeSet", "SetStackPolicy", "UpdateTerminationProtection"}),
+    ),
+    WatchedService(
+        "aws.iam",
+        "iam.amazonaws.com",
+        "role",
+        ("roleName",),
+        critical=frozenset(
+            {
+                "PutRolePolicy",
+                "AttachRolePolicy",
+                "DetachRolePolicy",
+                "DeleteRolePolicy",
+                "UpdateAssumeRolePolicy",
+                "DeleteRole",
+                "PutRolePermissionsBoundary",
+                "DeleteRolePermissionsBoundary",
+            }
+        ),
+        high=frozenset({"UpdateRole", "TagRole", "UntagRole"}),
+    ),
+    WatchedService(
+        "aws.cloudwatch",
+        "monitoring.amazonaws.com",
+        "alarm",
+        ("alarmName", "alarmNames"),
+        critical=frozenset({"DeleteAlarms", "DisableAlarmActions"}),
+        high=frozenset({"PutMetricAlarm", "SetAlarmState"}),
+    ),
+    WatchedService(
+        "aws.logs",
+        "logs.amazonaws.com",
+        "log-group",
+        ("logGroupName",),
+        critical=frozenset(),
+        high=frozenset({"DeleteLogGroup", "PutRetentionPolicy", "DisassociateKmsKey"}),
+    ),
+    WatchedService(
+        "aws.sqs",
+        "sqs.amazonaws.com",
+        "queue",
+        ("queueUrl",),
+        critical=frozenset(),
+        high=frozenset({"DeleteQueue", "PurgeQueue", "SetQueueAttributes"}),
+    ),
+)
+BY_EVENT_SOURCE: dict[str, WatchedService] = {s.event_source: s for s in WATCHED}
+CLOUDFORMATION = "cloudformation.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """Who IAM Guard is: its stack's name, its roles' names and its alert key's IDs and ARNs."""
+
+    stack_name: str
+    role_names: frozenset[str] = frozenset()
+    key_ids: frozenset[str] = frozenset()  # key IDs and key ARNs
+
+
+def watched_service(event_source: str, event_name: str) -> WatchedService | None:
+    service = BY_EVENT_SOURCE.get(event_source)
+    return service if service is not None and event_name in service.event_names else None
+
+
+def owned_resource(service: WatchedService, parameters: Mapping[str, object], owner: Ownership) -> str:
+    """The first of IAM Guard's resources the request names, or ''."""
+    for key in service.parameters:
+        for value in _strings(parameters.get(key)):
+            name = resource_name(service.kind, value)
+            if name and _is_ours(service.kind, name, value, owner):
+                return name
+    return ""
+
+
+def resource_name(kind: str, value: str) -> str:
+    """The resource's own name in any form a request names it (name, ARN, partial ARN, qualifier)."""
+    text = value.strip()
+    if kind == "function":
+        after = text.split(":function:", 1)[1] if ":function:" in text else text
+        return after.split(":", 1)[0]
+    if kind in ("rule", "trail", "stack"):
+        marker = {"rule": ":rule/", "trail": ":trail/", "stack": ":stack/"}[kind]
+        if marker in text:
+            rest = text.split(marker, 1)[1]
+            return rest.split("/")[0] if kind == "stack" else rest.rsplit("/", 1)[-1]
+        if ":event-bus/" in text:
+            return text.rsplit("/", 1)[-1]
+        return text
+    if kind == "topic":
+        parts = text.split(":")
+        return parts[5] if len(parts) >= 6 and parts[0] == "arn" else text
+    if kind == "queue":
+        return text.rstrip("/").rsplit("/", 1)[-1]
+    return text  # key, role, alarm, log-group: the value itself
+
+
+def _is_ours(kind: str, name: str, value: str, owner: Ownership) -> bool:
+    stack = owner.stack_name
+    if kind == "stack":
+        return name == stack
+    if kind == "log-group":
+        return name.startswith(log_group_prefix(stack))
+    if kind == "role":
+        return name.casefold() in {r.casefold() for r in owner.role_names} or name.startswith(
+            owned_prefix(stack)
+        )
+    if kind == "key":
+        alias = value.split(":alias/", 1)[1] if ":alias/" in value else value.removeprefix("alias/")
+        if value.startswith("alias/") or ":alias/" in value:
+            return alias.startswith(owned_prefix(stack))
+        key_id = value.rsplit("/", 1)[-1]
+        return value in owner.key_ids or key_id in {k.rsplit("/", 1)[-1] for k in owner.key_ids}
+    return name.startswith(owned_prefix(stack))
+
+
+def _strings(value: object) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        yield from (v for v in value if isinstance(v, str))
+
+
+def is_critical(service: WatchedService, event_name: str, parameters: Mapping[str, object]) -> bool:
+    """Critical when the call can stop enforcement or alerting; concurrency only when set to 0."""
+    if event_name == "PutFunctionConcurrency20171031":
+        return parameters.get("reservedConcurrentExecutions") in (0, "0")
+    return event_name in service.critical
+
+
+# --- the EventBridge rules (template.yaml has one per service; a test compares them with these) --------
+
+
+def name_patterns(kind: str, stack: str, key_ids: Iterable[str] = ()) -> list[Any]:
+    """EventBridge value patterns matching every form a request may name one of the stack's resources."""
+    prefix = owned_prefix(stack)
+    if kind == "function":
+        return [{"prefix": prefix}, {"wildcard": f"*:function:{prefix}*"}]
+    if kind == "rule":
+        return [
+            {"prefix": prefix},
+            {"wildcard": f"*:rule/{prefix}*"},
+            {"wildcard": f"*:rule/*/{prefix}*"},
+            {"wildcard": f"*:event-bus/{prefix}*"},
+        ]
+    if kind == "trail":
+        return [{"prefix": prefix}, {"wildcard": f"*:trail/{prefix}*"}]
+    if kind == "topic":
+        return [{"wildcard": f"arn:*:sns:*:*:{prefix}*"}]
+    if kind == "key":
+        return [*key_ids, {"prefix": f"alias/{prefix}"}, {"wildcard": f"*:alias/{prefix}*"}]
+    if kind == "stack":
+        return [stack, {"wildcard": f"arn:*:cloudformation:*:*:stack/{stack}/*"}]
+    if kind == "log-group":
+        return [{"prefix": log_group_prefix(stack)}]
+    if kind == "queue":
+        return [{"wildcard": f"*/{prefix}*"}]
+    return [{"prefix": prefix}]  # role, alarm
+
+
+def rule_pattern(service: WatchedService, stack: str, key_ids: Iterable[str] = ()) -> dict[str, Any]:
+    """The rule delivering this service's calls on the stack's resources, and nothing else."""
+    names = name_patterns(service.kind, stack, key_ids)
+    parameters = [{"requestParameters": {key: names}} for key in service.parameters]
+    detail: dict[str, Any] = {
+        "eventSource": [service.event_source],
+        "eventName": sorted(service.event_names),
+        "errorCode": [{"exists": False}],
+    }
+    if len(parameters) == 1:
+        detail.update(parameters[0])
+    else:
+        detail["$or"] = parameters
+    return {"source": [service.source], "detail-type": ["AWS API Call via CloudTrail"], "detail": detail}

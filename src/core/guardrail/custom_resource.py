@@ -1,0 +1,431 @@
+"""The ``Custom::Guardrail`` CloudFormation resource: the stack's secured group and guardrail policy.
+
+The template passes the same ``IAM_GUARD_*`` settings the functions get as environment variables; they
+are validated by ``core.model.settings``, and the group and policy are made by ``core.guardrail.state`` - the
+policy
+text exists only in ``core.policy.document``. Create/Update ensure the guardrail; an Update that renames the
+group or the policy ensures the new one, moves the members across, then removes the old one; Delete
+removes both. The physical ID never changes, so CloudFormation never sends a Delete for a "replaced"
+resource that still holds the live group.
+
+Anyone allowed to invoke the function could hand it a request of their own making, so nothing is done
+for a request that CloudFormation is not making right now, on this stack (``verify_request``): the stack
+must be running an operation on this very resource, and the settings requested must be the stack's
+current parameters (and, where CloudFormation records them, the properties of its own event). A request
+that fails the check changes nothing and gets no reply: its ResponseURL is the requester's choice.
+
+Planning (``plan_request``) and the check (``rejection``) are pure; ``apply_plan`` acts; ``handle`` never
+raises - every failure of a verified request becomes a FAILED reply carrying the one-line reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, cast
+
+from core.aws.cloudformation import (
+    VERIFY_PERMISSIONS,
+    CloudFormationGateway,
+    ResourceEvent,
+    StackFacts,
+    latest_event_of,
+)
+from core.aws.iam import IamGateway, permissions_of
+from core.guardrail.state import (
+    ENSURE_PERMISSIONS,
+    MIGRATE_PERMISSIONS,
+    REMOVE_PERMISSIONS,
+    Change,
+    ensure_guardrail,
+    migrate_legacy_policy,
+    move_members,
+    remove_group,
+    remove_policy,
+)
+from core.model.alerts import Alert, AlertItem, AlertKind, Severity
+from core.model.errors import IamGuardError, InvalidEventError, NotFoundError
+from core.model.naming import group_arn, policy_arn
+from core.model.settings import (
+    DEFAULT_GROUP_NAME,
+    DEFAULT_POLICY_NAME,
+    Settings,
+    build_settings,
+    settings_from_env,
+)
+from core.model.validation import Fields, validated
+
+# ensure_guardrail, remove_group / remove_policy, the rename path (which moves members to the new group),
+# the 0.1 -> 0.2 migration of the policy onto IAM Guard's path, and the check against CloudFormation.
+REQUIRED_PERMISSIONS: frozenset[str] = (
+    ENSURE_PERMISSIONS
+    | REMOVE_PERMISSIONS
+    | MIGRATE_PERMISSIONS
+    | permissions_of(IamGateway.add_user_to_group)
+    | VERIFY_PERMISSIONS
+)
+
+SETTINGS_PREFIX = "IAM_GUARD_"
+LOGICAL_ID = "Guardrail"  # the resource's logical ID in template.yaml
+# The settings that shape the group and the policy, and the template parameter each comes from
+# (template.yaml passes exactly these to the resource; a test holds it to this table).
+PARAMETER_OF_PROPERTY: dict[str, str] = {
+    "IAM_GUARD_ALLOWED_CIDRS": "AllowedCIDRs",
+    "IAM_GUARD_ALLOWED_VPCE_IDS": "AllowedVpceIds",
+    "IAM_GUARD_IP_RESTRICTION": "IpRestriction",
+    "IAM_GUARD_MFA_MODE": "MfaMode",
+    "IAM_GUARD_GROUP_NAME": "GroupName",
+    "IAM_GUARD_POLICY_NAME": "PolicyName",
+    "IAM_GUARD_EXEMPT_TAG_KEY": "ExemptTagKey",
+    "IAM_GUARD_MAX_MFA_AGE_HOURS": "MaxMfaAgeHours",
+}
+STACK_NAME_PROPERTY = "IAM_GUARD_STACK_NAME"  # !Ref AWS::StackName: the self-protection statements
+GUARDRAIL_PROPERTIES = (*PARAMETER_OF_PROPERTY, STACK_NAME_PROPERTY)
+# Physical ID of a Create that failed before touching IAM: its rollback Delete must remove nothing
+# (a same-named group may belong to someone else).
+NOTHING_CREATED = "nothing-created"
+
+# Stack statuses in which CloudFormation sends each request type to this resource.
+_STACK_STATUSES: dict[str, frozenset[str]] = {
+    "Create": frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS"}),
+    "Update": frozenset({"UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"}),
+    "Delete": frozenset(
+        {
+            "DELETE_IN_PROGRESS",
+            "ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+        }
+    ),
+}
+_ROLLBACKS = frozenset({"ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"})
+
+
+RequestKind = Literal["Create", "Update", "Delete"]
+
+
+@dataclass(frozen=True)
+class CustomResourceRequest:
+    """The fields of a CloudFormation custom-resource request we use (CloudFormation's names)."""
+
+    RequestType: RequestKind
+    ResponseURL: str
+    StackId: str
+    RequestId: str
+    LogicalResourceId: str
+    PhysicalResourceId: str | None = None
+    ResourceProperties: dict[str, Any] = field(default_factory=dict)
+    OldResourceProperties: dict[str, Any] | None = None
+
+    @classmethod
+    def read(cls, f: Fields) -> CustomResourceRequest:
+        return cls(
+            RequestType=cast(RequestKind, f.choice("RequestType", ("Create", "Update", "Delete"))),
+            ResponseURL=f.text("ResponseURL"),
+            StackId=f.text("StackId"),
+            RequestId=f.text("RequestId"),
+            LogicalResourceId=f.text("LogicalResourceId"),
+            PhysicalResourceId=f.optional_text("PhysicalResourceId"),
+            ResourceProperties=f.mapping("ResourceProperties") or {},
+            OldResourceProperties=f.mapping("OldResourceProperties"),
+        )
+
+    @property
+    def account_id(self) -> str:
+        return self.StackId.split(":")[4]
+
+    @property
+    def partition(self) -> str:
+        return self.StackId.split(":")[1]
+
+    @property
+    def stack_name(self) -> str:
+        return self.StackId.split(":")[5].split("/")[1]
+
+
+def parse_request(event: Any) -> CustomResourceRequest:
+    request = validated(CustomResourceRequest.read, event, "a CloudFormation custom-resource request")
+    parts = request.StackId.split(":")
+    if len(parts) < 6 or not parts[4].isdigit() or "/" not in parts[5]:
+        raise InvalidEventError(f"not a CloudFormation stack ARN: {request.StackId!r}")
+    for key in ("ResourceProperties", "OldResourceProperties"):
+        for name, value in (getattr(request, key) or {}).items():
+            # CloudFormation sends strings; anything nested is not its request (and could not be compared)
+            if name.startswith(SETTINGS_PREFIX) and not isinstance(value, str | bool | int | float | None):
+                raise InvalidEventError(
+                    f"not a CloudFormation custom-resource request: {key}.{name} is not a string"
+                )
+    return request
+
+
+def settings_from_properties(properties: dict[str, Any]) -> Settings:
+    """The ``IAM_GUARD_*`` resource properties, read exactly like the functions' environment."""
+    return settings_from_env(_as_environment(properties))
+
+
+@dataclass(frozen=True)
+class Names:
+    group: str
+    policy: str
+
+
+def names_from_properties(properties: dict[str, Any] | None) -> Names | None:
+    """Group and policy names only - enough to find what to remove even if other settings are invalid."""
+    env = _as_environment(properties or {})
+    try:
+        names = build_settings(
+            group_name=env.get("IAM_GUARD_GROUP_NAME") or DEFAULT_GROUP_NAME,
+            policy_name=env.get("IAM_GUARD_POLICY_NAME") or DEFAULT_POLICY_NAME,
+            ip_restriction=False,
+        )
+    except IamGuardError:
+        return None  # names IAM would refuse: nothing can have been created under them
+    return Names(names.group_name, names.policy_name)
+
+
+def _as_environment(properties: dict[str, Any]) -> dict[str, str]:
+    # CloudFormation sends every property as a string; `sam local invoke -e` files may use JSON booleans.
+    return {
+        key: (str(value).lower() if isinstance(value, bool) else str(value))
+        for key, value in properties.items()
+        if key.startswith(SETTINGS_PREFIX) and value is not None
+    }
+
+
+# --- planning (pure) ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one request does to IAM, in order."""
+
+    ensure: Settings | None = None
+    move_members_from: str | None = None  # old group whose members join the new group
+    remove_group: str | None = None
+    detach_policy: tuple[str, str] | None = None  # (group, policy name): an old policy still attached
+    remove_policy: str | None = None
+
+
+def plan_request(request: CustomResourceRequest) -> Plan:
+    """Decide what to do. Raises ``SettingsError`` for invalid settings (before any IAM call)."""
+    if request.RequestType == "Delete":
+        if request.PhysicalResourceId == NOTHING_CREATED:
+            return Plan()
+        names = names_from_properties(request.ResourceProperties)
+        return Plan(remove_group=names.group, remove_policy=names.policy) if names else Plan()
+    new = settings_from_properties(request.ResourceProperties)
+    old = names_from_properties(request.OldResourceProperties) if request.RequestType == "Update" else None
+    if old is None:
+        return Plan(ensure=new)
+    group_renamed = old.group != new.group_name
+    policy_renamed = old.policy != new.policy_name
+    return Plan(
+        ensure=new,
+        move_members_from=old.group if group_renamed else None,
+        remove_group=old.group if group_renamed else None,
+        # Removing the old group detaches everything from it; a kept group must drop the old policy.
+        detach_policy=(new.group_name, old.policy) if policy_renamed and not group_renamed else None,
+        remove_policy=old.policy if policy_renamed else None,
+    )
+
+
+# --- acting ---------------------------------------------------------------------------------------
+
+
+def apply_plan(iam: IamGateway, plan: Plan, account_id: str) -> list[Change]:
+    changes: list[Change] = []
+    if plan.ensure is not None:
+        # Stacks of version 0.1 hold the policy on the path "/": move it onto IAM Guard's path first.
+        changes += migrate_legacy_policy(iam, plan.ensure, account_id)
+        changes += ensure_guardrail(iam, plan.ensure, account_id, check_path=True)
+        if plan.move_members_from:
+            changes += move_members(iam, plan.move_members_from, plan.ensure.group_name)
+    if plan.remove_group:
+        changes += remove_group(iam, plan.remove_group)
+    if plan.detach_policy:
+        group, policy = plan.detach_policy
+        with suppress(NotFoundError):
+            iam.detach_group_policy(group, policy_arn(account_id, policy))
+            changes.append(Change(f"group/{group}", "policy-detached", policy))
+    if plan.remove_policy:
+        changes += remove_policy(iam, policy_arn(account_id, plan.remove_policy))
+    return changes
+
+
+# --- is it really CloudFormation? ----------------------------------------------------------------
+
+
+def verify_request(
+    request: CustomResourceRequest, own_stack_id: str, cloudformation: CloudFormationGateway
+) -> str | None:
+    """None when CloudFormation is making this request now, on this stack; else why it is refused.
+
+    Three reads of the stack (its status and parameters, this resource's status, its newest events);
+    any failure to read refuses the request (fail closed).
+    """
+    if request.StackId != own_stack_id:
+        return f"the request names stack {request.StackId!r}, not this function's stack {own_stack_id!r}"
+    if request.LogicalResourceId != LOGICAL_ID:
+        return f"the request names resource {request.LogicalResourceId!r}, not {LOGICAL_ID!r}"
+    try:
+        facts = cloudformation.stack(own_stack_id)
+        status = cloudformation.resource_status(own_stack_id, LOGICAL_ID)
+        event = latest_event_of(cloudformation.recent_events(own_stack_id), LOGICAL_ID)
+    except IamGuardError as exc:
+        return f"could not read the stack from CloudFormation: {exc}"
+    return rejection(request, facts, status, event)
+
+
+def rejection(
+    request: CustomResourceRequest, facts: StackFacts, resource_status: str, event: ResourceEvent | None
+) -> str | None:
+    """The pure part of ``verify_request``: None, or the reason the request is not CloudFormation's."""
+    kind = request.RequestType
+    if facts.status not in _STACK_STATUSES[kind]:
+        return f"a {kind} request while the stack is {facts.status}: no stack operation sends one now"
+    expected = f"{kind.upper()}_IN_PROGRESS"
+    if resource_status != expected:
+        return f"a {kind} request while {LOGICAL_ID} is {resource_status}, not {expected}"
+    if kind == "Delete":
+        return None
+    requested = _as_environment(request.ResourceProperties)
+    sent = _as_environment(dict(event.properties)) if event is not None and event.properties else None
+    if sent is not None and event is not None and event.status == expected and sent != requested:
+        return f"the requested settings differ from CloudFormation's own ({_difference(requested, sent)})"
+    from_parameters = expected_properties(facts)
+    if requested == from_parameters:
+        return None
+    if facts.status in _ROLLBACKS and sent is not None and sent == requested:
+        return None  # a rollback restores the previous settings, as CloudFormation's own event shows
+    return (
+        f"the requested settings are not the stack's parameters ({_difference(requested, from_parameters)})"
+    )
+
+
+def expected_properties(facts: StackFacts) -> dict[str, str]:
+    """The ``IAM_GUARD_*`` properties the template gives the resource, from the stack's parameters."""
+    expected = {
+        prop: facts.parameters[parameter]
+        for prop, parameter in PARAMETER_OF_PROPERTY.items()
+        if parameter in facts.parameters
+    }
+    expected[STACK_NAME_PROPERTY] = facts.name
+    return expected
+
+
+def _difference(requested: Mapping[str, str], expected: Mapping[str, str]) -> str:
+    keys = sorted(k for k in set(requested) | set(expected) if requested.get(k) != expected.get(k))
+    return ", ".join(keys) or "none"
+
+
+# --- the whole request ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestResult:
+    status: Literal["SUCCESS", "FAILED"]
+    physical_id: str
+    reason: str = ""
+    data: dict[str, str] = field(default_factory=dict)
+    changes: tuple[Change, ...] = ()
+
+
+def handle(request: CustomResourceRequest, iam: IamGateway) -> RequestResult:
+    """Plan and apply one request; every expected failure becomes a FAILED outcome with its reason."""
+    physical_id = request.PhysicalResourceId or f"{request.stack_name}-{request.LogicalResourceId}"
+    try:
+        plan = plan_request(request)
+    except IamGuardError as exc:  # invalid settings: nothing was touched
+        failed_id = NOTHING_CREATED if request.RequestType == "Create" else physical_id
+        return RequestResult("FAILED", failed_id, str(exc))
+    try:
+        changes = apply_plan(iam, plan, request.account_id)
+    except IamGuardError as exc:
+        return RequestResult("FAILED", physical_id, str(exc))
+    data = _data(plan, request) if plan.ensure is not None else {}
+    return RequestResult("SUCCESS", physical_id, "", data, tuple(changes))
+
+
+def _data(plan: Plan, request: CustomResourceRequest) -> dict[str, str]:
+    """Attributes for ``!GetAtt Guardrail.<name>``."""
+    assert plan.ensure is not None
+    group = plan.ensure.group_name
+    return {
+        "GroupName": group,
+        "GroupArn": group_arn(request.account_id, group, request.partition),
+        "PolicyName": plan.ensure.policy_name,
+        "PolicyArn": policy_arn(request.account_id, plan.ensure.policy_name, request.partition),
+    }
+
+
+def response_body(request: CustomResourceRequest, outcome: RequestResult) -> dict[str, Any]:
+    """The JSON CloudFormation expects on the ResponseURL."""
+    body: dict[str, Any] = {
+        "Status": outcome.status,
+        "Reason": outcome.reason or "OK",
+        "PhysicalResourceId": outcome.physical_id,
+        "StackId": request.StackId,
+        "RequestId": request.RequestId,
+        "LogicalResourceId": request.LogicalResourceId,
+        "NoEcho": False,
+    }
+    if outcome.data:
+        body["Data"] = outcome.data
+    return body
+
+
+def failure_body(event: Any, reason: str) -> dict[str, Any] | None:
+    """A FAILED reply for a request we could not even parse or finish; None if it cannot be addressed."""
+    if not isinstance(event, dict) or not isinstance(event.get("ResponseURL"), str):
+        return None
+    keys = ("StackId", "RequestId", "LogicalResourceId")
+    if not all(isinstance(event.get(k), str) for k in keys):
+        return None
+    physical = event.get("PhysicalResourceId")
+    return {
+        "Status": "FAILED",
+        "Reason": reason,
+        "PhysicalResourceId": physical if isinstance(physical, str) and physical else NOTHING_CREATED,
+        **{k: event[k] for k in keys},
+        "NoEcho": False,
+    }
+
+
+def refused_alert(event: Any, reason: str, account_id: str, now: datetime) -> Alert:
+    """A request that is not CloudFormation's was refused: someone invoked the function by hand."""
+    fields = event if isinstance(event, dict) else {}
+    claimed = ", ".join(
+        f"{key}={_short_text(fields.get(key))}"
+        for key in ("RequestType", "StackId", "LogicalResourceId")
+        if fields.get(key) is not None
+    )
+    return Alert(
+        kind=AlertKind.INFRASTRUCTURE_TAMPERED,
+        severity=Severity.HIGH,
+        title="Forged request to IAM Guard's custom resource refused",
+        summary=(
+            f"Someone invoked the guardrail's custom-resource function with a request CloudFormation is not "
+            f"making ({reason}). Nothing was changed and no reply was sent. Find who may invoke the function "
+            "(lambda:InvokeFunction is a data event: enable Lambda data events in CloudTrail to see who)."
+        ),
+        account_id=account_id,
+        occurred_at=now,
+        details=(("request", claimed or "unreadable"),),
+        items=(
+            AlertItem(
+                "custom-resource",
+                "forged-request-refused",
+                Severity.HIGH,
+                "refused",
+                action="restrict lambda:InvokeFunction on IAM Guard's functions",
+            ),
+        ),
+    )
+
+
+def _short_text(value: Any, limit: int = 120) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

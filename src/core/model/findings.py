@@ -1,0 +1,596 @@
+"""Sweep classification. Pure: an account snapshot + settings + a clock -> findings. No I/O here.
+
+The snapshot is gathered by ``core.sweep.run`` (a constant number of account-wide calls, plus per-user
+checks for users the credential report does not know yet). This module decides what is wrong and how
+bad it is; ``core.sweep.run`` decides what to do about it.
+
+Vocabulary (also in the docs):
+
+- finding kinds: the root user is judged only by ``root-without-mfa``, ``root-access-key`` and
+  ``root-no-credentials``; users by ``console-without-mfa``, ``access-key-without-mfa``,
+  ``not-in-secured-group``, the credential hygiene kinds ``console-unused``, ``access-key-unused``,
+  ``access-key-old``, ``two-active-keys``, or only ``exempt``;
+- statuses: ``violation`` (past grace, needs a person), ``grace`` (user younger than the grace period;
+  ``deadline`` says until when), ``exempt``; the sweep later turns some into ``enrolled`` /
+  ``would-enrol``, ``remediated`` / ``would-remediate`` or ``failed``.
+
+Thresholds (``0`` turns a check off), measured to the second against the sweep's clock:
+
+- unused: a console password, or an active key, whose last activity is ``unused_days`` x 24 h ago or
+  earlier ("unused for 45 days or more", as CIS 1.12 says "45 days or greater"). Last activity is the
+  later of the last use and the last change (password) / creation (key): a password never used counts
+  from ``password_last_changed``, a key never used from its ``last_rotated``;
+- old: an active key created more than ``key_max_age_days`` x 24 h ago ("rotated every 90 days or
+  less" passes at exactly 90 days, as CIS 1.14 says).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Final, Literal
+
+from core.model.alerts import Severity
+from core.model.credential_report import ROOT, AccessKeySlot, CredentialRecord
+from core.model.exemptions import exemption_for
+from core.model.naming import same_iam_name
+from core.model.settings import Settings
+
+# The vocabularies, as types: mypy refuses a misspelt kind or status wherever a Finding is made.
+FindingKind = Literal[
+    "root-without-mfa",
+    "root-access-key",
+    "root-no-credentials",
+    "console-without-mfa",
+    "access-key-without-mfa",
+    "not-in-secured-group",
+    "console-unused",
+    "access-key-unused",
+    "access-key-old",
+    "two-active-keys",
+    "exempt",
+    "guardrail-drift",
+]
+ROOT_WITHOUT_MFA: Final = "root-without-mfa"
+ROOT_ACCESS_KEY: Final = "root-access-key"
+ROOT_NO_CREDENTIALS: Final = "root-no-credentials"
+CONSOLE_WITHOUT_MFA: Final = "console-without-mfa"
+ACCESS_KEY_WITHOUT_MFA: Final = "access-key-without-mfa"
+NOT_IN_SECURED_GROUP: Final = "not-in-secured-group"
+CONSOLE_UNUSED: Final = "console-unused"
+ACCESS_KEY_UNUSED: Final = "access-key-unused"
+ACCESS_KEY_OLD: Final = "access-key-old"
+TWO_ACTIVE_KEYS: Final = "two-active-keys"
+EXEMPT: Final = "exempt"
+GUARDRAIL_DRIFT: Final = "guardrail-drift"  # the secured group or the guardrail policy is not as intended
+
+SEVERITY: Mapping[FindingKind, Severity] = {
+    ROOT_WITHOUT_MFA: Severity.CRITICAL,
+    ROOT_ACCESS_KEY: Severity.CRITICAL,
+    CONSOLE_WITHOUT_MFA: Severity.HIGH,
+    ACCESS_KEY_WITHOUT_MFA: Severity.HIGH,
+    NOT_IN_SECURED_GROUP: Severity.MEDIUM,
+    CONSOLE_UNUSED: Severity.MEDIUM,
+    ACCESS_KEY_UNUSED: Severity.MEDIUM,
+    ACCESS_KEY_OLD: Severity.LOW,
+    TWO_ACTIVE_KEYS: Severity.LOW,
+    ROOT_NO_CREDENTIALS: Severity.INFO,
+    EXEMPT: Severity.INFO,
+    GUARDRAIL_DRIFT: Severity.CRITICAL,
+}
+MFA_KINDS = frozenset({CONSOLE_WITHOUT_MFA, ACCESS_KEY_WITHOUT_MFA})
+HYGIENE_KINDS = frozenset({CONSOLE_UNUSED, ACCESS_KEY_UNUSED, ACCESS_KEY_OLD, TWO_ACTIVE_KEYS})
+ROOT_KINDS = frozenset({ROOT_WITHOUT_MFA, ROOT_ACCESS_KEY, ROOT_NO_CREDENTIALS})
+
+
+@dataclass(frozen=True)
+class Controls:
+    """What a finding kind answers in AWS Security Hub (CSPM) and the CIS AWS Foundations Benchmark."""
+
+    security_hub: tuple[str, ...]  # Security Hub control IDs, the closest first
+    cis: tuple[str, ...]  # CIS AWS Foundations Benchmark recommendation numbers (CIS_VERSIONS)
+
+
+# CIS renumbers between versions: these are the numbers of v1.4.0 and v3.0.0 (the versions Security Hub
+# runs besides v1.2.0 and v5.0.0).
+CIS_VERSIONS = "v1.4.0, v3.0.0"
+CONTROLS: Mapping[FindingKind, Controls] = {
+    ROOT_WITHOUT_MFA: Controls(("IAM.9",), ("1.5",)),
+    ROOT_ACCESS_KEY: Controls(("IAM.4",), ("1.4",)),
+    ROOT_NO_CREDENTIALS: Controls((), ()),
+    CONSOLE_WITHOUT_MFA: Controls(("IAM.5", "IAM.19"), ("1.10",)),
+    ACCESS_KEY_WITHOUT_MFA: Controls(("IAM.19",), ()),
+    NOT_IN_SECURED_GROUP: Controls((), ()),
+    CONSOLE_UNUSED: Controls(("IAM.8", "IAM.22"), ("1.12",)),
+    ACCESS_KEY_UNUSED: Controls(("IAM.8", "IAM.22"), ("1.12",)),
+    ACCESS_KEY_OLD: Controls(("IAM.3",), ("1.14",)),
+    TWO_ACTIVE_KEYS: Controls((), ("1.13",)),
+    EXEMPT: Controls((), ()),
+    GUARDRAIL_DRIFT: Controls((), ()),
+}
+
+Status = Literal[
+    "violation",
+    "grace",
+    "exempt",
+    "enrolled",
+    "would-enrol",
+    "remediated",
+    "would-remediate",
+    "healed",
+    "would-heal",
+    "failed",
+]
+VIOLATION: Final = "violation"
+GRACE: Final = "grace"
+EXEMPTED: Final = "exempt"
+ENROLLED: Final = "enrolled"
+WOULD_ENROL: Final = "would-enrol"
+REMEDIATED: Final = "remediated"
+WOULD_REMEDIATE: Final = "would-remediate"
+HEALED: Final = "healed"
+WOULD_HEAL: Final = "would-heal"
+FAILED: Final = "failed"
+# Statuses that make a run worth an alert even with quiet runs (see ``needs_attention``).
+ATTENTION_STATUSES = frozenset(
+    {VIOLATION, ENROLLED, WOULD_ENROL, REMEDIATED, WOULD_REMEDIATE, HEALED, WOULD_HEAL, FAILED}
+)
+# Within one severity, what a person must look at first.
+_STATUS_ORDER = {
+    FAILED: 0,
+    VIOLATION: 1,
+    REMEDIATED: 2,
+    WOULD_REMEDIATE: 3,
+    HEALED: 2,
+    WOULD_HEAL: 3,
+    ENROLLED: 4,
+    WOULD_ENROL: 5,
+    GRACE: 6,
+    EXEMPTED: 7,
+}
+
+REACTIVATE = "aws iam update-access-key --status Active --user-name USER --access-key-id ID"
+_ACTION = {
+    ROOT_WITHOUT_MFA: "Enable MFA on the root user (sign in as root, Security credentials, Assign MFA).",
+    ROOT_ACCESS_KEY: "Delete the root user's access keys (sign in as root, Security credentials); use roles.",
+    ROOT_NO_CREDENTIALS: "Nothing to do: root has no password and no access key to protect. Keep it so.",
+    CONSOLE_WITHOUT_MFA: "Ask the user to register an MFA device, or remove the console password.",
+    ACCESS_KEY_WITHOUT_MFA: "Ask the owner to register an MFA device, or move the workload to a role.",
+    NOT_IN_SECURED_GROUP: "Add the user to the secured group, or exempt them explicitly.",
+    CONSOLE_UNUSED: "Remove the console password if it is no longer needed (aws iam delete-login-profile).",
+    ACCESS_KEY_UNUSED: "Deactivate the unused key (aws iam update-access-key); delete it once nothing broke.",
+    ACCESS_KEY_OLD: "Rotate the key: create one, move the workload to it, deactivate and delete the old one.",
+    TWO_ACTIVE_KEYS: "Finish the rotation: deactivate, then delete, the key no longer in use.",
+    EXEMPT: "Review the exemption; remove the tag or setting when it is no longer needed.",
+}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a user can sign in with, whether an MFA device guards it, and when each was last used."""
+
+    password_enabled: bool
+    mfa: bool
+    source: str  # "report" (credential report + fresh virtual-MFA listing) or "live" (per-user calls)
+    keys: tuple[AccessKeySlot, ...] = ()  # every key slot (report: slots 1 and 2; live: ListAccessKeys)
+    password_last_used: datetime | None = None
+    password_last_changed: datetime | None = None
+
+    @property
+    def active_key_slots(self) -> tuple[AccessKeySlot, ...]:
+        return tuple(k for k in self.keys if k.active)
+
+    @property
+    def active_keys(self) -> int:
+        return len(self.active_key_slots)
+
+    @property
+    def password_last_activity(self) -> datetime | None:
+        """The password's last use, or its last change when that is later (or it was never used)."""
+        known = [m for m in (self.password_last_used, self.password_last_changed) if m is not None]
+        return max(known) if known else None
+
+
+@dataclass(frozen=True)
+class RootCredentials:
+    """The root user's credentials: GetAccountSummary (live) and the report's ``<root_account>`` row.
+
+    The summary decides (the report is up to 4 hours old, and its root row says ``not_supported`` for
+    the password); the row adds which key slots were active and when they were used. ``None``: the
+    summary did not say (moto's has no ``AccountPasswordPresent``): assume the credential exists.
+    """
+
+    password: bool | None  # AccountPasswordPresent
+    access_keys: bool | None  # AccountAccessKeysPresent (any key, active or not)
+    mfa: bool | None  # AccountMFAEnabled
+    report: CredentialRecord | None = None  # the <root_account> row, when the report has one
+
+    @classmethod
+    def from_summary(cls, summary: Mapping[str, int], row: CredentialRecord | None) -> RootCredentials:
+        def present(key: str) -> bool | None:
+            return bool(summary[key]) if key in summary else None
+
+        return cls(
+            password=present("AccountPasswordPresent"),
+            access_keys=present("AccountAccessKeysPresent"),
+            mfa=present("AccountMFAEnabled"),
+            report=row,
+        )
+
+    @property
+    def report_active_keys(self) -> tuple[AccessKeySlot, ...]:
+        return self.report.active_keys if self.report else ()
+
+    @property
+    def has_access_key(self) -> bool:
+        """The summary, live, when it says; else the report's active slots."""
+        if self.access_keys is not None:
+            return self.access_keys
+        return bool(self.report_active_keys)
+
+    @property
+    def has_mfa(self) -> bool | None:
+        if self.mfa is not None:
+            return self.mfa
+        return self.report.mfa_active if self.report else None
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """One user from the account-wide listing (GetAccountAuthorizationDetails)."""
+
+    name: str
+    arn: str
+    created: datetime
+    groups: frozenset[str]
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the classification needs, gathered by ``core.sweep.run.gather``."""
+
+    report_generated_at: datetime
+    records: Mapping[str, CredentialRecord]  # user name (and <root_account>) -> credential report row
+    users: tuple[UserRecord, ...]
+    virtual_mfa_users: frozenset[str]  # users holding an assigned virtual MFA device now
+    root: RootCredentials
+    live: Mapping[str, Credentials] = field(default_factory=dict)  # users missing from the report
+
+    def missing_from_report(self) -> list[str]:
+        """Users created after the report was generated: they need per-user checks."""
+        return [u.name for u in self.users if u.name not in self.records]
+
+
+@dataclass(frozen=True)
+class Finding:
+    user: str
+    finding: FindingKind
+    severity: Severity
+    status: Status
+    since: datetime | None = None  # user creation; for hygiene kinds, when the credential went idle/was made
+    deadline: datetime | None = None  # end of the grace period, or last moment of a dated exemption
+    detail: str = ""
+    action: str = ""
+    source: str = "report"
+    active_keys: int = 0  # keys the finding is about, as last seen; remediation re-checks before acting
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.status in ATTENTION_STATUSES
+
+
+def credentials_from_report(record: CredentialRecord, virtual_mfa: bool) -> Credentials:
+    """A report row, with MFA refreshed: the report's ``mfa_active`` may be hours old.
+
+    ``mfa_active`` is the only place a hardware, FIDO or passkey device shows up account-wide (the
+    virtual-MFA listing does not have them), so it counts as much as the fresh listing.
+    """
+    return Credentials(
+        password_enabled=record.password_enabled is True,
+        mfa=record.mfa_active or virtual_mfa,
+        source="report",
+        keys=record.keys,
+        password_last_used=record.password_last_used,
+        password_last_changed=record.password_last_changed,
+    )
+
+
+def classify(snapshot: Snapshot, settings: Settings, now: datetime) -> list[Finding]:
+    """All findings of the account, most severe first."""
+    findings = list(root_findings(snapshot.root))
+    for user in snapshot.users:
+        findings.extend(user_findings(user, credentials_of(snapshot, user.name), settings, now))
+    return sort_findings(findings)
+
+
+def credentials_of(snapshot: Snapshot, user_name: str) -> Credentials | None:
+    record = snapshot.records.get(user_name)
+    if record is not None:
+        return credentials_from_report(record, user_name in snapshot.virtual_mfa_users)
+    return snapshot.live.get(user_name)
+
+
+def root_findings(root: RootCredentials) -> list[Finding]:
+    """The root user is judged only here: no MFA, an access key, or nothing to sign in with (info)."""
+    has_key = root.has_access_key
+    if root.password is False and not has_key:
+        # Root credentials managed centrally (AWS Organizations) or removed: MFA advice would be impossible.
+        return [
+            _root(
+                ROOT_NO_CREDENTIALS,
+                EXEMPTED,
+                "the root user has no console password and no access key (GetAccountSummary): "
+                "nothing to protect with MFA",
+            )
+        ]
+    findings: list[Finding] = []
+    if root.has_mfa is False:
+        can_use = []
+        if root.password is None:
+            can_use.append("console password assumed: GetAccountSummary did not say")
+        elif root.password:
+            can_use.append("console password")
+        if has_key:
+            can_use.append("access key")
+        findings.append(
+            _root(ROOT_WITHOUT_MFA, VIOLATION, f"the root user has no MFA device ({', '.join(can_use)})")
+        )
+    if has_key:
+        findings.append(_root(ROOT_ACCESS_KEY, VIOLATION, _describe_root_keys(root)))
+    return findings
+
+
+def _root(kind: FindingKind, status: Status, detail: str) -> Finding:
+    return Finding(ROOT, kind, SEVERITY[kind], status, detail=detail, action=_ACTION[kind])
+
+
+def _describe_root_keys(root: RootCredentials) -> str:
+    active = root.report_active_keys
+    if not active:
+        if root.report is None:
+            return "the root user has an access key (GetAccountSummary)"
+        return (
+            "the root user has an access key (GetAccountSummary); the credential report shows none "
+            "active: it is inactive, or was created after the report"
+        )
+    return "the root user has " + "; ".join(
+        f"an active access key in slot {k.slot} (created {_day(k.last_rotated)}, "
+        + (f"last used {_day(k.last_used)})" if k.last_used else "never used)")
+        for k in active
+    )
+
+
+def user_findings(
+    user: UserRecord, creds: Credentials | None, settings: Settings, now: datetime
+) -> list[Finding]:
+    """One finding per kind that applies to this user (an exempt user gets only ``exempt``)."""
+    exemption = exemption_for(user.name, user.tags, settings, now.date())
+    if exemption is not None:
+        until = None
+        if exemption.until is not None:
+            until = datetime.combine(exemption.until, time.max, tzinfo=UTC)
+        return [
+            Finding(
+                user.name,
+                EXEMPT,
+                SEVERITY[EXEMPT],
+                EXEMPTED,
+                since=user.created,
+                deadline=until,
+                detail=exemption.reason,
+                action=_ACTION[EXEMPT],
+            )
+        ]
+    note = _lapsed_exemption_note(user.tags, settings)
+    results: list[Finding] = []
+    deadline = user.created + timedelta(days=settings.grace_days)
+    status: Status = GRACE if now < deadline else VIOLATION
+    kind = mfa_finding_kind(creds)
+    if kind is not None and creds is not None:
+        results.append(
+            Finding(
+                user.name,
+                kind,
+                SEVERITY[kind],
+                status,
+                since=user.created,
+                deadline=deadline,
+                detail=_join(_describe(creds), note),
+                action=_ACTION[kind],
+                source=creds.source,
+                active_keys=creds.active_keys,
+            )
+        )
+    if not any(same_iam_name(group, settings.group_name) for group in user.groups):
+        # No grace for membership: the group's policy is what walks a new user through MFA setup.
+        results.append(
+            Finding(
+                user.name,
+                NOT_IN_SECURED_GROUP,
+                SEVERITY[NOT_IN_SECURED_GROUP],
+                VIOLATION,
+                since=user.created,
+                detail=_join(f"not a member of {settings.group_name}", note),
+                action=_ACTION[NOT_IN_SECURED_GROUP],
+                source=creds.source if creds else "report",
+            )
+        )
+    if creds is not None:
+        for hygiene in hygiene_checks(creds, settings, now):
+            results.append(
+                Finding(
+                    user.name,
+                    hygiene.kind,
+                    SEVERITY[hygiene.kind],
+                    status,
+                    since=hygiene.since,
+                    deadline=deadline,
+                    detail=_join(hygiene.detail, note),
+                    action=_ACTION[hygiene.kind],
+                    source=creds.source,
+                    active_keys=hygiene.keys,
+                )
+            )
+    return results
+
+
+@dataclass(frozen=True)
+class Hygiene:
+    """One credential hygiene problem of a user, before statuses apply."""
+
+    kind: FindingKind
+    since: datetime | None  # the last activity of the idle credential, or the oldest key's creation
+    detail: str
+    keys: int = 0  # access keys concerned
+
+
+def hygiene_checks(creds: Credentials, settings: Settings, now: datetime) -> list[Hygiene]:
+    """console-unused, access-key-unused, access-key-old, two-active-keys (thresholds: module docstring)."""
+    found: list[Hygiene] = []
+    last = creds.password_last_activity
+    if creds.password_enabled and last is not None and is_unused(last, now, settings.unused_days):
+        used = (
+            "never used"
+            if creds.password_last_used is None
+            else f"last used {_day(creds.password_last_used)}"
+        )
+        found.append(
+            Hygiene(
+                CONSOLE_UNUSED,
+                last,
+                f"console password unused for {_days(now - last)} ({used}, "
+                f"last changed {_day(creds.password_last_changed)}); threshold {settings.unused_days} days",
+            )
+        )
+    active = creds.active_key_slots
+    idle = [
+        (k, last)
+        for k in active
+        if (last := k.last_activity) is not None and is_unused(last, now, settings.unused_days)
+    ]
+    if idle:
+        found.append(
+            Hygiene(
+                ACCESS_KEY_UNUSED,
+                min(last for _, last in idle),
+                "; ".join(_describe_idle_key(k, last, now) for k, last in idle)
+                + f"; threshold {settings.unused_days} days",
+                keys=len(idle),
+            )
+        )
+    old = [k for k in active if is_old(k.last_rotated, now, settings.key_max_age_days)]
+    if old:
+        found.append(
+            Hygiene(
+                ACCESS_KEY_OLD,
+                min(k.last_rotated for k in old if k.last_rotated is not None),
+                "; ".join(
+                    f"access key {k.slot} created {_day(k.last_rotated)} ({_days(now - k.last_rotated)} ago)"
+                    for k in old
+                    if k.last_rotated is not None
+                )
+                + f"; maximum age {settings.key_max_age_days} days",
+                keys=len(old),
+            )
+        )
+    if len(active) >= 2:
+        created = [k.last_rotated for k in active if k.last_rotated is not None]
+        found.append(
+            Hygiene(
+                TWO_ACTIVE_KEYS,
+                max(created) if created else None,
+                "access keys "
+                + " and ".join(f"{k.slot} (created {_day(k.last_rotated)})" for k in active)
+                + " are both active",
+                keys=len(active),
+            )
+        )
+    return found
+
+
+def is_unused(last_activity: datetime | None, now: datetime, days: int) -> bool:
+    """Unused for ``days`` days or more (inclusive); ``days == 0`` turns the check off."""
+    if days == 0 or last_activity is None:
+        return False
+    return now - last_activity >= timedelta(days=days)
+
+
+def is_old(created: datetime | None, now: datetime, max_age_days: int) -> bool:
+    """Created more than ``max_age_days`` days ago (exclusive); ``0`` turns the check off."""
+    if max_age_days == 0 or created is None:
+        return False
+    return now - created > timedelta(days=max_age_days)
+
+
+def _describe_idle_key(key: AccessKeySlot, last: datetime, now: datetime) -> str:
+    if key.last_used is None:
+        return f"access key {key.slot} never used, created {_day(key.last_rotated)} ({_days(now - last)} ago)"
+    return f"access key {key.slot} unused for {_days(now - last)} (last used {_day(key.last_used)})"
+
+
+def mfa_finding_kind(creds: Credentials | None) -> FindingKind | None:
+    """console-without-mfa, access-key-without-mfa, or None (MFA present, or nothing to sign in with)."""
+    if creds is None or creds.mfa:
+        return None
+    if creds.password_enabled:
+        return CONSOLE_WITHOUT_MFA
+    if creds.active_keys > 0:
+        return ACCESS_KEY_WITHOUT_MFA
+    return None
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Most severe first; within a severity, what needs a person first; then by user and kind."""
+    return sorted(
+        findings, key=lambda f: (-int(f.severity), _STATUS_ORDER.get(f.status, 99), f.user, f.finding)
+    )
+
+
+def count_by_kind(findings: Iterable[Finding]) -> dict[str, int]:
+    """Findings per kind, the most severe kinds first."""
+    counts = Counter(f.finding for f in findings)
+    ranked = sorted(counts, key=lambda kind: (-int(SEVERITY[kind]), kind))
+    return {kind: counts[kind] for kind in ranked}
+
+
+def count_by_status(findings: Iterable[Finding]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f.status] = counts.get(f.status, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: _STATUS_ORDER.get(kv[0], 99)))
+
+
+def _describe(creds: Credentials) -> str:
+    parts = ["console password" if creds.password_enabled else "no console password"]
+    keys = creds.active_keys
+    slots = " and ".join(str(k.slot) for k in creds.active_key_slots)
+    where = f" (slot{'s' if keys > 1 else ''} {slots})" if keys else ""
+    parts.append(f"{keys} active access key{'s' if keys != 1 else ''}{where}")
+    parts.append("no MFA")
+    if creds.source == "live":
+        parts.append("checked live: created after the report")
+    return ", ".join(parts)
+
+
+def _day(moment: datetime | None) -> str:
+    return moment.date().isoformat() if moment else "unknown"
+
+
+def _days(delta: timedelta) -> str:
+    days = delta.days
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+def _lapsed_exemption_note(tags: Mapping[str, str], settings: Settings) -> str:
+    """A tag that no longer (or never did) exempt: said out loud, so nobody believes it still does."""
+    value = tags.get(settings.exempt_tag_key)
+    if value is None:
+        return ""
+    return f"exemption tag {settings.exempt_tag_key}={value} not in force (expired or not true/YYYY-MM-DD)"
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)

@@ -1,0 +1,349 @@
+"""The one validated settings model, shared by the Lambda functions (environment) and the CLI (flags).
+
+Settings are validated once, when built; every bad value is reported as one line naming the setting,
+the value and what is wrong. Core code receives a ``Settings`` instance and never reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+from core.model import naming
+from core.model.errors import SettingsError
+
+MfaMode = Literal["strict", "console"]
+
+DEFAULT_GROUP_NAME = "IAMGuardSecuredUsers"
+DEFAULT_POLICY_NAME = "IAMGuardSecureIAMPolicy"
+DEFAULT_EXEMPT_TAG_KEY = "iam-guard:exempt"
+
+# IAM's own name rules (CreateUser / CreateGroup / CreatePolicy).
+_IAM_NAME = re.compile(r"^[\w+=,.@-]+$", re.ASCII)  # IAM names are ASCII
+_VPCE_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
+_TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")  # spaces, never line breaks or tabs
+_SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$", re.ASCII)
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$", re.ASCII)
+
+# Environment variable -> settings field. The Lambda functions and template.yaml use exactly these.
+ENV_VARS: dict[str, str] = {
+    "IAM_GUARD_ALLOWED_CIDRS": "allowed_cidrs",
+    "IAM_GUARD_ALLOWED_VPCE_IDS": "allowed_vpce_ids",
+    "IAM_GUARD_IP_RESTRICTION": "ip_restriction",
+    "IAM_GUARD_MFA_MODE": "mfa_mode",
+    "IAM_GUARD_GROUP_NAME": "group_name",
+    "IAM_GUARD_POLICY_NAME": "policy_name",
+    "IAM_GUARD_EXEMPT_USERS": "exempt_users",
+    "IAM_GUARD_EXEMPT_TAG_KEY": "exempt_tag_key",
+    "IAM_GUARD_GRACE_DAYS": "grace_days",
+    "IAM_GUARD_DRY_RUN": "dry_run",
+    "IAM_GUARD_REMEDIATE": "remediate",
+    "IAM_GUARD_QUIET_RUNS": "quiet_runs",
+    "IAM_GUARD_SNS_TOPIC_ARN": "sns_topic_arn",
+    "IAM_GUARD_SLACK_SECRET_ARN": "slack_secret_arn",
+    "IAM_GUARD_STACK_NAME": "stack_name",
+    "IAM_GUARD_MAX_MFA_AGE_HOURS": "max_mfa_age_hours",
+    "IAM_GUARD_SECURITY_HUB": "security_hub",
+    "IAM_GUARD_UNUSED_DAYS": "unused_days",
+    "IAM_GUARD_KEY_MAX_AGE_DAYS": "key_max_age_days",
+    "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "remediate_unused_keys",
+    "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "org_exclude_accounts",
+}
+_LIST_FIELDS = {"allowed_cidrs", "allowed_vpce_ids", "exempt_users", "org_exclude_accounts"}
+_BOOL_FIELDS = {
+    "ip_restriction",
+    "dry_run",
+    "remediate",
+    "quiet_runs",
+    "security_hub",
+    "remediate_unused_keys",
+}
+# Credential hygiene thresholds, in days (0 turns the check off); the template's MinValue/MaxValue match.
+MAX_HYGIENE_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that shapes the guardrail and the jobs around it.
+
+    Build it with ``build_settings`` (or ``settings_from_env``): every field is checked and normalised in
+    ``__post_init__`` (``_CHECKS``), so a ``Settings`` that exists is valid, ``dataclasses.replace``
+    included.
+    """
+
+    allowed_cidrs: tuple[str, ...] = ()
+    allowed_vpce_ids: tuple[str, ...] = ()
+    ip_restriction: bool = True
+    mfa_mode: MfaMode = "strict"
+    group_name: str = DEFAULT_GROUP_NAME
+    policy_name: str = DEFAULT_POLICY_NAME
+    exempt_users: frozenset[str] = frozenset()
+    exempt_tag_key: str = DEFAULT_EXEMPT_TAG_KEY
+    grace_days: int = 7
+    dry_run: bool = False
+    remediate: bool = False
+    quiet_runs: bool = False
+    sns_topic_arn: str | None = None
+    slack_secret_arn: str | None = None
+    stack_name: str | None = None  # IAM Guard's own stack: the guardrail then protects its resources
+    max_mfa_age_hours: int | None = None  # deny (all but self-service) older MFA; 1 to 8760
+    # A member account of an organisation (org mode): the guardrail protects the spoke's roles and rules
+    # instead of a stack's resources. Set by core.org (member_settings), never from the environment.
+    protect_spoke: bool = False
+    security_hub: bool = False  # the sweep imports its findings into the account's Security Hub
+    # Credential hygiene (sweep): console password / active key unused for this many days or more;
+    # active key created more than this many days ago. 0 turns the check off.
+    unused_days: int = 45
+    key_max_age_days: int = 90
+    remediate_unused_keys: bool = False  # its own switch: Remediate=true stacks do not start on upgrade
+    # Organizations mode (the hub): member accounts IAM Guard leaves alone - not swept, events ignored.
+    org_exclude_accounts: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        for name, check in _CHECKS.items():
+            given = getattr(self, name)
+            try:
+                object.__setattr__(self, name, check(given))
+            except ValueError as exc:
+                problems.append(_problem(name, str(exc), given))
+        if not problems and self.ip_restriction and not (self.allowed_cidrs or self.allowed_vpce_ids):
+            problems.append(
+                "invalid settings: no allowed network: give at least one allowed CIDR or VPC endpoint, "
+                "or turn the network restriction off explicitly (--no-ip-restriction)"
+            )
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise SettingsError(problems[0] + more)
+
+    def is_listed_exempt(self, user_name: str) -> bool:
+        """IAM user names are unique without regard to case: so is the exemption list."""
+        return user_name.casefold() in {u.casefold() for u in self.exempt_users}
+
+
+# --- the checks: each takes the value given and returns it typed and normalised, or raises ValueError --
+
+Check = Callable[[Any], Any]
+
+
+def _text(value: Any, shortest: int = 0, longest: int = 10**6) -> str:
+    if not isinstance(value, str):
+        raise ValueError("should be a valid string")
+    if len(value) < shortest:
+        raise ValueError(f"should have at least {shortest} character{'s' if shortest > 1 else ''}")
+    if len(value) > longest:
+        raise ValueError(f"should have at most {longest} characters")
+    return value
+
+
+def _integer(smallest: int, largest: int) -> Check:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError("should be a valid integer")
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError("should be a valid integer, unable to parse string as an integer") from None
+        if number < smallest:
+            raise ValueError(f"should be greater than or equal to {smallest}")
+        if number > largest:
+            raise ValueError(f"should be less than or equal to {largest}")
+        return number
+
+    return check
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValueError("should be a valid boolean (true or false)")
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, tuple | list | set | frozenset):
+        raise ValueError("should be a list of strings")
+    for item in value:
+        _text(item)
+    return tuple(value)
+
+
+def _optional(check: Check) -> Check:
+    return lambda value: None if value is None else check(value)
+
+
+def _cidrs(value: Any) -> tuple[str, ...]:
+    normalized = tuple(dict.fromkeys(normalize_cidr(c) for c in _strings(value)))
+    _refuse_everything_together(normalized)
+    return normalized
+
+
+def _vpce_ids(value: Any) -> tuple[str, ...]:
+    ids = _strings(value)
+    for vpce in ids:
+        if not _VPCE_ID.match(vpce):
+            raise ValueError(f"{vpce!r} is not a VPC endpoint ID (expected vpce- and 8 to 17 hex digits)")
+    return tuple(dict.fromkeys(ids))
+
+
+def _mfa_mode(value: Any) -> str:
+    if value not in ("strict", "console"):
+        raise ValueError("should be 'strict' or 'console'")
+    return str(value)
+
+
+def _iam_name(value: Any) -> str:
+    name = _text(value, 1, 128)
+    if not _IAM_NAME.match(name):
+        raise ValueError(f"{name!r} may contain only letters, digits and +=,.@_-")
+    return name
+
+
+def _user_names(value: Any) -> frozenset[str]:
+    users = frozenset(_strings(value))
+    for user in sorted(users):
+        if not _IAM_NAME.match(user) or len(user) > 64:
+            raise ValueError(f"{user!r} is not a valid IAM user name")
+    return users
+
+
+def _tag_key(value: Any) -> str:
+    key = _text(value)
+    if not _TAG_KEY.match(key) or key.lower().startswith("aws:"):
+        raise ValueError(f"{key!r} is not a valid IAM tag key (1-128 characters, no 'aws:' prefix)")
+    return key
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> Check:
+    def check(value: Any) -> str:
+        if not pattern.match(_text(value)):
+            raise ValueError(f"{value!r} is not {what}")
+        return str(value)
+
+    return check
+
+
+def _account_ids(value: Any) -> frozenset[str]:
+    accounts = frozenset(_strings(value))
+    for account in sorted(accounts):
+        if not naming.ACCOUNT_ID.match(account):
+            raise ValueError(f"{account!r} is not an AWS account ID (12 digits)")
+    return accounts
+
+
+def _stack_name(value: Any) -> str:
+    name = _text(value)
+    if not naming.STACK_NAME.match(name):
+        raise ValueError(
+            f"{name!r} is not a valid stack name (a letter, then letters, digits and hyphens, "
+            f"at most {naming.MAX_STACK_NAME} characters)"
+        )
+    return name
+
+
+# Field -> its check, in field order (the first problem reported is the first field's).
+_CHECKS: dict[str, Check] = {
+    "allowed_cidrs": _cidrs,
+    "allowed_vpce_ids": _vpce_ids,
+    "ip_restriction": _boolean,
+    "mfa_mode": _mfa_mode,
+    "group_name": _iam_name,
+    "policy_name": _iam_name,
+    "exempt_users": _user_names,
+    "exempt_tag_key": _tag_key,
+    "grace_days": _integer(0, 365),
+    "dry_run": _boolean,
+    "remediate": _boolean,
+    "quiet_runs": _boolean,
+    "sns_topic_arn": _optional(_matching(_SNS_TOPIC_ARN, "an SNS topic ARN")),
+    "slack_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
+    "stack_name": _optional(_stack_name),
+    "max_mfa_age_hours": _optional(_integer(1, 8760)),
+    "protect_spoke": _boolean,
+    "security_hub": _boolean,
+    "unused_days": _integer(0, MAX_HYGIENE_DAYS),
+    "key_max_age_days": _integer(0, MAX_HYGIENE_DAYS),
+    "remediate_unused_keys": _boolean,
+    "org_exclude_accounts": _account_ids,
+}
+SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
+
+
+def normalize_cidr(value: str) -> str:
+    """Validate one CIDR (IPv4 or IPv6) and return its canonical text; refuse 'everything' ranges."""
+    text = value.strip()
+    try:
+        network = ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        reason = str(exc)
+        if "host bits set" in reason:
+            fixed = ipaddress.ip_network(text, strict=False)
+            raise ValueError(f"{value!r} has host bits set (did you mean {fixed}?)") from None
+        raise ValueError(f"{value!r} is not a valid IPv4 or IPv6 CIDR") from None
+    if network.prefixlen == 0:
+        raise ValueError(f"{value!r} allows every address, which is no restriction at all")
+    return str(network)  # a bare address becomes an explicit /32 or /128
+
+
+def _refuse_everything_together(cidrs: tuple[str, ...]) -> None:
+    """0.0.0.0/1 + 128.0.0.0/1 is as open as 0.0.0.0/0: refuse ranges that together cover a family."""
+    networks = [ipaddress.ip_network(c) for c in cidrs]
+    for family in (4, 6):
+        merged = ipaddress.collapse_addresses([n for n in networks if n.version == family])  # type: ignore[type-var,misc]
+        if any(n.prefixlen == 0 for n in merged):
+            raise ValueError(f"{', '.join(cidrs)} together allow every IPv{family} address")
+
+
+def build_settings(**values: Any) -> Settings:
+    """Build settings from keyword values (None means not given); one ``SettingsError`` line when invalid."""
+    clean = {k: v for k, v in values.items() if v is not None}
+    unknown = sorted(clean.keys() - set(SETTINGS_FIELDS))
+    if unknown:
+        raise SettingsError(f"invalid setting {unknown[0]}: not a setting (extra inputs are not permitted)")
+    return Settings(**clean)
+
+
+def validate_setting(field: str, value: Any) -> Any:
+    """One setting checked on its own: the model's rules and one-line error, without the other settings."""
+    return getattr(build_settings(ip_restriction=False, **{field: value}), field)
+
+
+def settings_from_env(environ: Mapping[str, str]) -> Settings:
+    """Build settings from the ``IAM_GUARD_*`` environment variables (the Lambda functions' source)."""
+    values: dict[str, Any] = {}
+    for var, field in ENV_VARS.items():
+        raw = environ.get(var)
+        if raw is None or raw.strip() == "":
+            continue
+        if field in _LIST_FIELDS:
+            values[field] = tuple(item.strip() for item in raw.split(",") if item.strip())
+        elif field in _BOOL_FIELDS:
+            values[field] = _parse_bool(var, raw)
+        else:
+            values[field] = raw.strip()
+    return build_settings(**values)
+
+
+def _parse_bool(var: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"true", "1", "yes"}:
+        return True
+    if lowered in {"false", "0", "no"}:
+        return False
+    raise SettingsError(f"invalid setting {var}: {raw!r} is not true or false")
+
+
+def _problem(field: str, message: str, value: Any) -> str:
+    """One line naming the setting, what is wrong, and the value when the message does not show it."""
+    if isinstance(value, str | int | float) and repr(value) not in message:
+        message += f" (got {_shorten(value)})"
+    elif isinstance(value, tuple | list | frozenset | set) and not any(repr(v) in message for v in value):
+        message += f" (got {_shorten(', '.join(map(str, value)))})"
+    return f"invalid setting {field}: {message}"
+
+
+def _shorten(value: str | int | float, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]} ({len(str(value))} characters)"

@@ -1,0 +1,433 @@
+"""The guardrail policy: rendered from settings, compared semantically with a live document. Pure.
+
+This module is the only place the policy exists. The Lambda functions, the CloudFormation custom
+resource, the CLI and the tests all call ``render_policy``.
+
+Statements (see the policy documentation for each one and why):
+
+1. ``DenyAllOutsideAllowedNetworks`` - deny everything unless the request comes from an allowed CIDR or
+   an allowed VPC endpoint, or an AWS service calls on the user's behalf.
+2. ``DenyAllExceptSelfServiceWithoutMFA`` - without MFA, deny everything except the self-service actions
+   needed to sign in the first time, change the password and set up MFA, and ``sts:GetSessionToken`` so
+   CLI users can get an MFA session (needed in strict mode; harmless in console mode, where access keys
+   are not gated and STS refuses GetSessionToken to session credentials).
+3. ``DenySelfServiceOnOtherUsersWithoutMFA`` - without MFA, those self-service actions are denied on any
+   user but yourself, even for users whose other policies grant more (AdministratorAccess).
+4. ``DenyMFARegistrationWithAccessKeys`` (strict mode) - registering an MFA device needs a session: a
+   request signed with a long-term key (no ``aws:MultiFactorAuthPresent`` at all) cannot add a device, so
+   a leaked key cannot mint its own MFA. The console's first sign-in (the key present, ``false``) can.
+5. ``DenyAllExceptSelfServiceWithOldMFA`` / ``DenySelfServiceOnOtherUsersWithOldMFA``
+   (``max_mfa_age_hours``) - MFA older than H hours counts as none: statements 2 and 3 again.
+6. ``DenyExemptionTag`` - nobody in the group sets, removes or creates a user with the exemption tag key,
+   in any letter case: exemptions are granted from outside the group.
+7. ``DenyChangesToIAMGuard`` (``stack_name``) - every action but reads on the stack's own resources (by
+   the names ``core.model.naming`` gives them), the guardrail group and policy; and
+   ``DenyChangesToIAMGuardKey`` - the same for the alert topic's KMS key, found by its alias.
+8. ``AllowListingForMFASetup`` / ``AllowCreatingVirtualMFADevices`` / ``AllowManagingOwnMFAAndPassword`` /
+   ``AllowDeactivatingOwnMFAWithMFA`` - grant exactly the self-service the console and CLI flows need, on
+   the caller's own user whatever its IAM path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from core.model import naming
+from core.model.errors import PolicyTooLargeError
+from core.model.settings import Settings
+
+POLICY_VERSION = "2012-10-17"
+MAX_POLICY_CHARS = 6144  # IAM's managed-policy limit, whitespace excluded
+# The caller's own user, at the root path or under any IAM path (/engineering/bob). User names are unique
+# in an account whatever their path, and contain no "/": the second pattern names nobody else.
+OWN_USER_ARNS = ("arn:aws:iam::*:user/${aws:username}", "arn:aws:iam::*:user/*/${aws:username}")
+ANY_MFA_DEVICE_ARN = "arn:aws:iam::*:mfa/*"
+
+# Self-service actions that do not support resource-level permissions (Service Authorization Reference).
+ACCOUNT_LEVEL_SELF_SERVICE = (
+    "iam:GetAccountPasswordPolicy",
+    "iam:ListUsers",
+    "iam:ListVirtualMFADevices",
+)
+# Actions on the caller's own IAM user (resource type "user").
+OWN_USER_SELF_SERVICE = (
+    "iam:ChangePassword",
+    "iam:EnableMFADevice",
+    "iam:GetMFADevice",
+    "iam:GetUser",
+    "iam:ListMFADevices",
+    "iam:ResyncMFADevice",
+)
+# Resource type "mfa": a virtual device may have any name since 2022-11.
+CREATE_MFA_DEVICE = "iam:CreateVirtualMFADevice"
+GET_SESSION_TOKEN = "sts:GetSessionToken"  # noqa: S105 - an action name, not a secret
+
+# What a user without MFA may still do (statement 2's NotAction). Not DeleteVirtualMFADevice (AWS warns).
+SELF_SERVICE_ACTIONS = tuple(
+    sorted((*ACCOUNT_LEVEL_SELF_SERVICE, *OWN_USER_SELF_SERVICE, CREATE_MFA_DEVICE, GET_SESSION_TOKEN))
+)
+# Registering an MFA device: denied to long-term keys in strict mode.
+MFA_REGISTRATION = ("iam:CreateVirtualMFADevice", "iam:EnableMFADevice", "iam:ResyncMFADevice")
+# Where the exemption tag may be set, removed or given at creation (aws:TagKeys: the keys in the request).
+EXEMPTION_TAGGING = ("iam:CreateUser", "iam:TagUser", "iam:UntagUser")
+
+# What guarded users may still do on IAM Guard's own resources: read them (Describe/Get/List, and the log
+# queries). Everything else is denied: writes, deletes, tagging, and also lambda:InvokeFunction,
+# sns:Publish, sqs:ReceiveMessage, iam:PassRole, kms:Decrypt...
+_READS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("cloudformation", ("Describe*", "Get*", "List*")),
+    ("cloudtrail", ("Describe*", "Get*", "List*")),
+    ("cloudwatch", ("Describe*", "Get*", "List*")),
+    ("events", ("Describe*", "List*")),
+    ("iam", ("Get*", "List*")),
+    ("kms", ("Describe*", "Get*", "List*")),
+    ("lambda", ("Get*", "List*")),
+    ("logs", ("Describe*", "FilterLogEvents", "Get*", "List*", "StartQuery", "StopQuery")),
+    ("s3", ("Get*", "List*")),
+    ("scheduler", ("Get*", "List*")),
+    ("sns", ("Get*", "List*")),
+    ("sqs", ("Get*", "List*")),
+    ("states", ("Describe*", "Get*", "List*")),
+)
+READ_ACTIONS = tuple(f"{service}:{verb}" for service, verbs in _READS for verb in verbs)
+KMS_READ_ACTIONS = tuple(action for action in READ_ACTIONS if action.startswith("kms:"))
+
+
+def own_resource_arns(settings: Settings) -> tuple[str, ...]:
+    """ARN patterns of everything IAM Guard owns (partition, region and account wildcarded).
+
+    Stack resources are named ``<stack>_<suffix>``: stack names hold no "_", so no other stack's resource
+    (``<other stack>-<LogicalId>-<random>``, even when the other stack's name starts or ends with ours)
+    matches. IAM allows no wildcard in an ARN's resource type (``function:``, ``rule/``...): one pattern
+    per type. The trail bucket's name is CloudFormation's (``<stack lower>-trailbucket-<random>``), the
+    stack itself is ``stack/<stack>/<id>``, log groups ``/aws/lambda/<stack>/...`` and roles
+    ``/iam-guard/<stack>/...``. The group and the policy: IAM Guard's whole path, and the configured
+    names at the root path, where version 0.1 created them.
+    """
+    if settings.stack_name is None:
+        return ()
+    stack = settings.stack_name
+    own = naming.owned_prefix(stack)
+    return (
+        f"arn:*:cloudformation:*:*:stack/{stack}/*",
+        f"arn:*:cloudtrail:*:*:trail/{own}*",
+        f"arn:*:cloudwatch:*:*:alarm:{own}*",
+        f"arn:*:events:*:*:event-bus/{own}*",
+        f"arn:*:events:*:*:rule/{own}*",
+        f"arn:*:iam::*:group/{settings.group_name}",
+        f"arn:*:iam::*:group{naming.IAM_PATH}*",
+        f"arn:*:iam::*:policy/{settings.policy_name}",
+        f"arn:*:iam::*:policy{naming.IAM_PATH}*",
+        f"arn:*:iam::*:role{naming.role_path(stack)}*",
+        f"arn:*:kms:*:*:alias/{own}*",
+        f"arn:*:lambda:*:*:function:{own}*",  # and its versions and aliases (function:<name>:<qualifier>)
+        f"arn:*:lambda:*:*:layer:{own}*",
+        f"arn:*:logs:*:*:log-group:{naming.log_group_prefix(stack)}*",  # and their streams
+        f"arn:*:s3:::{naming.trail_bucket_prefix(stack)}*",  # the bucket and its objects
+        f"arn:*:scheduler:*:*:schedule/*/{own}*",  # schedule/<group>/<name>
+        f"arn:*:sns:*:*:{own}*",  # the topic and its subscriptions (<topic>:<id>)
+        f"arn:*:sqs:*:*:{own}*",
+        f"arn:*:states:*:*:execution:{own}*",
+        f"arn:*:states:*:*:stateMachine:{own}*",
+    )
+
+
+def render_policy(settings: Settings) -> dict[str, Any]:
+    """Return the guardrail policy document for these settings; refuse one IAM would reject for size."""
+    strict = settings.mfa_mode == "strict"
+    without_mfa = {"BoolIfExists" if strict else "Bool": {"aws:MultiFactorAuthPresent": "false"}}
+    statements: list[dict[str, Any]] = []
+    if settings.ip_restriction:
+        statements.append(_network_statement(settings))
+    statements += [
+        {
+            "Sid": "DenyAllExceptSelfServiceWithoutMFA",
+            "Effect": "Deny",
+            "NotAction": list(SELF_SERVICE_ACTIONS),
+            "Resource": "*",
+            "Condition": without_mfa,
+        },
+        {
+            "Sid": "DenySelfServiceOnOtherUsersWithoutMFA",
+            "Effect": "Deny",
+            "Action": list(OWN_USER_SELF_SERVICE),
+            "NotResource": list(OWN_USER_ARNS),
+            "Condition": without_mfa,
+        },
+    ]
+    if strict:
+        # Null "true": the key is absent, as in every request signed with a long-term access key. A
+        # console session without MFA carries it ("false") and may register the user's first device.
+        statements.append(
+            {
+                "Sid": "DenyMFARegistrationWithAccessKeys",
+                "Effect": "Deny",
+                "Action": list(MFA_REGISTRATION),
+                "Resource": "*",
+                "Condition": {"Null": {"aws:MultiFactorAuthPresent": "true"}},
+            }
+        )
+    if settings.max_mfa_age_hours is not None:
+        # MFA older than that counts as none: the two statements above, for a session whose MFA is old.
+        # Absent without MFA (those statements decide such requests); seconds since the MFA sign-in.
+        too_old = {"NumericGreaterThan": {"aws:MultiFactorAuthAge": str(settings.max_mfa_age_hours * 3600)}}
+        statements += [
+            {
+                "Sid": "DenyAllExceptSelfServiceWithOldMFA",
+                "Effect": "Deny",
+                "NotAction": list(SELF_SERVICE_ACTIONS),
+                "Resource": "*",
+                "Condition": too_old,
+            },
+            {
+                "Sid": "DenySelfServiceOnOtherUsersWithOldMFA",
+                "Effect": "Deny",
+                "Action": list(OWN_USER_SELF_SERVICE),
+                "NotResource": list(OWN_USER_ARNS),
+                "Condition": too_old,
+            },
+        ]
+    statements.append(
+        {
+            "Sid": "DenyExemptionTag",
+            "Effect": "Deny",
+            "Action": list(EXEMPTION_TAGGING),
+            "Resource": "*",
+            # Any of the request's tag keys equal to ours, ignoring case; absent (no tags) never matches.
+            "Condition": {"ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": settings.exempt_tag_key}},
+        }
+    )
+    statements += _self_protection_statements(settings)
+    if settings.protect_spoke:
+        statements.append(_spoke_protection_statement(settings))
+    statements += [
+        {
+            "Sid": "AllowListingForMFASetup",
+            "Effect": "Allow",
+            "Action": [*ACCOUNT_LEVEL_SELF_SERVICE, GET_SESSION_TOKEN],
+            "Resource": "*",
+        },
+        {
+            "Sid": "AllowCreatingVirtualMFADevices",
+            "Effect": "Allow",
+            "Action": CREATE_MFA_DEVICE,
+            "Resource": ANY_MFA_DEVICE_ARN,
+        },
+        {
+            "Sid": "AllowManagingOwnMFAAndPassword",
+            "Effect": "Allow",
+            "Action": list(OWN_USER_SELF_SERVICE),
+            "Resource": list(OWN_USER_ARNS),
+        },
+        {
+            "Sid": "AllowDeactivatingOwnMFAWithMFA",
+            "Effect": "Allow",
+            "Action": "iam:DeactivateMFADevice",
+            "Resource": list(OWN_USER_ARNS),
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+        },
+    ]
+    document = {"Version": POLICY_VERSION, "Statement": statements}
+    _check_size(document, settings)
+    return document
+
+
+# Reads of the spoke's resources stay allowed; every other call on them is denied to guarded users.
+SPOKE_READ_ACTIONS = ("events:Describe*", "events:List*", "iam:Get*", "iam:List*")
+
+
+def _spoke_protection_statement(settings: Settings) -> dict[str, Any]:
+    """In a member account (org mode): the spoke's roles and rules, the secured group and the policy.
+
+    The spoke is a StackSet instance the hub cannot heal: without the optional protection SCP, this is
+    what keeps a guarded member user from switching the member off (the hub alerts on any change too).
+    """
+    return {
+        "Sid": "DenyChangesToIAMGuardSpoke",
+        "Effect": "Deny",
+        "NotAction": list(SPOKE_READ_ACTIONS),
+        "Resource": [
+            *(f"arn:*:iam::*:role/{role}" for role in naming.SPOKE_ROLES),
+            f"arn:*:events:*:*:rule/{naming.SPOKE_RULE_PREFIX}*",
+            f"arn:*:iam::*:group/{settings.group_name}",
+            f"arn:*:iam::*:group{naming.IAM_PATH}*",
+            f"arn:*:iam::*:policy/{settings.policy_name}",
+            f"arn:*:iam::*:policy{naming.IAM_PATH}*",
+        ],
+    }
+
+
+def _network_statement(settings: Settings) -> dict[str, Any]:
+    # Several operators in one Condition are ANDed: deny only when the request is from no allowed CIDR,
+    # AND through no allowed VPC endpoint, AND not made by an AWS service on the user's behalf.
+    # BoolIfExists: if aws:ViaAWSService were ever absent, fail closed (the seed's Bool would not deny).
+    # The aws:ViaAWSService exception is this statement's only: every other Deny applies to requests an
+    # AWS service makes for the user too (a guarded user's own CloudFormation stack cannot tamper).
+    condition: dict[str, Any] = {"BoolIfExists": {"aws:ViaAWSService": "false"}}
+    if settings.allowed_cidrs:
+        condition["NotIpAddress"] = {"aws:SourceIp": list(settings.allowed_cidrs)}
+    if settings.allowed_vpce_ids:
+        condition["StringNotEqualsIfExists"] = {"aws:SourceVpce": list(settings.allowed_vpce_ids)}
+    return {
+        "Sid": "DenyAllOutsideAllowedNetworks",
+        "Effect": "Deny",
+        "Action": "*",
+        "Resource": "*",
+        "Condition": condition,
+    }
+
+
+def _self_protection_statements(settings: Settings) -> list[dict[str, Any]]:
+    """Guarded users may read IAM Guard's resources and do nothing else with them (needs the stack name)."""
+    if settings.stack_name is None:
+        return []
+    return [
+        {
+            "Sid": "DenyChangesToIAMGuard",
+            "Effect": "Deny",
+            "NotAction": list(READ_ACTIONS),
+            "Resource": list(own_resource_arns(settings)),
+        },
+        {
+            # A key's ARN holds no name: find the alert topic's key by its alias. Requests on anything but a
+            # KMS key carry no kms:ResourceAliases, and ForAnyValue never matches an absent key.
+            "Sid": "DenyChangesToIAMGuardKey",
+            "Effect": "Deny",
+            "NotAction": list(KMS_READ_ACTIONS),
+            "Resource": "*",
+            "Condition": {
+                "ForAnyValue:StringEquals": {"kms:ResourceAliases": naming.key_alias(settings.stack_name)}
+            },
+        },
+    ]
+
+
+def policy_json(document: Mapping[str, Any], *, indent: int | None = 2) -> str:
+    """Serialize a policy document the same way everywhere (CLI output, IAM calls)."""
+    return json.dumps(document, indent=indent, sort_keys=False)
+
+
+def policy_size(document: Mapping[str, Any]) -> int:
+    """Characters IAM counts against the limit: the JSON text without whitespace (outside strings)."""
+    return len(json.dumps(document, separators=(",", ":")))
+
+
+def _check_size(document: dict[str, Any], settings: Settings) -> None:
+    size = policy_size(document)
+    if size <= MAX_POLICY_CHARS:
+        return
+    advice: list[str] = []
+    if settings.allowed_cidrs:
+        fit = _how_many_fit(size, settings.allowed_cidrs)
+        advice.append(
+            f"{len(settings.allowed_cidrs)} CIDRs given, at most {fit} CIDRs of this length fit "
+            "(merge adjacent ranges into larger CIDRs)"
+        )
+    elif settings.allowed_vpce_ids:
+        fit = _how_many_fit(size, settings.allowed_vpce_ids)
+        advice.append(f"{len(settings.allowed_vpce_ids)} VPC endpoint IDs given, at most {fit} fit")
+    if settings.stack_name is not None:
+        advice.append(
+            f"or shorten the stack name (each of its {len(settings.stack_name)} characters counts "
+            f"{_stack_name_weight(settings)} times)"
+        )
+    raise PolicyTooLargeError(
+        f"the policy would be {size:,} characters, over IAM's limit of {MAX_POLICY_CHARS:,}: "
+        + ("; ".join(advice) if advice else "shorten the group, policy or exemption tag names")
+    )
+
+
+def _how_many_fit(size: int, items: tuple[str, ...]) -> int:
+    """How many items of the given items' average length the list could hold within the limit."""
+    list_chars = sum(len(json.dumps(item)) + 1 for item in items)  # quoted, plus a separating comma
+    fixed = size - list_chars
+    # fixed is one less than the rest of the document (the last item has no comma): k items take
+    # k * (length + 1) - 1 characters, so k fit when k * (length + 1) <= limit - fixed.
+    return max(int((MAX_POLICY_CHARS - fixed) // (list_chars / len(items))), 0)
+
+
+def _stack_name_weight(settings: Settings) -> int:
+    """How many characters one more character of the stack name adds to the policy."""
+    assert settings.stack_name is not None
+    longer = replace(settings, stack_name=f"{settings.stack_name}x")
+    return policy_size({"S": _self_protection_statements(longer)}) - policy_size(
+        {"S": _self_protection_statements(settings)}
+    )
+
+
+# --- semantic comparison -------------------------------------------------------------------------------
+
+_LIST_VALUED = {"Action", "NotAction", "Resource", "NotResource"}
+
+
+def canonical_policy(document: Mapping[str, Any] | str) -> Any:
+    """A hashable canonical form that is equal for documents IAM evaluates identically.
+
+    Ignored, as IAM ignores them: key order, whitespace, order and duplicates inside action/resource/
+    condition-value lists, a single string vs a one-element list, JSON ``false`` vs ``"false"`` (and
+    ``43200`` vs ``"43200"``), the case of condition keys, the case of the values an ``...IgnoreCase``
+    operator compares, statement order and ``Sid`` (a label, not part of evaluation). Operators are
+    compared exactly: ``ForAnyValue:StringEquals`` is not ``StringEquals``, ``Null`` is not ``Bool``.
+    """
+    doc = json.loads(document) if isinstance(document, str) else document
+    statements = doc.get("Statement", [])
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    return (
+        str(doc.get("Version", "2008-10-17")),
+        frozenset(_canonical_statement(s) for s in statements),
+    )
+
+
+def _canonical_statement(statement: Mapping[str, Any]) -> Any:
+    items: list[tuple[str, Any]] = []
+    for key, value in statement.items():
+        if key == "Sid":
+            continue
+        if key in _LIST_VALUED:
+            items.append((key, _value_set(value)))
+        elif key == "Condition":
+            items.append((key, _canonical_condition(value)))
+        elif key in {"Principal", "NotPrincipal"}:
+            items.append((key, _canonical_principal(value)))
+        else:
+            items.append((key, _scalar(value)))
+    return frozenset(items)
+
+
+def _canonical_condition(condition: Mapping[str, Any]) -> Any:
+    return frozenset(
+        (
+            operator,
+            frozenset(
+                (key.lower(), _value_set(values, fold=operator.lower().endswith("ignorecase")))
+                for key, values in keys.items()
+            ),
+        )
+        for operator, keys in condition.items()
+    )
+
+
+def _canonical_principal(principal: Any) -> Any:
+    if isinstance(principal, Mapping):
+        return frozenset((kind, _value_set(v)) for kind, v in principal.items())
+    return _scalar(principal)
+
+
+def _value_set(value: Any, *, fold: bool = False) -> frozenset[str]:
+    values = value if isinstance(value, list) else [value]
+    return frozenset(_scalar(v).casefold() if fold else _scalar(v) for v in values)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def policies_equal(live: Mapping[str, Any] | str, rendered: Mapping[str, Any] | str) -> bool:
+    """True when the live document is semantically the rendered one ("current")."""
+    return bool(canonical_policy(live) == canonical_policy(rendered))

@@ -1,0 +1,696 @@
+"""IAM Guard's findings in AWS Security Hub (CSPM), in the AWS Security Finding Format (ASFF).
+
+Two halves, as everywhere in IAM Guard:
+
+- pure mapping: one IAM Guard ``Finding`` -> one ASFF finding (``to_asff``), a finding that is gone ->
+  its archived version (``archived``), ASFF rule checks (``asff_problems``), batching (``batches``);
+- acting: ``SecurityHubGateway`` (the only code that calls boto3 for Security Hub, each method declaring
+  its permission with ``@requires``) and ``import_findings``, which reads back IAM Guard's ACTIVE findings
+  of the account, imports the current ones and archives the ones whose problem is gone.
+
+Findings are imported with the credentials of the account they describe: Security Hub requires the
+caller's account to equal every finding's ``AwsAccountId`` when the account's default product ARN is
+used. ``import_findings`` takes that account ID and refuses to send a finding of any other account (in
+organisation mode, each member's audit role imports that member's findings).
+
+Lifecycle (the ``Id`` is stable per account, finding kind and user, so a re-run updates in place):
+
+- ``CreatedAt`` is when IAM Guard first saw the problem: the ``CreatedAt`` of the ACTIVE finding read
+  back, else this sweep (a new problem, or one that came back after being archived);
+- ``UpdatedAt`` is this sweep;
+- an ACTIVE IAM Guard finding of the account that this sweep no longer reports (MFA added, user deleted,
+  now exempt, user enrolled) is re-imported with ``Compliance.Status`` PASSED and ``RecordState``
+  ARCHIVED;
+- IAM Guard never writes ``Workflow``, ``Note``, ``UserDefinedFields`` or ``VerificationState``: those
+  belong to the people triaging. Severity and Types go through ``FindingProviderFields``, as AWS asks
+  finding providers to (and the top-level copies, which ASFF requires on a new finding).
+
+Calls per import, for F findings of this run and A ACTIVE IAM Guard findings already in Security Hub:
+``GetFindings`` ceil(A / 100) pages (at least 1), ``BatchImportFindings`` ceil((F + archived) / 100)
+(and more only if 6 MB would be exceeded).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError
+
+from core.aws.gateway import Gateway, translate
+from core.aws.iam import permissions_of, requires
+from core.model.alerts import Severity
+from core.model.credential_report import ROOT
+from core.model.errors import AwsError, FindingAccountError
+from core.model.findings import (
+    ACCESS_KEY_OLD,
+    ACCESS_KEY_UNUSED,
+    ACCESS_KEY_WITHOUT_MFA,
+    CONSOLE_UNUSED,
+    CONSOLE_WITHOUT_MFA,
+    CONTROLS,
+    EXEMPT,
+    GUARDRAIL_DRIFT,
+    NOT_IN_SECURED_GROUP,
+    ROOT_ACCESS_KEY,
+    ROOT_NO_CREDENTIALS,
+    ROOT_WITHOUT_MFA,
+    TWO_ACTIVE_KEYS,
+    Finding,
+)
+
+logger = Logger(child=True)
+
+SCHEMA_VERSION = "2018-10-08"
+GENERATOR_PREFIX = "iam-guard/"
+PRODUCT_NAME = "IAM Guard"
+# BatchImportFindings limits (Security Hub partner guide): 100 findings and 6 MB per call, 240 KB each.
+MAX_BATCH_FINDINGS = 100
+MAX_BATCH_BYTES = 6 * 1024 * 1024
+MAX_FINDING_BYTES = 240 * 1024
+GET_FINDINGS_PAGE = 100  # GetFindings MaxResults upper bound
+# ASFF field limits IAM Guard's text could reach.
+MAX_ID = 512
+MAX_TITLE = 256
+MAX_DESCRIPTION = 1024
+MAX_RECOMMENDATION = 512
+MAX_PRODUCT_FIELD_VALUE = 2048
+
+# --- the mapping tables ------------------------------------------------------------------------------
+
+
+# Finding kind -> the Security Hub CSPM controls (https://docs.aws.amazon.com/securityhub/latest/
+# userguide/iam-controls.html) that check the same thing, named in Compliance.RelatedRequirements, and the
+# CIS AWS Foundations Benchmark recommendations: one table, ``core.model.findings.CONTROLS``. Kinds without a
+# matching control (group membership, exemptions, drift) name none.
+SECURITY_HUB_CONTROLS: dict[str, tuple[str, ...]] = {
+    kind: controls.security_hub for kind, controls in CONTROLS.items() if controls.security_hub
+}
+
+# ASFF finding types ("namespace/category/classifier"). What a CIS AWS Foundations Benchmark
+# recommendation covers is typed so; the rest is an AWS security best practice.
+CIS_TYPE = "Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark"
+BEST_PRACTICES_TYPE = "Software and Configuration Checks/AWS Security Best Practices"
+_CIS_KINDS = frozenset(kind for kind, controls in CONTROLS.items() if controls.cis)
+TYPE_NAMESPACES = (
+    "Software and Configuration Checks",
+    "TTPs",
+    "Effects",
+    "Unusual Behaviors",
+    "Sensitive Data Identifications",
+)
+
+PASSED = "PASSED"
+FAILED = "FAILED"
+WARNING = "WARNING"
+NOT_AVAILABLE = "NOT_AVAILABLE"
+# IAM Guard status -> Compliance.Status. "resolved" is this module's own: a problem gone at this sweep.
+RESOLVED = "resolved"
+COMPLIANCE_STATUS: dict[str, str] = {
+    "violation": FAILED,
+    "would-enrol": FAILED,
+    "would-remediate": FAILED,
+    "would-heal": FAILED,
+    "drift": FAILED,
+    "grace": WARNING,
+    "exempt": PASSED,
+    "enrolled": PASSED,
+    "remediated": PASSED,
+    "healed": PASSED,
+    RESOLVED: PASSED,
+    "failed": NOT_AVAILABLE,
+}
+
+SEVERITY_LABEL: dict[Severity, str] = {
+    Severity.CRITICAL: "CRITICAL",
+    Severity.HIGH: "HIGH",
+    Severity.MEDIUM: "MEDIUM",
+    Severity.LOW: "LOW",
+    Severity.INFO: "INFORMATIONAL",
+}
+
+_TITLES = {
+    ROOT_WITHOUT_MFA: "Root user without MFA",
+    CONSOLE_WITHOUT_MFA: "IAM user with a console password and no MFA",
+    ACCESS_KEY_WITHOUT_MFA: "IAM user with an active access key and no MFA",
+    NOT_IN_SECURED_GROUP: "IAM user outside the secured group",
+    EXEMPT: "IAM user exempt from the MFA guardrail",
+    CONSOLE_UNUSED: "IAM user console password unused",
+    ACCESS_KEY_UNUSED: "IAM user access key unused",
+    ACCESS_KEY_OLD: "IAM user access key not rotated",
+    TWO_ACTIVE_KEYS: "IAM user with two active access keys",
+    ROOT_NO_CREDENTIALS: "Root user has no credentials",
+    ROOT_ACCESS_KEY: "Root user has an access key",
+    GUARDRAIL_DRIFT: "IAM Guard guardrail differs from its definition",
+}
+
+# Fields ASFF requires on every finding (asff-required-attributes); botocore's model marks all but
+# Types and Severity, which Security Hub requires on a new finding (top level or FindingProviderFields).
+REQUIRED_FIELDS = (
+    "AwsAccountId",
+    "CreatedAt",
+    "Description",
+    "GeneratorId",
+    "Id",
+    "ProductArn",
+    "Resources",
+    "SchemaVersion",
+    "Severity",
+    "Title",
+    "Types",
+    "UpdatedAt",
+)
+# Fields that belong to the people triaging: a provider never writes them.
+NEVER_WRITTEN = ("Workflow", "WorkflowState", "Note", "UserDefinedFields", "VerificationState")
+# What ``archived`` copies from a finding read back (everything else Security Hub added stays out).
+_COPIED_ON_ARCHIVE = (
+    "SchemaVersion",
+    "Id",
+    "ProductArn",
+    "GeneratorId",
+    "AwsAccountId",
+    "Types",
+    "CreatedAt",
+    "Title",
+    "Description",
+    "Remediation",
+    "FirstObservedAt",
+    "LastObservedAt",
+)
+
+
+# --- pure mapping --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where findings go: the account (= the caller's account), its region and partition."""
+
+    account_id: str
+    region: str
+    partition: str = "aws"
+
+    @property
+    def product_arn(self) -> str:
+        return product_arn(self.account_id, self.region, self.partition)
+
+
+def product_arn(account_id: str, region: str, partition: str = "aws") -> str:
+    """The account's default product: what a custom integration imports findings as."""
+    return f"arn:{partition}:securityhub:{region}:{account_id}:product/{account_id}/default"
+
+
+def finding_id(account_id: str, kind: str, user: str) -> str:
+    """``iam-guard/<account>/<kind>/<user>`` (root: ``.../root``; no user: ``.../account``): one per
+    account, kind and user."""
+    return f"{GENERATOR_PREFIX}{account_id}/{kind}/{_subject_key(user)}"
+
+
+def generator_id(kind: str) -> str:
+    return f"{GENERATOR_PREFIX}{kind}"
+
+
+def compliance_status(status: str) -> str:
+    """FAILED / WARNING / PASSED / NOT_AVAILABLE; an unknown status says it could not be judged."""
+    return COMPLIANCE_STATUS.get(status, NOT_AVAILABLE)
+
+
+def asff_timestamp(moment: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds, as ASFF shows it: 2026-11-29T03:34:43.000Z."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{aware.microsecond // 1000:03d}Z"
+
+
+def to_asff(
+    finding: Finding,
+    target: Target,
+    *,
+    now: datetime,
+    created_at: str | None = None,
+    user_arn: str = "",
+    report_generated_at: datetime | None = None,
+) -> dict[str, Any]:
+    """One ASFF finding for one IAM Guard finding, ACTIVE. ``created_at``: the first-seen time to keep."""
+    updated = asff_timestamp(now)
+    created = created_at or updated
+    label = SEVERITY_LABEL.get(finding.severity, "INFORMATIONAL")
+    types = [CIS_TYPE if finding.finding in _CIS_KINDS else BEST_PRACTICES_TYPE]
+    compliance: dict[str, Any] = {"Status": compliance_status(finding.status)}
+    controls = SECURITY_HUB_CONTROLS.get(finding.finding)
+    if controls:
+        compliance["RelatedRequirements"] = list(controls)
+    asff: dict[str, Any] = {
+        "SchemaVersion": SCHEMA_VERSION,
+        "Id": finding_id(target.account_id, finding.finding, finding.user),
+        "ProductArn": target.product_arn,
+        "ProductName": PRODUCT_NAME,
+        "CompanyName": PRODUCT_NAME,
+        "GeneratorId": generator_id(finding.finding),
+        "AwsAccountId": target.account_id,
+        "Types": types,
+        "CreatedAt": created,
+        "UpdatedAt": updated,
+        "FirstObservedAt": created,
+        "LastObservedAt": updated,
+        "Severity": {"Label": label, "Original": finding.severity.label},
+        "FindingProviderFields": {
+            "Severity": {"Label": label, "Original": finding.severity.label},
+            "Types": list(types),
+        },
+        "Title": _clip(_title(finding), MAX_TITLE),
+        "Description": _clip(_description(finding), MAX_DESCRIPTION),
+        "Resources": [_resource(finding, target, user_arn)],
+        "Compliance": compliance,
+        "ProductFields": _product_fields(finding, report_generated_at),
+        "RecordState": "ACTIVE",
+    }
+    if finding.action:
+        asff["Remediation"] = {"Recommendation": {"Text": _clip(finding.action, MAX_RECOMMENDATION)}}
+    return asff
+
+
+def archived(existing: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+    """The finding read back, re-imported as resolved: PASSED and ARCHIVED, UpdatedAt = now.
+
+    Built from IAM Guard's own fields only: what Security Hub or a person added (Workflow, Note,
+    UserDefinedFields, VerificationState, Security Hub's ``aws/`` product fields) is never sent back.
+    """
+    asff: dict[str, Any] = {k: existing[k] for k in _COPIED_ON_ARCHIVE if k in existing}
+    provider = existing.get("FindingProviderFields") or {}
+    severity = provider.get("Severity") or existing.get("Severity") or {}
+    label = str(severity.get("Label") or "INFORMATIONAL")
+    kept_severity = {
+        "Label": label,
+        **({"Original": severity["Original"]} if severity.get("Original") else {}),
+    }
+    types = list(provider.get("Types") or existing.get("Types") or [BEST_PRACTICES_TYPE])
+    compliance: dict[str, Any] = {"Status": PASSED}
+    related = (existing.get("Compliance") or {}).get("RelatedRequirements")
+    if related:
+        compliance["RelatedRequirements"] = list(related)
+    fields = {
+        k: v for k, v in (existing.get("ProductFields") or {}).items() if str(k).startswith(GENERATOR_PREFIX)
+    }
+    fields[f"{GENERATOR_PREFIX}status"] = RESOLVED
+    fields[f"{GENERATOR_PREFIX}resolved_at"] = asff_timestamp(now)
+    asff.update(
+        {
+            "UpdatedAt": asff_timestamp(now),
+            "Types": types,
+            "Severity": dict(kept_severity),
+            "FindingProviderFields": {"Severity": dict(kept_severity), "Types": list(types)},
+            "Resources": [_copied_resource(r) for r in existing.get("Resources") or []],
+            "Compliance": compliance,
+            "ProductFields": fields,
+            "RecordState": "ARCHIVED",
+        }
+    )
+    return asff
+
+
+def asff_problems(asff: Mapping[str, Any]) -> list[str]:
+    """What breaks the ASFF rules IAM Guard relies on (empty when none). Security Hub checks these
+    server-side; checking them here names the finding and the rule before anything is sent."""
+    problems = [f"missing {name}" for name in REQUIRED_FIELDS if not asff.get(name)]
+    problems += [
+        f"writes {name}, which belongs to the people triaging" for name in NEVER_WRITTEN if name in asff
+    ]
+    if problems:
+        return problems
+    account = str(asff["AwsAccountId"])
+    if not (len(account) == 12 and account.isdigit()):
+        problems.append(f"AwsAccountId {account!r} is not a 12-digit account ID")
+    if asff["SchemaVersion"] != SCHEMA_VERSION:
+        problems.append(f"SchemaVersion is not {SCHEMA_VERSION}")
+    if len(str(asff["Id"])) > MAX_ID or len(str(asff["GeneratorId"])) > MAX_ID:
+        problems.append(f"Id or GeneratorId longer than {MAX_ID} characters")
+    if not str(asff["ProductArn"]).endswith(f":product/{account}/default"):
+        problems.append("ProductArn is not the account's default product")
+    for name in ("CreatedAt", "UpdatedAt"):
+        if not _is_timestamp(str(asff[name])):
+            problems.append(f"{name} {asff[name]!r} is not an RFC 3339 timestamp")
+    label = (asff.get("Severity") or {}).get("Label")
+    if label not in SEVERITY_LABEL.values():
+        problems.append(f"Severity.Label {label!r} is not one of {', '.join(SEVERITY_LABEL.values())}")
+    for kind in asff["Types"]:
+        if str(kind).split("/", 1)[0] not in TYPE_NAMESPACES or str(kind).count("/") > 2:
+            problems.append(f"type {kind!r} is not namespace/category/classifier")
+    if len(str(asff["Title"])) > MAX_TITLE:
+        problems.append(f"Title longer than {MAX_TITLE} characters")
+    if len(str(asff["Description"])) > MAX_DESCRIPTION:
+        problems.append(f"Description longer than {MAX_DESCRIPTION} characters")
+    resources = asff["Resources"]
+    if not isinstance(resources, list) or not 1 <= len(resources) <= 32:
+        problems.append("Resources must hold 1 to 32 resources")
+    elif any(not r.get("Type") or not r.get("Id") for r in resources):
+        problems.append("every resource needs a Type and an Id")
+    status = (asff.get("Compliance") or {}).get("Status")
+    if status not in (PASSED, WARNING, FAILED, NOT_AVAILABLE):
+        problems.append(f"Compliance.Status {status!r} is not an ASFF compliance status")
+    if asff.get("RecordState") not in ("ACTIVE", "ARCHIVED"):
+        problems.append("RecordState is not ACTIVE or ARCHIVED")
+    if _size(asff) > MAX_FINDING_BYTES:
+        problems.append(f"larger than {MAX_FINDING_BYTES // 1024} KB")
+    return problems
+
+
+def batches(
+    findings: Sequence[dict[str, Any]],
+    *,
+    max_findings: int = MAX_BATCH_FINDINGS,
+    max_bytes: int = MAX_BATCH_BYTES,
+) -> Iterator[list[dict[str, Any]]]:
+    """Consecutive batches of at most ``max_findings`` findings and ``max_bytes`` of JSON each."""
+    batch: list[dict[str, Any]] = []
+    size = 2  # the list's brackets
+    for finding in findings:
+        finding_size = _size(finding) + 1  # and its comma
+        if batch and (len(batch) >= max_findings or size + finding_size > max_bytes):
+            yield batch
+            batch, size = [], 2
+        batch.append(finding)
+        size += finding_size
+    if batch:
+        yield batch
+
+
+def is_ours(asff: Mapping[str, Any], target: Target) -> bool:
+    """An ACTIVE IAM Guard finding of this account: what GetFindings' filters ask for, checked again
+    here (some implementations ignore the filters; a Security Hub administrator sees its members')."""
+    return (
+        asff.get("ProductArn") == target.product_arn
+        and asff.get("AwsAccountId") == target.account_id
+        and str(asff.get("GeneratorId", "")).startswith(GENERATOR_PREFIX)
+        and asff.get("RecordState", "ACTIVE") == "ACTIVE"
+    )
+
+
+def _subject_key(user: str) -> str:
+    """The ID's last part: the user name; ``root`` for the root user; ``account`` for a finding about
+    the account itself (no user)."""
+    if user == ROOT:
+        return "root"
+    return user or "account"
+
+
+def _title(finding: Finding) -> str:
+    what = _TITLES.get(finding.finding, finding.finding)
+    if finding.user == ROOT or not finding.user:
+        return what
+    return f"{what}: {finding.user}"
+
+
+def _description(finding: Finding) -> str:
+    subject = "the root user" if finding.user == ROOT else finding.user
+    parts = [
+        f"IAM Guard finding {finding.finding} ({finding.severity.label}) for {subject}: {finding.status}"
+    ]
+    if finding.detail:
+        parts.append(finding.detail)
+    if finding.deadline is not None:
+        parts.append(f"deadline {finding.deadline.date().isoformat()}")
+    return ". ".join(parts) + "."
+
+
+def _resource(finding: Finding, target: Target, user_arn: str) -> dict[str, Any]:
+    if finding.user == ROOT or not finding.user:
+        return {
+            "Type": "AwsAccount",
+            "Id": f"AWS::::Account:{target.account_id}",
+            "Partition": target.partition,
+            "Region": target.region,
+        }
+    arn = user_arn or f"arn:{target.partition}:iam::{target.account_id}:user/{finding.user}"
+    return {
+        "Type": "AwsIamUser",
+        "Id": arn,
+        "Partition": target.partition,
+        "Region": target.region,
+        "Details": {"AwsIamUser": {"UserName": finding.user}},
+    }
+
+
+def _copied_resource(resource: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: resource[k] for k in ("Type", "Id", "Partition", "Region", "Details") if k in resource}
+
+
+def _product_fields(finding: Finding, report_generated_at: datetime | None) -> dict[str, str]:
+    values = {
+        "status": finding.status,
+        "finding": finding.finding,
+        "severity": finding.severity.label,
+        "source": finding.source,
+        "since": _iso(finding.since),
+        "deadline": _iso(finding.deadline),
+        "report_generated_at": _iso(report_generated_at),
+    }
+    return {f"{GENERATOR_PREFIX}{k}": _clip(v, MAX_PRODUCT_FIELD_VALUE) for k, v in values.items() if v}
+
+
+def _iso(moment: datetime | None) -> str:
+    return asff_timestamp(moment) if moment else ""
+
+
+def _is_timestamp(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return "T" in text and (text.endswith("Z") or "+" in text[10:])
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), default=str).encode())
+
+
+# --- acting ----------------------------------------------------------------------------------------
+
+
+def default_securityhub_client() -> Any:
+    """A Security Hub client with botocore's retries off (``Retrier`` retries, so counts stay exact).
+
+    Parameter validation stays on: botocore checks every finding against the service model (required
+    fields, types) before it leaves the process.
+    """
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("securityhub", config=Config(retries={"total_max_attempts": 1}))
+
+
+@dataclass(frozen=True)
+class FailedFinding:
+    """A finding Security Hub (or IAM Guard's own ASFF check) rejected, with the reason."""
+
+    id: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    succeeded: int
+    failed: tuple[FailedFinding, ...]
+
+
+class SecurityHubGateway(Gateway):
+    """Thin wrapper over the Security Hub API. The client is injected or created lazily on first use."""
+
+    default_client_factory = staticmethod(default_securityhub_client)
+
+    def target(self, account_id: str) -> Target:
+        """The client's region and partition, for findings of ``account_id`` (= its credentials')."""
+        try:
+            meta = self.client.meta
+        except BotoCoreError as exc:  # no region configured, no credentials found, ...
+            raise translate("SecurityHub", exc) from None
+        return Target(account_id=account_id, region=str(meta.region_name), partition=str(meta.partition))
+
+    @requires("securityhub:GetFindings")
+    def active_findings(self, target: Target) -> list[dict[str, Any]]:
+        """IAM Guard's ACTIVE findings of this account, every page (each retried on its own)."""
+        filters = {
+            "ProductArn": [{"Value": target.product_arn, "Comparison": "EQUALS"}],
+            "AwsAccountId": [{"Value": target.account_id, "Comparison": "EQUALS"}],
+            "GeneratorId": [{"Value": GENERATOR_PREFIX, "Comparison": "PREFIX"}],
+            "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
+        }
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"Filters": filters, "MaxResults": GET_FINDINGS_PAGE}
+            if token:
+                params["NextToken"] = token
+            page = self.retrier.call("GetFindings", partial(self.client.get_findings, **params))
+            found += [f for f in page.get("Findings", []) if is_ours(f, target)]
+            token = page.get("NextToken")
+            if not token:
+                return found
+
+    @requires("securityhub:BatchImportFindings")
+    def batch_import(self, findings: list[dict[str, Any]], *, account_id: str) -> BatchOutcome:
+        """One BatchImportFindings call. Refuses findings of another account than the caller's."""
+        others = sorted({str(f.get("AwsAccountId")) for f in findings} - {account_id})
+        if others:
+            raise FindingAccountError(
+                f"refusing to import findings of account {', '.join(others)} with the credentials of "
+                f"{account_id}: Security Hub accepts only the caller's own findings"
+            )
+        answer = self.retrier.call(
+            "BatchImportFindings", lambda: self.client.batch_import_findings(Findings=findings)
+        )
+        failed = tuple(
+            FailedFinding(str(f.get("Id", "")), str(f.get("ErrorCode", "")), str(f.get("ErrorMessage", "")))
+            for f in answer.get("FailedFindings") or []
+        )
+        unnamed = int(answer.get("FailedCount", 0)) - len(failed)
+        if unnamed > 0:  # counted as failed but not listed: still never silent
+            failed += (FailedFinding("(unnamed)", "Unknown", f"{unnamed} more counted failed, not listed"),)
+        return BatchOutcome(int(answer.get("SuccessCount", 0)), failed)
+
+
+REQUIRED_PERMISSIONS = permissions_of(SecurityHubGateway.active_findings, SecurityHubGateway.batch_import)
+
+
+@dataclass(frozen=True)
+class SecurityHubResult:
+    """What one import did. ``rejected`` names each finding Security Hub (or the ASFF check) refused;
+    ``not_imported`` counts the findings of calls that failed as a whole (``error`` says why)."""
+
+    imported: int = 0
+    archived: int = 0
+    rejected: tuple[FailedFinding, ...] = ()
+    not_imported: int = 0
+    error: str | None = None
+
+    @property
+    def failed(self) -> int:
+        return len(self.rejected) + self.not_imported
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and self.error is None
+
+    def counts(self) -> dict[str, int]:
+        """The contract of ``audit --format json``: {"imported": n, "archived": m, "failed": k}."""
+        return {"imported": self.imported, "archived": self.archived, "failed": self.failed}
+
+    def summary(self) -> str:
+        return f"Security Hub: {self.imported} imported, {self.archived} archived, {self.failed} failed"
+
+    def problem(self) -> str | None:
+        """One line naming what failed (the ID of every rejected finding), or None when all went in."""
+        if self.ok:
+            return None
+        parts = []
+        if self.rejected:
+            named = ", ".join(f"{f.id} ({f.code}: {f.message})" for f in self.rejected)
+            parts.append(f"{len(self.rejected)} findings rejected: {named}")
+        if self.not_imported:
+            parts.append(f"{self.not_imported} findings not imported")
+        if self.error:
+            parts.append(self.error)
+        return "Security Hub: " + "; ".join(parts)
+
+
+def import_findings(
+    gateway: SecurityHubGateway,
+    findings: Iterable[Finding],
+    *,
+    account_id: str,
+    now: datetime,
+    user_arns: Mapping[str, str] | None = None,
+    report_generated_at: datetime | None = None,
+) -> SecurityHubResult:
+    """Import this run's findings of ``account_id`` and archive IAM Guard's findings that are gone.
+
+    ``account_id`` is the account of the gateway's credentials (the sweep's account; in organisation
+    mode, the member whose role the client uses); a finding of any other account is never sent. Never
+    raises for AWS failures: the result says what failed, and the caller makes it an error (exit 1, a
+    failed invocation).
+    """
+    findings = list(findings)
+    if not (len(account_id) == 12 and account_id.isdigit()):
+        reason = f"no account ID to import the findings for (got {account_id!r})"
+        return SecurityHubResult(not_imported=len(findings), error=reason)
+    try:
+        target = gateway.target(account_id)
+        existing = {str(f["Id"]): f for f in gateway.active_findings(target)}
+    except AwsError as exc:
+        return SecurityHubResult(not_imported=len(findings), error=_explain(exc))
+    arns = user_arns or {}
+    current = [
+        to_asff(
+            f,
+            target,
+            now=now,
+            created_at=_created_at(existing.get(finding_id(account_id, f.finding, f.user))),
+            user_arn=arns.get(f.user, ""),
+            report_generated_at=report_generated_at,
+        )
+        for f in findings
+    ]
+    current_ids = {a["Id"] for a in current}
+    gone = [archived(f, now=now) for fid, f in sorted(existing.items()) if fid not in current_ids]
+    rejected = [
+        FailedFinding(str(a.get("Id", "")), "InvalidAsff", "; ".join(p))
+        for a in [*current, *gone]
+        if (p := asff_problems(a))
+    ]
+    invalid = {f.id for f in rejected}
+    outgoing = [a for a in [*current, *gone] if a["Id"] not in invalid]
+    not_imported = 0
+    error: str | None = None
+    went_in: set[str] = set()
+    for batch in batches(outgoing):
+        if error is not None:  # a call failed as a whole (after retries): the rest would fail alike
+            not_imported += len(batch)
+            continue
+        try:
+            outcome = gateway.batch_import(batch, account_id=account_id)
+        except AwsError as exc:
+            error = _explain(exc)
+            not_imported += len(batch)
+            continue
+        rejected += outcome.failed
+        refused = {f.id for f in outcome.failed}
+        went_in |= {str(a["Id"]) for a in batch if a["Id"] not in refused}
+    archived_ids = {str(a["Id"]) for a in gone}
+    result = SecurityHubResult(
+        imported=len(went_in - archived_ids),
+        archived=len(went_in & archived_ids),
+        rejected=tuple(rejected),
+        not_imported=not_imported,
+        error=error,
+    )
+    if result.ok:
+        logger.info("findings imported into Security Hub", extra=result.counts())
+    else:
+        logger.error("Security Hub import incomplete", extra={**result.counts(), "problem": result.problem()})
+    return result
+
+
+def _created_at(existing: Mapping[str, Any] | None) -> str | None:
+    """First seen: the ACTIVE finding's CreatedAt when there is one (a re-run), else None (now)."""
+    if existing is None:
+        return None
+    created = existing.get("CreatedAt")
+    return str(created) if created else None
+
+
+def _explain(exc: AwsError) -> str:
+    if exc.code == "InvalidAccessException":
+        return (
+            f"{exc}; Security Hub CSPM is not enabled in this account and region: enable it, or turn "
+            "the import off (SecurityHub=false, no --security-hub)"
+        )
+    return str(exc)

@@ -1,0 +1,672 @@
+"""The scheduled MFA sweep: gather -> classify -> reconcile (enrol, remediate) -> one digest alert.
+
+IAM calls per run, for N users (see README, "The sweep"):
+
+- GenerateCredentialReport: 1 to ``REPORT_ATTEMPTS`` (polled with short backoff);
+- GetCredentialReport: 1 (more only if IAM answers ReportInProgress/ReportExpired within the bound);
+- GetAccountAuthorizationDetails: ceil(items / 1000) pages (users with membership, tags and creation
+  dates; groups; customer managed policies with their versions - the guardrail is checked from these);
+- ListVirtualMFADevices (Assigned): ceil(devices / 1000) pages (fresh MFA state);
+- GetAccountSummary: 1 (the root user's password, access keys and MFA, live);
+- per user missing from the report (created after it): GetLoginProfile + ListAccessKeys + ListMFADevices;
+- per user enrolled: AddUserToGroup; per user remediated: ListMFADevices + ListAccessKeys (the re-check)
+  + one UpdateAccessKey per active key;
+- per guardrail change to heal: the write itself (``core.guardrail.state``).
+
+With a stack name, the enforcer's own health is read too (``core.sweep.selfcheck``: 5 calls, none of
+them IAM). With ``security_hub`` on, the findings then go to the account's Security Hub
+(``core.report.securityhub``)
+before the digest, which says how that went; a failed import is in the result, never raised.
+
+Per user whose unused keys are deactivated: ListAccessKeys + one GetAccessKeyLastUsed per active key (the
+re-check) + one UpdateAccessKey per key still unused. So a run with a warm report costs 5 IAM calls on
+real IAM (4 account-wide reads + GetAccountSummary) for up to 1,000 users, 6 on moto (which answers
+STARTED to the first GenerateCredentialReport).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from aws_lambda_powertools import Logger
+
+from core.aws.cloudformation import CloudFormationGateway
+from core.aws.iam import AccountDetails, CredentialReport, IamGateway, permissions_of
+from core.guardrail.state import WRITE_PERMISSIONS, Change, apply_plan, plan_guardrail, state_from_details
+from core.model.alerts import Alert, AlertItem, AlertKind, AlertSink, Severity
+from core.model.credential_report import ROOT, AccessKeySlot, parse_report
+from core.model.errors import AwsError, CredentialReportError, DeliveryError, IamGuardError
+from core.model.exemptions import tags_to_dict
+from core.model.findings import (
+    ACCESS_KEY_UNUSED,
+    ENROLLED,
+    FAILED,
+    GUARDRAIL_DRIFT,
+    HEALED,
+    MFA_KINDS,
+    NOT_IN_SECURED_GROUP,
+    REACTIVATE,
+    REMEDIATED,
+    SEVERITY,
+    VIOLATION,
+    WOULD_ENROL,
+    WOULD_HEAL,
+    WOULD_REMEDIATE,
+    Credentials,
+    Finding,
+    RootCredentials,
+    Snapshot,
+    Status,
+    UserRecord,
+    classify,
+    count_by_kind,
+    count_by_status,
+    is_unused,
+    sort_findings,
+)
+from core.model.settings import Settings
+from core.policy.document import render_policy
+from core.sweep.selfcheck import PERMISSIONS as SELFCHECK_PERMISSIONS
+from core.sweep.selfcheck import EnforcerHealth, InfrastructureGateway, check_enforcer
+
+if TYPE_CHECKING:  # loaded only when the import is on (SecurityHub=true): most sweeps never need it
+    from core.report.securityhub import SecurityHubGateway, SecurityHubResult
+
+logger = Logger(child=True)
+
+# Waits between GenerateCredentialReport polls: 8 attempts over about 45 s at most. IAM usually
+# finishes in seconds; a Lambda with a few minutes' timeout still reports the failure itself.
+REPORT_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0)
+REPORT_ATTEMPTS = len(REPORT_DELAYS) + 1
+# IAM answers these while a report is being built, or when it must be rebuilt: wait and ask again.
+_REPORT_NOT_READY = {"LimitExceeded", "ReportInProgress", "ReportExpired", "ReportNotPresent"}
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+REQUIRED_PERMISSIONS = (
+    WRITE_PERMISSIONS
+    | permissions_of(
+        IamGateway.generate_credential_report,
+        IamGateway.get_credential_report,
+        IamGateway.account_details,
+        IamGateway.users_with_assigned_virtual_mfa,
+        IamGateway.account_summary,
+        IamGateway.has_login_profile,
+        IamGateway.list_access_keys,
+        IamGateway.list_mfa_devices,
+        IamGateway.add_user_to_group,
+        IamGateway.deactivate_access_key,
+        IamGateway.access_key_last_used,
+    )
+    | SELFCHECK_PERMISSIONS
+)
+
+# How the sweep treats the guardrail: ``heal`` compares it with the rendered policy and heals what differs
+# (the Lambda function; ``audit --heal-guardrail``); ``report`` compares and reports (``audit`` with policy
+# flags); ``presence`` checks only that the group exists and holds the policy (``audit`` without them).
+GuardrailMode = Literal["heal", "report", "presence"]
+GUARDRAIL_SUBJECT = "<guardrail>"
+NOT_CHECKED = EnforcerHealth("not-checked")
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    account_id: str
+    report_generated_at: datetime
+    swept_at: datetime
+    users_scanned: int
+    findings: tuple[Finding, ...]
+    dry_run: bool
+    remediate: bool
+    group_name: str
+    grace_days: int
+    alerts_sent: tuple[AlertKind, ...]
+    delivery_error: str | None = None
+    # verified, healed, would-heal, drift, not-checked or failed (see ``check_guardrail``)
+    guardrail: str = "not-checked"
+    guardrail_changes: tuple[Change, ...] = ()
+    enforcer: EnforcerHealth = NOT_CHECKED
+    security_hub: SecurityHubResult | None = None  # None: the import is off
+    unused_days: int = 45
+    key_max_age_days: int = 90
+    remediate_unused_keys: bool = False
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return count_by_kind(self.findings)
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        return count_by_status(self.findings)
+
+    @property
+    def failures(self) -> list[Finding]:
+        return [f for f in self.findings if f.status == FAILED]
+
+
+# --- gather ----------------------------------------------------------------------------------------
+
+
+def fetch_credential_report(
+    iam: IamGateway,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    delays: Sequence[float] = REPORT_DELAYS,
+) -> CredentialReport:
+    """Generate (or reuse, if IAM's is under 4 hours old) the report and read it, within a bounded wait."""
+    last = "no attempt"
+    for attempt in range(len(delays) + 1):
+        if attempt:
+            sleep(delays[attempt - 1])
+        try:
+            state = iam.generate_credential_report()
+            if state != "COMPLETE":
+                last = f"report generation {state}"
+                continue
+            return iam.get_credential_report()
+        except AwsError as exc:
+            if exc.code not in _REPORT_NOT_READY:
+                raise
+            last = str(exc)
+    waited = sum(delays)
+    raise CredentialReportError(
+        "GenerateCredentialReport",
+        "NotReady",
+        f"the credential report was not ready after {len(delays) + 1} attempts over {waited:g} s "
+        f"(last: {last}); try again in a few minutes",
+    )
+
+
+def gather(iam: IamGateway, *, sleep: Callable[[float], None] = time.sleep) -> Snapshot:
+    """The account-wide reads, then per-user checks only for users the report does not know yet."""
+    return gather_with_details(iam, sleep=sleep)[0]
+
+
+def gather_with_details(
+    iam: IamGateway, *, sleep: Callable[[float], None] = time.sleep
+) -> tuple[Snapshot, AccountDetails]:
+    """``gather``, also returning the account listing's groups and policies (the guardrail's state)."""
+    report = fetch_credential_report(iam, sleep=sleep)
+    records = parse_report(report.rows)
+    details = iam.account_details()
+    users = tuple(_user_record(u) for u in details.users)
+    virtual_mfa = frozenset(iam.users_with_assigned_virtual_mfa())
+    # Always asked: the report's root row says not_supported for the password and may be 4 hours old.
+    root = RootCredentials.from_summary(iam.account_summary(), records.get(ROOT))
+    snapshot = Snapshot(_aware(report.generated_at), records, users, virtual_mfa, root)
+    missing = snapshot.missing_from_report()
+    live = {name: live_credentials(iam, name) for name in missing}
+    if missing:
+        logger.info("users missing from the credential report checked live", extra={"count": len(missing)})
+    return replace(snapshot, live=live), details
+
+
+def live_credentials(iam: IamGateway, user_name: str) -> Credentials:
+    """Three per-user calls, for a user the report does not list (created after it was generated).
+
+    Key use is not known live without one more call per key; such a user is younger than the report
+    (at most 4 hours), so its keys count from their creation, which cannot make them unused or old.
+    """
+    return Credentials(
+        password_enabled=iam.has_login_profile(user_name),
+        mfa=bool(iam.list_mfa_devices(user_name)),
+        source="live",
+        keys=tuple(
+            AccessKeySlot(
+                slot=i,
+                active=k.get("Status") == "Active",
+                last_rotated=_aware(k["CreateDate"]) if isinstance(k.get("CreateDate"), datetime) else None,
+                last_used=None,
+            )
+            for i, k in enumerate(iam.list_access_keys(user_name), start=1)
+        ),
+    )
+
+
+def _user_record(detail: dict[str, Any]) -> UserRecord:
+    created = detail.get("CreateDate")
+    return UserRecord(
+        name=str(detail["UserName"]),
+        arn=str(detail.get("Arn", "")),
+        # IAM always sends CreateDate; without one, grant no grace rather than a fresh one.
+        created=_aware(created) if isinstance(created, datetime) else _EPOCH,
+        groups=frozenset(str(g) for g in detail.get("GroupList") or []),
+        tags=tags_to_dict(detail.get("Tags") or []),
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# --- reconcile -------------------------------------------------------------------------------------
+
+
+def reconcile(
+    iam: IamGateway, findings: Sequence[Finding], settings: Settings, now: datetime | None = None
+) -> list[Finding]:
+    """Enrol users outside the group (unless dry-run); deactivate keys when remediation is on."""
+    now = now or datetime.now(UTC)
+    done: list[Finding] = []
+    for finding in findings:
+        if finding.finding == NOT_IN_SECURED_GROUP:
+            done.append(enrol(iam, finding, settings))
+        elif _remediable(finding, settings):
+            done.extend(remediate(iam, finding, settings))
+        elif _unused_keys_remediable(finding, settings):
+            done.extend(deactivate_unused_keys(iam, finding, settings, now))
+        else:
+            done.append(finding)
+    return sort_findings(done)
+
+
+def enrol(iam: IamGateway, finding: Finding, settings: Settings) -> Finding:
+    if settings.dry_run:
+        return replace(finding, status=WOULD_ENROL, detail=f"{finding.detail}; dry run: not enrolled")
+    try:
+        iam.add_user_to_group(settings.group_name, finding.user)
+    except AwsError as exc:
+        logger.warning("enrolment failed", extra={"user": finding.user, "error": str(exc)})
+        return replace(finding, status=FAILED, detail=f"{finding.detail}; enrolment failed: {exc}")
+    logger.info("user enrolled", extra={"user": finding.user, "group": settings.group_name})
+    return replace(finding, status=ENROLLED, detail=f"{finding.detail}; enrolled into {settings.group_name}")
+
+
+def _remediable(finding: Finding, settings: Settings) -> bool:
+    return (
+        settings.remediate
+        and finding.finding in MFA_KINDS
+        and finding.status == VIOLATION
+        and finding.active_keys > 0
+    )
+
+
+def remediate(iam: IamGateway, finding: Finding, settings: Settings) -> list[Finding]:
+    """Re-check MFA and keys right before acting; deactivate (never delete) the keys still active.
+
+    Returns the finding updated, or nothing when the user got an MFA device since the report.
+    """
+    try:
+        if iam.list_mfa_devices(finding.user):
+            logger.info("MFA found at re-check, keys untouched", extra={"user": finding.user})
+            return []
+        active = [k["AccessKeyId"] for k in iam.list_access_keys(finding.user) if k.get("Status") == "Active"]
+        if not active:
+            return [replace(finding, detail=f"{finding.detail}; no active access key to deactivate")]
+        if settings.dry_run:
+            keys = ", ".join(active)
+            return [
+                replace(finding, status=WOULD_REMEDIATE, detail=f"{finding.detail}; would deactivate {keys}")
+            ]
+        for key_id in active:
+            iam.deactivate_access_key(finding.user, key_id)
+            logger.info("access key deactivated", extra={"user": finding.user, "access_key_id": key_id})
+    except AwsError as exc:
+        logger.warning("remediation failed", extra={"user": finding.user, "error": str(exc)})
+        return [replace(finding, status=FAILED, detail=f"{finding.detail}; remediation failed: {exc}")]
+    return [replace(finding, status=REMEDIATED, detail=f"{finding.detail}; deactivated {', '.join(active)}")]
+
+
+def _unused_keys_remediable(finding: Finding, settings: Settings) -> bool:
+    return (
+        settings.remediate_unused_keys
+        and finding.finding == ACCESS_KEY_UNUSED
+        and finding.status == VIOLATION
+        and settings.unused_days > 0
+    )
+
+
+def deactivate_unused_keys(
+    iam: IamGateway, finding: Finding, settings: Settings, now: datetime
+) -> list[Finding]:
+    """Re-check live right before acting, then deactivate (never delete) the keys still unused.
+
+    The report's last-use dates may be 4 hours old: ``ListAccessKeys`` says which keys are active now
+    (and their creation), ``GetAccessKeyLastUsed`` when each last signed a request. The same rule as the
+    finding (unused for ``unused_days`` days or more, a key never used counting from its creation)
+    decides. Returns the finding updated, or nothing when every key was used since the report.
+    """
+    try:
+        active = [k for k in iam.list_access_keys(finding.user) if k.get("Status") == "Active"]
+        if not active:
+            return [replace(finding, detail=f"{finding.detail}; no active access key at re-check")]
+        idle: list[str] = []
+        for key in active:
+            moments = [iam.access_key_last_used(key["AccessKeyId"]), key.get("CreateDate")]
+            known = [_aware(m) for m in moments if isinstance(m, datetime)]
+            if known and is_unused(max(known), now, settings.unused_days):
+                idle.append(key["AccessKeyId"])
+        if not idle:
+            logger.info("keys used since the report, left active", extra={"user": finding.user})
+            return []
+        keys = ", ".join(idle)
+        if settings.dry_run:
+            return [
+                replace(finding, status=WOULD_REMEDIATE, detail=f"{finding.detail}; would deactivate {keys}")
+            ]
+        for key_id in idle:
+            iam.deactivate_access_key(finding.user, key_id)
+            logger.info(
+                "unused access key deactivated", extra={"user": finding.user, "access_key_id": key_id}
+            )
+    except AwsError as exc:
+        logger.warning("unused key remediation failed", extra={"user": finding.user, "error": str(exc)})
+        return [replace(finding, status=FAILED, detail=f"{finding.detail}; remediation failed: {exc}")]
+    return [
+        replace(
+            finding, status=REMEDIATED, active_keys=len(idle), detail=f"{finding.detail}; deactivated {keys}"
+        )
+    ]
+
+
+# --- alerts ----------------------------------------------------------------------------------------
+
+
+def digest_alert(result: SweepResult) -> Alert:
+    attention = [f for f in result.findings if f.needs_attention]
+    severity = max((f.severity for f in attention), default=Severity.INFO)
+    statuses = ", ".join(f"{n} {s}" for s, n in result.status_counts.items()) or "no findings"
+    return Alert(
+        kind=AlertKind.SWEEP_DIGEST,
+        severity=severity,
+        title=f"IAM sweep: {len(attention)} need attention, {len(result.findings)} findings"
+        + (" (dry run)" if result.dry_run else ""),
+        summary=(
+            f"{result.users_scanned} users swept; {statuses}. Credential report generated "
+            f"{result.report_generated_at.isoformat()}."
+        ),
+        account_id=result.account_id,
+        occurred_at=result.swept_at,
+        items=tuple(_item(f) for f in result.findings),
+        counts=tuple(result.counts.items()),
+        report_generated_at=result.report_generated_at,
+        dry_run=result.dry_run,
+        details=(
+            ("group", result.group_name),
+            ("grace_days", str(result.grace_days)),
+            ("guardrail", result.guardrail),
+            ("enforcer", result.enforcer.status),
+            ("unused_days", str(result.unused_days)),
+            ("key_max_age_days", str(result.key_max_age_days)),
+            *((("security_hub", result.security_hub.summary()),) if result.security_hub else ()),
+        ),
+    )
+
+
+def keys_deactivated_alert(result: SweepResult) -> Alert | None:
+    remediated = [f for f in result.findings if f.status == REMEDIATED]
+    if not remediated:
+        return None
+    no_mfa = list(dict.fromkeys(f.user for f in remediated if f.finding in MFA_KINDS))
+    unused = list(dict.fromkeys(f.user for f in remediated if f.finding == ACCESS_KEY_UNUSED))
+    users = set(no_mfa) | set(unused)
+    sentences = []
+    if no_mfa:
+        sentences.append(
+            f"Keys of {', '.join(no_mfa)} are now Inactive (not deleted). Once the user registers an MFA "
+            f"device, reactivate with: {REACTIVATE}"
+        )
+    if unused:
+        sentences.append(
+            f"Keys of {', '.join(unused)} unused for {result.unused_days} days or more are now Inactive (not "
+            f"deleted). If a workload still needs one, reactivate it with: {REACTIVATE}"
+        )
+    if no_mfa and not unused:
+        title = f"IAM sweep deactivated the access keys of {len(users)} user(s) without MFA"
+    elif unused and not no_mfa:
+        title = f"IAM sweep deactivated unused access keys of {len(users)} user(s)"
+    else:
+        title = f"IAM sweep deactivated access keys of {len(users)} user(s): without MFA or unused"
+    return Alert(
+        kind=AlertKind.KEYS_DEACTIVATED,
+        severity=Severity.HIGH,
+        title=title,
+        summary=" ".join(sentences),
+        account_id=result.account_id,
+        occurred_at=result.swept_at,
+        items=tuple(_item(f) for f in remediated),
+        report_generated_at=result.report_generated_at,
+    )
+
+
+def enforcer_alert(result: SweepResult, stack: str) -> Alert | None:
+    """The enforcer cannot report its own silence: the sweep does, every run."""
+    health = result.enforcer
+    if health.status != "problems":
+        return None
+    return Alert(
+        kind=AlertKind.INFRASTRUCTURE_TAMPERED,
+        severity=Severity.CRITICAL,
+        title="IAM Guard's enforcer is not running as deployed",
+        summary=(
+            f"The sweep found the enforcer of {stack} switched off or changed: {'; '.join(health.problems)}. "
+            "New users are not enrolled and tampering is not healed until it is restored: run `sam deploy` "
+            "for the stack, and find out who changed it (CloudTrail)."
+        ),
+        account_id=result.account_id,
+        occurred_at=result.swept_at,
+        items=tuple(
+            AlertItem(
+                "enforcer", "enforcer-disabled", Severity.CRITICAL, "violation", action="redeploy the stack"
+            )
+            for _ in health.problems[:1]
+        ),
+    )
+
+
+def sweep_failed_alert(error: IamGuardError, account_id: str, now: datetime) -> Alert:
+    return Alert(
+        kind=AlertKind.SWEEP_FAILED,
+        severity=Severity.HIGH,
+        title="IAM sweep failed: no findings this run",
+        summary=f"{error}. Users without MFA are not being checked until a run succeeds.",
+        account_id=account_id,
+        occurred_at=now,
+    )
+
+
+def should_send_digest(result: SweepResult, settings: Settings) -> bool:
+    """Always, unless quiet runs are on and no finding needs attention (only grace/exempt, or none)."""
+    return not settings.quiet_runs or any(f.needs_attention for f in result.findings)
+
+
+def _item(f: Finding) -> AlertItem:
+    return AlertItem(
+        subject=f.user,
+        finding=f.finding,
+        severity=f.severity,
+        status=f.status,
+        since=f.since,
+        deadline=f.deadline,
+        action=f.action,
+    )
+
+
+# --- the run ---------------------------------------------------------------------------------------
+
+
+def run_sweep(
+    iam: IamGateway,
+    sink: AlertSink,
+    settings: Settings,
+    *,
+    account_id: str = "",
+    now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    guardrail: GuardrailMode = "presence",
+    infrastructure: InfrastructureGateway | None = None,
+    cloudformation: CloudFormationGateway | None = None,
+    security_hub: SecurityHubGateway | None = None,
+) -> SweepResult:
+    """One sweep. AWS failures while gathering send a SWEEP_FAILED alert and are raised.
+
+    ``guardrail`` says how the guardrail is checked (see ``GuardrailMode``); with ``infrastructure`` and
+    ``cloudformation`` gateways and a stack name, the enforcer's health is checked too. With
+    ``settings.security_hub``, the findings are imported through ``security_hub`` (default: a gateway on
+    the default session's credentials, which must be those of ``account_id``).
+    """
+    now = now or datetime.now(UTC)
+    try:
+        snapshot, details = gather_with_details(iam, sleep=sleep)
+    except IamGuardError as exc:  # the caller logs or prints it; we make sure someone hears of it
+        _send_quietly(sink, sweep_failed_alert(exc, account_id, now))
+        raise
+    account = account_id or _account_from_arns(snapshot, details)
+    # The guardrail first: enrolments need the group to exist.
+    status, changes, drift = check_guardrail(iam, details, settings, account, guardrail)
+    findings = reconcile(iam, classify(snapshot, settings, now), settings, now)
+    health = NOT_CHECKED
+    if infrastructure is not None and cloudformation is not None:
+        health = check_enforcer(infrastructure, cloudformation, settings.stack_name)
+    result = SweepResult(
+        account_id=account,
+        report_generated_at=snapshot.report_generated_at,
+        swept_at=now,
+        users_scanned=len(snapshot.users),
+        findings=tuple(sort_findings([*findings, *drift])),
+        dry_run=settings.dry_run,
+        remediate=settings.remediate,
+        group_name=settings.group_name,
+        grace_days=settings.grace_days,
+        alerts_sent=(),
+        guardrail=status,
+        guardrail_changes=tuple(changes),
+        enforcer=health,
+        unused_days=settings.unused_days,
+        key_max_age_days=settings.key_max_age_days,
+        remediate_unused_keys=settings.remediate_unused_keys,
+    )
+    if settings.security_hub:
+        from core.report.securityhub import SecurityHubGateway, import_findings
+
+        imported = import_findings(
+            security_hub or SecurityHubGateway(),
+            result.findings,
+            account_id=result.account_id,
+            now=now,
+            user_arns={u.name: u.arn for u in snapshot.users if u.arn},
+            report_generated_at=result.report_generated_at,
+        )
+        result = replace(result, security_hub=imported)
+    return deliver(result, sink, settings)
+
+
+# --- the guardrail and the enforcer ----------------------------------------------------------------
+
+
+def check_guardrail(
+    iam: IamGateway, details: AccountDetails, settings: Settings, account_id: str, mode: GuardrailMode
+) -> tuple[str, list[Change], list[Finding]]:
+    """The guardrail's status, the changes made (or due), and a ``guardrail-drift`` finding if it drifted.
+
+    From the account listing already read: no extra call unless something must be healed.
+    """
+    if not account_id:
+        return "not-checked", [], []
+    state = state_from_details(details.groups, details.policies, settings, account_id)
+    if mode == "presence":
+        missing = _missing_pieces(state, settings, account_id)
+        if not missing:
+            return "not-checked", [], []
+        return "drift", [], [_drift_finding(settings, VIOLATION, missing, state.other_holders)]
+    steps = plan_guardrail(state, settings, account_id, render_policy(settings))
+    planned = [step.change for step in steps]
+    if not steps:
+        return "verified", [], []
+    if mode == "report":
+        return (
+            "drift",
+            planned,
+            [_drift_finding(settings, VIOLATION, _described(planned), state.other_holders)],
+        )
+    if settings.dry_run:
+        return (
+            "would-heal",
+            planned,
+            [_drift_finding(settings, WOULD_HEAL, _described(planned), state.other_holders)],
+        )
+    try:
+        done = apply_plan(iam, steps)
+    except AwsError as exc:
+        logger.warning("guardrail not healed", extra={"error": str(exc)})
+        detail = f"{_described(planned)}; healing failed: {exc}"
+        return "failed", [], [_drift_finding(settings, FAILED, detail, state.other_holders)]
+    logger.info("guardrail healed", extra={"changes": _described(done)})
+    return "healed", done, [_drift_finding(settings, HEALED, _described(done), state.other_holders)]
+
+
+def _missing_pieces(state: Any, settings: Settings, account_id: str) -> str:
+    from core.model.naming import policy_arn
+
+    missing = []
+    if not state.group_exists:
+        missing.append(f"group {settings.group_name} missing")
+    if state.versions is None:
+        missing.append(f"policy {settings.policy_name} missing")
+    elif state.group_exists and policy_arn(account_id, settings.policy_name) not in state.attached:
+        missing.append(f"policy {settings.policy_name} not attached to {settings.group_name}")
+    return "; ".join(missing)
+
+
+def _described(changes: Sequence[Change]) -> str:
+    return "; ".join(f"{c.resource}: {c.change}" + (f" ({c.detail})" if c.detail else "") for c in changes)
+
+
+def _drift_finding(settings: Settings, status: Status, detail: str, holders: Sequence[str]) -> Finding:
+    if holders:
+        detail += f"; the policy is also attached to {', '.join(holders)} (a renamed secured group?)"
+    return Finding(
+        GUARDRAIL_SUBJECT,
+        GUARDRAIL_DRIFT,
+        SEVERITY[GUARDRAIL_DRIFT],
+        status,
+        detail=detail,
+        action=f"Find who changed {settings.group_name} / {settings.policy_name}; redeploy if not healed.",
+    )
+
+
+def deliver(result: SweepResult, sink: AlertSink, settings: Settings) -> SweepResult:
+    """Send the remediation alert (if any) and the digest; a delivery failure is recorded, not raised."""
+    alerts = [
+        a
+        for a in (keys_deactivated_alert(result), enforcer_alert(result, settings.stack_name or "IAM Guard"))
+        if a is not None
+    ]
+    if should_send_digest(result, settings):
+        alerts.append(digest_alert(result))
+    sent: list[AlertKind] = []
+    error: str | None = None
+    for alert in alerts:
+        try:
+            sink.send(alert)
+            sent.append(alert.kind)
+        except DeliveryError as exc:
+            logger.error("alert not delivered", extra={"kind": alert.kind.value, "error": str(exc)})
+            error = str(exc)
+    logger.info("sweep done", extra={"findings": len(result.findings), "statuses": result.status_counts})
+    return replace(result, alerts_sent=tuple(sent), delivery_error=error)
+
+
+def _send_quietly(sink: AlertSink, alert: Alert) -> None:
+    try:
+        sink.send(alert)
+    except DeliveryError as exc:
+        logger.error("failure alert not delivered", extra={"error": str(exc)})
+
+
+def _account_from_arns(snapshot: Snapshot, details: AccountDetails | None = None) -> str:
+    """The account ID from any ARN we already hold (arn:aws:iam::123456789012:user/x): no STS call."""
+    arns = [u.arn for u in snapshot.users] + [r.arn for r in snapshot.records.values()]
+    if details is not None:
+        arns += [str(g.get("Arn", "")) for g in details.groups] + [
+            str(p.get("Arn", "")) for p in details.policies
+        ]
+    for arn in arns:
+        parts = arn.split(":")
+        if len(parts) > 4 and parts[4].isdigit():
+            return parts[4]
+    return ""

@@ -1,0 +1,161 @@
+"""What the enforcer cannot report about itself, checked by the sweep: is it still switched on?
+
+A disabled rule, a function throttled to zero or replaced by hand, produces no event the enforcer could
+handle - it never runs. Every sweep reads the enforcer's rule and function and the stack's last finished
+operation (5 calls, none of them IAM), and ``enforcer_problems`` (pure) says what is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from core.aws.cloudformation import CloudFormationGateway, last_finished_operation
+from core.aws.gateway import Retrier
+from core.aws.iam import parse_iam_timestamp, permissions_of, requires
+from core.model.errors import IamGuardError, NotFoundError
+from core.model.naming import ENFORCER_FUNCTION, ENFORCER_RULE, resource_name
+
+
+def _client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(service, config=Config(retries={"total_max_attempts": 1}))
+
+
+class InfrastructureGateway:
+    """The enforcer's rule (EventBridge) and function (Lambda), read-only. Clients lazy or injected."""
+
+    def __init__(
+        self,
+        *,
+        events_client: Any = None,
+        lambda_client: Any = None,
+        retrier: Retrier | None = None,
+        client_factory: Callable[[str], Any] = _client,
+    ) -> None:
+        self._clients = {"events": events_client, "lambda": lambda_client}
+        self._factory = client_factory
+        self.retrier = retrier or Retrier()
+
+    def _call(self, service: str, operation: str, **params: Any) -> Any:
+        from botocore import xform_name
+
+        if self._clients[service] is None:
+            self._clients[service] = self._factory(service)
+        method = getattr(self._clients[service], xform_name(operation))
+        return self.retrier.call(operation, lambda: method(**params))
+
+    @requires("events:DescribeRule")
+    def rule_state(self, rule: str) -> str:
+        return str(self._call("events", "DescribeRule", Name=rule).get("State", ""))
+
+    @requires("events:ListTargetsByRule")
+    def rule_target_arns(self, rule: str) -> list[str]:
+        return [
+            str(t["Arn"]) for t in self._call("events", "ListTargetsByRule", Rule=rule).get("Targets", [])
+        ]
+
+    @requires("lambda:GetFunctionConfiguration")
+    def function_configuration(self, function: str) -> dict[str, Any]:
+        return dict(self._call("lambda", "GetFunctionConfiguration", FunctionName=function))
+
+    @requires("lambda:GetFunctionConcurrency")
+    def reserved_concurrency(self, function: str) -> int | None:
+        found = self._call("lambda", "GetFunctionConcurrency", FunctionName=function)
+        value = found.get("ReservedConcurrentExecutions")
+        return int(value) if value is not None else None
+
+
+PERMISSIONS = permissions_of(
+    InfrastructureGateway.rule_state,
+    InfrastructureGateway.rule_target_arns,
+    InfrastructureGateway.function_configuration,
+    InfrastructureGateway.reserved_concurrency,
+    CloudFormationGateway.recent_events,
+)
+
+
+@dataclass(frozen=True)
+class EnforcerFacts:
+    rule_state: str
+    target_arns: tuple[str, ...]
+    function_arn: str
+    function_state: str
+    last_modified: datetime | None
+    reserved_concurrency: int | None
+    stack_settled_at: datetime | None  # when the stack last finished an operation (None: running/unknown)
+
+
+@dataclass(frozen=True)
+class EnforcerHealth:
+    status: str  # ok, problems, not-checked, failed
+    problems: tuple[str, ...] = ()
+
+
+def read_enforcer(
+    infrastructure: InfrastructureGateway, cloudformation: CloudFormationGateway, stack: str
+) -> EnforcerFacts:
+    rule, function = resource_name(stack, ENFORCER_RULE), resource_name(stack, ENFORCER_FUNCTION)
+    configuration = infrastructure.function_configuration(function)
+    finished = last_finished_operation(cloudformation.recent_events(stack), stack)
+    return EnforcerFacts(
+        rule_state=infrastructure.rule_state(rule),
+        target_arns=tuple(infrastructure.rule_target_arns(rule)),
+        function_arn=str(configuration.get("FunctionArn", "")),
+        function_state=str(configuration.get("State", "Active")),
+        last_modified=_moment(configuration.get("LastModified")),
+        reserved_concurrency=infrastructure.reserved_concurrency(function),
+        stack_settled_at=finished.timestamp if finished else None,
+    )
+
+
+def enforcer_problems(facts: EnforcerFacts) -> list[str]:
+    """Everything that keeps the enforcer from running as deployed, one sentence each."""
+    problems = []
+    if facts.rule_state != "ENABLED":
+        problems.append(f"its EventBridge rule is {facts.rule_state or 'missing'}: no IAM event reaches it")
+    if not any(_same_function(arn, facts.function_arn) for arn in facts.target_arns):
+        problems.append("its EventBridge rule no longer targets the enforcer function")
+    if facts.reserved_concurrency == 0:
+        problems.append("its reserved concurrency is 0: every invocation is throttled")
+    if facts.function_state not in ("Active", ""):
+        problems.append(f"the function is {facts.function_state}")
+    settled, modified = facts.stack_settled_at, facts.last_modified
+    if settled is not None and modified is not None and modified > settled:
+        problems.append(
+            f"the function was changed at {modified.isoformat(timespec='seconds')}, after the stack's last "
+            f"deployment ({settled.isoformat(timespec='seconds')}): code or configuration edited by hand"
+        )
+    return problems
+
+
+def check_enforcer(
+    infrastructure: InfrastructureGateway, cloudformation: CloudFormationGateway, stack: str | None
+) -> EnforcerHealth:
+    if stack is None:
+        return EnforcerHealth("not-checked")
+    try:
+        problems = enforcer_problems(read_enforcer(infrastructure, cloudformation, stack))
+    except NotFoundError as exc:
+        return EnforcerHealth(
+            "problems", (f"the enforcer's {exc.operation} found nothing: {exc.aws_message}",)
+        )
+    except IamGuardError as exc:
+        return EnforcerHealth("failed", (str(exc),))
+    return EnforcerHealth("problems" if problems else "ok", tuple(problems))
+
+
+def _moment(value: Any) -> datetime | None:
+    """Lambda's LastModified is a string (``2026-11-29T19:29:53.000+0000``); emulators may send a datetime."""
+    if isinstance(value, datetime):
+        return value
+    return parse_iam_timestamp(value) if isinstance(value, str) and value else None
+
+
+def _same_function(target_arn: str, function_arn: str) -> bool:
+    """A rule may target the function or one of its aliases/versions (``...:function:name:live``)."""
+    return bool(function_arn) and (target_arn == function_arn or target_arn.startswith(function_arn + ":"))
