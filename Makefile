@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ENGINE := tests/engine
 
-.PHONY: help install test lint format pytest demo bench docs clean
+.PHONY: help install test unit lint format pytest demo bench docs clean duplicates
 
 help:
 	@echo "make demo    - the whole product on an embedded AWS emulator (no account needed)"
@@ -40,6 +40,10 @@ format: $(BIN)/.installed
 # the run; a pytest run started by hand only reports the check as not done, with how to install it.
 pytest: install
 	IAM_GUARD_REQUIRE_ENGINE=1 $(BIN)/python -m pytest -n 2 -q
+
+# The fast loop while editing: pure logic and in-process moto only (tests/conftest.py marks them).
+unit: $(BIN)/.installed
+	$(BIN)/python -m pytest -n 2 -q -m unit
 
 # The documentation site: broken links, missing anchors or pages outside the nav fail the build.
 # NO_MKDOCS_2_WARNING silences Material's end-of-life banner (it is not a build warning). No --quiet:

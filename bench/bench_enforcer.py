@@ -63,7 +63,7 @@ def deployed_account() -> tuple[Any, Any]:
 
     from core.aws.gateway import Retrier
     from core.aws.iam import IamGateway
-    from core.guardrail.state import ensure_guardrail
+    from core.guardrail.apply import ensure_guardrail
     from core.model.settings import build_settings
 
     client = boto3.client("iam", region_name="us-east-1")
@@ -79,7 +79,8 @@ def calls_for(name: str, *, warm: bool) -> tuple[int, str, str]:
     from moto import mock_aws
 
     from core.aws.gateway import CallCounter
-    from core.enforce.actions import GuardrailCache, enforce
+    from core.enforce.actions import GuardrailCache
+    from core.enforce.enforcer import enforce
     from core.enforce.events import parse_event
     from core.model.alerts import RecordingSink
     from core.model.settings import build_settings
@@ -119,7 +120,8 @@ def first_run_calls() -> tuple[int, str]:
 
     from core.aws.gateway import CallCounter
     from core.aws.iam import IamGateway
-    from core.enforce.actions import GuardrailCache, enforce
+    from core.enforce.actions import GuardrailCache
+    from core.enforce.enforcer import enforce
     from core.enforce.events import parse_event
     from core.model.alerts import RecordingSink
     from core.model.settings import build_settings

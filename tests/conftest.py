@@ -67,7 +67,7 @@ def mock_iam() -> Iterator[Any]:
 def moto_moves_group_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     """moto ignores an ``UpdateGroup`` that changes only the path (IAM moves the group): make it move it.
 
-    A gap of the emulator, not of IAM Guard: ``tests/unit/test_iam_adapter_update_group.py`` proves with
+    A gap of the emulator, not of IAM Guard: ``tests/aws/test_iam_adapter_update_group.py`` proves with
     botocore's Stubber what IAM Guard sends; this lets the moto tests see IAM's outcome."""
     from moto.iam.models import IAMBackend
 
@@ -129,3 +129,15 @@ def moto_endpoint(moto_server: str) -> Iterator[str]:
     reset_moto(moto_server)
     yield moto_server
     reset_moto(moto_server)
+
+
+# ``make unit``: every test that needs no moto server, no npm engine and no subprocess of ours.
+SERVER_FIXTURES = frozenset({"moto_server", "moto_endpoint"})
+NOT_UNIT_MARKERS = ("engine", "e2e", "slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        uses_server = SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if not uses_server and not any(item.get_closest_marker(m) for m in NOT_UNIT_MARKERS):
+            item.add_marker(pytest.mark.unit)

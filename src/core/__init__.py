@@ -1,6 +1,6 @@
 """IAM Guard's core: every piece of logic the Lambda functions, the CLI and the tests share.
 
-Packages by capability, importing one way only (``tests/unit/test_architecture.py`` holds it)::
+Packages by capability, importing one way only (``tests/architecture/test_layers.py`` holds it)::
 
     org  ->  enforce, sweep  ->  guardrail, report  ->  policy  ->  aws  ->  model
 

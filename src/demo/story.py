@@ -26,7 +26,8 @@ from core.model.alerts import Alert, AlertKind
 from core.model.errors import IamGuardError
 from core.model.naming import policy_arn
 from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME
-from core.policy.document import policies_equal, render_policy
+from core.policy.compare import policies_equal
+from core.policy.document import render_policy
 from core.report.envelope import alert_from_envelope
 from demo.cloudformation import deployed_enforcer, stack_operation
 from demo.cloudtrail import cloudtrail_event, load_sample

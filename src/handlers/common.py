@@ -20,8 +20,8 @@ from core.model.settings import Settings, settings_from_env
 if TYPE_CHECKING:
     from core.aws.cloudformation import CloudFormationGateway
     from core.aws.iam import IamGateway
+    from core.aws.securityhub import SecurityHubGateway
     from core.model.alerts import AlertSink
-    from core.report.securityhub import SecurityHubGateway
     from core.sweep.selfcheck import InfrastructureGateway
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
@@ -68,7 +68,7 @@ def iam() -> IamGateway:
 @cache
 def security_hub() -> SecurityHubGateway:
     """Used only when the import is on; its client is created on first use."""
-    from core.report.securityhub import SecurityHubGateway
+    from core.aws.securityhub import SecurityHubGateway
 
     return SecurityHubGateway()
 

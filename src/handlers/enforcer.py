@@ -1,4 +1,4 @@
-"""Enforcer Lambda: CloudTrail events from EventBridge -> ``core.enforce.actions.enforce``.
+"""Enforcer Lambda: CloudTrail events from EventBridge -> ``core.enforce.enforcer.enforce``.
 
 Settings come from the ``IAM_GUARD_*`` environment variables (``core.model.settings.ENV_VARS``). Two more,
 read only here: ``IAM_GUARD_OWN_ROLE_ARNS``, the roles of this stack, comma-separated - events caused by
@@ -24,7 +24,8 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from core.enforce.actions import GuardrailCache, enforce, is_retryable
+from core.enforce.actions import GuardrailCache
+from core.enforce.enforcer import enforce, is_retryable
 from core.enforce.events import parse_event
 from core.enforce.watch import Ownership
 from core.model.alerts import AlertSink

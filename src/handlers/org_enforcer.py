@@ -22,7 +22,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.aws.assume import RoleAssumer
-from core.enforce.actions import GuardrailCache, is_retryable
+from core.enforce.actions import GuardrailCache
+from core.enforce.enforcer import is_retryable
 from core.model.errors import IamGuardError, InvalidEventError
 from core.model.metric_names import ENFORCEMENT_FAILED
 from core.model.naming import ENFORCE_ROLE

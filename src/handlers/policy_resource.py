@@ -19,14 +19,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.aws.cfn_response import Replier
-from core.guardrail.custom_resource import (
-    failure_body,
-    handle,
-    parse_request,
-    refused_alert,
-    response_body,
-    verify_request,
-)
+from core.guardrail.custom_resource import handle, parse_request, verify_request
+from core.guardrail.replies import failure_body, refused_alert, response_body
 from core.model.errors import DeliveryError, IamGuardError
 from core.model.metric_names import GUARDRAIL_REQUEST_REFUSED
 from handlers.common import alert_sink, cloudformation, iam, logger, metrics, trace_handler

@@ -22,6 +22,8 @@ from tests.docs.pages import ROOT
 
 from cli.main import main
 
+pytestmark = pytest.mark.slow  # runs the CLI or a function in a process of its own
+
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "src", "events")
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from core.enforce.events import EnrolUser, command_for, parse_event
+from core.enforce.commands import EnrolUser
+from core.enforce.events import parse_event
+from core.enforce.routes import command_for
 from core.model.settings import build_settings
 from demo.cloudtrail import cloudtrail_event, cloudtrail_fields, load_sample
 from demo.report import slack_preview

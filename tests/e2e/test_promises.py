@@ -13,7 +13,8 @@ from tests.harness.mfa import enable_virtual_mfa
 
 from core.model.alerts import Alert, AlertKind
 from core.model.settings import settings_from_env
-from core.policy.document import policies_equal, render_policy
+from core.policy.compare import policies_equal
+from core.policy.document import render_policy
 from core.report.envelope import alert_from_envelope
 from demo.cloudtrail import cloudtrail_event, load_sample
 

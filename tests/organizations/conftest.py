@@ -27,7 +27,7 @@ from tests.harness.mfa import enable_virtual_mfa
 
 from core.aws import assume as access
 from core.aws.iam import IamGateway
-from core.guardrail.state import ensure_guardrail
+from core.guardrail.apply import ensure_guardrail
 from core.model.settings import build_settings
 from core.org.spoke import member_settings
 

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from core.model.settings import build_settings
-from core.policy.document import policies_equal, render_policy
+from core.policy.compare import policies_equal
+from core.policy.document import render_policy
+
+pytestmark = pytest.mark.slow  # runs the CLI or a function in a process of its own
 
 
 def iam_guard(*args: str) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from core.model.settings import build_settings
-from core.policy.document import canonical_policy, policies_equal, render_policy
+from core.policy.compare import canonical_policy, policies_equal
+from core.policy.document import render_policy
 
 Document = dict[str, Any]
 

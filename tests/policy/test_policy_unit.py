@@ -10,14 +10,9 @@ import pytest
 
 from core.model import naming
 from core.model.errors import PolicyTooLargeError
+from core.model.policy_text import policy_json, policy_size
 from core.model.settings import build_settings
-from core.policy.document import (
-    MAX_POLICY_CHARS,
-    SELF_SERVICE_ACTIONS,
-    policy_json,
-    policy_size,
-    render_policy,
-)
+from core.policy.document import MAX_POLICY_CHARS, SELF_SERVICE_ACTIONS, render_policy
 
 CIDRS = ("203.0.113.0/24", "2001:db8:1::/48")
 VPCE = "vpce-0a1b2c3d4e5f60718"

@@ -20,10 +20,11 @@ from tests.harness.mfa import enable_mfa, enable_virtual_mfa
 
 from core.aws.gateway import CallCounter, Retrier
 from core.aws.iam import IamGateway
-from core.guardrail.state import ensure_guardrail
+from core.guardrail.apply import ensure_guardrail
 from core.model.alerts import RecordingSink
 from core.model.settings import Settings, build_settings
-from core.sweep.run import SweepResult, run_sweep
+from core.sweep.result import SweepResult
+from core.sweep.run import run_sweep
 
 GROUP = "IAMGuardSecuredUsers"
 ACCOUNT = "123456789012"

@@ -30,7 +30,8 @@ from core.model.credential_report import HEADER, ROOT
 from core.model.naming import IAM_PATH, policy_arn
 from core.model.settings import Settings, build_settings
 from core.policy.document import render_policy
-from core.sweep.run import SweepResult, run_sweep
+from core.sweep.result import SweepResult
+from core.sweep.run import run_sweep
 
 ACCOUNT_ID = "111122223333"
 GROUP = "IAMGuardSecuredUsers"

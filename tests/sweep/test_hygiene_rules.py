@@ -24,11 +24,9 @@ from core.model.findings import (
     ROOT_WITHOUT_MFA,
     SEVERITY,
     RootCredentials,
-    is_old,
-    is_unused,
-    root_findings,
 )
 from core.model.settings import MAX_HYGIENE_DAYS, Settings, settings_from_env
+from core.sweep.classify import is_old, is_unused, root_findings
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 

@@ -11,24 +11,22 @@ import pytest
 from tests.sweep.conftest import GROUP, make_settings
 
 from core.model.alerts import Severity
-from core.model.credential_report import AccessKeySlot, parse_report, parse_row
+from core.model.credential_report import ROOT, AccessKeySlot, parse_report, parse_row
 from core.model.findings import (
     ACCESS_KEY_WITHOUT_MFA,
     CONSOLE_WITHOUT_MFA,
     EXEMPT,
     NOT_IN_SECURED_GROUP,
-    ROOT,
     ROOT_WITHOUT_MFA,
     Credentials,
     RootCredentials,
     Snapshot,
     UserRecord,
-    classify,
-    credentials_from_report,
-    mfa_finding_kind,
 )
+from core.sweep.alerts import should_send_digest
+from core.sweep.classify import classify, credentials_from_report, mfa_finding_kind
 from core.sweep.output import CSV_COLUMNS, to_csv, to_json, to_table
-from core.sweep.run import SweepResult, should_send_digest
+from core.sweep.result import SweepResult
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 REPORT_AT = NOW - timedelta(hours=3)

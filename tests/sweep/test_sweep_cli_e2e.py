@@ -14,7 +14,7 @@ import pytest
 from tests.sweep.conftest import GROUP, add_story_users
 
 from core.aws.iam import IamGateway
-from core.guardrail.state import ensure_guardrail
+from core.guardrail.apply import ensure_guardrail
 from core.model.settings import build_settings
 
 pytestmark = pytest.mark.e2e

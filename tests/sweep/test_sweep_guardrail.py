@@ -15,7 +15,8 @@ from tests.sweep.conftest import ACCOUNT, GROUP, Account, make_settings
 from core.aws.cloudformation import CloudFormationGateway
 from core.model.alerts import AlertKind, Severity
 from core.model.naming import IAM_PATH, policy_arn
-from core.policy.document import policies_equal, render_policy
+from core.policy.compare import policies_equal
+from core.policy.document import render_policy
 from core.sweep.run import GuardrailMode, run_sweep
 from core.sweep.selfcheck import InfrastructureGateway
 from demo.cloudformation import CloudFormationStandIn, deployed_enforcer

@@ -9,16 +9,17 @@ import pytest
 from tests.sweep.conftest import GROUP, Account, make_settings
 
 from core.model.alerts import AlertKind
+from core.model.credential_report import ROOT
 from core.model.errors import AccessDeniedError, CredentialReportError
 from core.model.findings import (
     ACCESS_KEY_WITHOUT_MFA,
     CONSOLE_WITHOUT_MFA,
     EXEMPT,
     NOT_IN_SECURED_GROUP,
-    ROOT,
     TWO_ACTIVE_KEYS,
 )
-from core.sweep.run import REPORT_ATTEMPTS, REQUIRED_PERMISSIONS
+from core.sweep.report import REPORT_ATTEMPTS
+from core.sweep.run import REQUIRED_PERMISSIONS
 
 AfterGrace = Callable[[int], datetime]
 

@@ -9,6 +9,7 @@ from tests.sweep.conftest import GROUP, Account, make_settings
 from tests.sweep.real_iam import Key, RealIam, ReportUser, Root
 
 from core.model.alerts import AlertKind
+from core.model.credential_report import ROOT
 from core.model.findings import (
     ACCESS_KEY_OLD,
     ACCESS_KEY_UNUSED,
@@ -17,10 +18,9 @@ from core.model.findings import (
     CONSOLE_WITHOUT_MFA,
     EXEMPT,
     NOT_IN_SECURED_GROUP,
-    ROOT,
     TWO_ACTIVE_KEYS,
 )
-from core.sweep.run import SweepResult
+from core.sweep.result import SweepResult
 
 
 @dataclass(frozen=True)

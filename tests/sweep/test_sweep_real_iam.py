@@ -10,7 +10,7 @@ from tests.sweep.conftest import make_settings
 from tests.sweep.real_iam import WARM_READS, Key, RealIam, ReportUser, Root, report_csv
 
 from core.model.alerts import AlertKind, Severity
-from core.model.credential_report import HEADER
+from core.model.credential_report import HEADER, ROOT
 from core.model.errors import CredentialReportError
 from core.model.findings import (
     ACCESS_KEY_OLD,
@@ -19,13 +19,13 @@ from core.model.findings import (
     CONSOLE_UNUSED,
     CONSOLE_WITHOUT_MFA,
     EXEMPT,
-    ROOT,
     ROOT_ACCESS_KEY,
     ROOT_NO_CREDENTIALS,
     ROOT_WITHOUT_MFA,
     TWO_ACTIVE_KEYS,
 )
-from core.sweep.run import SweepResult, run_sweep
+from core.sweep.result import SweepResult
+from core.sweep.run import run_sweep
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 GENERATED = NOW - timedelta(hours=3)

@@ -45,16 +45,20 @@ REQUIRE_ENGINE_VAR = "IAM_GUARD_REQUIRE_ENGINE"  # "1" (make test, CI): a missin
 # Module of ours on the stack -> the function whose role it runs with (innermost match wins).
 MODULE_FUNCTION = {
     "handlers.enforcer": "EnforcerFunction",
+    "core.enforce.enforcer": "EnforcerFunction",
     "core.enforce.actions": "EnforcerFunction",
     "cli.commands.enforce": "EnforcerFunction",
     "handlers.sweep": "SweepFunction",
     "core.sweep.run": "SweepFunction",
+    "core.sweep.report": "SweepFunction",
+    "core.sweep.alerts": "SweepFunction",
     "cli.commands.audit": "SweepFunction",
     # the sweep's import (organisation mode will add its own role)
     "core.report.securityhub": "SweepFunction",
     "handlers.slack_notifier": "SlackNotifierFunction",
     "handlers.policy_resource": "PolicyResourceFunction",
     "core.guardrail.custom_resource": "PolicyResourceFunction",
+    "core.guardrail.replies": "PolicyResourceFunction",
 }
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 # Calls authorized against a user the request names only by an access key ID.

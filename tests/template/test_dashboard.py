@@ -193,7 +193,7 @@ def test_the_enforcer_emits_the_enrolment_and_heal_metrics_the_dashboard_graphs(
     powertools: EmittedMetrics, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from core.aws.iam import IamGateway
-    from core.guardrail.state import ensure_guardrail
+    from core.guardrail.apply import ensure_guardrail
     from core.model.settings import build_settings
     from handlers import enforcer
 

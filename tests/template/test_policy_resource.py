@@ -21,7 +21,8 @@ from core.aws.iam import IamGateway
 from core.guardrail.custom_resource import NOTHING_CREATED, parse_request, plan_request
 from core.model.errors import DeliveryError
 from core.model.settings import build_settings
-from core.policy.document import policies_equal, render_policy
+from core.policy.compare import policies_equal
+from core.policy.document import render_policy
 from demo.cloudformation import CloudFormationStandIn
 from demo.lambda_context import FakeLambdaContext
 from demo.slack_receiver import ReceivedPost, Reply, SlackReceiver

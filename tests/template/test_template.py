@@ -25,11 +25,12 @@ from tests.template.template_model import (
     statements,
 )
 
+from core.aws import securityhub
 from core.enforce import actions as enforcement
 from core.enforce import events
 from core.guardrail import custom_resource
 from core.model.settings import ENV_VARS, Settings, build_settings
-from core.report import securityhub, slack
+from core.report import slack
 from core.report import sns as notify
 from core.sweep import run as sweep
 
@@ -37,7 +38,8 @@ ALERTS = notify.REQUIRED_PERMISSIONS | notify.ENCRYPTED_TOPIC_KEY_PERMISSIONS
 # What each function's "job" policy must grant: what its code declares, nothing more.
 DECLARED: dict[str, frozenset[str]] = {
     "EnforcerFunction": enforcement.REQUIRED_PERMISSIONS | ALERTS,
-    # Security Hub's two actions only with SecurityHub=true (tests/securityhub/test_template_security_hub.py).
+    # Security Hub's two actions only with SecurityHub=true
+    # (tests/report/securityhub/test_template_security_hub.py).
     "SweepFunction": sweep.REQUIRED_PERMISSIONS | ALERTS | securityhub.REQUIRED_PERMISSIONS,
     "SlackNotifierFunction": slack.REQUIRED_PERMISSIONS,
     "PolicyResourceFunction": custom_resource.REQUIRED_PERMISSIONS | ALERTS,

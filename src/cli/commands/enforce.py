@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.aws.cloudformation import CloudFormationGateway
     from core.aws.iam import IamGateway
-    from core.enforce.actions import GuardrailCache, enforce
+    from core.enforce.actions import GuardrailCache
+    from core.enforce.enforcer import enforce
 
     settings = settings_from_args(args)
     if args.org_role:  # the member account the event names (cli.org)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from cli.options import add_guardrail_arguments, add_policy_arguments, settings_from_args
-from core.policy.document import policy_json, render_policy
+from core.model.policy_text import policy_json
+from core.policy.document import render_policy
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -10,8 +10,8 @@ import argparse
 import re
 
 from core.model.naming import STACK_NAME
+from core.model.policy_text import policy_json
 from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, validate_setting
-from core.policy.document import policy_json
 from core.policy.scp import minified, render_scp
 
 _ROLE_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}\*?$")

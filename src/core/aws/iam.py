@@ -16,7 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from core.aws.gateway import Gateway
 from core.model.naming import IAM_PATH
-from core.policy.document import policy_json
+from core.model.policy_text import policy_json
 
 P = ParamSpec("P")
 R = TypeVar("R")

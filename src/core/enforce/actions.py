@@ -7,13 +7,12 @@ call budget holds: steady-state CreateUser = GetUser + AddUserToGroup, plus the 
 
 Never weakens on its own: a user is never removed from the group, whatever the tags say. The only
 credential it ever disables is an MFA device registered, without MFA, next to one the user already had
-(see ``_mfa_registered``). Alert wording lives in ``core.enforce.alerts``.
+(see ``review_mfa_registration``). Alert wording lives in ``core.enforce.alerts``.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -22,10 +21,7 @@ from typing import Any, Literal
 from core.aws.cloudformation import CloudFormationGateway
 from core.aws.iam import IamGateway, permissions_of
 from core.enforce import alerts
-from core.enforce.events import (
-    TAMPER_COMMANDS,
-    ApiCallEvent,
-    Command,
+from core.enforce.commands import (
     EnrolUser,
     EventMeta,
     ExemptionChanged,
@@ -37,12 +33,12 @@ from core.enforce.events import (
     RestoreRenamedGroup,
     RootAccessKeyCreated,
     RootPasswordCreated,
-    command_for,
 )
-from core.enforce.watch import Ownership
-from core.guardrail.state import ENSURE_PERMISSIONS, Change, ensure_guardrail, restore_renamed_group
-from core.model.alerts import Alert, AlertSink, Severity
-from core.model.errors import DeliveryError, IamGuardError, NotFoundError
+from core.guardrail.apply import ensure_guardrail, restore_renamed_group
+from core.guardrail.state import ENSURE_PERMISSIONS, Change
+from core.model.alerts import Alert, Severity
+from core.model.credential_report import ROOT
+from core.model.errors import NotFoundError
 from core.model.exemptions import Exemption, exemption_for, tags_to_dict
 from core.model.naming import same_iam_name
 from core.model.settings import Settings
@@ -118,41 +114,6 @@ EnforcementAction = Literal[
 
 
 @dataclass(frozen=True)
-class EnforcementResult:
-    """What the enforcer did for one event, or why it did nothing (printed by the CLI, logged by Lambda)."""
-
-    meta: EventMeta
-    action: EnforcementAction
-    reason: str
-    user: str = ""
-    guardrail: str = "not-checked"  # verified (IAM reads), cached (warm container), not-checked
-    changes: tuple[Change, ...] = ()
-    alerts: tuple[Alert, ...] = ()
-    dry_run: bool = False
-    delivery_errors: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "event": self.meta.event_name,
-            "event_id": self.meta.event_id,
-            "actor": self.meta.actor,
-            "action": self.action,
-            "reason": self.reason,
-            "user": self.user or None,
-            "guardrail": self.guardrail,
-            "changes": [
-                {"resource": c.resource, "change": c.change, "detail": c.detail} for c in self.changes
-            ],
-            "alerts": [
-                {"kind": a.kind.value, "severity": a.severity.label, "title": a.title, "summary": a.summary}
-                for a in self.alerts
-            ],
-            "dry_run": self.dry_run,
-            "delivery_errors": list(self.delivery_errors),
-        }
-
-
-@dataclass(frozen=True)
 class Outcome:
     action: EnforcementAction
     reason: str
@@ -162,7 +123,7 @@ class Outcome:
 
 
 @dataclass
-class _Run:
+class Run:
     """One event's dependencies, threaded through the steps below."""
 
     settings: Settings
@@ -181,87 +142,43 @@ class _Run:
         return self.settings.dry_run
 
 
-def enforce(
-    event: ApiCallEvent,
-    *,
-    settings: Settings,
-    iam: IamGateway,
-    sink: AlertSink,
-    cache: GuardrailCache,
-    now: Callable[[], datetime] = utc_now,
-    ignore_arns: frozenset[str] = frozenset(),
-    sleep: Callable[[float], None] = time.sleep,
-    owner: Ownership | None = None,
-    cloudformation: CloudFormationGateway | None = None,
-) -> EnforcementResult:
-    """Handle one event. Expected failures send an ENFORCEMENT_FAILED alert, then propagate.
-
-    ``owner`` names IAM Guard's own resources (default: from ``settings.stack_name``); ``cloudformation``
-    tells whether a change CloudFormation made comes from this stack's own update (else it is tampering).
-    """
-    command = command_for(event, settings, ignore_arns, owner)
-    run = _Run(settings, iam, cache, now(), command.meta, sleep, cloudformation)
-    try:
-        outcome = _act(command, run)
-    except IamGuardError as exc:
-        _deliver([enforcement_failed_alert(command, exc, settings)], sink)
-        raise
-    return EnforcementResult(
-        meta=command.meta,
-        action=outcome.action,
-        reason=outcome.reason,
-        user=outcome.user,
-        guardrail=run.guardrail,
-        changes=outcome.changes,
-        alerts=outcome.alerts,
-        dry_run=settings.dry_run,
-        delivery_errors=tuple(_deliver(outcome.alerts, sink)),
-    )
-
-
-def is_retryable(exc: IamGuardError) -> bool:
-    """Worth a Lambda retry: what the error class declares ``retry_in_lambda`` (core.model.errors):
-    throttling,
-    races and network failures that outlived our own backoff, unclassified AWS errors. Missing
-    permissions, bad settings and bad events fail the same way every time."""
-    return exc.retry_in_lambda
-
-
 # --- per command ------------------------------------------------------------------------------------
 
 
-def _act(command: Command, run: _Run) -> Outcome:
-    if isinstance(command, Ignore):
-        return Outcome("ignored", command.reason)
-    if isinstance(command, RootAccessKeyCreated):
-        alert = alerts.root_access_key(command.meta, run.settings, command.access_key_id)
-        return Outcome("root-key-alerted", "the root user created an access key", ROOT, alerts=(alert,))
-    if isinstance(command, RootPasswordCreated):
-        alert = alerts.root_password(command.meta, run.settings)
-        return Outcome(
-            "root-password-alerted", "the root user was given a console password", ROOT, alerts=(alert,)
-        )
-    if isinstance(command, InfrastructureChanged):
-        return _infrastructure_changed(command, run)
-    if isinstance(command, MfaDeviceEnabled):
-        return _mfa_registered(command, run)
-    if isinstance(command, RestoreRenamedGroup):
-        return _restore_renamed_group(command, run)
-    run.tamper = isinstance(command, TAMPER_COMMANDS)
-    _verify_guardrail(run)
-    if isinstance(command, EnrolUser):
-        return _enrol(command, run)
-    if isinstance(command, RestoreMembership):
-        return _restore_membership(command, run)
-    if isinstance(command, ExemptionChanged):
-        return _exemption_changed(command, run)
-    return _heal(command, run)
+# An action: one command, run against the account. ``Any``: each action takes its own command type,
+# which the table in core.enforce.enforcer pairs with it.
+Action = Callable[[Any, Run], Outcome]
 
 
-ROOT = "<root_account>"
+def ignore(command: Ignore, run: Run) -> Outcome:
+    return Outcome("ignored", command.reason)
 
 
-def _verify_guardrail(run: _Run) -> None:
+def alert_root_key(command: RootAccessKeyCreated, run: Run) -> Outcome:
+    alert = alerts.root_access_key(command.meta, run.settings, command.access_key_id)
+    return Outcome("root-key-alerted", "the root user created an access key", ROOT, alerts=(alert,))
+
+
+def alert_root_password(command: RootPasswordCreated, run: Run) -> Outcome:
+    alert = alerts.root_password(command.meta, run.settings)
+    return Outcome(
+        "root-password-alerted", "the root user was given a console password", ROOT, alerts=(alert,)
+    )
+
+
+def after_verifying_guardrail(action: Action, *, tamper: bool) -> Action:
+    """The action, run once the guardrail is verified (healed if needed); ``tamper``: the event
+    undid part of the guardrail, so the verification is uncached and the healing alerts."""
+
+    def act(command: Any, run: Run) -> Outcome:
+        run.tamper = tamper
+        verify_guardrail(run)
+        return action(command, run)
+
+    return act
+
+
+def verify_guardrail(run: Run) -> None:
     """``ensure_guardrail``, skipped when this container verified it within the TTL (never for tamper).
 
     A tamper event also checks the group's path (one more call): the group must stay on IAM Guard's.
@@ -279,7 +196,7 @@ def _verify_guardrail(run: _Run) -> None:
         run.cache.mark_verified(account, settings, run.now)
 
 
-def _enrol(command: EnrolUser, run: _Run) -> Outcome:
+def enrol_user(command: EnrolUser, run: Run) -> Outcome:
     user = command.user_name
     found = _current_tags(run, user, waits=NEW_USER_VISIBILITY_WAITS)
     if found is None:
@@ -306,7 +223,7 @@ def _enrol(command: EnrolUser, run: _Run) -> Outcome:
     return _finish(run, action, reason, user, sent)
 
 
-def _restore_membership(command: RestoreMembership, run: _Run) -> Outcome:
+def restore_membership(command: RestoreMembership, run: Run) -> Outcome:
     user = command.user_name
     tags = _current_tags(run, user)
     if tags is None:
@@ -319,7 +236,7 @@ def _restore_membership(command: RestoreMembership, run: _Run) -> Outcome:
     return _finish(run, "healed", f"{user} was removed from {run.settings.group_name}; added back", user)
 
 
-def _exemption_changed(command: ExemptionChanged, run: _Run) -> Outcome:
+def recheck_exemption(command: ExemptionChanged, run: Run) -> Outcome:
     user, key = command.user_name, run.settings.exempt_tag_key
     tags = _current_tags(run, user)
     if tags is None:
@@ -341,14 +258,14 @@ def _exemption_changed(command: ExemptionChanged, run: _Run) -> Outcome:
     return _finish(run, "already-enrolled", f"{user} is not exempt and already enrolled", user)
 
 
-def _heal(command: HealGuardrail, run: _Run) -> Outcome:
+def heal_guardrail(command: HealGuardrail, run: Run) -> Outcome:
     if not run.changes:
         return Outcome("intact", f"{command.meta.event_name} left the guardrail as intended; nothing to heal")
     return _finish(run, "healed", f"{command.meta.event_name} on {command.resource}: restored", "")
 
 
 def _finish(
-    run: _Run, action: EnforcementAction, reason: str, user: str, sent: Iterable[Alert] = ()
+    run: Run, action: EnforcementAction, reason: str, user: str, sent: Iterable[Alert] = ()
 ) -> Outcome:
     """Prepend the guardrail alert when anything of ours had to be restored."""
     restored = run.changes if action == "healed" else [c for c in run.changes if not _is_user_change(c)]
@@ -362,11 +279,11 @@ def _is_user_change(change: Change) -> bool:
     return change.resource.startswith("user/")
 
 
-def _user_gone(run: _Run, user: str) -> Outcome:
+def _user_gone(run: Run, user: str) -> Outcome:
     return _finish(run, "user-not-found", f"{user} does not exist (any more): nothing to do", user)
 
 
-def _restore_renamed_group(command: RestoreRenamedGroup, run: _Run) -> Outcome:
+def restore_group(command: RestoreRenamedGroup, run: Run) -> Outcome:
     run.tamper = True
     run.cache.invalidate()
     settings = run.settings
@@ -387,7 +304,7 @@ def _restore_renamed_group(command: RestoreRenamedGroup, run: _Run) -> Outcome:
     return Outcome("healed", reason, "", tuple(run.changes), (alert,))
 
 
-def _mfa_registered(command: MfaDeviceEnabled, run: _Run) -> Outcome:
+def review_mfa_registration(command: MfaDeviceEnabled, run: Run) -> Outcome:
     """A device registered from a console session, with MFA, by the user themselves is the normal path."""
     user = command.user_name
     if not command.suspicious:
@@ -404,14 +321,14 @@ def _mfa_registered(command: MfaDeviceEnabled, run: _Run) -> Outcome:
     return Outcome(action, alert.summary.split(". ")[0], user, changes, (alert,))
 
 
-def _infrastructure_changed(command: InfrastructureChanged, run: _Run) -> Outcome:
+def review_infrastructure_change(command: InfrastructureChanged, run: Run) -> Outcome:
     own_update = command.by_cloudformation and _own_stack_updating(run)
     alert = alerts.infrastructure(run.meta, run.settings, command, own_update=own_update)
     action: EnforcementAction = "infrastructure-changed" if own_update else "infrastructure-tampered"
     return Outcome(action, alert.title, "", alerts=(alert,))
 
 
-def _own_stack_updating(run: _Run) -> bool:
+def _own_stack_updating(run: Run) -> bool:
     """Is IAM Guard's own stack running an operation now? (Another stack's changes also come from
     CloudFormation; only this stack's own update is reported as a change rather than tampering.)"""
     stack = run.settings.stack_name
@@ -426,7 +343,7 @@ def _own_stack_updating(run: _Run) -> bool:
 # --- IAM reads and writes around the decision ---------------------------------------------------------
 
 
-def _current_tags(run: _Run, user: str, *, waits: tuple[float, ...] = ()) -> dict[str, str] | None:
+def _current_tags(run: Run, user: str, *, waits: tuple[float, ...] = ()) -> dict[str, str] | None:
     """The user's tags now, or None when the user does not exist (deleted since the event).
 
     ``waits``: look again after each wait before believing NoSuchEntity (IAM's eventual consistency).
@@ -441,11 +358,11 @@ def _current_tags(run: _Run, user: str, *, waits: tuple[float, ...] = ()) -> dic
     return None  # pragma: no cover - the loop returns
 
 
-def _is_member(run: _Run, user: str) -> bool:
+def _is_member(run: Run, user: str) -> bool:
     return any(same_iam_name(g, run.settings.group_name) for g in run.iam.list_groups_for_user(user))
 
 
-def _add_to_group(run: _Run, user: str) -> None:
+def _add_to_group(run: Run, user: str) -> None:
     if not run.dry_run:
         run.iam.add_user_to_group(run.settings.group_name, user)  # idempotent
     run.changes.append(Change(f"user/{user}", "added-to-group", run.settings.group_name))
@@ -471,22 +388,6 @@ def decide_user(
 
 
 # --- failure ------------------------------------------------------------------------------------------
-
-
-def enforcement_failed_alert(command: Command, exc: IamGuardError, settings: Settings) -> Alert:
-    subject = getattr(command, "user_name", "") or f"event/{command.meta.event_name}"
-    return alerts.enforcement_failed(command.meta, settings, subject, exc, retried=is_retryable(exc))
-
-
-def _deliver(sending: Iterable[Alert], sink: AlertSink) -> list[str]:
-    """Send every alert; a delivery failure is reported, never undoes or blocks enforcement."""
-    errors: list[str] = []
-    for alert in sending:
-        try:
-            sink.send(alert)
-        except DeliveryError as exc:
-            errors.append(str(exc))
-    return errors
 
 
 def _enrol_reason(command: EnrolUser) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from core.enforce.events import EventMeta, InfrastructureChanged, MfaDeviceEnabled
+from core.enforce.commands import EventMeta, InfrastructureChanged, MfaDeviceEnabled
 from core.guardrail.state import Change
 from core.model.alerts import Alert, AlertItem, AlertKind, Severity
 from core.model.errors import IamGuardError

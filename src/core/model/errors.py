@@ -9,7 +9,7 @@ The failure contract is declared here, on the classes, and read by everything th
   modification, a network error, an AWS-side failure). ``core.aws.gateway.Retrier`` retries exactly these.
 - ``retry_in_lambda``: handling the whole event again later may succeed - everything above, plus
   conflicts a fresh read resolves (EntityAlreadyExists, LimitExceeded) and AWS errors we do not classify.
-  ``core.enforce.actions.is_retryable`` reads it: the enforcer re-raises these so Lambda retries the event,
+  ``core.enforce.enforcer.is_retryable`` reads it: the enforcer re-raises these so Lambda retries the event,
   and reports the others (missing permission, bad settings, bad event) as permanent failures.
 """
 

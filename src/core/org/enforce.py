@@ -1,6 +1,6 @@
 """An IAM event of a member account, handled in that account only.
 
-Guardrail events: assume the write role in ``event.account`` and run ``core.enforce.actions.enforce``
+Guardrail events: assume the write role in ``event.account`` and run ``core.enforce.enforcer.enforce``
 exactly as in single-account mode (events the member's own enforce role caused are ignored). Changes to
 the spoke itself (its roles and rules): no write can undo a StackSet instance from the hub, so the hub
 alerts - critical when the change stops enforcement, info when the StackSet rollout made it.
@@ -15,15 +15,11 @@ from typing import Any
 
 from core.aws.assume import Assumer, role_arn
 from core.aws.iam import IamGateway
-from core.enforce.actions import (
-    EnforcementAction,
-    EnforcementResult,
-    GuardrailCache,
-    enforce,
-    enforcement_failed_alert,
-    utc_now,
-)
-from core.enforce.events import EventMeta, command_for, parse_event
+from core.enforce.actions import EnforcementAction, GuardrailCache, utc_now
+from core.enforce.commands import EventMeta
+from core.enforce.enforcer import EnforcementResult, enforce, enforcement_failed_alert
+from core.enforce.events import parse_event
+from core.enforce.routes import command_for
 from core.model.alerts import Alert, AlertItem, AlertKind, AlertSink, Severity
 from core.model.errors import AccessDeniedError, DeliveryError, IamGuardError, InvalidEventError
 from core.model.naming import ACCOUNT_ID

@@ -30,7 +30,8 @@ from core.org.routing import RoutingIamClient
 from core.org.spoke import member_settings
 from core.org.summary import FAILED as ACCOUNT_FAILED
 from core.org.summary import OK, AccountSummary, totals_of
-from core.sweep.run import GuardrailMode, SweepResult, run_sweep
+from core.sweep.result import SweepResult
+from core.sweep.run import GuardrailMode, run_sweep
 
 if TYPE_CHECKING:  # the per-account function never lists the organisation
     from core.aws.organizations import OrganizationsGateway, Selection
@@ -178,7 +179,7 @@ def sweep_account(
     # Findings are imported with the credentials of the account they describe: the audit role's.
     extra: dict[str, Any] = {}
     if getattr(settings, "security_hub", False):
-        from core.report.securityhub import SecurityHubGateway
+        from core.aws.securityhub import SecurityHubGateway
 
         extra["security_hub"] = SecurityHubGateway(
             audit.client("securityhub"), retrier=Retrier(sleep=options.sleep)

@@ -31,12 +31,12 @@ Statements (see the policy documentation for each one and why):
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from core.model import naming
 from core.model.errors import PolicyTooLargeError
+from core.model.policy_text import policy_size
 from core.model.settings import Settings
 
 POLICY_VERSION = "2012-10-17"
@@ -305,16 +305,6 @@ def _self_protection_statements(settings: Settings) -> list[dict[str, Any]]:
     ]
 
 
-def policy_json(document: Mapping[str, Any], *, indent: int | None = 2) -> str:
-    """Serialize a policy document the same way everywhere (CLI output, IAM calls)."""
-    return json.dumps(document, indent=indent, sort_keys=False)
-
-
-def policy_size(document: Mapping[str, Any]) -> int:
-    """Characters IAM counts against the limit: the JSON text without whitespace (outside strings)."""
-    return len(json.dumps(document, separators=(",", ":")))
-
-
 def _check_size(document: dict[str, Any], settings: Settings) -> None:
     size = policy_size(document)
     if size <= MAX_POLICY_CHARS:
@@ -359,75 +349,3 @@ def _stack_name_weight(settings: Settings) -> int:
 
 
 # --- semantic comparison -------------------------------------------------------------------------------
-
-_LIST_VALUED = {"Action", "NotAction", "Resource", "NotResource"}
-
-
-def canonical_policy(document: Mapping[str, Any] | str) -> Any:
-    """A hashable canonical form that is equal for documents IAM evaluates identically.
-
-    Ignored, as IAM ignores them: key order, whitespace, order and duplicates inside action/resource/
-    condition-value lists, a single string vs a one-element list, JSON ``false`` vs ``"false"`` (and
-    ``43200`` vs ``"43200"``), the case of condition keys, the case of the values an ``...IgnoreCase``
-    operator compares, statement order and ``Sid`` (a label, not part of evaluation). Operators are
-    compared exactly: ``ForAnyValue:StringEquals`` is not ``StringEquals``, ``Null`` is not ``Bool``.
-    """
-    doc = json.loads(document) if isinstance(document, str) else document
-    statements = doc.get("Statement", [])
-    if isinstance(statements, Mapping):
-        statements = [statements]
-    return (
-        str(doc.get("Version", "2008-10-17")),
-        frozenset(_canonical_statement(s) for s in statements),
-    )
-
-
-def _canonical_statement(statement: Mapping[str, Any]) -> Any:
-    items: list[tuple[str, Any]] = []
-    for key, value in statement.items():
-        if key == "Sid":
-            continue
-        if key in _LIST_VALUED:
-            items.append((key, _value_set(value)))
-        elif key == "Condition":
-            items.append((key, _canonical_condition(value)))
-        elif key in {"Principal", "NotPrincipal"}:
-            items.append((key, _canonical_principal(value)))
-        else:
-            items.append((key, _scalar(value)))
-    return frozenset(items)
-
-
-def _canonical_condition(condition: Mapping[str, Any]) -> Any:
-    return frozenset(
-        (
-            operator,
-            frozenset(
-                (key.lower(), _value_set(values, fold=operator.lower().endswith("ignorecase")))
-                for key, values in keys.items()
-            ),
-        )
-        for operator, keys in condition.items()
-    )
-
-
-def _canonical_principal(principal: Any) -> Any:
-    if isinstance(principal, Mapping):
-        return frozenset((kind, _value_set(v)) for kind, v in principal.items())
-    return _scalar(principal)
-
-
-def _value_set(value: Any, *, fold: bool = False) -> frozenset[str]:
-    values = value if isinstance(value, list) else [value]
-    return frozenset(_scalar(v).casefold() if fold else _scalar(v) for v in values)
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def policies_equal(live: Mapping[str, Any] | str, rendered: Mapping[str, Any] | str) -> bool:
-    """True when the live document is semantically the rendered one ("current")."""
-    return bool(canonical_policy(live) == canonical_policy(rendered))

@@ -33,20 +33,15 @@ Calls per import, for F findings of this run and A ACTIVE IAM Guard findings alr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError
 
-from core.aws.gateway import Gateway, translate
-from core.aws.iam import permissions_of, requires
+from core.aws.securityhub import GENERATOR_PREFIX, Target
 from core.model.alerts import Severity
 from core.model.credential_report import ROOT
-from core.model.errors import AwsError, FindingAccountError
 from core.model.findings import (
     ACCESS_KEY_OLD,
     ACCESS_KEY_UNUSED,
@@ -67,13 +62,11 @@ from core.model.findings import (
 logger = Logger(child=True)
 
 SCHEMA_VERSION = "2018-10-08"
-GENERATOR_PREFIX = "iam-guard/"
 PRODUCT_NAME = "IAM Guard"
 # BatchImportFindings limits (Security Hub partner guide): 100 findings and 6 MB per call, 240 KB each.
 MAX_BATCH_FINDINGS = 100
 MAX_BATCH_BYTES = 6 * 1024 * 1024
 MAX_FINDING_BYTES = 240 * 1024
-GET_FINDINGS_PAGE = 100  # GetFindings MaxResults upper bound
 # ASFF field limits IAM Guard's text could reach.
 MAX_ID = 512
 MAX_TITLE = 256
@@ -185,24 +178,6 @@ _COPIED_ON_ARCHIVE = (
 
 
 # --- pure mapping --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where findings go: the account (= the caller's account), its region and partition."""
-
-    account_id: str
-    region: str
-    partition: str = "aws"
-
-    @property
-    def product_arn(self) -> str:
-        return product_arn(self.account_id, self.region, self.partition)
-
-
-def product_arn(account_id: str, region: str, partition: str = "aws") -> str:
-    """The account's default product: what a custom integration imports findings as."""
-    return f"arn:{partition}:securityhub:{region}:{account_id}:product/{account_id}/default"
 
 
 def finding_id(account_id: str, kind: str, user: str) -> str:
@@ -379,17 +354,6 @@ def batches(
         yield batch
 
 
-def is_ours(asff: Mapping[str, Any], target: Target) -> bool:
-    """An ACTIVE IAM Guard finding of this account: what GetFindings' filters ask for, checked again
-    here (some implementations ignore the filters; a Security Hub administrator sees its members')."""
-    return (
-        asff.get("ProductArn") == target.product_arn
-        and asff.get("AwsAccountId") == target.account_id
-        and str(asff.get("GeneratorId", "")).startswith(GENERATOR_PREFIX)
-        and asff.get("RecordState", "ACTIVE") == "ACTIVE"
-    )
-
-
 def _subject_key(user: str) -> str:
     """The ID's last part: the user name; ``root`` for the root user; ``account`` for a finding about
     the account itself (no user)."""
@@ -473,224 +437,3 @@ def _size(value: Any) -> int:
 
 
 # --- acting ----------------------------------------------------------------------------------------
-
-
-def default_securityhub_client() -> Any:
-    """A Security Hub client with botocore's retries off (``Retrier`` retries, so counts stay exact).
-
-    Parameter validation stays on: botocore checks every finding against the service model (required
-    fields, types) before it leaves the process.
-    """
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("securityhub", config=Config(retries={"total_max_attempts": 1}))
-
-
-@dataclass(frozen=True)
-class FailedFinding:
-    """A finding Security Hub (or IAM Guard's own ASFF check) rejected, with the reason."""
-
-    id: str
-    code: str
-    message: str
-
-
-@dataclass(frozen=True)
-class BatchOutcome:
-    succeeded: int
-    failed: tuple[FailedFinding, ...]
-
-
-class SecurityHubGateway(Gateway):
-    """Thin wrapper over the Security Hub API. The client is injected or created lazily on first use."""
-
-    default_client_factory = staticmethod(default_securityhub_client)
-
-    def target(self, account_id: str) -> Target:
-        """The client's region and partition, for findings of ``account_id`` (= its credentials')."""
-        try:
-            meta = self.client.meta
-        except BotoCoreError as exc:  # no region configured, no credentials found, ...
-            raise translate("SecurityHub", exc) from None
-        return Target(account_id=account_id, region=str(meta.region_name), partition=str(meta.partition))
-
-    @requires("securityhub:GetFindings")
-    def active_findings(self, target: Target) -> list[dict[str, Any]]:
-        """IAM Guard's ACTIVE findings of this account, every page (each retried on its own)."""
-        filters = {
-            "ProductArn": [{"Value": target.product_arn, "Comparison": "EQUALS"}],
-            "AwsAccountId": [{"Value": target.account_id, "Comparison": "EQUALS"}],
-            "GeneratorId": [{"Value": GENERATOR_PREFIX, "Comparison": "PREFIX"}],
-            "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
-        }
-        found: list[dict[str, Any]] = []
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"Filters": filters, "MaxResults": GET_FINDINGS_PAGE}
-            if token:
-                params["NextToken"] = token
-            page = self.retrier.call("GetFindings", partial(self.client.get_findings, **params))
-            found += [f for f in page.get("Findings", []) if is_ours(f, target)]
-            token = page.get("NextToken")
-            if not token:
-                return found
-
-    @requires("securityhub:BatchImportFindings")
-    def batch_import(self, findings: list[dict[str, Any]], *, account_id: str) -> BatchOutcome:
-        """One BatchImportFindings call. Refuses findings of another account than the caller's."""
-        others = sorted({str(f.get("AwsAccountId")) for f in findings} - {account_id})
-        if others:
-            raise FindingAccountError(
-                f"refusing to import findings of account {', '.join(others)} with the credentials of "
-                f"{account_id}: Security Hub accepts only the caller's own findings"
-            )
-        answer = self.retrier.call(
-            "BatchImportFindings", lambda: self.client.batch_import_findings(Findings=findings)
-        )
-        failed = tuple(
-            FailedFinding(str(f.get("Id", "")), str(f.get("ErrorCode", "")), str(f.get("ErrorMessage", "")))
-            for f in answer.get("FailedFindings") or []
-        )
-        unnamed = int(answer.get("FailedCount", 0)) - len(failed)
-        if unnamed > 0:  # counted as failed but not listed: still never silent
-            failed += (FailedFinding("(unnamed)", "Unknown", f"{unnamed} more counted failed, not listed"),)
-        return BatchOutcome(int(answer.get("SuccessCount", 0)), failed)
-
-
-REQUIRED_PERMISSIONS = permissions_of(SecurityHubGateway.active_findings, SecurityHubGateway.batch_import)
-
-
-@dataclass(frozen=True)
-class SecurityHubResult:
-    """What one import did. ``rejected`` names each finding Security Hub (or the ASFF check) refused;
-    ``not_imported`` counts the findings of calls that failed as a whole (``error`` says why)."""
-
-    imported: int = 0
-    archived: int = 0
-    rejected: tuple[FailedFinding, ...] = ()
-    not_imported: int = 0
-    error: str | None = None
-
-    @property
-    def failed(self) -> int:
-        return len(self.rejected) + self.not_imported
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and self.error is None
-
-    def counts(self) -> dict[str, int]:
-        """The contract of ``audit --format json``: {"imported": n, "archived": m, "failed": k}."""
-        return {"imported": self.imported, "archived": self.archived, "failed": self.failed}
-
-    def summary(self) -> str:
-        return f"Security Hub: {self.imported} imported, {self.archived} archived, {self.failed} failed"
-
-    def problem(self) -> str | None:
-        """One line naming what failed (the ID of every rejected finding), or None when all went in."""
-        if self.ok:
-            return None
-        parts = []
-        if self.rejected:
-            named = ", ".join(f"{f.id} ({f.code}: {f.message})" for f in self.rejected)
-            parts.append(f"{len(self.rejected)} findings rejected: {named}")
-        if self.not_imported:
-            parts.append(f"{self.not_imported} findings not imported")
-        if self.error:
-            parts.append(self.error)
-        return "Security Hub: " + "; ".join(parts)
-
-
-def import_findings(
-    gateway: SecurityHubGateway,
-    findings: Iterable[Finding],
-    *,
-    account_id: str,
-    now: datetime,
-    user_arns: Mapping[str, str] | None = None,
-    report_generated_at: datetime | None = None,
-) -> SecurityHubResult:
-    """Import this run's findings of ``account_id`` and archive IAM Guard's findings that are gone.
-
-    ``account_id`` is the account of the gateway's credentials (the sweep's account; in organisation
-    mode, the member whose role the client uses); a finding of any other account is never sent. Never
-    raises for AWS failures: the result says what failed, and the caller makes it an error (exit 1, a
-    failed invocation).
-    """
-    findings = list(findings)
-    if not (len(account_id) == 12 and account_id.isdigit()):
-        reason = f"no account ID to import the findings for (got {account_id!r})"
-        return SecurityHubResult(not_imported=len(findings), error=reason)
-    try:
-        target = gateway.target(account_id)
-        existing = {str(f["Id"]): f for f in gateway.active_findings(target)}
-    except AwsError as exc:
-        return SecurityHubResult(not_imported=len(findings), error=_explain(exc))
-    arns = user_arns or {}
-    current = [
-        to_asff(
-            f,
-            target,
-            now=now,
-            created_at=_created_at(existing.get(finding_id(account_id, f.finding, f.user))),
-            user_arn=arns.get(f.user, ""),
-            report_generated_at=report_generated_at,
-        )
-        for f in findings
-    ]
-    current_ids = {a["Id"] for a in current}
-    gone = [archived(f, now=now) for fid, f in sorted(existing.items()) if fid not in current_ids]
-    rejected = [
-        FailedFinding(str(a.get("Id", "")), "InvalidAsff", "; ".join(p))
-        for a in [*current, *gone]
-        if (p := asff_problems(a))
-    ]
-    invalid = {f.id for f in rejected}
-    outgoing = [a for a in [*current, *gone] if a["Id"] not in invalid]
-    not_imported = 0
-    error: str | None = None
-    went_in: set[str] = set()
-    for batch in batches(outgoing):
-        if error is not None:  # a call failed as a whole (after retries): the rest would fail alike
-            not_imported += len(batch)
-            continue
-        try:
-            outcome = gateway.batch_import(batch, account_id=account_id)
-        except AwsError as exc:
-            error = _explain(exc)
-            not_imported += len(batch)
-            continue
-        rejected += outcome.failed
-        refused = {f.id for f in outcome.failed}
-        went_in |= {str(a["Id"]) for a in batch if a["Id"] not in refused}
-    archived_ids = {str(a["Id"]) for a in gone}
-    result = SecurityHubResult(
-        imported=len(went_in - archived_ids),
-        archived=len(went_in & archived_ids),
-        rejected=tuple(rejected),
-        not_imported=not_imported,
-        error=error,
-    )
-    if result.ok:
-        logger.info("findings imported into Security Hub", extra=result.counts())
-    else:
-        logger.error("Security Hub import incomplete", extra={**result.counts(), "problem": result.problem()})
-    return result
-
-
-def _created_at(existing: Mapping[str, Any] | None) -> str | None:
-    """First seen: the ACTIVE finding's CreatedAt when there is one (a re-run), else None (now)."""
-    if existing is None:
-        return None
-    created = existing.get("CreatedAt")
-    return str(created) if created else None
-
-
-def _explain(exc: AwsError) -> str:
-    if exc.code == "InvalidAccessException":
-        return (
-            f"{exc}; Security Hub CSPM is not enabled in this account and region: enable it, or turn "
-            "the import off (SecurityHub=false, no --security-hub)"
-        )
-    return str(exc)

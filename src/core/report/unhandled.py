@@ -1,5 +1,5 @@
 """The alert for an event the enforcer could not handle at all: the event could not be read, or the
-settings are invalid, so ``core.enforce.actions.enforce`` never learnt what the event asked for. Pure.
+settings are invalid, so ``core.enforce.enforcer.enforce`` never learnt what the event asked for. Pure.
 
 Such a failure is permanent (a retry reads the same event with the same settings): the enforcer returns
 normally after this alert and its ``EnforcementFailed`` metric, which a CloudWatch alarm watches.

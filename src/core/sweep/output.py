@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the CLI reads FORMATS before it runs a sweep
     from core.model.findings import Finding
-    from core.sweep.run import SweepResult
+    from core.sweep.result import SweepResult
 
 FORMATS = ("table", "json", "csv")
 CSV_COLUMNS = (

@@ -28,19 +28,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools import Logger
 
 from core.aws.cloudformation import CloudFormationGateway
-from core.aws.iam import AccountDetails, CredentialReport, IamGateway, permissions_of
-from core.guardrail.state import WRITE_PERMISSIONS, Change, apply_plan, plan_guardrail, state_from_details
-from core.model.alerts import Alert, AlertItem, AlertKind, AlertSink, Severity
-from core.model.credential_report import ROOT, AccessKeySlot, parse_report
-from core.model.errors import AwsError, CredentialReportError, DeliveryError, IamGuardError
-from core.model.exemptions import tags_to_dict
+from core.aws.iam import AccountDetails, IamGateway, permissions_of
+from core.guardrail.apply import apply_plan
+from core.guardrail.state import WRITE_PERMISSIONS, Change, plan_guardrail, state_from_details
+from core.model.alerts import AlertSink
+from core.model.errors import AwsError, IamGuardError
 from core.model.findings import (
     ACCESS_KEY_UNUSED,
     ENROLLED,
@@ -49,43 +48,31 @@ from core.model.findings import (
     HEALED,
     MFA_KINDS,
     NOT_IN_SECURED_GROUP,
-    REACTIVATE,
     REMEDIATED,
     SEVERITY,
     VIOLATION,
     WOULD_ENROL,
     WOULD_HEAL,
     WOULD_REMEDIATE,
-    Credentials,
     Finding,
-    RootCredentials,
     Snapshot,
     Status,
-    UserRecord,
-    classify,
-    count_by_kind,
-    count_by_status,
-    is_unused,
     sort_findings,
 )
 from core.model.settings import Settings
 from core.policy.document import render_policy
+from core.sweep.alerts import _send_quietly, deliver, sweep_failed_alert
+from core.sweep.classify import classify, is_unused
+from core.sweep.report import _aware, gather_with_details
+from core.sweep.result import GUARDRAIL_SUBJECT, NOT_CHECKED, SweepResult
 from core.sweep.selfcheck import PERMISSIONS as SELFCHECK_PERMISSIONS
-from core.sweep.selfcheck import EnforcerHealth, InfrastructureGateway, check_enforcer
+from core.sweep.selfcheck import InfrastructureGateway, check_enforcer
 
 if TYPE_CHECKING:  # loaded only when the import is on (SecurityHub=true): most sweeps never need it
-    from core.report.securityhub import SecurityHubGateway, SecurityHubResult
+    from core.aws.securityhub import SecurityHubGateway
 
 logger = Logger(child=True)
 
-# Waits between GenerateCredentialReport polls: 8 attempts over about 45 s at most. IAM usually
-# finishes in seconds; a Lambda with a few minutes' timeout still reports the failure itself.
-REPORT_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0)
-REPORT_ATTEMPTS = len(REPORT_DELAYS) + 1
-# IAM answers these while a report is being built, or when it must be rebuilt: wait and ask again.
-_REPORT_NOT_READY = {"LimitExceeded", "ReportInProgress", "ReportExpired", "ReportNotPresent"}
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 REQUIRED_PERMISSIONS = (
     WRITE_PERMISSIONS
@@ -109,138 +96,9 @@ REQUIRED_PERMISSIONS = (
 # (the Lambda function; ``audit --heal-guardrail``); ``report`` compares and reports (``audit`` with policy
 # flags); ``presence`` checks only that the group exists and holds the policy (``audit`` without them).
 GuardrailMode = Literal["heal", "report", "presence"]
-GUARDRAIL_SUBJECT = "<guardrail>"
-NOT_CHECKED = EnforcerHealth("not-checked")
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    account_id: str
-    report_generated_at: datetime
-    swept_at: datetime
-    users_scanned: int
-    findings: tuple[Finding, ...]
-    dry_run: bool
-    remediate: bool
-    group_name: str
-    grace_days: int
-    alerts_sent: tuple[AlertKind, ...]
-    delivery_error: str | None = None
-    # verified, healed, would-heal, drift, not-checked or failed (see ``check_guardrail``)
-    guardrail: str = "not-checked"
-    guardrail_changes: tuple[Change, ...] = ()
-    enforcer: EnforcerHealth = NOT_CHECKED
-    security_hub: SecurityHubResult | None = None  # None: the import is off
-    unused_days: int = 45
-    key_max_age_days: int = 90
-    remediate_unused_keys: bool = False
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return count_by_kind(self.findings)
-
-    @property
-    def status_counts(self) -> dict[str, int]:
-        return count_by_status(self.findings)
-
-    @property
-    def failures(self) -> list[Finding]:
-        return [f for f in self.findings if f.status == FAILED]
 
 
 # --- gather ----------------------------------------------------------------------------------------
-
-
-def fetch_credential_report(
-    iam: IamGateway,
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    delays: Sequence[float] = REPORT_DELAYS,
-) -> CredentialReport:
-    """Generate (or reuse, if IAM's is under 4 hours old) the report and read it, within a bounded wait."""
-    last = "no attempt"
-    for attempt in range(len(delays) + 1):
-        if attempt:
-            sleep(delays[attempt - 1])
-        try:
-            state = iam.generate_credential_report()
-            if state != "COMPLETE":
-                last = f"report generation {state}"
-                continue
-            return iam.get_credential_report()
-        except AwsError as exc:
-            if exc.code not in _REPORT_NOT_READY:
-                raise
-            last = str(exc)
-    waited = sum(delays)
-    raise CredentialReportError(
-        "GenerateCredentialReport",
-        "NotReady",
-        f"the credential report was not ready after {len(delays) + 1} attempts over {waited:g} s "
-        f"(last: {last}); try again in a few minutes",
-    )
-
-
-def gather(iam: IamGateway, *, sleep: Callable[[float], None] = time.sleep) -> Snapshot:
-    """The account-wide reads, then per-user checks only for users the report does not know yet."""
-    return gather_with_details(iam, sleep=sleep)[0]
-
-
-def gather_with_details(
-    iam: IamGateway, *, sleep: Callable[[float], None] = time.sleep
-) -> tuple[Snapshot, AccountDetails]:
-    """``gather``, also returning the account listing's groups and policies (the guardrail's state)."""
-    report = fetch_credential_report(iam, sleep=sleep)
-    records = parse_report(report.rows)
-    details = iam.account_details()
-    users = tuple(_user_record(u) for u in details.users)
-    virtual_mfa = frozenset(iam.users_with_assigned_virtual_mfa())
-    # Always asked: the report's root row says not_supported for the password and may be 4 hours old.
-    root = RootCredentials.from_summary(iam.account_summary(), records.get(ROOT))
-    snapshot = Snapshot(_aware(report.generated_at), records, users, virtual_mfa, root)
-    missing = snapshot.missing_from_report()
-    live = {name: live_credentials(iam, name) for name in missing}
-    if missing:
-        logger.info("users missing from the credential report checked live", extra={"count": len(missing)})
-    return replace(snapshot, live=live), details
-
-
-def live_credentials(iam: IamGateway, user_name: str) -> Credentials:
-    """Three per-user calls, for a user the report does not list (created after it was generated).
-
-    Key use is not known live without one more call per key; such a user is younger than the report
-    (at most 4 hours), so its keys count from their creation, which cannot make them unused or old.
-    """
-    return Credentials(
-        password_enabled=iam.has_login_profile(user_name),
-        mfa=bool(iam.list_mfa_devices(user_name)),
-        source="live",
-        keys=tuple(
-            AccessKeySlot(
-                slot=i,
-                active=k.get("Status") == "Active",
-                last_rotated=_aware(k["CreateDate"]) if isinstance(k.get("CreateDate"), datetime) else None,
-                last_used=None,
-            )
-            for i, k in enumerate(iam.list_access_keys(user_name), start=1)
-        ),
-    )
-
-
-def _user_record(detail: dict[str, Any]) -> UserRecord:
-    created = detail.get("CreateDate")
-    return UserRecord(
-        name=str(detail["UserName"]),
-        arn=str(detail.get("Arn", "")),
-        # IAM always sends CreateDate; without one, grant no grace rather than a fresh one.
-        created=_aware(created) if isinstance(created, datetime) else _EPOCH,
-        groups=frozenset(str(g) for g in detail.get("GroupList") or []),
-        tags=tags_to_dict(detail.get("Tags") or []),
-    )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- reconcile -------------------------------------------------------------------------------------
@@ -366,126 +224,6 @@ def deactivate_unused_keys(
 # --- alerts ----------------------------------------------------------------------------------------
 
 
-def digest_alert(result: SweepResult) -> Alert:
-    attention = [f for f in result.findings if f.needs_attention]
-    severity = max((f.severity for f in attention), default=Severity.INFO)
-    statuses = ", ".join(f"{n} {s}" for s, n in result.status_counts.items()) or "no findings"
-    return Alert(
-        kind=AlertKind.SWEEP_DIGEST,
-        severity=severity,
-        title=f"IAM sweep: {len(attention)} need attention, {len(result.findings)} findings"
-        + (" (dry run)" if result.dry_run else ""),
-        summary=(
-            f"{result.users_scanned} users swept; {statuses}. Credential report generated "
-            f"{result.report_generated_at.isoformat()}."
-        ),
-        account_id=result.account_id,
-        occurred_at=result.swept_at,
-        items=tuple(_item(f) for f in result.findings),
-        counts=tuple(result.counts.items()),
-        report_generated_at=result.report_generated_at,
-        dry_run=result.dry_run,
-        details=(
-            ("group", result.group_name),
-            ("grace_days", str(result.grace_days)),
-            ("guardrail", result.guardrail),
-            ("enforcer", result.enforcer.status),
-            ("unused_days", str(result.unused_days)),
-            ("key_max_age_days", str(result.key_max_age_days)),
-            *((("security_hub", result.security_hub.summary()),) if result.security_hub else ()),
-        ),
-    )
-
-
-def keys_deactivated_alert(result: SweepResult) -> Alert | None:
-    remediated = [f for f in result.findings if f.status == REMEDIATED]
-    if not remediated:
-        return None
-    no_mfa = list(dict.fromkeys(f.user for f in remediated if f.finding in MFA_KINDS))
-    unused = list(dict.fromkeys(f.user for f in remediated if f.finding == ACCESS_KEY_UNUSED))
-    users = set(no_mfa) | set(unused)
-    sentences = []
-    if no_mfa:
-        sentences.append(
-            f"Keys of {', '.join(no_mfa)} are now Inactive (not deleted). Once the user registers an MFA "
-            f"device, reactivate with: {REACTIVATE}"
-        )
-    if unused:
-        sentences.append(
-            f"Keys of {', '.join(unused)} unused for {result.unused_days} days or more are now Inactive (not "
-            f"deleted). If a workload still needs one, reactivate it with: {REACTIVATE}"
-        )
-    if no_mfa and not unused:
-        title = f"IAM sweep deactivated the access keys of {len(users)} user(s) without MFA"
-    elif unused and not no_mfa:
-        title = f"IAM sweep deactivated unused access keys of {len(users)} user(s)"
-    else:
-        title = f"IAM sweep deactivated access keys of {len(users)} user(s): without MFA or unused"
-    return Alert(
-        kind=AlertKind.KEYS_DEACTIVATED,
-        severity=Severity.HIGH,
-        title=title,
-        summary=" ".join(sentences),
-        account_id=result.account_id,
-        occurred_at=result.swept_at,
-        items=tuple(_item(f) for f in remediated),
-        report_generated_at=result.report_generated_at,
-    )
-
-
-def enforcer_alert(result: SweepResult, stack: str) -> Alert | None:
-    """The enforcer cannot report its own silence: the sweep does, every run."""
-    health = result.enforcer
-    if health.status != "problems":
-        return None
-    return Alert(
-        kind=AlertKind.INFRASTRUCTURE_TAMPERED,
-        severity=Severity.CRITICAL,
-        title="IAM Guard's enforcer is not running as deployed",
-        summary=(
-            f"The sweep found the enforcer of {stack} switched off or changed: {'; '.join(health.problems)}. "
-            "New users are not enrolled and tampering is not healed until it is restored: run `sam deploy` "
-            "for the stack, and find out who changed it (CloudTrail)."
-        ),
-        account_id=result.account_id,
-        occurred_at=result.swept_at,
-        items=tuple(
-            AlertItem(
-                "enforcer", "enforcer-disabled", Severity.CRITICAL, "violation", action="redeploy the stack"
-            )
-            for _ in health.problems[:1]
-        ),
-    )
-
-
-def sweep_failed_alert(error: IamGuardError, account_id: str, now: datetime) -> Alert:
-    return Alert(
-        kind=AlertKind.SWEEP_FAILED,
-        severity=Severity.HIGH,
-        title="IAM sweep failed: no findings this run",
-        summary=f"{error}. Users without MFA are not being checked until a run succeeds.",
-        account_id=account_id,
-        occurred_at=now,
-    )
-
-
-def should_send_digest(result: SweepResult, settings: Settings) -> bool:
-    """Always, unless quiet runs are on and no finding needs attention (only grace/exempt, or none)."""
-    return not settings.quiet_runs or any(f.needs_attention for f in result.findings)
-
-
-def _item(f: Finding) -> AlertItem:
-    return AlertItem(
-        subject=f.user,
-        finding=f.finding,
-        severity=f.severity,
-        status=f.status,
-        since=f.since,
-        deadline=f.deadline,
-        action=f.action,
-    )
-
-
 # --- the run ---------------------------------------------------------------------------------------
 
 
@@ -541,7 +279,8 @@ def run_sweep(
         remediate_unused_keys=settings.remediate_unused_keys,
     )
     if settings.security_hub:
-        from core.report.securityhub import SecurityHubGateway, import_findings
+        from core.aws.securityhub import SecurityHubGateway
+        from core.report.securityhub_import import import_findings
 
         imported = import_findings(
             security_hub or SecurityHubGateway(),
@@ -627,35 +366,6 @@ def _drift_finding(settings: Settings, status: Status, detail: str, holders: Seq
         detail=detail,
         action=f"Find who changed {settings.group_name} / {settings.policy_name}; redeploy if not healed.",
     )
-
-
-def deliver(result: SweepResult, sink: AlertSink, settings: Settings) -> SweepResult:
-    """Send the remediation alert (if any) and the digest; a delivery failure is recorded, not raised."""
-    alerts = [
-        a
-        for a in (keys_deactivated_alert(result), enforcer_alert(result, settings.stack_name or "IAM Guard"))
-        if a is not None
-    ]
-    if should_send_digest(result, settings):
-        alerts.append(digest_alert(result))
-    sent: list[AlertKind] = []
-    error: str | None = None
-    for alert in alerts:
-        try:
-            sink.send(alert)
-            sent.append(alert.kind)
-        except DeliveryError as exc:
-            logger.error("alert not delivered", extra={"kind": alert.kind.value, "error": str(exc)})
-            error = str(exc)
-    logger.info("sweep done", extra={"findings": len(result.findings), "statuses": result.status_counts})
-    return replace(result, alerts_sent=tuple(sent), delivery_error=error)
-
-
-def _send_quietly(sink: AlertSink, alert: Alert) -> None:
-    try:
-        sink.send(alert)
-    except DeliveryError as exc:
-        logger.error("failure alert not delivered", extra={"error": str(exc)})
 
 
 def _account_from_arns(snapshot: Snapshot, details: AccountDetails | None = None) -> str:

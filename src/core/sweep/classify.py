@@ -1,0 +1,334 @@
+"""Classifying users into findings: the credential report and live details in, one finding per problem out.
+
+Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from core.model.credential_report import ROOT, AccessKeySlot, CredentialRecord
+from core.model.exemptions import exemption_for
+from core.model.findings import (
+    _ACTION,
+    ACCESS_KEY_OLD,
+    ACCESS_KEY_UNUSED,
+    ACCESS_KEY_WITHOUT_MFA,
+    CONSOLE_UNUSED,
+    CONSOLE_WITHOUT_MFA,
+    EXEMPT,
+    EXEMPTED,
+    GRACE,
+    NOT_IN_SECURED_GROUP,
+    ROOT_ACCESS_KEY,
+    ROOT_NO_CREDENTIALS,
+    ROOT_WITHOUT_MFA,
+    SEVERITY,
+    TWO_ACTIVE_KEYS,
+    VIOLATION,
+    Credentials,
+    Finding,
+    FindingKind,
+    RootCredentials,
+    Snapshot,
+    Status,
+    UserRecord,
+    sort_findings,
+)
+from core.model.naming import same_iam_name
+from core.model.settings import Settings
+
+
+def credentials_from_report(record: CredentialRecord, virtual_mfa: bool) -> Credentials:
+    """A report row, with MFA refreshed: the report's ``mfa_active`` may be hours old.
+
+    ``mfa_active`` is the only place a hardware, FIDO or passkey device shows up account-wide (the
+    virtual-MFA listing does not have them), so it counts as much as the fresh listing.
+    """
+    return Credentials(
+        password_enabled=record.password_enabled is True,
+        mfa=record.mfa_active or virtual_mfa,
+        source="report",
+        keys=record.keys,
+        password_last_used=record.password_last_used,
+        password_last_changed=record.password_last_changed,
+    )
+
+
+def classify(snapshot: Snapshot, settings: Settings, now: datetime) -> list[Finding]:
+    """All findings of the account, most severe first."""
+    findings = list(root_findings(snapshot.root))
+    for user in snapshot.users:
+        findings.extend(user_findings(user, credentials_of(snapshot, user.name), settings, now))
+    return sort_findings(findings)
+
+
+def credentials_of(snapshot: Snapshot, user_name: str) -> Credentials | None:
+    record = snapshot.records.get(user_name)
+    if record is not None:
+        return credentials_from_report(record, user_name in snapshot.virtual_mfa_users)
+    return snapshot.live.get(user_name)
+
+
+def root_findings(root: RootCredentials) -> list[Finding]:
+    """The root user is judged only here: no MFA, an access key, or nothing to sign in with (info)."""
+    has_key = root.has_access_key
+    if root.password is False and not has_key:
+        # Root credentials managed centrally (AWS Organizations) or removed: MFA advice would be impossible.
+        return [
+            _root(
+                ROOT_NO_CREDENTIALS,
+                EXEMPTED,
+                "the root user has no console password and no access key (GetAccountSummary): "
+                "nothing to protect with MFA",
+            )
+        ]
+    findings: list[Finding] = []
+    if root.has_mfa is False:
+        can_use = []
+        if root.password is None:
+            can_use.append("console password assumed: GetAccountSummary did not say")
+        elif root.password:
+            can_use.append("console password")
+        if has_key:
+            can_use.append("access key")
+        findings.append(
+            _root(ROOT_WITHOUT_MFA, VIOLATION, f"the root user has no MFA device ({', '.join(can_use)})")
+        )
+    if has_key:
+        findings.append(_root(ROOT_ACCESS_KEY, VIOLATION, _describe_root_keys(root)))
+    return findings
+
+
+def _root(kind: FindingKind, status: Status, detail: str) -> Finding:
+    return Finding(ROOT, kind, SEVERITY[kind], status, detail=detail, action=_ACTION[kind])
+
+
+def _describe_root_keys(root: RootCredentials) -> str:
+    active = root.report_active_keys
+    if not active:
+        if root.report is None:
+            return "the root user has an access key (GetAccountSummary)"
+        return (
+            "the root user has an access key (GetAccountSummary); the credential report shows none "
+            "active: it is inactive, or was created after the report"
+        )
+    return "the root user has " + "; ".join(
+        f"an active access key in slot {k.slot} (created {_day(k.last_rotated)}, "
+        + (f"last used {_day(k.last_used)})" if k.last_used else "never used)")
+        for k in active
+    )
+
+
+def user_findings(
+    user: UserRecord, creds: Credentials | None, settings: Settings, now: datetime
+) -> list[Finding]:
+    """One finding per kind that applies to this user (an exempt user gets only ``exempt``)."""
+    exemption = exemption_for(user.name, user.tags, settings, now.date())
+    if exemption is not None:
+        until = None
+        if exemption.until is not None:
+            until = datetime.combine(exemption.until, time.max, tzinfo=UTC)
+        return [
+            Finding(
+                user.name,
+                EXEMPT,
+                SEVERITY[EXEMPT],
+                EXEMPTED,
+                since=user.created,
+                deadline=until,
+                detail=exemption.reason,
+                action=_ACTION[EXEMPT],
+            )
+        ]
+    note = _lapsed_exemption_note(user.tags, settings)
+    results: list[Finding] = []
+    deadline = user.created + timedelta(days=settings.grace_days)
+    status: Status = GRACE if now < deadline else VIOLATION
+    kind = mfa_finding_kind(creds)
+    if kind is not None and creds is not None:
+        results.append(
+            Finding(
+                user.name,
+                kind,
+                SEVERITY[kind],
+                status,
+                since=user.created,
+                deadline=deadline,
+                detail=_join(_describe(creds), note),
+                action=_ACTION[kind],
+                source=creds.source,
+                active_keys=creds.active_keys,
+            )
+        )
+    if not any(same_iam_name(group, settings.group_name) for group in user.groups):
+        # No grace for membership: the group's policy is what walks a new user through MFA setup.
+        results.append(
+            Finding(
+                user.name,
+                NOT_IN_SECURED_GROUP,
+                SEVERITY[NOT_IN_SECURED_GROUP],
+                VIOLATION,
+                since=user.created,
+                detail=_join(f"not a member of {settings.group_name}", note),
+                action=_ACTION[NOT_IN_SECURED_GROUP],
+                source=creds.source if creds else "report",
+            )
+        )
+    if creds is not None:
+        for hygiene in hygiene_checks(creds, settings, now):
+            results.append(
+                Finding(
+                    user.name,
+                    hygiene.kind,
+                    SEVERITY[hygiene.kind],
+                    status,
+                    since=hygiene.since,
+                    deadline=deadline,
+                    detail=_join(hygiene.detail, note),
+                    action=_ACTION[hygiene.kind],
+                    source=creds.source,
+                    active_keys=hygiene.keys,
+                )
+            )
+    return results
+
+
+@dataclass(frozen=True)
+class Hygiene:
+    """One credential hygiene problem of a user, before statuses apply."""
+
+    kind: FindingKind
+    since: datetime | None  # the last activity of the idle credential, or the oldest key's creation
+    detail: str
+    keys: int = 0  # access keys concerned
+
+
+def hygiene_checks(creds: Credentials, settings: Settings, now: datetime) -> list[Hygiene]:
+    """console-unused, access-key-unused, access-key-old, two-active-keys (thresholds: module docstring)."""
+    found: list[Hygiene] = []
+    last = creds.password_last_activity
+    if creds.password_enabled and last is not None and is_unused(last, now, settings.unused_days):
+        used = (
+            "never used"
+            if creds.password_last_used is None
+            else f"last used {_day(creds.password_last_used)}"
+        )
+        found.append(
+            Hygiene(
+                CONSOLE_UNUSED,
+                last,
+                f"console password unused for {_days(now - last)} ({used}, "
+                f"last changed {_day(creds.password_last_changed)}); threshold {settings.unused_days} days",
+            )
+        )
+    active = creds.active_key_slots
+    idle = [
+        (k, last)
+        for k in active
+        if (last := k.last_activity) is not None and is_unused(last, now, settings.unused_days)
+    ]
+    if idle:
+        found.append(
+            Hygiene(
+                ACCESS_KEY_UNUSED,
+                min(last for _, last in idle),
+                "; ".join(_describe_idle_key(k, last, now) for k, last in idle)
+                + f"; threshold {settings.unused_days} days",
+                keys=len(idle),
+            )
+        )
+    old = [k for k in active if is_old(k.last_rotated, now, settings.key_max_age_days)]
+    if old:
+        found.append(
+            Hygiene(
+                ACCESS_KEY_OLD,
+                min(k.last_rotated for k in old if k.last_rotated is not None),
+                "; ".join(
+                    f"access key {k.slot} created {_day(k.last_rotated)} ({_days(now - k.last_rotated)} ago)"
+                    for k in old
+                    if k.last_rotated is not None
+                )
+                + f"; maximum age {settings.key_max_age_days} days",
+                keys=len(old),
+            )
+        )
+    if len(active) >= 2:
+        created = [k.last_rotated for k in active if k.last_rotated is not None]
+        found.append(
+            Hygiene(
+                TWO_ACTIVE_KEYS,
+                max(created) if created else None,
+                "access keys "
+                + " and ".join(f"{k.slot} (created {_day(k.last_rotated)})" for k in active)
+                + " are both active",
+                keys=len(active),
+            )
+        )
+    return found
+
+
+def is_unused(last_activity: datetime | None, now: datetime, days: int) -> bool:
+    """Unused for ``days`` days or more (inclusive); ``days == 0`` turns the check off."""
+    if days == 0 or last_activity is None:
+        return False
+    return now - last_activity >= timedelta(days=days)
+
+
+def is_old(created: datetime | None, now: datetime, max_age_days: int) -> bool:
+    """Created more than ``max_age_days`` days ago (exclusive); ``0`` turns the check off."""
+    if max_age_days == 0 or created is None:
+        return False
+    return now - created > timedelta(days=max_age_days)
+
+
+def _describe_idle_key(key: AccessKeySlot, last: datetime, now: datetime) -> str:
+    if key.last_used is None:
+        return f"access key {key.slot} never used, created {_day(key.last_rotated)} ({_days(now - last)} ago)"
+    return f"access key {key.slot} unused for {_days(now - last)} (last used {_day(key.last_used)})"
+
+
+def mfa_finding_kind(creds: Credentials | None) -> FindingKind | None:
+    """console-without-mfa, access-key-without-mfa, or None (MFA present, or nothing to sign in with)."""
+    if creds is None or creds.mfa:
+        return None
+    if creds.password_enabled:
+        return CONSOLE_WITHOUT_MFA
+    if creds.active_keys > 0:
+        return ACCESS_KEY_WITHOUT_MFA
+    return None
+
+
+def _describe(creds: Credentials) -> str:
+    parts = ["console password" if creds.password_enabled else "no console password"]
+    keys = creds.active_keys
+    slots = " and ".join(str(k.slot) for k in creds.active_key_slots)
+    where = f" (slot{'s' if keys > 1 else ''} {slots})" if keys else ""
+    parts.append(f"{keys} active access key{'s' if keys != 1 else ''}{where}")
+    parts.append("no MFA")
+    if creds.source == "live":
+        parts.append("checked live: created after the report")
+    return ", ".join(parts)
+
+
+def _day(moment: datetime | None) -> str:
+    return moment.date().isoformat() if moment else "unknown"
+
+
+def _days(delta: timedelta) -> str:
+    days = delta.days
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+def _lapsed_exemption_note(tags: Mapping[str, str], settings: Settings) -> str:
+    """A tag that no longer (or never did) exempt: said out loud, so nobody believes it still does."""
+    value = tags.get(settings.exempt_tag_key)
+    if value is None:
+        return ""
+    return f"exemption tag {settings.exempt_tag_key}={value} not in force (expired or not true/YYYY-MM-DD)"
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)

@@ -1,0 +1,156 @@
+"""What a fresh process loads when a function or the CLI starts (behaviour: which modules, never timing).
+
+Each case runs in its own interpreter, as Lambda and a shell do, and reports ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from tests.e2e.template_env import function_environment, load_template
+from tests.template.template_model import FUNCTIONS, HUB_FUNCTIONS
+
+# Run in the child: do one thing, then report (on stderr: stdout belongs to the command) what is loaded.
+REPORT = "print('LOADED ' + json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)"
+IMPORT_HANDLER = f"import importlib, json, sys\nimportlib.import_module(sys.argv[1])\n{REPORT}"
+RUN_CLI = f"""import json, sys
+from cli.main import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+{REPORT}"""
+
+# Never needed to print help or a policy: the AWS SDK, its emulator, Powertools, X-Ray, Slack.
+pytestmark = pytest.mark.slow  # runs the CLI or a function in a process of its own
+
+HEAVY = {"boto3", "botocore", "moto", "aws_lambda_powertools", "aws_xray_sdk", "slack_sdk"}
+
+
+def loaded(code: str, *args: str, env: dict[str, str] | None = None) -> set[str]:
+    run = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    (line,) = [x for x in run.stderr.splitlines() if x.startswith("LOADED ")]
+    return set(json.loads(line.removeprefix("LOADED ")))
+
+
+def handlers() -> dict[str, str]:
+    """Function logical ID -> its handler module, for every function in template.yaml."""
+    resources: dict[str, Any] = load_template()["Resources"]
+    return {
+        name: r["Properties"]["Handler"].rsplit(".", 1)[0]
+        for name, r in resources.items()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["policy", "--no-ip-restriction"], ["policy", "--help"]])
+def test_help_and_policy_load_no_aws_sdk(argv: list[str]) -> None:
+    assert loaded(RUN_CLI, *argv) & HEAVY == set()
+
+
+def test_help_and_policy_load_no_validation_library() -> None:
+    """Settings and untrusted input are read by core.model.settings and core.model.validation, with the
+    stdlib only."""
+    for argv in (["--help"], ["policy", "--no-ip-restriction"], ["audit", "--help"]):
+        assert "pydantic" not in loaded(RUN_CLI, *argv)
+
+
+@pytest.mark.parametrize("command", ["enforce", "audit", "demo"])
+def test_a_subcommands_help_loads_no_aws_sdk(command: str) -> None:
+    assert loaded(RUN_CLI, command, "--help") & HEAVY == set()
+
+
+def test_every_function_is_checked() -> None:
+    assert set(handlers()) == {*FUNCTIONS, *HUB_FUNCTIONS}  # the parametrized tests below found them all
+
+
+@pytest.mark.parametrize("function", sorted(handlers()))
+def test_with_the_templates_default_environment_no_function_loads_the_xray_sdk(function: str) -> None:
+    env = function_environment(load_template(), function, parameters={}, resources={})
+    modules = loaded(IMPORT_HANDLER, handlers()[function], env=env)
+
+    assert env["POWERTOOLS_TRACE_DISABLED"] == "true"
+    assert "aws_lambda_powertools" in modules  # Powertools stays: Logger and Metrics
+    assert "aws_xray_sdk" not in modules
+
+
+@pytest.mark.parametrize("function", sorted(handlers()))
+def test_with_tracing_on_every_function_is_traced_by_powertools(function: str) -> None:
+    env = function_environment(load_template(), function, parameters={"Tracing": "true"}, resources={})
+    modules = loaded(IMPORT_HANDLER, handlers()[function], env=env)
+
+    assert env["POWERTOOLS_TRACE_DISABLED"] == "false"
+    assert "aws_xray_sdk" in modules
+
+
+@pytest.mark.parametrize("function", sorted(handlers()))
+def test_no_function_loads_a_validation_library(function: str) -> None:
+    env = function_environment(load_template(), function, parameters={}, resources={})
+    assert "pydantic" not in loaded(IMPORT_HANDLER, handlers()[function], env=env)
+
+
+# What each function must not load at its cold start (its work never needs it; `make bench` shows the cost).
+NOT_LOADED = {
+    "EnforcerFunction": {"core.model.findings", "core.sweep.run", "core.report.securityhub"},
+    "SweepFunction": {
+        "core.report.securityhub",
+        "core.enforce.events",
+        "core.enforce.actions",
+    },  # SecurityHub=false
+    "SlackNotifierFunction": {
+        "core.model.findings",
+        "core.aws.iam",
+        "core.sweep.run",
+        "core.enforce.actions",
+    },
+    "PolicyResourceFunction": {"core.model.findings", "core.sweep.run", "core.enforce.actions"},
+    "OrgEnforcerFunction": {
+        "core.sweep.run",
+        "core.model.findings",
+        "core.report.securityhub",
+        "core.aws.organizations",
+    },
+    "OrgListAccountsFunction": {
+        "core.sweep.run",
+        "core.model.findings",
+        "core.enforce.events",
+        "core.org.sweep",
+    },
+    "OrgSweepAccountFunction": {
+        "core.enforce.events",
+        "core.enforce.actions",
+        "core.report.securityhub",
+        "core.aws.organizations",
+    },
+    "OrgDigestFunction": {"core.sweep.run", "core.model.findings", "core.enforce.events", "core.org.sweep"},
+}
+IMPORT_HANDLER_FULL = IMPORT_HANDLER.replace("{m.split('.')[0] for m in sys.modules}", "sys.modules")
+
+
+def test_every_function_has_its_not_loaded_list() -> None:
+    assert set(NOT_LOADED) == set(handlers())
+
+
+@pytest.mark.parametrize("function", sorted(handlers()))
+def test_a_function_loads_only_the_core_its_work_needs(function: str) -> None:
+    env = function_environment(load_template(), function, parameters={}, resources={})
+    modules = loaded(IMPORT_HANDLER_FULL, handlers()[function], env=env)
+    assert handlers()[function] in modules  # the report lists full module names
+    assert modules & NOT_LOADED[function] == set()
+
+
+def test_the_slack_sdk_is_loaded_only_when_a_message_is_posted() -> None:
+    env = function_environment(load_template(), "SlackNotifierFunction", parameters={}, resources={})
+    assert "slack_sdk" not in loaded(IMPORT_HANDLER, "handlers.slack_notifier", env=env)
