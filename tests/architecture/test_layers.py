@@ -1,7 +1,11 @@
-"""The code's one direction, held by reading the source (AST): handlers -> core -> AWS adapters.
+"""The house's one direction, held by reading the source (AST).
 
-Handlers never call boto3 (core's adapters create every client); core never reads the environment
-(settings arrive as one ``Settings``) and never imports a handler, the CLI or the demo.
+    handlers, cli, demo -> core.org -> core.enforce, core.sweep -> core.guardrail, core.report
+        -> core.policy -> core.aws -> core.model
+
+Every import in ``src/`` (at module level or inside a function) is checked against ``ALLOWED``: an
+upward or sideways import fails here. boto3 and botocore are imported only in ``core.aws``. Core never
+reads the environment (settings arrive as one ``Settings``) and handlers never build a client.
 """
 
 from __future__ import annotations
@@ -13,9 +17,36 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
+CORE_PACKAGES = ("model", "aws", "policy", "guardrail", "report", "enforce", "sweep", "org")
+# Package -> the packages it may import besides itself and the standard library / third parties.
+ALLOWED: dict[str, frozenset[str]] = {
+    "core": frozenset(),  # core/__init__.py: the docstring only
+    "core.model": frozenset(),
+    "core.aws": frozenset({"core.model"}),
+    "core.policy": frozenset({"core.model"}),
+    "core.guardrail": frozenset({"core.model", "core.aws", "core.policy"}),
+    "core.report": frozenset({"core.model", "core.aws"}),
+    "core.enforce": frozenset({"core.model", "core.aws", "core.policy", "core.guardrail", "core.report"}),
+    "core.sweep": frozenset({"core.model", "core.aws", "core.policy", "core.guardrail", "core.report"}),
+    "core.org": frozenset(f"core.{p}" for p in CORE_PACKAGES),
+    "handlers": frozenset(f"core.{p}" for p in CORE_PACKAGES),
+    "cli": frozenset({*(f"core.{p}" for p in CORE_PACKAGES), "demo"}),  # `iam-guard demo` runs the demo
+    "demo": frozenset({*(f"core.{p}" for p in CORE_PACKAGES), "handlers", "cli"}),  # the demo invokes both
+}
+OURS = frozenset({"core", "handlers", "cli", "demo"})
+AWS_SDK = frozenset({"boto3", "botocore"})
+
 
 def modules(package: str) -> list[Path]:
     return sorted((SRC / package).rglob("*.py"))
+
+
+def package_of(path: Path) -> str:
+    """``core.sweep`` for src/core/sweep/run.py, ``handlers`` for src/handlers/sweep.py."""
+    parts = path.relative_to(SRC).with_suffix("").parts
+    if parts[0] == "core" and len(parts) > 2:
+        return f"core.{parts[1]}"
+    return parts[0]
 
 
 def imported(tree: ast.AST) -> set[str]:
@@ -25,7 +56,59 @@ def imported(tree: ast.AST) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names if node.module == "core")
     return names
+
+
+def target_package(module: str) -> str | None:
+    """The package of ours an import names (``core.aws`` for ``core.aws.iam``), None for others."""
+    parts = module.split(".")
+    if parts[0] not in OURS:
+        return None
+    if parts[0] == "core":
+        return "core" if len(parts) == 1 else f"core.{parts[1]}"
+    return parts[0]
+
+
+def forbidden_imports(path: Path, tree: ast.AST) -> list[str]:
+    package = package_of(path)
+    allowed = ALLOWED[package] | {package}
+    wrong = []
+    for module in sorted(imported(tree)):
+        target = target_package(module)
+        if target is not None and target not in allowed:
+            wrong.append(f"{module} (a {package} module may import {', '.join(sorted(allowed))})")
+        if module.split(".")[0] in AWS_SDK and package != "core.aws":
+            wrong.append(f"{module} (boto3 and botocore are imported only in core.aws)")
+    return wrong
+
+
+ALL_MODULES = [p for package in ("core", "handlers", "cli", "demo") for p in modules(package)]
+
+
+@pytest.mark.parametrize("path", ALL_MODULES, ids=lambda p: str(p.relative_to(SRC)))
+def test_every_import_follows_the_one_direction(path: Path) -> None:
+    assert forbidden_imports(path, ast.parse(path.read_text())) == []
+
+
+def test_every_package_of_core_says_what_it_owns_and_may_import() -> None:
+    for package in CORE_PACKAGES:
+        doc = ast.get_docstring(ast.parse((SRC / "core" / package / "__init__.py").read_text())) or ""
+        assert "May import" in doc or package == "org", package
+        assert f"core.{package}" in ALLOWED
+
+
+def test_the_layer_check_catches_a_planted_upward_import() -> None:
+    # An adapter reaching up into the sweep, a model module touching boto3, a sideways enforce -> sweep.
+    aws = SRC / "core" / "aws" / "planted.py"
+    model = SRC / "core" / "model" / "planted.py"
+    enforce = SRC / "core" / "enforce" / "planted.py"
+
+    assert forbidden_imports(aws, ast.parse("from core.sweep.run import run_sweep\n"))
+    assert forbidden_imports(model, ast.parse("def f():\n    import botocore.config\n"))
+    assert forbidden_imports(enforce, ast.parse("from core.sweep import classify\n"))
+    assert forbidden_imports(model, ast.parse("from core import aws\n"))
+    assert forbidden_imports(aws, ast.parse("import boto3\nfrom core.model.errors import AwsError\n")) == []
 
 
 def client_calls(tree: ast.AST) -> list[int]:

@@ -61,7 +61,13 @@ ORG_SPOKE_STACKSET = "spoke"
 # What the spoke StackSet (org/spoke.yaml) creates in every member, under fixed names (core.org.spoke).
 AUDIT_ROLE = "IAMGuardAuditRole"  # the sweep's reads (and Security Hub import) in a member
 ENFORCE_ROLE = "IAMGuardEnforceRole"  # the enforcer's and the sweep's scoped writes in a member
-SPOKE_ROLES = (AUDIT_ROLE, ENFORCE_ROLE, "IAMGuardForwardRole")
+FORWARD_ROLE = "IAMGuardForwardRole"  # puts a member's IAM events on the hub's bus
+SPOKE_ROLES = (AUDIT_ROLE, ENFORCE_ROLE, FORWARD_ROLE)
+FORWARD_RULE = "IAMGuardForward"  # the 12 IAM events, as the single-account rule matches them
+SPOKE_CHANGES_RULE = "IAMGuardForwardSpokeChanges"  # changes to the spoke's own roles and rules
+SPOKE_RULES = (FORWARD_RULE, SPOKE_CHANGES_RULE)
+# The role CloudFormation StackSets uses in members (service-managed: stacksets-exec-<hash>).
+STACKSET_EXECUTION_ROLES = ("stacksets-exec-*", "AWSCloudFormationStackSetExecutionRole")
 SPOKE_RULE_PREFIX = "IAMGuardForward"  # IAMGuardForward, IAMGuardForwardSpokeChanges
 
 

@@ -14,19 +14,30 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-from core.model import naming
-from core.model.naming import AUDIT_ROLE, ENFORCE_ROLE, same_iam_name
+from core.model.naming import (  # the spoke's fixed names live with every other name
+    AUDIT_ROLE,
+    ENFORCE_ROLE,
+    FORWARD_ROLE,
+    FORWARD_RULE,
+    SPOKE_CHANGES_RULE,
+    SPOKE_ROLES,
+    SPOKE_RULES,
+    STACKSET_EXECUTION_ROLES,
+    same_iam_name,
+)
 from core.model.settings import Settings
 from core.model.validation import FieldError, Fields
 
-FORWARD_ROLE = "IAMGuardForwardRole"
-SPOKE_ROLES = (AUDIT_ROLE, ENFORCE_ROLE, FORWARD_ROLE)
-assert SPOKE_ROLES == naming.SPOKE_ROLES  # the guardrail's spoke statement names the same roles
-FORWARD_RULE = "IAMGuardForward"  # the 12 IAM events, as the single-account rule matches them
-SPOKE_CHANGES_RULE = "IAMGuardForwardSpokeChanges"  # changes to the spoke's own roles and rules
-SPOKE_RULES = (FORWARD_RULE, SPOKE_CHANGES_RULE)
-# The role CloudFormation StackSets uses in members (service-managed: stacksets-exec-<hash>).
-STACKSET_EXECUTION_ROLES = ("stacksets-exec-*", "AWSCloudFormationStackSetExecutionRole")
+__all__ = [  # re-exported: the spoke's names, read here by the hub's code and tests
+    "AUDIT_ROLE",
+    "ENFORCE_ROLE",
+    "FORWARD_ROLE",
+    "FORWARD_RULE",
+    "SPOKE_CHANGES_RULE",
+    "SPOKE_ROLES",
+    "SPOKE_RULES",
+    "STACKSET_EXECUTION_ROLES",
+]
 
 ROLE_CHANGE_EVENTS = (
     "AttachRolePolicy",

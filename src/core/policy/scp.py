@@ -19,9 +19,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from core.model.errors import PolicyTooLargeError
-from core.model.naming import ENFORCE_ROLE, IAM_PATH, role_path
+from core.model.naming import (
+    ENFORCE_ROLE,
+    IAM_PATH,
+    SPOKE_ROLES,
+    SPOKE_RULES,
+    STACKSET_EXECUTION_ROLES,
+    role_path,
+)
 from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME
-from core.org.spoke import SPOKE_ROLES, SPOKE_RULES, STACKSET_EXECUTION_ROLES
 
 MAX_SCP_CHARS = 5120  # Organizations' SCP size limit (budgeted as characters of the minified JSON)
 SCP_NAME = "IAMGuardProtect"

@@ -1,0 +1,92 @@
+"""The enforcer's two tables held to the rules that feed it and to the commands it can produce.
+
+``core.enforce.routes.ROUTES`` must be exactly what EventBridge delivers: the main rule
+(``<stack>_enforcer-events``) plus the watch rules of the single-account template, and the spoke's
+``IAMGuardForward`` forwards exactly the main rule's events. ``core.enforce.enforcer.ACTIONS`` must have
+one action for every command a parser can return.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tests.organizations.spoke_model import load_spoke
+from tests.template.template_model import load_template
+
+from core.enforce.commands import Command
+from core.enforce.enforcer import ACTIONS
+from core.enforce.routes import ROUTES, EventKey, Route
+from core.model.naming import FORWARD_RULE
+
+
+def delivered(pattern: Mapping[str, Any]) -> set[EventKey]:
+    """The (source, detail-type, event name) keys an event pattern matches."""
+    return {
+        (source, detail_type, name)
+        for source in pattern["source"]
+        for detail_type in pattern["detail-type"]
+        for name in pattern["detail"]["eventName"]
+    }
+
+
+def enforcer_rules() -> dict[str, Mapping[str, Any]]:
+    events = load_template()["Resources"]["EnforcerFunction"]["Properties"]["Events"]
+    return {name: event["Properties"]["Pattern"] for name, event in events.items()}
+
+
+def mismatch(
+    rules: Iterable[Mapping[str, Any]], routes: Mapping[EventKey, Route]
+) -> dict[str, set[EventKey]]:
+    keys: set[EventKey] = set().union(*(delivered(pattern) for pattern in rules))
+    wrong_source = {
+        key
+        for pattern in rules
+        for key in delivered(pattern)
+        if key in routes and routes[key].event_source not in pattern["detail"]["eventSource"]
+    }
+    return {
+        "delivered but not routed": keys - set(routes),
+        "routed but never delivered": set(routes) - keys,
+        "routed with another eventSource": wrong_source,
+    }
+
+
+NOTHING_WRONG: dict[str, set[EventKey]] = {
+    "delivered but not routed": set(),
+    "routed but never delivered": set(),
+    "routed with another eventSource": set(),
+}
+
+
+def test_the_enforcer_rules_deliver_exactly_the_routed_events() -> None:
+    assert mismatch(enforcer_rules().values(), ROUTES) == NOTHING_WRONG
+
+
+def test_the_spoke_forwards_exactly_the_main_rules_events() -> None:
+    forward = next(
+        r["Properties"]["EventPattern"]
+        for r in load_spoke()["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule" and r["Properties"].get("Name") == FORWARD_RULE
+    )
+
+    assert delivered(forward) == delivered(enforcer_rules()["IamApiCall"])
+    assert forward["detail"]["eventSource"] == enforcer_rules()["IamApiCall"]["detail"]["eventSource"]
+
+
+def test_the_check_sees_a_route_without_a_rule_and_a_rule_without_a_route() -> None:
+    planted = dict(ROUTES)
+    extra: EventKey = ("aws.health", "AWS Health Event", "AWS_RISK_CREDENTIALS_EXPOSED")
+    planted[extra] = next(iter(ROUTES.values()))
+    missing = next(iter(ROUTES))
+    del planted[missing]
+
+    found = mismatch(enforcer_rules().values(), planted)
+
+    assert found["routed but never delivered"] == {extra}
+    assert found["delivered but not routed"] == {missing}
+
+
+def test_every_command_has_exactly_one_action() -> None:
+    assert set(ACTIONS) == set(typing.get_args(Command))
