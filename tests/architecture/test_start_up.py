@@ -1,10 +1,13 @@
 """What a fresh process loads when a function or the CLI starts (behaviour: which modules, never timing).
 
-Each case runs in its own interpreter, as Lambda and a shell do, and reports ``sys.modules``.
+Each start runs in its own interpreter, as Lambda and a shell do, and reports ``sys.modules``. A start
+is made once and shared by every check that reads it (``start_of``, ``cli_start``): one process per
+function and environment, one per command line.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -16,7 +19,7 @@ from tests.e2e.template_env import function_environment, load_template
 from tests.template.template_model import FUNCTIONS, HUB_FUNCTIONS
 
 # Run in the child: do one thing, then report (on stderr: stdout belongs to the command) what is loaded.
-REPORT = "print('LOADED ' + json.dumps(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)"
+REPORT = "print('LOADED ' + json.dumps(sorted(sys.modules)), file=sys.stderr)"
 IMPORT_HANDLER = f"import importlib, json, sys\nimportlib.import_module(sys.argv[1])\n{REPORT}"
 RUN_CLI = f"""import json, sys
 from cli.main import main
@@ -32,7 +35,8 @@ pytestmark = pytest.mark.slow  # runs the CLI or a function in a process of its 
 HEAVY = {"boto3", "botocore", "moto", "aws_lambda_powertools", "aws_xray_sdk", "slack_sdk"}
 
 
-def loaded(code: str, *args: str, env: dict[str, str] | None = None) -> set[str]:
+def loaded_modules(code: str, *args: str, env: dict[str, str] | None = None) -> frozenset[str]:
+    """Every module (full dotted names) a fresh interpreter holds after running ``code``."""
     run = subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,
@@ -42,7 +46,24 @@ def loaded(code: str, *args: str, env: dict[str, str] | None = None) -> set[str]
         env={**os.environ, **(env or {})},
     )
     (line,) = [x for x in run.stderr.splitlines() if x.startswith("LOADED ")]
-    return set(json.loads(line.removeprefix("LOADED ")))
+    return frozenset(json.loads(line.removeprefix("LOADED ")))
+
+
+def top_level(modules: frozenset[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+@functools.cache
+def cli_start(*argv: str) -> frozenset[str]:
+    return loaded_modules(RUN_CLI, *argv)
+
+
+@functools.cache
+def start_of(function: str, *, tracing: bool = False) -> frozenset[str]:
+    """The modules a function's cold start loads, with the template's default environment."""
+    parameters = {"Tracing": "true"} if tracing else {}
+    env = function_environment(load_template(), function, parameters=parameters, resources={})
+    return loaded_modules(IMPORT_HANDLER, handlers()[function], env=env)
 
 
 def handlers() -> dict[str, str]:
@@ -57,19 +78,19 @@ def handlers() -> dict[str, str]:
 
 @pytest.mark.parametrize("argv", [["--help"], ["policy", "--no-ip-restriction"], ["policy", "--help"]])
 def test_help_and_policy_load_no_aws_sdk(argv: list[str]) -> None:
-    assert loaded(RUN_CLI, *argv) & HEAVY == set()
+    assert top_level(cli_start(*argv)) & HEAVY == set()
 
 
 def test_help_and_policy_load_no_validation_library() -> None:
     """Settings and untrusted input are read by core.model.settings and core.model.validation, with the
     stdlib only."""
     for argv in (["--help"], ["policy", "--no-ip-restriction"], ["audit", "--help"]):
-        assert "pydantic" not in loaded(RUN_CLI, *argv)
+        assert "pydantic" not in top_level(cli_start(*argv))
 
 
 @pytest.mark.parametrize("command", ["enforce", "audit", "demo"])
 def test_a_subcommands_help_loads_no_aws_sdk(command: str) -> None:
-    assert loaded(RUN_CLI, command, "--help") & HEAVY == set()
+    assert top_level(cli_start(command, "--help")) & HEAVY == set()
 
 
 def test_every_function_is_checked() -> None:
@@ -79,7 +100,7 @@ def test_every_function_is_checked() -> None:
 @pytest.mark.parametrize("function", sorted(handlers()))
 def test_with_the_templates_default_environment_no_function_loads_the_xray_sdk(function: str) -> None:
     env = function_environment(load_template(), function, parameters={}, resources={})
-    modules = loaded(IMPORT_HANDLER, handlers()[function], env=env)
+    modules = top_level(start_of(function))
 
     assert env["POWERTOOLS_TRACE_DISABLED"] == "true"
     assert "aws_lambda_powertools" in modules  # Powertools stays: Logger and Metrics
@@ -89,7 +110,7 @@ def test_with_the_templates_default_environment_no_function_loads_the_xray_sdk(f
 @pytest.mark.parametrize("function", sorted(handlers()))
 def test_with_tracing_on_every_function_is_traced_by_powertools(function: str) -> None:
     env = function_environment(load_template(), function, parameters={"Tracing": "true"}, resources={})
-    modules = loaded(IMPORT_HANDLER, handlers()[function], env=env)
+    modules = top_level(start_of(function, tracing=True))
 
     assert env["POWERTOOLS_TRACE_DISABLED"] == "false"
     assert "aws_xray_sdk" in modules
@@ -97,8 +118,7 @@ def test_with_tracing_on_every_function_is_traced_by_powertools(function: str) -
 
 @pytest.mark.parametrize("function", sorted(handlers()))
 def test_no_function_loads_a_validation_library(function: str) -> None:
-    env = function_environment(load_template(), function, parameters={}, resources={})
-    assert "pydantic" not in loaded(IMPORT_HANDLER, handlers()[function], env=env)
+    assert "pydantic" not in top_level(start_of(function))
 
 
 # What each function must not load at its cold start (its work never needs it; `make bench` shows the cost).
@@ -136,7 +156,6 @@ NOT_LOADED = {
     },
     "OrgDigestFunction": {"core.sweep.run", "core.model.findings", "core.enforce.events", "core.org.sweep"},
 }
-IMPORT_HANDLER_FULL = IMPORT_HANDLER.replace("{m.split('.')[0] for m in sys.modules}", "sys.modules")
 
 
 def test_every_function_has_its_not_loaded_list() -> None:
@@ -145,12 +164,10 @@ def test_every_function_has_its_not_loaded_list() -> None:
 
 @pytest.mark.parametrize("function", sorted(handlers()))
 def test_a_function_loads_only_the_core_its_work_needs(function: str) -> None:
-    env = function_environment(load_template(), function, parameters={}, resources={})
-    modules = loaded(IMPORT_HANDLER_FULL, handlers()[function], env=env)
+    modules = start_of(function)
     assert handlers()[function] in modules  # the report lists full module names
     assert modules & NOT_LOADED[function] == set()
 
 
 def test_the_slack_sdk_is_loaded_only_when_a_message_is_posted() -> None:
-    env = function_environment(load_template(), "SlackNotifierFunction", parameters={}, resources={})
-    assert "slack_sdk" not in loaded(IMPORT_HANDLER, "handlers.slack_notifier", env=env)
+    assert "slack_sdk" not in top_level(start_of("SlackNotifierFunction"))
