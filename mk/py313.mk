@@ -1,10 +1,10 @@
 # Python 3.13 (issue 12): the Lambda runtime is python3.13, the suite runs on $(PYTHON). Where a working
-# 3.13 interpreter exists, `make test` also runs a fast, pure subset (the unit tests, the policy and
+# 3.13 interpreter exists, `make test` also runs a fast, pure subset (the model and adapter tests, the policy and
 # settings models) with it, in its own venv .venv-py313; where none works it says so in one line and goes
 # on. Candidates, each run to know it works (a version manager's shim may exist and fail): python3.13 on
 # PATH, then $(pyenv root)/versions/3.13*/bin/python3.13.
 PY313_VENV := .venv-py313
-PY313_TESTS := tests/unit tests/policy/test_policy_unit.py tests/policy/test_settings.py tests/policy/test_compare.py
+PY313_TESTS := tests/model tests/aws tests/architecture/test_layers.py tests/policy/test_policy_unit.py tests/policy/test_settings.py tests/policy/test_compare.py
 PY313_PROBE := import sys; assert sys.version_info[:2] == (3, 13)
 
 .PHONY: test-py313
