@@ -1,6 +1,7 @@
-"""The Security Hub adapter: where findings go (account, region, partition), reading IAM Guard's active
+"""The Security Hub adapter.
 
-findings and importing batches.
+Where findings go (account, region, partition), reading IAM Guard's active findings and importing
+batches of them.
 """
 
 from __future__ import annotations

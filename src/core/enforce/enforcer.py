@@ -1,4 +1,9 @@
-"""TODO"""
+"""The enforcer: one event in, one command, its action, its alerts delivered.
+
+``enforce`` parses the event into a command (``core.enforce.routes``), runs the command's action from
+``ACTIONS`` and delivers the alerts the action raised. An expected failure sends ENFORCEMENT_FAILED
+and propagates; ``is_retryable`` says whether Lambda should retry it.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Applying a guardrail plan and the repairs around it: create, attach, heal, restore a renamed group, move
+"""Applying a guardrail plan, and the repairs around it.
 
-members, remove, migrate.
+Create, attach, heal, restore a renamed group, move members, remove, migrate the legacy policy: each
+step is planned by ``core.guardrail.state`` first, then applied here through the IAM gateway.
 """
 
 from __future__ import annotations

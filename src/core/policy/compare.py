@@ -1,6 +1,7 @@
-"""Whether a live policy document says what the rendered one says: IAM reorders and reformats, so both are
+"""Whether a live policy document says what the rendered one says. Pure.
 
-compared in a canonical form. Pure.
+IAM reorders statements and lists and reformats values, so both documents are compared in a canonical
+form.
 """
 
 from __future__ import annotations

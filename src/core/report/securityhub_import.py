@@ -1,6 +1,7 @@
-"""One import of a sweep's findings into Security Hub: new and changed findings written, resolved ones
+"""One import of a sweep's findings into Security Hub.
 
-archived.
+New and changed findings are written, resolved ones archived; per-finding failures are reported, never
+silent.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from core.model.errors import AwsError
 from core.model.findings import (
     Finding,
 )
-from core.report.securityhub import archived, asff_problems, batches, finding_id, to_asff
+from core.report.asff_checks import asff_problems, batches
+from core.report.securityhub import archived, finding_id, to_asff
 
 logger = Logger(child=True)
 

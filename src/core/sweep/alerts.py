@@ -1,6 +1,6 @@
-"""The sweep's alerts: the digest, keys deactivated, the enforcer's health, a failed sweep; and their
+"""The sweep's alerts, and their delivery.
 
-delivery.
+The digest, keys deactivated, the enforcer's health and a failed sweep.
 """
 
 from __future__ import annotations

@@ -14,19 +14,16 @@ from core.aws.securityhub import Target, default_securityhub_client
 from core.model import findings as kinds
 from core.model.alerts import Severity
 from core.model.findings import Finding
+from core.report.asff_checks import NEVER_WRITTEN, REQUIRED_FIELDS, asff_problems, batches
 from core.report.securityhub import (
     BEST_PRACTICES_TYPE,
     CIS_TYPE,
     COMPLIANCE_STATUS,
     MAX_DESCRIPTION,
     MAX_TITLE,
-    NEVER_WRITTEN,
-    REQUIRED_FIELDS,
     SECURITY_HUB_CONTROLS,
     archived,
-    asff_problems,
     asff_timestamp,
-    batches,
     compliance_status,
     finding_id,
     to_asff,
