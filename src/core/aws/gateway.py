@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
@@ -154,6 +154,28 @@ class Gateway:
         if self._client is None:
             self._client = self._client_factory()
         return self._client
+
+    def _paged(
+        self,
+        operation: str,
+        *,
+        position_field: str = "NextToken",
+        truncated: str | None = None,
+        **params: Any,
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a listing, each page retried on its own (boto3's paginators give up on
+        throttling). ``position_field``: the request parameter and response field that carry the
+        position (IAM: ``Marker``); ``truncated``: the flag saying more pages follow, where the API has
+        one (IAM: ``IsTruncated``)."""
+        position: str | None = None
+        while True:
+            at = {position_field: position} if position else {}
+            page: dict[str, Any] = self._call(operation, **params, **at)
+            yield page
+            more = page.get(truncated, False) if truncated else True
+            position = page.get(position_field) if more else None
+            if not position:
+                return
 
     def _call(self, operation: str, **params: Any) -> Any:
         """``operation`` is the API's name (``GetUser``): what the retrier reports and errors name."""

@@ -108,14 +108,9 @@ class IamGateway(Gateway):
     default_client_factory = staticmethod(default_iam_client)
 
     def _pages(self, operation: str, result_key: str, **params: Any) -> Iterator[Any]:
-        """Page through a listing, each page retried on its own (paginators give up on throttling)."""
-        marker: str | None = None
-        while True:
-            page = self._call(operation, **params, **({"Marker": marker} if marker else {}))
+        """The items of every page of an IAM listing (``Marker`` / ``IsTruncated``)."""
+        for page in self._paged(operation, position_field="Marker", truncated="IsTruncated", **params):
             yield from page.get(result_key, [])
-            if not page.get("IsTruncated"):
-                return
-            marker = page["Marker"]
 
     # --- users ---------------------------------------------------------------------------------------
 
@@ -297,20 +292,17 @@ class IamGateway(Gateway):
         """Users (groups, tags), groups (path, attached policies) and customer managed policies (every
         version's document) in one paged listing: the sweep checks the guardrail at no extra call."""
         details = AccountDetails()
-        marker: str | None = None
-        while True:
-            page = self._call(
-                "GetAccountAuthorizationDetails",
-                Filter=["User", "Group", "LocalManagedPolicy"],
-                MaxItems=1000,
-                **({"Marker": marker} if marker else {}),
-            )
+        for page in self._paged(
+            "GetAccountAuthorizationDetails",
+            position_field="Marker",
+            truncated="IsTruncated",
+            Filter=["User", "Group", "LocalManagedPolicy"],
+            MaxItems=1000,
+        ):
             details.users.extend(page.get("UserDetailList", []))
             details.groups.extend(page.get("GroupDetailList", []))
             details.policies.extend(page.get("Policies", []))
-            if not page.get("IsTruncated"):
-                return details
-            marker = page["Marker"]
+        return details
 
     @requires("iam:ListVirtualMFADevices")
     def users_with_assigned_virtual_mfa(self) -> set[str]:

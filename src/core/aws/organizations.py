@@ -49,13 +49,8 @@ class OrganizationsGateway(Gateway):
     default_client_factory = staticmethod(default_organizations_client)
 
     def _pages(self, operation: str, key: str, **params: Any) -> Iterator[Any]:
-        token: str | None = None
-        while True:
-            page = self._call(operation, **params, **({"NextToken": token} if token else {}))
+        for page in self._paged(operation, **params):
             yield from page.get(key, [])
-            token = page.get("NextToken")
-            if not token:
-                return
 
     @requires("organizations:DescribeOrganization")
     def describe_organization(self) -> Organization:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError
@@ -102,16 +101,9 @@ class SecurityHubGateway(Gateway):
             "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
         }
         found: list[dict[str, Any]] = []
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"Filters": filters, "MaxResults": GET_FINDINGS_PAGE}
-            if token:
-                params["NextToken"] = token
-            page = self.retrier.call("GetFindings", partial(self.client.get_findings, **params))
+        for page in self._paged("GetFindings", Filters=filters, MaxResults=GET_FINDINGS_PAGE):
             found += [f for f in page.get("Findings", []) if is_ours(f, target)]
-            token = page.get("NextToken")
-            if not token:
-                return found
+        return found
 
     @requires("securityhub:BatchImportFindings")
     def batch_import(self, findings: list[dict[str, Any]], *, account_id: str) -> BatchOutcome:
