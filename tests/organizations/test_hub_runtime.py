@@ -26,6 +26,8 @@ from core.org.workflow import definition_json
 from demo.lambda_context import FakeLambdaContext
 from handlers import common, org_digest, org_enforcer, org_list_accounts, org_sweep
 
+pytestmark = pytest.mark.slow  # the hub's state machine on moto's interpreter
+
 SFN_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
 

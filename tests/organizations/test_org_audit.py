@@ -14,6 +14,8 @@ from tests.organizations.conftest import GROUP, MANAGEMENT, Org, pinned_client
 
 from cli.main import main
 
+pytestmark = pytest.mark.slow  # a 52-account emulated organisation
+
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(["audit", "--org", *args])

@@ -17,6 +17,8 @@ from core.model.errors import DeliveryError, InvalidEventError
 from core.model.findings import ACCESS_KEY_WITHOUT_MFA, CONSOLE_WITHOUT_MFA
 from demo.lambda_context import FakeLambdaContext
 
+pytestmark = pytest.mark.slow  # a 1,000-user emulated account
+
 N = 5000
 ACCOUNT_ID = "123456789012"
 
