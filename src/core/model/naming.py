@@ -61,6 +61,10 @@ ORG_SPOKE_STACKSET = "spoke"
 # What the spoke StackSet (org/spoke.yaml) creates in every member, under fixed names (core.org.spoke).
 AUDIT_ROLE = "IAMGuardAuditRole"  # the sweep's reads (and Security Hub import) in a member
 ENFORCE_ROLE = "IAMGuardEnforceRole"  # the enforcer's and the sweep's scoped writes in a member
+# The principal tag the enforcer and the sweep set on every enrolled user (and remove when the user leaves
+# the group); the optional IAMGuardDenyUnenrolled SCP lets IAM users without it do nothing but MFA setup.
+ENROLLED_TAG_KEY = "iam-guard:enrolled"
+ENROLLED_TAG_VALUE = "true"
 SPOKE_ROLES = (AUDIT_ROLE, ENFORCE_ROLE, "IAMGuardForwardRole")
 SPOKE_RULE_PREFIX = "IAMGuardForward"  # IAMGuardForward, IAMGuardForwardSpokeChanges
 
