@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
@@ -195,6 +195,14 @@ class IamGateway(Gateway):
     def add_user_to_group(self, group_name: str, user_name: str) -> None:
         """Idempotent: adding a member again succeeds without change."""
         self._call("AddUserToGroup", GroupName=group_name, UserName=user_name)
+
+    @requires("iam:TagUser")
+    def tag_user(self, user_name: str, tags: Mapping[str, str]) -> None:
+        self._call("TagUser", UserName=user_name, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+    @requires("iam:UntagUser")
+    def untag_user(self, user_name: str, keys: Sequence[str]) -> None:
+        self._call("UntagUser", UserName=user_name, TagKeys=list(keys))
 
     @requires("iam:RemoveUserFromGroup")
     def remove_user_from_group(self, group_name: str, user_name: str) -> None:

@@ -93,6 +93,9 @@ class Settings:
     # A member account of an organisation (org mode): the guardrail protects the spoke's roles and rules
     # instead of a stack's resources. Set by core.org (member_settings), never from the environment.
     protect_spoke: bool = False
+    # Organizations mode too: the sweep and the enforcer keep the principal tag iam-guard:enrolled=true on
+    # exactly the group's members (the IAMGuardDenyUnenrolled SCP reads it). Set by member_settings.
+    tag_enrolled: bool = False
     security_hub: bool = False  # the sweep imports its findings into the account's Security Hub
     # Credential hygiene (sweep): console password / active key unused for this many days or more;
     # active key created more than this many days ago. 0 turns the check off.
@@ -262,6 +265,7 @@ _CHECKS: dict[str, Check] = {
     "stack_name": _optional(_stack_name),
     "max_mfa_age_hours": _optional(_integer(1, 8760)),
     "protect_spoke": _boolean,
+    "tag_enrolled": _boolean,
     "security_hub": _boolean,
     "unused_days": _integer(0, MAX_HYGIENE_DAYS),
     "key_max_age_days": _integer(0, MAX_HYGIENE_DAYS),
