@@ -365,3 +365,37 @@ def test_the_scp_leaves_unenrolled_users_only_mfa_setup_and_locks_out_no_legitim
 
     expected = {row[0]: (row[7] if break_glass else row[8]) for row in TABLE}
     assert decisions == expected
+
+
+# The spoke's IAMGuardEnforceRole (org/spoke.yaml) under both SCPs: it may set and remove the enrolled
+# tag, and no other key with it (ForAllValues:StringEquals on aws:TagKeys).
+ENFORCE_TAGGING: list[tuple[str, str, list[str], str]] = [
+    ("sets the enrolled tag", "iam:TagUser", ["iam-guard:enrolled"], ALLOWED),
+    ("removes the enrolled tag", "iam:UntagUser", ["iam-guard:enrolled"], ALLOWED),
+    ("sets the exemption tag", "iam:TagUser", ["iam-guard:exempt"], "ImplicitlyDenied"),
+    ("sets the enrolled tag and another", "iam:TagUser", ["iam-guard:enrolled", "team"], "ImplicitlyDenied"),
+    ("removes the exemption tag", "iam:UntagUser", ["iam-guard:exempt"], "ImplicitlyDenied"),
+]
+
+
+def test_the_enforce_role_may_change_the_enrolled_tag_and_no_other_key_under_both_scps() -> None:
+    from core.policy.scp import render_scp
+
+    job = spoke_model.role_job("EnforceRole")
+    scps = scp_levels(
+        M, render_scp("iam-guard"), render_deny_unenrolled_scp("iam-guard", exempt_users=["bg"])
+    )
+    rows = [
+        Case(
+            row,
+            ENFORCE,
+            action,
+            ALICE,
+            {"job": job},
+            {"aws:PrincipalArn": ENFORCE, "aws:PrincipalType": "AssumedRole", "aws:TagKeys": keys},
+            scps=scps,
+        )
+        for row, action, keys, _ in ENFORCE_TAGGING
+    ]
+
+    assert decide(rows) == {row: decision for row, _, _, decision in ENFORCE_TAGGING}

@@ -62,9 +62,11 @@ def test_the_org_sweep_tags_every_member_untags_the_others_then_writes_nothing(
 def test_a_dry_run_tags_nobody(
     small_org: Org, sts_calls: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = audit(capsys, "--dry-run")
+    code, document, err = audit(capsys, "--dry-run")
 
     assert code == 0, err
+    entry = next(a for a in document["accounts"] if a["account_id"] == small_org.members[1])
+    assert entry["enrolled_tags"] == ["would tag alice", "would tag bob"]
     iam = pinned_client("iam", small_org.members[1])
     assert "iam-guard:enrolled" not in tags_of(iam, "alice")
 
