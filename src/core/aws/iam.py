@@ -53,6 +53,7 @@ class AccountDetails:
     users: list[dict[str, Any]] = field(default_factory=list)
     groups: list[dict[str, Any]] = field(default_factory=list)
     policies: list[dict[str, Any]] = field(default_factory=list)
+    roles: list[dict[str, Any]] = field(default_factory=list)  # trust, inline, attached, boundary
 
 
 @dataclass(frozen=True)
@@ -302,20 +303,22 @@ class IamGateway(Gateway):
 
     @requires("iam:GetAccountAuthorizationDetails")
     def account_details(self) -> AccountDetails:
-        """Users (groups, tags), groups (path, attached policies) and customer managed policies (every
-        version's document) in one paged listing: the sweep checks the guardrail at no extra call."""
+        """Users (groups, tags), groups (path, attached policies), roles (trust, policies) and customer
+        managed policies (every version's document) in one paged listing: the sweep checks the guardrail
+        and the guard-escape doors at no extra call (the roles' pages are the only extra ones)."""
         details = AccountDetails()
         marker: str | None = None
         while True:
             page = self._call(
                 "GetAccountAuthorizationDetails",
-                Filter=["User", "Group", "LocalManagedPolicy"],
+                Filter=["User", "Group", "Role", "LocalManagedPolicy"],
                 MaxItems=1000,
                 **({"Marker": marker} if marker else {}),
             )
             details.users.extend(page.get("UserDetailList", []))
             details.groups.extend(page.get("GroupDetailList", []))
             details.policies.extend(page.get("Policies", []))
+            details.roles.extend(page.get("RoleDetailList", []))
             if not page.get("IsTruncated"):
                 return details
             marker = page["Marker"]

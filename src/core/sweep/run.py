@@ -5,7 +5,8 @@ IAM calls per run, for N users (see README, "The sweep"):
 - GenerateCredentialReport: 1 to ``REPORT_ATTEMPTS`` (polled with short backoff);
 - GetCredentialReport: 1 (more only if IAM answers ReportInProgress/ReportExpired within the bound);
 - GetAccountAuthorizationDetails: ceil(items / 1000) pages (users with membership, tags and creation
-  dates; groups; customer managed policies with their versions - the guardrail is checked from these);
+  dates; groups; roles, for the guard-escape findings of ``core.sweep.escape``; customer managed
+  policies with their versions - the guardrail is checked from these);
 - ListVirtualMFADevices (Assigned): ceil(devices / 1000) pages (fresh MFA state);
 - GetAccountSummary: 1 (the root user's password, access keys and MFA, live);
 - per user missing from the report (created after it): GetLoginProfile + ListAccessKeys + ListMFADevices;
@@ -66,6 +67,7 @@ from core.policy.document import render_policy
 from core.sweep.alerts import _send_quietly, deliver, sweep_failed_alert
 from core.sweep.classify import classify, is_unused
 from core.sweep.enrolled_tag import reconcile_enrolled_tags
+from core.sweep.escape import guard_escape_findings
 from core.sweep.report import _aware, gather_with_details
 from core.sweep.result import GUARDRAIL_SUBJECT, NOT_CHECKED, SweepResult
 from core.sweep.selfcheck import PERMISSIONS as SELFCHECK_PERMISSIONS
@@ -259,7 +261,10 @@ def run_sweep(
     account = account_id or _account_from_arns(snapshot, details)
     # The guardrail first: enrolments need the group to exist.
     status, changes, drift = check_guardrail(iam, details, settings, account, guardrail)
-    findings = reconcile(iam, classify(snapshot, settings, now), settings, now)
+    escapes = guard_escape_findings(
+        details.users, details.groups, details.roles, details.policies, settings, now.date()
+    )
+    findings = reconcile(iam, [*classify(snapshot, settings, now), *escapes], settings, now)
     enrolled_tags = reconcile_enrolled_tags(iam, snapshot.users, findings, settings)
     health = NOT_CHECKED
     if infrastructure is not None and cloudformation is not None:
