@@ -25,6 +25,18 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
         help="allowed VPC endpoint ID, e.g. vpce-0123abcd (repeatable)",
     )
     group.add_argument(
+        "--allowed-vpce-org",
+        metavar="ORG_ID",
+        help="allow any VPC endpoint of this organisation (aws:VpceOrgID, e.g. o-a1b2c3d4e5)",
+    )
+    group.add_argument(
+        "--allowed-vpce-account",
+        action="append",
+        default=[],
+        metavar="ACCOUNT_ID",
+        help="allow any VPC endpoint owned by this account (aws:VpceAccount; repeatable)",
+    )
+    group.add_argument(
         "--mfa-mode",
         choices=("strict", "console"),
         default="strict",
@@ -108,6 +120,8 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
     mapping = {
         "allowed_cidr": "allowed_cidrs",
         "allowed_vpce": "allowed_vpce_ids",
+        "allowed_vpce_org": "allowed_vpce_org",
+        "allowed_vpce_account": "allowed_vpce_accounts",
         "mfa_mode": "mfa_mode",
         "group_name": "group_name",
         "policy_name": "policy_name",

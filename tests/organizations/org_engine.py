@@ -36,7 +36,7 @@ def decide(cases: list[Case]) -> dict[str, str]:
             "action": c.action,
             "resource": c.resource,
             "resourceAccount": account_of(c.resource)
-            if c.resource.split(":")[4]
+            if c.resource != "*" and c.resource.split(":")[4]
             else account_of(c.principal),
             "principal": c.principal,
             "context": c.context,

@@ -102,6 +102,10 @@ def test_an_assume_role_denied_in_one_account_fails_that_account_only(
 def test_writes_assume_the_write_role_only_in_accounts_that_need_one(
     small_org: Org, sts_calls: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    for account_id in small_org.members:  # the steady state: members carry the enrolled tag already
+        client = pinned_client("iam", account_id)
+        for name in members_of(client):
+            client.tag_user(UserName=name, Tags=[{"Key": "iam-guard:enrolled", "Value": "true"}])
     code, document, err = audit_json(capsys)
 
     assert code == 0, err

@@ -193,6 +193,12 @@ def resource_arn(service: str, operation: str, params: dict[str, Any]) -> str:
     return "*"
 
 
+def _tag_keys(api_params: dict[str, Any]) -> list[str]:
+    if "TagKeys" in api_params:
+        return [str(k) for k in api_params["TagKeys"]]
+    return [str(t["Key"]) for t in api_params.get("Tags") or []]
+
+
 def _recording_make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
     function, settings = _attribution()
     service = self.meta.service_model.signing_name
@@ -208,6 +214,8 @@ def _recording_make_api_call(self: Any, operation_name: str, api_params: dict[st
         "topic": getattr(settings, "sns_topic_arn", None) or os.environ.get(TOPIC_VAR, ""),
         "secret": getattr(settings, "slack_secret_arn", None) or os.environ.get(SECRET_VAR, ""),
         "bucket": str(api_params.get("Bucket", "")) if service == "s3" else "",
+        # aws:TagKeys of a tagging call (the roles may grant TagUser/UntagUser for one key only)
+        "tag_keys": ",".join(_tag_keys(api_params)) if operation_name in ("TagUser", "UntagUser") else "",
         "test": os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0],
     }
     if (service, operation_name) not in OWNER_IN_RESPONSE:
@@ -295,6 +303,7 @@ def check(records: list[dict[str, str]], report: list[str]) -> int:
                 record["topic"],
                 record["secret"],
                 record.get("bucket", ""),
+                record.get("tag_keys", ""),
             )
             calls.add(key)
             example.setdefault(key, record["test"])
@@ -312,16 +321,18 @@ def check(records: list[dict[str, str]], report: list[str]) -> int:
         report.append(f"NOT CHECKED: {missing}; the {len(ordered)} recorded calls were not checked")
         return 0
     cases = []
-    for function, action, resource, group, policy, topic, secret, bucket in ordered:
+    for function, action, resource, group, policy, topic, secret, bucket, tag_keys in ordered:
         names = {
             k: v for k, v in (("GroupName", group), ("PolicyName", policy), ("SlackSecretArn", secret)) if v
         }
         ours = {"AlertTopic": topic} if topic else {}
         if bucket:
             ours["OrgResultsBucket.Arn"] = f"arn:aws:s3:::{bucket}"
-        context = {"aws:SecureTransport": "true"}  # boto3 always calls over TLS
+        context: dict[str, str | list[str]] = {"aws:SecureTransport": "true"}  # boto3 calls over TLS
+        if tag_keys:
+            context["aws:TagKeys"] = tag_keys.split(",")
         if function in SPOKE_LOGICAL:
-            cases.append(_spoke_case(function, action, resource, names))
+            cases.append(_spoke_case(function, action, resource, names, context))
             continue
         if function.startswith("Org"):
             names["OrganizationId"] = ORG_ID
@@ -386,7 +397,9 @@ def _job(function: str) -> dict[str, Any]:
     return role_policies(function, {"OrganizationId": ORG_ID})["job"]
 
 
-def _spoke_case(function: str, action: str, resource: str, names: dict[str, str]) -> dict[str, Any]:
+def _spoke_case(
+    function: str, action: str, resource: str, names: dict[str, str], context: dict[str, Any]
+) -> dict[str, Any]:
     """A member-account call, against the spoke role's policy (org/spoke.yaml) in the same fake account."""
     from tests.organizations.spoke_model import role, role_job
 
@@ -399,7 +412,7 @@ def _spoke_case(function: str, action: str, resource: str, names: dict[str, str]
         "action": action,
         "resource": resource,
         "principal": f"arn:aws:iam::{account}:role/{role(logical)['RoleName']}",
-        "context": {"aws:SecureTransport": "true"},
+        "context": context,
     }
 
 

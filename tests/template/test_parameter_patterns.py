@@ -66,6 +66,14 @@ TABLE: dict[str, tuple[list[str], list[str]]] = {
             "vpc-01234567",
         ],
     ),
+    "AllowedVpceOrgId": (
+        ["", "o-a1b2c3d4e5", "o-" + "a" * 32],
+        ["x", "o-short", "O-A1B2C3D4E5", "o-a1b2c3d4e5;rm", "o-a1b2c3d4e5,o-b1b2c3d4e5", " o-a1b2c3d4e5"],
+    ),
+    "AllowedVpceAccounts": (
+        ["", "111122223333", "111122223333, 444455556666"],
+        ["x", "11112222333", "1111222233334", "111122223333;rm", "111122223333,", "１１１１２２２２３３３３"],  # noqa: RUF001
+    ),
     "MaxMfaAgeHours": (
         ["", "1", "12", "8760"],
         ["0", "-1", "1.5", "12h", "08", "12345", " 12", "12\n", "twelve"],
@@ -177,6 +185,8 @@ PATTERN_ONLY = {
     ("OrgExcludeAccounts", "123456789012,"): "the model skips empty list items",
     ("AllowedCIDRs", ",203.0.113.0/24"): "the model skips empty list items",
     ("AllowedVpceIds", "vpce-01234567,"): "the model skips empty list items",
+    ("AllowedVpceAccounts", "111122223333,"): "the model skips empty list items",
+    ("AllowedVpceOrgId", " o-a1b2c3d4e5"): "the model strips surrounding white space",
     ("GroupName", "x\n"): "the model strips surrounding white space",
     ("PolicyName", "policy\n"): "the model strips surrounding white space",
     ("SlackSecretArn", f"{SECRET_ARN}\n"): "the model strips surrounding white space",

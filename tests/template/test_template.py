@@ -61,6 +61,8 @@ NO_RESOURCE_LEVEL = {
 PARAMETER_OF = {
     "IAM_GUARD_ALLOWED_CIDRS": "AllowedCIDRs",
     "IAM_GUARD_ALLOWED_VPCE_IDS": "AllowedVpceIds",
+    "IAM_GUARD_ALLOWED_VPCE_ORG": "AllowedVpceOrgId",
+    "IAM_GUARD_ALLOWED_VPCE_ACCOUNTS": "AllowedVpceAccounts",
     "IAM_GUARD_IP_RESTRICTION": "IpRestriction",
     "IAM_GUARD_MFA_MODE": "MfaMode",
     "IAM_GUARD_GROUP_NAME": "GroupName",

@@ -133,7 +133,13 @@ def run(args: argparse.Namespace) -> int:
 
 def guardrail_mode(args: argparse.Namespace) -> GuardrailMode:
     """heal / report with policy flags, presence without; --heal-guardrail needs the flags."""
-    has_policy = bool(args.allowed_cidr or args.allowed_vpce or args.no_ip_restriction)
+    has_policy = bool(
+        args.allowed_cidr
+        or args.allowed_vpce
+        or getattr(args, "allowed_vpce_org", None)
+        or getattr(args, "allowed_vpce_account", None)
+        or args.no_ip_restriction
+    )
     if args.heal_guardrail and not has_policy:
         raise SettingsError(
             "--heal-guardrail needs the policy to heal to: give --allowed-cidr, --allowed-vpce or "

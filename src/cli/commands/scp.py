@@ -1,4 +1,6 @@
-"""``iam-guard scp --stack-name NAME``: print the optional IAMGuardProtect service control policy.
+"""``iam-guard scp --stack-name NAME``: print the optional IAMGuardProtect service control policy;
+``--deny-unenrolled`` (with ``--exempt-user NAME``... or ``--no-user-break-glass``) prints the optional
+IAMGuardDenyUnenrolled SCP instead.
 
 One JSON document on stdout (``--minify``: exactly what Organizations measures against 5,120 characters);
 a policy over the limit is refused with one line, exit 2.
@@ -9,12 +11,14 @@ from __future__ import annotations
 import argparse
 import re
 
+from core.model.errors import InvalidInputError
 from core.model.naming import STACK_NAME
 from core.model.policy_text import policy_json
 from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, validate_setting
-from core.policy.scp import minified, render_scp
+from core.policy.scp import minified, render_deny_unenrolled_scp, render_scp
 
 _ROLE_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}\*?$")
+_USER_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
 
 
 def _stack_name(text: str) -> str:
@@ -26,6 +30,12 @@ def _stack_name(text: str) -> str:
 def _role(text: str) -> str:
     if not _ROLE_PATTERN.match(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not an IAM role name (a trailing * is allowed)")
+    return text
+
+
+def _user(text: str) -> str:
+    if not _USER_PATTERN.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IAM user name")
     return text
 
 
@@ -52,6 +62,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="role in members allowed to set the exemption tag and change the guardrail (repeatable)",
     )
+    parser.add_argument(
+        "--deny-unenrolled",
+        action="store_true",
+        help="print the IAMGuardDenyUnenrolled SCP: IAM users without the enrolled tag get only MFA setup",
+    )
+    parser.add_argument(
+        "--exempt-user",
+        type=_user,
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --deny-unenrolled: a break-glass user left alone in every member (repeatable)",
+    )
+    parser.add_argument(
+        "--no-user-break-glass",
+        action="store_true",
+        help="with --deny-unenrolled: no exempt user (root and roles are the break-glass path)",
+    )
     parser.add_argument("--minify", action="store_true", help="print the minified JSON Organizations stores")
 
 
@@ -64,6 +92,19 @@ def run(args: argparse.Namespace) -> int:
     ):
         if getattr(args, flag):
             values[field] = validate_setting(field, getattr(args, flag))
-    document = render_scp(args.stack_name, exemption_roles=args.exemption_role, **values)
+    if args.deny_unenrolled:
+        if "group_name" in values or "policy_name" in values:
+            raise InvalidInputError("--group-name and --policy-name do not apply to --deny-unenrolled")
+        document = render_deny_unenrolled_scp(
+            args.stack_name,
+            exempt_users=args.exempt_user,
+            user_break_glass=not args.no_user_break_glass,
+            exemption_roles=args.exemption_role,
+            **values,
+        )
+    elif args.exempt_user or args.no_user_break_glass:
+        raise InvalidInputError("--exempt-user and --no-user-break-glass apply only to --deny-unenrolled")
+    else:
+        document = render_scp(args.stack_name, exemption_roles=args.exemption_role, **values)
     print(minified(document) if args.minify else policy_json(document))
     return 0

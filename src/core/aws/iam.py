@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
@@ -53,6 +53,7 @@ class AccountDetails:
     users: list[dict[str, Any]] = field(default_factory=list)
     groups: list[dict[str, Any]] = field(default_factory=list)
     policies: list[dict[str, Any]] = field(default_factory=list)
+    roles: list[dict[str, Any]] = field(default_factory=list)  # trust, inline, attached, boundary
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,14 @@ class IamGateway(Gateway):
         """Idempotent: adding a member again succeeds without change."""
         self._call("AddUserToGroup", GroupName=group_name, UserName=user_name)
 
+    @requires("iam:TagUser")
+    def tag_user(self, user_name: str, tags: Mapping[str, str]) -> None:
+        self._call("TagUser", UserName=user_name, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+    @requires("iam:UntagUser")
+    def untag_user(self, user_name: str, keys: Sequence[str]) -> None:
+        self._call("UntagUser", UserName=user_name, TagKeys=list(keys))
+
     @requires("iam:RemoveUserFromGroup")
     def remove_user_from_group(self, group_name: str, user_name: str) -> None:
         self._call("RemoveUserFromGroup", GroupName=group_name, UserName=user_name)
@@ -289,19 +298,21 @@ class IamGateway(Gateway):
 
     @requires("iam:GetAccountAuthorizationDetails")
     def account_details(self) -> AccountDetails:
-        """Users (groups, tags), groups (path, attached policies) and customer managed policies (every
-        version's document) in one paged listing: the sweep checks the guardrail at no extra call."""
+        """Users (groups, tags), groups (path, attached policies), roles (trust, policies) and customer
+        managed policies (every version's document) in one paged listing: the sweep checks the guardrail
+        and the guard-escape doors at no extra call (the roles' pages are the only extra ones)."""
         details = AccountDetails()
         for page in self._paged(
             "GetAccountAuthorizationDetails",
             position_field="Marker",
             truncated="IsTruncated",
-            Filter=["User", "Group", "LocalManagedPolicy"],
+            Filter=["User", "Group", "Role", "LocalManagedPolicy"],
             MaxItems=1000,
         ):
             details.users.extend(page.get("UserDetailList", []))
             details.groups.extend(page.get("GroupDetailList", []))
             details.policies.extend(page.get("Policies", []))
+            details.roles.extend(page.get("RoleDetailList", []))
         return details
 
     @requires("iam:ListVirtualMFADevices")

@@ -5,6 +5,9 @@ about a user is pure (``decide_user``); the IAM reads and writes around it are f
 call budget holds: steady-state CreateUser = GetUser + AddUserToGroup, plus the 3 reads of
 ``ensure_guardrail`` when the ``GuardrailCache`` has no fresh verification.
 
+With ``tag_enrolled`` (member accounts) it also keeps the enrolled tag on the users it enrols, finds
+enrolled, or finds removed and exempt (``_keep_enrolled_tag``; the IAMGuardDenyUnenrolled SCP reads it).
+
 Never weakens on its own: a user is never removed from the group, whatever the tags say. The only
 credential it ever disables is an MFA device registered, without MFA, next to one the user already had
 (see ``review_mfa_registration``). Alert wording lives in ``core.enforce.alerts``.
@@ -40,7 +43,7 @@ from core.model.alerts import Alert, Severity
 from core.model.credential_report import ROOT
 from core.model.errors import NotFoundError
 from core.model.exemptions import Exemption, exemption_for, tags_to_dict
-from core.model.naming import same_iam_name
+from core.model.naming import ENROLLED_TAG_KEY, ENROLLED_TAG_VALUE, same_iam_name
 from core.model.settings import Settings
 
 DEFAULT_CACHE_TTL = timedelta(minutes=5)
@@ -208,7 +211,7 @@ def enrol_user(command: EnrolUser, run: Run) -> Outcome:
     sent: list[Alert] = []
     action: EnforcementAction
     if decision.action == "enrol":
-        _add_to_group(run, user)
+        _add_to_group(run, user, tags)
         severity = Severity.LOW if command.is_new_user else Severity.MEDIUM
         sent.append(alerts.enrolled(run.meta, run.settings, user, severity, because=_enrol_reason(command)))
         action, reason = "enrolled", f"{user} is not exempt; added to {run.settings.group_name}"
@@ -219,6 +222,7 @@ def enrol_user(command: EnrolUser, run: Run) -> Outcome:
             sent.append(alerts.exempt_user_credential(run.meta, run.settings, user, decision.exemption))
         action, reason = "exempt", f"{user} is exempt ({_describe(decision.exemption)}); not enrolled"
     else:
+        _keep_enrolled_tag(run, user, tags, member=True)
         action, reason = "already-enrolled", f"{user} is already in {run.settings.group_name}"
     return _finish(run, action, reason, user, sent)
 
@@ -231,8 +235,9 @@ def restore_membership(command: RestoreMembership, run: Run) -> Outcome:
     decision = decide_user(user, tags, run.settings, run.now.date(), is_member=False)
     if decision.action == "exempt":
         # Removing an exempt user is the manual step an EXEMPTION_GRANTED alert asks for.
+        _keep_enrolled_tag(run, user, tags, member=False)
         return _finish(run, "exempt", f"{user} is exempt ({_describe(decision.exemption)}); left out", user)
-    _add_to_group(run, user)
+    _add_to_group(run, user, tags)
     return _finish(run, "healed", f"{user} was removed from {run.settings.group_name}; added back", user)
 
 
@@ -244,7 +249,7 @@ def recheck_exemption(command: ExemptionChanged, run: Run) -> Outcome:
     member = _is_member(run, user)
     decision = decide_user(user, tags, run.settings, run.now.date(), is_member=member)
     if decision.action == "enrol":
-        _add_to_group(run, user)
+        _add_to_group(run, user, tags)
         change = "set to a value that is not an exemption" if command.tag_added else "removed"
         because = f"the exemption tag {key} was {change} by {_short(run.meta.actor)}"
         alert = alerts.enrolled(run.meta, run.settings, user, Severity.MEDIUM, because=because)
@@ -362,10 +367,27 @@ def _is_member(run: Run, user: str) -> bool:
     return any(same_iam_name(g, run.settings.group_name) for g in run.iam.list_groups_for_user(user))
 
 
-def _add_to_group(run: Run, user: str) -> None:
+def _add_to_group(run: Run, user: str, tags: Mapping[str, str] | None = None) -> None:
     if not run.dry_run:
         run.iam.add_user_to_group(run.settings.group_name, user)  # idempotent
     run.changes.append(Change(f"user/{user}", "added-to-group", run.settings.group_name))
+    _keep_enrolled_tag(run, user, tags or {}, member=True)
+
+
+def _keep_enrolled_tag(run: Run, user: str, tags: Mapping[str, str], *, member: bool) -> None:
+    """With ``tag_enrolled`` (member accounts): members carry ``iam-guard:enrolled=true``, others do not
+    (the IAMGuardDenyUnenrolled SCP reads it). One TagUser / UntagUser, only when the tag is wrong."""
+    if not run.settings.tag_enrolled:
+        return
+    value = next((v for k, v in tags.items() if k.casefold() == ENROLLED_TAG_KEY), None)
+    if member and value != ENROLLED_TAG_VALUE:
+        if not run.dry_run:
+            run.iam.tag_user(user, {ENROLLED_TAG_KEY: ENROLLED_TAG_VALUE})
+        run.changes.append(Change(f"user/{user}", "tagged", f"{ENROLLED_TAG_KEY}={ENROLLED_TAG_VALUE}"))
+    elif not member and value is not None:
+        if not run.dry_run:
+            run.iam.untag_user(user, [ENROLLED_TAG_KEY])
+        run.changes.append(Change(f"user/{user}", "untagged", ENROLLED_TAG_KEY))
 
 
 # --- the pure decision --------------------------------------------------------------------------------

@@ -68,6 +68,10 @@ SPOKE_CHANGES_RULE = "IAMGuardForwardSpokeChanges"  # changes to the spoke's own
 SPOKE_RULES = (FORWARD_RULE, SPOKE_CHANGES_RULE)
 # The role CloudFormation StackSets uses in members (service-managed: stacksets-exec-<hash>).
 STACKSET_EXECUTION_ROLES = ("stacksets-exec-*", "AWSCloudFormationStackSetExecutionRole")
+# The principal tag the enforcer and the sweep set on every enrolled user (and remove when the user leaves
+# the group); the optional IAMGuardDenyUnenrolled SCP lets IAM users without it do nothing but MFA setup.
+ENROLLED_TAG_KEY = "iam-guard:enrolled"
+ENROLLED_TAG_VALUE = "true"
 SPOKE_RULE_PREFIX = "IAMGuardForward"  # IAMGuardForward, IAMGuardForwardSpokeChanges
 
 

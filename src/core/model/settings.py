@@ -24,6 +24,7 @@ DEFAULT_EXEMPT_TAG_KEY = "iam-guard:exempt"
 # IAM's own name rules (CreateUser / CreateGroup / CreatePolicy).
 _IAM_NAME = re.compile(r"^[\w+=,.@-]+$", re.ASCII)  # IAM names are ASCII
 _VPCE_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
+_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")  # Organizations' own pattern for an organization ID
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")  # spaces, never line breaks or tabs
 _SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$", re.ASCII)
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$", re.ASCII)
@@ -32,6 +33,8 @@ _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secr
 ENV_VARS: dict[str, str] = {
     "IAM_GUARD_ALLOWED_CIDRS": "allowed_cidrs",
     "IAM_GUARD_ALLOWED_VPCE_IDS": "allowed_vpce_ids",
+    "IAM_GUARD_ALLOWED_VPCE_ORG": "allowed_vpce_org",
+    "IAM_GUARD_ALLOWED_VPCE_ACCOUNTS": "allowed_vpce_accounts",
     "IAM_GUARD_IP_RESTRICTION": "ip_restriction",
     "IAM_GUARD_MFA_MODE": "mfa_mode",
     "IAM_GUARD_GROUP_NAME": "group_name",
@@ -52,7 +55,13 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "remediate_unused_keys",
     "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "org_exclude_accounts",
 }
-_LIST_FIELDS = {"allowed_cidrs", "allowed_vpce_ids", "exempt_users", "org_exclude_accounts"}
+_LIST_FIELDS = {
+    "allowed_cidrs",
+    "allowed_vpce_ids",
+    "allowed_vpce_accounts",
+    "exempt_users",
+    "org_exclude_accounts",
+}
 _BOOL_FIELDS = {
     "ip_restriction",
     "dry_run",
@@ -76,6 +85,10 @@ class Settings:
 
     allowed_cidrs: tuple[str, ...] = ()
     allowed_vpce_ids: tuple[str, ...] = ()
+    # Any VPC endpoint of this organisation / owned by these accounts (aws:VpceOrgID / aws:VpceAccount,
+    # for the services that populate them; elsewhere the endpoint IDs above are still needed).
+    allowed_vpce_org: str | None = None
+    allowed_vpce_accounts: tuple[str, ...] = ()
     ip_restriction: bool = True
     mfa_mode: MfaMode = "strict"
     group_name: str = DEFAULT_GROUP_NAME
@@ -93,6 +106,9 @@ class Settings:
     # A member account of an organisation (org mode): the guardrail protects the spoke's roles and rules
     # instead of a stack's resources. Set by core.org (member_settings), never from the environment.
     protect_spoke: bool = False
+    # Organizations mode too: the sweep and the enforcer keep the principal tag iam-guard:enrolled=true on
+    # exactly the group's members (the IAMGuardDenyUnenrolled SCP reads it). Set by member_settings.
+    tag_enrolled: bool = False
     security_hub: bool = False  # the sweep imports its findings into the account's Security Hub
     # Credential hygiene (sweep): console password / active key unused for this many days or more;
     # active key created more than this many days ago. 0 turns the check off.
@@ -110,7 +126,13 @@ class Settings:
                 object.__setattr__(self, name, check(given))
             except ValueError as exc:
                 problems.append(_problem(name, str(exc), given))
-        if not problems and self.ip_restriction and not (self.allowed_cidrs or self.allowed_vpce_ids):
+        networks = (
+            self.allowed_cidrs,
+            self.allowed_vpce_ids,
+            self.allowed_vpce_org,
+            self.allowed_vpce_accounts,
+        )
+        if not problems and self.ip_restriction and not any(networks):
             problems.append(
                 "invalid settings: no allowed network: give at least one allowed CIDR or VPC endpoint, "
                 "or turn the network restriction off explicitly (--no-ip-restriction)"
@@ -188,6 +210,14 @@ def _vpce_ids(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
+def _account_ids_in_order(value: Any) -> tuple[str, ...]:
+    ids = _strings(value)
+    for account in ids:
+        if not naming.ACCOUNT_ID.match(account):
+            raise ValueError(f"{account!r} is not an AWS account ID (12 digits)")
+    return tuple(dict.fromkeys(ids))
+
+
 def _mfa_mode(value: Any) -> str:
     if value not in ("strict", "console"):
         raise ValueError("should be 'strict' or 'console'")
@@ -247,6 +277,10 @@ def _stack_name(value: Any) -> str:
 _CHECKS: dict[str, Check] = {
     "allowed_cidrs": _cidrs,
     "allowed_vpce_ids": _vpce_ids,
+    "allowed_vpce_org": _optional(
+        _matching(_ORG_ID, "an organization ID (o- and 10 to 32 letters or digits)")
+    ),
+    "allowed_vpce_accounts": _account_ids_in_order,
     "ip_restriction": _boolean,
     "mfa_mode": _mfa_mode,
     "group_name": _iam_name,
@@ -262,6 +296,7 @@ _CHECKS: dict[str, Check] = {
     "stack_name": _optional(_stack_name),
     "max_mfa_age_hours": _optional(_integer(1, 8760)),
     "protect_spoke": _boolean,
+    "tag_enrolled": _boolean,
     "security_hub": _boolean,
     "unused_days": _integer(0, MAX_HYGIENE_DAYS),
     "key_max_age_days": _integer(0, MAX_HYGIENE_DAYS),

@@ -63,8 +63,9 @@ class SpokeChange:
 
 def member_settings(settings: Settings) -> Settings:
     """The hub's settings as a member account's guardrail needs them: the spoke is protected, not the
-    hub's own stack (whose resources do not exist in the member)."""
-    return replace(settings, stack_name=None, protect_spoke=True)
+    hub's own stack (whose resources do not exist in the member), and the group's members carry the
+    enrolled tag the optional IAMGuardDenyUnenrolled SCP reads."""
+    return replace(settings, stack_name=None, protect_spoke=True, tag_enrolled=True)
 
 
 def spoke_change(raw: Mapping[str, Any]) -> SpokeChange | None:
@@ -111,6 +112,7 @@ def role_permissions() -> tuple[frozenset[str], frozenset[str]]:
     """
     from core.enforce import actions as enforcement
     from core.org.routing import is_read_action
+    from core.sweep import enrolled_tag
     from core.sweep import run as sweep
 
     # In a member the sweep and the enforcer make only IAM calls: the enforcer's own-stack and health
@@ -119,7 +121,7 @@ def role_permissions() -> tuple[frozenset[str], frozenset[str]]:
     member_enforcer = frozenset(a for a in enforcement.REQUIRED_PERMISSIONS if a.startswith("iam:"))
     reads = frozenset(a for a in member_sweep if is_read_action(a))
     writes = frozenset(a for a in member_sweep if not is_read_action(a))
-    return reads | SECURITY_HUB_PERMISSIONS, member_enforcer | writes
+    return reads | SECURITY_HUB_PERMISSIONS, member_enforcer | writes | enrolled_tag.PERMISSIONS
 
 
 # Findings are imported with the credentials of the account they describe (ASFF AwsAccountId = caller).

@@ -18,9 +18,11 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from core.model.errors import PolicyTooLargeError
+from core.model.errors import InvalidInputError, PolicyTooLargeError
 from core.model.naming import (
     ENFORCE_ROLE,
+    ENROLLED_TAG_KEY,
+    ENROLLED_TAG_VALUE,
     IAM_PATH,
     SPOKE_ROLES,
     SPOKE_RULES,
@@ -28,6 +30,7 @@ from core.model.naming import (
     role_path,
 )
 from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME
+from core.policy.document import SELF_SERVICE_ACTIONS
 
 MAX_SCP_CHARS = 5120  # Organizations' SCP size limit (budgeted as characters of the minified JSON)
 SCP_NAME = "IAMGuardProtect"
@@ -131,3 +134,88 @@ def render_scp(
 
 def minified(document: dict[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"))
+
+
+# --- the optional IAMGuardDenyUnenrolled SCP (the zero window) -------------------------------------------
+
+DENY_UNENROLLED_SCP_NAME = "IAMGuardDenyUnenrolled"
+ENROLLED_TAGGING = TAG_ACTIONS  # where the enrolled tag may be given, set or removed
+
+
+def exempt_user_arns(user_name: str) -> list[str]:
+    """``aws:PrincipalArn`` patterns of one user name in any member account, at the root or any path."""
+    return [f"arn:aws:iam::*:user/{user_name}", f"arn:aws:iam::*:user/*/{user_name}"]
+
+
+def render_deny_unenrolled_scp(
+    stack_name: str,
+    *,
+    exempt_users: Iterable[str] = (),
+    user_break_glass: bool = True,
+    exempt_tag_key: str = DEFAULT_EXEMPT_TAG_KEY,
+    exemption_roles: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The ``IAMGuardDenyUnenrolled`` SCP: IAM users of member accounts (``aws:PrincipalType`` ``User``;
+    roles, the root user and service-linked roles never match) may do nothing but their first MFA setup
+    (the guardrail's self-service actions) until they carry the principal tag ``iam-guard:enrolled=true``
+    or the exemption tag key (any value: an SCP cannot compare dates), or are named in ``exempt_users``.
+
+    Only IAM Guard's roles (``IAMGuardEnforceRole`` and the hub stack's roles) may give, set or remove the
+    enrolled tag, and ``IAMGuardEnforceRole`` itself is protected as in ``IAMGuardProtect`` (who could
+    rewrite it could tag anyone). Refused without an exempt user unless
+    ``user_break_glass`` is False (root and roles are then the break-glass path): ``InvalidInputError``.
+    """
+    users = list(dict.fromkeys(exempt_users))
+    if user_break_glass and not users:
+        raise InvalidInputError(
+            "--deny-unenrolled needs a break-glass user: name one with --exempt-user NAME, "
+            "or pass --no-user-break-glass (root and roles are then the only way in)"
+        )
+    if not user_break_glass and users:
+        raise InvalidInputError("--exempt-user and --no-user-break-glass contradict each other: choose one")
+    unenrolled: dict[str, Any] = {
+        "StringEquals": {"aws:PrincipalType": "User"},
+        "StringNotEquals": {f"aws:PrincipalTag/{ENROLLED_TAG_KEY}": ENROLLED_TAG_VALUE},
+        "Null": {f"aws:PrincipalTag/{exempt_tag_key}": "true"},
+    }
+    if users:
+        unenrolled["ArnNotLike"] = {"aws:PrincipalArn": [a for u in users for a in exempt_user_arns(u)]}
+    own_roles = [f"arn:aws:iam::*:role/{ENFORCE_ROLE}", f"arn:aws:iam::*:role{role_path(stack_name)}*"]
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyUnenrolledUsersExceptMFASetup",
+                "Effect": "Deny",
+                "NotAction": list(SELF_SERVICE_ACTIONS),
+                "Resource": "*",
+                "Condition": unenrolled,
+            },
+            {
+                "Sid": "ProtectEnrolledTag",
+                "Effect": "Deny",
+                "Action": list(ENROLLED_TAGGING),
+                "Resource": "*",
+                "Condition": {
+                    "ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": [ENROLLED_TAG_KEY]},
+                    "ArnNotLike": {"aws:PrincipalArn": own_roles},
+                },
+            },
+            {
+                "Sid": "ProtectEnforceRole",
+                "Effect": "Deny",
+                "Action": list(SPOKE_ROLE_ACTIONS),
+                "Resource": [f"arn:aws:iam::*:role/{ENFORCE_ROLE}"],
+                "Condition": {
+                    "ArnNotLike": {"aws:PrincipalArn": exempt_principals(stack_name, exemption_roles)}
+                },
+            },
+        ],
+    }
+    size = len(minified(document))
+    if size > MAX_SCP_CHARS:
+        raise PolicyTooLargeError(
+            f"the SCP would be {size:,} characters, over Organizations' limit of {MAX_SCP_CHARS:,}: "
+            "name fewer --exempt-user or --exemption-role"
+        )
+    return document

@@ -49,6 +49,7 @@ from core.model.findings import (
     CONSOLE_WITHOUT_MFA,
     CONTROLS,
     EXEMPT,
+    GUARD_ESCAPE,
     GUARDRAIL_DRIFT,
     NOT_IN_SECURED_GROUP,
     ROOT_ACCESS_KEY,
@@ -135,6 +136,7 @@ _TITLES = {
     ROOT_NO_CREDENTIALS: "Root user has no credentials",
     ROOT_ACCESS_KEY: "Root user has an access key",
     GUARDRAIL_DRIFT: "IAM Guard guardrail differs from its definition",
+    GUARD_ESCAPE: "IAM user can go around the IAM Guard guardrail",
 }
 
 # What ``archived`` copies from a finding read back (everything else Security Hub added stays out).

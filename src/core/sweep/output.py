@@ -81,6 +81,8 @@ def to_json(result: SweepResult, *, iam_calls: int | None = None) -> str:
         document["iam_calls"] = iam_calls
     if result.security_hub is not None:
         document["security_hub"] = result.security_hub.counts()
+    if result.enrolled_tags is not None:
+        document["enrolled_tags"] = list(result.enrolled_tags)
     return json.dumps(document, indent=2)
 
 

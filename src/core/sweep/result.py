@@ -47,6 +47,7 @@ class SweepResult:
     unused_days: int = 45
     key_max_age_days: int = 90
     remediate_unused_keys: bool = False
+    enrolled_tags: tuple[str, ...] | None = None  # None: tag_enrolled off (core.sweep.enrolled_tag)
 
     @property
     def counts(self) -> dict[str, int]:

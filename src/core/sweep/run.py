@@ -5,13 +5,16 @@ IAM calls per run, for N users (see README, "The sweep"):
 - GenerateCredentialReport: 1 to ``REPORT_ATTEMPTS`` (polled with short backoff);
 - GetCredentialReport: 1 (more only if IAM answers ReportInProgress/ReportExpired within the bound);
 - GetAccountAuthorizationDetails: ceil(items / 1000) pages (users with membership, tags and creation
-  dates; groups; customer managed policies with their versions - the guardrail is checked from these);
+  dates; groups; roles, for the guard-escape findings of ``core.sweep.escape``; customer managed
+  policies with their versions - the guardrail is checked from these);
 - ListVirtualMFADevices (Assigned): ceil(devices / 1000) pages (fresh MFA state);
 - GetAccountSummary: 1 (the root user's password, access keys and MFA, live);
 - per user missing from the report (created after it): GetLoginProfile + ListAccessKeys + ListMFADevices;
 - per user enrolled: AddUserToGroup; per user remediated: ListMFADevices + ListAccessKeys (the re-check)
   + one UpdateAccessKey per active key;
-- per guardrail change to heal: the write itself (``core.guardrail.state``).
+- per guardrail change to heal: the write itself (``core.guardrail.state``);
+- with ``tag_enrolled`` (member accounts): one TagUser / UntagUser per user whose enrolled tag is wrong
+  (``core.sweep.enrolled_tag``; none in the steady state).
 
 With a stack name, the enforcer's own health is read too (``core.sweep.selfcheck``: 5 calls, none of
 them IAM). With ``security_hub`` on, the findings then go to the account's Security Hub
@@ -63,6 +66,8 @@ from core.model.settings import Settings
 from core.policy.document import render_policy
 from core.sweep.alerts import _send_quietly, deliver, sweep_failed_alert
 from core.sweep.classify import classify, is_unused
+from core.sweep.enrolled_tag import reconcile_enrolled_tags
+from core.sweep.escape import guard_escape_findings
 from core.sweep.report import _aware, gather_with_details
 from core.sweep.result import GUARDRAIL_SUBJECT, NOT_CHECKED, SweepResult
 from core.sweep.selfcheck import PERMISSIONS as SELFCHECK_PERMISSIONS
@@ -256,7 +261,11 @@ def run_sweep(
     account = account_id or _account_from_arns(snapshot, details)
     # The guardrail first: enrolments need the group to exist.
     status, changes, drift = check_guardrail(iam, details, settings, account, guardrail)
-    findings = reconcile(iam, classify(snapshot, settings, now), settings, now)
+    escapes = guard_escape_findings(
+        details.users, details.groups, details.roles, details.policies, settings, now.date()
+    )
+    findings = reconcile(iam, [*classify(snapshot, settings, now), *escapes], settings, now)
+    enrolled_tags = reconcile_enrolled_tags(iam, snapshot.users, findings, settings)
     health = NOT_CHECKED
     if infrastructure is not None and cloudformation is not None:
         health = check_enforcer(infrastructure, cloudformation, settings.stack_name)
@@ -277,6 +286,7 @@ def run_sweep(
         unused_days=settings.unused_days,
         key_max_age_days=settings.key_max_age_days,
         remediate_unused_keys=settings.remediate_unused_keys,
+        enrolled_tags=enrolled_tags if settings.tag_enrolled else None,
     )
     if settings.security_hub:
         from core.aws.securityhub import SecurityHubGateway
