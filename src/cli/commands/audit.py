@@ -78,6 +78,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="deactivate (never delete) active access keys unused for --unused-days, after a live re-check",
     )
+    owners = parser.add_argument_group("owners")
+    owners.add_argument(
+        "--default-owner",
+        metavar="OWNER",
+        help="owner of users without an owner tag: an e-mail address and/or a Slack member ID "
+        "(space-separated)",
+    )
+    owners.add_argument(
+        "--warning-days",
+        metavar="7,3,1",
+        help="days before a planned action on which the owner is warned (default 7,3,1)",
+    )
+    owners.add_argument(
+        "--notify-owners",
+        action="store_true",
+        help="compute the owners' warnings and notices due now and list them (JSON: notifications); "
+        "nothing is sent",
+    )
     add_policy_arguments(parser)
     add_self_protection_arguments(parser)
     add_delivery_arguments(parser)
@@ -102,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args, security_hub=args.security_hub, **fixed)
     _recorder, sink = sink_from_args(args)
     if args.org:  # the same sweep in every member account (cli.org)
+        if args.notify_owners:
+            raise SettingsError("--notify-owners: not yet available with --org")
         return run_audit(args, settings, sink, guardrail=mode)
     counter = CallCounter()
     iam = IamGateway(client_factory=lambda: counter.attach(default_iam_client()))
@@ -113,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         guardrail=mode,
         infrastructure=InfrastructureGateway() if deployed else None,
         cloudformation=CloudFormationGateway() if deployed else None,
+        notify_owners=args.notify_owners,
     )
     print(format_report(result, args.format, iam_calls=counter.total))
     if result.security_hub is not None and args.format == "csv":

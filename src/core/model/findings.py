@@ -50,6 +50,7 @@ FindingKind = Literal[
     "two-active-keys",
     "exempt",
     "guardrail-drift",
+    "owner-invalid",
 ]
 ROOT_WITHOUT_MFA: Final = "root-without-mfa"
 ROOT_ACCESS_KEY: Final = "root-access-key"
@@ -63,6 +64,7 @@ ACCESS_KEY_OLD: Final = "access-key-old"
 TWO_ACTIVE_KEYS: Final = "two-active-keys"
 EXEMPT: Final = "exempt"
 GUARDRAIL_DRIFT: Final = "guardrail-drift"  # the secured group or the guardrail policy is not as intended
+OWNER_INVALID: Final = "owner-invalid"  # the owner tag names no reachable owner (core.model.owners)
 
 SEVERITY: Mapping[FindingKind, Severity] = {
     ROOT_WITHOUT_MFA: Severity.CRITICAL,
@@ -77,6 +79,7 @@ SEVERITY: Mapping[FindingKind, Severity] = {
     ROOT_NO_CREDENTIALS: Severity.INFO,
     EXEMPT: Severity.INFO,
     GUARDRAIL_DRIFT: Severity.CRITICAL,
+    OWNER_INVALID: Severity.LOW,
 }
 MFA_KINDS = frozenset({CONSOLE_WITHOUT_MFA, ACCESS_KEY_WITHOUT_MFA})
 HYGIENE_KINDS = frozenset({CONSOLE_UNUSED, ACCESS_KEY_UNUSED, ACCESS_KEY_OLD, TWO_ACTIVE_KEYS})
@@ -107,6 +110,7 @@ CONTROLS: Mapping[FindingKind, Controls] = {
     TWO_ACTIVE_KEYS: Controls((), ("1.13",)),
     EXEMPT: Controls((), ()),
     GUARDRAIL_DRIFT: Controls((), ()),
+    OWNER_INVALID: Controls((), ()),
 }
 
 Status = Literal[
@@ -162,6 +166,8 @@ _ACTION = {
     ACCESS_KEY_OLD: "Rotate the key: create one, move the workload to it, deactivate and delete the old one.",
     TWO_ACTIVE_KEYS: "Finish the rotation: deactivate, then delete, the key no longer in use.",
     EXEMPT: "Review the exemption; remove the tag or setting when it is no longer needed.",
+    OWNER_INVALID: "Fix the owner tag: an e-mail address and/or a Slack member ID (U... or W...), "
+    "space-separated.",
 }
 
 

@@ -18,6 +18,7 @@ from core.sweep.selfcheck import EnforcerHealth
 
 if TYPE_CHECKING:  # loaded only when the import is on (SecurityHub=true)
     from core.report.securityhub_import import SecurityHubResult
+    from core.sweep.notifications import Notification
 
 
 GUARDRAIL_SUBJECT = "<guardrail>"
@@ -47,6 +48,8 @@ class SweepResult:
     unused_days: int = 45
     key_max_age_days: int = 90
     remediate_unused_keys: bool = False
+    # The owners' warnings and notices due this run (core.sweep.notifications); None: not computed.
+    notifications: tuple[Notification, ...] | None = None
 
     @property
     def counts(self) -> dict[str, int]:

@@ -59,10 +59,12 @@ from core.model.findings import (
     Status,
     sort_findings,
 )
+from core.model.owners import resolve_owner
 from core.model.settings import Settings
 from core.policy.document import render_policy
 from core.sweep.alerts import _send_quietly, deliver, sweep_failed_alert
 from core.sweep.classify import classify, is_unused
+from core.sweep.notifications import Notification, plan_notifications
 from core.sweep.report import _aware, gather_with_details
 from core.sweep.result import GUARDRAIL_SUBJECT, NOT_CHECKED, SweepResult
 from core.sweep.selfcheck import PERMISSIONS as SELFCHECK_PERMISSIONS
@@ -239,13 +241,15 @@ def run_sweep(
     infrastructure: InfrastructureGateway | None = None,
     cloudformation: CloudFormationGateway | None = None,
     security_hub: SecurityHubGateway | None = None,
+    notify_owners: bool = False,
 ) -> SweepResult:
     """One sweep. AWS failures while gathering send a SWEEP_FAILED alert and are raised.
 
     ``guardrail`` says how the guardrail is checked (see ``GuardrailMode``); with ``infrastructure`` and
     ``cloudformation`` gateways and a stack name, the enforcer's health is checked too. With
     ``settings.security_hub``, the findings are imported through ``security_hub`` (default: a gateway on
-    the default session's credentials, which must be those of ``account_id``).
+    the default session's credentials, which must be those of ``account_id``). With ``notify_owners``,
+    the owners' warnings and notices due now are computed into ``result.notifications`` (nothing sent).
     """
     now = now or datetime.now(UTC)
     try:
@@ -278,6 +282,8 @@ def run_sweep(
         key_max_age_days=settings.key_max_age_days,
         remediate_unused_keys=settings.remediate_unused_keys,
     )
+    if notify_owners:
+        result = replace(result, notifications=owner_notifications(snapshot, result.findings, settings, now))
     if settings.security_hub:
         from core.aws.securityhub import SecurityHubGateway
         from core.report.securityhub_import import import_findings
@@ -292,6 +298,17 @@ def run_sweep(
         )
         result = replace(result, security_hub=imported)
     return deliver(result, sink, settings)
+
+
+def owner_notifications(
+    snapshot: Snapshot, findings: Sequence[Finding], settings: Settings, now: datetime
+) -> tuple[Notification, ...]:
+    """Each user's owner from its tags (or the default owner), then the notifications due now."""
+    owners = {
+        u.name: resolve_owner(u.tags, settings.owner_tag_key, settings.default_owner).owner
+        for u in snapshot.users
+    }
+    return tuple(plan_notifications(findings, owners, settings, now))
 
 
 # --- the guardrail and the enforcer ----------------------------------------------------------------
