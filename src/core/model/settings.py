@@ -111,6 +111,11 @@ class Settings:
     owner_tag_key: str = DEFAULT_OWNER_TAG_KEY
     default_owner: str | None = None
     warning_days: tuple[int, ...] = DEFAULT_WARNING_DAYS
+    # Channels (core.report.webhook): Secrets Manager secrets, JSON {"url": ...} (Teams) and
+    # {"url": ..., "signing_key": ...} (the signed generic webhook). For now from the CLI only: the
+    # functions do not read them yet (no IAM_GUARD_* variable, no template parameter).
+    teams_webhook_secret_arn: str | None = None
+    webhook_secret_arn: str | None = None
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -312,6 +317,8 @@ _CHECKS: dict[str, Check] = {
     "owner_tag_key": _tag_key,
     "default_owner": _optional(_default_owner),
     "warning_days": _warning_days,
+    "teams_webhook_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
+    "webhook_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
 }
 SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 
