@@ -137,6 +137,9 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         "owner_tag_key": "owner_tag_key",
         "default_owner": "default_owner",
         "warning_days": "warning_days",
+        "owner_email_sender": "owner_email_sender",
+        "slack_bot_token_secret_arn": "slack_bot_token_secret_arn",
+        "state_table": "notifications_table",
     }
     for flag, field in mapping.items():
         if hasattr(args, flag):

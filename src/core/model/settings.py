@@ -28,6 +28,7 @@ _IAM_NAME = re.compile(r"^[\w+=,.@-]+$", re.ASCII)  # IAM names are ASCII
 _VPCE_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")  # spaces, never line breaks or tabs
 _SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$", re.ASCII)
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$", re.ASCII)
 
 # Environment variable -> settings field. The Lambda functions and template.yaml use exactly these.
@@ -116,6 +117,11 @@ class Settings:
     # functions do not read them yet (no IAM_GUARD_* variable, no template parameter).
     teams_webhook_secret_arn: str | None = None
     webhook_secret_arn: str | None = None
+    # Owner delivery (core.sweep.owner_delivery), CLI only for now: the SES sender identity (empty = no
+    # owner e-mail), the Slack bot token's secret {"token": ...}, and the state table of stages sent.
+    owner_email_sender: str | None = None
+    slack_bot_token_secret_arn: str | None = None
+    notifications_table: str | None = None
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -276,6 +282,15 @@ def _default_owner(value: Any) -> str:
     return text
 
 
+def _email_sender(value: Any) -> str:
+    from core.model.owners import EMAIL
+
+    text = _text(value).strip()
+    if not EMAIL.match(text):
+        raise ValueError(f"{text!r} is not an e-mail address (the SES identity mail is sent from)")
+    return text
+
+
 def _warning_days(value: Any) -> tuple[int, ...]:
     items = [p.strip() for p in value.split(",")] if isinstance(value, str) else list(_strings_or_ints(value))
     days = [_integer(1, 365)(item) for item in items if item != ""]
@@ -319,6 +334,11 @@ _CHECKS: dict[str, Check] = {
     "warning_days": _warning_days,
     "teams_webhook_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
     "webhook_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
+    "owner_email_sender": _optional(_email_sender),
+    "slack_bot_token_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
+    "notifications_table": _optional(
+        _matching(_TABLE_NAME, "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)")
+    ),
 }
 SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 

@@ -19,6 +19,7 @@ from core.sweep.selfcheck import EnforcerHealth
 if TYPE_CHECKING:  # loaded only when the import is on (SecurityHub=true)
     from core.report.securityhub_import import SecurityHubResult
     from core.sweep.notifications import Notification
+    from core.sweep.owner_delivery import Delivery
 
 
 GUARDRAIL_SUBJECT = "<guardrail>"
@@ -50,6 +51,7 @@ class SweepResult:
     remediate_unused_keys: bool = False
     # The owners' warnings and notices due this run (core.sweep.notifications); None: not computed.
     notifications: tuple[Notification, ...] | None = None
+    deliveries: tuple[Delivery, ...] | None = None  # what sending them did; None: nothing was sent
 
     @property
     def counts(self) -> dict[str, int]:

@@ -72,6 +72,7 @@ from core.sweep.selfcheck import InfrastructureGateway, check_enforcer
 
 if TYPE_CHECKING:  # loaded only when the import is on (SecurityHub=true): most sweeps never need it
     from core.aws.securityhub import SecurityHubGateway
+    from core.sweep.owner_delivery import Delivery
 
 logger = Logger(child=True)
 
@@ -93,6 +94,9 @@ REQUIRED_PERMISSIONS = (
     )
     | SELFCHECK_PERMISSIONS
 )
+
+# Sends the owners' notifications (notifications, account ID, now) and says what happened to each.
+OwnerSender = Callable[[tuple[Notification, ...], str, datetime], tuple["Delivery", ...]]
 
 # How the sweep treats the guardrail: ``heal`` compares it with the rendered policy and heals what differs
 # (the Lambda function; ``audit --heal-guardrail``); ``report`` compares and reports (``audit`` with policy
@@ -242,6 +246,7 @@ def run_sweep(
     cloudformation: CloudFormationGateway | None = None,
     security_hub: SecurityHubGateway | None = None,
     notify_owners: bool = False,
+    send_owner_notifications: OwnerSender | None = None,
 ) -> SweepResult:
     """One sweep. AWS failures while gathering send a SWEEP_FAILED alert and are raised.
 
@@ -249,7 +254,9 @@ def run_sweep(
     ``cloudformation`` gateways and a stack name, the enforcer's health is checked too. With
     ``settings.security_hub``, the findings are imported through ``security_hub`` (default: a gateway on
     the default session's credentials, which must be those of ``account_id``). With ``notify_owners``,
-    the owners' warnings and notices due now are computed into ``result.notifications`` (nothing sent).
+    the owners' warnings and notices due now are computed into ``result.notifications``; with
+    ``send_owner_notifications`` too (``core.sweep.owner_delivery``), they are sent before the digest,
+    which then says what was sent to whom and what was not, and why.
     """
     now = now or datetime.now(UTC)
     try:
@@ -282,8 +289,11 @@ def run_sweep(
         key_max_age_days=settings.key_max_age_days,
         remediate_unused_keys=settings.remediate_unused_keys,
     )
-    if notify_owners:
-        result = replace(result, notifications=owner_notifications(snapshot, result.findings, settings, now))
+    if notify_owners or send_owner_notifications is not None:
+        notes = owner_notifications(snapshot, result.findings, settings, now)
+        result = replace(result, notifications=notes)
+        if send_owner_notifications is not None:
+            result = replace(result, deliveries=send_owner_notifications(notes, result.account_id, now))
     if settings.security_hub:
         from core.aws.securityhub import SecurityHubGateway
         from core.report.securityhub_import import import_findings
