@@ -128,3 +128,77 @@ def test_policy_protects_the_owner_tag_key_given() -> None:
     statements = {s["Sid"]: s for s in json.loads(run.stdout)["Statement"]}
     condition = statements["DenyIAMGuardTags"]["Condition"]["ForAnyValue:StringEqualsIgnoreCase"]
     assert condition == {"aws:TagKeys": ["iam-guard:exempt", "Team:Owner"]}
+
+
+# --- sending (--send-notifications) ---------------------------------------------------------------------
+
+
+def test_send_notifications_needs_a_state_table(owned: str) -> None:
+    run = audit(owned, "--send-notifications")
+    assert run.returncode == 2
+    assert "--send-notifications needs --state-table NAME" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_send_notifications_sends_each_stage_once_and_reports_the_rest(owned: str) -> None:
+    """On the moto server: SES GetAccount is not implemented there, so the sandbox is assumed (the safe
+    side) and the unverified address is reported; the Slack DM goes to a loopback Slack API."""
+    from tests.sweep.test_send_notifications import TABLE, TOKEN, SlackApi
+
+    dynamodb = boto3.client("dynamodb", endpoint_url=owned, region_name="us-east-1")
+    dynamodb.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    boto3.client("sesv2", endpoint_url=owned, region_name="us-east-1").create_email_identity(
+        EmailIdentity="iam-guard@example.com"
+    )
+    secret = boto3.client("secretsmanager", endpoint_url=owned, region_name="us-east-1").create_secret(
+        Name="iam-guard/slack-bot", SecretString=json.dumps({"token": TOKEN})
+    )["ARN"]
+    api = SlackApi()
+    try:
+        flags = (
+            "--format", "json", "--grace-days", "0", "--send-notifications", "--state-table", TABLE,
+            "--owner-email-sender", "iam-guard@example.com", "--slack-bot-token-secret-arn", secret,
+        )  # fmt: skip
+        env = {"IAM_GUARD_SLACK_API_URL": api.url}
+        first = json.loads(audit_with(owned, env, *flags).stdout)["notifications"]
+        second = json.loads(audit_with(owned, env, *flags).stdout)["notifications"]
+    finally:
+        api.close()
+
+    fate = {(n["user"], n["channel"]): n["delivery"] for n in first}
+    assert fate[("alice", "slack")] == {"status": "sent"}
+    assert fate[("alice", "email")]["status"] == "not-sent"
+    assert "SES sandbox: request production access" in fate[("alice", "email")]["reason"]
+    assert [p["channel"] for p in api.posts] == ["U012AB3CD"]  # once, though the audit ran twice
+    assert {(n["user"], n["channel"]): n["delivery"]["status"] for n in second}[
+        ("alice", "slack")
+    ] == "already-sent"
+    assert all(TOKEN not in json.dumps(n) for n in first + second)
+
+
+def audit_with(endpoint: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    import os
+
+    run = subprocess.run(
+        [sys.executable, "-m", "cli.main", "audit", *args],
+        env={**os.environ, "AWS_ENDPOINT_URL": endpoint, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert secret_free(run)
+    return run
+
+
+def secret_free(run: subprocess.CompletedProcess[str]) -> bool:
+    return "SeCrEt" not in run.stdout + run.stderr

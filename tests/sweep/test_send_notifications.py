@@ -243,3 +243,17 @@ def test_no_stage_for_a_deadline_with_no_planned_action(account: Account) -> Non
     for day in (0, 4, 6, 8):
         sweep(make_settings(grace_days=7), start + timedelta(days=day))
     assert [m.subject for m in mails()] == ["IAM Guard notice: access-key-without-mfa on robot"]
+
+
+def test_an_unreachable_state_table_is_reported_and_the_sweep_goes_on(
+    account: Account, slack_api: SlackApi
+) -> None:
+    account.user("alice", password=True, tags={OWNER: "U0ALICE01"})
+    missing = NotificationStateGateway("no-such-table", boto3.client("dynamodb", region_name="us-east-1"))
+    sweep = sweeper(account, OwnerChannels(slack=SlackBotSender(TOKEN, base_url=slack_api.url)), missing)
+    result = sweep(make_settings(grace_days=0), datetime.now(UTC))
+    (delivery,) = result.deliveries or ()
+    assert delivery.failed
+    assert "PutItem failed" in delivery.reason
+    assert slack_api.posts == []  # never sent unrecorded: it could not be sent only once
+    assert any(a.kind == AlertKind.SWEEP_DIGEST for a in account.sink.alerts)

@@ -11,7 +11,7 @@ from typing import Any
 
 from core.aws.gateway import Gateway
 from core.aws.iam import requires
-from core.model.errors import NotFoundError
+from core.model.errors import AwsError, NotFoundError
 
 
 def default_ses_client() -> Any:
@@ -35,6 +35,10 @@ class SesGateway(Gateway):
             answer = self._call("GetEmailIdentity", EmailIdentity=identity)
         except NotFoundError:
             return False
+        except AwsError as exc:
+            if exc.code == "NotFoundException":  # SES v2's own code for an unknown identity
+                return False
+            raise
         return bool(answer.get("VerifiedForSendingStatus", False))
 
     def recipient_verified(self, address: str) -> bool:

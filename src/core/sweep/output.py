@@ -82,7 +82,11 @@ def to_json(result: SweepResult, *, iam_calls: int | None = None) -> str:
     if result.security_hub is not None:
         document["security_hub"] = result.security_hub.counts()
     if result.notifications is not None:
-        document["notifications"] = [n.as_dict() for n in result.notifications]
+        fate = {d.notification: d for d in result.deliveries or ()}
+        document["notifications"] = [
+            {**n.as_dict(), **({"delivery": fate[n].as_dict()} if n in fate else {})}
+            for n in result.notifications
+        ]
     return json.dumps(document, indent=2)
 
 
@@ -131,6 +135,10 @@ def summary_line(result: SweepResult, *, iam_calls: int | None = None) -> str:
 
 
 def notifications_line(result: SweepResult) -> str:
+    if result.deliveries is not None:
+        from core.sweep.owner_delivery import deliveries_line
+
+        return f"Owner notifications: {deliveries_line(result.deliveries, limit=5)}"
     notes = result.notifications or ()
     owners = len({n.owner for n in notes})
     listed = "; ".join(f"{n.owner} ({n.channel}): {n.user} {n.finding} {n.stage}" for n in notes[:5])

@@ -88,12 +88,17 @@ def send_notifications(
     ttl = int((now + timedelta(days=STATE_TTL_DAYS)).timestamp())
     deliveries: list[Delivery] = []
     for (pk, sk), contacts in stages.items():
-        sendable = [(n, _why_not(n, channels)) for n in contacts]
-        if all(reason for _, reason in sendable):
+        try:
+            sendable = [(n, _why_not(n, channels)) for n in contacts]
+            claimed = None if all(reason for _, reason in sendable) else _claim(state, pk, sk, ttl, contacts)
+        except IamGuardError as exc:  # the state table or SES unreadable: reported, the sweep goes on
+            logger.warning("owner notification not sent", extra={"error": str(exc)})
+            deliveries += [Delivery(n, "not-sent", str(exc), failed=True) for n in contacts]
+            continue
+        if claimed is None:
             deliveries += [Delivery(n, "not-sent", reason or "") for n, reason in sendable]
             continue
-        owners = " ".join(n.owner for n in contacts)
-        if not state.claim(pk, sk, ttl=ttl, owner=owners, channel=" ".join(n.channel for n in contacts)):
+        if not claimed:
             deliveries += [Delivery(n, "already-sent") for n in contacts]
             continue
         sent_any = False
@@ -108,8 +113,18 @@ def send_notifications(
             else:
                 deliveries.append(Delivery(note, "sent"))
         if not sent_any:
-            state.release(pk, sk)
+            try:
+                state.release(pk, sk)
+            except IamGuardError as exc:
+                logger.warning("notification claim not released", extra={"error": str(exc)})
     return tuple(deliveries)
+
+
+def _claim(
+    state: NotificationStateGateway, pk: str, sk: str, ttl: int, contacts: Sequence[Notification]
+) -> bool:
+    owners = " ".join(n.owner for n in contacts)
+    return state.claim(pk, sk, ttl=ttl, owner=owners, channel=" ".join(n.channel for n in contacts))
 
 
 def _why_not(note: Notification, channels: OwnerChannels) -> str | None:
