@@ -12,6 +12,8 @@ import argparse
 from core.model.alerts import AlertSink, FanOutSink, RecordingSink
 from core.model.errors import SettingsError
 
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+
 
 def add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("alert delivery")
@@ -20,6 +22,30 @@ def add_delivery_arguments(parser: argparse.ArgumentParser) -> None:
         "--slack-webhook-url",
         metavar="URL",
         help="also post the alerts to this Slack incoming webhook (never printed or logged)",
+    )
+    group.add_argument(
+        "--webhook-secret-arn",
+        metavar="ARN",
+        help="also POST the alerts, signed, to the webhook in this Secrets Manager secret "
+        '(JSON {"url": ..., "signing_key": ...}; never printed)',
+    )
+    group.add_argument(
+        "--webhook-min-severity",
+        choices=SEVERITIES,
+        default="info",
+        help="send only alerts at least this severe to the signed webhook (default info)",
+    )
+    group.add_argument(
+        "--teams-webhook-secret-arn",
+        metavar="ARN",
+        help="also post the alerts as Adaptive Cards to the Teams Workflows webhook in this secret "
+        '(JSON {"url": ...}; never printed)',
+    )
+    group.add_argument(
+        "--teams-min-severity",
+        choices=SEVERITIES,
+        default="info",
+        help="send only alerts at least this severe to Teams (default info)",
     )
 
 
@@ -41,4 +67,28 @@ def sink_from_args(args: argparse.Namespace) -> tuple[RecordingSink, AlertSink]:
             sinks.append(SlackWebhookSink(webhook))
         except SettingsError as exc:
             raise SettingsError(f"--slack-webhook-url: {exc}") from None
+    sinks += _webhook_sinks(args)
     return recorder, FanOutSink(sinks)
+
+
+def _webhook_sinks(args: argparse.Namespace) -> list[AlertSink]:
+    """The signed webhook and Teams, each from its secret (read once, now; values never printed)."""
+    found: list[AlertSink] = []
+    webhook_arn = getattr(args, "webhook_secret_arn", None)
+    teams_arn = getattr(args, "teams_webhook_secret_arn", None)
+    if not (webhook_arn or teams_arn):
+        return found
+    from core.model.alerts import Severity
+    from core.model.settings import validate_setting
+    from core.report.webhook import SignedWebhookSink, TeamsWebhookSink, secret_fields
+
+    if webhook_arn:
+        arn = validate_setting("webhook_secret_arn", webhook_arn)
+        secret = secret_fields(arn, ("url", "signing_key"), "a webhook")
+        minimum = Severity[args.webhook_min_severity.upper()]
+        found.append(SignedWebhookSink(secret["url"], secret["signing_key"], min_severity=minimum))
+    if teams_arn:
+        arn = validate_setting("teams_webhook_secret_arn", teams_arn)
+        secret = secret_fields(arn, ("url",), "a Teams webhook")
+        found.append(TeamsWebhookSink(secret["url"], min_severity=Severity[args.teams_min_severity.upper()]))
+    return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, Settings, build_settings
+from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_OWNER_TAG_KEY, Settings, build_settings
 
 
 def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,6 +79,12 @@ def add_guardrail_arguments(parser: argparse.ArgumentParser) -> None:
         help="exempting tag key that guarded users may not set, remove or create users with, "
         f"in any letter case (default {DEFAULT_EXEMPT_TAG_KEY})",
     )
+    group.add_argument(
+        "--owner-tag-key",
+        metavar="KEY",
+        help=f"tag key naming a user's owner, which guarded users may not set, change or remove "
+        f"(default {DEFAULT_OWNER_TAG_KEY})",
+    )
     add_self_protection_arguments(parser)
 
 
@@ -111,6 +117,12 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY",
         help=f"exempting tag key: value true, or YYYY-MM-DD until then (default {DEFAULT_EXEMPT_TAG_KEY})",
     )
+    group.add_argument(
+        "--owner-tag-key",
+        metavar="KEY",
+        help=f"tag key naming a user's owner, which guarded users may not set, change or remove "
+        f"(default {DEFAULT_OWNER_TAG_KEY})",
+    )
     group.add_argument("--dry-run", action="store_true", help="change nothing; say what would be done")
 
 
@@ -136,6 +148,12 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         "sns_topic_arn": "sns_topic_arn",
         "stack_name": "stack_name",
         "max_mfa_age_hours": "max_mfa_age_hours",
+        "owner_tag_key": "owner_tag_key",
+        "default_owner": "default_owner",
+        "warning_days": "warning_days",
+        "owner_email_sender": "owner_email_sender",
+        "slack_bot_token_secret_arn": "slack_bot_token_secret_arn",
+        "state_table": "notifications_table",
     }
     for flag, field in mapping.items():
         if hasattr(args, flag):

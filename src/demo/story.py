@@ -25,7 +25,12 @@ from core.guardrail.custom_resource import GUARDRAIL_PROPERTIES
 from core.model.alerts import Alert, AlertKind
 from core.model.errors import IamGuardError
 from core.model.naming import policy_arn
-from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME
+from core.model.settings import (
+    DEFAULT_EXEMPT_TAG_KEY,
+    DEFAULT_GROUP_NAME,
+    DEFAULT_OWNER_TAG_KEY,
+    DEFAULT_POLICY_NAME,
+)
 from core.policy.compare import policies_equal
 from core.policy.document import render_policy
 from core.report.envelope import alert_from_envelope
@@ -100,6 +105,9 @@ def function_environment(topic_arn: str, secret_arn: str, key_arn: str = "") -> 
         "IAM_GUARD_POLICY_NAME": DEFAULT_POLICY_NAME,
         "IAM_GUARD_EXEMPT_USERS": BREAK_GLASS,
         "IAM_GUARD_EXEMPT_TAG_KEY": DEFAULT_EXEMPT_TAG_KEY,
+        "IAM_GUARD_OWNER_TAG_KEY": DEFAULT_OWNER_TAG_KEY,
+        "IAM_GUARD_DEFAULT_OWNER": "",
+        "IAM_GUARD_WARNING_DAYS": "7,3,1",
         # 0 so that users created a minute ago are flagged now rather than in a week.
         "IAM_GUARD_GRACE_DAYS": "0",
         "IAM_GUARD_DRY_RUN": "false",

@@ -84,6 +84,7 @@ class Setting:
     group: str | None = None  # None: the default name
     policy: str | None = None
     exempt_tag: str | None = None
+    owner_tag: str | None = None
 
     def document(self) -> dict[str, Any]:
         return render_policy(
@@ -95,12 +96,18 @@ class Setting:
                 group_name=self.group,
                 policy_name=self.policy,
                 exempt_tag_key=self.exempt_tag,
+                owner_tag_key=self.owner_tag,
             )
         )
 
     @property
     def tag_key(self) -> str:
         return self.exempt_tag or "iam-guard:exempt"
+
+    @property
+    def guard_tag_keys(self) -> tuple[str, str]:
+        """Every key IAM Guard decides by: guarded users may touch none of them (DenyIAMGuardTags)."""
+        return (self.tag_key, self.owner_tag or "iam-guard:owner")
 
 
 @dataclass(frozen=True)
@@ -160,9 +167,9 @@ def expected(call: Call, setting: Setting) -> str:
     if too_old and not self_service_on_own:
         return EXPLICIT_DENY  # old MFA counts as none: sign in again
     if call.action in USER_TAGGING and any(
-        key.casefold() == setting.tag_key.casefold() for key in call.tag_keys or ()
+        key.casefold() in {k.casefold() for k in setting.guard_tag_keys} for key in call.tag_keys or ()
     ):
-        return EXPLICIT_DENY  # exemptions are granted from outside the group only
+        return EXPLICIT_DENY  # exemptions and owners are set from outside the group only
     if setting.stack is not None and call.ours and not call.read:
         return EXPLICIT_DENY  # IAM Guard's own resources: reads only, whatever else the user may do
     if call.admin:

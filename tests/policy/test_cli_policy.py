@@ -90,7 +90,7 @@ def test_without_stack_name_no_self_protection_statement_is_rendered() -> None:
     assert isinstance(statements, list)
     sids = {s["Sid"] for s in statements}
     assert not {"DenyChangesToIAMGuard", "DenyChangesToIAMGuardKey"} & sids
-    assert "DenyExemptionTag" in sids  # always rendered
+    assert "DenyIAMGuardTags" in sids  # always rendered
 
 
 def test_the_output_is_deterministic() -> None:

@@ -92,8 +92,8 @@ def lowercase_condition_keys(document: Document) -> None:
 
 def tag_key_in_upper_case(document: Document) -> None:
     """ForAnyValue:StringEqualsIgnoreCase compares ignoring case: the key's case changes nothing."""
-    condition = by_sid(document, "DenyExemptionTag")["Condition"]["ForAnyValue:StringEqualsIgnoreCase"]
-    condition["aws:TagKeys"] = condition["aws:TagKeys"].upper()
+    condition = by_sid(document, "DenyIAMGuardTags")["Condition"]["ForAnyValue:StringEqualsIgnoreCase"]
+    condition["aws:TagKeys"] = [key.upper() for key in condition["aws:TagKeys"]]
 
 
 SAME = {
@@ -227,25 +227,25 @@ def rename_operator(d: Document, sid: str, old: str, new: str) -> None:
 
 
 def tag_any_value_to_single_value(d: Document) -> None:  # on a multivalued key: a different test
-    rename_operator(d, "DenyExemptionTag", "ForAnyValue:StringEqualsIgnoreCase", "StringEqualsIgnoreCase")
+    rename_operator(d, "DenyIAMGuardTags", "ForAnyValue:StringEqualsIgnoreCase", "StringEqualsIgnoreCase")
 
 
 def tag_any_value_to_all_values(d: Document) -> None:
     rename_operator(
-        d, "DenyExemptionTag", "ForAnyValue:StringEqualsIgnoreCase", "ForAllValues:StringEqualsIgnoreCase"
+        d, "DenyIAMGuardTags", "ForAnyValue:StringEqualsIgnoreCase", "ForAllValues:StringEqualsIgnoreCase"
     )
 
 
 def tag_ignore_case_to_exact_case(d: Document) -> None:
-    rename_operator(d, "DenyExemptionTag", "ForAnyValue:StringEqualsIgnoreCase", "ForAnyValue:StringEquals")
+    rename_operator(d, "DenyIAMGuardTags", "ForAnyValue:StringEqualsIgnoreCase", "ForAnyValue:StringEquals")
 
 
 def tag_other_key(d: Document) -> None:
-    condition_of(d, "DenyExemptionTag")["ForAnyValue:StringEqualsIgnoreCase"]["aws:TagKeys"] = "Team:Exemp"
+    condition_of(d, "DenyIAMGuardTags")["ForAnyValue:StringEqualsIgnoreCase"]["aws:TagKeys"] = "Team:Exemp"
 
 
 def untag_allowed(d: Document) -> None:
-    by_sid(d, "DenyExemptionTag")["Action"].remove("iam:UntagUser")
+    by_sid(d, "DenyIAMGuardTags")["Action"].remove("iam:UntagUser")
 
 
 def null_to_bool(d: Document) -> None:

@@ -45,7 +45,9 @@ SETTINGS = {
     "custom tag": Setting(exempt_tag="Team:Exempt"),
     "max age 12h": Setting(max_mfa_age_hours=12),
     "console max age 1h": Setting(mode="console", max_mfa_age_hours=1),
-    "everything": Setting(stack="iam-guard", max_mfa_age_hours=12, exempt_tag="Team:Exempt"),
+    "everything": Setting(
+        stack="iam-guard", max_mfa_age_hours=12, exempt_tag="Team:Exempt", owner_tag="Team:Owner"
+    ),
 }
 ME = "alice"
 MFA_STATES = ("true", "false", "absent")
@@ -129,8 +131,8 @@ def tag_keys(template: tuple[str, ...] | None, key: str) -> tuple[str, ...] | No
 
 def exemption_calls() -> Iterator[Call]:
     for setting, admin in itertools.product(("strict", "custom tag", "everything"), (False, True)):
-        key = SETTINGS[setting].tag_key
-        for (what, template), (action, resource) in itertools.product(
+        for key, (what, template), (action, resource) in itertools.product(
+            SETTINGS[setting].guard_tag_keys,
             TAG_KEY_SETS.items(),
             [
                 ("iam:TagUser", user_arn("bob")),
@@ -141,7 +143,12 @@ def exemption_calls() -> Iterator[Call]:
             ],
         ):
             yield Call(
-                setting, f"tag keys: {what}", action, resource, tag_keys=tag_keys(template, key), admin=admin
+                setting,
+                f"tag keys: {what} ({key})",
+                action,
+                resource,
+                tag_keys=tag_keys(template, key),
+                admin=admin,
             )
     # The other stack of the same account uses another key: ours only is protected.
     yield Call(
@@ -255,7 +262,7 @@ def test_a_long_term_key_keeps_the_rest_of_self_service(table: list[tuple[Call, 
 
 
 @pytest.mark.parametrize("setting", ["strict", "custom tag", "everything"])
-def test_the_exemption_tag_key_is_refused_in_any_letter_case_and_only_it(
+def test_every_iam_guard_tag_key_is_refused_in_any_letter_case_and_only_they(
     table: list[tuple[Call, str]], setting: str
 ) -> None:
     tagging = rows(table, lambda c: c.setting == setting and c.what.startswith("tag keys") and c.admin)
@@ -263,10 +270,10 @@ def test_the_exemption_tag_key_is_refused_in_any_letter_case_and_only_it(
     assert {c.action for c, _ in with_key} == {"iam:TagUser", "iam:UntagUser", "iam:CreateUser"}
     assert not wrong(with_key, EXPLICIT_DENY), report(wrong(with_key, EXPLICIT_DENY))
     others = [(c, g) for c, g in tagging if (c, g) not in with_key]
+    keys = SETTINGS[setting].guard_tag_keys
+    assert {c.what for c, _ in with_key} >= {f"tag keys: the key ({key})" for key in keys}
     assert {c.what for c, _ in others} >= {
-        "tag keys: other tags",
-        "tag keys: no tags",
-        "tag keys: a longer key",
+        f"tag keys: {what} ({key})" for what in ("other tags", "no tags", "a longer key") for key in keys
     }
     assert not wrong(others, ALLOWED), report(wrong(others, ALLOWED))
 

@@ -87,13 +87,18 @@ def test_self_service_is_on_the_callers_own_user_at_any_path() -> None:
     assert statement(document, "DenySelfServiceOnOtherUsersWithOldMFA")["NotResource"] == own
 
 
-@pytest.mark.parametrize("key", ["iam-guard:exempt", "Team:Exempt"])
-def test_the_exemption_tag_is_always_protected_in_any_letter_case(key: str) -> None:
-    for document in (render(exempt_tag_key=key), render(exempt_tag_key=key, stack_name="iam-guard")):
-        tag = statement(document, "DenyExemptionTag")
+@pytest.mark.parametrize(("key", "owner"), [("iam-guard:exempt", None), ("Team:Exempt", "Team:Owner")])
+def test_every_iam_guard_tag_key_is_always_protected_in_any_letter_case(key: str, owner: str | None) -> None:
+    keys = [key, owner or "iam-guard:owner"]
+    for document in (
+        render(exempt_tag_key=key, owner_tag_key=owner),
+        render(exempt_tag_key=key, owner_tag_key=owner, stack_name="iam-guard"),
+    ):
+        assert "DenyExemptionTag" not in sids(document)  # one statement for every key
+        tag = statement(document, "DenyIAMGuardTags")
         assert tag["Effect"] == "Deny"
         assert set(tag["Action"]) == {"iam:TagUser", "iam:UntagUser", "iam:CreateUser"}
-        assert tag["Condition"] == {"ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": key}}
+        assert tag["Condition"] == {"ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": keys}}
 
 
 def test_a_maximum_mfa_age_adds_the_two_mfa_statements_again_for_old_mfa() -> None:

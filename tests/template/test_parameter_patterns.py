@@ -123,6 +123,25 @@ TABLE: dict[str, tuple[list[str], list[str]]] = {
             "a\tb",
         ],
     ),
+    "OwnerTagKey": (
+        ["iam-guard:owner", "team/owner", "k", "k" * 128, "a=b+c@d_e.f-g"],
+        ["", "aws:owner", "AWS:owner", "k" * 129, "tag;drop", "tag*", "owné", "a\nb"],
+    ),
+    "DefaultOwner": (
+        ["", "security@example.com", "U012AB3CD", "W012AB3CD", "security@example.com U012AB3CD"],
+        [
+            "security@example.com, U012AB3CD",  # IAM tag values allow no comma: neither does the parameter
+            "a;b@example.com",
+            "<security@example.com>",
+            "security@example.com\nbcc@example.net",
+            "sécurité@example.com",
+            "x" * 257,
+        ],
+    ),
+    "WarningDays": (
+        ["7,3,1", "1", "30,14,7,1", "365"],
+        ["", "7 3 1", "7;3", "seven", "-1", "1.5", "1000", "7,"],
+    ),
     "SweepSchedule": (
         ["rate(1 day)", "rate(12 hours)", "rate(5 minutes)", "cron(0 6 * * ? *)"],
         [
@@ -177,6 +196,13 @@ MODEL_ONLY = [
     ("MaxMfaAgeHours", "8761", "less than or equal to 8760"),
     ("MaxMfaAgeHours", "9999", "less than or equal to 8760"),
     ("ExemptUsers", "a,,b", ""),  # an empty item is skipped, not an error: listed for the record
+    ("OwnerTagKey", "iam-guard:exempt", "is the exemption tag key"),
+    ("OwnerTagKey", "IAM-GUARD:EXEMPT", "is the exemption tag key"),
+    ("DefaultOwner", "security", "neither an e-mail address nor a Slack member ID"),
+    ("DefaultOwner", "a@b@example.com", "is not an e-mail address"),
+    ("DefaultOwner", "a@example.com b@example.com", "more than one e-mail address"),
+    ("WarningDays", "0", "greater than or equal to 1"),
+    ("WarningDays", "400", "less than or equal to 365"),
 ]
 
 # The pattern refuses these, the settings model reads them leniently (the pattern is the stricter gate).
@@ -194,6 +220,8 @@ PATTERN_ONLY = {
     ("MaxMfaAgeHours", "12\n"): "the model strips surrounding white space",
     ("MaxMfaAgeHours", "08"): "the model reads a leading zero as a number",
     ("ExemptTagKey", "exempté"): "IAM allows Unicode letters in tag keys; the template is stricter",
+    ("OwnerTagKey", "owné"): "IAM allows Unicode letters in tag keys; the template is stricter",
+    ("WarningDays", "7,"): "the model skips empty list items",
 }
 
 

@@ -80,6 +80,9 @@ PARAMETER_OF = {
     "IAM_GUARD_KEY_MAX_AGE_DAYS": "KeyMaxAgeDays",
     "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "RemediateUnusedKeys",
     "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "OrgExcludeAccounts",
+    "IAM_GUARD_OWNER_TAG_KEY": "OwnerTagKey",
+    "IAM_GUARD_DEFAULT_OWNER": "DefaultOwner",
+    "IAM_GUARD_WARNING_DAYS": "WarningDays",
 }
 
 

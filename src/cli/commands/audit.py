@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -34,7 +35,8 @@ from core.model.settings import MAX_HYGIENE_DAYS
 from core.sweep.output import FORMATS
 
 if TYPE_CHECKING:
-    from core.sweep.run import GuardrailMode
+    from core.model.settings import Settings
+    from core.sweep.run import GuardrailMode, OwnerSender
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +80,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="deactivate (never delete) active access keys unused for --unused-days, after a live re-check",
     )
+    owners = parser.add_argument_group("owners")
+    owners.add_argument(
+        "--default-owner",
+        metavar="OWNER",
+        help="owner of users without an owner tag: an e-mail address and/or a Slack member ID "
+        "(space-separated)",
+    )
+    owners.add_argument(
+        "--warning-days",
+        metavar="7,3,1",
+        help="days before a planned action on which the owner is warned (default 7,3,1)",
+    )
+    owners.add_argument(
+        "--notify-owners",
+        action="store_true",
+        help="compute the owners' warnings and notices due now and list them (JSON: notifications); "
+        "nothing is sent",
+    )
+    owners.add_argument(
+        "--send-notifications",
+        action="store_true",
+        help="send them too (implies --notify-owners; needs --state-table), each stage once; like "
+        "--sns-topic-arn it is output, not an IAM change, so it sends whatever --dry-run says",
+    )
+    owners.add_argument(
+        "--state-table",
+        metavar="NAME",
+        help="DynamoDB table recording the stages sent (the stack's NotificationsTableName)",
+    )
+    owners.add_argument(
+        "--owner-email-sender",
+        metavar="ADDRESS",
+        help="SES identity (verified in us-east-1) owner e-mail is sent from; without it no owner e-mail",
+    )
+    owners.add_argument(
+        "--slack-bot-token-secret-arn",
+        metavar="ARN",
+        help='secret {"token": "xoxb-..."} of the Slack bot that messages owners directly (never printed)',
+    )
     add_policy_arguments(parser)
     add_self_protection_arguments(parser)
     add_delivery_arguments(parser)
@@ -101,7 +142,10 @@ def run(args: argparse.Namespace) -> int:
     fixed = {} if mode != "presence" else {"ip_restriction": False}
     settings = settings_from_args(args, security_hub=args.security_hub, **fixed)
     _recorder, sink = sink_from_args(args)
+    sender = owner_sender(args, settings)
     if args.org:  # the same sweep in every member account (cli.org)
+        if args.notify_owners or sender is not None:
+            raise SettingsError("--notify-owners: not yet available with --org")
         return run_audit(args, settings, sink, guardrail=mode)
     counter = CallCounter()
     iam = IamGateway(client_factory=lambda: counter.attach(default_iam_client()))
@@ -113,6 +157,8 @@ def run(args: argparse.Namespace) -> int:
         guardrail=mode,
         infrastructure=InfrastructureGateway() if deployed else None,
         cloudformation=CloudFormationGateway() if deployed else None,
+        notify_owners=args.notify_owners,
+        send_owner_notifications=sender,
     )
     print(format_report(result, args.format, iam_calls=counter.total))
     if result.security_hub is not None and args.format == "csv":
@@ -120,6 +166,11 @@ def run(args: argparse.Namespace) -> int:
     problems = [f"{f.user}: {f.detail.rsplit('; ', 1)[-1]}" for f in result.failures]
     if result.delivery_error:
         problems.append(result.delivery_error)
+    problems += [
+        f"owner notification to {d.notification.owner} ({d.notification.channel}) failed: {d.reason}"
+        for d in result.deliveries or ()
+        if d.failed
+    ]
     if result.guardrail == "failed":
         problems.append("the guardrail could not be healed (see the guardrail-drift finding)")
     if problems:
@@ -129,6 +180,45 @@ def run(args: argparse.Namespace) -> int:
     if imported:  # its own line: every finding that did not reach Security Hub is named
         print(f"iam-guard audit: {imported}", file=sys.stderr)
     return 1 if problems or imported else 0
+
+
+def owner_sender(args: argparse.Namespace, settings: Settings) -> OwnerSender | None:
+    """With --send-notifications: the state table and the owner channels the flags turn on."""
+    if not args.send_notifications:
+        return None
+    if not settings.notifications_table:
+        raise SettingsError(
+            "--send-notifications needs --state-table NAME (the stack's NotificationsTableName), so that "
+            "each stage is sent once"
+        )
+    from core.aws.notification_state import NotificationStateGateway
+    from core.aws.ses import SesGateway
+    from core.sweep.owner_delivery import OwnerChannels, send_notifications
+
+    slack = None
+    if settings.slack_bot_token_secret_arn:
+        from core.report.slack_bot import SlackBotSender
+        from core.report.webhook import secret_fields
+
+        token = secret_fields(settings.slack_bot_token_secret_arn, ("token",), "a Slack bot token")["token"]
+        slack = SlackBotSender(token, base_url=slack_api_url())
+    channels = OwnerChannels(
+        email_sender=settings.owner_email_sender,
+        ses=SesGateway() if settings.owner_email_sender else None,
+        slack=slack,
+    )
+    state = NotificationStateGateway(settings.notifications_table)
+    return lambda notes, account, now: send_notifications(notes, state, channels, account_id=account, now=now)
+
+
+def slack_api_url() -> str | None:
+    """``IAM_GUARD_SLACK_API_URL``: another Slack Web API base (tests: a loopback stand-in); https only."""
+    raw = os.environ.get("IAM_GUARD_SLACK_API_URL", "").strip()
+    if not raw:
+        return None
+    from core.report.webhook import validate_url
+
+    return validate_url(raw, "IAM_GUARD_SLACK_API_URL").rstrip("/") + "/"
 
 
 def guardrail_mode(args: argparse.Namespace) -> GuardrailMode:

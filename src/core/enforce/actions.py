@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -32,6 +32,7 @@ from core.enforce.commands import (
     Ignore,
     InfrastructureChanged,
     MfaDeviceEnabled,
+    OwnerChanged,
     RestoreMembership,
     RestoreRenamedGroup,
     RootAccessKeyCreated,
@@ -112,6 +113,7 @@ EnforcementAction = Literal[
     "mfa-device-deactivated",
     "infrastructure-changed",  # IAM Guard's own resources, by its stack's CloudFormation update
     "infrastructure-tampered",
+    "owner-changed",  # the owner tag set, changed or removed: alerted
     "ignored",
 ]
 
@@ -261,6 +263,22 @@ def recheck_exemption(command: ExemptionChanged, run: Run) -> Outcome:
     if decision.action == "exempt":
         return _finish(run, "exempt", f"{user} is exempt ({_describe(decision.exemption)})", user)
     return _finish(run, "already-enrolled", f"{user} is not exempt and already enrolled", user)
+
+
+def review_owner_change(command: OwnerChanged, run: Run) -> Outcome:
+    """Alert every owner tag change (who now hears of the user); re-decide the exemption if touched too."""
+    user = command.user_name
+    alert = alerts.owner_changed(run.meta, run.settings, user, command.value)
+    if command.exemption_too:
+        outcome = recheck_exemption(ExemptionChanged(command.meta, user, command.value is not None), run)
+        return replace(outcome, alerts=(*outcome.alerts, alert))
+    return _finish(
+        run, "owner-changed", f"the owner tag of {user} was {_owner_change(command)}", user, [alert]
+    )
+
+
+def _owner_change(command: OwnerChanged) -> str:
+    return "removed" if command.value is None else f"set to {command.value!r}"
 
 
 def heal_guardrail(command: HealGuardrail, run: Run) -> Outcome:

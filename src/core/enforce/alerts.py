@@ -13,6 +13,7 @@ from core.guardrail.state import Change
 from core.model.alerts import Alert, AlertItem, AlertKind, Severity
 from core.model.errors import IamGuardError
 from core.model.exemptions import Exemption
+from core.model.owners import resolve_owner
 from core.model.settings import Settings
 
 
@@ -132,6 +133,37 @@ def exemption_granted(meta: EventMeta, settings: Settings, user: str, value: str
                 Severity.MEDIUM,
                 "enrolled",
                 action=f"remove {user} from {group}, or remove the tag",
+            ),
+        ),
+    )
+
+
+def owner_changed(meta: EventMeta, settings: Settings, user: str, value: str | None) -> Alert:
+    """Anyone setting, changing or removing a user's owner tag: the user's notices go somewhere else."""
+    key = settings.owner_tag_key
+    lookup = resolve_owner({} if value is None else {key: value}, key, settings.default_owner)
+    now = f"the value {lookup.problem}, so" if lookup.problem else "so"
+    if lookup.owner is None:
+        reach = "only the administrators hear of it"
+    else:
+        reach = f"its notices go to {' and '.join(a for _, a in lookup.owner.contacts)}"
+        reach += " (the default owner)" if lookup.owner.source == "default" else ""
+    change = f"removed {key} from {user}" if value is None else f"tagged {user} {key}={value}"
+    return _alert(
+        meta,
+        settings,
+        AlertKind.OWNER_CHANGED,
+        Severity.MEDIUM,
+        f"Owner of {user} changed by {short_actor(meta.actor)}",
+        f"{short_actor(meta.actor)} {change}; {now} {reach}. The administrators still get every alert "
+        f"about {user}. If the change was not intended, set the tag back.",
+        items=(
+            AlertItem(
+                user,
+                "owner-tag-removed" if value is None else "owner-tag-set",
+                Severity.MEDIUM,
+                "changed",
+                action=f"confirm who should own {user}",
             ),
         ),
     )

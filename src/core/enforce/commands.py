@@ -80,6 +80,15 @@ class ExemptionChanged(NamedTuple):
     tag_added: bool  # TagUser (True) or UntagUser (False)
 
 
+class OwnerChanged(NamedTuple):
+    """TagUser / UntagUser on the owner tag key: always alerted (it redirects the user's notices)."""
+
+    meta: EventMeta
+    user_name: str
+    value: str | None  # the new value (TagUser), None when the tag was removed (UntagUser)
+    exemption_too: bool = False  # the same request touched the exemption tag: re-decided as well
+
+
 class MfaDeviceEnabled(NamedTuple):
     """EnableMFADevice: suspicious when made without MFA outside a console session, or for another user."""
 
@@ -114,6 +123,7 @@ Command = (
     | HealGuardrail
     | RestoreRenamedGroup
     | ExemptionChanged
+    | OwnerChanged
     | MfaDeviceEnabled
     | InfrastructureChanged
 )

@@ -34,6 +34,7 @@ from core.enforce.actions import (
     restore_membership,
     review_infrastructure_change,
     review_mfa_registration,
+    review_owner_change,
     utc_now,
 )
 from core.enforce.commands import (
@@ -45,6 +46,7 @@ from core.enforce.commands import (
     Ignore,
     InfrastructureChanged,
     MfaDeviceEnabled,
+    OwnerChanged,
     RestoreMembership,
     RestoreRenamedGroup,
     RootAccessKeyCreated,
@@ -153,6 +155,7 @@ ACTIONS: Mapping[type[Command], Action] = MappingProxyType(
         EnrolUser: after_verifying_guardrail(enrol_user, tamper=False),
         RestoreMembership: after_verifying_guardrail(restore_membership, tamper=True),
         ExemptionChanged: after_verifying_guardrail(recheck_exemption, tamper=False),
+        OwnerChanged: after_verifying_guardrail(review_owner_change, tamper=False),
         HealGuardrail: after_verifying_guardrail(heal_guardrail, tamper=True),
     }
 )

@@ -26,6 +26,7 @@ from core.enforce.commands import (
     Ignore,
     InfrastructureChanged,
     MfaDeviceEnabled,
+    OwnerChanged,
     RestoreMembership,
     RestoreRenamedGroup,
     RootAccessKeyCreated,
@@ -166,13 +167,19 @@ def _enrolment(meta: EventMeta, detail: CloudTrailDetail, params: dict[str, Any]
 
 def _tag_change(meta: EventMeta, params: dict[str, Any], settings: Settings) -> Command:
     user = _require(_text(params.get("userName")), meta, "requestParameters.userName")
-    key = settings.exempt_tag_key
-    if meta.event_name == "TagUser":
-        if _has_key(_tags(params.get("tags"), meta), key):
-            return ExemptionChanged(meta, user, tag_added=True)
-    elif _has_key({str(k): "" for k in _list(params.get("tagKeys"), meta, "requestParameters.tagKeys")}, key):
-        return ExemptionChanged(meta, user, tag_added=False)
-    return Ignore(meta, f"does not change the exemption tag {key}")
+    key, owner_key = settings.exempt_tag_key, settings.owner_tag_key
+    added = meta.event_name == "TagUser"
+    if added:
+        tags = _tags(params.get("tags"), meta)
+    else:
+        tags = {str(k): "" for k in _list(params.get("tagKeys"), meta, "requestParameters.tagKeys")}
+    exemption = _has_key(tags, key)
+    owner = next((v for k, v in tags.items() if k.casefold() == owner_key.casefold()), None)
+    if owner is not None:  # checked first: one request may touch both keys, and both are handled
+        return OwnerChanged(meta, user, owner if added else None, exemption_too=exemption)
+    if exemption:
+        return ExemptionChanged(meta, user, tag_added=added)
+    return Ignore(meta, f"does not change the exemption tag {key} or the owner tag {owner_key}")
 
 
 def _mfa_enabled(meta: EventMeta, detail: CloudTrailDetail, params: dict[str, Any]) -> Command:

@@ -77,6 +77,7 @@ PARAMETER_OF_PROPERTY: dict[str, str] = {
     "IAM_GUARD_GROUP_NAME": "GroupName",
     "IAM_GUARD_POLICY_NAME": "PolicyName",
     "IAM_GUARD_EXEMPT_TAG_KEY": "ExemptTagKey",
+    "IAM_GUARD_OWNER_TAG_KEY": "OwnerTagKey",
     "IAM_GUARD_MAX_MFA_AGE_HOURS": "MaxMfaAgeHours",
 }
 STACK_NAME_PROPERTY = "IAM_GUARD_STACK_NAME"  # !Ref AWS::StackName: the self-protection statements

@@ -43,6 +43,7 @@ class AlertKind(str, Enum):
     INFRASTRUCTURE_TAMPERED = "infrastructure-tampered"  # IAM Guard's own functions, rules, topic, key ...
     INFRASTRUCTURE_CHANGED = "infrastructure-changed"  # the same, by this stack's own CloudFormation update
     ORG_SWEEP_DIGEST = "org-sweep-digest"  # one per organisation sweep (core.org.report)
+    OWNER_CHANGED = "owner-changed"  # the owner tag set, changed or removed, by anyone (core.model.owners)
 
 
 @dataclass(frozen=True)

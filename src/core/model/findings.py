@@ -51,6 +51,7 @@ FindingKind = Literal[
     "exempt",
     "guardrail-drift",
     "guard-escape",
+    "owner-invalid",
 ]
 ROOT_WITHOUT_MFA: Final = "root-without-mfa"
 ROOT_ACCESS_KEY: Final = "root-access-key"
@@ -65,6 +66,7 @@ TWO_ACTIVE_KEYS: Final = "two-active-keys"
 EXEMPT: Final = "exempt"
 GUARDRAIL_DRIFT: Final = "guardrail-drift"  # the secured group or the guardrail policy is not as intended
 GUARD_ESCAPE: Final = "guard-escape"  # a door around the guardrail (core.sweep.escape); severity per door
+OWNER_INVALID: Final = "owner-invalid"  # the owner tag names no reachable owner (core.model.owners)
 
 SEVERITY: Mapping[FindingKind, Severity] = {
     ROOT_WITHOUT_MFA: Severity.CRITICAL,
@@ -80,6 +82,7 @@ SEVERITY: Mapping[FindingKind, Severity] = {
     EXEMPT: Severity.INFO,
     GUARDRAIL_DRIFT: Severity.CRITICAL,
     GUARD_ESCAPE: Severity.HIGH,  # the default; each finding's severity is its worst door's
+    OWNER_INVALID: Severity.LOW,
 }
 MFA_KINDS = frozenset({CONSOLE_WITHOUT_MFA, ACCESS_KEY_WITHOUT_MFA})
 HYGIENE_KINDS = frozenset({CONSOLE_UNUSED, ACCESS_KEY_UNUSED, ACCESS_KEY_OLD, TWO_ACTIVE_KEYS})
@@ -111,6 +114,7 @@ CONTROLS: Mapping[FindingKind, Controls] = {
     EXEMPT: Controls((), ()),
     GUARDRAIL_DRIFT: Controls((), ()),
     GUARD_ESCAPE: Controls((), ()),
+    OWNER_INVALID: Controls((), ()),
 }
 
 Status = Literal[
@@ -170,6 +174,8 @@ _ACTION = {
         "Put the guardrail's DenyAllOutsideAllowedNetworks statement on each role named (MFA or "
         "aws:SourceIp in its trust checks only the AssumeRole call), or stop the user assuming it."
     ),
+    OWNER_INVALID: "Fix the owner tag: an e-mail address and/or a Slack member ID (U... or W...), "
+    "space-separated.",
 }
 
 

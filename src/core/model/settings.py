@@ -20,6 +20,8 @@ MfaMode = Literal["strict", "console"]
 DEFAULT_GROUP_NAME = "IAMGuardSecuredUsers"
 DEFAULT_POLICY_NAME = "IAMGuardSecureIAMPolicy"
 DEFAULT_EXEMPT_TAG_KEY = "iam-guard:exempt"
+DEFAULT_OWNER_TAG_KEY = "iam-guard:owner"
+DEFAULT_WARNING_DAYS = (7, 3, 1)
 
 # IAM's own name rules (CreateUser / CreateGroup / CreatePolicy).
 _IAM_NAME = re.compile(r"^[\w+=,.@-]+$", re.ASCII)  # IAM names are ASCII
@@ -27,6 +29,7 @@ _VPCE_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
 _ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")  # Organizations' own pattern for an organization ID
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")  # spaces, never line breaks or tabs
 _SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$", re.ASCII)
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$", re.ASCII)
 
 # Environment variable -> settings field. The Lambda functions and template.yaml use exactly these.
@@ -54,6 +57,9 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_KEY_MAX_AGE_DAYS": "key_max_age_days",
     "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "remediate_unused_keys",
     "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "org_exclude_accounts",
+    "IAM_GUARD_OWNER_TAG_KEY": "owner_tag_key",
+    "IAM_GUARD_DEFAULT_OWNER": "default_owner",
+    "IAM_GUARD_WARNING_DAYS": "warning_days",
 }
 _LIST_FIELDS = {
     "allowed_cidrs",
@@ -61,6 +67,7 @@ _LIST_FIELDS = {
     "allowed_vpce_accounts",
     "exempt_users",
     "org_exclude_accounts",
+    "warning_days",
 }
 _BOOL_FIELDS = {
     "ip_restriction",
@@ -117,6 +124,21 @@ class Settings:
     remediate_unused_keys: bool = False  # its own switch: Remediate=true stacks do not start on upgrade
     # Organizations mode (the hub): member accounts IAM Guard leaves alone - not swept, events ignored.
     org_exclude_accounts: frozenset[str] = frozenset()
+    # Owners (core.model.owners): the tag naming a user's owner, the stack's fallback owner, and the days
+    # before a planned action on which the owner is warned (core.sweep.notifications).
+    owner_tag_key: str = DEFAULT_OWNER_TAG_KEY
+    default_owner: str | None = None
+    warning_days: tuple[int, ...] = DEFAULT_WARNING_DAYS
+    # Channels (core.report.webhook): Secrets Manager secrets, JSON {"url": ...} (Teams) and
+    # {"url": ..., "signing_key": ...} (the signed generic webhook). For now from the CLI only: the
+    # functions do not read them yet (no IAM_GUARD_* variable, no template parameter).
+    teams_webhook_secret_arn: str | None = None
+    webhook_secret_arn: str | None = None
+    # Owner delivery (core.sweep.owner_delivery), CLI only for now: the SES sender identity (empty = no
+    # owner e-mail), the Slack bot token's secret {"token": ...}, and the state table of stages sent.
+    owner_email_sender: str | None = None
+    slack_bot_token_secret_arn: str | None = None
+    notifications_table: str | None = None
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -137,9 +159,19 @@ class Settings:
                 "invalid settings: no allowed network: give at least one allowed CIDR or VPC endpoint, "
                 "or turn the network restriction off explicitly (--no-ip-restriction)"
             )
+        if not problems and self.owner_tag_key.casefold() == self.exempt_tag_key.casefold():
+            problems.append(
+                f"invalid setting owner_tag_key: {self.owner_tag_key!r} is the exemption tag key; "
+                "the owner needs its own tag key"
+            )
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise SettingsError(problems[0] + more)
+
+    @property
+    def guard_tag_keys(self) -> tuple[str, ...]:
+        """Every tag key IAM Guard reads to decide about a user: guarded users may not touch any of them."""
+        return (self.exempt_tag_key, self.owner_tag_key)  # distinct in any letter case (__post_init__)
 
     def is_listed_exempt(self, user_name: str) -> bool:
         """IAM user names are unique without regard to case: so is the exemption list."""
@@ -273,6 +305,37 @@ def _stack_name(value: Any) -> str:
     return name
 
 
+def _default_owner(value: Any) -> str:
+    from core.model.owners import parse_owner  # the owner's rules live with the owner model
+
+    text = _text(value).strip()
+    parse_owner(text)  # raises ValueError naming what is wrong
+    return text
+
+
+def _email_sender(value: Any) -> str:
+    from core.model.owners import EMAIL
+
+    text = _text(value).strip()
+    if not EMAIL.match(text):
+        raise ValueError(f"{text!r} is not an e-mail address (the SES identity mail is sent from)")
+    return text
+
+
+def _warning_days(value: Any) -> tuple[int, ...]:
+    items = [p.strip() for p in value.split(",")] if isinstance(value, str) else list(_strings_or_ints(value))
+    days = [_integer(1, 365)(item) for item in items if item != ""]
+    if not days:
+        raise ValueError("should list at least one day (e.g. 7,3,1)")
+    return tuple(sorted(set(days), reverse=True))
+
+
+def _strings_or_ints(value: Any) -> tuple[Any, ...]:
+    if isinstance(value, tuple | list) and all(isinstance(v, int | str) for v in value):
+        return tuple(value)
+    raise ValueError("should be a comma-separated list of whole days (e.g. 7,3,1)")
+
+
 # Field -> its check, in field order (the first problem reported is the first field's).
 _CHECKS: dict[str, Check] = {
     "allowed_cidrs": _cidrs,
@@ -302,6 +365,16 @@ _CHECKS: dict[str, Check] = {
     "key_max_age_days": _integer(0, MAX_HYGIENE_DAYS),
     "remediate_unused_keys": _boolean,
     "org_exclude_accounts": _account_ids,
+    "owner_tag_key": _tag_key,
+    "default_owner": _optional(_default_owner),
+    "warning_days": _warning_days,
+    "teams_webhook_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
+    "webhook_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
+    "owner_email_sender": _optional(_email_sender),
+    "slack_bot_token_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
+    "notifications_table": _optional(
+        _matching(_TABLE_NAME, "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)")
+    ),
 }
 SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 

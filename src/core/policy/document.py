@@ -18,8 +18,9 @@ Statements (see the policy documentation for each one and why):
    a leaked key cannot mint its own MFA. The console's first sign-in (the key present, ``false``) can.
 5. ``DenyAllExceptSelfServiceWithOldMFA`` / ``DenySelfServiceOnOtherUsersWithOldMFA``
    (``max_mfa_age_hours``) - MFA older than H hours counts as none: statements 2 and 3 again.
-6. ``DenyExemptionTag`` - nobody in the group sets, removes or creates a user with the exemption tag key,
-   in any letter case: exemptions are granted from outside the group.
+6. ``DenyIAMGuardTags`` - nobody in the group sets, removes or creates a user with any tag key IAM Guard
+   decides by (``Settings.guard_tag_keys``: the exemption and owner keys), in any letter case: exemptions
+   and owners are set from outside the group. IAM has no case-insensitive wildcard, so every key is named.
 7. ``DenyChangesToIAMGuard`` (``stack_name``) - every action but reads on the stack's own resources (by
    the names ``core.model.naming`` gives them), the guardrail group and policy; and
    ``DenyChangesToIAMGuardKey`` - the same for the alert topic's KMS key, found by its alias.
@@ -192,12 +193,14 @@ def render_policy(settings: Settings) -> dict[str, Any]:
         ]
     statements.append(
         {
-            "Sid": "DenyExemptionTag",
+            "Sid": "DenyIAMGuardTags",
             "Effect": "Deny",
             "Action": list(EXEMPTION_TAGGING),
             "Resource": "*",
-            # Any of the request's tag keys equal to ours, ignoring case; absent (no tags) never matches.
-            "Condition": {"ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": settings.exempt_tag_key}},
+            # Any of the request's tag keys equal to one of ours, ignoring case; no tags never matches.
+            "Condition": {
+                "ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": list(settings.guard_tag_keys)}
+            },
         }
     )
     statements += _self_protection_statements(settings)

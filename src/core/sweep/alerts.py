@@ -52,8 +52,15 @@ def digest_alert(result: SweepResult) -> Alert:
             ("unused_days", str(result.unused_days)),
             ("key_max_age_days", str(result.key_max_age_days)),
             *((("security_hub", result.security_hub.summary()),) if result.security_hub else ()),
+            *((("owner_notifications", _deliveries(result)),) if result.deliveries is not None else ()),
         ),
     )
+
+
+def _deliveries(result: SweepResult) -> str:
+    from core.sweep.owner_delivery import deliveries_line
+
+    return deliveries_line(result.deliveries or ())
 
 
 def keys_deactivated_alert(result: SweepResult) -> Alert | None:

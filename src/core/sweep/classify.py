@@ -23,6 +23,7 @@ from core.model.findings import (
     EXEMPTED,
     GRACE,
     NOT_IN_SECURED_GROUP,
+    OWNER_INVALID,
     ROOT_ACCESS_KEY,
     ROOT_NO_CREDENTIALS,
     ROOT_WITHOUT_MFA,
@@ -39,6 +40,7 @@ from core.model.findings import (
     sort_findings,
 )
 from core.model.naming import same_iam_name
+from core.model.owners import resolve_owner
 from core.model.settings import Settings
 
 
@@ -63,7 +65,27 @@ def classify(snapshot: Snapshot, settings: Settings, now: datetime) -> list[Find
     findings = list(root_findings(snapshot.root))
     for user in snapshot.users:
         findings.extend(user_findings(user, credentials_of(snapshot, user.name), settings, now))
+        findings.extend(owner_findings(user, settings))
     return sort_findings(findings)
+
+
+def owner_findings(user: UserRecord, settings: Settings) -> list[Finding]:
+    """``owner-invalid`` when the user's owner tag cannot be read (exempt users too: it routes notices)."""
+    lookup = resolve_owner(user.tags, settings.owner_tag_key, settings.default_owner)
+    if lookup.problem is None:
+        return []
+    fallback = "notices go to the default owner" if lookup.owner else "notices reach only the administrators"
+    return [
+        Finding(
+            user.name,
+            OWNER_INVALID,
+            SEVERITY[OWNER_INVALID],
+            VIOLATION,
+            since=user.created,
+            detail=f"owner tag {settings.owner_tag_key}={lookup.tag_value!r} {lookup.problem}; {fallback}",
+            action=_ACTION[OWNER_INVALID],
+        )
+    ]
 
 
 def credentials_of(snapshot: Snapshot, user_name: str) -> Credentials | None:

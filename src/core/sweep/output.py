@@ -83,6 +83,12 @@ def to_json(result: SweepResult, *, iam_calls: int | None = None) -> str:
         document["security_hub"] = result.security_hub.counts()
     if result.enrolled_tags is not None:
         document["enrolled_tags"] = list(result.enrolled_tags)
+    if result.notifications is not None:
+        fate = {d.notification: d for d in result.deliveries or ()}
+        document["notifications"] = [
+            {**n.as_dict(), **({"delivery": fate[n].as_dict()} if n in fate else {})}
+            for n in result.notifications
+        ]
     return json.dumps(document, indent=2)
 
 
@@ -112,6 +118,8 @@ def to_table(result: SweepResult, *, iam_calls: int | None = None) -> str:
     if rows:
         lines.extend(table_lines(_TABLE_COLUMNS, rows))
     lines.append(summary_line(result, iam_calls=iam_calls))
+    if result.notifications is not None:
+        lines.append(notifications_line(result))
     if result.security_hub is not None:
         lines.append(result.security_hub.summary())
     return "\n".join(lines)
@@ -126,6 +134,20 @@ def summary_line(result: SweepResult, *, iam_calls: int | None = None) -> str:
     if result.enforcer.status != "not-checked":
         checks += f"; enforcer {result.enforcer.status}"
     return f"{users} swept{mode}: {statuses}{calls}{checks}"
+
+
+def notifications_line(result: SweepResult) -> str:
+    if result.deliveries is not None:
+        from core.sweep.owner_delivery import deliveries_line
+
+        return f"Owner notifications: {deliveries_line(result.deliveries, limit=5)}"
+    notes = result.notifications or ()
+    owners = len({n.owner for n in notes})
+    listed = "; ".join(f"{n.owner} ({n.channel}): {n.user} {n.finding} {n.stage}" for n in notes[:5])
+    more = f" (and {len(notes) - 5} more)" if len(notes) > 5 else ""
+    return f"Owner notifications due (not sent): {len(notes)} to {owners} owner(s)" + (
+        f": {listed}{more}" if notes else ""
+    )
 
 
 def _iso(moment: datetime | None) -> str | None:

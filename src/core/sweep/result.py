@@ -18,6 +18,8 @@ from core.sweep.selfcheck import EnforcerHealth
 
 if TYPE_CHECKING:  # loaded only when the import is on (SecurityHub=true)
     from core.report.securityhub_import import SecurityHubResult
+    from core.sweep.notifications import Notification
+    from core.sweep.owner_delivery import Delivery
 
 
 GUARDRAIL_SUBJECT = "<guardrail>"
@@ -48,6 +50,9 @@ class SweepResult:
     key_max_age_days: int = 90
     remediate_unused_keys: bool = False
     enrolled_tags: tuple[str, ...] | None = None  # None: tag_enrolled off (core.sweep.enrolled_tag)
+    # The owners' warnings and notices due this run (core.sweep.notifications); None: not computed.
+    notifications: tuple[Notification, ...] | None = None
+    deliveries: tuple[Delivery, ...] | None = None  # what sending them did; None: nothing was sent
 
     @property
     def counts(self) -> dict[str, int]:

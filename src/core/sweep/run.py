@@ -62,12 +62,14 @@ from core.model.findings import (
     Status,
     sort_findings,
 )
+from core.model.owners import resolve_owner
 from core.model.settings import Settings
 from core.policy.document import render_policy
 from core.sweep.alerts import _send_quietly, deliver, sweep_failed_alert
 from core.sweep.classify import classify, is_unused
 from core.sweep.enrolled_tag import reconcile_enrolled_tags
 from core.sweep.escape import guard_escape_findings
+from core.sweep.notifications import Notification, plan_notifications
 from core.sweep.report import _aware, gather_with_details
 from core.sweep.result import GUARDRAIL_SUBJECT, NOT_CHECKED, SweepResult
 from core.sweep.selfcheck import PERMISSIONS as SELFCHECK_PERMISSIONS
@@ -75,6 +77,7 @@ from core.sweep.selfcheck import InfrastructureGateway, check_enforcer
 
 if TYPE_CHECKING:  # loaded only when the import is on (SecurityHub=true): most sweeps never need it
     from core.aws.securityhub import SecurityHubGateway
+    from core.sweep.owner_delivery import Delivery
 
 logger = Logger(child=True)
 
@@ -96,6 +99,9 @@ REQUIRED_PERMISSIONS = (
     )
     | SELFCHECK_PERMISSIONS
 )
+
+# Sends the owners' notifications (notifications, account ID, now) and says what happened to each.
+OwnerSender = Callable[[tuple[Notification, ...], str, datetime], tuple["Delivery", ...]]
 
 # How the sweep treats the guardrail: ``heal`` compares it with the rendered policy and heals what differs
 # (the Lambda function; ``audit --heal-guardrail``); ``report`` compares and reports (``audit`` with policy
@@ -244,13 +250,18 @@ def run_sweep(
     infrastructure: InfrastructureGateway | None = None,
     cloudformation: CloudFormationGateway | None = None,
     security_hub: SecurityHubGateway | None = None,
+    notify_owners: bool = False,
+    send_owner_notifications: OwnerSender | None = None,
 ) -> SweepResult:
     """One sweep. AWS failures while gathering send a SWEEP_FAILED alert and are raised.
 
     ``guardrail`` says how the guardrail is checked (see ``GuardrailMode``); with ``infrastructure`` and
     ``cloudformation`` gateways and a stack name, the enforcer's health is checked too. With
     ``settings.security_hub``, the findings are imported through ``security_hub`` (default: a gateway on
-    the default session's credentials, which must be those of ``account_id``).
+    the default session's credentials, which must be those of ``account_id``). With ``notify_owners``,
+    the owners' warnings and notices due now are computed into ``result.notifications``; with
+    ``send_owner_notifications`` too (``core.sweep.owner_delivery``), they are sent before the digest,
+    which then says what was sent to whom and what was not, and why.
     """
     now = now or datetime.now(UTC)
     try:
@@ -288,6 +299,11 @@ def run_sweep(
         remediate_unused_keys=settings.remediate_unused_keys,
         enrolled_tags=enrolled_tags if settings.tag_enrolled else None,
     )
+    if notify_owners or send_owner_notifications is not None:
+        notes = owner_notifications(snapshot, result.findings, settings, now)
+        result = replace(result, notifications=notes)
+        if send_owner_notifications is not None:
+            result = replace(result, deliveries=send_owner_notifications(notes, result.account_id, now))
     if settings.security_hub:
         from core.aws.securityhub import SecurityHubGateway
         from core.report.securityhub_import import import_findings
@@ -302,6 +318,17 @@ def run_sweep(
         )
         result = replace(result, security_hub=imported)
     return deliver(result, sink, settings)
+
+
+def owner_notifications(
+    snapshot: Snapshot, findings: Sequence[Finding], settings: Settings, now: datetime
+) -> tuple[Notification, ...]:
+    """Each user's owner from its tags (or the default owner), then the notifications due now."""
+    owners = {
+        u.name: resolve_owner(u.tags, settings.owner_tag_key, settings.default_owner).owner
+        for u in snapshot.users
+    }
+    return tuple(plan_notifications(findings, owners, settings, now))
 
 
 # --- the guardrail and the enforcer ----------------------------------------------------------------
