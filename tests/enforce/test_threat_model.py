@@ -5,6 +5,7 @@ writes them (the shapes of events/ and of public captures)."""
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -367,12 +368,19 @@ def enable_mfa(
     serial: str = "arn:aws:iam::123456789012:mfa/attacker",
     *,
     console: bool = False,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """EnableMFADevice; ``console``: made from a console session (the record's own field, as CloudTrail
-    writes it: next to userIdentity, only when true)."""
+    writes it: next to userIdentity, only when true); ``at``: its time (default: now, as moto enables)."""
     extra = {"sessionCredentialFromConsole": "true"} if console else {}
+    when = (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return api_call(
-        "aws.iam", "EnableMFADevice", {"userName": user, "serialNumber": serial}, identity=identity, **extra
+        "aws.iam",
+        "EnableMFADevice",
+        {"userName": user, "serialNumber": serial},
+        identity=identity,
+        eventTime=when,
+        **extra,
     )
 
 
@@ -392,9 +400,21 @@ def user_identity(user: str, *, mfa: str | None = None) -> dict[str, Any]:
 
 
 def add_virtual_mfa(harness: Harness, user: str, name: str) -> str:
+    """A device enabled on moto now (moto's clock is the real one, so the enforcer's is set to it)."""
     serial = enable_virtual_mfa(harness.client, user, name)
     harness.counter.reset()
+    harness.now = datetime.now(UTC) + timedelta(seconds=30)
     return serial
+
+
+def backdate_mfa(user: str, serial: str, days: int) -> datetime:
+    """The device as IAM shows a device enabled ``days`` ago (the user's own, long-standing device)."""
+    from moto.iam.models import iam_backends
+
+    device = iam_backends[ACCOUNT]["global"].users[user].mfa_devices[serial]
+    device.enable_date = device.enable_date - timedelta(days=days)
+    enabled: datetime = device.enable_date
+    return enabled if enabled.tzinfo else enabled.replace(tzinfo=UTC)
 
 
 def test_first_mfa_device_from_the_console_is_the_normal_path(deployed: Harness) -> None:
@@ -484,6 +504,95 @@ def test_a_dry_run_only_says_it_would_deactivate(deployed: Harness) -> None:
 
     assert "would be deactivated" in result.alerts[0].summary
     assert len(deployed.client.list_mfa_devices(UserName="dev-bob")["MFADevices"]) == 2
+
+
+# --- forged EnableMFADevice events: only what IAM says is acted on ---------------------------------------
+
+
+def mfa_serials(harness: Harness, user: str) -> list[str]:
+    return sorted(d["SerialNumber"] for d in harness.client.list_mfa_devices(UserName=user)["MFADevices"])
+
+
+def test_a_forged_event_naming_the_users_long_standing_device_deactivates_nothing(deployed: Harness) -> None:
+    """The victim registered a second device from the console; the forged event claims their first one
+    was just registered with a key. IAM says it was enabled 30 days ago: kept."""
+    deployed.create_user("dev-bob")
+    own = add_virtual_mfa(deployed, "dev-bob", "bobs-phone")
+    add_virtual_mfa(deployed, "dev-bob", "bobs-key")
+    backdate_mfa("dev-bob", own, days=30)
+    before = mfa_serials(deployed, "dev-bob")
+
+    result = deployed.run(enable_mfa(user_identity("dev-bob"), serial=own))
+
+    assert result.action == "mfa-registration-alerted"
+    assert "not at the event's time" in result.alerts[0].summary
+    assert mfa_serials(deployed, "dev-bob") == before
+
+
+def test_a_forged_event_timed_at_an_old_devices_enable_date_deactivates_nothing(deployed: Harness) -> None:
+    """The forger read the device's EnableDate and dated the event to match: too old to be acted on."""
+    deployed.create_user("dev-bob")
+    first = add_virtual_mfa(deployed, "dev-bob", "bobs-phone")
+    second = add_virtual_mfa(deployed, "dev-bob", "bobs-key")
+    backdate_mfa("dev-bob", first, days=60)
+    enabled = backdate_mfa("dev-bob", second, days=30)
+    before = mfa_serials(deployed, "dev-bob")
+
+    result = deployed.run(enable_mfa(user_identity("dev-bob"), serial=second, at=enabled))
+
+    assert result.action == "mfa-registration-alerted"
+    assert "enabled more than 1 hour ago" in result.alerts[0].summary
+    assert mfa_serials(deployed, "dev-bob") == before
+
+
+def test_a_forged_event_naming_a_device_iam_does_not_list_deactivates_nothing(deployed: Harness) -> None:
+    deployed.create_user("dev-bob")
+    add_virtual_mfa(deployed, "dev-bob", "bobs-phone")
+    add_virtual_mfa(deployed, "dev-bob", "bobs-key")
+    before = mfa_serials(deployed, "dev-bob")
+
+    result = deployed.run(enable_mfa(user_identity("dev-bob"), serial=f"arn:aws:iam::{ACCOUNT}:mfa/invented"))
+
+    assert result.action == "mfa-registration-alerted"
+    assert "IAM lists no such device" in result.alerts[0].summary
+    assert mfa_serials(deployed, "dev-bob") == before
+
+
+@pytest.mark.parametrize("how", ["tag", "listed"])
+def test_an_exempt_break_glass_users_devices_are_never_deactivated_by_an_event(
+    deployed: Harness, how: str
+) -> None:
+    """Even a registration that looks exactly like a stolen key's (second device, just now, no MFA)."""
+    if how == "tag":
+        deployed.create_user("breakglass", {"iam-guard:exempt": "true"})
+        settings = deployed.settings
+    else:
+        deployed.create_user("breakglass")
+        settings = make_settings(exempt_users=("breakglass",))
+    first = add_virtual_mfa(deployed, "breakglass", "bg-phone")
+    backdate_mfa("breakglass", first, days=30)
+    second = add_virtual_mfa(deployed, "breakglass", "bg-key")
+
+    result = deployed.run(
+        enable_mfa(user_identity("breakglass"), "breakglass", serial=second), settings=settings
+    )
+
+    assert result.action == "mfa-registration-alerted"
+    assert "is exempt" in result.alerts[0].summary
+    assert mfa_serials(deployed, "breakglass") == sorted([first, second])
+
+
+def test_a_real_second_device_of_a_user_with_an_old_one_is_still_deactivated(deployed: Harness) -> None:
+    """The attack the check exists for, as IAM shows it: an old device, a new one enabled at the event."""
+    deployed.create_user("dev-bob")
+    own = add_virtual_mfa(deployed, "dev-bob", "bobs-phone")
+    backdate_mfa("dev-bob", own, days=30)
+    attacker = add_virtual_mfa(deployed, "dev-bob", "attacker")
+
+    result = deployed.run(enable_mfa(user_identity("dev-bob"), serial=attacker))
+
+    assert result.action == "mfa-device-deactivated"
+    assert mfa_serials(deployed, "dev-bob") == [own]
 
 
 # --- the root user ---------------------------------------------------------------------------------------
