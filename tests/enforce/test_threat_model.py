@@ -63,6 +63,9 @@ def classified(event: dict[str, Any]) -> Any:
 
 # --- IAM Guard's own infrastructure: every name form, ours and theirs ---------------------------------
 
+SPOKE_ID = "5b2b7c40-1f0e-11ef-9a3b-0a1b2c3d4e5f"
+OTHER = "210987654321"  # the management account, say
+
 OURS = [
     ("aws.lambda", "UpdateFunctionConfiguration20150331v2", {"functionName": "iam-guard_enforcer"}, True),
     ("aws.lambda", "UpdateFunctionCode20150331v2", {"functionName": "iam-guard_enforcer:live"}, True),
@@ -128,6 +131,17 @@ OURS = [
     ("aws.kms", "DeleteAlias", {"aliasName": "alias/iam-guard_alerts"}, True),
     ("aws.cloudformation", "DeleteStack", {"stackName": "iam-guard"}, True),
     ("aws.cloudformation", "UpdateStack", {"stackName": STACK_ID}, True),
+    # the spoke StackSet (org mode) reaches every member account: by name, StackSet ID and ARN
+    ("aws.cloudformation", "UpdateStackSet", {"stackSetName": "iam-guard-spoke"}, True),
+    ("aws.cloudformation", "DeleteStackInstances", {"stackSetName": f"iam-guard-spoke:{SPOKE_ID}"}, True),
+    (
+        "aws.cloudformation",
+        "UpdateStackInstances",
+        {"stackSetName": f"arn:aws:cloudformation:us-east-1:{OTHER}:stackset/iam-guard-spoke:{SPOKE_ID}"},
+        True,
+    ),
+    ("aws.cloudformation", "DeleteStackSet", {"stackSetName": "iam-guard-spoke", "callAs": "SELF"}, True),
+    ("aws.cloudformation", "StopStackSetOperation", {"stackSetName": "iam-guard-spoke"}, False),
     ("aws.iam", "PutRolePolicy", {"roleName": "iam-guard_enforcer", "policyName": "x"}, True),
     ("aws.iam", "UpdateAssumeRolePolicy", {"roleName": "iam-guard_sweep"}, True),
     ("aws.cloudwatch", "DisableAlarmActions", {"alarmNames": ["other", "iam-guard_enforcer-errors"]}, True),
@@ -166,6 +180,14 @@ FOREIGN = [
     ("aws.kms", "DisableKey", {"keyId": "9999abcd-12ab-34cd-56ef-1234567890ab"}),
     ("aws.kms", "DeleteAlias", {"aliasName": "alias/iam-guard-alerts"}),
     ("aws.cloudformation", "DeleteStack", {"stackName": "iam-guard-dev"}),
+    ("aws.cloudformation", "UpdateStackSet", {"stackSetName": "iam-guard-dev-spoke"}),
+    ("aws.cloudformation", "DeleteStackSet", {"stackSetName": f"iam-guard-spoke-2:{SPOKE_ID}"}),
+    (
+        "aws.cloudformation",
+        "UpdateStackInstances",
+        {"stackSetName": "iam-guard"},
+    ),  # a StackSet, not the stack
+    ("aws.cloudformation", "DeleteStack", {"stackName": "iam-guard-spoke"}),  # a stack, not the StackSet
     ("aws.iam", "PutRolePolicy", {"roleName": "iam-guard-EnforcerRole-1AB"}),
     ("aws.cloudwatch", "DeleteAlarms", {"alarmNames": ["iam-guard-errors"]}),
     ("aws.logs", "DeleteLogGroup", {"logGroupName": "/aws/lambda/iam-guard-dev/enforcer"}),
@@ -643,3 +665,24 @@ def test_create_user_with_tags_that_are_not_key_value_objects_is_invalid(tags: A
         InvalidEventError, match=r"tags must be a list of \{key, value\} objects|is not a list"
     ):
         classified(event)
+
+
+@pytest.mark.parametrize(
+    ("name", "parameters", "ours"),
+    [(c[1], c[2], True) for c in OURS if c[0] == "aws.cloudformation"]
+    + [(c[1], c[2], False) for c in FOREIGN if c[0] == "aws.cloudformation"],
+)
+def test_the_cloudformation_watch_rule_delivers_exactly_the_calls_on_the_stack_and_the_spoke_stackset(
+    name: str, parameters: dict[str, Any], ours: bool
+) -> None:
+    """The rule as EventBridge evaluates it (moto's pattern matcher), for stacks and the spoke StackSet."""
+    import json
+
+    from moto.events.models import EventPattern
+
+    from core.enforce.watch import rule_pattern
+
+    (service,) = [s for s in WATCHED if s.source == "aws.cloudformation"]
+    pattern = EventPattern.load(json.dumps(rule_pattern(service, "iam-guard")))
+
+    assert pattern.matches_event(api_call("aws.cloudformation", name, parameters)) is ours

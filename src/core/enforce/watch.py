@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.model.naming import log_group_prefix, owned_prefix
+from core.model.naming import log_group_prefix, owned_prefix, spoke_stackset_name
 
 
 @dataclass(frozen=True)
@@ -114,9 +114,29 @@ WATCHED: tuple[WatchedService, ...] = (
         "aws.cloudformation",
         "cloudformation.amazonaws.com",
         "stack",
-        ("stackName",),
-        critical=frozenset({"DeleteStack", "UpdateStack", "ExecuteChangeSet", "CancelUpdateStack"}),
-        high=frozenset({"CreateChangeSet", "SetStackPolicy", "UpdateTerminationProtection"}),
+        # stackSetName: the spoke StackSet (org mode), whose changes reach every member account
+        ("stackName", "stackSetName"),
+        critical=frozenset(
+            {
+                "DeleteStack",
+                "UpdateStack",
+                "ExecuteChangeSet",
+                "CancelUpdateStack",
+                "UpdateStackSet",
+                "DeleteStackSet",
+                "UpdateStackInstances",
+                "DeleteStackInstances",
+            }
+        ),
+        high=frozenset(
+            {
+                "CreateChangeSet",
+                "SetStackPolicy",
+                "UpdateTerminationProtection",
+                "CreateStackInstances",
+                "StopStackSetOperation",
+            }
+        ),
     ),
     WatchedService(
         "aws.iam",
@@ -163,6 +183,14 @@ WATCHED: tuple[WatchedService, ...] = (
     ),
 )
 BY_EVENT_SOURCE: dict[str, WatchedService] = {s.event_source: s for s in WATCHED}
+# A request parameter that names another kind of resource than its service's: the kind it names.
+KIND_OF_PARAMETER: dict[str, str] = {"stackSetName": "stackset"}
+
+
+def parameter_kind(service: WatchedService, key: str) -> str:
+    return KIND_OF_PARAMETER.get(key, service.kind)
+
+
 CLOUDFORMATION = "cloudformation.amazonaws.com"
 
 
@@ -183,9 +211,10 @@ def watched_service(event_source: str, event_name: str) -> WatchedService | None
 def owned_resource(service: WatchedService, parameters: Mapping[str, object], owner: Ownership) -> str:
     """The first of IAM Guard's resources the request names, or ''."""
     for key in service.parameters:
+        kind = parameter_kind(service, key)
         for value in _strings(parameters.get(key)):
-            name = resource_name(service.kind, value)
-            if name and _is_ours(service.kind, name, value, owner):
+            name = resource_name(kind, value)
+            if name and _is_ours(kind, name, value, owner):
                 return name
     return ""
 
@@ -204,6 +233,8 @@ def resource_name(kind: str, value: str) -> str:
         if ":event-bus/" in text:
             return text.rsplit("/", 1)[-1]
         return text
+    if kind == "stackset":  # a name, its ID (<name>:<uuid>) or its ARN (...:stackset/<name>:<uuid>)
+        return text.split(":stackset/", 1)[-1].split(":", 1)[0]
     if kind == "topic":
         parts = text.split(":")
         return parts[5] if len(parts) >= 6 and parts[0] == "arn" else text
@@ -216,6 +247,8 @@ def _is_ours(kind: str, name: str, value: str, owner: Ownership) -> bool:
     stack = owner.stack_name
     if kind == "stack":
         return name == stack
+    if kind == "stackset":
+        return name == spoke_stackset_name(stack)
     if kind == "log-group":
         return name.startswith(log_group_prefix(stack))
     if kind == "role":
@@ -268,6 +301,9 @@ def name_patterns(kind: str, stack: str, key_ids: Iterable[str] = ()) -> list[An
         return [*key_ids, {"prefix": f"alias/{prefix}"}, {"wildcard": f"*:alias/{prefix}*"}]
     if kind == "stack":
         return [stack, {"wildcard": f"arn:*:cloudformation:*:*:stack/{stack}/*"}]
+    if kind == "stackset":
+        spoke = spoke_stackset_name(stack)
+        return [spoke, {"prefix": f"{spoke}:"}, {"wildcard": f"arn:*:cloudformation:*:*:stackset/{spoke}:*"}]
     if kind == "log-group":
         return [{"prefix": log_group_prefix(stack)}]
     if kind == "queue":
@@ -277,8 +313,10 @@ def name_patterns(kind: str, stack: str, key_ids: Iterable[str] = ()) -> list[An
 
 def rule_pattern(service: WatchedService, stack: str, key_ids: Iterable[str] = ()) -> dict[str, Any]:
     """The rule delivering this service's calls on the stack's resources, and nothing else."""
-    names = name_patterns(service.kind, stack, key_ids)
-    parameters = [{"requestParameters": {key: names}} for key in service.parameters]
+    parameters = [
+        {"requestParameters": {key: name_patterns(parameter_kind(service, key), stack, key_ids)}}
+        for key in service.parameters
+    ]
     detail: dict[str, Any] = {
         "eventSource": [service.event_source],
         "eventName": sorted(service.event_names),

@@ -65,6 +65,12 @@ SPOKE_ROLES = (AUDIT_ROLE, ENFORCE_ROLE, "IAMGuardForwardRole")
 SPOKE_RULE_PREFIX = "IAMGuardForward"  # IAMGuardForward, IAMGuardForwardSpokeChanges
 
 
+def spoke_stackset_name(stack: str) -> str:
+    """``<stack>-spoke``: the spoke StackSet's name (template.yaml's ``OrgSpokeStackSet``, and the name
+    a hand-made StackSet must have to be protected and watched). StackSet ARNs: ``stackset/<name>:<id>``."""
+    return f"{stack}-{ORG_SPOKE_STACKSET}"
+
+
 def resource_name(stack: str, suffix: str) -> str:
     """``<stack>_<suffix>``: the explicit name of one of the stack's resources."""
     return f"{stack}{SEPARATOR}{suffix}"

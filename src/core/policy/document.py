@@ -103,9 +103,9 @@ def own_resource_arns(settings: Settings) -> tuple[str, ...]:
     (``<other stack>-<LogicalId>-<random>``, even when the other stack's name starts or ends with ours)
     matches. IAM allows no wildcard in an ARN's resource type (``function:``, ``rule/``...): one pattern
     per type. The trail bucket's name is CloudFormation's (``<stack lower>-trailbucket-<random>``), the
-    stack itself is ``stack/<stack>/<id>``, log groups ``/aws/lambda/<stack>/...`` and roles
-    ``/iam-guard/<stack>/...``. The group and the policy: IAM Guard's whole path, and the configured
-    names at the root path, where version 0.1 created them.
+    stack itself is ``stack/<stack>/<id>``, the spoke StackSet ``stackset/<stack>-spoke:<id>``, log
+    groups ``/aws/lambda/<stack>/...`` and roles ``/iam-guard/<stack>/...``. The group and the policy:
+    IAM Guard's whole path, and the configured names at the root path, where version 0.1 created them.
     """
     if settings.stack_name is None:
         return ()
@@ -113,6 +113,8 @@ def own_resource_arns(settings: Settings) -> tuple[str, ...]:
     own = naming.owned_prefix(stack)
     return (
         f"arn:*:cloudformation:*:*:stack/{stack}/*",
+        # the spoke StackSet (org mode), in any account: stackset/<name>:<id>
+        f"arn:*:cloudformation:*:*:stackset/{naming.spoke_stackset_name(stack)}:*",
         f"arn:*:cloudtrail:*:*:trail/{own}*",
         f"arn:*:cloudwatch:*:*:alarm:{own}*",
         f"arn:*:events:*:*:event-bus/{own}*",
