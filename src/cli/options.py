@@ -67,6 +67,11 @@ def add_guardrail_arguments(parser: argparse.ArgumentParser) -> None:
         help="exempting tag key that guarded users may not set, remove or create users with, "
         f"in any letter case (default {DEFAULT_EXEMPT_TAG_KEY})",
     )
+    group.add_argument(
+        "--slack-secret-arn",
+        metavar="ARN",
+        help="the Slack webhook's secret: protected like a --protect-secret (its alias for that secret)",
+    )
     add_self_protection_arguments(parser)
 
 
@@ -84,6 +89,15 @@ def add_self_protection_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="H",
         help="adds a statement that denies all but self-service when the MFA sign-in is older than H hours "
         "(1-8760; default: no limit)",
+    )
+    group.add_argument(
+        "--protect-secret",
+        action="append",
+        default=[],
+        metavar="ARN",
+        help="a Secrets Manager secret IAM Guard depends on (an alert channel's webhook or token), by ARN: "
+        "guarded users may read its metadata, not its value, nor change, delete or re-policy it; enforce "
+        "and audit also watch and check it (repeatable)",
     )
 
 
@@ -122,6 +136,8 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         "sns_topic_arn": "sns_topic_arn",
         "stack_name": "stack_name",
         "max_mfa_age_hours": "max_mfa_age_hours",
+        "protect_secret": "protect_secrets",
+        "slack_secret_arn": "slack_secret_arn",
     }
     for flag, field in mapping.items():
         if hasattr(args, flag):

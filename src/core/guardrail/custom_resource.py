@@ -82,6 +82,7 @@ PARAMETER_OF_PROPERTY: dict[str, str] = {
     "IAM_GUARD_POLICY_NAME": "PolicyName",
     "IAM_GUARD_EXEMPT_TAG_KEY": "ExemptTagKey",
     "IAM_GUARD_MAX_MFA_AGE_HOURS": "MaxMfaAgeHours",
+    "IAM_GUARD_SLACK_SECRET_ARN": "SlackSecretArn",  # the policy protects the Slack webhook's secret
 }
 STACK_NAME_PROPERTY = "IAM_GUARD_STACK_NAME"  # !Ref AWS::StackName: the self-protection statements
 GUARDRAIL_PROPERTIES = (*PARAMETER_OF_PROPERTY, STACK_NAME_PROPERTY)

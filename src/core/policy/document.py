@@ -22,7 +22,9 @@ Statements (see the policy documentation for each one and why):
    in any letter case: exemptions are granted from outside the group.
 7. ``DenyChangesToIAMGuard`` (``stack_name``) - every action but reads on the stack's own resources (by
    the names ``core.model.naming`` gives them), the guardrail group and policy; and
-   ``DenyChangesToIAMGuardKey`` - the same for the alert topic's KMS key, found by its alias.
+   ``DenyChangesToIAMGuardKey`` - the same for the alert topic's KMS key, found by its alias; and
+   ``DenyChangesToProtectedSecrets`` (``protected_secret_arns``) - all but metadata reads on the secrets
+   the alert channels depend on (the Slack webhook's and any ``--protect-secret``).
 8. ``AllowListingForMFASetup`` / ``AllowCreatingVirtualMFADevices`` / ``AllowManagingOwnMFAAndPassword`` /
    ``AllowDeactivatingOwnMFAWithMFA`` - grant exactly the self-service the console and CLI flows need, on
    the caller's own user whatever its IAM path.
@@ -203,6 +205,7 @@ def render_policy(settings: Settings) -> dict[str, Any]:
         }
     )
     statements += _self_protection_statements(settings)
+    statements += _secret_protection_statements(settings)
     if settings.protect_spoke:
         statements.append(_spoke_protection_statement(settings))
     statements += [
@@ -260,6 +263,36 @@ def _spoke_protection_statement(settings: Settings) -> dict[str, Any]:
             f"arn:*:iam::*:policy{naming.IAM_PATH}*",
         ],
     }
+
+
+# What guarded users may still do with a protected secret: read its metadata, never its value.
+SECRET_METADATA_READS = (
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetResourcePolicy",
+    "secretsmanager:ListSecretVersionIds",
+)
+
+
+def secret_resource_arns(secret_arn: str) -> tuple[str, str]:
+    """A secret named by its ARN: that ARN, and the ARN with Secrets Manager's 6-character suffix (the
+    full ARN, ``<partial>-AbCdEf``, is what IAM authorizes when the ARN given is the partial one)."""
+    return (secret_arn, f"{secret_arn}-??????")
+
+
+def _secret_protection_statements(settings: Settings) -> list[dict[str, Any]]:
+    """The secrets IAM Guard's alert channels depend on: no value read, no new value, no resource policy,
+    no deletion, no rotation by a guarded user (``settings.protected_secret_arns``)."""
+    arns = settings.protected_secret_arns
+    if not arns:
+        return []
+    return [
+        {
+            "Sid": "DenyChangesToProtectedSecrets",
+            "Effect": "Deny",
+            "NotAction": list(SECRET_METADATA_READS),
+            "Resource": [resource for arn in arns for resource in secret_resource_arns(arn)],
+        }
+    ]
 
 
 def _network_statement(settings: Settings) -> dict[str, Any]:
