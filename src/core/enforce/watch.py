@@ -13,6 +13,7 @@ stack), ``high`` for the rest.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,6 +175,35 @@ WATCHED: tuple[WatchedService, ...] = (
         high=frozenset({"DeleteLogGroup", "PutRetentionPolicy", "DisassociateKmsKey"}),
     ),
     WatchedService(
+        "aws.secretsmanager",
+        "secretsmanager.amazonaws.com",
+        "secret",
+        ("secretId",),
+        critical=frozenset(
+            {
+                "PutSecretValue",  # redirects the alerts
+                "UpdateSecret",
+                "DeleteSecret",
+                "PutResourcePolicy",  # can lock the notifier out
+                "DeleteResourcePolicy",
+                "RotateSecret",
+                "UpdateSecretVersionStage",
+            }
+        ),
+        high=frozenset(
+            {
+                "GetSecretValue",
+                "TagResource",
+                "UntagResource",
+                "CancelRotateSecret",
+                "RestoreSecret",
+                "ReplicateSecretToRegions",
+                "RemoveRegionsFromReplication",
+                "StopReplicationToReplica",
+            }
+        ),
+    ),
+    WatchedService(
         "aws.sqs",
         "sqs.amazonaws.com",
         "queue",
@@ -196,11 +226,13 @@ CLOUDFORMATION = "cloudformation.amazonaws.com"
 
 @dataclass(frozen=True)
 class Ownership:
-    """Who IAM Guard is: its stack's name, its roles' names and its alert key's IDs and ARNs."""
+    """Who IAM Guard is: its stack's name, its roles' names, its alert key's IDs and ARNs, and the
+    secrets its alert channels depend on (``Settings.protected_secret_arns``)."""
 
     stack_name: str
     role_names: frozenset[str] = frozenset()
     key_ids: frozenset[str] = frozenset()  # key IDs and key ARNs
+    secret_arns: frozenset[str] = frozenset()
 
 
 def watched_service(event_source: str, event_name: str) -> WatchedService | None:
@@ -233,6 +265,8 @@ def resource_name(kind: str, value: str) -> str:
         if ":event-bus/" in text:
             return text.rsplit("/", 1)[-1]
         return text
+    if kind == "secret":  # a name, a partial ARN (...:secret:<name>) or the full ARN (<name>-AbCdEf)
+        return text.split(":secret:", 1)[-1]
     if kind == "stackset":  # a name, its ID (<name>:<uuid>) or its ARN (...:stackset/<name>:<uuid>)
         return text.split(":stackset/", 1)[-1].split(":", 1)[0]
     if kind == "topic":
@@ -245,6 +279,10 @@ def resource_name(kind: str, value: str) -> str:
 
 def _is_ours(kind: str, name: str, value: str, owner: Ownership) -> bool:
     stack = owner.stack_name
+    if kind == "secret":
+        return any(is_same_secret(name, secret_name(arn)) for arn in owner.secret_arns)
+    if not stack:
+        return False
     if kind == "stack":
         return name == stack
     if kind == "stackset":
@@ -264,6 +302,24 @@ def _is_ours(kind: str, name: str, value: str, owner: Ownership) -> bool:
     return name.startswith(owned_prefix(stack))
 
 
+_SUFFIX = "-[A-Za-z0-9]{6}"  # Secrets Manager's suffix of a secret's full ARN
+
+
+def secret_name(arn: str) -> str:
+    """The name part of a secret's ARN (with the suffix, if the ARN given is the full one)."""
+    return arn.split(":secret:", 1)[-1]
+
+
+def is_same_secret(named: str, protected: str) -> bool:
+    """Does ``named`` (the name part of a request's secretId) name the protected secret (the name part
+    of its ARN as configured)? Either may be the full form, ``<name>-AbCdEf``; names are case-sensitive."""
+    return (
+        named == protected
+        or re.fullmatch(re.escape(protected) + _SUFFIX, named) is not None
+        or re.fullmatch(re.escape(named) + _SUFFIX, protected) is not None
+    )
+
+
 def _strings(value: object) -> Iterable[str]:
     if isinstance(value, str):
         yield value
@@ -281,9 +337,13 @@ def is_critical(service: WatchedService, event_name: str, parameters: Mapping[st
 # --- the EventBridge rules (template.yaml has one per service; a test compares them with these) --------
 
 
-def name_patterns(kind: str, stack: str, key_ids: Iterable[str] = ()) -> list[Any]:
+def name_patterns(
+    kind: str, stack: str, key_ids: Iterable[str] = (), secret_arns: Iterable[str] = ()
+) -> list[Any]:
     """EventBridge value patterns matching every form a request may name one of the stack's resources."""
     prefix = owned_prefix(stack)
+    if kind == "secret":
+        return secret_patterns(stack, secret_arns)
     if kind == "function":
         return [{"prefix": prefix}, {"wildcard": f"*:function:{prefix}*"}]
     if kind == "rule":
@@ -311,10 +371,23 @@ def name_patterns(kind: str, stack: str, key_ids: Iterable[str] = ()) -> list[An
     return [{"prefix": prefix}]  # role, alarm
 
 
-def rule_pattern(service: WatchedService, stack: str, key_ids: Iterable[str] = ()) -> dict[str, Any]:
+def secret_patterns(stack: str, secret_arns: Iterable[str]) -> list[Any]:
+    """Each protected secret by its ARN as given, that ARN with a suffix, its name, its name with a suffix
+    (a rule cannot cut a suffix off: given a full ARN, a request by the bare name is not delivered).
+    Without any, a name no secret of IAM Guard's has, so the rule delivers nothing."""
+    patterns: list[Any] = []
+    for arn in secret_arns:
+        name = secret_name(arn)
+        patterns += [arn, {"prefix": f"{arn}-"}, name, {"prefix": f"{name}-"}]
+    return patterns or [f"{owned_prefix(stack)}no-protected-secret"]
+
+
+def rule_pattern(
+    service: WatchedService, stack: str, key_ids: Iterable[str] = (), secret_arns: Iterable[str] = ()
+) -> dict[str, Any]:
     """The rule delivering this service's calls on the stack's resources, and nothing else."""
     parameters = [
-        {"requestParameters": {key: name_patterns(parameter_kind(service, key), stack, key_ids)}}
+        {"requestParameters": {key: name_patterns(parameter_kind(service, key), stack, key_ids, secret_arns)}}
         for key in service.parameters
     ]
     detail: dict[str, Any] = {
