@@ -26,7 +26,9 @@ FORWARD_RULE = "IAMGuardForward"  # the 12 IAM events, as the single-account rul
 SPOKE_CHANGES_RULE = "IAMGuardForwardSpokeChanges"  # changes to the spoke's own roles and rules
 SPOKE_RULES = (FORWARD_RULE, SPOKE_CHANGES_RULE)
 # The role CloudFormation StackSets uses in members (service-managed: stacksets-exec-<hash>).
-STACKSET_EXECUTION_ROLES = ("stacksets-exec-*", "AWSCloudFormationStackSetExecutionRole")
+# Only the service-managed name: a self-managed AWSCloudFormationStackSetExecutionRole is a name any
+# member administrator can create (IAM Guard's spoke StackSet is service-managed).
+STACKSET_EXECUTION_ROLES = ("stacksets-exec-*",)
 
 ROLE_CHANGE_EVENTS = (
     "AttachRolePolicy",
@@ -86,7 +88,7 @@ def spoke_change(raw: Mapping[str, Any]) -> SpokeChange | None:
     if not resource:
         return None
     issuer = detail.userIdentity.issuer_arn.rsplit("/", 1)[-1]
-    by_stackset = issuer.startswith("stacksets-exec-") or issuer == "AWSCloudFormationStackSetExecutionRole"
+    by_stackset = issuer.startswith("stacksets-exec-")
     return SpokeChange(resource, by_stackset)
 
 
