@@ -53,3 +53,25 @@ def test_only_the_service_managed_execution_role_is_the_stackset(role: str, by_s
     assert change is not None
     assert change.resource == "role/IAMGuardEnforceRole"
     assert change.by_stackset is by_stackset
+
+
+@pytest.mark.parametrize("event_name", ["TagRole", "UntagRole"])
+def test_tagging_a_spoke_role_is_a_spoke_change_forwarded_to_the_hub(event_name: str) -> None:
+    """The hub watches TagRole / UntagRole on its own roles; the spoke's roles the same."""
+    from tests.organizations.test_spoke import resources
+
+    event = role_change_by("Admin")
+    event["detail"]["eventName"] = event_name
+    event["detail"]["requestParameters"] = {"roleName": "iamguardauditrole", "tagKeys": ["x"]}
+
+    change = spoke_change(event)
+    (iam,) = [
+        p
+        for p in resources()["SpokeChangesRule"]["Properties"]["EventPattern"]["detail"]["$or"]
+        if "roleName" in p.get("requestParameters", {})
+    ]
+
+    assert change is not None
+    assert not change.by_stackset
+    assert change.resource == "role/IAMGuardAuditRole"
+    assert event_name in iam["eventName"]

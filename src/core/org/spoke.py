@@ -38,6 +38,8 @@ ROLE_CHANGE_EVENTS = (
     "DetachRolePolicy",
     "PutRolePermissionsBoundary",
     "PutRolePolicy",
+    "TagRole",  # as the hub watches its own roles (core.enforce.watch)
+    "UntagRole",
     "UpdateAssumeRolePolicy",
     "UpdateRole",
 )
