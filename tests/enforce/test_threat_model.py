@@ -154,6 +154,9 @@ OURS = [
     ("aws.secretsmanager", "UpdateSecret", {"secretId": TEAMS_SECRET}, True),
     ("aws.iam", "PutRolePolicy", {"roleName": "iam-guard_enforcer", "policyName": "x"}, True),
     ("aws.iam", "UpdateAssumeRolePolicy", {"roleName": "iam-guard_sweep"}, True),
+    # IAM resolves role names without regard to case: the same role, named in another case
+    ("aws.iam", "PutRolePolicy", {"roleName": "IAM-GUARD_Sweep", "policyName": "x"}, True),
+    ("aws.iam", "DeleteRolePolicy", {"roleName": "Iam-Guard_Enforcer", "policyName": "x"}, True),
     ("aws.cloudwatch", "DisableAlarmActions", {"alarmNames": ["other", "iam-guard_enforcer-errors"]}, True),
     ("aws.logs", "DeleteLogGroup", {"logGroupName": "/aws/lambda/iam-guard/enforcer"}, False),
     (
@@ -727,3 +730,23 @@ def test_the_secrets_watch_rule_delivers_what_the_code_calls_ours(
         assert delivered
     if parameters["secretId"].startswith("payments/"):
         assert not delivered
+
+
+@pytest.mark.parametrize(
+    ("name", "parameters", "ours"),
+    [(c[1], c[2], True) for c in OURS if c[0] == "aws.iam"]
+    + [(c[1], c[2], False) for c in FOREIGN if c[0] == "aws.iam"],
+)
+def test_the_role_watch_rule_delivers_our_roles_in_any_letter_case(
+    name: str, parameters: dict[str, Any], ours: bool
+) -> None:
+    import json
+
+    from moto.events.models import EventPattern
+
+    from core.enforce.watch import rule_pattern
+
+    (service,) = [s for s in WATCHED if s.source == "aws.iam"]
+    pattern = EventPattern.load(json.dumps(rule_pattern(service, "iam-guard")))
+
+    assert pattern.matches_event(api_call("aws.iam", name, parameters)) is ours

@@ -289,9 +289,9 @@ def _is_ours(kind: str, name: str, value: str, owner: Ownership) -> bool:
         return name == spoke_stackset_name(stack)
     if kind == "log-group":
         return name.startswith(log_group_prefix(stack))
-    if kind == "role":
-        return name.casefold() in {r.casefold() for r in owner.role_names} or name.startswith(
-            owned_prefix(stack)
+    if kind == "role":  # IAM resolves role names without regard to case
+        return name.casefold() in {r.casefold() for r in owner.role_names} or name.casefold().startswith(
+            owned_prefix(stack).casefold()
         )
     if kind == "key":
         alias = value.split(":alias/", 1)[1] if ":alias/" in value else value.removeprefix("alias/")
@@ -368,7 +368,9 @@ def name_patterns(
         return [{"prefix": log_group_prefix(stack)}]
     if kind == "queue":
         return [{"wildcard": f"*/{prefix}*"}]
-    return [{"prefix": prefix}]  # role, alarm
+    if kind == "role":  # IAM resolves role names without regard to case: so does the rule
+        return [{"prefix": {"equals-ignore-case": prefix}}]
+    return [{"prefix": prefix}]  # alarm
 
 
 def secret_patterns(stack: str, secret_arns: Iterable[str]) -> list[Any]:
