@@ -85,6 +85,11 @@ def add_guardrail_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"tag key naming a user's owner, which guarded users may not set, change or remove "
         f"(default {DEFAULT_OWNER_TAG_KEY})",
     )
+    group.add_argument(
+        "--slack-secret-arn",
+        metavar="ARN",
+        help="the Slack webhook's secret: protected like a --protect-secret (its alias for that secret)",
+    )
     add_self_protection_arguments(parser)
 
 
@@ -102,6 +107,15 @@ def add_self_protection_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="H",
         help="adds a statement that denies all but self-service when the MFA sign-in is older than H hours "
         "(1-8760; default: no limit)",
+    )
+    group.add_argument(
+        "--protect-secret",
+        action="append",
+        default=[],
+        metavar="ARN",
+        help="a Secrets Manager secret IAM Guard depends on (an alert channel's webhook or token), by ARN: "
+        "guarded users may read its metadata, not its value, nor change, delete or re-policy it; enforce "
+        "and audit also watch and check it (repeatable)",
     )
 
 
@@ -154,6 +168,8 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         "owner_email_sender": "owner_email_sender",
         "slack_bot_token_secret_arn": "slack_bot_token_secret_arn",
         "state_table": "notifications_table",
+        "protect_secret": "protect_secrets",
+        "slack_secret_arn": "slack_secret_arn",
     }
     for flag, field in mapping.items():
         if hasattr(args, flag):

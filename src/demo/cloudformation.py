@@ -25,15 +25,19 @@ _STACK_STATUS = {
 
 
 class CloudFormationStandIn:
-    """One stack: its status, its parameters, and the newest event of the ``Guardrail`` resource."""
+    """One stack: its status, its parameters, and the events of its operations (the stack's and the
+    ``Guardrail`` resource's), newest first, in pages of ``page_size``."""
 
-    def __init__(self, stack_id: str) -> None:
+    def __init__(self, stack_id: str, *, page_size: int = 100) -> None:
         self.stack_id = stack_id
         self.name = stack_id.split(":")[5].split("/")[1]
         self.status = "UPDATE_COMPLETE"
         self.parameters: dict[str, str] = {}
         self.resource_status = "UPDATE_COMPLETE"
+        self.physical_id = f"{self.name}-{LOGICAL_ID}"
         self.event_properties: dict[str, Any] | None = None
+        self.history: list[dict[str, Any]] = []  # oldest first
+        self.page_size = page_size
         self.calls: list[str] = []
 
     def begin(
@@ -43,6 +47,8 @@ class CloudFormationStandIn:
         self.status = stack_status or _STACK_STATUS[request_type]
         self.resource_status = f"{request_type.upper()}_IN_PROGRESS"
         self.event_properties = dict(properties)
+        self._record(self.name, self.status)
+        self._record(LOGICAL_ID, self.resource_status, self.event_properties)
         # A rollback may still show the failed update's parameters: leave them (its event tells the truth).
         if request_type != "Delete" and "ROLLBACK" not in self.status:
             self.parameters = {
@@ -56,6 +62,30 @@ class CloudFormationStandIn:
 
     def finish(self) -> None:
         self.status = self.resource_status = "UPDATE_COMPLETE"
+        self._record(LOGICAL_ID, self.resource_status)
+        self._record(self.name, self.status)
+
+    def other_events(self, count: int) -> None:
+        """Events of other resources (a busy stack): they push the resource's older events back a page."""
+        for n in range(count):
+            self._record(f"Other{n}", "UPDATE_COMPLETE")
+
+    def _record(self, logical_id: str, status: str, properties: Mapping[str, Any] | None = None) -> None:
+        import json
+
+        event: dict[str, Any] = {
+            "StackId": self.stack_id,
+            "EventId": f"{logical_id}-{status}-{len(self.history)}",
+            "StackName": self.name,
+            "LogicalResourceId": logical_id,
+            "PhysicalResourceId": self.stack_id if logical_id == self.name else self.physical_id,
+            "ResourceType": "AWS::CloudFormation::Stack" if logical_id == self.name else "Custom::Guardrail",
+            "Timestamp": datetime.now(UTC),
+            "ResourceStatus": status,
+        }
+        if properties is not None:
+            event["ResourceProperties"] = json.dumps(dict(properties))
+        self.history.append(event)
 
     # --- the boto3 client methods the gateway calls ---------------------------------------------------
 
@@ -79,18 +109,29 @@ class CloudFormationStandIn:
             "StackName": self.name,
             "StackId": self.stack_id,
             "LogicalResourceId": LogicalResourceId,
-            "PhysicalResourceId": f"{self.name}-{LogicalResourceId}",
+            "PhysicalResourceId": self.physical_id if LogicalResourceId == LOGICAL_ID else LogicalResourceId,
             "ResourceType": "Custom::Guardrail",
             "LastUpdatedTimestamp": datetime.now(UTC),
             "ResourceStatus": self.resource_status if LogicalResourceId == LOGICAL_ID else "UPDATE_COMPLETE",
         }
         return {"StackResourceDetail": detail}
 
-    def describe_stack_events(self, StackName: str) -> dict[str, Any]:
-        import json
-
+    def describe_stack_events(self, StackName: str, NextToken: str | None = None) -> dict[str, Any]:
         self.calls.append("DescribeStackEvents")
         self._check(StackName)
+        if self.history:
+            newest_first = self.history[::-1]
+            start = int(NextToken or 0)
+            page: dict[str, Any] = {"StackEvents": newest_first[start : start + self.page_size]}
+            if start + self.page_size < len(newest_first):
+                page["NextToken"] = str(start + self.page_size)
+            return page
+        return self._settled_events()
+
+    def _settled_events(self) -> dict[str, Any]:
+        """A stack whose operations the stand-in did not see: one settled event each."""
+        import json
+
         now = datetime.now(UTC)
         resource_event: dict[str, Any] = {
             "StackId": self.stack_id,

@@ -65,7 +65,12 @@ def ownership() -> Ownership | None:
     if stack is None:
         return None
     key = os.environ.get(ALERT_KEY_VAR, "").strip()
-    return Ownership(stack, frozenset(name_of_arn(a) for a in own_role_arns()), frozenset({key} - {""}))
+    return Ownership(
+        stack,
+        frozenset(name_of_arn(a) for a in own_role_arns()),
+        frozenset({key} - {""}),
+        frozenset(settings().protected_secret_arns),
+    )
 
 
 @logger.inject_lambda_context

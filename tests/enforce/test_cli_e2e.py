@@ -151,3 +151,27 @@ def test_malformed_events_exit_2_with_one_line_and_no_traceback(
     assert message in line
     assert "Traceback" not in done.stderr
     assert iam.list_groups()["Groups"] == []  # nothing was created or changed
+
+
+def test_a_change_to_a_protected_secret_is_tampering_and_the_guardrail_protects_it(
+    moto_endpoint: str, iam: Any, tmp_path: Path
+) -> None:
+    """--protect-secret: the policy the enforcer heals to denies the secret; a call on it is alerted."""
+    secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam-guard/slack-webhook"
+    event = json.loads((EVENTS_DIR / "enforcer-create-user.json").read_text())
+    event["source"] = "aws.secretsmanager"
+    event["detail"].update(
+        eventSource="secretsmanager.amazonaws.com",
+        eventName="PutSecretValue",
+        requestParameters={"secretId": "iam-guard/slack-webhook"},
+    )
+    path = tmp_path / "put-secret-value.json"
+    path.write_text(json.dumps(event))
+
+    done = enforce(moto_endpoint, "--event", str(path), *CIDR, "--protect-secret", secret)
+
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["action"] == "infrastructure-tampered"
+    assert [a["kind"] for a in result["alerts"]] == ["infrastructure-tampered"]
+    assert "iam-guard/slack-webhook" in json.dumps(result["alerts"])

@@ -5,6 +5,7 @@ writes them (the shapes of events/ and of public captures)."""
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,7 +25,11 @@ STACK = "iam-guard"
 SETTINGS = make_settings(stack_name=STACK)
 STACK_ID = f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{STACK}/5b2b7c40-1f0e-11ef-9a3b-0a1b2c3d4e5f"
 KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-OWNER = Ownership(STACK, frozenset({"iam-guard_enforcer"}), frozenset({KEY_ARN}))
+SLACK_SECRET = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:iam-guard/slack-webhook"
+TEAMS_SECRET = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:iam-guard/teams-webhook-Xy12Zw"  # full ARN
+OWNER = Ownership(
+    STACK, frozenset({"iam-guard_enforcer"}), frozenset({KEY_ARN}), frozenset({SLACK_SECRET, TEAMS_SECRET})
+)
 ATTACKER = f"arn:aws:iam::{ACCOUNT}:user/mallory"
 
 
@@ -61,6 +66,9 @@ def classified(event: dict[str, Any]) -> Any:
 
 
 # --- IAM Guard's own infrastructure: every name form, ours and theirs ---------------------------------
+
+SPOKE_ID = "5b2b7c40-1f0e-11ef-9a3b-0a1b2c3d4e5f"
+OTHER = "210987654321"  # the management account, say
 
 OURS = [
     ("aws.lambda", "UpdateFunctionConfiguration20150331v2", {"functionName": "iam-guard_enforcer"}, True),
@@ -127,8 +135,28 @@ OURS = [
     ("aws.kms", "DeleteAlias", {"aliasName": "alias/iam-guard_alerts"}, True),
     ("aws.cloudformation", "DeleteStack", {"stackName": "iam-guard"}, True),
     ("aws.cloudformation", "UpdateStack", {"stackName": STACK_ID}, True),
+    # the spoke StackSet (org mode) reaches every member account: by name, StackSet ID and ARN
+    ("aws.cloudformation", "UpdateStackSet", {"stackSetName": "iam-guard-spoke"}, True),
+    ("aws.cloudformation", "DeleteStackInstances", {"stackSetName": f"iam-guard-spoke:{SPOKE_ID}"}, True),
+    (
+        "aws.cloudformation",
+        "UpdateStackInstances",
+        {"stackSetName": f"arn:aws:cloudformation:us-east-1:{OTHER}:stackset/iam-guard-spoke:{SPOKE_ID}"},
+        True,
+    ),
+    ("aws.cloudformation", "DeleteStackSet", {"stackSetName": "iam-guard-spoke", "callAs": "SELF"}, True),
+    ("aws.cloudformation", "StopStackSetOperation", {"stackSetName": "iam-guard-spoke"}, False),
+    # the alert channels' secrets, in every form a secretId takes (name, partial ARN, full ARN)
+    ("aws.secretsmanager", "PutSecretValue", {"secretId": "iam-guard/slack-webhook"}, True),
+    ("aws.secretsmanager", "PutResourcePolicy", {"secretId": SLACK_SECRET}, True),
+    ("aws.secretsmanager", "DeleteSecret", {"secretId": f"{SLACK_SECRET}-AbCdEf"}, True),
+    ("aws.secretsmanager", "GetSecretValue", {"secretId": "iam-guard/teams-webhook"}, False),
+    ("aws.secretsmanager", "UpdateSecret", {"secretId": TEAMS_SECRET}, True),
     ("aws.iam", "PutRolePolicy", {"roleName": "iam-guard_enforcer", "policyName": "x"}, True),
     ("aws.iam", "UpdateAssumeRolePolicy", {"roleName": "iam-guard_sweep"}, True),
+    # IAM resolves role names without regard to case: the same role, named in another case
+    ("aws.iam", "PutRolePolicy", {"roleName": "IAM-GUARD_Sweep", "policyName": "x"}, True),
+    ("aws.iam", "DeleteRolePolicy", {"roleName": "Iam-Guard_Enforcer", "policyName": "x"}, True),
     ("aws.cloudwatch", "DisableAlarmActions", {"alarmNames": ["other", "iam-guard_enforcer-errors"]}, True),
     ("aws.logs", "DeleteLogGroup", {"logGroupName": "/aws/lambda/iam-guard/enforcer"}, False),
     (
@@ -165,7 +193,19 @@ FOREIGN = [
     ("aws.kms", "DisableKey", {"keyId": "9999abcd-12ab-34cd-56ef-1234567890ab"}),
     ("aws.kms", "DeleteAlias", {"aliasName": "alias/iam-guard-alerts"}),
     ("aws.cloudformation", "DeleteStack", {"stackName": "iam-guard-dev"}),
+    ("aws.cloudformation", "UpdateStackSet", {"stackSetName": "iam-guard-dev-spoke"}),
+    ("aws.cloudformation", "DeleteStackSet", {"stackSetName": f"iam-guard-spoke-2:{SPOKE_ID}"}),
+    (
+        "aws.cloudformation",
+        "UpdateStackInstances",
+        {"stackSetName": "iam-guard"},
+    ),  # a StackSet, not the stack
+    ("aws.cloudformation", "DeleteStack", {"stackName": "iam-guard-spoke"}),  # a stack, not the StackSet
     ("aws.iam", "PutRolePolicy", {"roleName": "iam-guard-EnforcerRole-1AB"}),
+    ("aws.secretsmanager", "PutSecretValue", {"secretId": "iam-guard/slack-webhook-2"}),
+    ("aws.secretsmanager", "DeleteSecret", {"secretId": f"{SLACK_SECRET}-2-AbCdEf"}),
+    ("aws.secretsmanager", "GetSecretValue", {"secretId": "payments/db-password"}),
+    ("aws.secretsmanager", "UpdateSecret", {"secretId": "iam-guard/teams-webhook-Other1"}),
     ("aws.cloudwatch", "DeleteAlarms", {"alarmNames": ["iam-guard-errors"]}),
     ("aws.logs", "DeleteLogGroup", {"logGroupName": "/aws/lambda/iam-guard-dev/enforcer"}),
     (
@@ -367,12 +407,19 @@ def enable_mfa(
     serial: str = "arn:aws:iam::123456789012:mfa/attacker",
     *,
     console: bool = False,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
     """EnableMFADevice; ``console``: made from a console session (the record's own field, as CloudTrail
-    writes it: next to userIdentity, only when true)."""
+    writes it: next to userIdentity, only when true); ``at``: its time (default: now, as moto enables)."""
     extra = {"sessionCredentialFromConsole": "true"} if console else {}
+    when = (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return api_call(
-        "aws.iam", "EnableMFADevice", {"userName": user, "serialNumber": serial}, identity=identity, **extra
+        "aws.iam",
+        "EnableMFADevice",
+        {"userName": user, "serialNumber": serial},
+        identity=identity,
+        eventTime=when,
+        **extra,
     )
 
 
@@ -392,9 +439,21 @@ def user_identity(user: str, *, mfa: str | None = None) -> dict[str, Any]:
 
 
 def add_virtual_mfa(harness: Harness, user: str, name: str) -> str:
+    """A device enabled on moto now (moto's clock is the real one, so the enforcer's is set to it)."""
     serial = enable_virtual_mfa(harness.client, user, name)
     harness.counter.reset()
+    harness.now = datetime.now(UTC) + timedelta(seconds=30)
     return serial
+
+
+def backdate_mfa(user: str, serial: str, days: int) -> datetime:
+    """The device as IAM shows a device enabled ``days`` ago (the user's own, long-standing device)."""
+    from moto.iam.models import iam_backends
+
+    device = iam_backends[ACCOUNT]["global"].users[user].mfa_devices[serial]
+    device.enable_date = device.enable_date - timedelta(days=days)
+    enabled: datetime = device.enable_date
+    return enabled if enabled.tzinfo else enabled.replace(tzinfo=UTC)
 
 
 def test_first_mfa_device_from_the_console_is_the_normal_path(deployed: Harness) -> None:
@@ -486,6 +545,95 @@ def test_a_dry_run_only_says_it_would_deactivate(deployed: Harness) -> None:
     assert len(deployed.client.list_mfa_devices(UserName="dev-bob")["MFADevices"]) == 2
 
 
+# --- forged EnableMFADevice events: only what IAM says is acted on ---------------------------------------
+
+
+def mfa_serials(harness: Harness, user: str) -> list[str]:
+    return sorted(d["SerialNumber"] for d in harness.client.list_mfa_devices(UserName=user)["MFADevices"])
+
+
+def test_a_forged_event_naming_the_users_long_standing_device_deactivates_nothing(deployed: Harness) -> None:
+    """The victim registered a second device from the console; the forged event claims their first one
+    was just registered with a key. IAM says it was enabled 30 days ago: kept."""
+    deployed.create_user("dev-bob")
+    own = add_virtual_mfa(deployed, "dev-bob", "bobs-phone")
+    add_virtual_mfa(deployed, "dev-bob", "bobs-key")
+    backdate_mfa("dev-bob", own, days=30)
+    before = mfa_serials(deployed, "dev-bob")
+
+    result = deployed.run(enable_mfa(user_identity("dev-bob"), serial=own))
+
+    assert result.action == "mfa-registration-alerted"
+    assert "not at the event's time" in result.alerts[0].summary
+    assert mfa_serials(deployed, "dev-bob") == before
+
+
+def test_a_forged_event_timed_at_an_old_devices_enable_date_deactivates_nothing(deployed: Harness) -> None:
+    """The forger read the device's EnableDate and dated the event to match: too old to be acted on."""
+    deployed.create_user("dev-bob")
+    first = add_virtual_mfa(deployed, "dev-bob", "bobs-phone")
+    second = add_virtual_mfa(deployed, "dev-bob", "bobs-key")
+    backdate_mfa("dev-bob", first, days=60)
+    enabled = backdate_mfa("dev-bob", second, days=30)
+    before = mfa_serials(deployed, "dev-bob")
+
+    result = deployed.run(enable_mfa(user_identity("dev-bob"), serial=second, at=enabled))
+
+    assert result.action == "mfa-registration-alerted"
+    assert "enabled more than 1 hour ago" in result.alerts[0].summary
+    assert mfa_serials(deployed, "dev-bob") == before
+
+
+def test_a_forged_event_naming_a_device_iam_does_not_list_deactivates_nothing(deployed: Harness) -> None:
+    deployed.create_user("dev-bob")
+    add_virtual_mfa(deployed, "dev-bob", "bobs-phone")
+    add_virtual_mfa(deployed, "dev-bob", "bobs-key")
+    before = mfa_serials(deployed, "dev-bob")
+
+    result = deployed.run(enable_mfa(user_identity("dev-bob"), serial=f"arn:aws:iam::{ACCOUNT}:mfa/invented"))
+
+    assert result.action == "mfa-registration-alerted"
+    assert "IAM lists no such device" in result.alerts[0].summary
+    assert mfa_serials(deployed, "dev-bob") == before
+
+
+@pytest.mark.parametrize("how", ["tag", "listed"])
+def test_an_exempt_break_glass_users_devices_are_never_deactivated_by_an_event(
+    deployed: Harness, how: str
+) -> None:
+    """Even a registration that looks exactly like a stolen key's (second device, just now, no MFA)."""
+    if how == "tag":
+        deployed.create_user("breakglass", {"iam-guard:exempt": "true"})
+        settings = deployed.settings
+    else:
+        deployed.create_user("breakglass")
+        settings = make_settings(exempt_users=("breakglass",))
+    first = add_virtual_mfa(deployed, "breakglass", "bg-phone")
+    backdate_mfa("breakglass", first, days=30)
+    second = add_virtual_mfa(deployed, "breakglass", "bg-key")
+
+    result = deployed.run(
+        enable_mfa(user_identity("breakglass"), "breakglass", serial=second), settings=settings
+    )
+
+    assert result.action == "mfa-registration-alerted"
+    assert "is exempt" in result.alerts[0].summary
+    assert mfa_serials(deployed, "breakglass") == sorted([first, second])
+
+
+def test_a_real_second_device_of_a_user_with_an_old_one_is_still_deactivated(deployed: Harness) -> None:
+    """The attack the check exists for, as IAM shows it: an old device, a new one enabled at the event."""
+    deployed.create_user("dev-bob")
+    own = add_virtual_mfa(deployed, "dev-bob", "bobs-phone")
+    backdate_mfa("dev-bob", own, days=30)
+    attacker = add_virtual_mfa(deployed, "dev-bob", "attacker")
+
+    result = deployed.run(enable_mfa(user_identity("dev-bob"), serial=attacker))
+
+    assert result.action == "mfa-device-deactivated"
+    assert mfa_serials(deployed, "dev-bob") == [own]
+
+
 # --- the root user ---------------------------------------------------------------------------------------
 
 
@@ -534,3 +682,71 @@ def test_create_user_with_tags_that_are_not_key_value_objects_is_invalid(tags: A
         InvalidEventError, match=r"tags must be a list of \{key, value\} objects|is not a list"
     ):
         classified(event)
+
+
+@pytest.mark.parametrize(
+    ("name", "parameters", "ours"),
+    [(c[1], c[2], True) for c in OURS if c[0] == "aws.cloudformation"]
+    + [(c[1], c[2], False) for c in FOREIGN if c[0] == "aws.cloudformation"],
+)
+def test_the_cloudformation_watch_rule_delivers_exactly_the_calls_on_the_stack_and_the_spoke_stackset(
+    name: str, parameters: dict[str, Any], ours: bool
+) -> None:
+    """The rule as EventBridge evaluates it (moto's pattern matcher), for stacks and the spoke StackSet."""
+    import json
+
+    from moto.events.models import EventPattern
+
+    from core.enforce.watch import rule_pattern
+
+    (service,) = [s for s in WATCHED if s.source == "aws.cloudformation"]
+    pattern = EventPattern.load(json.dumps(rule_pattern(service, "iam-guard")))
+
+    assert pattern.matches_event(api_call("aws.cloudformation", name, parameters)) is ours
+
+
+@pytest.mark.parametrize(
+    ("name", "parameters", "ours"),
+    [(c[1], c[2], True) for c in OURS if c[0] == "aws.secretsmanager"]
+    + [(c[1], c[2], False) for c in FOREIGN if c[0] == "aws.secretsmanager"],
+)
+def test_the_secrets_watch_rule_delivers_what_the_code_calls_ours(
+    name: str, parameters: dict[str, Any], ours: bool
+) -> None:
+    """The rule (moto's matcher) may deliver a little more than the code keeps (a name that only starts
+    with ours); it never drops a call on a protected secret given as a partial ARN. For the secret given
+    as its full ARN the rule cannot match the bare name (a rule cannot cut the suffix off): docs say so."""
+    import json
+
+    from moto.events.models import EventPattern
+
+    from core.enforce.watch import rule_pattern
+
+    (service,) = [s for s in WATCHED if s.source == "aws.secretsmanager"]
+    pattern = EventPattern.load(json.dumps(rule_pattern(service, "iam-guard", (), sorted(OWNER.secret_arns))))
+    delivered = pattern.matches_event(api_call("aws.secretsmanager", name, parameters))
+
+    if ours and parameters["secretId"] != "iam-guard/teams-webhook":
+        assert delivered
+    if parameters["secretId"].startswith("payments/"):
+        assert not delivered
+
+
+@pytest.mark.parametrize(
+    ("name", "parameters", "ours"),
+    [(c[1], c[2], True) for c in OURS if c[0] == "aws.iam"]
+    + [(c[1], c[2], False) for c in FOREIGN if c[0] == "aws.iam"],
+)
+def test_the_role_watch_rule_delivers_our_roles_in_any_letter_case(
+    name: str, parameters: dict[str, Any], ours: bool
+) -> None:
+    import json
+
+    from moto.events.models import EventPattern
+
+    from core.enforce.watch import rule_pattern
+
+    (service,) = [s for s in WATCHED if s.source == "aws.iam"]
+    pattern = EventPattern.load(json.dumps(rule_pattern(service, "iam-guard")))
+
+    assert pattern.matches_event(api_call("aws.iam", name, parameters)) is ours

@@ -227,13 +227,17 @@ def test_the_hub_bus_takes_events_from_the_organisation_only() -> None:
 
 # --- the protection SCP -----------------------------------------------------------------------------------
 
-SCP = render_scp("iam-guard", exemption_roles=["SecurityAdmin"])
 M = MEMBER
+SCP = render_scp("iam-guard", exemption_roles=[f"arn:aws:iam::{M}:role/SecurityAdmin"], hub_account=HUB)
 MEMBER_ADMIN = f"arn:aws:iam::{M}:role/Admin"
 MEMBER_ROOT = f"arn:aws:iam::{M}:root"
 STACKSET_EXEC = f"arn:aws:iam::{M}:role/stacksets-exec-0123456789abcdef"
 SECURITY_ADMIN = f"arn:aws:iam::{M}:role/SecurityAdmin"
-HUB_STACK_ROLE = f"arn:aws:iam::{M}:role/iam-guard/iam-guard/iam-guard_org-enforcer"
+HUB_STACK_ROLE = f"arn:aws:iam::{HUB}:role/iam-guard/iam-guard/iam-guard_org-enforcer"
+# Names a member administrator could give roles of their own, which an SCP exemption by name would trust.
+LOOKALIKE_HUB_ROLE = f"arn:aws:iam::{M}:role/iam-guard/iam-guard/iam-guard_org-enforcer"
+SELF_MANAGED_EXEC = f"arn:aws:iam::{M}:role/AWSCloudFormationStackSetExecutionRole"
+OTHER_SECURITY_ADMIN = f"arn:aws:iam::{HUB}:role/SecurityAdmin"
 
 # (row, principal, action, resource, tag keys, decision without SCP, decision with SCP)
 SCP_TABLE: list[tuple[str, str, str, str, list[str] | None, str, str]] = [
@@ -454,10 +458,83 @@ SCP_TABLE: list[tuple[str, str, str, str, list[str] | None, str, str]] = [
         ALLOWED,
     ),
     (
-        "hub stack role in a member",
+        "hub stack role in the hub account",
         HUB_STACK_ROLE,
+        "iam:DetachGroupPolicy",
+        f"arn:aws:iam::{HUB}:group/iam-guard/IAMGuardSecuredUsers",
+        None,
+        ALLOWED,
+        ALLOWED,
+    ),
+    # --- the walk-arounds (issue 21, item 4): names a member administrator can give their own roles ---
+    (
+        "admin creates a role named like StackSets' execution role",
+        MEMBER_ADMIN,
+        "iam:CreateRole",
+        f"arn:aws:iam::{M}:role/stacksets-exec-x",
+        None,
+        ALLOWED,
+        EXPLICIT,
+    ),
+    (
+        "admin makes a StackSets execution role trust them",
+        MEMBER_ADMIN,
+        "iam:UpdateAssumeRolePolicy",
+        f"arn:aws:iam::{M}:role/stacksets-exec-0123456789abcdef",
+        None,
+        ALLOWED,
+        EXPLICIT,
+    ),
+    (
+        "exemption role attaches a policy to a StackSets execution role",
+        SECURITY_ADMIN,
+        "iam:AttachRolePolicy",
+        f"arn:aws:iam::{M}:role/stacksets-exec-0123456789abcdef",
+        None,
+        ALLOWED,
+        EXPLICIT,
+    ),
+    (
+        "admin updates the stack that made the StackSets execution role",
+        MEMBER_ADMIN,
+        "cloudformation:UpdateStack",
+        f"arn:aws:cloudformation:us-east-1:{M}:stack/stacksets-exec-role-stack-1a2b/0a1b2c3d",
+        None,
+        ALLOWED,
+        EXPLICIT,
+    ),
+    (
+        "admin's own role on the hub stack's role path deletes the audit role",
+        LOOKALIKE_HUB_ROLE,
         "iam:DeleteRole",
         f"arn:aws:iam::{M}:role/IAMGuardAuditRole",
+        None,
+        ALLOWED,
+        EXPLICIT,
+    ),
+    (
+        "admin's own AWSCloudFormationStackSetExecutionRole deletes the forward rule",
+        SELF_MANAGED_EXEC,
+        "events:DeleteRule",
+        f"arn:aws:events:us-east-1:{M}:rule/IAMGuardForward",
+        None,
+        ALLOWED,
+        EXPLICIT,
+    ),
+    (
+        "a role named like the exemption role, in another account, tags a user exempt",
+        OTHER_SECURITY_ADMIN,
+        "iam:TagUser",
+        f"arn:aws:iam::{HUB}:user/bob",
+        ["iam-guard:exempt"],
+        ALLOWED,
+        EXPLICIT,
+    ),
+    (
+        "admin creates an ordinary role",
+        MEMBER_ADMIN,
+        "iam:CreateRole",
+        f"arn:aws:iam::{M}:role/app-role-2",
         None,
         ALLOWED,
         ALLOWED,

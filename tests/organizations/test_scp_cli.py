@@ -33,6 +33,8 @@ def test_the_minified_scp_is_what_organizations_measures_and_fits(capsys: pytest
         "ProtectGuardrailGroup",
         "ProtectGuardrailPolicy",
         "ProtectExemptionTag",
+        "ProtectStackSetExecutionRoles",
+        "ProtectStackSetExecutionStacks",
     ]
     assert all(s["Effect"] == "Deny" for s in document["Statement"])
 
@@ -49,7 +51,9 @@ def test_the_configured_names_and_the_hub_stack_reach_the_scp(capsys: pytest.Cap
         "--exempt-tag",
         "corp:exempt",
         "--exemption-role",
-        "SecurityAdmin",
+        "arn:aws:iam::222222222222:role/SecurityAdmin",
+        "--hub-account",
+        "111111111111",
     )
     statements = {s["Sid"]: s for s in json.loads(out)["Statement"]}
 
@@ -59,8 +63,20 @@ def test_the_configured_names_and_the_hub_stack_reach_the_scp(capsys: pytest.Cap
     tag = statements["ProtectExemptionTag"]["Condition"]["ForAnyValue:StringEqualsIgnoreCase"]
     assert tag == {"aws:TagKeys": ["corp:exempt"]}
     exempt = statements["ProtectSpokeRoles"]["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
-    assert "arn:aws:iam::*:role/iam-guard/guard-hub/*" in exempt
-    assert "arn:aws:iam::*:role/SecurityAdmin" in exempt
+    assert "arn:aws:iam::111111111111:role/iam-guard/guard-hub/*" in exempt  # the hub's, nobody else's
+    assert "arn:aws:iam::*:role/iam-guard/guard-hub/*" not in exempt
+    assert "arn:aws:iam::222222222222:role/SecurityAdmin" in exempt
+    assert "arn:aws:iam::*:role/SecurityAdmin" not in exempt
+    assert "arn:aws:iam::*:role/AWSCloudFormationStackSetExecutionRole" not in exempt
+
+
+def test_without_the_hub_account_the_scp_says_what_stays_open(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--stack-name", "iam-guard")
+
+    assert code == 0
+    assert json.loads(out)["Statement"]
+    assert "without --hub-account" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(
@@ -70,12 +86,18 @@ def test_the_configured_names_and_the_hub_stack_reach_the_scp(capsys: pytest.Cap
             [
                 "--stack-name",
                 "iam-guard",
-                *[f for i in range(40) for f in ("--exemption-role", f"Role{i:02d}x" * 3)],
+                *[
+                    f
+                    for i in range(40)
+                    for f in ("--exemption-role", f"arn:aws:iam::222222222222:role/Role{i:02d}x")
+                ],
             ],
             "over Organizations' limit of 5,120",
         ),
         (["--stack-name", "bad_name"], "is not a stack name"),
-        (["--stack-name", "iam-guard", "--exemption-role", "a/b"], "is not an IAM role name"),
+        (["--stack-name", "iam-guard", "--exemption-role", "a/b"], "is not a role ARN"),
+        (["--stack-name", "iam-guard", "--exemption-role", "SecurityAdmin"], "is not a role ARN"),
+        (["--stack-name", "iam-guard", "--hub-account", "12345"], "is not an AWS account ID"),
         (["--stack-name", "iam-guard", "--group-name", "bad group"], "invalid setting group_name"),
     ],
 )

@@ -180,6 +180,7 @@ def test_self_protection_denies_all_but_reads_on_the_names_core_naming_gives() -
     assert "Condition" not in protect  # no exception at all: not for AWS services, not for any network
     assert protect["Resource"] == [
         "arn:*:cloudformation:*:*:stack/iam-guard/*",
+        "arn:*:cloudformation:*:*:stackset/iam-guard-spoke:*",
         "arn:*:cloudtrail:*:*:trail/iam-guard_*",
         "arn:*:cloudwatch:*:*:alarm:iam-guard_*",
         "arn:*:events:*:*:event-bus/iam-guard_*",

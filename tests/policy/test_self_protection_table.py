@@ -185,6 +185,30 @@ KINDS = [
         ),
         ("cloudformation:DescribeStacks", "cloudformation:GetTemplate", "cloudformation:DescribeStackEvents"),
     ),
+    # The spoke StackSet (org mode) is named <stack>-spoke (template.yaml), in the hub's account or, made by
+    # hand, in another one (the management account): protected wherever its ARN says it lives.
+    *(
+        Kind(
+            f"spoke stackset{where}",
+            lambda s, account=account: arn(
+                "cloudformation", f"stackset/{s}-spoke:5b2b7c40-1f0e-11ef-9a3b-0a1b2c3d4e5f", account=account
+            ),
+            (
+                "cloudformation:UpdateStackSet",
+                "cloudformation:UpdateStackInstances",
+                "cloudformation:DeleteStackInstances",
+                "cloudformation:DeleteStackSet",
+                "cloudformation:CreateStackInstances",
+                "cloudformation:StopStackSetOperation",
+            ),
+            (
+                "cloudformation:DescribeStackSet",
+                "cloudformation:ListStackInstances",
+                "cloudformation:DescribeStackSetOperation",
+            ),
+        )
+        for where, account in (("", ACCOUNT), (" in another account", "210987654321"))
+    ),
     Kind(
         "iam role",
         lambda s: f"arn:aws:iam::{ACCOUNT}:role/iam-guard/{s}/{s}_enforcer",

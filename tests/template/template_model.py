@@ -177,6 +177,12 @@ def resolve(
         if set(node) == {"Fn::Join"}:
             separator, parts = node["Fn::Join"]
             return str(separator).join(str(walk(part)) for part in parts)
+        if set(node) == {"Fn::Select"}:
+            index, items = node["Fn::Select"]
+            return walk(items)[int(index)]
+        if set(node) == {"Fn::Split"}:
+            separator, text = node["Fn::Split"]
+            return str(walk(text)).split(separator)
         if set(node) == {"Fn::If"}:
             condition, when_true, when_false = node["Fn::If"]
             return walk(when_true if condition_holds(condition, parameters) else when_false)

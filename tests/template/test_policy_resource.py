@@ -605,3 +605,170 @@ def test_verification_reads_only_its_own_stack_in_cloudformations_real_shapes(
         stub.assert_no_pending_responses()
     [reply] = [r.json() for r in receiver.cloudformation_replies()]
     assert reply["Status"] == "SUCCESS", reply["Reason"]
+
+
+# --- the race with a real stack operation: old properties, names in another case, cleanup Deletes -----------
+
+
+def test_a_case_only_group_name_change_is_no_rename_and_removes_nothing() -> None:
+    """IAM names are case-insensitive: 'removing' the old group would remove the live one."""
+    request = parse_request(
+        {
+            **load_event("policy-resource-update.json"),
+            "ResourceProperties": create_properties(),
+            "OldResourceProperties": create_properties(IAM_GUARD_GROUP_NAME="iamguardsecuredusers"),
+        }
+    )
+
+    plan = plan_request(request)
+
+    assert (plan.move_members_from, plan.remove_group, plan.remove_policy, plan.detach_policy) == (
+        None,
+        None,
+        None,
+        None,
+    )
+
+
+def test_a_forged_update_naming_the_live_group_in_lower_case_as_old_leaves_it(
+    iam_client: Any, receiver: SlackReceiver, deployed: dict[str, Any], stack: CloudFormationStandIn
+) -> None:
+    stack.begin("Update", create_properties())  # a genuine update is running
+
+    forged(
+        "update",
+        receiver,
+        ResourceProperties=create_properties(),
+        OldResourceProperties=create_properties(IAM_GUARD_GROUP_NAME="iamguardsecuredusers"),
+    )
+
+    assert iam_state(iam_client) == deployed
+
+
+def test_a_forged_rename_during_a_real_update_must_carry_the_resources_previous_properties(
+    iam_client: Any, receiver: SlackReceiver, deployed: dict[str, Any], stack: CloudFormationStandIn
+) -> None:
+    """The new settings are the stack's; the old ones name Developers, so that its members would join the
+    secured group and Developers would be deleted."""
+    stack.begin("Update", create_properties())
+
+    result = forged(
+        "update",
+        receiver,
+        ResourceProperties=create_properties(),
+        OldResourceProperties=create_properties(IAM_GUARD_GROUP_NAME="Developers"),
+    )
+
+    assert result["Status"] == "REFUSED"
+    assert "not the resource's properties before this operation (IAM_GUARD_GROUP_NAME)" in result["Reason"]
+    assert iam_state(iam_client) == deployed
+    assert receiver.cloudformation_replies() == []
+
+
+def test_a_genuine_rename_is_checked_against_events_pages_back(
+    iam_client: Any, receiver: SlackReceiver, stack: CloudFormationStandIn
+) -> None:
+    deployed_with_a_member(iam_client, receiver, "alice")
+    stack.other_events(250)  # the create's events are now on the third page
+
+    reply = invoke("update", receiver)
+
+    assert reply["Status"] == "SUCCESS", reply["Reason"]
+    assert [u["UserName"] for u in iam_client.get_group(GroupName="IAMGuardSecuredUsers2")["Users"]] == [
+        "alice"
+    ]
+    assert "IAMGuardSecuredUsers" not in group_names(iam_client)
+
+
+def test_a_rename_whose_old_properties_are_beyond_the_history_read_is_refused(
+    iam_client: Any, receiver: SlackReceiver, stack: CloudFormationStandIn
+) -> None:
+    from core.guardrail.custom_resource import HISTORY_PAGES
+
+    deployed_with_a_member(iam_client, receiver, "alice")
+    stack.other_events(HISTORY_PAGES * 100)
+    event = {**load_event("policy-resource-update.json"), "ResponseURL": receiver.response_url}
+    stack.begin("Update", event["ResourceProperties"])
+
+    result = handler().lambda_handler(event, FakeLambdaContext(FUNCTION))
+
+    assert result["Status"] == "REFUSED"
+    assert "hold no earlier properties" in result["Reason"]
+    assert [u["UserName"] for u in iam_client.get_group(GroupName="IAMGuardSecuredUsers")["Users"]] == [
+        "alice"
+    ]
+
+
+def test_a_rolled_back_rename_restores_the_group_and_its_members(
+    iam_client: Any, receiver: SlackReceiver
+) -> None:
+    deployed_with_a_member(iam_client, receiver, "alice")
+    update = load_event("policy-resource-update.json")
+    assert invoke("update", receiver)["Status"] == "SUCCESS"
+
+    rollback = invoke(
+        "update",
+        receiver,
+        stack_status="UPDATE_ROLLBACK_IN_PROGRESS",
+        ResourceProperties=update["OldResourceProperties"],
+        OldResourceProperties=update["ResourceProperties"],
+    )
+
+    assert rollback["Status"] == "SUCCESS", rollback["Reason"]
+    assert [u["UserName"] for u in iam_client.get_group(GroupName="IAMGuardSecuredUsers")["Users"]] == [
+        "alice"
+    ]
+    assert "IAMGuardSecuredUsers2" not in group_names(iam_client)
+
+
+def test_a_genuine_case_only_group_name_change_keeps_the_group_and_its_members(
+    iam_client: Any, receiver: SlackReceiver
+) -> None:
+    deployed_with_a_member(iam_client, receiver, "alice")
+
+    reply = invoke(
+        "update",
+        receiver,
+        ResourceProperties=create_properties(IAM_GUARD_GROUP_NAME="IAMGUARDSecuredUsers"),
+        OldResourceProperties=create_properties(),
+    )
+
+    assert reply["Status"] == "SUCCESS", reply["Reason"]
+    assert [u["UserName"] for u in iam_client.get_group(GroupName="IAMGuardSecuredUsers")["Users"]] == [
+        "alice"
+    ]
+    assert attached(iam_client, "IAMGuardSecuredUsers") == [POLICY_ARN]
+
+
+@pytest.mark.parametrize("resource_status", ["UPDATE_COMPLETE", "DELETE_IN_PROGRESS"])
+def test_a_forged_delete_during_an_updates_cleanup_is_refused(
+    iam_client: Any,
+    receiver: SlackReceiver,
+    deployed: dict[str, Any],
+    stack: CloudFormationStandIn,
+    resource_status: str,
+) -> None:
+    """UPDATE_COMPLETE_CLEANUP_IN_PROGRESS follows every successful update, and CloudFormation does send
+    Deletes then - for replaced resources only, and this one's physical ID never changes."""
+    stack.status = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
+    stack.resource_status = resource_status
+
+    result = forged("delete", receiver)
+
+    assert result["Status"] == "REFUSED"
+    assert "the Guardrail the stack still uses" in result["Reason"]
+    assert iam_state(iam_client) == deployed
+    assert receiver.cloudformation_replies() == []
+
+
+def test_a_forged_delete_during_the_stacks_real_deletion_cannot_name_another_group(
+    iam_client: Any, receiver: SlackReceiver, deployed: dict[str, Any], stack: CloudFormationStandIn
+) -> None:
+    stack.status, stack.resource_status = "DELETE_IN_PROGRESS", "DELETE_IN_PROGRESS"
+    stack.event_properties = None  # CloudFormation's Delete event need not carry the properties
+
+    result = forged("delete", receiver, ResourceProperties=create_properties(IAM_GUARD_GROUP_NAME="Admins"))
+
+    assert result["Status"] == "REFUSED"
+    assert "IAM_GUARD_GROUP_NAME" in result["Reason"]
+    assert iam_state(iam_client) == deployed

@@ -14,6 +14,7 @@ from tests.template.template_model import (
     FUNCTIONS,
     HUB_FUNCTIONS,
     ROOT,
+    TEST_PARAMETERS,
     actions_of,
     as_list,
     condition_holds,
@@ -375,9 +376,21 @@ def test_each_watch_rule_is_the_pattern_core_watch_builds() -> None:
                 event["Properties"]["Pattern"], None, key
             )
     assert set(watched) == {service.source for service in WATCHED}
+    secrets = [TEST_PARAMETERS["SlackSecretArn"]]
     for service in WATCHED:
-        expected = rule_pattern(service, "iam-guard", [key["AlertKey"], key["AlertKey.Arn"]])
+        expected = rule_pattern(service, "iam-guard", [key["AlertKey"], key["AlertKey.Arn"]], secrets)
         assert watched[service.source] == expected, service.source
+
+
+def test_without_slack_the_secrets_watch_rule_names_no_secret() -> None:
+    from core.enforce.watch import WATCHED, rule_pattern
+
+    (service,) = [s for s in WATCHED if s.source == "aws.secretsmanager"]
+    event = resources()["EnforcerFunction"]["Properties"]["Events"]["WatchSecretsManager"]
+
+    assert resolve(event["Properties"]["Pattern"], {"SlackSecretArn": ""}) == rule_pattern(
+        service, "iam-guard"
+    )
 
 
 def test_every_enforcer_rule_may_leave_undelivered_events_in_its_dead_letter_queue() -> None:

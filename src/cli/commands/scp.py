@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 
 from core.model.errors import InvalidInputError
 from core.model.naming import STACK_NAME
@@ -17,8 +18,9 @@ from core.model.policy_text import policy_json
 from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, validate_setting
 from core.policy.scp import minified, render_deny_unenrolled_scp, render_scp
 
-_ROLE_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}\*?$")
 _USER_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}\*?$", re.ASCII)
+_ACCOUNT = re.compile(r"^\d{12}$")
 
 
 def _stack_name(text: str) -> str:
@@ -28,8 +30,17 @@ def _stack_name(text: str) -> str:
 
 
 def _role(text: str) -> str:
-    if not _ROLE_PATTERN.match(text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not an IAM role name (a trailing * is allowed)")
+    if not _ROLE_ARN.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a role ARN (arn:aws:iam::<account>:role/<name>, a trailing * allowed): "
+            "a bare name would exempt a role of that name that any member administrator can create"
+        )
+    return text
+
+
+def _account(text: str) -> str:
+    if not _ACCOUNT.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an AWS account ID (12 digits)")
     return text
 
 
@@ -47,6 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="the hub stack (its roles are exempt)",
     )
+    parser.add_argument(
+        "--hub-account",
+        type=_account,
+        metavar="ID",
+        help="the hub's account: only its roles under /iam-guard/<stack>/ are exempt (without it, such a "
+        "role in any account is, and a member administrator can create one)",
+    )
     parser.add_argument("--group-name", metavar="G", help="secured IAM group (default IAMGuardSecuredUsers)")
     parser.add_argument(
         "--policy-name", metavar="P", help="guardrail policy (default IAMGuardSecureIAMPolicy)"
@@ -59,8 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_role,
         action="append",
         default=[],
-        metavar="NAME",
-        help="role in members allowed to set the exemption tag and change the guardrail (repeatable)",
+        metavar="ARN",
+        help="full ARN of a role allowed to set the exemption tag and change the guardrail (repeatable)",
     )
     parser.add_argument(
         "--deny-unenrolled",
@@ -105,6 +123,14 @@ def run(args: argparse.Namespace) -> int:
     elif args.exempt_user or args.no_user_break_glass:
         raise InvalidInputError("--exempt-user and --no-user-break-glass apply only to --deny-unenrolled")
     else:
-        document = render_scp(args.stack_name, exemption_roles=args.exemption_role, **values)
+        document = render_scp(
+            args.stack_name, exemption_roles=args.exemption_role, hub_account=args.hub_account, **values
+        )
+        if args.hub_account is None:
+            print(
+                "iam-guard scp: without --hub-account, roles under /iam-guard/<stack>/ in every account are "
+                "exempt, and a member administrator can create one",
+                file=sys.stderr,
+            )
     print(minified(document) if args.minify else policy_json(document))
     return 0

@@ -47,6 +47,12 @@ class ResourceEvent:
     properties: Mapping[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class StackResource:
+    status: str
+    physical_id: str
+
+
 class CloudFormationGateway(Gateway):
     """Thin, typed wrapper over the three CloudFormation reads IAM Guard makes about its own stack."""
 
@@ -64,10 +70,32 @@ class CloudFormationGateway(Gateway):
         detail = self._call("DescribeStackResource", StackName=stack, LogicalResourceId=logical_id)
         return str(detail["StackResourceDetail"]["ResourceStatus"])
 
+    @requires("cloudformation:DescribeStackResource")
+    def resource(self, stack: str, logical_id: str) -> StackResource:
+        """One resource of the stack as CloudFormation holds it now: its status and physical ID."""
+        detail = self._call("DescribeStackResource", StackName=stack, LogicalResourceId=logical_id)
+        found = detail["StackResourceDetail"]
+        return StackResource(str(found["ResourceStatus"]), str(found.get("PhysicalResourceId", "")))
+
     @requires("cloudformation:DescribeStackEvents")
     def recent_events(self, stack: str) -> list[ResourceEvent]:
         """The newest stack events (one page, newest first): enough for an operation now running."""
         return [_event(e) for e in self._call("DescribeStackEvents", StackName=stack).get("StackEvents", [])]
+
+    @requires("cloudformation:DescribeStackEvents")
+    def event_history(self, stack: str, max_pages: int) -> list[ResourceEvent]:
+        """The stack's events, newest first, over at most ``max_pages`` pages (fewer if the history ends)."""
+        events: list[ResourceEvent] = []
+        token: str | None = None
+        for _ in range(max_pages):
+            page = self._call(
+                "DescribeStackEvents", StackName=stack, **({"NextToken": token} if token else {})
+            )
+            events.extend(_event(e) for e in page.get("StackEvents", []))
+            token = page.get("NextToken")
+            if not token:
+                break
+        return events
 
 
 def _event(raw: Mapping[str, Any]) -> ResourceEvent:
@@ -100,6 +128,43 @@ def last_finished_operation(events: list[ResourceEvent], stack_name: str) -> Res
     return None
 
 
+# Stack-level statuses that begin an operation: a resource's events newer than the newest of these belong to
+# the operation now running; older ones to the operations before it.
+OPERATION_STARTS = frozenset(
+    {
+        "CREATE_IN_PROGRESS",
+        "UPDATE_IN_PROGRESS",
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        "ROLLBACK_IN_PROGRESS",
+        "DELETE_IN_PROGRESS",
+        "IMPORT_IN_PROGRESS",
+        "IMPORT_ROLLBACK_IN_PROGRESS",
+    }
+)
+
+
+def properties_before_current_operation(
+    events: list[ResourceEvent], logical_id: str, stack_name: str
+) -> Mapping[str, Any] | None:
+    """The properties CloudFormation last sent ``logical_id`` in an operation before the one now running
+    (``events`` newest first), or None when the events read hold none."""
+    current_started = False
+    for event in events:
+        if not current_started:
+            current_started = (
+                event.logical_id == stack_name
+                and event.resource_type in ("AWS::CloudFormation::Stack", "")
+                and event.status in OPERATION_STARTS
+            )
+            continue
+        if event.logical_id == logical_id and event.properties is not None:
+            return event.properties
+    return None
+
+
 VERIFY_PERMISSIONS = permissions_of(
-    CloudFormationGateway.stack, CloudFormationGateway.resource_status, CloudFormationGateway.recent_events
+    CloudFormationGateway.stack,
+    CloudFormationGateway.resource,
+    CloudFormationGateway.recent_events,
+    CloudFormationGateway.event_history,
 )

@@ -328,20 +328,86 @@ def restore_group(command: RestoreRenamedGroup, run: Run) -> Outcome:
 
 
 def review_mfa_registration(command: MfaDeviceEnabled, run: Run) -> Outcome:
-    """A device registered from a console session, with MFA, by the user themselves is the normal path."""
+    """A device registered from a console session, with MFA, by the user themselves is the normal path.
+
+    A suspicious one is alerted; it is deactivated only when IAM itself confirms what the event claims
+    (``mfa_device_to_deactivate``): an event can be handed to the enforcer by anyone allowed to invoke it.
+    """
     user = command.user_name
     if not command.suspicious:
         return Outcome(
             "mfa-registered", f"{user} registered an MFA device from a console or MFA session", user
         )
-    others = [d for d in run.iam.list_mfa_devices(user) if d.get("SerialNumber") != command.serial_number]
-    deactivate = bool(others) and not command.with_mfa and bool(command.serial_number)
+    serial, kept_because = "", "the request carried MFA"
+    if not command.with_mfa:
+        tags = _current_tags(run, user)
+        exemption = exemption_for(user, tags, run.settings, run.now.date()) if tags is not None else None
+        if tags is None:
+            kept_because = f"{user} does not exist (any more)"
+        elif exemption is not None:
+            kept_because = f"{user} is exempt ({_describe(exemption)}); events never deactivate their devices"
+        else:
+            devices = run.iam.list_mfa_devices(user)
+            serial, kept_because = mfa_device_to_deactivate(devices, command, run.now)
+    deactivate = bool(serial)
     if deactivate and not run.dry_run:
-        run.iam.deactivate_mfa_device(user, command.serial_number)
-    changes = (Change(f"user/{user}", "mfa-device-deactivated", command.serial_number),) if deactivate else ()
-    alert = alerts.mfa_registration(run.meta, run.settings, command, deactivated=deactivate)
+        run.iam.deactivate_mfa_device(user, serial)
+    changes = (Change(f"user/{user}", "mfa-device-deactivated", serial),) if deactivate else ()
+    alert = alerts.mfa_registration(
+        run.meta, run.settings, command, deactivated=deactivate, kept_because=kept_because
+    )
     action: EnforcementAction = "mfa-device-deactivated" if deactivate else "mfa-registration-alerted"
     return Outcome(action, alert.summary.split(". ")[0], user, changes, (alert,))
+
+
+# How far IAM's EnableDate of the device may be from the event's time, and how old it may be now, for an
+# EnableMFADevice event to be acted on (CloudTrail delivers management events within minutes; an event
+# older than this is only alerted).
+MFA_EVENT_TIME_TOLERANCE = timedelta(minutes=5)
+MFA_EVENT_MAX_AGE = timedelta(hours=1)
+
+
+def mfa_device_to_deactivate(
+    devices: Iterable[Mapping[str, Any]], command: MfaDeviceEnabled, now: datetime
+) -> tuple[str, str]:
+    """(IAM's serial of the device to deactivate, "") or ("", why it is kept). Pure.
+
+    Only what IAM says counts: the device named by the event must be one IAM lists for the user, enabled
+    (IAM's ``EnableDate``) at the event's time and recently, next to a device IAM lists as enabled
+    earlier. A first device is never deactivated: that is how a user without MFA sets one up.
+    """
+    listed = [(str(d.get("SerialNumber", "")), _timestamp(d.get("EnableDate"))) for d in devices]
+    named = [(s, at) for s, at in listed if s and s == command.serial_number]
+    if not command.serial_number or not named:
+        return "", "IAM lists no such device for the user"
+    serial, enabled = named[0]
+    occurred = command.meta.occurred_at
+    if enabled is None or occurred is None:
+        return "", "IAM or the event gives no time to compare"
+    if abs(enabled - occurred) > MFA_EVENT_TIME_TOLERANCE:
+        return "", f"IAM says the device was enabled at {enabled:%Y-%m-%d %H:%M} UTC, not at the event's time"
+    if now - enabled > MFA_EVENT_MAX_AGE:
+        return "", f"the device was enabled more than {_hours(MFA_EVENT_MAX_AGE)} ago"
+    if not any(s != serial and at is not None and at < enabled for s, at in listed):
+        return "", "it is the user's first device"
+    return serial, ""
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:g} hour" + ("" if hours == 1 else "s")
 
 
 def review_infrastructure_change(command: InfrastructureChanged, run: Run) -> Outcome:

@@ -272,7 +272,12 @@ def group_renamed(meta: EventMeta, settings: Settings, renamed: str, members: in
 
 
 def mfa_registration(
-    meta: EventMeta, settings: Settings, command: MfaDeviceEnabled, *, deactivated: bool
+    meta: EventMeta,
+    settings: Settings,
+    command: MfaDeviceEnabled,
+    *,
+    deactivated: bool,
+    kept_because: str = "",
 ) -> Alert:
     user = command.user_name
     reasons = []
@@ -287,7 +292,7 @@ def mfa_registration(
             + ("would be deactivated" if settings.dry_run else "was deactivated")
         )
     else:
-        outcome = "The device was left active"
+        outcome = "The device was left active" + (f" ({kept_because})" if kept_because else "")
     return _alert(
         meta,
         settings,

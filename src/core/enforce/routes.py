@@ -242,9 +242,10 @@ def _infrastructure(
     owner: Ownership | None,
 ) -> Command:
     if owner is None:
-        if settings.stack_name is None:
+        secrets = frozenset(settings.protected_secret_arns)
+        if settings.stack_name is None and not (service.kind == "secret" and secrets):
             return Ignore(meta, f"{meta.event_name}: no stack name configured, IAM Guard's resources unknown")
-        owner = Ownership(settings.stack_name)
+        owner = Ownership(settings.stack_name or "", secret_arns=secrets)
     resource = owned_resource(service, params, owner)
     if not resource:
         return Ignore(meta, f"{meta.event_name} does not touch IAM Guard's own resources")

@@ -13,11 +13,12 @@ stack), ``high`` for the rest.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.model.naming import log_group_prefix, owned_prefix
+from core.model.naming import log_group_prefix, owned_prefix, spoke_stackset_name
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,29 @@ WATCHED: tuple[WatchedService, ...] = (
         "aws.cloudformation",
         "cloudformation.amazonaws.com",
         "stack",
-        ("stackName",),
-        critical=frozenset({"DeleteStack", "UpdateStack", "ExecuteChangeSet", "CancelUpdateStack"}),
-        high=frozenset({"CreateChangeSet", "SetStackPolicy", "UpdateTerminationProtection"}),
+        # stackSetName: the spoke StackSet (org mode), whose changes reach every member account
+        ("stackName", "stackSetName"),
+        critical=frozenset(
+            {
+                "DeleteStack",
+                "UpdateStack",
+                "ExecuteChangeSet",
+                "CancelUpdateStack",
+                "UpdateStackSet",
+                "DeleteStackSet",
+                "UpdateStackInstances",
+                "DeleteStackInstances",
+            }
+        ),
+        high=frozenset(
+            {
+                "CreateChangeSet",
+                "SetStackPolicy",
+                "UpdateTerminationProtection",
+                "CreateStackInstances",
+                "StopStackSetOperation",
+            }
+        ),
     ),
     WatchedService(
         "aws.iam",
@@ -154,6 +175,35 @@ WATCHED: tuple[WatchedService, ...] = (
         high=frozenset({"DeleteLogGroup", "PutRetentionPolicy", "DisassociateKmsKey"}),
     ),
     WatchedService(
+        "aws.secretsmanager",
+        "secretsmanager.amazonaws.com",
+        "secret",
+        ("secretId",),
+        critical=frozenset(
+            {
+                "PutSecretValue",  # redirects the alerts
+                "UpdateSecret",
+                "DeleteSecret",
+                "PutResourcePolicy",  # can lock the notifier out
+                "DeleteResourcePolicy",
+                "RotateSecret",
+                "UpdateSecretVersionStage",
+            }
+        ),
+        high=frozenset(
+            {
+                "GetSecretValue",
+                "TagResource",
+                "UntagResource",
+                "CancelRotateSecret",
+                "RestoreSecret",
+                "ReplicateSecretToRegions",
+                "RemoveRegionsFromReplication",
+                "StopReplicationToReplica",
+            }
+        ),
+    ),
+    WatchedService(
         "aws.sqs",
         "sqs.amazonaws.com",
         "queue",
@@ -163,16 +213,26 @@ WATCHED: tuple[WatchedService, ...] = (
     ),
 )
 BY_EVENT_SOURCE: dict[str, WatchedService] = {s.event_source: s for s in WATCHED}
+# A request parameter that names another kind of resource than its service's: the kind it names.
+KIND_OF_PARAMETER: dict[str, str] = {"stackSetName": "stackset"}
+
+
+def parameter_kind(service: WatchedService, key: str) -> str:
+    return KIND_OF_PARAMETER.get(key, service.kind)
+
+
 CLOUDFORMATION = "cloudformation.amazonaws.com"
 
 
 @dataclass(frozen=True)
 class Ownership:
-    """Who IAM Guard is: its stack's name, its roles' names and its alert key's IDs and ARNs."""
+    """Who IAM Guard is: its stack's name, its roles' names, its alert key's IDs and ARNs, and the
+    secrets its alert channels depend on (``Settings.protected_secret_arns``)."""
 
     stack_name: str
     role_names: frozenset[str] = frozenset()
     key_ids: frozenset[str] = frozenset()  # key IDs and key ARNs
+    secret_arns: frozenset[str] = frozenset()
 
 
 def watched_service(event_source: str, event_name: str) -> WatchedService | None:
@@ -183,9 +243,10 @@ def watched_service(event_source: str, event_name: str) -> WatchedService | None
 def owned_resource(service: WatchedService, parameters: Mapping[str, object], owner: Ownership) -> str:
     """The first of IAM Guard's resources the request names, or ''."""
     for key in service.parameters:
+        kind = parameter_kind(service, key)
         for value in _strings(parameters.get(key)):
-            name = resource_name(service.kind, value)
-            if name and _is_ours(service.kind, name, value, owner):
+            name = resource_name(kind, value)
+            if name and _is_ours(kind, name, value, owner):
                 return name
     return ""
 
@@ -204,6 +265,10 @@ def resource_name(kind: str, value: str) -> str:
         if ":event-bus/" in text:
             return text.rsplit("/", 1)[-1]
         return text
+    if kind == "secret":  # a name, a partial ARN (...:secret:<name>) or the full ARN (<name>-AbCdEf)
+        return text.split(":secret:", 1)[-1]
+    if kind == "stackset":  # a name, its ID (<name>:<uuid>) or its ARN (...:stackset/<name>:<uuid>)
+        return text.split(":stackset/", 1)[-1].split(":", 1)[0]
     if kind == "topic":
         parts = text.split(":")
         return parts[5] if len(parts) >= 6 and parts[0] == "arn" else text
@@ -214,13 +279,19 @@ def resource_name(kind: str, value: str) -> str:
 
 def _is_ours(kind: str, name: str, value: str, owner: Ownership) -> bool:
     stack = owner.stack_name
+    if kind == "secret":
+        return any(is_same_secret(name, secret_name(arn)) for arn in owner.secret_arns)
+    if not stack:
+        return False
     if kind == "stack":
         return name == stack
+    if kind == "stackset":
+        return name == spoke_stackset_name(stack)
     if kind == "log-group":
         return name.startswith(log_group_prefix(stack))
-    if kind == "role":
-        return name.casefold() in {r.casefold() for r in owner.role_names} or name.startswith(
-            owned_prefix(stack)
+    if kind == "role":  # IAM resolves role names without regard to case
+        return name.casefold() in {r.casefold() for r in owner.role_names} or name.casefold().startswith(
+            owned_prefix(stack).casefold()
         )
     if kind == "key":
         alias = value.split(":alias/", 1)[1] if ":alias/" in value else value.removeprefix("alias/")
@@ -229,6 +300,24 @@ def _is_ours(kind: str, name: str, value: str, owner: Ownership) -> bool:
         key_id = value.rsplit("/", 1)[-1]
         return value in owner.key_ids or key_id in {k.rsplit("/", 1)[-1] for k in owner.key_ids}
     return name.startswith(owned_prefix(stack))
+
+
+_SUFFIX = "-[A-Za-z0-9]{6}"  # Secrets Manager's suffix of a secret's full ARN
+
+
+def secret_name(arn: str) -> str:
+    """The name part of a secret's ARN (with the suffix, if the ARN given is the full one)."""
+    return arn.split(":secret:", 1)[-1]
+
+
+def is_same_secret(named: str, protected: str) -> bool:
+    """Does ``named`` (the name part of a request's secretId) name the protected secret (the name part
+    of its ARN as configured)? Either may be the full form, ``<name>-AbCdEf``; names are case-sensitive."""
+    return (
+        named == protected
+        or re.fullmatch(re.escape(protected) + _SUFFIX, named) is not None
+        or re.fullmatch(re.escape(named) + _SUFFIX, protected) is not None
+    )
 
 
 def _strings(value: object) -> Iterable[str]:
@@ -248,9 +337,13 @@ def is_critical(service: WatchedService, event_name: str, parameters: Mapping[st
 # --- the EventBridge rules (template.yaml has one per service; a test compares them with these) --------
 
 
-def name_patterns(kind: str, stack: str, key_ids: Iterable[str] = ()) -> list[Any]:
+def name_patterns(
+    kind: str, stack: str, key_ids: Iterable[str] = (), secret_arns: Iterable[str] = ()
+) -> list[Any]:
     """EventBridge value patterns matching every form a request may name one of the stack's resources."""
     prefix = owned_prefix(stack)
+    if kind == "secret":
+        return secret_patterns(stack, secret_arns)
     if kind == "function":
         return [{"prefix": prefix}, {"wildcard": f"*:function:{prefix}*"}]
     if kind == "rule":
@@ -268,17 +361,37 @@ def name_patterns(kind: str, stack: str, key_ids: Iterable[str] = ()) -> list[An
         return [*key_ids, {"prefix": f"alias/{prefix}"}, {"wildcard": f"*:alias/{prefix}*"}]
     if kind == "stack":
         return [stack, {"wildcard": f"arn:*:cloudformation:*:*:stack/{stack}/*"}]
+    if kind == "stackset":
+        spoke = spoke_stackset_name(stack)
+        return [spoke, {"prefix": f"{spoke}:"}, {"wildcard": f"arn:*:cloudformation:*:*:stackset/{spoke}:*"}]
     if kind == "log-group":
         return [{"prefix": log_group_prefix(stack)}]
     if kind == "queue":
         return [{"wildcard": f"*/{prefix}*"}]
-    return [{"prefix": prefix}]  # role, alarm
+    if kind == "role":  # IAM resolves role names without regard to case: so does the rule
+        return [{"prefix": {"equals-ignore-case": prefix}}]
+    return [{"prefix": prefix}]  # alarm
 
 
-def rule_pattern(service: WatchedService, stack: str, key_ids: Iterable[str] = ()) -> dict[str, Any]:
+def secret_patterns(stack: str, secret_arns: Iterable[str]) -> list[Any]:
+    """Each protected secret by its ARN as given, that ARN with a suffix, its name, its name with a suffix
+    (a rule cannot cut a suffix off: given a full ARN, a request by the bare name is not delivered).
+    Without any, a name no secret of IAM Guard's has, so the rule delivers nothing."""
+    patterns: list[Any] = []
+    for arn in secret_arns:
+        name = secret_name(arn)
+        patterns += [arn, {"prefix": f"{arn}-"}, name, {"prefix": f"{name}-"}]
+    return patterns or [f"{owned_prefix(stack)}no-protected-secret"]
+
+
+def rule_pattern(
+    service: WatchedService, stack: str, key_ids: Iterable[str] = (), secret_arns: Iterable[str] = ()
+) -> dict[str, Any]:
     """The rule delivering this service's calls on the stack's resources, and nothing else."""
-    names = name_patterns(service.kind, stack, key_ids)
-    parameters = [{"requestParameters": {key: names}} for key in service.parameters]
+    parameters = [
+        {"requestParameters": {key: name_patterns(parameter_kind(service, key), stack, key_ids, secret_arns)}}
+        for key in service.parameters
+    ]
     detail: dict[str, Any] = {
         "eventSource": [service.event_source],
         "eventName": sorted(service.event_names),

@@ -11,8 +11,13 @@ resource that still holds the live group.
 Anyone allowed to invoke the function could hand it a request of their own making, so nothing is done
 for a request that CloudFormation is not making right now, on this stack (``verify_request``): the stack
 must be running an operation on this very resource, and the settings requested must be the stack's
-current parameters (and, where CloudFormation records them, the properties of its own event). A request
-that fails the check changes nothing and gets no reply: its ResponseURL is the requester's choice.
+current parameters (and, where CloudFormation records them, the properties of its own event) - for a
+Delete too, since its properties name what it removes. An Update that renames the group or the policy
+acts on its *old* properties as well, so those must be the properties CloudFormation sent the resource in
+the operation before this one (its event history says); names are compared as IAM does, without regard
+to case. A Delete during an update's cleanup is refused for the physical resource the stack still uses.
+A request that fails the check changes nothing and gets no reply: its ResponseURL is the requester's
+choice.
 
 Planning (``plan_request``) and the check (``rejection``) are pure; ``apply_plan`` acts; ``handle`` never
 raises - every failure of a verified request becomes a FAILED reply carrying the one-line reason.
@@ -31,6 +36,7 @@ from core.aws.cloudformation import (
     ResourceEvent,
     StackFacts,
     latest_event_of,
+    properties_before_current_operation,
 )
 from core.aws.iam import IamGateway, permissions_of
 from core.guardrail.apply import (
@@ -43,7 +49,7 @@ from core.guardrail.apply import (
 )
 from core.guardrail.state import ENSURE_PERMISSIONS, REMOVE_PERMISSIONS, Change
 from core.model.errors import IamGuardError, InvalidEventError, NotFoundError
-from core.model.naming import group_arn, policy_arn
+from core.model.naming import group_arn, policy_arn, same_iam_name
 from core.model.settings import (
     DEFAULT_GROUP_NAME,
     DEFAULT_POLICY_NAME,
@@ -79,12 +85,16 @@ PARAMETER_OF_PROPERTY: dict[str, str] = {
     "IAM_GUARD_EXEMPT_TAG_KEY": "ExemptTagKey",
     "IAM_GUARD_OWNER_TAG_KEY": "OwnerTagKey",
     "IAM_GUARD_MAX_MFA_AGE_HOURS": "MaxMfaAgeHours",
+    "IAM_GUARD_SLACK_SECRET_ARN": "SlackSecretArn",  # the policy protects the Slack webhook's secret
 }
 STACK_NAME_PROPERTY = "IAM_GUARD_STACK_NAME"  # !Ref AWS::StackName: the self-protection statements
 GUARDRAIL_PROPERTIES = (*PARAMETER_OF_PROPERTY, STACK_NAME_PROPERTY)
 # Physical ID of a Create that failed before touching IAM: its rollback Delete must remove nothing
 # (a same-named group may belong to someone else).
 NOTHING_CREATED = "nothing-created"
+# How far back (pages of DescribeStackEvents, 100 events each) a rename looks for the properties the
+# resource had before the operation now running; a rename whose old properties are not found is refused.
+HISTORY_PAGES = 10
 
 # Stack statuses in which CloudFormation sends each request type to this resource.
 _STACK_STATUSES: dict[str, frozenset[str]] = {
@@ -219,8 +229,9 @@ def plan_request(request: CustomResourceRequest) -> Plan:
     old = names_from_properties(request.OldResourceProperties) if request.RequestType == "Update" else None
     if old is None:
         return Plan(ensure=new)
-    group_renamed = old.group != new.group_name
-    policy_renamed = old.policy != new.policy_name
+    # IAM names are unique without regard to case: a case-only change names the same group and policy
+    group_renamed = not same_iam_name(old.group, new.group_name)
+    policy_renamed = not same_iam_name(old.policy, new.policy_name)
     return Plan(
         ensure=new,
         move_members_from=old.group if group_renamed else None,
@@ -262,8 +273,10 @@ def verify_request(
 ) -> str | None:
     """None when CloudFormation is making this request now, on this stack; else why it is refused.
 
-    Three reads of the stack (its status and parameters, this resource's status, its newest events);
-    any failure to read refuses the request (fail closed).
+    Three reads of the stack (its status and parameters, this resource's status and physical ID, its
+    newest events), and for an Update that renames the group or the policy the event history back to the
+    operation before this one (the old properties must be what CloudFormation sent then); any failure to
+    read refuses the request (fail closed).
     """
     if request.StackId != own_stack_id:
         return f"the request names stack {request.StackId!r}, not this function's stack {own_stack_id!r}"
@@ -271,27 +284,85 @@ def verify_request(
         return f"the request names resource {request.LogicalResourceId!r}, not {LOGICAL_ID!r}"
     try:
         facts = cloudformation.stack(own_stack_id)
-        status = cloudformation.resource_status(own_stack_id, LOGICAL_ID)
+        resource = cloudformation.resource(own_stack_id, LOGICAL_ID)
         event = latest_event_of(cloudformation.recent_events(own_stack_id), LOGICAL_ID)
     except IamGuardError as exc:
         return f"could not read the stack from CloudFormation: {exc}"
-    return rejection(request, facts, status, event)
+    reason = rejection(request, facts, resource.status, event, physical_id=resource.physical_id)
+    if reason is not None or not renames(request):
+        return reason
+    try:
+        history = cloudformation.event_history(own_stack_id, HISTORY_PAGES)
+    except IamGuardError as exc:
+        return f"could not read the stack's events from CloudFormation: {exc}"
+    return old_properties_rejection(
+        request, properties_before_current_operation(history, LOGICAL_ID, facts.name)
+    )
+
+
+def renames(request: CustomResourceRequest) -> bool:
+    """An Update whose old properties name another group or policy (as IAM compares names): the only
+    requests that act on what ``OldResourceProperties`` names."""
+    if request.RequestType != "Update" or request.OldResourceProperties is None:
+        return False
+    old = names_from_properties(request.OldResourceProperties)
+    new = names_from_properties(request.ResourceProperties)
+    if old is None or new is None:
+        return False  # names IAM refuses: nothing was made under them (old), or the plan fails (new)
+    return not (same_iam_name(old.group, new.group) and same_iam_name(old.policy, new.policy))
+
+
+def old_properties_rejection(
+    request: CustomResourceRequest, previous: Mapping[str, Any] | None
+) -> str | None:
+    """None when a rename's old properties are those CloudFormation sent the resource in the operation
+    before this one (``previous``); else why not. Pure."""
+    if previous is None:
+        return (
+            "a rename, but CloudFormation's events hold no earlier properties of "
+            f"{LOGICAL_ID} to check the old group and policy against"
+        )
+    old = _as_environment(request.OldResourceProperties or {})
+    before = _as_environment(dict(previous))
+    if old != before:
+        differing = _difference(old, before)
+        return f"the old settings are not the resource's properties before this operation ({differing})"
+    return None
 
 
 def rejection(
-    request: CustomResourceRequest, facts: StackFacts, resource_status: str, event: ResourceEvent | None
+    request: CustomResourceRequest,
+    facts: StackFacts,
+    resource_status: str,
+    event: ResourceEvent | None,
+    *,
+    physical_id: str | None = None,
 ) -> str | None:
     """The pure part of ``verify_request``: None, or the reason the request is not CloudFormation's."""
     kind = request.RequestType
     if facts.status not in _STACK_STATUSES[kind]:
         return f"a {kind} request while the stack is {facts.status}: no stack operation sends one now"
+    if (
+        kind == "Delete"
+        and facts.status.endswith("_CLEANUP_IN_PROGRESS")
+        and physical_id is not None
+        and request.PhysicalResourceId == physical_id
+    ):
+        # Cleanup deletes only replaced resources; this one's physical ID never changes.
+        return f"a Delete during {facts.status} of {physical_id!r}, the {LOGICAL_ID} the stack still uses"
     expected = f"{kind.upper()}_IN_PROGRESS"
     if resource_status != expected:
         return f"a {kind} request while {LOGICAL_ID} is {resource_status}, not {expected}"
-    if kind == "Delete":
-        return None
     requested = _as_environment(request.ResourceProperties)
     sent = _as_environment(dict(event.properties)) if event is not None and event.properties else None
+    if kind == "Delete":
+        # What a Delete removes is named by its properties: they must be the stack's, as for an Update.
+        if requested == expected_properties(facts) or requested == sent:
+            return None
+        return (
+            "the Delete's settings are not the stack's parameters "
+            f"({_difference(requested, expected_properties(facts))})"
+        )
     if sent is not None and event is not None and event.status == expected and sent != requested:
         return f"the requested settings differ from CloudFormation's own ({_difference(requested, sent)})"
     from_parameters = expected_properties(facts)

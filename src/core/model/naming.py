@@ -67,12 +67,20 @@ FORWARD_RULE = "IAMGuardForward"  # the 12 IAM events, as the single-account rul
 SPOKE_CHANGES_RULE = "IAMGuardForwardSpokeChanges"  # changes to the spoke's own roles and rules
 SPOKE_RULES = (FORWARD_RULE, SPOKE_CHANGES_RULE)
 # The role CloudFormation StackSets uses in members (service-managed: stacksets-exec-<hash>).
-STACKSET_EXECUTION_ROLES = ("stacksets-exec-*", "AWSCloudFormationStackSetExecutionRole")
+# Only the service-managed name: a self-managed AWSCloudFormationStackSetExecutionRole is a name any
+# member administrator can create (IAM Guard's spoke StackSet is service-managed).
+STACKSET_EXECUTION_ROLES = ("stacksets-exec-*",)
 # The principal tag the enforcer and the sweep set on every enrolled user (and remove when the user leaves
 # the group); the optional IAMGuardDenyUnenrolled SCP lets IAM users without it do nothing but MFA setup.
 ENROLLED_TAG_KEY = "iam-guard:enrolled"
 ENROLLED_TAG_VALUE = "true"
 SPOKE_RULE_PREFIX = "IAMGuardForward"  # IAMGuardForward, IAMGuardForwardSpokeChanges
+
+
+def spoke_stackset_name(stack: str) -> str:
+    """``<stack>-spoke``: the spoke StackSet's name (template.yaml's ``OrgSpokeStackSet``, and the name
+    a hand-made StackSet must have to be protected and watched). StackSet ARNs: ``stackset/<name>:<id>``."""
+    return f"{stack}-{ORG_SPOKE_STACKSET}"
 
 
 def resource_name(stack: str, suffix: str) -> str:

@@ -139,6 +139,17 @@ class Settings:
     owner_email_sender: str | None = None
     slack_bot_token_secret_arn: str | None = None
     notifications_table: str | None = None
+    # Secrets Manager secrets IAM Guard depends on (alert channels' webhooks and tokens), by ARN: the
+    # guardrail denies guarded users everything but reading their metadata, and every call is watched.
+    # The CLI's --protect-secret; a stack protects its channels' secrets (slack_secret_arn), which
+    # protected_secret_arns adds.
+    protect_secrets: tuple[str, ...] = ()
+
+    @property
+    def protected_secret_arns(self) -> tuple[str, ...]:
+        """The secrets to protect: ``protect_secrets`` and the Slack webhook's secret, each once."""
+        slack = (self.slack_secret_arn,) if self.slack_secret_arn else ()
+        return tuple(dict.fromkeys((*self.protect_secrets, *slack)))
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -287,6 +298,11 @@ def _matching(pattern: re.Pattern[str], what: str) -> Check:
     return check
 
 
+def _secret_arns(value: Any) -> tuple[str, ...]:
+    check = _matching(_SECRET_ARN, "a Secrets Manager secret ARN")
+    return tuple(dict.fromkeys(check(arn) for arn in _strings(value)))
+
+
 def _account_ids(value: Any) -> frozenset[str]:
     accounts = frozenset(_strings(value))
     for account in sorted(accounts):
@@ -375,6 +391,7 @@ _CHECKS: dict[str, Check] = {
     "notifications_table": _optional(
         _matching(_TABLE_NAME, "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)")
     ),
+    "protect_secrets": _secret_arns,
 }
 SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 

@@ -47,6 +47,8 @@ ROLE_CHANGE_EVENTS = (
     "DetachRolePolicy",
     "PutRolePermissionsBoundary",
     "PutRolePolicy",
+    "TagRole",  # as the hub watches its own roles (core.enforce.watch)
+    "UntagRole",
     "UpdateAssumeRolePolicy",
     "UpdateRole",
 )
@@ -98,7 +100,7 @@ def spoke_change(raw: Mapping[str, Any]) -> SpokeChange | None:
     if not resource:
         return None
     issuer = detail.userIdentity.issuer_arn.rsplit("/", 1)[-1]
-    by_stackset = issuer.startswith("stacksets-exec-") or issuer == "AWSCloudFormationStackSetExecutionRole"
+    by_stackset = issuer.startswith("stacksets-exec-")
     return SpokeChange(resource, by_stackset)
 
 

@@ -23,7 +23,9 @@ Statements (see the policy documentation for each one and why):
    and owners are set from outside the group. IAM has no case-insensitive wildcard, so every key is named.
 7. ``DenyChangesToIAMGuard`` (``stack_name``) - every action but reads on the stack's own resources (by
    the names ``core.model.naming`` gives them), the guardrail group and policy; and
-   ``DenyChangesToIAMGuardKey`` - the same for the alert topic's KMS key, found by its alias.
+   ``DenyChangesToIAMGuardKey`` - the same for the alert topic's KMS key, found by its alias; and
+   ``DenyChangesToProtectedSecrets`` (``protected_secret_arns``) - all but metadata reads on the secrets
+   the alert channels depend on (the Slack webhook's and any ``--protect-secret``).
 8. ``AllowListingForMFASetup`` / ``AllowCreatingVirtualMFADevices`` / ``AllowManagingOwnMFAAndPassword`` /
    ``AllowDeactivatingOwnMFAWithMFA`` - grant exactly the self-service the console and CLI flows need, on
    the caller's own user whatever its IAM path.
@@ -104,9 +106,9 @@ def own_resource_arns(settings: Settings) -> tuple[str, ...]:
     (``<other stack>-<LogicalId>-<random>``, even when the other stack's name starts or ends with ours)
     matches. IAM allows no wildcard in an ARN's resource type (``function:``, ``rule/``...): one pattern
     per type. The trail bucket's name is CloudFormation's (``<stack lower>-trailbucket-<random>``), the
-    stack itself is ``stack/<stack>/<id>``, log groups ``/aws/lambda/<stack>/...`` and roles
-    ``/iam-guard/<stack>/...``. The group and the policy: IAM Guard's whole path, and the configured
-    names at the root path, where version 0.1 created them.
+    stack itself is ``stack/<stack>/<id>``, the spoke StackSet ``stackset/<stack>-spoke:<id>``, log
+    groups ``/aws/lambda/<stack>/...`` and roles ``/iam-guard/<stack>/...``. The group and the policy:
+    IAM Guard's whole path, and the configured names at the root path, where version 0.1 created them.
     """
     if settings.stack_name is None:
         return ()
@@ -114,6 +116,8 @@ def own_resource_arns(settings: Settings) -> tuple[str, ...]:
     own = naming.owned_prefix(stack)
     return (
         f"arn:*:cloudformation:*:*:stack/{stack}/*",
+        # the spoke StackSet (org mode), in any account: stackset/<name>:<id>
+        f"arn:*:cloudformation:*:*:stackset/{naming.spoke_stackset_name(stack)}:*",
         f"arn:*:cloudtrail:*:*:trail/{own}*",
         f"arn:*:cloudwatch:*:*:alarm:{own}*",
         f"arn:*:events:*:*:event-bus/{own}*",
@@ -204,6 +208,7 @@ def render_policy(settings: Settings) -> dict[str, Any]:
         }
     )
     statements += _self_protection_statements(settings)
+    statements += _secret_protection_statements(settings)
     if settings.protect_spoke:
         statements.append(_spoke_protection_statement(settings))
     statements += [
@@ -261,6 +266,36 @@ def _spoke_protection_statement(settings: Settings) -> dict[str, Any]:
             f"arn:*:iam::*:policy{naming.IAM_PATH}*",
         ],
     }
+
+
+# What guarded users may still do with a protected secret: read its metadata, never its value.
+SECRET_METADATA_READS = (
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetResourcePolicy",
+    "secretsmanager:ListSecretVersionIds",
+)
+
+
+def secret_resource_arns(secret_arn: str) -> tuple[str, str]:
+    """A secret named by its ARN: that ARN, and the ARN with Secrets Manager's 6-character suffix (the
+    full ARN, ``<partial>-AbCdEf``, is what IAM authorizes when the ARN given is the partial one)."""
+    return (secret_arn, f"{secret_arn}-??????")
+
+
+def _secret_protection_statements(settings: Settings) -> list[dict[str, Any]]:
+    """The secrets IAM Guard's alert channels depend on: no value read, no new value, no resource policy,
+    no deletion, no rotation by a guarded user (``settings.protected_secret_arns``)."""
+    arns = settings.protected_secret_arns
+    if not arns:
+        return []
+    return [
+        {
+            "Sid": "DenyChangesToProtectedSecrets",
+            "Effect": "Deny",
+            "NotAction": list(SECRET_METADATA_READS),
+            "Resource": [resource for arn in arns for resource in secret_resource_arns(arn)],
+        }
+    ]
 
 
 def _network_statement(settings: Settings) -> dict[str, Any]:
