@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from core.aws.cloudformation import CloudFormationGateway
 from core.aws.iam import IamGateway, permissions_of
+from core.aws.sts import StsGateway
 from core.enforce import alerts
 from core.enforce.commands import (
     EnrolUser,
@@ -60,6 +61,17 @@ REQUIRED_PERMISSIONS: frozenset[str] = (
         IamGateway.deactivate_mfa_device,
     )
     | permissions_of(CloudFormationGateway.stack)
+    # A leaked access key (core.enforce.leak): whose key, corroborate, deactivate, revoke, quarantine.
+    | permissions_of(
+        StsGateway.access_key_account,
+        IamGateway.access_key_user,
+        IamGateway.list_access_keys,
+        IamGateway.list_attached_user_policies,
+        IamGateway.deactivate_access_key,
+        IamGateway.put_user_policy,
+        IamGateway.tag_user,
+        IamGateway.attach_user_policy,
+    )
 )
 
 
@@ -109,6 +121,12 @@ EnforcementAction = Literal[
     "mfa-device-deactivated",
     "infrastructure-changed",  # IAM Guard's own resources, by its stack's CloudFormation update
     "infrastructure-tampered",
+    "leaked-key-deactivated",  # a leaked access key AWS corroborates made Inactive (core.enforce.leak)
+    "leaked-key-already-inactive",
+    "leaked-key-alerted",  # LeakedKeyAction=alert, a root key, another account's, deleted, or none named
+    "leaked-key-unverified",  # AWS does not corroborate the report: nothing changed
+    "quarantine-restored",  # AWS's quarantine policy re-attached while an exposed key exists
+    "quarantine-detached",  # detached once every exposed key was deleted: the intended end
     "ignored",
 ]
 
@@ -133,6 +151,7 @@ class Run:
     meta: EventMeta
     sleep: Callable[[float], None]
     cloudformation: CloudFormationGateway | None = None
+    sts: StsGateway | None = None  # the leaked-key response asks STS whose a key is (core.enforce.leak)
     tamper: bool = False
     guardrail: str = "not-checked"
     changes: list[Change] = field(default_factory=list)

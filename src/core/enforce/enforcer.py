@@ -11,6 +11,7 @@ from typing import Any
 
 from core.aws.cloudformation import CloudFormationGateway
 from core.aws.iam import IamGateway
+from core.aws.sts import StsGateway
 from core.enforce import alerts
 from core.enforce.actions import (
     Action,
@@ -39,13 +40,16 @@ from core.enforce.commands import (
     HealGuardrail,
     Ignore,
     InfrastructureChanged,
+    LeakedKeyReported,
     MfaDeviceEnabled,
+    QuarantineDetached,
     RestoreMembership,
     RestoreRenamedGroup,
     RootAccessKeyCreated,
     RootPasswordCreated,
 )
 from core.enforce.events import ApiCallEvent
+from core.enforce.leak import keep_quarantine, respond_to_leak
 from core.enforce.routes import command_for
 from core.enforce.watch import Ownership
 from core.guardrail.state import Change
@@ -101,6 +105,7 @@ def enforce(
     sleep: Callable[[float], None] = time.sleep,
     owner: Ownership | None = None,
     cloudformation: CloudFormationGateway | None = None,
+    sts: StsGateway | None = None,
 ) -> EnforcementResult:
     """Handle one event. Expected failures send an ENFORCEMENT_FAILED alert, then propagate.
 
@@ -108,7 +113,7 @@ def enforce(
     tells whether a change CloudFormation made comes from this stack's own update (else it is tampering).
     """
     command = command_for(event, settings, ignore_arns, owner)
-    run = Run(settings, iam, cache, now(), command.meta, sleep, cloudformation)
+    run = Run(settings, iam, cache, now(), command.meta, sleep, cloudformation, sts)
     try:
         outcome = _act(command, run)
     except IamGuardError as exc:
@@ -149,6 +154,8 @@ ACTIONS: Mapping[type[Command], Action] = MappingProxyType(
         RestoreMembership: after_verifying_guardrail(restore_membership, tamper=True),
         ExemptionChanged: after_verifying_guardrail(recheck_exemption, tamper=False),
         HealGuardrail: after_verifying_guardrail(heal_guardrail, tamper=True),
+        LeakedKeyReported: respond_to_leak,
+        QuarantineDetached: keep_quarantine,
     }
 )
 

@@ -16,6 +16,8 @@ from core.model import naming
 from core.model.errors import SettingsError
 
 MfaMode = Literal["strict", "console"]
+LeakedKeyAction = Literal["deactivate", "alert"]
+LEAKED_KEY_ACTIONS: tuple[str, ...] = ("deactivate", "alert")
 
 DEFAULT_GROUP_NAME = "IAMGuardSecuredUsers"
 DEFAULT_POLICY_NAME = "IAMGuardSecureIAMPolicy"
@@ -51,6 +53,7 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_KEY_MAX_AGE_DAYS": "key_max_age_days",
     "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "remediate_unused_keys",
     "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "org_exclude_accounts",
+    "IAM_GUARD_LEAKED_KEY_ACTION": "leaked_key_action",
 }
 _LIST_FIELDS = {"allowed_cidrs", "allowed_vpce_ids", "exempt_users", "org_exclude_accounts"}
 _BOOL_FIELDS = {
@@ -101,6 +104,8 @@ class Settings:
     remediate_unused_keys: bool = False  # its own switch: Remediate=true stacks do not start on upgrade
     # Organizations mode (the hub): member accounts IAM Guard leaves alone - not swept, events ignored.
     org_exclude_accounts: frozenset[str] = frozenset()
+    # A leaked access key that AWS corroborates (core.enforce.leak): made Inactive, or only alerted about.
+    leaked_key_action: LeakedKeyAction = "deactivate"
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -188,6 +193,15 @@ def _vpce_ids(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
+def _one_of(allowed: tuple[str, ...]) -> Check:
+    def check(value: Any) -> str:
+        if value not in allowed:
+            raise ValueError("should be " + " or ".join(repr(a) for a in allowed))
+        return str(value)
+
+    return check
+
+
 def _mfa_mode(value: Any) -> str:
     if value not in ("strict", "console"):
         raise ValueError("should be 'strict' or 'console'")
@@ -267,6 +281,7 @@ _CHECKS: dict[str, Check] = {
     "key_max_age_days": _integer(0, MAX_HYGIENE_DAYS),
     "remediate_unused_keys": _boolean,
     "org_exclude_accounts": _account_ids,
+    "leaked_key_action": _one_of(LEAKED_KEY_ACTIONS),
 }
 SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 

@@ -1,0 +1,273 @@
+"""The leaked-credential responder (core.enforce.leak), driven through ``enforce`` with AWS Health events in
+AWS's documented shape (events/enforcer-health-*.json) against moto IAM and STS.
+
+moto does not emulate AWS Health: the events are the samples, delivered as EventBridge would deliver them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+from tests.conftest import load_event
+from tests.enforce.conftest import ACCOUNT, GROUP, Harness, fast_retrier, make_settings
+
+from core.aws.sts import StsGateway, default_sts_client
+from core.enforce.risk import EXPOSED_KEYS_TAG, REVOKE_SESSIONS_POLICY, RISK_EVENT_CODES
+from core.model.alerts import AlertKind, Severity
+
+QUARANTINE = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3"
+WRITES = ("UpdateAccessKey", "PutUserPolicy", "TagUser", "AddUserToGroup", "AttachUserPolicy")
+
+
+@pytest.fixture(autouse=True)
+def aws_managed_policies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto knows AWS's managed policies (the quarantine among them) only when asked to load them."""
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+
+def health_event(key: str, code: str = "AWS_RISK_CREDENTIALS_EXPOSED", *, form: str = "both") -> dict[str, Any]:
+    """A Health RISK event naming ``key`` in its entities, its resources, or both (AWS has sent each)."""
+    event = copy.deepcopy(load_event("enforcer-health-credentials-exposed.json"))
+    event["detail"]["eventTypeCode"] = code
+    event["detail"]["eventArn"] = f"arn:aws:health:global::event/RISK/{code}/{code}_0123"
+    event["detail"]["affectedEntities"] = [{"entityValue": key}] if form in ("both", "entities") else []
+    event["resources"] = [key] if form in ("both", "resources") else []
+    return event
+
+
+def detach_event(user: str, policy: str = QUARANTINE) -> dict[str, Any]:
+    event = copy.deepcopy(load_event("enforcer-detach-quarantine-policy.json"))
+    event["detail"]["requestParameters"] = {"userName": user, "policyArn": policy}
+    return event
+
+
+def leaked_user(h: Harness, user: str = "build-bot", *, quarantined: bool = True, **kw: Any) -> str:
+    """A user with one access key; AWS's quarantine attached, as AWS does when it finds the key."""
+    h.create_user(user, **kw)
+    key: str = h.client.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+    if quarantined:
+        h.client.attach_user_policy(UserName=user, PolicyArn=QUARANTINE)
+    h.counter.reset()
+    return key
+
+
+def key_status(h: Harness, user: str, key: str) -> str:
+    (meta,) = [k for k in h.client.list_access_keys(UserName=user)["AccessKeyMetadata"] if k["AccessKeyId"] == key]
+    return str(meta["Status"])
+
+
+def writes(h: Harness) -> list[str]:
+    return sorted(name for name in h.counter.calls if name.split(":")[1] in WRITES)
+
+
+@pytest.mark.parametrize(
+    ("code", "form"),
+    [(code, "both") for code in RISK_EVENT_CODES]
+    + [("AWS_RISK_IAM_QUARANTINE", "resources"), ("AWS_RISK_CREDENTIALS_EXPOSED", "entities")],
+)
+def test_a_corroborated_leak_is_contained_for_every_code_and_entity_form(
+    deployed: Harness, code: str, form: str
+) -> None:
+    key = leaked_user(deployed)
+
+    result = deployed.run(health_event(key, code, form=form))
+
+    assert result.action == "leaked-key-deactivated"
+    assert key_status(deployed, "build-bot", key) == "Inactive"
+    assert GROUP in deployed.groups_of("build-bot")  # enrolled: it was outside the group, not exempt
+    tags = {t["Key"]: t["Value"] for t in deployed.client.list_user_tags(UserName="build-bot")["Tags"]}
+    assert tags[EXPOSED_KEYS_TAG] == key
+    policy = deployed.client.get_user_policy(UserName="build-bot", PolicyName=REVOKE_SESSIONS_POLICY)
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"DateLessThan": {"aws:TokenIssueTime": "2025-01-15T10:00:00Z"}}
+    assert [p["PolicyArn"] for p in deployed.client.list_attached_user_policies(UserName="build-bot")[
+        "AttachedPolicies"
+    ]] == [QUARANTINE]  # AWS's quarantine kept
+    (alert,) = deployed.sink.alerts
+    assert alert.kind is AlertKind.LEAKED_KEY_RESPONSE
+    assert alert.severity is Severity.CRITICAL
+    assert key in alert.title and "build-bot" in alert.summary and "rotate" in alert.summary
+    assert alert.items[0].finding == "access-key-exposed"
+
+
+def test_a_second_delivery_changes_nothing_and_says_already_inactive(deployed: Harness) -> None:
+    key = leaked_user(deployed)
+    deployed.run(health_event(key))
+    deployed.counter.reset()
+    deployed.sink.alerts.clear()
+
+    again = deployed.run(health_event(key, "AWS_RISK_IAM_QUARANTINE", form="resources"))
+
+    assert again.action == "leaked-key-already-inactive"
+    assert writes(deployed) == []
+    assert "already inactive" in again.reason
+    (alert,) = deployed.sink.alerts
+    assert "already inactive" in alert.title
+
+
+def test_a_forged_event_for_the_break_glass_users_real_key_leaves_it_active(deployed: Harness) -> None:
+    # Anyone with lambda:InvokeFunction can hand the enforcer a well-formed event: no quarantine, no action.
+    key = leaked_user(deployed, "breakglass-admin", quarantined=False, tags={"iam-guard:exempt": "true"})
+
+    result = deployed.run(health_event(key))
+
+    assert result.action == "leaked-key-unverified"
+    assert key_status(deployed, "breakglass-admin", key) == "Active"
+    assert writes(deployed) == []
+    (alert,) = deployed.sink.alerts
+    assert alert.kind is AlertKind.LEAKED_KEY_UNVERIFIED
+    assert alert.severity is Severity.CRITICAL
+    assert f"iam-guard respond --access-key-id {key} --apply" in alert.summary
+    assert "breakglass-admin" in alert.summary
+
+
+def test_an_exempt_users_corroborated_key_is_deactivated_but_the_user_is_not_enrolled(deployed: Harness) -> None:
+    key = leaked_user(deployed, "breakglass-admin", tags={"iam-guard:exempt": "true"})
+
+    result = deployed.run(health_event(key))
+
+    assert result.action == "leaked-key-deactivated"
+    assert key_status(deployed, "breakglass-admin", key) == "Inactive"
+    assert GROUP not in deployed.groups_of("breakglass-admin")
+
+
+def test_leaked_key_action_alert_leaves_the_key_active(deployed: Harness) -> None:
+    key = leaked_user(deployed)
+
+    result = deployed.run(health_event(key), settings=make_settings(leaked_key_action="alert"))
+
+    assert result.action == "leaked-key-alerted"
+    assert key_status(deployed, "build-bot", key) == "Active"
+    assert writes(deployed) == []
+    assert "still active" in deployed.sink.alerts[0].summary
+
+
+def test_a_dry_run_would_deactivate_and_says_the_key_is_still_active(deployed: Harness) -> None:
+    key = leaked_user(deployed)
+
+    result = deployed.run(health_event(key), settings=make_settings(dry_run=True))
+
+    assert result.action == "leaked-key-deactivated"
+    assert [c.change for c in result.changes][0] == "would-deactivate"
+    assert key_status(deployed, "build-bot", key) == "Active"
+    assert writes(deployed) == []
+    assert "still active" in deployed.sink.alerts[0].summary
+
+
+def test_a_deleted_key_is_one_alert_saying_so(deployed: Harness) -> None:
+    key = leaked_user(deployed)
+    deployed.client.delete_access_key(UserName="build-bot", AccessKeyId=key)
+
+    result = deployed.run(health_event(key))
+
+    assert result.action == "leaked-key-alerted"
+    assert writes(deployed) == []
+    (alert,) = deployed.sink.alerts
+    assert "no such key in this account" in alert.title
+
+
+def test_another_accounts_key_is_one_alert_naming_that_account(deployed: Harness) -> None:
+    key = leaked_user(deployed)
+    client = default_sts_client()
+    stubber = Stubber(client)
+    stubber.add_response("get_access_key_info", {"Account": "210987654321"}, {"AccessKeyId": key})
+
+    with stubber:
+        result = deployed.run(health_event(key), sts=StsGateway(client, retrier=fast_retrier()))
+
+    assert result.action == "leaked-key-alerted"
+    assert deployed.counter.calls == {}, "not one IAM call: the key is not this account's"
+    assert key_status(deployed, "build-bot", key) == "Active"
+    (alert,) = deployed.sink.alerts
+    assert "210987654321" in alert.summary
+
+
+@pytest.mark.parametrize("entities", [[], [{"entityValue": "not-a-key"}]])
+def test_an_event_naming_no_key_is_a_critical_alert_to_check_the_health_dashboard(
+    deployed: Harness, entities: list[dict[str, str]]
+) -> None:
+    event = health_event("x", form="none")
+    event["detail"]["affectedEntities"] = entities
+
+    result = deployed.run(event)
+
+    assert result.action == "leaked-key-alerted"
+    assert deployed.counter.total == 0
+    (alert,) = deployed.sink.alerts
+    assert alert.severity is Severity.CRITICAL
+    assert "key not named; check the Health dashboard" in alert.summary
+
+
+def test_a_malformed_entity_is_one_line(deployed: Harness) -> None:
+    from core.model.errors import InvalidEventError
+
+    event = health_event("x", form="none")
+    event["detail"]["affectedEntities"] = [{"entityValue": 42}]
+
+    with pytest.raises(InvalidEventError) as raised:
+        deployed.run(event)
+
+    assert "\n" not in str(raised.value) and "entityValue" in str(raised.value)
+    assert deployed.counter.total == 0
+
+
+def test_other_health_events_are_ignored(deployed: Harness) -> None:
+    event = health_event("x", form="none")
+    event["detail"]["service"] = "EC2"
+    event["detail"]["eventTypeCode"] = "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED"
+
+    assert deployed.run(event).action == "ignored"
+
+
+def test_a_detached_quarantine_is_re_attached_while_an_exposed_key_exists(deployed: Harness) -> None:
+    key = leaked_user(deployed)
+    deployed.run(health_event(key))
+    deployed.client.detach_user_policy(UserName="build-bot", PolicyArn=QUARANTINE)
+    deployed.sink.alerts.clear()
+
+    result = deployed.run(detach_event("build-bot"))
+
+    assert result.action == "quarantine-restored"
+    attached = deployed.client.list_attached_user_policies(UserName="build-bot")["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [QUARANTINE]
+    (alert,) = deployed.sink.alerts
+    assert alert.kind is AlertKind.QUARANTINE_DETACHED
+    assert alert.severity is Severity.CRITICAL
+    assert "user/ops-admin" in alert.title  # who detached it
+
+
+def test_a_detach_after_every_exposed_key_is_deleted_is_the_intended_end(deployed: Harness) -> None:
+    key = leaked_user(deployed)
+    deployed.run(health_event(key))
+    deployed.client.delete_access_key(UserName="build-bot", AccessKeyId=key)
+    deployed.client.detach_user_policy(UserName="build-bot", PolicyArn=QUARANTINE)
+    deployed.sink.alerts.clear()
+
+    result = deployed.run(detach_event("build-bot"))
+
+    assert result.action == "quarantine-detached"
+    assert deployed.client.list_attached_user_policies(UserName="build-bot")["AttachedPolicies"] == []
+    assert deployed.sink.alerts[0].severity is Severity.INFO
+
+
+def test_detaching_another_policy_is_ignored(deployed: Harness) -> None:
+    event = detach_event("build-bot", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+
+    assert deployed.run(event).action == "ignored"
+
+
+def test_the_result_never_carries_a_secret(deployed: Harness) -> None:
+    deployed.create_user("build-bot")
+    created = deployed.client.create_access_key(UserName="build-bot")["AccessKey"]
+    deployed.client.attach_user_policy(UserName="build-bot", PolicyArn=QUARANTINE)
+
+    result = deployed.run(health_event(created["AccessKeyId"]))
+
+    text = json.dumps(result.to_dict()) + repr(deployed.sink.alerts)
+    assert created["SecretAccessKey"] not in text
+    assert ACCOUNT in text
