@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from core.aws.cloudformation import CloudFormationGateway
     from core.aws.iam import IamGateway
     from core.aws.securityhub import SecurityHubGateway
+    from core.aws.sts import StsGateway
     from core.model.alerts import AlertSink
     from core.sweep.selfcheck import InfrastructureGateway
 
@@ -81,6 +82,14 @@ def cloudformation() -> CloudFormationGateway:
 
 
 @cache
+def sts() -> StsGateway:
+    """Asked whose a leaked access key is (the enforcer's Health events); its client on first use."""
+    from core.aws.sts import StsGateway
+
+    return StsGateway()
+
+
+@cache
 def infrastructure() -> InfrastructureGateway:
     from core.sweep.selfcheck import InfrastructureGateway
 
@@ -100,5 +109,6 @@ def reset_caches() -> None:
     iam.cache_clear()
     cloudformation.cache_clear()
     infrastructure.cache_clear()
+    sts.cache_clear()
     security_hub.cache_clear()
     alert_sink.cache_clear()

@@ -29,7 +29,7 @@ def aws_managed_policies(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
 
-def health_event(key: str, code: str = "AWS_RISK_CREDENTIALS_EXPOSED", *, form: str = "both") -> dict[str, Any]:
+def health_event(key: str, code: str = RISK_EVENT_CODES[0], *, form: str = "both") -> dict[str, Any]:
     """A Health RISK event naming ``key`` in its entities, its resources, or both (AWS has sent each)."""
     event = copy.deepcopy(load_event("enforcer-health-credentials-exposed.json"))
     event["detail"]["eventTypeCode"] = code
@@ -56,7 +56,8 @@ def leaked_user(h: Harness, user: str = "build-bot", *, quarantined: bool = True
 
 
 def key_status(h: Harness, user: str, key: str) -> str:
-    (meta,) = [k for k in h.client.list_access_keys(UserName=user)["AccessKeyMetadata"] if k["AccessKeyId"] == key]
+    listed = h.client.list_access_keys(UserName=user)["AccessKeyMetadata"]
+    (meta,) = [k for k in listed if k["AccessKeyId"] == key]
     return str(meta["Status"])
 
 
@@ -85,13 +86,16 @@ def test_a_corroborated_leak_is_contained_for_every_code_and_entity_form(
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"DateLessThan": {"aws:TokenIssueTime": "2025-01-15T10:00:00Z"}}
-    assert [p["PolicyArn"] for p in deployed.client.list_attached_user_policies(UserName="build-bot")[
-        "AttachedPolicies"
-    ]] == [QUARANTINE]  # AWS's quarantine kept
+    assert [
+        p["PolicyArn"]
+        for p in deployed.client.list_attached_user_policies(UserName="build-bot")["AttachedPolicies"]
+    ] == [QUARANTINE]  # AWS's quarantine kept
     (alert,) = deployed.sink.alerts
     assert alert.kind is AlertKind.LEAKED_KEY_RESPONSE
     assert alert.severity is Severity.CRITICAL
-    assert key in alert.title and "build-bot" in alert.summary and "rotate" in alert.summary
+    assert key in alert.title
+    assert "build-bot" in alert.summary
+    assert "rotate" in alert.summary
     assert alert.items[0].finding == "access-key-exposed"
 
 
@@ -126,7 +130,7 @@ def test_a_forged_event_for_the_break_glass_users_real_key_leaves_it_active(depl
     assert "breakglass-admin" in alert.summary
 
 
-def test_an_exempt_users_corroborated_key_is_deactivated_but_the_user_is_not_enrolled(deployed: Harness) -> None:
+def test_an_exempt_users_corroborated_key_is_deactivated_but_not_enrolled(deployed: Harness) -> None:
     key = leaked_user(deployed, "breakglass-admin", tags={"iam-guard:exempt": "true"})
 
     result = deployed.run(health_event(key))
@@ -153,7 +157,7 @@ def test_a_dry_run_would_deactivate_and_says_the_key_is_still_active(deployed: H
     result = deployed.run(health_event(key), settings=make_settings(dry_run=True))
 
     assert result.action == "leaked-key-deactivated"
-    assert [c.change for c in result.changes][0] == "would-deactivate"
+    assert result.changes[0].change == "would-deactivate"
     assert key_status(deployed, "build-bot", key) == "Active"
     assert writes(deployed) == []
     assert "still active" in deployed.sink.alerts[0].summary
@@ -212,7 +216,8 @@ def test_a_malformed_entity_is_one_line(deployed: Harness) -> None:
     with pytest.raises(InvalidEventError) as raised:
         deployed.run(event)
 
-    assert "\n" not in str(raised.value) and "entityValue" in str(raised.value)
+    assert "\n" not in str(raised.value)
+    assert "entityValue" in str(raised.value)
     assert deployed.counter.total == 0
 
 

@@ -54,6 +54,7 @@ NO_RESOURCE_LEVEL = {
     "iam:GetAccountAuthorizationDetails",
     "iam:GetAccountSummary",
     "iam:ListVirtualMFADevices",
+    "sts:GetAccessKeyInfo",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }
@@ -78,6 +79,7 @@ PARAMETER_OF = {
     "IAM_GUARD_KEY_MAX_AGE_DAYS": "KeyMaxAgeDays",
     "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "RemediateUnusedKeys",
     "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "OrgExcludeAccounts",
+    "IAM_GUARD_LEAKED_KEY_ACTION": "LeakedKeyAction",
 }
 
 
