@@ -48,6 +48,8 @@ MODULE_FUNCTION = {
     "core.enforce.enforcer": "EnforcerFunction",
     "core.enforce.actions": "EnforcerFunction",
     "cli.commands.enforce": "EnforcerFunction",
+    "core.enforce.leak": "EnforcerFunction",
+    "cli.commands.respond": "EnforcerFunction",  # the enforcer's leaked-key response, by hand
     "handlers.sweep": "SweepFunction",
     "core.sweep.run": "SweepFunction",
     "core.sweep.report": "SweepFunction",

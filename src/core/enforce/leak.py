@@ -156,8 +156,12 @@ def _contain(found: KeyResponse, run: Run) -> KeyResponse:
         changes.append(Change(resource, _would("tagged-exposed-key", dry), EXPOSED_KEYS_TAG))
     decision = decide_user(user, tags, run.settings, run.now.date(), is_member=_is_member(run, user))
     if decision.action == "enrol":
-        _add_to_group(run, user)  # honours the dry run; records its own change on run.changes
-        changes.append(Change(resource, _would("added-to-group", dry), run.settings.group_name))
+        try:
+            _add_to_group(run, user)  # honours the dry run; records its own change on run.changes
+        except NotFoundError:  # no secured group (yet): the key is contained; the sweep enrols later
+            changes.append(Change(resource, "not-enrolled", f"{run.settings.group_name} does not exist"))
+        else:
+            changes.append(Change(resource, _would("added-to-group", dry), run.settings.group_name))
     return _replace(found, "would-deactivate" if dry else "deactivated", tuple(changes))
 
 
