@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from core.aws.cloudformation import CloudFormationGateway
     from core.aws.iam import IamGateway
     from core.aws.securityhub import SecurityHubGateway
-    from core.aws.sts import StsGateway
+    from core.aws.sts import KeyOwnerGateway
     from core.model.alerts import AlertSink
     from core.sweep.selfcheck import InfrastructureGateway
 
@@ -82,11 +82,11 @@ def cloudformation() -> CloudFormationGateway:
 
 
 @cache
-def sts() -> StsGateway:
+def sts() -> KeyOwnerGateway:
     """Asked whose a leaked access key is (the enforcer's Health events); its client on first use."""
-    from core.aws.sts import StsGateway
+    from core.aws.sts import KeyOwnerGateway
 
-    return StsGateway()
+    return KeyOwnerGateway()
 
 
 @cache

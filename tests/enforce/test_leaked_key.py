@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 from tests.conftest import load_event
 from tests.enforce.conftest import ACCOUNT, GROUP, Harness, fast_retrier, make_settings
 
-from core.aws.sts import StsGateway, default_sts_client
+from core.aws.sts import KeyOwnerGateway, default_sts_client
 from core.enforce.risk import EXPOSED_KEYS_TAG, REVOKE_SESSIONS_POLICY, RISK_EVENT_CODES
 from core.model.alerts import AlertKind, Severity
 
@@ -182,7 +182,7 @@ def test_another_accounts_key_is_one_alert_naming_that_account(deployed: Harness
     stubber.add_response("get_access_key_info", {"Account": "210987654321"}, {"AccessKeyId": key})
 
     with stubber:
-        result = deployed.run(health_event(key), sts=StsGateway(client, retrier=fast_retrier()))
+        result = deployed.run(health_event(key), sts=KeyOwnerGateway(client, retrier=fast_retrier()))
 
     assert result.action == "leaked-key-alerted"
     assert deployed.counter.calls == {}, "not one IAM call: the key is not this account's"

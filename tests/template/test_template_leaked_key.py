@@ -82,3 +82,18 @@ def test_on_the_engine_the_fences_hold_and_the_intended_calls_pass() -> None:
     assert check(allowed, []) == 0
     report: list[str] = []
     assert check(fenced, report) == len(fenced), report
+
+
+def test_the_spokes_health_forwarding_rule_is_the_same_pattern_and_the_spoke_protects_it() -> None:
+    from tests.organizations.spoke_model import load_spoke
+
+    from core.org.spoke import FORWARD_HEALTH_RULE, SPOKE_RULES
+
+    spoke = load_spoke()["Resources"]
+    rule = spoke["ForwardHealthRule"]["Properties"]
+    changes = spoke["SpokeChangesRule"]["Properties"]["EventPattern"]["detail"]["$or"]
+
+    assert rule["Name"] == FORWARD_HEALTH_RULE
+    assert rule["EventPattern"] == risk.health_rule_pattern()
+    assert FORWARD_HEALTH_RULE in SPOKE_RULES  # the SCP and the member guardrail name it
+    assert all(FORWARD_HEALTH_RULE in str(branch) for branch in changes[1:])  # its changes reach the hub

@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cli.options import settings_from_args
     from core.aws.iam import IamGateway
-    from core.aws.sts import StsGateway, caller_account_id
+    from core.aws.sts import KeyOwnerGateway, caller_account_id
     from core.enforce import leak_alerts
     from core.enforce.actions import GuardrailCache, Run
     from core.enforce.commands import EventMeta, LeakedKeyReported
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     account = caller_account_id()
     now = datetime.now(UTC)
     meta = EventMeta("respond", "", account, "", "", now)
-    run_ = Run(settings, IamGateway(), GuardrailCache(), now, meta, time.sleep, None, StsGateway())
+    run_ = Run(settings, IamGateway(), GuardrailCache(), now, meta, time.sleep, None, KeyOwnerGateway())
     response = respond_to_key(key, run_, confirmed=True)
     if response.verdict == "other-account":
         raise InvalidInputError(

@@ -20,8 +20,8 @@ def caller_account_id(client: Any = None, *, retrier: Retrier | None = None) -> 
     return str(identity["Account"])
 
 
-class StsGateway(Gateway):
-    """STS calls that need a permission (GetCallerIdentity above needs none)."""
+class KeyOwnerGateway(Gateway):
+    """Whose an access key is: STS GetAccessKeyInfo (role assumption is core.aws.assume's StsGateway)."""
 
     default_client_factory = staticmethod(default_sts_client)
 

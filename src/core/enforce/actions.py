@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from core.aws.cloudformation import CloudFormationGateway
 from core.aws.iam import IamGateway, permissions_of
-from core.aws.sts import StsGateway
+from core.aws.sts import KeyOwnerGateway
 from core.enforce import alerts
 from core.enforce.commands import (
     EnrolUser,
@@ -63,7 +63,7 @@ REQUIRED_PERMISSIONS: frozenset[str] = (
     | permissions_of(CloudFormationGateway.stack)
     # A leaked access key (core.enforce.leak): whose key, corroborate, deactivate, revoke, quarantine.
     | permissions_of(
-        StsGateway.access_key_account,
+        KeyOwnerGateway.access_key_account,
         IamGateway.access_key_user,
         IamGateway.list_access_keys,
         IamGateway.list_attached_user_policies,
@@ -151,7 +151,7 @@ class Run:
     meta: EventMeta
     sleep: Callable[[float], None]
     cloudformation: CloudFormationGateway | None = None
-    sts: StsGateway | None = None  # the leaked-key response asks STS whose a key is (core.enforce.leak)
+    sts: KeyOwnerGateway | None = None  # the leaked-key response asks STS whose a key is (core.enforce.leak)
     tamper: bool = False
     guardrail: str = "not-checked"
     changes: list[Change] = field(default_factory=list)

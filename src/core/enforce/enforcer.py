@@ -11,7 +11,7 @@ from typing import Any
 
 from core.aws.cloudformation import CloudFormationGateway
 from core.aws.iam import IamGateway
-from core.aws.sts import StsGateway
+from core.aws.sts import KeyOwnerGateway
 from core.enforce import alerts
 from core.enforce.actions import (
     Action,
@@ -105,7 +105,7 @@ def enforce(
     sleep: Callable[[float], None] = time.sleep,
     owner: Ownership | None = None,
     cloudformation: CloudFormationGateway | None = None,
-    sts: StsGateway | None = None,
+    sts: KeyOwnerGateway | None = None,
 ) -> EnforcementResult:
     """Handle one event. Expected failures send an ENFORCEMENT_FAILED alert, then propagate.
 

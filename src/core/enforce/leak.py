@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from core.aws.sts import StsGateway
+from core.aws.sts import KeyOwnerGateway
 from core.enforce import leak_alerts
 from core.enforce.actions import (
     EnforcementAction,
@@ -108,7 +108,7 @@ def respond_to_key(key: str, run: Run, *, confirmed: bool) -> KeyResponse:
     """One key: whose (STS, then IAM), corroborated, then ``LeakedKeyAction``. Reads before any write."""
     if not is_access_key_id(key):
         return KeyResponse(key, "", "", "malformed")
-    sts = run.sts or StsGateway()
+    sts = run.sts or KeyOwnerGateway()
     account = sts.access_key_account(key)
     if account != run.meta.account_id:
         return KeyResponse(key, account, "", "other-account")

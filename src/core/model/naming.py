@@ -62,7 +62,7 @@ ORG_SPOKE_STACKSET = "spoke"
 AUDIT_ROLE = "IAMGuardAuditRole"  # the sweep's reads (and Security Hub import) in a member
 ENFORCE_ROLE = "IAMGuardEnforceRole"  # the enforcer's and the sweep's scoped writes in a member
 SPOKE_ROLES = (AUDIT_ROLE, ENFORCE_ROLE, "IAMGuardForwardRole")
-SPOKE_RULE_PREFIX = "IAMGuardForward"  # IAMGuardForward, IAMGuardForwardSpokeChanges
+SPOKE_RULE_PREFIX = "IAMGuardForward"  # IAMGuardForward, IAMGuardForwardSpokeChanges, IAMGuardForwardHealth
 
 
 def resource_name(stack: str, suffix: str) -> str:

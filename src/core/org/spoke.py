@@ -24,7 +24,8 @@ SPOKE_ROLES = (AUDIT_ROLE, ENFORCE_ROLE, FORWARD_ROLE)
 assert SPOKE_ROLES == naming.SPOKE_ROLES  # the guardrail's spoke statement names the same roles
 FORWARD_RULE = "IAMGuardForward"  # the 12 IAM events, as the single-account rule matches them
 SPOKE_CHANGES_RULE = "IAMGuardForwardSpokeChanges"  # changes to the spoke's own roles and rules
-SPOKE_RULES = (FORWARD_RULE, SPOKE_CHANGES_RULE)
+FORWARD_HEALTH_RULE = "IAMGuardForwardHealth"  # AWS Health's leaked-key events (core.enforce.risk)
+SPOKE_RULES = (FORWARD_RULE, SPOKE_CHANGES_RULE, FORWARD_HEALTH_RULE)
 # The role CloudFormation StackSets uses in members (service-managed: stacksets-exec-<hash>).
 STACKSET_EXECUTION_ROLES = ("stacksets-exec-*", "AWSCloudFormationStackSetExecutionRole")
 
