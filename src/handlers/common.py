@@ -19,6 +19,7 @@ from core.model.settings import Settings, settings_from_env
 
 if TYPE_CHECKING:
     from core.aws.cloudformation import CloudFormationGateway
+    from core.aws.cloudtrail import CloudTrailGateway
     from core.aws.iam import IamGateway
     from core.aws.securityhub import SecurityHubGateway
     from core.aws.sts import KeyOwnerGateway
@@ -90,6 +91,14 @@ def sts() -> KeyOwnerGateway:
 
 
 @cache
+def cloudtrail(region: str) -> CloudTrailGateway:
+    """CloudTrail in one region: what a leaked key did (the enforcer's Health events)."""
+    from core.aws.cloudtrail import CloudTrailGateway
+
+    return CloudTrailGateway(region)
+
+
+@cache
 def infrastructure() -> InfrastructureGateway:
     from core.sweep.selfcheck import InfrastructureGateway
 
@@ -110,5 +119,6 @@ def reset_caches() -> None:
     cloudformation.cache_clear()
     infrastructure.cache_clear()
     sts.cache_clear()
+    cloudtrail.cache_clear()
     security_hub.cache_clear()
     alert_sink.cache_clear()

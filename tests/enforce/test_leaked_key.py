@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 from botocore.stub import Stubber
 from tests.conftest import load_event
 from tests.enforce.conftest import ACCOUNT, GROUP, Harness, fast_retrier, make_settings
 
+from core.aws.cloudtrail import CloudTrailGateway
 from core.aws.sts import KeyOwnerGateway, default_sts_client
 from core.enforce.risk import EXPOSED_KEYS_TAG, REVOKE_SESSIONS_POLICY, RISK_EVENT_CODES
 from core.model.alerts import AlertKind, Severity
@@ -276,3 +279,89 @@ def test_the_result_never_carries_a_secret(deployed: Harness) -> None:
     text = json.dumps(result.to_dict()) + repr(deployed.sink.alerts)
     assert created["SecretAccessKey"] not in text
     assert ACCOUNT in text
+
+
+def trail_event(name: str, when: datetime, ip: str, *, read_only: bool, **record: Any) -> dict[str, Any]:
+    """One LookupEvents entry as CloudTrail returns it (the record itself as a JSON string)."""
+    body = {"eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": ip, **record}
+    return {
+        "EventId": f"id-{name}",
+        "EventName": name,
+        "ReadOnly": "true" if read_only else "false",
+        "EventTime": when,
+        "EventSource": record.get("eventSource", "ec2.amazonaws.com"),
+        "CloudTrailEvent": json.dumps(body),
+    }
+
+
+def test_the_alert_summarises_what_the_key_did_following_its_session_keys(deployed: Harness) -> None:
+    key = leaked_user(deployed)
+    session = "ASIAEXAMPLESESSION01"
+    t0 = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
+    client = boto3.client("cloudtrail", region_name="us-east-1")
+    stubber = Stubber(client)
+    lookup = {"LookupAttributes": [{"AttributeKey": "AccessKeyId", "AttributeValue": key}], "MaxResults": 50}
+    minted = {
+        "credentials": {"accessKeyId": session, "sessionToken": "x", "expiration": "2025-01-15T21:00:00Z"}
+    }
+    stubber.add_response(
+        "lookup_events",
+        {
+            "Events": [
+                trail_event("ListBuckets", t0, "203.0.113.9", read_only=True, eventSource="s3.amazonaws.com"),
+                trail_event(
+                    "GetSessionToken",
+                    t0 - timedelta(minutes=5),
+                    "198.51.100.66",
+                    read_only=True,
+                    eventSource="sts.amazonaws.com",
+                    responseElements=minted,
+                ),
+            ]
+        },
+        lookup,
+    )
+    by_session = {**lookup, "LookupAttributes": [{"AttributeKey": "AccessKeyId", "AttributeValue": session}]}
+    stubber.add_response(
+        "lookup_events",
+        {
+            "Events": [
+                trail_event("RunInstances", t0 + timedelta(minutes=1), "198.51.100.66", read_only=False)
+            ]
+        },
+        by_session,
+    )
+
+    with stubber:
+        result = deployed.run(
+            health_event(key), trail=lambda region: CloudTrailGateway(region, client, retrier=fast_retrier())
+        )
+        stubber.assert_no_pending_responses()
+
+    assert result.action == "leaked-key-deactivated"
+    summary = deployed.sink.alerts[0].summary
+    assert "3 call(s)" in summary
+    assert "writes: ec2:RunInstances" in summary
+    assert "outside the allowed networks: 198.51.100.66" in summary  # 203.0.113.0/24 is allowed
+    assert "inside: 203.0.113.9" in summary
+    assert f"session keys followed: {session}" in summary
+    assert "CloudTrail lags 5-15 minutes" in summary
+    assert "sessionToken" not in summary  # the minted session's secret parts are never echoed
+
+
+def test_a_cloudtrail_that_cannot_be_read_does_not_stop_the_response(deployed: Harness) -> None:
+    key = leaked_user(deployed)
+    client = boto3.client("cloudtrail", region_name="us-east-1")
+    stubber = Stubber(client)
+    stubber.add_client_error("lookup_events", "AccessDeniedException", "not authorized")
+
+    with stubber:
+        result = deployed.run(
+            health_event(key), trail=lambda region: CloudTrailGateway(region, client, retrier=fast_retrier())
+        )
+
+    assert result.action == "leaked-key-deactivated"
+    assert key_status(deployed, "build-bot", key) == "Inactive"
+    assert (
+        "not read: us-east-1 (LookupEvents failed: AccessDeniedException" in deployed.sink.alerts[0].summary
+    )

@@ -55,6 +55,7 @@ NO_RESOURCE_LEVEL = {
     "iam:GetAccountSummary",
     "iam:ListVirtualMFADevices",
     "sts:GetAccessKeyInfo",
+    "cloudtrail:LookupEvents",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }

@@ -61,7 +61,19 @@ def run(args: argparse.Namespace) -> int:
     account = caller_account_id()
     now = datetime.now(UTC)
     meta = EventMeta("respond", "", account, "", "", now)
-    run_ = Run(settings, IamGateway(), GuardrailCache(), now, meta, time.sleep, None, KeyOwnerGateway())
+    from core.aws.cloudtrail import CloudTrailGateway
+
+    run_ = Run(
+        settings,
+        IamGateway(),
+        GuardrailCache(),
+        now,
+        meta,
+        time.sleep,
+        None,
+        KeyOwnerGateway(),
+        CloudTrailGateway,
+    )
     response = respond_to_key(key, run_, confirmed=True)
     if response.verdict == "other-account":
         raise InvalidInputError(
@@ -91,8 +103,7 @@ def _result(response: Any, reason: str, dry_run: bool, delivery_errors: list[str
         "verdict": found["verdict"],
         "actions": [{"change": a["change"], "status": a["status"]} for a in found["actions"]],
         "reason": reason,
-        # What the key did (CloudTrail LookupEvents): not yet built, so always null for now.
-        "summary": None,
+        "summary": found["summary"],  # what the key did (CloudTrail), one paragraph
         "dry_run": dry_run,
         "delivery_errors": delivery_errors,
     }

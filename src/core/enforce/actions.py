@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from core.aws.cloudformation import CloudFormationGateway
+from core.aws.cloudtrail import CloudTrailGateway
 from core.aws.iam import IamGateway, permissions_of
 from core.aws.sts import KeyOwnerGateway
 from core.enforce import alerts
@@ -72,6 +73,7 @@ REQUIRED_PERMISSIONS: frozenset[str] = (
         IamGateway.tag_user,
         IamGateway.attach_user_policy,
     )
+    | permissions_of(CloudTrailGateway.events_of_access_key)
 )
 
 
@@ -152,6 +154,8 @@ class Run:
     sleep: Callable[[float], None]
     cloudformation: CloudFormationGateway | None = None
     sts: KeyOwnerGateway | None = None  # the leaked-key response asks STS whose a key is (core.enforce.leak)
+    # CloudTrail per region, for the summary of what a leaked key did (none: no summary)
+    trail: Callable[[str], CloudTrailGateway] | None = None
     tamper: bool = False
     guardrail: str = "not-checked"
     changes: list[Change] = field(default_factory=list)

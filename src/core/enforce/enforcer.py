@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from core.aws.cloudformation import CloudFormationGateway
+from core.aws.cloudtrail import CloudTrailGateway
 from core.aws.iam import IamGateway
 from core.aws.sts import KeyOwnerGateway
 from core.enforce import alerts
@@ -106,6 +107,7 @@ def enforce(
     owner: Ownership | None = None,
     cloudformation: CloudFormationGateway | None = None,
     sts: KeyOwnerGateway | None = None,
+    trail: Callable[[str], CloudTrailGateway] | None = None,
 ) -> EnforcementResult:
     """Handle one event. Expected failures send an ENFORCEMENT_FAILED alert, then propagate.
 
@@ -113,7 +115,7 @@ def enforce(
     tells whether a change CloudFormation made comes from this stack's own update (else it is tampering).
     """
     command = command_for(event, settings, ignore_arns, owner)
-    run = Run(settings, iam, cache, now(), command.meta, sleep, cloudformation, sts)
+    run = Run(settings, iam, cache, now(), command.meta, sleep, cloudformation, sts, trail)
     try:
         outcome = _act(command, run)
     except IamGuardError as exc:

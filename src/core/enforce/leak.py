@@ -21,12 +21,13 @@ exists on the user.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from core.aws.sts import KeyOwnerGateway
-from core.enforce import leak_alerts
+from core.enforce import key_summary, leak_alerts
 from core.enforce.actions import (
     EnforcementAction,
     Outcome,
@@ -36,6 +37,7 @@ from core.enforce.actions import (
     decide_user,
 )
 from core.enforce.commands import LeakedKeyReported, QuarantineDetached
+from core.enforce.key_summary import KeySummary
 from core.enforce.risk import (
     EXPOSED_KEYS_TAG,
     REVOKE_SESSIONS_POLICY,
@@ -76,6 +78,7 @@ class KeyResponse:
     changes: tuple[Change, ...] = ()
     quarantine: tuple[str, ...] = ()  # AWS's quarantine policies on the user
     last_used_region: str = ""
+    summary: KeySummary | None = None  # what the key did (CloudTrail), when it was read
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +88,7 @@ class KeyResponse:
             "verdict": self.verdict,
             "actions": [{"change": c.change, "status": _status(c), "detail": c.detail} for c in self.changes],
             "quarantine": list(self.quarantine),
+            "summary": self.summary.text() if self.summary else None,
         }
 
 
@@ -130,10 +134,19 @@ def respond_to_key(key: str, run: Run, *, confirmed: bool) -> KeyResponse:
     if not (confirmed or quarantine):
         return found
     if run.settings.leaked_key_action == "alert":
-        return _replace(found, "alerted")
+        return _summarized(_replace(found, "alerted"), run)
     if status != "Active":
-        return _replace(found, "already-inactive")
-    return _contain(found, run)
+        return _summarized(_replace(found, "already-inactive"), run)
+    return _summarized(_contain(found, run), run)
+
+
+def _summarized(response: KeyResponse, run: Run) -> KeyResponse:
+    """After the writes (the key first: seconds matter), what the key did, when CloudTrail is at hand."""
+    if run.trail is None:
+        return response
+    regions = key_summary.summary_regions(response.last_used_region, ())
+    summary = key_summary.read(response.access_key_id, regions, run.trail, run.settings.allowed_cidrs)
+    return dataclasses.replace(response, summary=summary)
 
 
 def _contain(found: KeyResponse, run: Run) -> KeyResponse:

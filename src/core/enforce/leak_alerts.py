@@ -46,6 +46,8 @@ def for_key(meta: EventMeta, settings: Settings, command: LeakedKeyReported, res
         summary = f"{source} reported access key {key}, owned by account {account}: nothing done here."
     if response.changes:
         summary += " Done: " + ", ".join(c.change for c in response.changes) + "."
+    if response.summary is not None:
+        summary += " What the key did: " + response.summary.text()
     summary += " " + still_to_do
     severity = Severity.CRITICAL
     return _alert(
