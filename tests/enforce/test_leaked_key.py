@@ -365,3 +365,27 @@ def test_a_cloudtrail_that_cannot_be_read_does_not_stop_the_response(deployed: H
     assert (
         "not read: us-east-1 (LookupEvents failed: AccessDeniedException" in deployed.sink.alerts[0].summary
     )
+
+
+def test_the_summary_reads_us_east_1_and_the_configured_regions_else_the_last_used_one() -> None:
+    from core.enforce.key_summary import summary_regions
+
+    assert summary_regions("eu-west-1", ()) == ("us-east-1", "eu-west-1")
+    assert summary_regions("", ()) == ("us-east-1",)
+    assert summary_regions("eu-west-1", ("ap-northeast-1", "us-east-1")) == ("us-east-1", "ap-northeast-1")
+
+
+@pytest.mark.parametrize(
+    ("regions", "why"),
+    [
+        (("eu-west-1",) * 1 + ("a", "b"), "is not an AWS region name"),
+        (("eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1", "eu-south-1", "eu-central-1"), "at most 5"),
+    ],
+)
+def test_summary_regions_are_validated_in_one_line(regions: tuple[str, ...], why: str) -> None:
+    from core.model.errors import SettingsError
+
+    with pytest.raises(SettingsError, match=why):
+        make_settings(leaked_key_summary_regions=regions)
+    with pytest.raises(SettingsError, match="should be 'deactivate' or 'alert'"):
+        make_settings(leaked_key_action="delete")

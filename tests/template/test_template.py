@@ -81,6 +81,7 @@ PARAMETER_OF = {
     "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "RemediateUnusedKeys",
     "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "OrgExcludeAccounts",
     "IAM_GUARD_LEAKED_KEY_ACTION": "LeakedKeyAction",
+    "IAM_GUARD_LEAKED_KEY_SUMMARY_REGIONS": "LeakedKeySummaryRegions",
 }
 
 

@@ -144,7 +144,8 @@ def _summarized(response: KeyResponse, run: Run) -> KeyResponse:
     """After the writes (the key first: seconds matter), what the key did, when CloudTrail is at hand."""
     if run.trail is None:
         return response
-    regions = key_summary.summary_regions(response.last_used_region, ())
+    configured = run.settings.leaked_key_summary_regions
+    regions = key_summary.summary_regions(response.last_used_region, configured)
     summary = key_summary.read(response.access_key_id, regions, run.trail, run.settings.allowed_cidrs)
     return dataclasses.replace(response, summary=summary)
 

@@ -18,6 +18,8 @@ from core.model.errors import SettingsError
 MfaMode = Literal["strict", "console"]
 LeakedKeyAction = Literal["deactivate", "alert"]
 LEAKED_KEY_ACTIONS: tuple[str, ...] = ("deactivate", "alert")
+MAX_SUMMARY_REGIONS = 5
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
 DEFAULT_GROUP_NAME = "IAMGuardSecuredUsers"
 DEFAULT_POLICY_NAME = "IAMGuardSecureIAMPolicy"
@@ -54,8 +56,15 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "remediate_unused_keys",
     "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "org_exclude_accounts",
     "IAM_GUARD_LEAKED_KEY_ACTION": "leaked_key_action",
+    "IAM_GUARD_LEAKED_KEY_SUMMARY_REGIONS": "leaked_key_summary_regions",
 }
-_LIST_FIELDS = {"allowed_cidrs", "allowed_vpce_ids", "exempt_users", "org_exclude_accounts"}
+_LIST_FIELDS = {
+    "allowed_cidrs",
+    "allowed_vpce_ids",
+    "exempt_users",
+    "org_exclude_accounts",
+    "leaked_key_summary_regions",
+}
 _BOOL_FIELDS = {
     "ip_restriction",
     "dry_run",
@@ -106,6 +115,8 @@ class Settings:
     org_exclude_accounts: frozenset[str] = frozenset()
     # A leaked access key that AWS corroborates (core.enforce.leak): made Inactive, or only alerted about.
     leaked_key_action: LeakedKeyAction = "deactivate"
+    # Regions whose CloudTrail the leaked-key summary reads besides us-east-1 (none: the key's last-used one).
+    leaked_key_summary_regions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -202,6 +213,19 @@ def _one_of(allowed: tuple[str, ...]) -> Check:
     return check
 
 
+def _regions(most: int) -> Check:
+    def check(value: Any) -> tuple[str, ...]:
+        regions = tuple(dict.fromkeys(_strings(value)))
+        for region in regions:
+            if not _REGION.match(region):
+                raise ValueError(f"{region!r} is not an AWS region name (e.g. eu-west-1)")
+        if len(regions) > most:
+            raise ValueError(f"{len(regions)} regions given, at most {most}")
+        return regions
+
+    return check
+
+
 def _mfa_mode(value: Any) -> str:
     if value not in ("strict", "console"):
         raise ValueError("should be 'strict' or 'console'")
@@ -282,6 +306,7 @@ _CHECKS: dict[str, Check] = {
     "remediate_unused_keys": _boolean,
     "org_exclude_accounts": _account_ids,
     "leaked_key_action": _one_of(LEAKED_KEY_ACTIONS),
+    "leaked_key_summary_regions": _regions(MAX_SUMMARY_REGIONS),
 }
 SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 
