@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from core.model.naming import EXPOSED_KEYS_TAG as EXPOSED_KEYS_TAG  # noqa: PLC0414 - re-exported
+from core.model.naming import is_aws_quarantine_policy
 from core.model.validation import Fields
 
 HEALTH_SOURCE = "aws.health"
@@ -32,11 +34,9 @@ RISK_EVENT_CODES: tuple[str, ...] = (
 # An access key ID: AKIA (long-term, an IAM user's or root's) or ASIA (a session), 16 more characters.
 ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
 QUARANTINE_POLICY_PREFIX = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine"
-_QUARANTINE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AWSCompromisedKeyQuarantine(V\d+)?$")
 # The inline policy that denies a user's sessions issued before a time (see revoke_sessions_policy).
 REVOKE_SESSIONS_POLICY = "iam-guard-revoke-sessions"
-# The tag listing a user's leaked keys: space-separated key IDs (IAM tag values allow no comma).
-EXPOSED_KEYS_TAG = "iam-guard:exposed-keys"
+# EXPOSED_KEYS_TAG (core.model.naming): the user's leaked keys, space-separated (tag values allow no comma).
 
 
 def is_access_key_id(value: str) -> bool:
@@ -49,7 +49,7 @@ def is_long_term_key(value: str) -> bool:
 
 def is_quarantine_policy(arn: str) -> bool:
     """``arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine``, any version (V2, V3, V4 ...)."""
-    return bool(_QUARANTINE_ARN.match(arn))
+    return is_aws_quarantine_policy(arn)
 
 
 @dataclass(frozen=True)

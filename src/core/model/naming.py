@@ -113,3 +113,13 @@ def same_iam_name(a: str, b: str) -> bool:
 def name_of_arn(arn: str) -> str:
     """The last path segment of an IAM ARN (``...:group/iam-guard/X`` -> ``X``); a bare name stays."""
     return arn.rsplit("/", 1)[-1] if "/" in arn else arn.rsplit(":", 1)[-1]
+
+
+# A leaked access key (core.enforce.leak; the sweep's access-key-exposed finding).
+EXPOSED_KEYS_TAG = "iam-guard:exposed-keys"  # the user's leaked key IDs, space-separated
+_AWS_QUARANTINE = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AWSCompromisedKeyQuarantine(V\d+)?$")
+
+
+def is_aws_quarantine_policy(arn: str) -> bool:
+    """AWS's ``AWSCompromisedKeyQuarantine`` managed policy, any version (V2, V3, V4 ...)."""
+    return bool(_AWS_QUARANTINE.match(arn))
