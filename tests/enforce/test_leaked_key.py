@@ -16,11 +16,17 @@ import pytest
 from botocore.stub import Stubber
 from tests.conftest import load_event
 from tests.enforce.conftest import ACCOUNT, GROUP, Harness, fast_retrier, make_settings
+from tests.enforce.test_handler import context, lambda_env  # noqa: F401 - the handler's fixture
+from tests.harness.metrics import EmittedMetrics
 
 from core.aws.cloudtrail import CloudTrailGateway
+from core.aws.iam import IamGateway
 from core.aws.sts import KeyOwnerGateway, default_sts_client
+from core.enforce.enforcer import enforce
+from core.enforce.events import parse_event
 from core.enforce.risk import EXPOSED_KEYS_TAG, REVOKE_SESSIONS_POLICY, RISK_EVENT_CODES
 from core.model.alerts import AlertKind, Severity
+from handlers import enforcer
 
 QUARANTINE = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3"
 WRITES = ("UpdateAccessKey", "PutUserPolicy", "TagUser", "AddUserToGroup", "AttachUserPolicy")
@@ -389,3 +395,59 @@ def test_summary_regions_are_validated_in_one_line(regions: tuple[str, ...], why
         make_settings(leaked_key_summary_regions=regions)
     with pytest.raises(SettingsError, match="should be 'deactivate' or 'alert'"):
         make_settings(leaked_key_action="delete")
+
+
+def test_a_root_key_is_a_critical_alert_with_the_steps_and_nothing_else(deployed: Harness) -> None:
+    # moto cannot make root keys: IAM's answer is scripted (GetAccessKeyLastUsed names the root user).
+    key = "AKIAROOTEXAMPLE00001"
+    client = boto3.client("iam", region_name="us-east-1")
+    stubber = Stubber(client)
+    stubber.add_response(
+        "get_access_key_last_used",
+        {"UserName": "root", "AccessKeyLastUsed": {"ServiceName": "s3", "Region": "eu-west-1"}},
+        {"AccessKeyId": key},
+    )
+    sts = default_sts_client()
+    sts_stub = Stubber(sts)
+    sts_stub.add_response("get_access_key_info", {"Account": ACCOUNT}, {"AccessKeyId": key})
+
+    with stubber, sts_stub:
+        result = enforce(
+            parse_event(health_event(key)),
+            settings=deployed.settings,
+            iam=IamGateway(client, retrier=fast_retrier()),
+            sink=deployed.sink,
+            cache=deployed.cache,
+            sts=KeyOwnerGateway(sts, retrier=fast_retrier()),
+        )
+        stubber.assert_no_pending_responses()  # one read; no write was even attempted
+
+    assert result.action == "leaked-key-alerted"
+    (alert,) = deployed.sink.alerts
+    assert alert.severity is Severity.CRITICAL
+    assert "root user key" in alert.title
+    assert "delete the root access key" in alert.summary
+
+
+def test_the_lambda_handler_contains_a_leak_from_a_health_event(
+    lambda_env: Any,  # noqa: F811 - the fixture imported above
+    lambda_metrics: EmittedMetrics,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lambda_env.create_user(UserName="build-bot")
+    key = lambda_env.create_access_key(UserName="build-bot")["AccessKey"]["AccessKeyId"]
+    lambda_env.attach_user_policy(UserName="build-bot", PolicyArn=QUARANTINE)
+    trail = boto3.client("cloudtrail", region_name="us-east-1")  # moto has no LookupEvents: scripted
+    stubber = Stubber(trail)
+    stubber.add_response("lookup_events", {"Events": []})
+    stubber.activate()
+    monkeypatch.setattr(enforcer, "cloudtrail", lambda region: CloudTrailGateway(region, trail))
+
+    outcome = enforcer.lambda_handler(health_event(key, "AWS_RISK_IAM_QUARANTINE"), context())
+
+    assert outcome["action"] == "leaked-key-deactivated"
+    assert outcome["user"] == "build-bot"
+    listed = lambda_env.list_access_keys(UserName="build-bot")["AccessKeyMetadata"]
+    assert [k["Status"] for k in listed] == ["Inactive"]
+    assert lambda_metrics.total("Action-leaked-key-deactivated") == 1
+    stubber.assert_no_pending_responses()  # CloudTrail was asked (us-east-1; moto records no last use)

@@ -49,6 +49,7 @@ MODULE_FUNCTION = {
     "core.enforce.actions": "EnforcerFunction",
     "cli.commands.enforce": "EnforcerFunction",
     "core.enforce.leak": "EnforcerFunction",
+    "core.enforce.key_summary": "EnforcerFunction",  # CloudTrail, from its worker threads
     "cli.commands.respond": "EnforcerFunction",  # the enforcer's leaked-key response, by hand
     "handlers.sweep": "SweepFunction",
     "core.sweep.run": "SweepFunction",
