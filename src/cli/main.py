@@ -21,6 +21,7 @@ from core.model.errors import IamGuardError
 COMMANDS = {
     "policy": "Render the guardrail policy and print it as JSON.",
     "enforce": "Run the enforcer on one EventBridge event file against the current AWS account.",
+    "respond": "Contain one leaked access key: deactivate it, revoke its user's sessions (--apply to act).",
     "audit": "Sweep the account: flag users without MFA or outside the secured group.",
     "demo": "Play the whole product on an embedded AWS emulator (no account needed).",
     "scp": "Render the optional IAMGuardProtect SCP for an organisation (org mode).",

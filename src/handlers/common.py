@@ -19,8 +19,10 @@ from core.model.settings import Settings, settings_from_env
 
 if TYPE_CHECKING:
     from core.aws.cloudformation import CloudFormationGateway
+    from core.aws.cloudtrail import CloudTrailGateway
     from core.aws.iam import IamGateway
     from core.aws.securityhub import SecurityHubGateway
+    from core.aws.sts import KeyOwnerGateway
     from core.model.alerts import AlertSink
     from core.sweep.selfcheck import InfrastructureGateway
 
@@ -81,6 +83,22 @@ def cloudformation() -> CloudFormationGateway:
 
 
 @cache
+def sts() -> KeyOwnerGateway:
+    """Asked whose a leaked access key is (the enforcer's Health events); its client on first use."""
+    from core.aws.sts import KeyOwnerGateway
+
+    return KeyOwnerGateway()
+
+
+@cache
+def cloudtrail(region: str) -> CloudTrailGateway:
+    """CloudTrail in one region: what a leaked key did (the enforcer's Health events)."""
+    from core.aws.cloudtrail import CloudTrailGateway
+
+    return CloudTrailGateway(region)
+
+
+@cache
 def infrastructure() -> InfrastructureGateway:
     from core.sweep.selfcheck import InfrastructureGateway
 
@@ -100,5 +118,7 @@ def reset_caches() -> None:
     iam.cache_clear()
     cloudformation.cache_clear()
     infrastructure.cache_clear()
+    sts.cache_clear()
+    cloudtrail.cache_clear()
     security_hub.cache_clear()
     alert_sink.cache_clear()

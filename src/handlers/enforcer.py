@@ -35,7 +35,17 @@ from core.model.naming import name_of_arn
 from core.model.settings import validate_setting
 from core.report.sns import SnsSink
 from core.report.unhandled import unhandled_event_alert
-from handlers.common import alert_sink, cloudformation, iam, logger, metrics, settings, trace_handler
+from handlers.common import (
+    alert_sink,
+    cloudformation,
+    cloudtrail,
+    iam,
+    logger,
+    metrics,
+    settings,
+    sts,
+    trace_handler,
+)
 
 OWN_ROLES_VAR = "IAM_GUARD_OWN_ROLE_ARNS"
 ALERT_KEY_VAR = "IAM_GUARD_ALERT_KEY_ARN"
@@ -91,6 +101,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             ignore_arns=guardrail_writer_arns(),
             owner=ownership(),
             cloudformation=cloudformation(),
+            sts=sts(),
+            trail=cloudtrail,
         )
     except InvalidEventError as exc:  # raised before enforce knew what the event asks for: not alerted
         return _unhandled(event, exc, sink)

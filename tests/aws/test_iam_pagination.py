@@ -131,6 +131,14 @@ LISTINGS = {
         ([policy("ReadOnly")], [], [policy("IAMGuardSecureIAMPolicy")]),
         [f"arn:aws:iam::{ACCOUNT}:policy/ReadOnly", f"arn:aws:iam::{ACCOUNT}:policy/IAMGuardSecureIAMPolicy"],
     ),
+    "ListAttachedUserPolicies": Listing(
+        lambda gw: gw.list_attached_user_policies("alice"),
+        "list_attached_user_policies",
+        {"UserName": "alice"},
+        "AttachedPolicies",
+        ([policy("ReadOnly")], [], [{"PolicyName": "Q", "PolicyArn": "arn:aws:iam::aws:policy/Q"}]),
+        [f"arn:aws:iam::{ACCOUNT}:policy/ReadOnly", "arn:aws:iam::aws:policy/Q"],
+    ),
     "ListPolicyVersions": Listing(
         lambda gw: gw.list_policy_versions(f"arn:aws:iam::{ACCOUNT}:policy/P"),
         "list_policy_versions",

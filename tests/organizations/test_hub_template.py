@@ -14,6 +14,8 @@ from tests.template.template_model import ROOT, as_list, load_template, resolve,
 
 from core.aws import assume as access
 from core.aws import organizations as accounts
+from core.aws.iam import permissions_of
+from core.aws.sts import KeyOwnerGateway
 from core.model import naming
 from core.org import spoke, summary, workflow
 from core.org.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_FAILED_PERCENT, FanOutSettings
@@ -24,7 +26,11 @@ ORG_PARAMETERS = {"OrganizationId": ORG}
 ALERTS = notify.REQUIRED_PERMISSIONS | notify.ENCRYPTED_TOPIC_KEY_PERMISSIONS
 # Each hub function -> (its role, the permissions its code declares for its job).
 HUB_FUNCTIONS: dict[str, tuple[str, frozenset[str]]] = {
-    "OrgEnforcerFunction": ("OrgEnforcerRole", access.ASSUME_PERMISSIONS | ALERTS),
+    # and whose a leaked key is (core.enforce.leak asks STS with the hub's credentials)
+    "OrgEnforcerFunction": (
+        "OrgEnforcerRole",
+        access.ASSUME_PERMISSIONS | ALERTS | permissions_of(KeyOwnerGateway.access_key_account),
+    ),
     "OrgListAccountsFunction": ("OrgListAccountsRole", accounts.LIST_PERMISSIONS),
     "OrgSweepAccountFunction": ("OrgSweepAccountRole", access.ASSUME_PERMISSIONS),
     "OrgDigestFunction": ("OrgDigestRole", summary.READ_PERMISSIONS | ALERTS),
@@ -140,12 +146,12 @@ def test_the_bus_accepts_events_from_the_organisation_only_in_one_statement() ->
 def test_the_hub_rule_takes_what_both_spoke_rules_forward_into_a_queue_with_a_dead_letter_queue() -> None:
     rule = resources()["OrgEventRule"]["Properties"]
     spoke_sources = set()
-    for logical in ("ForwardRule", "SpokeChangesRule"):
+    for logical in ("ForwardRule", "SpokeChangesRule", "ForwardHealthRule"):
         spoke_sources |= set(load_spoke()["Resources"][logical]["Properties"]["EventPattern"]["source"])
     (target,) = rule["Targets"]
     queue = resources()["OrgEventQueue"]["Properties"]
 
-    assert set(rule["EventPattern"]["source"]) == spoke_sources
+    assert {s for branch in rule["EventPattern"]["$or"] for s in branch["source"]} == spoke_sources
     assert rule["EventBusName"] == {"Ref": "OrgEventBus"}
     assert target["Arn"] == {"Fn::GetAtt": ["OrgEventQueue", "Arn"]}
     assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["OrgEventDeadLetterQueue", "Arn"]}
@@ -156,12 +162,21 @@ def test_the_hub_rule_takes_only_events_a_member_cannot_forge_with_put_events() 
     # Any principal of the organisation may PutEvents on the hub bus (the bus policy), but EventBridge
     # refuses an "aws." source in PutEvents and sets "account" itself: only AWS-sourced CloudTrail events
     # reach the org enforcer, each naming the account it really came from.
+    # The same holds for AWS Health's leaked-key events (source aws.health).
     pattern = resources()["OrgEventRule"]["Properties"]["EventPattern"]
+    cloudtrail, health = pattern["$or"]
 
-    assert set(pattern) == {"source", "detail-type"}
-    assert pattern["source"]
-    assert all(source.startswith("aws.") for source in pattern["source"])
-    assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
+    assert set(pattern) == {"$or"}
+    for branch in (cloudtrail, health):
+        assert branch["source"]
+        assert all(source.startswith("aws.") for source in branch["source"])
+    assert set(cloudtrail) == {"source", "detail-type"}
+    assert cloudtrail["detail-type"] == ["AWS API Call via CloudTrail"]
+    assert health == {
+        "source": ["aws.health"],
+        "detail-type": ["AWS Health Event"],
+        "detail": {"service": ["RISK"]},
+    }
 
 
 def test_the_org_enforcer_consumes_the_queue_with_bounded_concurrency_and_partial_batch_failures() -> None:

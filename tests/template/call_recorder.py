@@ -48,6 +48,9 @@ MODULE_FUNCTION = {
     "core.enforce.enforcer": "EnforcerFunction",
     "core.enforce.actions": "EnforcerFunction",
     "cli.commands.enforce": "EnforcerFunction",
+    "core.enforce.leak": "EnforcerFunction",
+    "core.enforce.key_summary": "EnforcerFunction",  # CloudTrail, from its worker threads
+    "cli.commands.respond": "EnforcerFunction",  # the enforcer's leaked-key response, by hand
     "handlers.sweep": "SweepFunction",
     "core.sweep.run": "SweepFunction",
     "core.sweep.report": "SweepFunction",
@@ -158,6 +161,8 @@ def resource_arn(service: str, operation: str, params: dict[str, Any]) -> str:
     from core.model.naming import IAM_PATH
 
     if service == "iam":
+        if "UserName" in params and operation in ("AttachUserPolicy", "DetachUserPolicy"):
+            return f"arn:aws:iam::{ACCOUNT}:user/{params['UserName']}"  # the policy is a condition key
         if "GroupName" in params:
             path = params.get("Path", IAM_PATH) if operation == "CreateGroup" else IAM_PATH
             return f"arn:aws:iam::{ACCOUNT}:group{path}{params['GroupName']}"
@@ -203,6 +208,16 @@ def _tag_keys(api_params: dict[str, Any]) -> list[str]:
     return [str(t["Key"]) for t in api_params.get("Tags") or []]
 
 
+def request_context(operation: str, params: dict[str, Any]) -> str:
+    """The condition keys a request carries that the roles' conditions read (JSON, for the record)."""
+    context: dict[str, Any] = {}
+    if operation in ("AttachUserPolicy", "DetachUserPolicy") and "PolicyArn" in params:
+        context["iam:PolicyARN"] = params["PolicyArn"]
+    if operation in ("TagUser", "UntagUser"):  # the roles may grant tagging for one key only
+        context["aws:TagKeys"] = sorted(_tag_keys(params))
+    return json.dumps(context, sort_keys=True)
+
+
 def _recording_make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
     function, settings = _attribution()
     service = self.meta.service_model.signing_name
@@ -218,8 +233,7 @@ def _recording_make_api_call(self: Any, operation_name: str, api_params: dict[st
         "topic": getattr(settings, "sns_topic_arn", None) or os.environ.get(TOPIC_VAR, ""),
         "secret": getattr(settings, "slack_secret_arn", None) or os.environ.get(SECRET_VAR, ""),
         "bucket": str(api_params.get("Bucket", "")) if service == "s3" else "",
-        # aws:TagKeys of a tagging call (the roles may grant TagUser/UntagUser for one key only)
-        "tag_keys": ",".join(_tag_keys(api_params)) if operation_name in ("TagUser", "UntagUser") else "",
+        "context": request_context(operation_name, api_params) if service == "iam" else "{}",
         "test": os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0],
     }
     if (service, operation_name) not in OWNER_IN_RESPONSE:
@@ -307,7 +321,7 @@ def check(records: list[dict[str, str]], report: list[str]) -> int:
                 record["topic"],
                 record["secret"],
                 record.get("bucket", ""),
-                record.get("tag_keys", ""),
+                record.get("context", "{}"),
             )
             calls.add(key)
             example.setdefault(key, record["test"])
@@ -325,16 +339,14 @@ def check(records: list[dict[str, str]], report: list[str]) -> int:
         report.append(f"NOT CHECKED: {missing}; the {len(ordered)} recorded calls were not checked")
         return 0
     cases = []
-    for function, action, resource, group, policy, topic, secret, bucket, tag_keys in ordered:
+    for function, action, resource, group, policy, topic, secret, bucket, request in ordered:
         names = {
             k: v for k, v in (("GroupName", group), ("PolicyName", policy), ("SlackSecretArn", secret)) if v
         }
         ours = {"AlertTopic": topic} if topic else {}
         if bucket:
             ours["OrgResultsBucket.Arn"] = f"arn:aws:s3:::{bucket}"
-        context: dict[str, str | list[str]] = {"aws:SecureTransport": "true"}  # boto3 calls over TLS
-        if tag_keys:
-            context["aws:TagKeys"] = tag_keys.split(",")
+        context: dict[str, Any] = {"aws:SecureTransport": "true", **json.loads(request)}  # boto3: always TLS
         if function in SPOKE_LOGICAL:
             cases.append(_spoke_case(function, action, resource, names, context))
             continue

@@ -91,6 +91,23 @@ TABLE: dict[str, tuple[list[str], list[str]]] = {
             "123456789012\n210987654321",
         ],
     ),
+    "LeakedKeySummaryRegions": (
+        [
+            "",
+            "eu-west-1",
+            "eu-west-1,ap-northeast-1",
+            " us-west-2 , eu-central-1 ",
+            "eu-west-1,eu-west-2,eu-west-3,eu-north-1,eu-south-1",
+        ],
+        [
+            "eu-west",
+            "EU-WEST-1",
+            "eu-west-1;us-east-1",
+            "eu-west-1,",
+            "eu-west-1,eu-west-2,eu-west-3,eu-north-1,eu-south-1,eu-central-1",
+            "eu-west-1\nus-east-1",
+        ],
+    ),
     "OrganizationId": (
         ["", "o-a1b2c3d4e5", "o-" + "a" * 32],
         ["o-", "o-a1b2c3d4", "o-" + "a" * 33, "O-A1B2C3D4E5", "r-a1b2", "o-a1b2c3d4e5;x", "o-a1b2c3d4e5\n"],
@@ -213,6 +230,7 @@ PATTERN_ONLY = {
     ("AllowedVpceIds", "vpce-01234567,"): "the model skips empty list items",
     ("AllowedVpceAccounts", "111122223333,"): "the model skips empty list items",
     ("AllowedVpceOrgId", " o-a1b2c3d4e5"): "the model strips surrounding white space",
+    ("LeakedKeySummaryRegions", "eu-west-1,"): "the model skips empty list items",
     ("GroupName", "x\n"): "the model strips surrounding white space",
     ("PolicyName", "policy\n"): "the model strips surrounding white space",
     ("SlackSecretArn", f"{SECRET_ARN}\n"): "the model strips surrounding white space",

@@ -55,6 +55,8 @@ NO_RESOURCE_LEVEL = {
     "iam:GetAccountAuthorizationDetails",
     "iam:GetAccountSummary",
     "iam:ListVirtualMFADevices",
+    "sts:GetAccessKeyInfo",
+    "cloudtrail:LookupEvents",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }
@@ -84,6 +86,8 @@ PARAMETER_OF = {
     "IAM_GUARD_OWNER_TAG_KEY": "OwnerTagKey",
     "IAM_GUARD_DEFAULT_OWNER": "DefaultOwner",
     "IAM_GUARD_WARNING_DAYS": "WarningDays",
+    "IAM_GUARD_LEAKED_KEY_ACTION": "LeakedKeyAction",
+    "IAM_GUARD_LEAKED_KEY_SUMMARY_REGIONS": "LeakedKeySummaryRegions",
 }
 
 

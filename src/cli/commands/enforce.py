@@ -41,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.aws.cloudformation import CloudFormationGateway
+    from core.aws.cloudtrail import CloudTrailGateway
     from core.aws.iam import IamGateway
     from core.enforce.actions import GuardrailCache
     from core.enforce.enforcer import enforce
@@ -61,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         cache=GuardrailCache(),
         # With --stack-name, changes to the stack's resources are recognised (its own updates told apart).
         cloudformation=CloudFormationGateway() if settings.stack_name else None,
+        trail=CloudTrailGateway,  # what a leaked key did (Health events only)
     )
     print(json.dumps(result.to_dict(), indent=2))
     return 0

@@ -147,6 +147,34 @@ class IamGateway(Gateway):
         used = response.get("AccessKeyLastUsed", {}).get("LastUsedDate")
         return used if isinstance(used, datetime) else None
 
+    @requires("iam:GetAccessKeyLastUsed")
+    def access_key_user(self, access_key_id: str) -> tuple[str, str]:
+        """Whose key this is and where it was last used: (user name, region; '' if never used).
+
+        Raises ``NotFoundError`` when the account has no such key (deleted, or never existed).
+        """
+        response = self._call("GetAccessKeyLastUsed", AccessKeyId=access_key_id)
+        used = response.get("AccessKeyLastUsed", {})
+        region = used.get("Region", "")
+        return str(response.get("UserName", "")), region if region and region != "N/A" else ""
+
+    @requires("iam:ListAttachedUserPolicies")
+    def list_attached_user_policies(self, user_name: str) -> list[str]:
+        return [
+            p["PolicyArn"]
+            for p in self._pages("ListAttachedUserPolicies", "AttachedPolicies", UserName=user_name)
+        ]
+
+    @requires("iam:AttachUserPolicy")
+    def attach_user_policy(self, user_name: str, policy_arn: str) -> None:
+        self._call("AttachUserPolicy", UserName=user_name, PolicyArn=policy_arn)
+
+    @requires("iam:PutUserPolicy")
+    def put_user_policy(self, user_name: str, policy_name: str, document: dict[str, Any]) -> None:
+        self._call(
+            "PutUserPolicy", UserName=user_name, PolicyName=policy_name, PolicyDocument=policy_json(document)
+        )
+
     @requires("iam:UpdateAccessKey")
     def deactivate_access_key(self, user_name: str, access_key_id: str) -> None:
         self._call("UpdateAccessKey", UserName=user_name, AccessKeyId=access_key_id, Status="Inactive")

@@ -22,7 +22,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from core.aws.cloudformation import CloudFormationGateway
+from core.aws.cloudtrail import CloudTrailGateway
 from core.aws.iam import IamGateway, permissions_of
+from core.aws.sts import KeyOwnerGateway
 from core.enforce import alerts
 from core.enforce.commands import (
     EnrolUser,
@@ -64,6 +66,18 @@ REQUIRED_PERMISSIONS: frozenset[str] = (
         IamGateway.deactivate_mfa_device,
     )
     | permissions_of(CloudFormationGateway.stack)
+    # A leaked access key (core.enforce.leak): whose key, corroborate, deactivate, revoke, quarantine.
+    | permissions_of(
+        KeyOwnerGateway.access_key_account,
+        IamGateway.access_key_user,
+        IamGateway.list_access_keys,
+        IamGateway.list_attached_user_policies,
+        IamGateway.deactivate_access_key,
+        IamGateway.put_user_policy,
+        IamGateway.tag_user,
+        IamGateway.attach_user_policy,
+    )
+    | permissions_of(CloudTrailGateway.events_of_access_key)
 )
 
 
@@ -114,6 +128,12 @@ EnforcementAction = Literal[
     "infrastructure-changed",  # IAM Guard's own resources, by its stack's CloudFormation update
     "infrastructure-tampered",
     "owner-changed",  # the owner tag set, changed or removed: alerted
+    "leaked-key-deactivated",  # a leaked access key AWS corroborates made Inactive (core.enforce.leak)
+    "leaked-key-already-inactive",
+    "leaked-key-alerted",  # LeakedKeyAction=alert, a root key, another account's, deleted, or none named
+    "leaked-key-unverified",  # AWS does not corroborate the report: nothing changed
+    "quarantine-restored",  # AWS's quarantine policy re-attached while an exposed key exists
+    "quarantine-detached",  # detached once every exposed key was deleted: the intended end
     "ignored",
 ]
 
@@ -138,6 +158,9 @@ class Run:
     meta: EventMeta
     sleep: Callable[[float], None]
     cloudformation: CloudFormationGateway | None = None
+    sts: KeyOwnerGateway | None = None  # the leaked-key response asks STS whose a key is (core.enforce.leak)
+    # CloudTrail per region, for the summary of what a leaked key did (none: no summary)
+    trail: Callable[[str], CloudTrailGateway] | None = None
     tamper: bool = False
     guardrail: str = "not-checked"
     changes: list[Change] = field(default_factory=list)

@@ -114,6 +114,29 @@ class InfrastructureChanged(NamedTuple):
     by_cloudformation: bool  # made by CloudFormation (this stack's update, if it is running)
 
 
+class LeakedKeyReported(NamedTuple):
+    """AWS says these access keys leaked (a Health RISK event), or a person says so (``iam-guard respond``).
+
+    Nothing in it is trusted: the responder asks IAM and STS whose each key is before acting.
+    """
+
+    meta: EventMeta
+    access_key_ids: tuple[str, ...]
+    origin: str  # "health" (an AWS Health event) or "manual" (iam-guard respond)
+    event_type: str  # the Health event type code, or "manual"
+    reference: str = ""  # the Health event ARN
+    not_keys: tuple[str, ...] = ()  # entity values that are no access key ID (reported, never acted on)
+    confirmed: bool = False  # a person's decision (respond --apply): no corroboration by AWS needed
+
+
+class QuarantineDetached(NamedTuple):
+    """DetachUserPolicy of AWS's AWSCompromisedKeyQuarantine* policy from a user."""
+
+    meta: EventMeta
+    user_name: str
+    policy_arn: str
+
+
 Command = (
     Ignore
     | EnrolUser
@@ -126,6 +149,8 @@ Command = (
     | OwnerChanged
     | MfaDeviceEnabled
     | InfrastructureChanged
+    | LeakedKeyReported
+    | QuarantineDetached
 )
 
 

@@ -15,7 +15,9 @@ from types import MappingProxyType
 from typing import Any
 
 from core.aws.cloudformation import CloudFormationGateway
+from core.aws.cloudtrail import CloudTrailGateway
 from core.aws.iam import IamGateway
+from core.aws.sts import KeyOwnerGateway
 from core.enforce import alerts
 from core.enforce.actions import (
     Action,
@@ -45,14 +47,17 @@ from core.enforce.commands import (
     HealGuardrail,
     Ignore,
     InfrastructureChanged,
+    LeakedKeyReported,
     MfaDeviceEnabled,
     OwnerChanged,
+    QuarantineDetached,
     RestoreMembership,
     RestoreRenamedGroup,
     RootAccessKeyCreated,
     RootPasswordCreated,
 )
 from core.enforce.events import ApiCallEvent
+from core.enforce.leak import keep_quarantine, respond_to_leak
 from core.enforce.routes import command_for
 from core.enforce.watch import Ownership
 from core.guardrail.state import Change
@@ -108,6 +113,8 @@ def enforce(
     sleep: Callable[[float], None] = time.sleep,
     owner: Ownership | None = None,
     cloudformation: CloudFormationGateway | None = None,
+    sts: KeyOwnerGateway | None = None,
+    trail: Callable[[str], CloudTrailGateway] | None = None,
 ) -> EnforcementResult:
     """Handle one event. Expected failures send an ENFORCEMENT_FAILED alert, then propagate.
 
@@ -115,7 +122,7 @@ def enforce(
     tells whether a change CloudFormation made comes from this stack's own update (else it is tampering).
     """
     command = command_for(event, settings, ignore_arns, owner)
-    run = Run(settings, iam, cache, now(), command.meta, sleep, cloudformation)
+    run = Run(settings, iam, cache, now(), command.meta, sleep, cloudformation, sts, trail)
     try:
         outcome = _act(command, run)
     except IamGuardError as exc:
@@ -157,6 +164,8 @@ ACTIONS: Mapping[type[Command], Action] = MappingProxyType(
         ExemptionChanged: after_verifying_guardrail(recheck_exemption, tamper=False),
         OwnerChanged: after_verifying_guardrail(review_owner_change, tamper=False),
         HealGuardrail: after_verifying_guardrail(heal_guardrail, tamper=True),
+        LeakedKeyReported: respond_to_leak,
+        QuarantineDetached: keep_quarantine,
     }
 )
 

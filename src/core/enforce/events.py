@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.enforce.risk import HEALTH_DETAIL_TYPE, HEALTH_SOURCE, HealthDetail
 from core.enforce.watch import (
     WATCHED,
 )
@@ -138,6 +139,7 @@ class ApiCallEvent:
     detail_type: str
     detail: CloudTrailDetail | None
     replay_name: str | None = None
+    health: HealthDetail | None = None  # an AWS Health event's detail (core.enforce.risk)
 
     @classmethod
     def read(cls, f: Fields) -> ApiCallEvent:
@@ -150,6 +152,8 @@ class ApiCallEvent:
         is_watched_call = source in WATCHED_SOURCES and detail_type == CLOUDTRAIL_DETAIL_TYPE
         f.value("detail", required=True)
         detail = CloudTrailDetail.read(f.required_record("detail")) if is_watched_call else None
+        is_health = source == HEALTH_SOURCE and detail_type == HEALTH_DETAIL_TYPE
+        health = HealthDetail.read(f.required_record("detail")) if is_health else None
         return cls(
             version=version,
             id=event_id,
@@ -161,6 +165,7 @@ class ApiCallEvent:
             detail_type=detail_type,
             detail=detail,
             replay_name=f.optional_text("replay-name"),
+            health=health,
         )
 
 

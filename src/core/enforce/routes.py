@@ -25,8 +25,10 @@ from core.enforce.commands import (
     HealGuardrail,
     Ignore,
     InfrastructureChanged,
+    LeakedKeyReported,
     MfaDeviceEnabled,
     OwnerChanged,
+    QuarantineDetached,
     RestoreMembership,
     RestoreRenamedGroup,
     RootAccessKeyCreated,
@@ -44,6 +46,15 @@ from core.enforce.events import (
     TAG_EVENTS,
     ApiCallEvent,
     CloudTrailDetail,
+)
+from core.enforce.risk import (
+    HEALTH_DETAIL_TYPE,
+    HEALTH_SOURCE,
+    RISK_EVENT_CODES,
+    RISK_SERVICE,
+    HealthDetail,
+    is_quarantine_policy,
+    named_keys,
 )
 from core.enforce.watch import WATCHED, Ownership, WatchedService, is_critical, owned_resource
 from core.model.errors import InvalidEventError
@@ -66,9 +77,22 @@ class Call(NamedTuple):
 Parser = Callable[[Call], Command]
 
 
+class Notice(NamedTuple):
+    """What a parser of an event that is not an API call reads: an AWS Health event."""
+
+    meta: EventMeta
+    health: HealthDetail
+    resources: tuple[str, ...]
+    settings: Settings
+
+
+NoticeParser = Callable[[Notice], Command]
+
+
 class Route(NamedTuple):
-    event_source: str  # the CloudTrail eventSource the route expects (a forged mismatch is ignored)
-    parse: Parser
+    event_source: str  # the CloudTrail eventSource the route expects ('' for events not API calls)
+    parse: Parser | None = None  # an API call (CloudTrail)
+    parse_notice: NoticeParser | None = None  # a service's own event (AWS Health)
 
 
 def _api_calls(source: str, event_source: str, names: Iterable[str], parse: Parser) -> dict[EventKey, Route]:
@@ -92,6 +116,13 @@ ROUTES: Mapping[EventKey, Route] = MappingProxyType(
         **_iam(TAG_EVENTS, lambda c: _tag_change(c.meta, c.params, c.settings)),
         **_iam(MFA_EVENTS, lambda c: _mfa_enabled(c.meta, c.detail, c.params)),
         **_iam(POLICY_TAMPER_EVENTS | GROUP_TAMPER_EVENTS, lambda c: _tamper(c.meta, c.params, c.settings)),
+        # AWS's quarantine policy taken off a user (template rule QuarantineDetached, core.enforce.risk).
+        **_iam({"DetachUserPolicy"}, lambda c: _quarantine_detached(c.meta, c.params)),
+        # AWS Health: a leaked access key (template rule HealthRisk, core.enforce.risk).
+        **{
+            (HEALTH_SOURCE, HEALTH_DETAIL_TYPE, code): Route("", parse_notice=lambda n: _leaked_key(n))
+            for code in RISK_EVENT_CODES
+        },
         # IAM Guard's own infrastructure (core.enforce.watch), its IAM roles included: last, so a watched
         # event wins over the same name above, as it always has.
         **{key: route for service in WATCHED for key, route in _watched(service).items()},
@@ -113,6 +144,8 @@ def command_for(
     """
     detail = event.detail
     meta = _meta(event)
+    if event.health is not None:
+        return _notice(event, event.health, meta, settings)
     if detail is None:
         return Ignore(meta, f"not a CloudTrail API call (source {event.source}, {event.detail_type})")
     if detail.errorCode:
@@ -125,11 +158,47 @@ def command_for(
         if detail.eventSource != IAM_EVENT_SOURCE:
             return Ignore(meta, f"event source {detail.eventSource} is not {IAM_EVENT_SOURCE}")
         return Ignore(meta, f"{detail.eventName} is not an event the enforcer handles")
+    if route.parse is None:
+        return Ignore(meta, f"{detail.eventName} is not an event the enforcer handles")
     return route.parse(Call(meta, detail, detail.requestParameters or {}, settings, owner))
+
+
+def _notice(event: ApiCallEvent, health: HealthDetail, meta: EventMeta, settings: Settings) -> Command:
+    route = ROUTES.get((event.source, event.detail_type, health.event_type_code))
+    if health.service != RISK_SERVICE or route is None or route.parse_notice is None:
+        return Ignore(
+            meta, f"Health event {health.service or '?'}/{health.event_type_code or '?'} is not handled"
+        )
+    return route.parse_notice(Notice(meta, health, event.resources, settings))
+
+
+def _leaked_key(notice: Notice) -> Command:
+    keys, other = named_keys(notice.health.entity_values, notice.resources)
+    return LeakedKeyReported(
+        notice.meta, keys, "health", notice.health.event_type_code, notice.health.event_arn, other
+    )
+
+
+def _quarantine_detached(meta: EventMeta, params: dict[str, Any]) -> Command:
+    policy = _text(params.get("policyArn"))
+    if not is_quarantine_policy(policy):
+        return Ignore(meta, f"DetachUserPolicy of {policy or '?'} is not AWS's quarantine policy")
+    return QuarantineDetached(
+        meta, _require(_text(params.get("userName")), meta, "requestParameters.userName"), policy
+    )
 
 
 def _meta(event: ApiCallEvent) -> EventMeta:
     detail = event.detail
+    if event.health is not None:
+        return EventMeta(
+            event_name=event.health.event_type_code or event.detail_type,
+            event_id=event.id,
+            account_id=event.account,
+            region=event.region,
+            actor="",
+            occurred_at=event.time,
+        )
     return EventMeta(
         event_name=detail.eventName if detail else event.detail_type,
         event_id=detail.eventID if detail else event.id,

@@ -44,6 +44,9 @@ class AlertKind(str, Enum):
     INFRASTRUCTURE_CHANGED = "infrastructure-changed"  # the same, by this stack's own CloudFormation update
     ORG_SWEEP_DIGEST = "org-sweep-digest"  # one per organisation sweep (core.org.report)
     OWNER_CHANGED = "owner-changed"  # the owner tag set, changed or removed, by anyone (core.model.owners)
+    LEAKED_KEY_RESPONSE = "leaked-key-response"  # a leaked access key: what was done (core.enforce.leak)
+    LEAKED_KEY_UNVERIFIED = "leaked-key-unverified"  # a leak report AWS does not corroborate: nothing done
+    QUARANTINE_DETACHED = "quarantine-detached"  # AWS's AWSCompromisedKeyQuarantine* policy detached
 
 
 @dataclass(frozen=True)

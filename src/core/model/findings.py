@@ -48,6 +48,7 @@ FindingKind = Literal[
     "access-key-unused",
     "access-key-old",
     "two-active-keys",
+    "access-key-exposed",
     "exempt",
     "guardrail-drift",
     "guard-escape",
@@ -63,6 +64,7 @@ CONSOLE_UNUSED: Final = "console-unused"
 ACCESS_KEY_UNUSED: Final = "access-key-unused"
 ACCESS_KEY_OLD: Final = "access-key-old"
 TWO_ACTIVE_KEYS: Final = "two-active-keys"
+ACCESS_KEY_EXPOSED: Final = "access-key-exposed"  # a leaked key still on the user, or AWS's quarantine
 EXEMPT: Final = "exempt"
 GUARDRAIL_DRIFT: Final = "guardrail-drift"  # the secured group or the guardrail policy is not as intended
 GUARD_ESCAPE: Final = "guard-escape"  # a door around the guardrail (core.sweep.escape); severity per door
@@ -78,6 +80,7 @@ SEVERITY: Mapping[FindingKind, Severity] = {
     ACCESS_KEY_UNUSED: Severity.MEDIUM,
     ACCESS_KEY_OLD: Severity.LOW,
     TWO_ACTIVE_KEYS: Severity.LOW,
+    ACCESS_KEY_EXPOSED: Severity.CRITICAL,
     ROOT_NO_CREDENTIALS: Severity.INFO,
     EXEMPT: Severity.INFO,
     GUARDRAIL_DRIFT: Severity.CRITICAL,
@@ -111,6 +114,7 @@ CONTROLS: Mapping[FindingKind, Controls] = {
     ACCESS_KEY_UNUSED: Controls(("IAM.8", "IAM.22"), ("1.12",)),
     ACCESS_KEY_OLD: Controls(("IAM.3",), ("1.14",)),
     TWO_ACTIVE_KEYS: Controls((), ("1.13",)),
+    ACCESS_KEY_EXPOSED: Controls((), ()),
     EXEMPT: Controls((), ()),
     GUARDRAIL_DRIFT: Controls((), ()),
     GUARD_ESCAPE: Controls((), ()),
@@ -169,6 +173,7 @@ _ACTION = {
     ACCESS_KEY_UNUSED: "Deactivate the unused key (aws iam update-access-key); delete it once nothing broke.",
     ACCESS_KEY_OLD: "Rotate the key: create one, move the workload to it, deactivate and delete the old one.",
     TWO_ACTIVE_KEYS: "Finish the rotation: deactivate, then delete, the key no longer in use.",
+    ACCESS_KEY_EXPOSED: "Delete the leaked key once its workload has a new one, then remove the quarantine.",
     EXEMPT: "Review the exemption; remove the tag or setting when it is no longer needed.",
     GUARD_ESCAPE: (
         "Put the guardrail's DenyAllOutsideAllowedNetworks statement on each role named (MFA or "
@@ -258,6 +263,7 @@ class UserRecord:
     created: datetime
     groups: frozenset[str]
     tags: Mapping[str, str]
+    policies: frozenset[str] = frozenset()  # attached managed policy ARNs
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,8 @@ FORWARD_ROLE = "IAMGuardForwardRole"  # puts a member's IAM events on the hub's 
 SPOKE_ROLES = (AUDIT_ROLE, ENFORCE_ROLE, FORWARD_ROLE)
 FORWARD_RULE = "IAMGuardForward"  # the 12 IAM events, as the single-account rule matches them
 SPOKE_CHANGES_RULE = "IAMGuardForwardSpokeChanges"  # changes to the spoke's own roles and rules
-SPOKE_RULES = (FORWARD_RULE, SPOKE_CHANGES_RULE)
+FORWARD_HEALTH_RULE = "IAMGuardForwardHealth"  # AWS Health's leaked-key events (core.enforce.risk)
+SPOKE_RULES = (FORWARD_RULE, SPOKE_CHANGES_RULE, FORWARD_HEALTH_RULE)
 # The role CloudFormation StackSets uses in members (service-managed: stacksets-exec-<hash>).
 # Only the service-managed name: a self-managed AWSCloudFormationStackSetExecutionRole is a name any
 # member administrator can create (IAM Guard's spoke StackSet is service-managed).
@@ -74,7 +75,7 @@ STACKSET_EXECUTION_ROLES = ("stacksets-exec-*",)
 # the group); the optional IAMGuardDenyUnenrolled SCP lets IAM users without it do nothing but MFA setup.
 ENROLLED_TAG_KEY = "iam-guard:enrolled"
 ENROLLED_TAG_VALUE = "true"
-SPOKE_RULE_PREFIX = "IAMGuardForward"  # IAMGuardForward, IAMGuardForwardSpokeChanges
+SPOKE_RULE_PREFIX = "IAMGuardForward"  # IAMGuardForward, IAMGuardForwardSpokeChanges, IAMGuardForwardHealth
 
 
 def spoke_stackset_name(stack: str) -> str:
@@ -131,3 +132,13 @@ def same_iam_name(a: str, b: str) -> bool:
 def name_of_arn(arn: str) -> str:
     """The last path segment of an IAM ARN (``...:group/iam-guard/X`` -> ``X``); a bare name stays."""
     return arn.rsplit("/", 1)[-1] if "/" in arn else arn.rsplit(":", 1)[-1]
+
+
+# A leaked access key (core.enforce.leak; the sweep's access-key-exposed finding).
+EXPOSED_KEYS_TAG = "iam-guard:exposed-keys"  # the user's leaked key IDs, space-separated
+_AWS_QUARANTINE = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AWSCompromisedKeyQuarantine(V\d+)?$")
+
+
+def is_aws_quarantine_policy(arn: str) -> bool:
+    """AWS's ``AWSCompromisedKeyQuarantine`` managed policy, any version (V2, V3, V4 ...)."""
+    return bool(_AWS_QUARANTINE.match(arn))

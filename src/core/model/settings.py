@@ -16,6 +16,10 @@ from core.model import naming
 from core.model.errors import SettingsError
 
 MfaMode = Literal["strict", "console"]
+LeakedKeyAction = Literal["deactivate", "alert"]
+LEAKED_KEY_ACTIONS: tuple[str, ...] = ("deactivate", "alert")
+MAX_SUMMARY_REGIONS = 5
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
 DEFAULT_GROUP_NAME = "IAMGuardSecuredUsers"
 DEFAULT_POLICY_NAME = "IAMGuardSecureIAMPolicy"
@@ -60,6 +64,8 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_OWNER_TAG_KEY": "owner_tag_key",
     "IAM_GUARD_DEFAULT_OWNER": "default_owner",
     "IAM_GUARD_WARNING_DAYS": "warning_days",
+    "IAM_GUARD_LEAKED_KEY_ACTION": "leaked_key_action",
+    "IAM_GUARD_LEAKED_KEY_SUMMARY_REGIONS": "leaked_key_summary_regions",
 }
 _LIST_FIELDS = {
     "allowed_cidrs",
@@ -68,6 +74,7 @@ _LIST_FIELDS = {
     "exempt_users",
     "org_exclude_accounts",
     "warning_days",
+    "leaked_key_summary_regions",
 }
 _BOOL_FIELDS = {
     "ip_restriction",
@@ -150,6 +157,11 @@ class Settings:
         """The secrets to protect: ``protect_secrets`` and the Slack webhook's secret, each once."""
         slack = (self.slack_secret_arn,) if self.slack_secret_arn else ()
         return tuple(dict.fromkeys((*self.protect_secrets, *slack)))
+
+    # A leaked access key that AWS corroborates (core.enforce.leak): made Inactive, or only alerted about.
+    leaked_key_action: LeakedKeyAction = "deactivate"
+    # Regions whose CloudTrail the leaked-key summary reads besides us-east-1 (none: the key's last-used one).
+    leaked_key_summary_regions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -259,6 +271,28 @@ def _account_ids_in_order(value: Any) -> tuple[str, ...]:
         if not naming.ACCOUNT_ID.match(account):
             raise ValueError(f"{account!r} is not an AWS account ID (12 digits)")
     return tuple(dict.fromkeys(ids))
+
+
+def _one_of(allowed: tuple[str, ...]) -> Check:
+    def check(value: Any) -> str:
+        if value not in allowed:
+            raise ValueError("should be " + " or ".join(repr(a) for a in allowed))
+        return str(value)
+
+    return check
+
+
+def _regions(most: int) -> Check:
+    def check(value: Any) -> tuple[str, ...]:
+        regions = tuple(dict.fromkeys(_strings(value)))
+        for region in regions:
+            if not _REGION.match(region):
+                raise ValueError(f"{region!r} is not an AWS region name (e.g. eu-west-1)")
+        if len(regions) > most:
+            raise ValueError(f"{len(regions)} regions given, at most {most}")
+        return regions
+
+    return check
 
 
 def _mfa_mode(value: Any) -> str:
@@ -392,6 +426,8 @@ _CHECKS: dict[str, Check] = {
         _matching(_TABLE_NAME, "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)")
     ),
     "protect_secrets": _secret_arns,
+    "leaked_key_action": _one_of(LEAKED_KEY_ACTIONS),
+    "leaked_key_summary_regions": _regions(MAX_SUMMARY_REGIONS),
 }
 SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 

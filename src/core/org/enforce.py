@@ -15,6 +15,7 @@ from typing import Any
 
 from core.aws.assume import Assumer, role_arn
 from core.aws.iam import IamGateway
+from core.aws.sts import KeyOwnerGateway
 from core.enforce.actions import EnforcementAction, GuardrailCache, utc_now
 from core.enforce.commands import EventMeta
 from core.enforce.enforcer import EnforcementResult, enforce, enforcement_failed_alert
@@ -42,6 +43,7 @@ def enforce_member_event(
     cache: GuardrailCache,
     ignore_arns: frozenset[str] = frozenset(),
     now: Callable[[], datetime] = utc_now,
+    key_owner: KeyOwnerGateway | None = None,
 ) -> EnforcementResult:
     """``raw["account"]`` names the member; nothing is written in any other account."""
     event = parse_event(raw)
@@ -69,6 +71,8 @@ def enforce_member_event(
             cache=cache,
             ignore_arns=ignore_arns | {role_arn(account, role_name)},
             now=now,
+            # Whose a leaked key is: asked with the hub's own credentials (STS answers for any account).
+            sts=key_owner or KeyOwnerGateway(),
         )
     except AccessDeniedError:
         assumer.forget(account, role_name, "enforce")  # a reused session must not keep failing

@@ -17,6 +17,7 @@ from typing import Any
 from core.model.naming import (  # the spoke's fixed names live with every other name
     AUDIT_ROLE,
     ENFORCE_ROLE,
+    FORWARD_HEALTH_RULE,
     FORWARD_ROLE,
     FORWARD_RULE,
     SPOKE_CHANGES_RULE,
@@ -31,6 +32,7 @@ from core.model.validation import FieldError, Fields
 __all__ = [  # re-exported: the spoke's names, read here by the hub's code and tests
     "AUDIT_ROLE",
     "ENFORCE_ROLE",
+    "FORWARD_HEALTH_RULE",
     "FORWARD_ROLE",
     "FORWARD_RULE",
     "SPOKE_CHANGES_RULE",

@@ -42,6 +42,7 @@ from core.aws.securityhub import GENERATOR_PREFIX, Target
 from core.model.alerts import Severity
 from core.model.credential_report import ROOT
 from core.model.findings import (
+    ACCESS_KEY_EXPOSED,
     ACCESS_KEY_OLD,
     ACCESS_KEY_UNUSED,
     ACCESS_KEY_WITHOUT_MFA,
@@ -133,6 +134,7 @@ _TITLES = {
     ACCESS_KEY_UNUSED: "IAM user access key unused",
     ACCESS_KEY_OLD: "IAM user access key not rotated",
     TWO_ACTIVE_KEYS: "IAM user with two active access keys",
+    ACCESS_KEY_EXPOSED: "IAM user access key leaked (exposed or quarantined by AWS)",
     ROOT_NO_CREDENTIALS: "Root user has no credentials",
     ROOT_ACCESS_KEY: "Root user has an access key",
     GUARDRAIL_DRIFT: "IAM Guard guardrail differs from its definition",

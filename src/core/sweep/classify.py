@@ -14,6 +14,7 @@ from core.model.credential_report import ROOT, AccessKeySlot, CredentialRecord
 from core.model.exemptions import exemption_for
 from core.model.findings import (
     _ACTION,
+    ACCESS_KEY_EXPOSED,
     ACCESS_KEY_OLD,
     ACCESS_KEY_UNUSED,
     ACCESS_KEY_WITHOUT_MFA,
@@ -39,7 +40,7 @@ from core.model.findings import (
     UserRecord,
     sort_findings,
 )
-from core.model.naming import same_iam_name
+from core.model.naming import EXPOSED_KEYS_TAG, is_aws_quarantine_policy, same_iam_name
 from core.model.owners import resolve_owner
 from core.model.settings import Settings
 
@@ -148,13 +149,16 @@ def _describe_root_keys(root: RootCredentials) -> str:
 def user_findings(
     user: UserRecord, creds: Credentials | None, settings: Settings, now: datetime
 ) -> list[Finding]:
-    """One finding per kind that applies to this user (an exempt user gets only ``exempt``)."""
+    """One finding per kind that applies to this user (an exempt user gets only ``exempt``, and
+    ``access-key-exposed``: a leaked key matters whoever holds it)."""
+    exposed = exposed_finding(user, creds)
     exemption = exemption_for(user.name, user.tags, settings, now.date())
     if exemption is not None:
         until = None
         if exemption.until is not None:
             until = datetime.combine(exemption.until, time.max, tzinfo=UTC)
         return [
+            *exposed,
             Finding(
                 user.name,
                 EXEMPT,
@@ -164,10 +168,10 @@ def user_findings(
                 deadline=until,
                 detail=exemption.reason,
                 action=_ACTION[EXEMPT],
-            )
+            ),
         ]
     note = _lapsed_exemption_note(user.tags, settings)
-    results: list[Finding] = []
+    results: list[Finding] = list(exposed)
     deadline = user.created + timedelta(days=settings.grace_days)
     status: Status = GRACE if now < deadline else VIOLATION
     kind = mfa_finding_kind(creds)
@@ -217,6 +221,32 @@ def user_findings(
                 )
             )
     return results
+
+
+def exposed_finding(user: UserRecord, creds: Credentials | None) -> list[Finding]:
+    """``access-key-exposed``: AWS's quarantine policy is on the user, or keys the leaked-key responder
+    listed in ``iam-guard:exposed-keys`` while the credential report still shows the user holding a key
+    (the report names no key IDs: deleting the leaked keys ends the finding)."""
+    quarantine = sorted(p.rsplit("/", 1)[-1] for p in user.policies if is_aws_quarantine_policy(p))
+    listed = user.tags.get(EXPOSED_KEYS_TAG, "").split()
+    holds_a_key = creds is not None and any(k.last_rotated is not None or k.active for k in creds.keys)
+    if not quarantine and not (listed and holds_a_key):
+        return []
+    parts = [f"leaked key(s) {' '.join(listed)} listed by IAM Guard"] if listed and holds_a_key else []
+    if quarantine:
+        parts.append(f"AWS's {', '.join(quarantine)} attached")
+    return [
+        Finding(
+            user.name,
+            ACCESS_KEY_EXPOSED,
+            SEVERITY[ACCESS_KEY_EXPOSED],
+            VIOLATION,
+            since=user.created,
+            detail="; ".join(parts),
+            action=_ACTION[ACCESS_KEY_EXPOSED],
+            source=creds.source if creds else "report",
+        )
+    ]
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,11 @@ def _user_record(detail: dict[str, Any]) -> UserRecord:
         created=_aware(created) if isinstance(created, datetime) else _EPOCH,
         groups=frozenset(str(g) for g in detail.get("GroupList") or []),
         tags=tags_to_dict(detail.get("Tags") or []),
+        policies=frozenset(
+            str(p.get("PolicyArn", ""))
+            for p in detail.get("AttachedManagedPolicies") or []
+            if isinstance(p, dict)
+        ),
     )
 
 
