@@ -110,7 +110,8 @@ def check_audit_flags(args: argparse.Namespace) -> None:
 def run_audit(
     args: argparse.Namespace, settings: Settings, sink: Any, *, guardrail: GuardrailMode = "presence"
 ) -> int:
-    from core.aws.assume import RoleAssumer, client_config, new_session
+    from core.aws.assume import POOL, RoleAssumer, new_session
+    from core.aws.clients import client
     from core.aws.organizations import OrganizationsGateway
     from core.aws.sts import caller_account_id
     from core.org.fanout import FanOutSettings
@@ -129,10 +130,8 @@ def run_audit(
             ),
         ),
     )
-    caller = caller_account_id(session.client("sts", region_name="us-east-1", config=client_config()))
-    organizations = OrganizationsGateway(
-        session.client("organizations", region_name="us-east-1", config=client_config())
-    )
+    caller = caller_account_id(client("sts", session=session, **POOL))
+    organizations = OrganizationsGateway(client("organizations", session=session, **POOL))
     result = sweep_organization(
         organizations,
         caller_account_id=caller,

@@ -99,3 +99,39 @@ def test_the_metric_check_sees_a_name_written_out() -> None:
     )
 
     assert metric_names_written_out(planted) == [1]
+
+
+FACTORY = SRC / "core" / "aws" / "clients.py"
+
+
+def boto3_client_builds(tree: ast.AST) -> list[int]:
+    """Lines building a boto3 client or session by hand: ``x.client(..., region_name=/config=...)``,
+    ``boto3.client(...)``, ``boto3.Session(...)``, ``boto3.setup_default_session(...)``."""
+    lines = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        target = node.func.value
+        by_boto3 = isinstance(target, ast.Name) and target.id == "boto3"
+        configured = node.func.attr == "client" and {k.arg for k in node.keywords} & {"region_name", "config"}
+        if by_boto3 or configured:
+            lines.append(node.lineno)
+    return lines
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in sorted(SRC.rglob("*.py")) if p != FACTORY], ids=lambda p: str(p.relative_to(SRC))
+)
+def test_only_the_client_factory_imports_boto3_or_builds_a_client(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+
+    assert "boto3" not in {n.split(".")[0] for n in imported(tree)}, "use core.aws.clients"
+    assert boto3_client_builds(tree) == [], "build clients with core.aws.clients.client"
+
+
+def test_the_factory_check_sees_a_hand_built_client() -> None:
+    planted = ast.parse(
+        "import boto3\nboto3.client('iam')\ns.client('sts', region_name='us-east-1')\naccess.client('iam')\n"
+    )
+
+    assert boto3_client_builds(planted) == [2, 3]

@@ -20,10 +20,9 @@ from core.model.naming import ENFORCER_FUNCTION, ENFORCER_RULE, resource_name
 
 
 def _client(service: str) -> Any:
-    import boto3
-    from botocore.config import Config
+    from core.aws.clients import client
 
-    return boto3.client(service, config=Config(retries={"total_max_attempts": 1}))
+    return client(service)
 
 
 class InfrastructureGateway:
