@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, Settings, build_settings
 
@@ -132,3 +136,89 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
     if "exempt_users" in values:
         values["exempt_users"] = frozenset(values["exempt_users"])
     return build_settings(**{**values, **extra})  # what the command fixes wins over its flags
+
+
+# --- where AWS is: the AWS CLI's conventions ----------------------------------------------------------
+
+CLI_MAX_ATTEMPTS = 3  # per call: a refused endpoint fails in about a second, a silent one in 3 x read timeout
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_PROFILE = re.compile(r"^[\w.@+=,:/-]{1,128}$")
+
+
+def _region(text: str) -> str:
+    if not _REGION.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an AWS region (e.g. us-east-1)")
+    return text
+
+
+def _profile(text: str) -> str:
+    if not _PROFILE.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a profile name")
+    return text
+
+
+def _endpoint_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an endpoint URL (http(s)://host[:port][/path])")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} has a port that is not a number") from None
+    return text
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 600:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"{text} is outside 0..600 seconds")
+    return value
+
+
+def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--profile``, ``--region``, ``--endpoint-url``, ``--read-timeout``: as the AWS CLI has them."""
+    group = parser.add_argument_group("AWS connection (as the AWS CLI)")
+    group.add_argument(
+        "--profile", type=_profile, metavar="NAME", help="named profile (default: AWS_PROFILE)"
+    )
+    group.add_argument(
+        "--region",
+        type=_region,
+        metavar="REGION",
+        help="region of the regional calls, such as Security Hub (default: AWS_REGION, AWS_DEFAULT_REGION, "
+        "the profile's, us-east-1); IAM is global and is always reached through us-east-1",
+    )
+    group.add_argument(
+        "--endpoint-url", type=_endpoint_url, metavar="URL", help="send every AWS call to this URL"
+    )
+    group.add_argument(
+        "--read-timeout",
+        type=_seconds,
+        metavar="S",
+        help="seconds to wait for an answer, per attempt (20; at most 3 attempts per call)",
+    )
+
+
+def connect_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> None:
+    """Point every client of this process (``core.aws.clients``) where the flags and AWS variables say.
+
+    As the AWS CLI: ``--profile`` over ``AWS_PROFILE`` (boto3 reads that one itself); ``--region`` over
+    ``AWS_REGION`` over ``AWS_DEFAULT_REGION`` over the profile's region; ``AWS_ENDPOINT_URL`` as boto3
+    reads it unless ``--endpoint-url`` is given.
+    """
+    from core.aws.clients import READ_TIMEOUT, Connection, configure
+
+    env = os.environ if environ is None else environ
+    region = getattr(args, "region", None) or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
+    configure(
+        Connection(
+            profile=getattr(args, "profile", None),
+            region=region,
+            endpoint_url=getattr(args, "endpoint_url", None),
+            read_timeout=getattr(args, "read_timeout", None) or READ_TIMEOUT,
+            max_attempts=CLI_MAX_ATTEMPTS,
+        )
+    )

@@ -100,7 +100,7 @@ def test_an_assume_role_denied_in_one_account_fails_that_account_only(
 def test_writes_assume_the_write_role_only_in_accounts_that_need_one(
     small_org: Org, sts_calls: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, document, err = audit_json(capsys)
+    code, document, err = audit_json(capsys, "--apply")
 
     assert code == 0, err
     needing = {a for i, a in enumerate(small_org.members) if i % 3 == 0}  # carol outside the group
@@ -126,7 +126,7 @@ def test_a_denied_write_role_fails_the_finding_and_the_exit_status(
     victim = small_org.members[0]
     sts_calls["deny"].add(f"arn:aws:iam::{victim}:role/IAMGuardEnforceRole")
 
-    code, document, err = audit_json(capsys)
+    code, document, err = audit_json(capsys, "--apply")
 
     entry = next(a for a in document["accounts"] if a["account_id"] == victim)
     (carol,) = [f for f in entry["findings"] if f["user"] == "carol"]

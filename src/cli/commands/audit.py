@@ -1,5 +1,10 @@
 """``iam-guard audit``: run the sweep against the current credentials and print the findings.
 
+Read-only by default: no IAM write of any kind; enrolments, heals and remediations are reported as
+``would-enrol`` / ``would-heal`` / ``would-remediate``. ``--apply`` makes the IAM writes the other flags
+ask for (enrolment always, healing with ``--heal-guardrail``, key deactivation with ``--remediate`` /
+``--remediate-unused-keys``); ``--dry-run`` is still accepted and means read-only.
+
 stdout: the result only (table, JSON or CSV). Exit 0 when the sweep ran, findings or not; 1 on an AWS
 failure (including a failed enrolment/remediation/heal, an undelivered alert, or findings that did not
 reach Security Hub, each named), after printing what ran; 2 on bad arguments. The account ID comes from
@@ -22,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from cli.delivery import add_delivery_arguments, sink_from_args
 from cli.options import (
+    add_aws_arguments,
     add_policy_arguments,
     add_self_protection_arguments,
     add_target_arguments,
@@ -29,7 +35,7 @@ from cli.options import (
     whole_number,
 )
 from cli.org import add_audit_org_arguments, check_audit_flags
-from core.model.errors import SettingsError
+from core.model.errors import InvalidInputError, SettingsError
 from core.model.settings import MAX_HYGIENE_DAYS
 from core.sweep.output import FORMATS
 
@@ -41,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
     add_target_arguments(parser)
     group = parser.add_argument_group("sweep")
+    group.add_argument(
+        "--apply",
+        action="store_true",
+        help="make the IAM changes the sweep finds: enrol (always), heal (--heal-guardrail), deactivate "
+        "keys (--remediate, --remediate-unused-keys); without it the audit is read-only",
+    )
     group.add_argument(
         "--grace-days", type=_grace_days, metavar="N", help="days after user creation before MFA is due (7)"
     )
@@ -82,6 +94,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_self_protection_arguments(parser)
     add_delivery_arguments(parser)
     add_audit_org_arguments(parser)
+    add_aws_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
     mode = guardrail_mode(args)
     # Without policy flags no policy is rendered, so the network settings do not apply.
     fixed = {} if mode != "presence" else {"ip_restriction": False}
-    settings = settings_from_args(args, security_hub=args.security_hub, **fixed)
+    # Read-only unless --apply: no IAM write of any kind (delivery and Security Hub are output, not writes).
+    settings = settings_from_args(args, security_hub=args.security_hub, dry_run=read_only(args), **fixed)
     _recorder, sink = sink_from_args(args)
     if args.org:  # the same sweep in every member account (cli.org)
         return run_audit(args, settings, sink, guardrail=mode)
@@ -129,6 +143,15 @@ def run(args: argparse.Namespace) -> int:
     if imported:  # its own line: every finding that did not reach Security Hub is named
         print(f"iam-guard audit: {imported}", file=sys.stderr)
     return 1 if problems or imported else 0
+
+
+def read_only(args: argparse.Namespace) -> bool:
+    """True unless ``--apply``; ``--dry-run`` still means read-only, and contradicts ``--apply``."""
+    if args.apply and args.dry_run:
+        raise InvalidInputError(
+            "--apply and --dry-run contradict each other: give one (read-only is the default)"
+        )
+    return not args.apply
 
 
 def guardrail_mode(args: argparse.Namespace) -> GuardrailMode:

@@ -43,6 +43,7 @@ class Connection:
     region: str | None = None  # for the regional services only
     endpoint_url: str | None = None
     read_timeout: float = READ_TIMEOUT
+    max_attempts: int = 6  # per call, by core.aws.gateway.Retrier (the CLI: 3)
 
 
 @dataclass
