@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.model.errors import AwsError, InvalidInputError
 from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, Settings, build_settings
 
 
@@ -31,7 +32,7 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--mfa-mode",
         choices=("strict", "console"),
-        default="strict",
+        default=None,  # strict (Settings' default), unless --from-stack says otherwise
         help="strict (default): MFA also gates access keys; console: the seed's behaviour",
     )
     group.add_argument(
@@ -106,8 +107,69 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--dry-run", action="store_true", help="change nothing; say what would be done")
 
 
+FROM_STACK_VAR = "IAM_GUARD_FROM_STACK"  # the only IAM_GUARD_* variable the CLI reads
+_STACK = re.compile(
+    r"^(arn:aws[\w-]*:cloudformation:[\w-]+:\d{12}:stack/)?[A-Za-z][A-Za-z0-9-]{0,127}(/[\w-]+)?$"
+)
+
+
+def _stack(text: str) -> str:
+    if not _STACK.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a CloudFormation stack name")
+    return text
+
+
+def add_from_stack_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from-stack",
+        type=_stack,
+        metavar="NAME",
+        help=f"take the guardrail and sweep settings of this deployed IAM Guard stack (us-east-1; also "
+        f"{FROM_STACK_VAR}); flags given override them; never its DryRun, Remediate or delivery",
+    )
+
+
+def from_stack_name(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> str | None:
+    """``--from-stack``, else ``IAM_GUARD_FROM_STACK`` (checked like the flag), else None."""
+    if not hasattr(args, "from_stack"):
+        return None
+    if args.from_stack:
+        return str(args.from_stack)
+    raw = (os.environ if environ is None else environ).get(FROM_STACK_VAR, "").strip()
+    if not raw:
+        return None
+    try:
+        return _stack(raw)
+    except argparse.ArgumentTypeError as exc:
+        raise InvalidInputError(f"{FROM_STACK_VAR}: {exc}") from None
+
+
+def deployed_settings(stack: str) -> dict[str, Any]:
+    """The settings ``--from-stack`` takes from the deployed stack (``DescribeStacks``, in us-east-1)."""
+    from core.aws.cloudformation import CloudFormationGateway
+    from core.model.stack_settings import settings_of_stack
+
+    try:
+        facts = CloudFormationGateway().stack(stack)
+    except AwsError as exc:
+        if exc.code == "ValidationError":  # CloudFormation's answer for a stack that is not there
+            raise InvalidInputError(
+                f"--from-stack {stack}: no such stack in us-east-1 ({exc.aws_message})"
+            ) from None
+        raise
+    return settings_of_stack(facts.name, facts.parameters)
+
+
+def _given(value: Any) -> bool:
+    return value is not None and value is not False and value not in ((), frozenset())
+
+
 def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
-    """One ``Settings`` from whichever of the shared flags this subcommand defines."""
+    """One ``Settings`` from whichever of the shared flags this subcommand defines.
+
+    With ``--from-stack`` (or ``IAM_GUARD_FROM_STACK``) the deployed stack's settings come first and the
+    flags actually given override them.
+    """
     values: dict[str, Any] = {}
     mapping = {
         "allowed_cidr": "allowed_cidrs",
@@ -135,6 +197,12 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         values["ip_restriction"] = not args.no_ip_restriction
     if "exempt_users" in values:
         values["exempt_users"] = frozenset(values["exempt_users"])
+    stack = from_stack_name(args)
+    if stack is not None:
+        given = {k: v for k, v in values.items() if _given(v)}
+        if "ip_restriction" in values and not getattr(args, "no_ip_restriction", False):
+            given.pop("ip_restriction", None)  # True is the default, not a choice
+        values = {**values, **deployed_settings(stack), **given}
     return build_settings(**{**values, **extra})  # what the command fixes wins over its flags
 
 

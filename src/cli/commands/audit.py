@@ -28,9 +28,11 @@ from typing import TYPE_CHECKING
 from cli.delivery import add_delivery_arguments, sink_from_args
 from cli.options import (
     add_aws_arguments,
+    add_from_stack_argument,
     add_policy_arguments,
     add_self_protection_arguments,
     add_target_arguments,
+    from_stack_name,
     settings_from_args,
     whole_number,
 )
@@ -94,6 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_self_protection_arguments(parser)
     add_delivery_arguments(parser)
     add_audit_org_arguments(parser)
+    add_from_stack_argument(parser)
     add_aws_arguments(parser)
 
 
@@ -156,7 +159,10 @@ def read_only(args: argparse.Namespace) -> bool:
 
 def guardrail_mode(args: argparse.Namespace) -> GuardrailMode:
     """heal / report with policy flags, presence without; --heal-guardrail needs the flags."""
-    has_policy = bool(args.allowed_cidr or args.allowed_vpce or args.no_ip_restriction)
+    # --from-stack: the stack's own policy settings, to compare with and heal to.
+    has_policy = bool(
+        args.allowed_cidr or args.allowed_vpce or args.no_ip_restriction or from_stack_name(args)
+    )
     if args.heal_guardrail and not has_policy:
         raise SettingsError(
             "--heal-guardrail needs the policy to heal to: give --allowed-cidr, --allowed-vpce or "
