@@ -80,6 +80,18 @@ class _Version(argparse.Action):
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(_command_in(arguments)).parse_args(arguments)
+    if not hasattr(args, "profile"):  # a command that never calls AWS
+        return _run(args)
+    from core.aws.clients import configure, connection
+
+    before = connection()
+    try:
+        return _run(args)
+    finally:  # the process's clients point where they did (main() is also called in-process, by tests)
+        configure(before)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if hasattr(args, "profile"):  # a command that calls AWS: --profile, --region, --endpoint-url
             from cli.options import connect_from_args

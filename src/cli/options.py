@@ -6,6 +6,7 @@ import argparse
 import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -290,3 +291,77 @@ def connect_from_args(args: argparse.Namespace, environ: Mapping[str, str] | Non
             max_attempts=CLI_MAX_ATTEMPTS,
         )
     )
+
+
+# --- what is printed, and where ------------------------------------------------------------------------
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--severity``, ``--status``, ``--finding`` (what is printed), ``--fail-on``, ``--output``."""
+    from core.sweep.selection import KINDS, SEVERITIES, STATUSES
+
+    group = parser.add_argument_group("output (filters change what is printed only, never alerts)")
+    group.add_argument(
+        "--severity",
+        action="append",
+        default=[],
+        choices=SEVERITIES,
+        help="print only this severity (repeatable)",
+    )
+    group.add_argument(
+        "--status", action="append", default=[], choices=STATUSES, help="print only this status (repeatable)"
+    )
+    group.add_argument(
+        "--finding",
+        action="append",
+        default=[],
+        choices=KINDS,
+        metavar="KIND",
+        help="print only this kind (repeatable)",
+    )
+    group.add_argument(
+        "--fail-on",
+        choices=SEVERITIES,
+        metavar="SEVERITY",
+        help="exit 3 when a printed finding at or above SEVERITY is violation, would-enrol, would-remediate, "
+        "would-heal or failed",
+    )
+    group.add_argument("--output", metavar="FILE", help="write the result to FILE instead of stdout")
+
+
+def selection_from_args(args: argparse.Namespace) -> Any:
+    from core.sweep.selection import Selection
+
+    return Selection(frozenset(args.severity), frozenset(args.status), frozenset(args.finding))
+
+
+def check_output(path: str | None) -> None:
+    """An ``--output`` that cannot be written is bad input, found before any AWS call."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise InvalidInputError(f"--output {path}: is a directory")
+    parent = target.parent
+    if not parent.is_dir():
+        raise InvalidInputError(f"--output {path}: no such directory {parent}")
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise InvalidInputError(f"--output {path}: not writable")
+
+
+def emit(text: str, path: str | None) -> None:
+    """The result: on stdout, or written whole to ``path`` (a partial file is never left behind)."""
+    if path is None:
+        print(text)
+        return
+    import tempfile
+
+    target = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from cli.delivery import sink_from_args
-from cli.options import whole_number
+from cli.options import emit, selection_from_args, whole_number
 from core.model.errors import DeliveryError, InvalidInputError
 from core.model.naming import AUDIT_ROLE, ENFORCE_ROLE
 from core.org.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_FAILED_PERCENT, MAX_CONCURRENCY_LIMIT
@@ -117,6 +117,7 @@ def run_audit(
     from core.org.fanout import FanOutSettings
     from core.org.report import digest_of, render_org
     from core.org.sweep import OrgSweepOptions, sweep_organization
+    from core.sweep.selection import FAIL_ON_EXIT, failing, selected_org
 
     session = new_session()
     options = OrgSweepOptions(
@@ -141,7 +142,11 @@ def run_audit(
         include=args.include_account,
         exclude=args.exclude_account,
     )
-    print(render_org(result, args.format, security_hub=bool(getattr(settings, "security_hub", False))))
+    shown = selected_org(result, selection_from_args(args))  # the filters change what is printed only
+    emit(
+        render_org(shown, args.format, security_hub=bool(getattr(settings, "security_hub", False))),
+        args.output,
+    )
     problems = result.problems(options.fan_out.max_failed_percent)
     if not settings.quiet_runs or any(a.attention for a in result.accounts) or result.failed_accounts:
         try:
@@ -152,7 +157,7 @@ def run_audit(
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         print(f"iam-guard audit: {problems[0]}{more}", file=sys.stderr)
         return 1
-    return 0
+    return FAIL_ON_EXIT if failing([f for a in shown.accounts for f in a.findings], args.fail_on) else 0
 
 
 def run_enforce(args: argparse.Namespace, raw: Any, settings: Settings) -> int:

@@ -245,3 +245,17 @@ def test_a_caller_that_may_not_list_the_accounts_gets_one_line_and_exit_1(
         "iam-guard audit: ListAccounts failed: AccessDeniedException: not a delegated administrator"
     )
     assert sts_calls["assume"] == []
+
+
+def test_the_org_json_lists_every_accounts_findings_at_the_top_and_fail_on_counts_any_account(
+    small_org: Org, sts_calls: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, document, err = audit_json(capsys, "--fail-on", "critical")
+
+    per_account = [f for entry in document["accounts"] for f in entry["findings"]]
+    assert document["findings"] == per_account
+    assert per_account
+    assert all(f["account_id"] for f in per_account)
+    critical = [f for f in per_account if f["severity"] == "critical" and f["status"] == "violation"]
+    assert critical  # moto's root users have no MFA
+    assert code == 3, err

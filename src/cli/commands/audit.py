@@ -29,10 +29,14 @@ from cli.delivery import add_delivery_arguments, sink_from_args
 from cli.options import (
     add_aws_arguments,
     add_from_stack_argument,
+    add_output_arguments,
     add_policy_arguments,
     add_self_protection_arguments,
     add_target_arguments,
+    check_output,
+    emit,
     from_stack_name,
+    selection_from_args,
     settings_from_args,
     whole_number,
 )
@@ -97,6 +101,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_delivery_arguments(parser)
     add_audit_org_arguments(parser)
     add_from_stack_argument(parser)
+    add_output_arguments(parser)
     add_aws_arguments(parser)
 
 
@@ -107,11 +112,13 @@ def run(args: argparse.Namespace) -> int:
     from core.aws.iam import IamGateway, default_iam_client
     from core.sweep.output import format_report
     from core.sweep.run import run_sweep
+    from core.sweep.selection import FAIL_ON_EXIT, failing, selected
     from core.sweep.selfcheck import InfrastructureGateway
 
     # The result (stdout) and one reason line (stderr) say everything; keep the core's logs out of them.
     logging.getLogger().addHandler(logging.NullHandler())
     check_audit_flags(args)
+    check_output(args.output)  # before any AWS call (--from-stack makes one)
     mode = guardrail_mode(args)
     # Without policy flags no policy is rendered, so the network settings do not apply.
     fixed = {} if mode != "presence" else {"ip_restriction": False}
@@ -131,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
         infrastructure=InfrastructureGateway() if deployed else None,
         cloudformation=CloudFormationGateway() if deployed else None,
     )
-    print(format_report(result, args.format, iam_calls=counter.total))
+    shown = selected(result, selection_from_args(args))  # the filters change what is printed only
+    emit(format_report(shown, args.format, iam_calls=counter.total), args.output)
     if result.security_hub is not None and args.format == "csv":
         print(result.security_hub.summary(), file=sys.stderr)
     problems = [f"{f.user}: {f.detail.rsplit('; ', 1)[-1]}" for f in result.failures]
@@ -145,7 +153,9 @@ def run(args: argparse.Namespace) -> int:
     imported = result.security_hub.problem() if result.security_hub else None
     if imported:  # its own line: every finding that did not reach Security Hub is named
         print(f"iam-guard audit: {imported}", file=sys.stderr)
-    return 1 if problems or imported else 0
+    if problems or imported:
+        return 1
+    return FAIL_ON_EXIT if failing(shown.findings, args.fail_on) else 0
 
 
 def read_only(args: argparse.Namespace) -> bool:

@@ -60,11 +60,14 @@ def account_entry(account: AccountResult, *, security_hub: bool = False) -> dict
 
 
 def to_document(result: OrgSweepResult, *, security_hub: bool = False) -> dict[str, Any]:
+    accounts = [account_entry(a, security_hub=security_hub) for a in result.accounts]
     return {
         "organization_id": result.organization_id,
         "swept_at": _iso(result.swept_at),
         "dry_run": result.dry_run,
-        "accounts": [account_entry(a, security_hub=security_hub) for a in result.accounts],
+        "accounts": accounts,
+        # Every account's findings in one list, each as in single-account mode: `.findings[]` reads both.
+        "findings": [f for entry in accounts for f in entry["findings"]],
         "skipped": [{"account_id": i, "reason": r} for i, r in result.skipped],
         "totals": result.totals(),
     }

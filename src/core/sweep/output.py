@@ -69,7 +69,7 @@ def to_json(result: SweepResult, *, iam_calls: int | None = None) -> str:
         "remediate_unused_keys": result.remediate_unused_keys,
         "counts": result.counts,
         "status_counts": result.status_counts,
-        "findings": [finding_dict(f) for f in result.findings],
+        "findings": [{"account_id": result.account_id, **finding_dict(f)} for f in result.findings],
         "alerts_sent": [k.value for k in result.alerts_sent],
         "guardrail": result.guardrail,
         "guardrail_changes": [
