@@ -327,6 +327,14 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
         "would-heal or failed",
     )
     group.add_argument("--output", metavar="FILE", help="write the result to FILE instead of stdout")
+    group.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress lines on stderr (none unless it is a terminal)",
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true", help="only errors on stderr (implies --no-progress)"
+    )
 
 
 def selection_from_args(args: argparse.Namespace) -> Any:

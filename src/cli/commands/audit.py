@@ -107,6 +107,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cli.org import run_audit
+    from cli.progress import Progress
     from core.aws.cloudformation import CloudFormationGateway
     from core.aws.gateway import CallCounter
     from core.aws.iam import IamGateway, default_iam_client
@@ -130,17 +131,22 @@ def run(args: argparse.Namespace) -> int:
     counter = CallCounter()
     iam = IamGateway(client_factory=lambda: counter.attach(default_iam_client()))
     deployed = settings.stack_name is not None  # the deployed stack: is its enforcer still switched on?
-    result = run_sweep(
-        iam,
-        sink,
-        settings,
-        guardrail=mode,
-        infrastructure=InfrastructureGateway() if deployed else None,
-        cloudformation=CloudFormationGateway() if deployed else None,
-    )
+    progress = Progress.for_terminal(quiet=args.quiet, no_progress=args.no_progress)
+    try:
+        result = run_sweep(
+            iam,
+            sink,
+            settings,
+            guardrail=mode,
+            sleep=progress.waiting_sleep,
+            infrastructure=InfrastructureGateway() if deployed else None,
+            cloudformation=CloudFormationGateway() if deployed else None,
+        )
+    finally:
+        progress.done()
     shown = selected(result, selection_from_args(args))  # the filters change what is printed only
     emit(format_report(shown, args.format, iam_calls=counter.total), args.output)
-    if result.security_hub is not None and args.format == "csv":
+    if result.security_hub is not None and args.format == "csv" and not args.quiet:
         print(result.security_hub.summary(), file=sys.stderr)
     problems = [f"{f.user}: {f.detail.rsplit('; ', 1)[-1]}" for f in result.failures]
     if result.delivery_error:
