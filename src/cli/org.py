@@ -111,7 +111,7 @@ def run_audit(
     args: argparse.Namespace, settings: Settings, sink: Any, *, guardrail: GuardrailMode = "presence"
 ) -> int:
     from core.aws.assume import POOL, RoleAssumer, new_session
-    from core.aws.clients import client
+    from core.aws.clients import client, region_of
     from core.aws.organizations import OrganizationsGateway
     from core.aws.sts import caller_account_id
     from core.org.fanout import FanOutSettings
@@ -143,8 +143,9 @@ def run_audit(
         exclude=args.exclude_account,
     )
     shown = selected_org(result, selection_from_args(args))  # the filters change what is printed only
+    security_hub = bool(getattr(settings, "security_hub", False))
     emit(
-        render_org(shown, args.format, security_hub=bool(getattr(settings, "security_hub", False))),
+        render_org(shown, args.format, security_hub=security_hub, region=region_of("securityhub")),
         args.output,
     )
     problems = result.problems(options.fan_out.max_failed_percent)

@@ -50,7 +50,12 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="output format (default table); ocsf: OCSF 1.1 Detection Findings, asff: Security Hub's format",
+    )
     add_target_arguments(parser)
     group = parser.add_argument_group("sweep")
     group.add_argument(
@@ -108,6 +113,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cli.org import run_audit
     from cli.progress import Progress
+    from core.aws.clients import region_of
     from core.aws.cloudformation import CloudFormationGateway
     from core.aws.gateway import CallCounter
     from core.aws.iam import IamGateway, default_iam_client
@@ -145,7 +151,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.done()
     shown = selected(result, selection_from_args(args))  # the filters change what is printed only
-    emit(format_report(shown, args.format, iam_calls=counter.total), args.output)
+    region = region_of("securityhub")  # where the findings' regional fields say they are
+    emit(format_report(shown, args.format, iam_calls=counter.total, region=region), args.output)
     if result.security_hub is not None and args.format == "csv" and not args.quiet:
         print(result.security_hub.summary(), file=sys.stderr)
     problems = [f"{f.user}: {f.detail.rsplit('; ', 1)[-1]}" for f in result.failures]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from core.model.alerts import Alert, AlertItem, AlertKind, Severity
 from core.org.summary import FAILED as ACCOUNT_FAILED
 from core.org.summary import AccountSummary, totals_of
-from core.sweep.output import CSV_COLUMNS, finding_dict, table_lines, to_json
+from core.sweep.output import CSV_COLUMNS, finding_dict, interchange, table_lines, to_json
 
 if TYPE_CHECKING:  # the digest function reads summaries only: it never loads the sweep
     from core.org.sweep import AccountResult, OrgSweepResult
@@ -26,7 +26,14 @@ _TABLE_COLUMNS = ("ACCOUNT", "SEVERITY", "STATUS", "FINDING", "USER", "DEADLINE"
 DIGEST_TOP_ACCOUNTS = 20
 
 
-def render_org(result: OrgSweepResult, fmt: str, *, security_hub: bool = False) -> str:
+def render_org(
+    result: OrgSweepResult, fmt: str, *, security_hub: bool = False, region: str = "us-east-1"
+) -> str:
+    if fmt in ("ocsf", "asff"):  # one list: every account's findings, each with its own account
+        return json.dumps(
+            [d for a in result.accounts if a.result for d in interchange(a.result, fmt, region=region)],
+            indent=2,
+        )
     if fmt == "json":
         return json.dumps(to_document(result, security_hub=security_hub), indent=2)
     if fmt == "csv":
