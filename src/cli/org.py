@@ -110,6 +110,7 @@ def check_audit_flags(args: argparse.Namespace) -> None:
 def run_audit(
     args: argparse.Namespace, settings: Settings, sink: Any, *, guardrail: GuardrailMode = "presence"
 ) -> int:
+    from cli.progress import Progress
     from core.aws.assume import POOL, RoleAssumer, new_session
     from core.aws.clients import client, region_of
     from core.aws.organizations import OrganizationsGateway
@@ -120,7 +121,9 @@ def run_audit(
     from core.sweep.selection import FAIL_ON_EXIT, failing, selected_org
 
     session = new_session()
+    progress = Progress.for_terminal(quiet=args.quiet, no_progress=args.no_progress)
     options = OrgSweepOptions(
+        on_account=progress.accounts,
         guardrail=guardrail,
         audit_role=args.org_role or AUDIT_ROLE,
         write_role=args.org_write_role or ENFORCE_ROLE,
@@ -133,15 +136,18 @@ def run_audit(
     )
     caller = caller_account_id(client("sts", session=session, **POOL))
     organizations = OrganizationsGateway(client("organizations", session=session, **POOL))
-    result = sweep_organization(
-        organizations,
-        caller_account_id=caller,
-        assumer=RoleAssumer(session),
-        settings=settings,
-        options=options,
-        include=args.include_account,
-        exclude=args.exclude_account,
-    )
+    try:
+        result = sweep_organization(
+            organizations,
+            caller_account_id=caller,
+            assumer=RoleAssumer(session),
+            settings=settings,
+            options=options,
+            include=args.include_account,
+            exclude=args.exclude_account,
+        )
+    finally:
+        progress.done()
     shown = selected_org(result, selection_from_args(args))  # the filters change what is printed only
     security_hub = bool(getattr(settings, "security_hub", False))
     emit(

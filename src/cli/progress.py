@@ -40,6 +40,10 @@ class Progress:
         self.say(f"iam-guard: waiting for IAM to generate the credential report ({waited:.0f} s; up to 45 s)")
         time.sleep(seconds)
 
+    def accounts(self, done: int, total: int) -> None:
+        """``audit --org``: one line, accounts done of all."""
+        self.say(f"iam-guard: {done}/{total} accounts swept")
+
     def done(self) -> None:
         if self.enabled and self._shown:
             self.stream.write("\r\033[K")

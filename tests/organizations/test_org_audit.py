@@ -259,3 +259,25 @@ def test_the_org_json_lists_every_accounts_findings_at_the_top_and_fail_on_count
     critical = [f for f in per_account if f["severity"] == "critical" and f["status"] == "violation"]
     assert critical  # moto's root users have no MFA
     assert code == 3, err
+
+
+def test_a_terminal_sees_how_many_accounts_are_done(
+    small_org: Org,
+    sts_calls: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from cli import progress
+
+    shown = io.StringIO()
+    terminal = progress.Progress(enabled=True, stream=shown)
+    monkeypatch.setattr(progress.Progress, "for_terminal", classmethod(lambda cls, **_: terminal))
+
+    code, document, err = audit_json(capsys, "--dry-run")
+
+    total = len(document["accounts"])
+    assert code in (0, 1), err
+    assert f"iam-guard: {total}/{total} accounts swept" in shown.getvalue()
+    assert shown.getvalue().endswith("\r\033[K")  # cleared when the sweep ends
