@@ -365,6 +365,10 @@ def emit(text: str, path: str | None) -> None:
     import tempfile
 
     target = Path(path)
+    if target.exists() and not target.is_file():  # a device or a pipe (/dev/stdout, a FIFO): write to it
+        with target.open("w", encoding="utf-8") as out:
+            out.write(text + "\n")
+        return
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:

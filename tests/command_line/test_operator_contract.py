@@ -262,3 +262,30 @@ def test_a_closed_stdout_exits_quietly(seeded: str) -> None:
     assert "Traceback" not in err
     assert err.strip() == ""
     assert process.returncode != 0
+
+
+def test_no_credentials_is_one_line_exit_1() -> None:
+    empty = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": ""}
+    env = {**empty, "AWS_EC2_METADATA_DISABLED": "true"}
+
+    run = iam_guard("audit", "--endpoint-url", f"http://127.0.0.1:{free_port()}", env=env)
+
+    assert run.returncode == 1
+    assert "no AWS credentials" in assert_one_line(run)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("where", ["stdout", "--output"])
+def test_a_full_disk_is_one_line_exit_1(seeded: str, where: str) -> None:
+    args = ["audit", "--endpoint-url", seeded, "--format", "json"]
+    with Path("/dev/full").open("w") as full:
+        if where == "stdout":
+            run = subprocess.run(
+                [*COMMAND, *args], stdout=full, stderr=subprocess.PIPE, text=True, timeout=90, check=False
+            )
+        else:
+            run = iam_guard(*args, "--output", "/dev/full")
+
+    assert run.returncode == 1
+    assert "No space left on device" in assert_one_line(run)
+    assert Path("/dev/full").is_char_device()
