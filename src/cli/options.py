@@ -258,7 +258,7 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
         type=_region,
         metavar="REGION",
         help="region of the regional calls, such as Security Hub (default: AWS_REGION, AWS_DEFAULT_REGION, "
-        "the profile's, us-east-1); IAM is global and is always reached through us-east-1",
+        "the profile's); IAM is global and is always reached through us-east-1",
     )
     group.add_argument(
         "--endpoint-url", type=_endpoint_url, metavar="URL", help="send every AWS call to this URL"

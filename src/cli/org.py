@@ -151,7 +151,9 @@ def run_audit(
     shown = selected_org(result, selection_from_args(args))  # the filters change what is printed only
     security_hub = bool(getattr(settings, "security_hub", False))
     emit(
-        render_org(shown, args.format, security_hub=security_hub, region=region_of("securityhub")),
+        render_org(
+            shown, args.format, security_hub=security_hub, region=region_of("securityhub") or "us-east-1"
+        ),
         args.output,
     )
     problems = result.problems(options.fan_out.max_failed_percent)

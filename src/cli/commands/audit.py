@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.done()
     shown = selected(result, selection_from_args(args))  # the filters change what is printed only
-    region = region_of("securityhub")  # where the findings' regional fields say they are
+    region = region_of("securityhub") or "us-east-1"  # what the findings' regional fields say
     emit(format_report(shown, args.format, iam_calls=counter.total, region=region), args.output)
     if result.security_hub is not None and args.format == "csv" and not args.quiet:
         print(result.security_hub.summary(), file=sys.stderr)

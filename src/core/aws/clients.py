@@ -133,7 +133,7 @@ def client(
 
     ``credentials``: an object with ``access_key_id``, ``secret_access_key`` and ``session_token`` (an
     assumed role's); without it the session's own. ``region``: without it ``HOME_REGION`` for the home
-    services, else the configured region, the session's, or ``HOME_REGION``.
+    services, else the configured region or the session's (``region_of``).
     """
     source = session if session is not None else default_session()
     keys: dict[str, Any] = {}
@@ -152,11 +152,15 @@ def client(
     )
 
 
-def region_of(service: str, session: Any = None) -> str:
-    """The region a client of ``service`` is built for when none is asked for."""
+def region_of(service: str, session: Any = None) -> str | None:
+    """The region a client of ``service`` is built for when none is asked for: ``HOME_REGION`` for the home
+    services; else the configured one, else the session's (environment, profile), else None (botocore's
+    ``NoRegionError``: a regional call never guesses where it goes)."""
     if service in HOME_SERVICES:
         return HOME_REGION
-    return connection().region or (getattr(session, "region_name", None) or HOME_REGION)
+    return connection().region or getattr(
+        session if session is not None else default_session(), "region_name", None
+    )
 
 
 def _with_fast_timestamps(session: Any) -> Any:
