@@ -10,7 +10,9 @@ and each command module imports what its run needs when it runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -41,6 +43,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     subcommand read the same whichever subcommand was named.
     """
     parser = _Parser(prog="iam-guard", description="Guardrail for IAM users: network + MFA policy.")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, help_text in COMMANDS.items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
@@ -61,17 +64,78 @@ def _command_in(argv: Sequence[str]) -> str:
     return ""
 
 
+class _Version(argparse.Action):
+    """``iam-guard --version``: the installed distribution's version, read only when asked."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any, **__: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("iam-guard")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            text = "unknown (not installed)"
+        print(f"iam-guard {text}")  # the result: stdout
+        parser.exit(0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(_command_in(arguments)).parse_args(arguments)
+    if not hasattr(args, "profile"):  # a command that never calls AWS
+        return _run(args)
+    from core.aws.clients import configure, connection
+
+    before = connection()
     try:
-        return int(_module(args.command).run(args))
+        return _run(args)
+    finally:  # the process's clients point where they did (main() is also called in-process, by tests)
+        configure(before)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        if hasattr(args, "profile"):  # a command that calls AWS: --profile, --region, --endpoint-url
+            from cli.options import connect_from_args
+
+            connect_from_args(args)
+        code = int(_module(args.command).run(args))
+        sys.stdout.flush()  # a closed pipe or a full disk shows here, not at exit
+        return code
     except IamGuardError as exc:
-        print(f"iam-guard {args.command}: {exc}", file=sys.stderr)
+        _say(f"iam-guard {args.command}: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        print("iam-guard: interrupted", file=sys.stderr)
+        _say("iam-guard: interrupted")
         return 130
+    except BrokenPipeError:  # `iam-guard audit | head`: the reader left; nothing to say
+        _quiet_stdout()
+        return 1
+    except OSError as exc:  # stdout (or a file) could not be written: a full disk, a closed terminal
+        _quiet_stdout()
+        _say(f"iam-guard {args.command}: cannot write the result: {exc.strerror or exc}")
+        return 1
+    except Exception as exc:
+        if not _from_the_aws_sdk(exc):
+            raise  # a bug: its traceback is what a report needs
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        _say(f"iam-guard {args.command}: AWS call failed: {type(exc).__name__}: {first}")
+        return 1
+
+
+def _from_the_aws_sdk(exc: BaseException) -> bool:
+    """An exception botocore or urllib3 raised (the network or AWS answered what no adapter expected)."""
+    return type(exc).__module__.split(".")[0] in {"botocore", "urllib3", "boto3"}
+
+
+def _say(line: str) -> None:
+    with contextlib.suppress(OSError):
+        print(line, file=sys.stderr)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's own flush at exit raises nothing more."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from cli.delivery import sink_from_args
-from cli.options import whole_number
+from cli.options import emit, selection_from_args, whole_number
 from core.model.errors import DeliveryError, InvalidInputError
 from core.model.naming import AUDIT_ROLE, ENFORCE_ROLE
 from core.org.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_FAILED_PERCENT, MAX_CONCURRENCY_LIMIT
@@ -110,15 +110,20 @@ def check_audit_flags(args: argparse.Namespace) -> None:
 def run_audit(
     args: argparse.Namespace, settings: Settings, sink: Any, *, guardrail: GuardrailMode = "presence"
 ) -> int:
-    from core.aws.assume import RoleAssumer, client_config, new_session
+    from cli.progress import Progress
+    from core.aws.assume import POOL, RoleAssumer, new_session
+    from core.aws.clients import client, region_of
     from core.aws.organizations import OrganizationsGateway
     from core.aws.sts import caller_account_id
     from core.org.fanout import FanOutSettings
     from core.org.report import digest_of, render_org
     from core.org.sweep import OrgSweepOptions, sweep_organization
+    from core.sweep.selection import FAIL_ON_EXIT, failing, selected_org
 
     session = new_session()
+    progress = Progress.for_terminal(quiet=args.quiet, no_progress=args.no_progress)
     options = OrgSweepOptions(
+        on_account=progress.accounts,
         guardrail=guardrail,
         audit_role=args.org_role or AUDIT_ROLE,
         write_role=args.org_write_role or ENFORCE_ROLE,
@@ -129,20 +134,28 @@ def run_audit(
             ),
         ),
     )
-    caller = caller_account_id(session.client("sts", region_name="us-east-1", config=client_config()))
-    organizations = OrganizationsGateway(
-        session.client("organizations", region_name="us-east-1", config=client_config())
+    caller = caller_account_id(client("sts", session=session, **POOL))
+    organizations = OrganizationsGateway(client("organizations", session=session, **POOL))
+    try:
+        result = sweep_organization(
+            organizations,
+            caller_account_id=caller,
+            assumer=RoleAssumer(session),
+            settings=settings,
+            options=options,
+            include=args.include_account,
+            exclude=args.exclude_account,
+        )
+    finally:
+        progress.done()
+    shown = selected_org(result, selection_from_args(args))  # the filters change what is printed only
+    security_hub = bool(getattr(settings, "security_hub", False))
+    emit(
+        render_org(
+            shown, args.format, security_hub=security_hub, region=region_of("securityhub") or "us-east-1"
+        ),
+        args.output,
     )
-    result = sweep_organization(
-        organizations,
-        caller_account_id=caller,
-        assumer=RoleAssumer(session),
-        settings=settings,
-        options=options,
-        include=args.include_account,
-        exclude=args.exclude_account,
-    )
-    print(render_org(result, args.format, security_hub=bool(getattr(settings, "security_hub", False))))
     problems = result.problems(options.fan_out.max_failed_percent)
     if not settings.quiet_runs or any(a.attention for a in result.accounts) or result.failed_accounts:
         try:
@@ -153,7 +166,7 @@ def run_audit(
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         print(f"iam-guard audit: {problems[0]}{more}", file=sys.stderr)
         return 1
-    return 0
+    return FAIL_ON_EXIT if failing([f for a in shown.accounts for f in a.findings], args.fail_on) else 0
 
 
 def run_enforce(args: argparse.Namespace, raw: Any, settings: Settings) -> int:

@@ -191,6 +191,7 @@ def deployed_enforcer(session: Any, stack: str) -> None:
     import json
     import zipfile
 
+    from core.aws.clients import client
     from core.model.naming import ENFORCER_FUNCTION, ENFORCER_RULE, resource_name, role_path
 
     code = io.BytesIO()
@@ -202,21 +203,21 @@ def deployed_enforcer(session: Any, stack: str) -> None:
             {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
         ],
     }
-    role = session.client("iam").create_role(
+    role = client("iam", session=session).create_role(
         RoleName=resource_name(stack, ENFORCER_FUNCTION),
         Path=role_path(stack),
         AssumeRolePolicyDocument=json.dumps(trust),
     )["Role"]["Arn"]
-    function = session.client("lambda").create_function(
+    function = client("lambda", session=session).create_function(
         FunctionName=resource_name(stack, ENFORCER_FUNCTION),
         Runtime="python3.13",
         Role=role,
         Handler="handlers.enforcer.lambda_handler",
         Code={"ZipFile": code.getvalue()},
     )
-    events = session.client("events")
+    events = client("events", session=session)
     rule = resource_name(stack, ENFORCER_RULE)
     events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["aws.iam"]}), State="ENABLED")
     events.put_targets(Rule=rule, Targets=[{"Id": "enforcer", "Arn": function["FunctionArn"]}])
     template = {"Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}}}
-    session.client("cloudformation").create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    client("cloudformation", session=session).create_stack(StackName=stack, TemplateBody=json.dumps(template))

@@ -116,20 +116,19 @@ class Emulator:
             _forget_boto3_session()
 
     def _fresh_boto3_session(self) -> None:
-        import boto3
+        from core.aws.clients import fresh_default_session
 
-        boto3.setup_default_session(region_name=REGION)
-        self.session = boto3.DEFAULT_SESSION
+        self.session = fresh_default_session(REGION)
         self.calls.attach_session(self.session)
 
     def client(self, service: str) -> Any:
         """A client of the emulator for the demo's own reads and setup (counted like the handlers')."""
-        import boto3
+        from core.aws.clients import client
 
-        return boto3.client(service, region_name=REGION)
+        return client(service, region=REGION)
 
 
 def _forget_boto3_session() -> None:
-    import boto3
+    from core.aws.clients import forget_default_session
 
-    boto3.DEFAULT_SESSION = None
+    forget_default_session()

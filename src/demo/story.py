@@ -143,32 +143,37 @@ class Story:
         self.run = DemoRun()
         self.notifier = LambdaSubscription()  # SNS -> the Slack notifier function
         # People's own calls go through a separate session: not IAM Guard's, so not counted.
-        import boto3
+        from core.aws.clients import new_session
 
-        self.people = boto3.session.Session(region_name=REGION)
-        self.iam_admin = self.people.client("iam")
+        self.people = new_session(REGION)
+        self.iam_admin = self._people_client("iam")
         self.queue_url = ""
+
+    def _people_client(self, service: str) -> Any:
+        from core.aws.clients import client
+
+        return client(service, session=self.people, region=REGION)
 
     # --- the stack ---------------------------------------------------------------------------------
 
     def deploy(self) -> dict[str, str]:
         """What `sam deploy` creates around the functions: topic, email stand-in queue, Slack secret."""
-        sns = self.people.client("sns")
-        sqs = self.people.client("sqs")
+        sns = self._people_client("sns")
+        sqs = self._people_client("sqs")
         topic_arn = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
         self.queue_url = sqs.create_queue(QueueName="alerts-email")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-        secret_arn = self.people.client("secretsmanager").create_secret(
+        secret_arn = self._people_client("secretsmanager").create_secret(
             Name=SECRET_NAME, SecretString=self.slack.url
         )["ARN"]
         deployed_enforcer(self.people, STACK_NAME)  # the sweep checks it is still switched on
-        kms = self.people.client("kms")
+        kms = self._people_client("kms")
         key_arn = kms.create_key(Description="IAM Guard - encrypts the alert topic")["KeyMetadata"]["Arn"]
         kms.create_alias(AliasName=f"alias/{STACK_NAME}_alerts", TargetKeyId=key_arn)
-        self.people.client("securityhub").enable_security_hub()  # the account's, not the stack's
+        self._people_client("securityhub").enable_security_hub()  # the account's, not the stack's
         return function_environment(topic_arn, secret_arn, key_arn)
 
     # --- steps -------------------------------------------------------------------------------------
@@ -340,7 +345,7 @@ class Story:
 
     def _hub_findings(self) -> dict[str, dict[str, Any]]:
         """IAM Guard's findings in the account's Security Hub, as the security team reads them."""
-        hub = self.people.client("securityhub")
+        hub = self._people_client("securityhub")
         found: dict[str, dict[str, Any]] = {}
         params: dict[str, Any] = {
             "Filters": {"GeneratorId": [{"Value": "iam-guard/", "Comparison": "PREFIX"}]},
@@ -376,7 +381,7 @@ class Story:
             step.slack_payloads += [post.json() for post in self.slack.received()[before:]]
 
     def _drain_queue(self) -> Iterator[dict[str, Any]]:
-        sqs = self.people.client("sqs")
+        sqs = self._people_client("sqs")
         while True:
             messages = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
                 "Messages", []

@@ -21,10 +21,10 @@ if TYPE_CHECKING:
     from core.aws.cloudformation import CloudFormationGateway
     from core.aws.cloudtrail import CloudTrailGateway
     from core.aws.iam import IamGateway
+    from core.aws.infrastructure import InfrastructureGateway
     from core.aws.securityhub import SecurityHubGateway
     from core.aws.sts import KeyOwnerGateway
     from core.model.alerts import AlertSink
-    from core.sweep.selfcheck import InfrastructureGateway
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -100,7 +100,7 @@ def cloudtrail(region: str) -> CloudTrailGateway:
 
 @cache
 def infrastructure() -> InfrastructureGateway:
-    from core.sweep.selfcheck import InfrastructureGateway
+    from core.aws.infrastructure import InfrastructureGateway
 
     return InfrastructureGateway()
 

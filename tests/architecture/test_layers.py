@@ -86,25 +86,9 @@ def forbidden_imports(path: Path, tree: ast.AST) -> list[str]:
 ALL_MODULES = [p for package in ("core", "handlers", "cli", "demo") for p in modules(package)]
 
 
-# Modules that still build boto3 clients themselves, until the client factory (core.aws.clients) lands.
-NOT_YET_THROUGH_THE_FACTORY = frozenset(
-    {
-        "core/org/summary.py",
-        "core/report/sns.py",
-        "core/sweep/selfcheck.py",
-        "demo/cloudformation.py",
-        "demo/emulator.py",
-        "demo/story.py",
-    }
-)
-
-
 @pytest.mark.parametrize("path", ALL_MODULES, ids=lambda p: str(p.relative_to(SRC)))
 def test_every_import_follows_the_one_direction(path: Path) -> None:
-    wrong = forbidden_imports(path, ast.parse(path.read_text()))
-    if str(path.relative_to(SRC)) in NOT_YET_THROUGH_THE_FACTORY:
-        wrong = [w for w in wrong if "only in core.aws" not in w]
-    assert wrong == []
+    assert forbidden_imports(path, ast.parse(path.read_text())) == []
 
 
 def test_every_package_of_core_says_what_it_owns_and_may_import() -> None:
@@ -198,3 +182,39 @@ def test_the_metric_check_sees_a_name_written_out() -> None:
     )
 
     assert metric_names_written_out(planted) == [1]
+
+
+FACTORY = SRC / "core" / "aws" / "clients.py"
+
+
+def boto3_client_builds(tree: ast.AST) -> list[int]:
+    """Lines building a boto3 client or session by hand: ``x.client(..., region_name=/config=...)``,
+    ``boto3.client(...)``, ``boto3.Session(...)``, ``boto3.setup_default_session(...)``."""
+    lines = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        target = node.func.value
+        by_boto3 = isinstance(target, ast.Name) and target.id == "boto3"
+        configured = node.func.attr == "client" and {k.arg for k in node.keywords} & {"region_name", "config"}
+        if by_boto3 or configured:
+            lines.append(node.lineno)
+    return lines
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in sorted(SRC.rglob("*.py")) if p != FACTORY], ids=lambda p: str(p.relative_to(SRC))
+)
+def test_only_the_client_factory_imports_boto3_or_builds_a_client(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+
+    assert "boto3" not in {n.split(".")[0] for n in imported(tree)}, "use core.aws.clients"
+    assert boto3_client_builds(tree) == [], "build clients with core.aws.clients.client"
+
+
+def test_the_factory_check_sees_a_hand_built_client() -> None:
+    planted = ast.parse(
+        "import boto3\nboto3.client('iam')\ns.client('sts', region_name='us-east-1')\naccess.client('iam')\n"
+    )
+
+    assert boto3_client_builds(planted) == [2, 3]

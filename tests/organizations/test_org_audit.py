@@ -106,7 +106,7 @@ def test_writes_assume_the_write_role_only_in_accounts_that_need_one(
         client = pinned_client("iam", account_id)
         for name in members_of(client):
             client.tag_user(UserName=name, Tags=[{"Key": "iam-guard:enrolled", "Value": "true"}])
-    code, document, err = audit_json(capsys)
+    code, document, err = audit_json(capsys, "--apply")
 
     assert code == 0, err
     needing = {a for i, a in enumerate(small_org.members) if i % 3 == 0}  # carol outside the group
@@ -132,7 +132,7 @@ def test_a_denied_write_role_fails_the_finding_and_the_exit_status(
     victim = small_org.members[0]
     sts_calls["deny"].add(f"arn:aws:iam::{victim}:role/IAMGuardEnforceRole")
 
-    code, document, err = audit_json(capsys)
+    code, document, err = audit_json(capsys, "--apply")
 
     entry = next(a for a in document["accounts"] if a["account_id"] == victim)
     (carol,) = [f for f in entry["findings"] if f["user"] == "carol"]
@@ -251,3 +251,39 @@ def test_a_caller_that_may_not_list_the_accounts_gets_one_line_and_exit_1(
         "iam-guard audit: ListAccounts failed: AccessDeniedException: not a delegated administrator"
     )
     assert sts_calls["assume"] == []
+
+
+def test_the_org_json_lists_every_accounts_findings_at_the_top_and_fail_on_counts_any_account(
+    small_org: Org, sts_calls: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, document, err = audit_json(capsys, "--fail-on", "critical")
+
+    per_account = [f for entry in document["accounts"] for f in entry["findings"]]
+    assert document["findings"] == per_account
+    assert per_account
+    assert all(f["account_id"] for f in per_account)
+    critical = [f for f in per_account if f["severity"] == "critical" and f["status"] == "violation"]
+    assert critical  # moto's root users have no MFA
+    assert code == 3, err
+
+
+def test_a_terminal_sees_how_many_accounts_are_done(
+    small_org: Org,
+    sts_calls: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from cli import progress
+
+    shown = io.StringIO()
+    terminal = progress.Progress(enabled=True, stream=shown)
+    monkeypatch.setattr(progress.Progress, "for_terminal", classmethod(lambda cls, **_: terminal))
+
+    code, document, err = audit_json(capsys, "--dry-run")
+
+    total = len(document["accounts"])
+    assert code in (0, 1), err
+    assert f"iam-guard: {total}/{total} accounts swept" in shown.getvalue()
+    assert shown.getvalue().endswith("\r\033[K")  # cleared when the sweep ends

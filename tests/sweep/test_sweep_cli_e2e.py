@@ -47,7 +47,7 @@ def members(endpoint: str) -> set[str]:
 
 
 def test_json_output(seeded: str) -> None:
-    run = audit(seeded, "--format", "json", "--grace-days", "0")
+    run = audit(seeded, "--format", "json", "--grace-days", "0", "--apply")
     assert run.returncode == 0, run.stderr
     doc: dict[str, Any] = json.loads(run.stdout)  # stdout is exactly one JSON document
     assert doc["report_generated_at"]
@@ -129,7 +129,7 @@ def test_a_detached_guardrail_is_reported_and_healed_only_when_asked(seeded: str
 
     presence = json.loads(audit(seeded, "--format", "json", "--dry-run").stdout)
     reported = json.loads(audit(seeded, "--format", "json", "--no-ip-restriction").stdout)
-    healed_run = audit(seeded, "--format", "json", "--no-ip-restriction", "--heal-guardrail")
+    healed_run = audit(seeded, "--format", "json", "--no-ip-restriction", "--heal-guardrail", "--apply")
 
     assert presence["guardrail"] == "drift"
     assert reported["guardrail"] == "drift"

@@ -13,12 +13,12 @@ import pytest
 from tests.sweep.conftest import ACCOUNT, GROUP, Account, make_settings
 
 from core.aws.cloudformation import CloudFormationGateway
+from core.aws.infrastructure import InfrastructureGateway
 from core.model.alerts import AlertKind, Severity
 from core.model.naming import IAM_PATH, policy_arn
 from core.policy.compare import policies_equal
 from core.policy.document import render_policy
 from core.sweep.run import GuardrailMode, run_sweep
-from core.sweep.selfcheck import InfrastructureGateway
 from demo.cloudformation import CloudFormationStandIn, deployed_enforcer
 
 POLICY = policy_arn(ACCOUNT, "IAMGuardSecureIAMPolicy")

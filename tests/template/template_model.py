@@ -28,6 +28,7 @@ HUB_FUNCTIONS = (
 # Parameters the resolved template uses where the default is empty (the Slack notifier needs a secret).
 TEST_PARAMETERS = {
     "AllowedCIDRs": "203.0.113.0/24",
+    "DryRun": "false",  # no default: every deploy says it
     "SlackSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:iam-guard/slack-AbCdEf",
 }
 

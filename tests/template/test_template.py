@@ -302,11 +302,14 @@ def test_parameter_defaults_are_valid_settings() -> None:
     defaults = {
         field: parameters[PARAMETER_OF[var]]["Default"]
         for var, field in ENV_VARS.items()
-        if var in PARAMETER_OF
+        if var in PARAMETER_OF and "Default" in parameters[PARAMETER_OF[var]]
     }
 
     for parameter in PARAMETER_OF.values():
         spec = parameters[parameter]
+        if "Default" not in spec:  # DryRun only: every deploy must say it (test below)
+            assert parameter == "DryRun", parameter
+            continue
         default = str(spec["Default"])
         if "AllowedPattern" in spec:
             assert re.fullmatch(spec["AllowedPattern"], default), parameter
@@ -432,3 +435,12 @@ def test_an_alarm_fires_when_no_sweep_completes_for_the_configured_hours() -> No
 def test_the_custom_resource_knows_its_own_stack() -> None:
     env = resources()["PolicyResourceFunction"]["Properties"]["Environment"]["Variables"]
     assert env["IAM_GUARD_STACK_ID"] == {"Ref": "AWS::StackId"}
+
+
+def test_dry_run_has_no_default_so_a_first_deploy_must_choose() -> None:
+    """Issue 22: a create without DryRun fails validation; its description says what to choose."""
+    dry_run = load_template()["Parameters"]["DryRun"]
+
+    assert "Default" not in dry_run
+    assert "true for the first deploy" in dry_run["Description"]
+    assert "false to enforce" in dry_run["Description"]

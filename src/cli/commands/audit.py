@@ -1,5 +1,10 @@
 """``iam-guard audit``: run the sweep against the current credentials and print the findings.
 
+Read-only by default: no IAM write of any kind; enrolments, heals and remediations are reported as
+``would-enrol`` / ``would-heal`` / ``would-remediate``. ``--apply`` makes the IAM writes the other flags
+ask for (enrolment always, healing with ``--heal-guardrail``, key deactivation with ``--remediate`` /
+``--remediate-unused-keys``); ``--dry-run`` is still accepted and means read-only.
+
 stdout: the result only (table, JSON or CSV). Exit 0 when the sweep ran, findings or not; 1 on an AWS
 failure (including a failed enrolment/remediation/heal, an undelivered alert, or findings that did not
 reach Security Hub, each named), after printing what ran; 2 on bad arguments. The account ID comes from
@@ -23,14 +28,21 @@ from typing import TYPE_CHECKING
 
 from cli.delivery import add_delivery_arguments, sink_from_args
 from cli.options import (
+    add_aws_arguments,
+    add_from_stack_argument,
+    add_output_arguments,
     add_policy_arguments,
     add_self_protection_arguments,
     add_target_arguments,
+    check_output,
+    emit,
+    from_stack_name,
+    selection_from_args,
     settings_from_args,
     whole_number,
 )
 from cli.org import add_audit_org_arguments, check_audit_flags
-from core.model.errors import SettingsError
+from core.model.errors import InvalidInputError, SettingsError
 from core.model.settings import MAX_HYGIENE_DAYS
 from core.sweep.output import FORMATS
 
@@ -40,9 +52,20 @@ if TYPE_CHECKING:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default table)")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="output format (default table); ocsf: OCSF 1.1 Detection Findings, asff: Security Hub's format",
+    )
     add_target_arguments(parser)
     group = parser.add_argument_group("sweep")
+    group.add_argument(
+        "--apply",
+        action="store_true",
+        help="make the IAM changes the sweep finds: enrol (always), heal (--heal-guardrail), deactivate "
+        "keys (--remediate, --remediate-unused-keys); without it the audit is read-only",
+    )
     group.add_argument(
         "--grace-days", type=_grace_days, metavar="N", help="days after user creation before MFA is due (7)"
     )
@@ -123,24 +146,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_self_protection_arguments(parser)
     add_delivery_arguments(parser)
     add_audit_org_arguments(parser)
+    add_from_stack_argument(parser)
+    add_output_arguments(parser)
+    add_aws_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from cli.org import run_audit
+    from cli.progress import Progress
+    from core.aws.clients import region_of
     from core.aws.cloudformation import CloudFormationGateway
     from core.aws.gateway import CallCounter
     from core.aws.iam import IamGateway, default_iam_client
+    from core.aws.infrastructure import InfrastructureGateway
     from core.sweep.output import format_report
     from core.sweep.run import run_sweep
-    from core.sweep.selfcheck import InfrastructureGateway
+    from core.sweep.selection import FAIL_ON_EXIT, failing, selected
 
     # The result (stdout) and one reason line (stderr) say everything; keep the core's logs out of them.
     logging.getLogger().addHandler(logging.NullHandler())
     check_audit_flags(args)
+    check_output(args.output)  # before any AWS call (--from-stack makes one)
     mode = guardrail_mode(args)
     # Without policy flags no policy is rendered, so the network settings do not apply.
     fixed = {} if mode != "presence" else {"ip_restriction": False}
-    settings = settings_from_args(args, security_hub=args.security_hub, **fixed)
+    # Read-only unless --apply: no IAM write of any kind (delivery and Security Hub are output, not writes).
+    settings = settings_from_args(args, security_hub=args.security_hub, dry_run=read_only(args), **fixed)
     _recorder, sink = sink_from_args(args)
     sender = owner_sender(args, settings)
     if args.org:  # the same sweep in every member account (cli.org)
@@ -150,18 +181,25 @@ def run(args: argparse.Namespace) -> int:
     counter = CallCounter()
     iam = IamGateway(client_factory=lambda: counter.attach(default_iam_client()))
     deployed = settings.stack_name is not None  # the deployed stack: is its enforcer still switched on?
-    result = run_sweep(
-        iam,
-        sink,
-        settings,
-        guardrail=mode,
-        infrastructure=InfrastructureGateway() if deployed else None,
-        cloudformation=CloudFormationGateway() if deployed else None,
-        notify_owners=args.notify_owners,
-        send_owner_notifications=sender,
-    )
-    print(format_report(result, args.format, iam_calls=counter.total))
-    if result.security_hub is not None and args.format == "csv":
+    progress = Progress.for_terminal(quiet=args.quiet, no_progress=args.no_progress)
+    try:
+        result = run_sweep(
+            iam,
+            sink,
+            settings,
+            guardrail=mode,
+            sleep=progress.waiting_sleep,
+            infrastructure=InfrastructureGateway() if deployed else None,
+            cloudformation=CloudFormationGateway() if deployed else None,
+            notify_owners=args.notify_owners,
+            send_owner_notifications=sender,
+        )
+    finally:
+        progress.done()
+    shown = selected(result, selection_from_args(args))  # the filters change what is printed only
+    region = region_of("securityhub") or "us-east-1"  # what the findings' regional fields say
+    emit(format_report(shown, args.format, iam_calls=counter.total, region=region), args.output)
+    if result.security_hub is not None and args.format == "csv" and not args.quiet:
         print(result.security_hub.summary(), file=sys.stderr)
     problems = [f"{f.user}: {f.detail.rsplit('; ', 1)[-1]}" for f in result.failures]
     if result.delivery_error:
@@ -179,7 +217,18 @@ def run(args: argparse.Namespace) -> int:
     imported = result.security_hub.problem() if result.security_hub else None
     if imported:  # its own line: every finding that did not reach Security Hub is named
         print(f"iam-guard audit: {imported}", file=sys.stderr)
-    return 1 if problems or imported else 0
+    if problems or imported:
+        return 1
+    return FAIL_ON_EXIT if failing(shown.findings, args.fail_on) else 0
+
+
+def read_only(args: argparse.Namespace) -> bool:
+    """True unless ``--apply``; ``--dry-run`` still means read-only, and contradicts ``--apply``."""
+    if args.apply and args.dry_run:
+        raise InvalidInputError(
+            "--apply and --dry-run contradict each other: give one (read-only is the default)"
+        )
+    return not args.apply
 
 
 def owner_sender(args: argparse.Namespace, settings: Settings) -> OwnerSender | None:
@@ -223,12 +272,14 @@ def slack_api_url() -> str | None:
 
 def guardrail_mode(args: argparse.Namespace) -> GuardrailMode:
     """heal / report with policy flags, presence without; --heal-guardrail needs the flags."""
+    # --from-stack: the stack's own policy settings, to compare with and heal to.
     has_policy = bool(
         args.allowed_cidr
         or args.allowed_vpce
         or getattr(args, "allowed_vpce_org", None)
         or getattr(args, "allowed_vpce_account", None)
         or args.no_ip_restriction
+        or from_stack_name(args)
     )
     if args.heal_guardrail and not has_policy:
         raise SettingsError(

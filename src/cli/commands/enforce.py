@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from cli.delivery import add_delivery_arguments, sink_from_args
 from cli.options import (
+    add_aws_arguments,
+    add_from_stack_argument,
     add_policy_arguments,
     add_self_protection_arguments,
     add_target_arguments,
@@ -37,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="enforce in the member account the event names, through this role there (IAMGuardEnforceRole)",
     )
+    add_from_stack_argument(parser)
+    add_aws_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from cli.options import add_guardrail_arguments, add_policy_arguments, settings_from_args
+from cli.options import (
+    add_aws_arguments,
+    add_from_stack_argument,
+    add_guardrail_arguments,
+    add_policy_arguments,
+    settings_from_args,
+)
 from core.model.policy_text import policy_json
 from core.policy.document import render_policy
 
@@ -12,6 +18,8 @@ from core.policy.document import render_policy
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_policy_arguments(parser)
     add_guardrail_arguments(parser)
+    add_from_stack_argument(parser)
+    add_aws_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:

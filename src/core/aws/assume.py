@@ -20,8 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from core.aws.clients import client
 from core.aws.gateway import CallCounter, Retrier
-from core.aws.iam import parse_iam_timestamp, permissions_of, requires
+from core.aws.iam import permissions_of, requires
 
 SOURCE_IDENTITY = "iam-guard"
 SESSION_PREFIX = "iam-guard-"
@@ -103,21 +104,21 @@ class Assumer(Protocol):
     def assume_calls(self) -> Counter[str]: ...
 
 
-def client_config() -> Any:
-    from botocore.config import Config
+POOL: dict[str, Any] = {"max_pool_connections": 4}  # per client: a member's sweep runs few calls at a time
 
-    return Config(retries={"total_max_attempts": 1}, max_pool_connections=4)
+
+def client_config() -> Any:
+    """``core.aws.clients.client_config`` (timeouts, botocore's retries off) with a small pool."""
+    from core.aws.clients import client_config as config
+
+    return config(**POOL)
 
 
 def new_session() -> Any:
-    """The process's one boto3 session, with the fast IAM timestamp parser (see ``core.aws.iam``)."""
-    import boto3
+    """The process's one boto3 session (``core.aws.clients``: the configured profile, the fast parser)."""
+    from core.aws.clients import new_session as session
 
-    session = boto3.Session()
-    session._session.get_component("response_parser_factory").set_parser_defaults(
-        timestamp_parser=parse_iam_timestamp
-    )
-    return session
+    return session()
 
 
 class RoleAssumer:
@@ -149,9 +150,7 @@ class RoleAssumer:
     def sts(self) -> StsGateway:
         with self._lock:
             if self._sts is None:
-                self._sts = StsGateway(
-                    self.session.client("sts", region_name=self.region, config=client_config())
-                )
+                self._sts = StsGateway(client("sts", session=self.session, region=self.region, **POOL))
             return self._sts
 
     def access(self, account_id: str, role_name: str, purpose: str) -> AccountAccess:
@@ -183,13 +182,8 @@ class RoleAssumer:
 
         def make_client(service: str) -> Any:
             with self._lock:
-                return self.session.client(
-                    service,
-                    region_name=self.region,
-                    aws_access_key_id=credentials.access_key_id,
-                    aws_secret_access_key=credentials.secret_access_key,
-                    aws_session_token=credentials.session_token,
-                    config=client_config(),
+                return client(
+                    service, session=self.session, region=self.region, credentials=credentials, **POOL
                 )
 
         return AccountAccess(account_id, arn, make_client)

@@ -18,10 +18,9 @@ from core.aws.iam import permissions_of, requires
 
 
 def default_cloudformation_client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from core.aws.clients import client
 
-    return boto3.client("cloudformation", config=Config(retries={"total_max_attempts": 1}))
+    return client("cloudformation")
 
 
 @dataclass(frozen=True)

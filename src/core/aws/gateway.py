@@ -14,6 +14,7 @@ from typing import Any, ClassVar, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
 from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.parsers import ResponseParserError
 
 from core.model.errors import (
     AccessDeniedError,
@@ -73,6 +74,8 @@ def translate(operation: str, exc: Exception) -> AwsError:
         return UnavailableError(operation, type(exc).__name__, str(exc).splitlines()[0])
     if isinstance(exc, BotoCoreError):
         return AwsError(operation, type(exc).__name__, str(exc).splitlines()[0])
+    if isinstance(exc, ResponseParserError):  # an empty or garbled answer: not AWS's format
+        return AwsError(operation, "ResponseParserError", "the endpoint's answer is not an AWS response")
     raise TypeError(f"not an AWS error: {exc!r}")
 
 
@@ -83,11 +86,15 @@ class Retrier:
     def __init__(
         self,
         *,
-        max_attempts: int = 6,
+        max_attempts: int | None = None,
         base_delay: float = 0.2,
         max_delay: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        if max_attempts is None:  # the process's bound (core.aws.clients: 6, the CLI's 3)
+            from core.aws.clients import connection
+
+            max_attempts = connection().max_attempts
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
@@ -98,7 +105,7 @@ class Retrier:
         while True:
             try:
                 return fn()
-            except (ClientError, BotoCoreError) as exc:
+            except (ClientError, BotoCoreError, ResponseParserError) as exc:
                 error = translate(operation, exc)
                 if not error.retry_in_process or attempt >= self.max_attempts:
                     raise error from None

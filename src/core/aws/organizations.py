@@ -37,10 +37,9 @@ class Organization:
 
 
 def default_organizations_client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from core.aws.clients import client
 
-    return boto3.client("organizations", config=Config(retries={"total_max_attempts": 1}))
+    return client("organizations")
 
 
 class OrganizationsGateway(Gateway):

@@ -57,10 +57,9 @@ def default_securityhub_client() -> Any:
     Parameter validation stays on: botocore checks every finding against the service model (required
     fields, types) before it leaves the process.
     """
-    import boto3
-    from botocore.config import Config
+    from core.aws.clients import client
 
-    return boto3.client("securityhub", config=Config(retries={"total_max_attempts": 1}))
+    return client("securityhub")
 
 
 @dataclass(frozen=True)

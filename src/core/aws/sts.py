@@ -9,9 +9,9 @@ from core.aws.iam import requires
 
 
 def default_sts_client() -> Any:
-    import boto3
+    from core.aws.clients import client
 
-    return boto3.client("sts")
+    return client("sts")
 
 
 def caller_account_id(client: Any = None, *, retrier: Retrier | None = None) -> str:

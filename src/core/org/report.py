@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from core.model.alerts import Alert, AlertItem, AlertKind, Severity
 from core.org.summary import FAILED as ACCOUNT_FAILED
 from core.org.summary import AccountSummary, totals_of
-from core.sweep.output import CSV_COLUMNS, finding_dict, table_lines, to_json
+from core.sweep.output import CSV_COLUMNS, finding_dict, interchange, table_lines, to_json
 
 if TYPE_CHECKING:  # the digest function reads summaries only: it never loads the sweep
     from core.org.sweep import AccountResult, OrgSweepResult
@@ -26,7 +26,14 @@ _TABLE_COLUMNS = ("ACCOUNT", "SEVERITY", "STATUS", "FINDING", "USER", "DEADLINE"
 DIGEST_TOP_ACCOUNTS = 20
 
 
-def render_org(result: OrgSweepResult, fmt: str, *, security_hub: bool = False) -> str:
+def render_org(
+    result: OrgSweepResult, fmt: str, *, security_hub: bool = False, region: str = "us-east-1"
+) -> str:
+    if fmt in ("ocsf", "asff"):  # one list: every account's findings, each with its own account
+        return json.dumps(
+            [d for a in result.accounts if a.result for d in interchange(a.result, fmt, region=region)],
+            indent=2,
+        )
     if fmt == "json":
         return json.dumps(to_document(result, security_hub=security_hub), indent=2)
     if fmt == "csv":
@@ -60,11 +67,14 @@ def account_entry(account: AccountResult, *, security_hub: bool = False) -> dict
 
 
 def to_document(result: OrgSweepResult, *, security_hub: bool = False) -> dict[str, Any]:
+    accounts = [account_entry(a, security_hub=security_hub) for a in result.accounts]
     return {
         "organization_id": result.organization_id,
         "swept_at": _iso(result.swept_at),
         "dry_run": result.dry_run,
-        "accounts": [account_entry(a, security_hub=security_hub) for a in result.accounts],
+        "accounts": accounts,
+        # Every account's findings in one list, each as in single-account mode: `.findings[]` reads both.
+        "findings": [f for entry in accounts for f in entry["findings"]],
         "skipped": [{"account_id": i, "reason": r} for i, r in result.skipped],
         "totals": result.totals(),
     }

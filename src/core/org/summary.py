@@ -88,12 +88,9 @@ def totals_of(summaries: Iterable[AccountSummary], skipped: int = 0) -> dict[str
 
 
 def default_s3_client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from core.aws.clients import client
 
-    return boto3.client(
-        "s3", config=Config(retries={"total_max_attempts": 1})
-    )  # core.aws.gateway.Retrier retries
+    return client("s3")  # core.aws.gateway.Retrier retries
 
 
 class ResultFiles(Gateway):

@@ -8,6 +8,7 @@ marks that account ``failed`` with one line naming the call and its AWS error co
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -46,6 +47,8 @@ class OrgSweepOptions:
     write_role: str = ENFORCE_ROLE
     fan_out: FanOutSettings = field(default_factory=FanOutSettings)
     sleep: Callable[[float], None] = time.sleep
+    # Called after each account with (accounts done, accounts in all), from the worker threads (progress).
+    on_account: Callable[[int, int], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -242,10 +245,18 @@ def sweep_accounts(
 ) -> OrgSweepResult:
     moment = now or datetime.now(UTC)
 
-    def one(account_id: str) -> AccountResult:
-        return sweep_account(account_id, assumer=assumer, settings=settings, options=options, now=moment)
-
     ids = [a.account_id for a in selection.accounts]
+    done = [0]
+    lock = threading.Lock()
+
+    def one(account_id: str) -> AccountResult:
+        result = sweep_account(account_id, assumer=assumer, settings=settings, options=options, now=moment)
+        if options.on_account is not None:
+            with lock:
+                done[0] += 1
+                options.on_account(done[0], len(ids))
+        return result
+
     results = fan_out(ids, one, options.fan_out.max_concurrency)
     return OrgSweepResult(organization_id, tuple(results), selection.skipped, moment, settings.dry_run)
 

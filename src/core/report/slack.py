@@ -271,7 +271,16 @@ def webhook_url_from_secret(
 
 def _powertools_get_secret(secret_arn: str, max_age: int) -> Any:
     from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
+    if "secrets" not in DEFAULT_PROVIDERS:  # its client from the one factory (core.aws.clients)
+        from core.aws.clients import client
+
+        parts = secret_arn.split(":")
+        region = parts[3] if len(parts) > 3 and parts[3] else None  # the secret's own region
+        DEFAULT_PROVIDERS["secrets"] = parameters.SecretsProvider(
+            boto3_client=client("secretsmanager", region=region)
+        )
     # botocore logs every response body at debug level, GetSecretValue's included: mute it for this call.
     with _muted("botocore.parsers"):
         return parameters.get_secret(secret_arn, max_age=max_age)

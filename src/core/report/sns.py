@@ -21,10 +21,15 @@ REQUIRED_PERMISSIONS = frozenset({"sns:Publish"})  # what a function publishing 
 ENCRYPTED_TOPIC_KEY_PERMISSIONS = frozenset({"kms:GenerateDataKey", "kms:Decrypt"})
 
 
-def default_sns_client() -> Any:
-    import boto3
+def default_sns_client(region: str | None = None) -> Any:
+    from core.aws.clients import client
 
-    return boto3.client("sns")
+    return client("sns", region=region)
+
+
+def _topic_region(topic_arn: str) -> str | None:
+    parts = topic_arn.split(":")
+    return parts[3] if len(parts) > 3 and parts[3] else None
 
 
 class SnsSink:
@@ -37,12 +42,13 @@ class SnsSink:
         topic_arn: str,
         client: Any = None,
         *,
-        client_factory: Callable[[], Any] = default_sns_client,
+        client_factory: Callable[[], Any] | None = None,
         retrier: Retrier | None = None,
     ) -> None:
         self.topic_arn = topic_arn
         self._client = client
-        self._client_factory = client_factory
+        # The topic's own region (its ARN says it), whatever region the rest of the process uses.
+        self._client_factory = client_factory or (lambda: default_sns_client(_topic_region(topic_arn)))
         self.retrier = retrier or Retrier(max_attempts=3)
 
     @property

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # the CLI reads FORMATS before it runs a sweep
     from core.model.findings import Finding
     from core.sweep.result import SweepResult
 
-FORMATS = ("table", "json", "csv")
+FORMATS = ("table", "json", "csv", "ocsf", "asff")
 CSV_COLUMNS = (
     "user",
     "finding",
@@ -32,12 +32,41 @@ CSV_COLUMNS = (
 _TABLE_COLUMNS = ("SEVERITY", "STATUS", "FINDING", "USER", "DEADLINE", "DETAIL")
 
 
-def format_report(result: SweepResult, fmt: str, *, iam_calls: int | None = None) -> str:
+def format_report(
+    result: SweepResult, fmt: str, *, iam_calls: int | None = None, region: str = "us-east-1"
+) -> str:
+    if fmt in ("ocsf", "asff"):
+        return json.dumps(interchange(result, fmt, region=region), indent=2)
     if fmt == "json":
         return to_json(result, iam_calls=iam_calls)
     if fmt == "csv":
         return to_csv(result)
     return to_table(result, iam_calls=iam_calls)
+
+
+def interchange(result: SweepResult, fmt: str, *, region: str) -> list[dict[str, Any]]:
+    """The findings as a JSON list of OCSF Detection Findings or ASFF findings (``core.report``)."""
+    from core.aws.securityhub import Target
+    from core.report.ocsf import to_ocsf
+    from core.report.securityhub import compliance_status, finding_id, to_asff
+
+    target = Target(result.account_id, region)
+    if fmt == "asff":
+        return [
+            to_asff(f, target, now=result.swept_at, report_generated_at=result.report_generated_at)
+            for f in result.findings
+        ]
+    return [
+        to_ocsf(
+            f,
+            account_id=result.account_id,
+            region=region,
+            now=result.swept_at,
+            compliance=compliance_status(f.status),
+            uid=finding_id(result.account_id, f.finding, f.user),
+        )
+        for f in result.findings
+    ]
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -69,7 +98,7 @@ def to_json(result: SweepResult, *, iam_calls: int | None = None) -> str:
         "remediate_unused_keys": result.remediate_unused_keys,
         "counts": result.counts,
         "status_counts": result.status_counts,
-        "findings": [finding_dict(f) for f in result.findings],
+        "findings": [{"account_id": result.account_id, **finding_dict(f)} for f in result.findings],
         "alerts_sent": [k.value for k in result.alerts_sent],
         "guardrail": result.guardrail,
         "guardrail_changes": [

@@ -39,6 +39,7 @@ from aws_lambda_powertools import Logger
 
 from core.aws.cloudformation import CloudFormationGateway
 from core.aws.iam import AccountDetails, IamGateway, permissions_of
+from core.aws.infrastructure import InfrastructureGateway
 from core.guardrail.apply import apply_plan
 from core.guardrail.state import WRITE_PERMISSIONS, Change, plan_guardrail, state_from_details
 from core.model.alerts import AlertSink
@@ -73,7 +74,7 @@ from core.sweep.notifications import Notification, plan_notifications
 from core.sweep.report import _aware, gather_with_details
 from core.sweep.result import GUARDRAIL_SUBJECT, NOT_CHECKED, SweepResult
 from core.sweep.selfcheck import PERMISSIONS as SELFCHECK_PERMISSIONS
-from core.sweep.selfcheck import InfrastructureGateway, check_enforcer
+from core.sweep.selfcheck import check_enforcer
 
 if TYPE_CHECKING:  # loaded only when the import is on (SecurityHub=true): most sweeps never need it
     from core.aws.securityhub import SecurityHubGateway

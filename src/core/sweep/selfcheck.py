@@ -7,68 +7,15 @@ operation (5 calls, none of them IAM), and ``enforcer_problems`` (pure) says wha
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from core.aws.cloudformation import CloudFormationGateway, last_finished_operation
-from core.aws.gateway import Retrier
-from core.aws.iam import parse_iam_timestamp, permissions_of, requires
+from core.aws.iam import parse_iam_timestamp, permissions_of
+from core.aws.infrastructure import InfrastructureGateway
 from core.model.errors import IamGuardError, NotFoundError
 from core.model.naming import ENFORCER_FUNCTION, ENFORCER_RULE, resource_name
-
-
-def _client(service: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(service, config=Config(retries={"total_max_attempts": 1}))
-
-
-class InfrastructureGateway:
-    """The enforcer's rule (EventBridge) and function (Lambda), read-only. Clients lazy or injected."""
-
-    def __init__(
-        self,
-        *,
-        events_client: Any = None,
-        lambda_client: Any = None,
-        retrier: Retrier | None = None,
-        client_factory: Callable[[str], Any] = _client,
-    ) -> None:
-        self._clients = {"events": events_client, "lambda": lambda_client}
-        self._factory = client_factory
-        self.retrier = retrier or Retrier()
-
-    def _call(self, service: str, operation: str, **params: Any) -> Any:
-        from botocore import xform_name
-
-        if self._clients[service] is None:
-            self._clients[service] = self._factory(service)
-        method = getattr(self._clients[service], xform_name(operation))
-        return self.retrier.call(operation, lambda: method(**params))
-
-    @requires("events:DescribeRule")
-    def rule_state(self, rule: str) -> str:
-        return str(self._call("events", "DescribeRule", Name=rule).get("State", ""))
-
-    @requires("events:ListTargetsByRule")
-    def rule_target_arns(self, rule: str) -> list[str]:
-        return [
-            str(t["Arn"]) for t in self._call("events", "ListTargetsByRule", Rule=rule).get("Targets", [])
-        ]
-
-    @requires("lambda:GetFunctionConfiguration")
-    def function_configuration(self, function: str) -> dict[str, Any]:
-        return dict(self._call("lambda", "GetFunctionConfiguration", FunctionName=function))
-
-    @requires("lambda:GetFunctionConcurrency")
-    def reserved_concurrency(self, function: str) -> int | None:
-        found = self._call("lambda", "GetFunctionConcurrency", FunctionName=function)
-        value = found.get("ReservedConcurrentExecutions")
-        return int(value) if value is not None else None
-
 
 PERMISSIONS = permissions_of(
     InfrastructureGateway.rule_state,

@@ -1,0 +1,68 @@
+"""What ``--from-stack`` takes from a deployed IAM Guard stack: its guardrail and sweep settings. Pure.
+
+The stack's parameters reach its functions as the ``IAM_GUARD_*`` variables of ``ENV_VARS`` (template.yaml's
+``Globals``); the same parameters, read back with ``DescribeStacks``, are parsed here exactly as the
+functions parse their environment (``settings_from_env``), so the CLI sees the settings the functions run
+with. Taken: the networks, the MFA mode and age, the group and policy names, the exemptions, the grace
+and credential-hygiene days, and the stack's name (``stack_name``). Never taken: the write switches
+(``DryRun``, ``Remediate``, ``RemediateUnusedKeys``) and delivery (topic, Slack, Security Hub), which stay
+flags: reading a stack must never make a command write or send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from core.model.errors import InvalidInputError, SettingsError
+from core.model.settings import ENV_VARS, settings_from_env
+
+# Template parameter -> settings field: what --from-stack takes.
+STACK_PARAMETERS: dict[str, str] = {
+    "AllowedCIDRs": "allowed_cidrs",
+    "AllowedVpceIds": "allowed_vpce_ids",
+    "IpRestriction": "ip_restriction",
+    "MfaMode": "mfa_mode",
+    "MaxMfaAgeHours": "max_mfa_age_hours",
+    "GroupName": "group_name",
+    "PolicyName": "policy_name",
+    "ExemptUsers": "exempt_users",
+    "ExemptTagKey": "exempt_tag_key",
+    "GraceDays": "grace_days",
+    "UnusedDays": "unused_days",
+    "KeyMaxAgeDays": "key_max_age_days",
+}
+# Never taken from the stack, whatever it says (the write switches and delivery stay flags).
+NOT_TAKEN = frozenset(
+    {"DryRun", "Remediate", "RemediateUnusedKeys", "AlertEmail", "SlackSecretArn", "SecurityHub"}
+)
+# Parameters every IAM Guard stack has: a stack without one of them is not IAM Guard.
+IDENTIFYING = ("GroupName", "PolicyName", "MfaMode", "ExemptTagKey", "DryRun")
+
+_ENV_OF_FIELD = {field: var for var, field in ENV_VARS.items()}
+
+
+def settings_of_stack(stack_name: str, parameters: Mapping[str, str]) -> dict[str, Any]:
+    """The settings fields ``--from-stack`` takes from a stack with these parameter values.
+
+    A stack without IAM Guard's parameters, or with values IAM Guard would refuse, is one
+    ``InvalidInputError`` line naming the stack.
+    """
+    missing = [name for name in IDENTIFYING if name not in parameters]
+    if missing:
+        raise InvalidInputError(
+            f"stack {stack_name} is not an IAM Guard stack (it has no {missing[0]} parameter)"
+        )
+    env = {
+        _ENV_OF_FIELD[field]: parameters[name]
+        for name, field in STACK_PARAMETERS.items()
+        if name in parameters
+    }
+    env[_ENV_OF_FIELD["stack_name"]] = stack_name
+    try:
+        settings = settings_from_env(env)
+    except SettingsError as exc:
+        raise InvalidInputError(f"stack {stack_name}: {exc}") from None
+    taken = {*STACK_PARAMETERS.values(), "stack_name"}
+    given = {_field for name, _field in STACK_PARAMETERS.items() if name in parameters} | {"stack_name"}
+    return {field: getattr(settings, field) for field in sorted(taken & given)}

@@ -1,0 +1,134 @@
+"""``--from-stack``: the CLI takes the deployed stack's guardrail and sweep settings (issue 22), never its
+write switches or delivery; the installed ``iam-guard`` as a subprocess against a moto server."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from tests.command_line.test_operator_contract import assert_one_line, iam_guard, seeded  # noqa: F401
+from tests.e2e.template_env import load_template
+
+from core.model.settings import ENV_VARS
+from core.model.stack_settings import IDENTIFYING, NOT_TAKEN, STACK_PARAMETERS, settings_of_stack
+
+pytestmark = pytest.mark.e2e
+
+STACK = "iam-guard"
+DEPLOYED = {
+    "AllowedCIDRs": "203.0.113.0/24",
+    "IpRestriction": "true",
+    "MfaMode": "console",
+    "GroupName": "IAMGuardSecuredUsers",
+    "PolicyName": "IAMGuardSecureIAMPolicy",
+    "ExemptUsers": "outsider",
+    "ExemptTagKey": "iam-guard:exempt",
+    "GraceDays": "0",
+    "UnusedDays": "30",
+    "KeyMaxAgeDays": "60",
+    "DryRun": "false",  # the stack enforces; the CLI must still not write without --apply
+    "Remediate": "true",
+    "RemediateUnusedKeys": "true",
+}
+
+
+def deploy_stack(endpoint: str, name: str, parameters: dict[str, str]) -> None:
+    """A stack with these parameter values (as CloudFormation stores them) and one inert resource."""
+    template = {
+        "Parameters": {key: {"Type": "String"} for key in parameters},
+        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+    }
+    boto3.client("cloudformation", endpoint_url=endpoint, region_name="us-east-1").create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+    )
+
+
+@pytest.fixture
+def deployed(seeded: str) -> str:  # noqa: F811 - the fixture imported above
+    deploy_stack(seeded, STACK, DEPLOYED)
+    return seeded
+
+
+def audit_json(endpoint: str, *args: str, env: dict[str, str] | None = None) -> tuple[Any, dict[str, Any]]:
+    run = iam_guard("audit", "--endpoint-url", endpoint, "--format", "json", *args, env=env)
+    assert run.returncode in (0, 1), run.stderr
+    return run, json.loads(run.stdout)
+
+
+def test_audit_takes_the_stacks_settings_but_not_its_write_switches(deployed: str) -> None:
+    _, doc = audit_json(deployed, "--from-stack", STACK, env={"AWS_REGION": "eu-west-1"})
+
+    statuses = {(f["user"], f["finding"]): f["status"] for f in doc["findings"]}
+    assert statuses[("outsider", "exempt")] == "exempt"  # ExemptUsers, not would-enrol
+    assert ("outsider", "not-in-secured-group") not in statuses
+    assert (doc["grace_days"], doc["unused_days"], doc["key_max_age_days"]) == (0, 30, 60)
+    assert doc["dry_run"] is True  # the stack's DryRun=false is never taken
+    assert (doc["remediate"], doc["remediate_unused_keys"]) == (False, False)
+
+
+def test_flags_given_override_the_stack(deployed: str) -> None:
+    _, doc = audit_json(deployed, "--from-stack", STACK, "--grace-days", "5", "--exempt-user", "nobody")
+
+    assert doc["grace_days"] == 5
+    statuses = {(f["user"], f["finding"]): f["status"] for f in doc["findings"]}
+    assert statuses[("outsider", "not-in-secured-group")] == "would-enrol"
+
+
+def test_the_environment_variable_names_the_stack(deployed: str) -> None:
+    _, doc = audit_json(deployed, env={"IAM_GUARD_FROM_STACK": STACK})
+
+    assert doc["grace_days"] == 0
+
+
+def test_policy_from_stack_renders_the_deployed_policy(deployed: str) -> None:
+    run = iam_guard("policy", "--endpoint-url", deployed, "--from-stack", STACK)
+    by_flags = iam_guard(
+        "policy", "--allowed-cidr", "203.0.113.0/24", "--mfa-mode", "console", "--stack-name", STACK
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == by_flags.stdout
+    assert "DenyChangesToIAMGuard" in run.stdout  # the stack's name is its --stack-name
+
+
+def test_a_stack_that_is_not_there_is_one_line_exit_2(seeded: str) -> None:  # noqa: F811
+    run = iam_guard("audit", "--endpoint-url", seeded, "--from-stack", "no-such-stack")
+
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert "no-such-stack" in assert_one_line(run)
+
+
+def test_a_stack_that_is_not_iam_guard_is_one_line_exit_2(seeded: str) -> None:  # noqa: F811
+    deploy_stack(seeded, "someone-else", {"BucketName": "x"})
+
+    run = iam_guard("audit", "--endpoint-url", seeded, "--from-stack", "someone-else", "--apply")
+
+    assert run.returncode == 2
+    assert "not an IAM Guard stack" in assert_one_line(run)
+
+
+# --- the mapping, held to template.yaml ------------------------------------------------------------------
+
+
+def test_every_parameter_taken_is_the_one_the_functions_read_as_that_setting() -> None:
+    template = load_template()
+    environment = template["Globals"]["Function"]["Environment"]["Variables"]
+    by_parameter = {v["Ref"]: k for k, v in environment.items() if isinstance(v, dict) and "Ref" in v}
+
+    for parameter, field in STACK_PARAMETERS.items():
+        assert parameter in template["Parameters"], parameter
+        assert ENV_VARS[by_parameter[parameter]] == field, parameter
+    assert set(IDENTIFYING) <= set(template["Parameters"])
+    assert not NOT_TAKEN & set(STACK_PARAMETERS)
+
+
+def test_a_value_iam_guard_refuses_is_one_line_naming_the_stack() -> None:
+    from core.model.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="stack s: "):
+        settings_of_stack("s", {**DEPLOYED, "GraceDays": "999"})
