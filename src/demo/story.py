@@ -210,6 +210,17 @@ class Story:
             self.iam_admin.create_user(UserName=name)
         self.iam_admin.create_login_profile(UserName=BREAK_GLASS, Password="Demo-Passw0rd!-only")  # noqa: S106
         self.iam_admin.create_access_key(UserName=LEGACY_USER)
+        # A password policy meeting every control (IAM.7, IAM.10-IAM.17): the story is about users.
+        self.iam_admin.update_account_password_policy(
+            MinimumPasswordLength=14,
+            RequireSymbols=True,
+            RequireNumbers=True,
+            RequireUppercaseCharacters=True,
+            RequireLowercaseCharacters=True,
+            AllowUsersToChangePassword=True,
+            MaxPasswordAge=90,
+            PasswordReusePrevention=24,
+        )
 
     def _setup(self, step: StepRecord) -> None:
         """CloudFormation creating the Custom::Guardrail resource: the real custom-resource handler."""

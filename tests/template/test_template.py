@@ -54,6 +54,9 @@ NO_RESOURCE_LEVEL = {
     "iam:GetAccountAuthorizationDetails",
     "iam:GetAccountSummary",
     "iam:ListVirtualMFADevices",
+    "iam:GetAccountPasswordPolicy",
+    # With AllUsers the listing names no user: granted on "*" (an assumption, docs/status.md).
+    "iam:ListServiceSpecificCredentials",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }

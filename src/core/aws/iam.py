@@ -329,3 +329,27 @@ class IamGateway(Gateway):
         """The account's ``SummaryMap``: the root user's ``AccountMFAEnabled``, ``AccountPasswordPresent``
         and ``AccountAccessKeysPresent`` (1 or 0), besides usage counts and quotas."""
         return {str(k): int(v) for k, v in self._call("GetAccountSummary")["SummaryMap"].items()}
+
+    @requires("iam:ListServiceSpecificCredentials")
+    def all_service_specific_credentials(self) -> list[dict[str, Any]]:
+        """Every user's service-specific credentials (CodeCommit, Keyspaces, Bedrock and CloudWatch Logs
+        API keys), account-wide with ``AllUsers``, 1,000 per page: one call for most accounts.
+
+        IAM's metadata: ``UserName``, ``ServiceName``, ``ServiceSpecificCredentialId``, ``Status``
+        (Active | Inactive | Expired), ``CreateDate``, ``ExpirationDate`` (API keys only); no last use.
+        """
+        return list(
+            self._pages(
+                "ListServiceSpecificCredentials", "ServiceSpecificCredentials", AllUsers=True, MaxItems=1000
+            )
+        )
+
+    @requires("iam:GetAccountPasswordPolicy")
+    def account_password_policy(self) -> dict[str, Any] | None:
+        """The account's ``PasswordPolicy``; ``None`` when the account has none (IAM: NoSuchEntity)."""
+        from core.model.errors import NotFoundError
+
+        try:
+            return dict(self._call("GetAccountPasswordPolicy")["PasswordPolicy"])
+        except NotFoundError:
+            return None

@@ -5,7 +5,7 @@ Pure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -32,6 +32,7 @@ from core.model.findings import (
     Finding,
     FindingKind,
     RootCredentials,
+    ServiceCredential,
     Snapshot,
     Status,
     UserRecord,
@@ -39,6 +40,7 @@ from core.model.findings import (
 )
 from core.model.naming import same_iam_name
 from core.model.settings import Settings
+from core.sweep.account_checks import password_policy_findings, service_credential_findings
 
 
 def credentials_from_report(record: CredentialRecord, virtual_mfa: bool) -> Credentials:
@@ -60,8 +62,17 @@ def credentials_from_report(record: CredentialRecord, virtual_mfa: bool) -> Cred
 def classify(snapshot: Snapshot, settings: Settings, now: datetime) -> list[Finding]:
     """All findings of the account, most severe first."""
     findings = list(root_findings(snapshot.root))
+    if snapshot.password_policy_read:
+        findings.extend(password_policy_findings(snapshot.password_policy))
+    by_user: dict[str, list[ServiceCredential]] = {}
+    for credential in snapshot.service_credentials or ():
+        by_user.setdefault(credential.user, []).append(credential)
     for user in snapshot.users:
-        findings.extend(user_findings(user, credentials_of(snapshot, user.name), settings, now))
+        findings.extend(
+            user_findings(
+                user, credentials_of(snapshot, user.name), settings, now, by_user.get(user.name, ())
+            )
+        )
     return sort_findings(findings)
 
 
@@ -123,7 +134,11 @@ def _describe_root_keys(root: RootCredentials) -> str:
 
 
 def user_findings(
-    user: UserRecord, creds: Credentials | None, settings: Settings, now: datetime
+    user: UserRecord,
+    creds: Credentials | None,
+    settings: Settings,
+    now: datetime,
+    service_credentials: Sequence[ServiceCredential] = (),
 ) -> list[Finding]:
     """One finding per kind that applies to this user (an exempt user gets only ``exempt``)."""
     exemption = exemption_for(user.name, user.tags, settings, now.date())
@@ -193,6 +208,18 @@ def user_findings(
                     active_keys=hygiene.keys,
                 )
             )
+    results.extend(
+        service_credential_findings(
+            user.name,
+            service_credentials,
+            settings,
+            now,
+            status=status,
+            since=user.created,
+            deadline=deadline,
+            note=note,
+        )
+    )
     return results
 
 

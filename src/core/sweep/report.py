@@ -17,6 +17,7 @@ from core.model.exemptions import tags_to_dict
 from core.model.findings import (
     Credentials,
     RootCredentials,
+    ServiceCredential,
     Snapshot,
     UserRecord,
 )
@@ -85,7 +86,20 @@ def gather_with_details(
     virtual_mfa = frozenset(iam.users_with_assigned_virtual_mfa())
     # Always asked: the report's root row says not_supported for the password and may be 4 hours old.
     root = RootCredentials.from_summary(iam.account_summary(), records.get(ROOT))
-    snapshot = Snapshot(_aware(report.generated_at), records, users, virtual_mfa, root)
+    # Not in the credential report: service-specific credentials (one account-wide listing) and the
+    # account's password policy (one call).
+    service = tuple(service_credential(c) for c in iam.all_service_specific_credentials())
+    policy = iam.account_password_policy()
+    snapshot = Snapshot(
+        _aware(report.generated_at),
+        records,
+        users,
+        virtual_mfa,
+        root,
+        service_credentials=service,
+        password_policy=policy,
+        password_policy_read=True,
+    )
     missing = snapshot.missing_from_report()
     live = {name: live_credentials(iam, name) for name in missing}
     if missing:
@@ -112,6 +126,19 @@ def live_credentials(iam: IamGateway, user_name: str) -> Credentials:
             )
             for i, k in enumerate(iam.list_access_keys(user_name), start=1)
         ),
+    )
+
+
+def service_credential(entry: dict[str, Any]) -> ServiceCredential:
+    """One ``ServiceSpecificCredentials`` entry, in IAM's shape, as a typed record."""
+    created, expires = entry.get("CreateDate"), entry.get("ExpirationDate")
+    return ServiceCredential(
+        user=str(entry.get("UserName", "")),
+        credential_id=str(entry.get("ServiceSpecificCredentialId", "")),
+        service=str(entry.get("ServiceName", "")),
+        status=str(entry.get("Status", "")),
+        created=_aware(created) if isinstance(created, datetime) else None,
+        expires=_aware(expires) if isinstance(expires, datetime) else None,
     )
 
 

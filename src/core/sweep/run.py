@@ -8,6 +8,8 @@ IAM calls per run, for N users (see README, "The sweep"):
   dates; groups; customer managed policies with their versions - the guardrail is checked from these);
 - ListVirtualMFADevices (Assigned): ceil(devices / 1000) pages (fresh MFA state);
 - GetAccountSummary: 1 (the root user's password, access keys and MFA, live);
+- ListServiceSpecificCredentials (AllUsers): ceil(credentials / 1000) pages (not in the report);
+- GetAccountPasswordPolicy: 1;
 - per user missing from the report (created after it): GetLoginProfile + ListAccessKeys + ListMFADevices;
 - per user enrolled: AddUserToGroup; per user remediated: ListMFADevices + ListAccessKeys (the re-check)
   + one UpdateAccessKey per active key;
@@ -19,9 +21,9 @@ them IAM). With ``security_hub`` on, the findings then go to the account's Secur
 before the digest, which says how that went; a failed import is in the result, never raised.
 
 Per user whose unused keys are deactivated: ListAccessKeys + one GetAccessKeyLastUsed per active key (the
-re-check) + one UpdateAccessKey per key still unused. So a run with a warm report costs 5 IAM calls on
-real IAM (4 account-wide reads + GetAccountSummary) for up to 1,000 users, 6 on moto (which answers
-STARTED to the first GenerateCredentialReport).
+re-check) + one UpdateAccessKey per key still unused. So a run with a warm report costs 7 IAM calls on
+real IAM (the 7 account-wide reads above) for up to 1,000 users, 8 on moto (which answers STARTED to the
+first GenerateCredentialReport). docs/sweep.md has the budget table.
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ REQUIRED_PERMISSIONS = (
         IamGateway.account_details,
         IamGateway.users_with_assigned_virtual_mfa,
         IamGateway.account_summary,
+        IamGateway.all_service_specific_credentials,
+        IamGateway.account_password_policy,
         IamGateway.has_login_profile,
         IamGateway.list_access_keys,
         IamGateway.list_mfa_devices,
