@@ -99,6 +99,29 @@ STRONG_PASSWORD_POLICY: dict[str, Any] = {
 NO_PASSWORD_POLICY = None  # the account has none: IAM answers NoSuchEntity
 
 
+# The root user's virtual MFA device as ListVirtualMFADevices lists it: the User is the root (its ARN
+# ends in ``:root``, its UserId is the account ID) and has no UserName: both set after the Stubber, whose
+# validation requires a UserName and a 16-character UserId; the serial is the device's chosen name.
+ROOT_VIRTUAL_DEVICE: dict[str, Any] = {
+    "SerialNumber": f"arn:aws:iam::{ACCOUNT_ID}:mfa/root-phone",
+    "User": {
+        "Path": "/",
+        "UserName": "root-placeholder",
+        "UserId": "ROOTPLACEHOLDER00",  # the account ID after the Stubber (shorter than its minimum)
+        "Arn": f"arn:aws:iam::{ACCOUNT_ID}:root",
+        "CreateDate": DEPLOYED,
+    },
+    "EnableDate": DEPLOYED,
+}
+
+
+def _drop_root_user_name(parsed: dict[str, Any], **_: Any) -> None:
+    for device in parsed.get("VirtualMFADevices", []):
+        if device.get("User", {}).get("Arn", "").endswith(":root"):
+            device["User"].pop("UserName", None)
+            device["User"]["UserId"] = ACCOUNT_ID
+
+
 def stamp(moment: datetime) -> str:
     """A timestamp as the credential report writes it: 2016-10-06T16:11:27+00:00."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
@@ -289,6 +312,7 @@ class RealIam:
         generated: datetime,
         service_credentials: list[dict[str, Any]] | None = None,
         password_policy: dict[str, Any] | None = STRONG_PASSWORD_POLICY,
+        root_virtual_mfa: bool = False,
     ) -> None:
         """The seven reads of a sweep with a warm report (IAM answers COMPLETE at once)."""
         self.respond("GenerateCredentialReport", {"State": "COMPLETE"}, {})
@@ -318,6 +342,9 @@ class RealIam:
             for u in users
             if u.virtual_mfa
         ]
+        if root_virtual_mfa:
+            devices.append(ROOT_VIRTUAL_DEVICE)
+            self.client.meta.events.register("after-call.iam.ListVirtualMFADevices", _drop_root_user_name)
         self.respond(
             "ListVirtualMFADevices",
             {"VirtualMFADevices": devices, "IsTruncated": False},

@@ -34,6 +34,7 @@ from core.model.findings import (
     SERVICE_CREDENTIAL_NO_EXPIRY,
     SERVICE_CREDENTIAL_OLD,
 )
+from core.model.findings import ROOT as ROOT_USER
 from core.sweep.result import SweepResult
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -213,3 +214,21 @@ def test_the_listing_is_account_wide_and_paged_by_1000() -> None:
         listed = gateway.all_service_specific_credentials()
         stub.assert_no_pending_responses()
     assert [c["UserName"] for c in listed] == ["u0", "u1", "u9"]
+
+
+@pytest.mark.parametrize("virtual", [True, False])
+def test_the_root_users_virtual_mfa_device_is_found_by_its_arn(virtual: bool) -> None:
+    iam = RealIam()
+    iam.account(ROOT, USERS, generated=GENERATED, service_credentials=[], root_virtual_mfa=virtual)
+    result = iam.sweep(make_settings(), now=NOW)
+
+    root = {f.finding: f for f in result.findings if f.user == ROOT_USER}
+    if not virtual:
+        assert root == {}  # MFA on (summary and report): a hardware device, as far as IAM says
+        return
+    assert set(root) == {"root-virtual-mfa"}
+    assert root["root-virtual-mfa"].status == "violation"
+    assert "IAM.6 and CIS 2.6" in root["root-virtual-mfa"].detail
+    assert iam.operations == list(WARM_READS)  # the listing the sweep already makes
+    # The root's device never counts as some user's: nobody is called "root-placeholder" or "".
+    assert {f.user for f in result.findings} <= {u.name for u in USERS} | {ROOT_USER}

@@ -315,14 +315,26 @@ class IamGateway(Gateway):
     @requires("iam:ListVirtualMFADevices")
     def users_with_assigned_virtual_mfa(self) -> set[str]:
         """User names holding an assigned virtual MFA device now (fresher than the credential report)."""
+        return self.virtual_mfa_assignments()[0]
+
+    @requires("iam:ListVirtualMFADevices")
+    def virtual_mfa_assignments(self) -> tuple[set[str], bool]:
+        """One listing: the users holding an assigned virtual MFA device now, and whether the root user
+        holds one (its device's ``User.Arn`` is ``arn:<partition>:iam::<account>:root``; the serial
+        ``mfa/root-account-mfa-device`` is only the legacy name, so the ARN decides)."""
         users: set[str] = set()
+        root = False
         for device in self._pages(
             "ListVirtualMFADevices", "VirtualMFADevices", AssignmentStatus="Assigned", MaxItems=1000
         ):
-            name = device.get("User", {}).get("UserName")
+            user = device.get("User") or {}
+            if str(user.get("Arn", "")).endswith(":root"):
+                root = True
+                continue
+            name = user.get("UserName")
             if name:
                 users.add(name)
-        return users
+        return users, root
 
     @requires("iam:GetAccountSummary")
     def account_summary(self) -> dict[str, int]:

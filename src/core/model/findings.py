@@ -55,6 +55,7 @@ FindingKind = Literal[
     "service-credential-old",
     "password-policy-missing",
     "password-policy-weak",
+    "root-virtual-mfa",
 ]
 ROOT_WITHOUT_MFA: Final = "root-without-mfa"
 ROOT_ACCESS_KEY: Final = "root-access-key"
@@ -75,6 +76,7 @@ SERVICE_CREDENTIAL_OLD: Final = "service-credential-old"
 # The account's password policy (pseudo-user ``PASSWORD_POLICY``).
 PASSWORD_POLICY_MISSING: Final = "password-policy-missing"  # noqa: S105 - a finding kind
 PASSWORD_POLICY_WEAK: Final = "password-policy-weak"  # noqa: S105 - a finding kind
+ROOT_VIRTUAL_MFA: Final = "root-virtual-mfa"  # the root user's MFA is a virtual device, not hardware
 PASSWORD_POLICY = "<password_policy>"  # noqa: S105 - the subject of the password-policy findings
 
 SEVERITY: Mapping[FindingKind, Severity] = {
@@ -95,10 +97,11 @@ SEVERITY: Mapping[FindingKind, Severity] = {
     SERVICE_CREDENTIAL_OLD: Severity.LOW,
     PASSWORD_POLICY_MISSING: Severity.MEDIUM,
     PASSWORD_POLICY_WEAK: Severity.MEDIUM,
+    ROOT_VIRTUAL_MFA: Severity.MEDIUM,
 }
 MFA_KINDS = frozenset({CONSOLE_WITHOUT_MFA, ACCESS_KEY_WITHOUT_MFA})
 HYGIENE_KINDS = frozenset({CONSOLE_UNUSED, ACCESS_KEY_UNUSED, ACCESS_KEY_OLD, TWO_ACTIVE_KEYS})
-ROOT_KINDS = frozenset({ROOT_WITHOUT_MFA, ROOT_ACCESS_KEY, ROOT_NO_CREDENTIALS})
+ROOT_KINDS = frozenset({ROOT_WITHOUT_MFA, ROOT_ACCESS_KEY, ROOT_NO_CREDENTIALS, ROOT_VIRTUAL_MFA})
 SERVICE_CREDENTIAL_KINDS = frozenset(
     {SERVICE_CREDENTIAL_ACTIVE, SERVICE_CREDENTIAL_NO_EXPIRY, SERVICE_CREDENTIAL_OLD}
 )
@@ -155,6 +158,7 @@ CONTROLS: Mapping[FindingKind, Controls] = {
     SERVICE_CREDENTIAL_OLD: Controls((), ()),
     PASSWORD_POLICY_MISSING: PASSWORD_POLICY_CONTROLS,
     PASSWORD_POLICY_WEAK: PASSWORD_POLICY_CONTROLS,
+    ROOT_VIRTUAL_MFA: Controls(("IAM.6",), ("1.6",), ("2.6",)),
 }
 
 Status = Literal[
@@ -218,6 +222,7 @@ _ACTION = {
     "it.",
     PASSWORD_POLICY_MISSING: "Set an account password policy (aws iam update-account-password-policy): "
     "length 14 or more, reuse prevention 24, all four character classes.",
+    ROOT_VIRTUAL_MFA: "Replace the root user's virtual MFA device with a hardware one (FIDO key or token).",
     PASSWORD_POLICY_WEAK: "Raise each requirement the detail names (aws iam update-account-password-policy).",
 }
 
@@ -335,6 +340,7 @@ class Snapshot:
     # GetAccountPasswordPolicy's PasswordPolicy; None with ``password_policy_read``: the account has none.
     password_policy: Mapping[str, Any] | None = None
     password_policy_read: bool = False
+    root_virtual_mfa: bool = False  # the root user's MFA device is virtual (ListVirtualMFADevices)
 
     def missing_from_report(self) -> list[str]:
         """Users created after the report was generated: they need per-user checks."""

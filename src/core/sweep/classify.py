@@ -24,6 +24,7 @@ from core.model.findings import (
     NOT_IN_SECURED_GROUP,
     ROOT_ACCESS_KEY,
     ROOT_NO_CREDENTIALS,
+    ROOT_VIRTUAL_MFA,
     ROOT_WITHOUT_MFA,
     SEVERITY,
     TWO_ACTIVE_KEYS,
@@ -62,6 +63,15 @@ def credentials_from_report(record: CredentialRecord, virtual_mfa: bool) -> Cred
 def classify(snapshot: Snapshot, settings: Settings, now: datetime) -> list[Finding]:
     """All findings of the account, most severe first."""
     findings = list(root_findings(snapshot.root))
+    if snapshot.root_virtual_mfa and not any(f.finding == ROOT_NO_CREDENTIALS for f in findings):
+        findings.append(
+            _root(
+                ROOT_VIRTUAL_MFA,
+                VIOLATION,
+                "the root user's MFA device is virtual (ListVirtualMFADevices: User.Arn ends in :root); "
+                "IAM.6 and CIS 2.6 ask for a hardware device",
+            )
+        )
     if snapshot.password_policy_read:
         findings.extend(password_policy_findings(snapshot.password_policy))
     by_user: dict[str, list[ServiceCredential]] = {}

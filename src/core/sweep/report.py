@@ -83,7 +83,8 @@ def gather_with_details(
     records = parse_report(report.rows)
     details = iam.account_details()
     users = tuple(_user_record(u) for u in details.users)
-    virtual_mfa = frozenset(iam.users_with_assigned_virtual_mfa())
+    virtual_users, root_virtual_mfa = iam.virtual_mfa_assignments()
+    virtual_mfa = frozenset(virtual_users)
     # Always asked: the report's root row says not_supported for the password and may be 4 hours old.
     root = RootCredentials.from_summary(iam.account_summary(), records.get(ROOT))
     # Not in the credential report: service-specific credentials (one account-wide listing) and the
@@ -99,6 +100,7 @@ def gather_with_details(
         service_credentials=service,
         password_policy=policy,
         password_policy_read=True,
+        root_virtual_mfa=root_virtual_mfa,
     )
     missing = snapshot.missing_from_report()
     live = {name: live_credentials(iam, name) for name in missing}

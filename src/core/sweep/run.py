@@ -82,7 +82,7 @@ REQUIRED_PERMISSIONS = (
         IamGateway.generate_credential_report,
         IamGateway.get_credential_report,
         IamGateway.account_details,
-        IamGateway.users_with_assigned_virtual_mfa,
+        IamGateway.virtual_mfa_assignments,
         IamGateway.account_summary,
         IamGateway.all_service_specific_credentials,
         IamGateway.account_password_policy,
