@@ -56,6 +56,9 @@ FindingKind = Literal[
     "password-policy-missing",
     "password-policy-weak",
     "root-virtual-mfa",
+    "user-direct-policy",
+    "user-full-admin",
+    "user-cloudshell-full-access",
 ]
 ROOT_WITHOUT_MFA: Final = "root-without-mfa"
 ROOT_ACCESS_KEY: Final = "root-access-key"
@@ -76,6 +79,9 @@ SERVICE_CREDENTIAL_OLD: Final = "service-credential-old"
 # The account's password policy (pseudo-user ``PASSWORD_POLICY``).
 PASSWORD_POLICY_MISSING: Final = "password-policy-missing"  # noqa: S105 - a finding kind
 PASSWORD_POLICY_WEAK: Final = "password-policy-weak"  # noqa: S105 - a finding kind
+USER_DIRECT_POLICY: Final = "user-direct-policy"  # policies attached to the user, not through a group
+USER_FULL_ADMIN: Final = "user-full-admin"  # a policy allowing * on * reaches the user
+USER_CLOUDSHELL_FULL_ACCESS: Final = "user-cloudshell-full-access"  # AWSCloudShellFullAccess reaches it
 ROOT_VIRTUAL_MFA: Final = "root-virtual-mfa"  # the root user's MFA is a virtual device, not hardware
 PASSWORD_POLICY = "<password_policy>"  # noqa: S105 - the subject of the password-policy findings
 
@@ -98,6 +104,9 @@ SEVERITY: Mapping[FindingKind, Severity] = {
     PASSWORD_POLICY_MISSING: Severity.MEDIUM,
     PASSWORD_POLICY_WEAK: Severity.MEDIUM,
     ROOT_VIRTUAL_MFA: Severity.MEDIUM,
+    USER_DIRECT_POLICY: Severity.LOW,
+    USER_FULL_ADMIN: Severity.HIGH,
+    USER_CLOUDSHELL_FULL_ACCESS: Severity.MEDIUM,
 }
 MFA_KINDS = frozenset({CONSOLE_WITHOUT_MFA, ACCESS_KEY_WITHOUT_MFA})
 HYGIENE_KINDS = frozenset({CONSOLE_UNUSED, ACCESS_KEY_UNUSED, ACCESS_KEY_OLD, TWO_ACTIVE_KEYS})
@@ -159,6 +168,11 @@ CONTROLS: Mapping[FindingKind, Controls] = {
     PASSWORD_POLICY_MISSING: PASSWORD_POLICY_CONTROLS,
     PASSWORD_POLICY_WEAK: PASSWORD_POLICY_CONTROLS,
     ROOT_VIRTUAL_MFA: Controls(("IAM.6",), ("1.6",), ("2.6",)),
+    USER_DIRECT_POLICY: Controls(("IAM.2",), ("1.15",), ("2.13",)),
+    # Only when the policy is customer managed or inline: a finding through AWS's AdministratorAccess alone
+    # has ``no_control`` set and names none.
+    USER_FULL_ADMIN: Controls(("IAM.1",), ("1.16",), ("2.14",)),
+    USER_CLOUDSHELL_FULL_ACCESS: Controls(("IAM.27",), ("1.22",), ("2.20",)),  # 1.22: v3.0.0 only
 }
 
 Status = Literal[
@@ -222,6 +236,9 @@ _ACTION = {
     "it.",
     PASSWORD_POLICY_MISSING: "Set an account password policy (aws iam update-account-password-policy): "
     "length 14 or more, reuse prevention 24, all four character classes.",
+    USER_DIRECT_POLICY: "Move the user's policies to a group and detach them from the user.",
+    USER_FULL_ADMIN: "Replace the administrator policy with the permissions the user's job needs.",
+    USER_CLOUDSHELL_FULL_ACCESS: "Detach AWSCloudShellFullAccess; grant CloudShell without file transfer.",
     ROOT_VIRTUAL_MFA: "Replace the root user's virtual MFA device with a hardware one (FIDO key or token).",
     PASSWORD_POLICY_WEAK: "Raise each requirement the detail names (aws iam update-account-password-policy).",
 }
@@ -326,6 +343,24 @@ class ServiceCredential:
 
 
 @dataclass(frozen=True)
+class Grant:
+    """One policy as it reaches a user."""
+
+    label: str  # "managed policy X", "inline policy Y", "group G: managed policy X"
+    kind: str  # "aws" (AWS managed), "customer" (customer managed), "inline"
+
+
+@dataclass(frozen=True)
+class UserPermissions:
+    """The policies that reach one user (``core.sweep.permissions`` reads them from the account listing)."""
+
+    direct: tuple[str, ...] = ()  # labels of the policies attached to the user, counted
+    not_counted: tuple[str, ...] = ()  # attached to the user, but AWS's quarantine or IAM Guard's own
+    full_admin: tuple[Grant, ...] = ()  # policies allowing * on * that reach the user
+    cloudshell: tuple[str, ...] = ()  # where AWSCloudShellFullAccess reaches the user from
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything the classification needs, gathered by ``core.sweep.report.gather``."""
 
@@ -341,6 +376,7 @@ class Snapshot:
     password_policy: Mapping[str, Any] | None = None
     password_policy_read: bool = False
     root_virtual_mfa: bool = False  # the root user's MFA device is virtual (ListVirtualMFADevices)
+    permissions: Mapping[str, UserPermissions] = field(default_factory=dict)  # user name -> its policies
 
     def missing_from_report(self) -> list[str]:
         """Users created after the report was generated: they need per-user checks."""
@@ -359,6 +395,7 @@ class Finding:
     action: str = ""
     source: str = "report"
     active_keys: int = 0  # keys the finding is about, as last seen; remediation re-checks before acting
+    no_control: bool = False  # this finding answers none of its kind's controls (see CONTROLS)
 
     @property
     def needs_attention(self) -> bool:

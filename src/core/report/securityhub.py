@@ -221,9 +221,11 @@ def to_asff(
     updated = asff_timestamp(now)
     created = created_at or updated
     label = SEVERITY_LABEL.get(finding.severity, "INFORMATIONAL")
-    types = [CIS_TYPE if finding.finding in _CIS_KINDS else BEST_PRACTICES_TYPE]
+    # A finding answering none of its kind's controls (user-full-admin via AWS's own policy) names none.
+    cis = finding.finding in _CIS_KINDS and not finding.no_control
+    types = [CIS_TYPE if cis else BEST_PRACTICES_TYPE]
     compliance: dict[str, Any] = {"Status": compliance_status(finding.status)}
-    controls = RELATED_REQUIREMENTS.get(finding.finding)
+    controls = None if finding.no_control else RELATED_REQUIREMENTS.get(finding.finding)
     if controls:
         compliance["RelatedRequirements"] = list(controls)
     asff: dict[str, Any] = {

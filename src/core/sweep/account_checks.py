@@ -32,11 +32,15 @@ from core.model.findings import (
     SERVICE_CREDENTIAL_NO_EXPIRY,
     SERVICE_CREDENTIAL_OLD,
     SEVERITY,
+    USER_CLOUDSHELL_FULL_ACCESS,
+    USER_DIRECT_POLICY,
+    USER_FULL_ADMIN,
     VIOLATION,
     Finding,
     FindingKind,
     ServiceCredential,
     Status,
+    UserPermissions,
 )
 from core.model.settings import Settings
 
@@ -183,3 +187,48 @@ def password_policy_findings(policy: Mapping[str, Any] | None) -> list[Finding]:
             action=_ACTION[PASSWORD_POLICY_WEAK],
         )
     ]
+
+
+def permission_findings(
+    user: str,
+    permissions: UserPermissions | None,
+    *,
+    status: Status,
+    since: datetime,
+    deadline: datetime,
+    note: str = "",
+) -> list[Finding]:
+    """user-direct-policy, user-full-admin, user-cloudshell-full-access (``core.sweep.permissions``)."""
+    if permissions is None:
+        return []
+    found: list[Finding] = []
+
+    def add(kind: FindingKind, detail: str, *, no_control: bool = False) -> None:
+        found.append(
+            Finding(
+                user,
+                kind,
+                SEVERITY[kind],
+                status,
+                since=since,
+                deadline=deadline,
+                detail="; ".join(p for p in (detail, note) if p),
+                action=_ACTION[kind],
+                no_control=no_control,
+            )
+        )
+
+    if permissions.direct:
+        detail = "attached to the user: " + ", ".join(permissions.direct)
+        if permissions.not_counted:
+            detail += "; not counted: " + ", ".join(permissions.not_counted)
+        add(USER_DIRECT_POLICY, detail)
+    if permissions.full_admin:
+        checked = [g for g in permissions.full_admin if g.kind in ("customer", "inline")]
+        detail = "allows * on *: " + ", ".join(g.label for g in permissions.full_admin)
+        if not checked:
+            detail += "; AWS managed only: IAM.1 and CIS 2.14 check customer managed and inline policies"
+        add(USER_FULL_ADMIN, detail, no_control=not checked)
+    if permissions.cloudshell:
+        add(USER_CLOUDSHELL_FULL_ACCESS, "from " + ", ".join(permissions.cloudshell))
+    return found

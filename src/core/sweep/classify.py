@@ -36,12 +36,17 @@ from core.model.findings import (
     ServiceCredential,
     Snapshot,
     Status,
+    UserPermissions,
     UserRecord,
     sort_findings,
 )
 from core.model.naming import same_iam_name
 from core.model.settings import Settings
-from core.sweep.account_checks import password_policy_findings, service_credential_findings
+from core.sweep.account_checks import (
+    password_policy_findings,
+    permission_findings,
+    service_credential_findings,
+)
 
 
 def credentials_from_report(record: CredentialRecord, virtual_mfa: bool) -> Credentials:
@@ -80,7 +85,12 @@ def classify(snapshot: Snapshot, settings: Settings, now: datetime) -> list[Find
     for user in snapshot.users:
         findings.extend(
             user_findings(
-                user, credentials_of(snapshot, user.name), settings, now, by_user.get(user.name, ())
+                user,
+                credentials_of(snapshot, user.name),
+                settings,
+                now,
+                by_user.get(user.name, ()),
+                snapshot.permissions.get(user.name),
             )
         )
     return sort_findings(findings)
@@ -149,6 +159,7 @@ def user_findings(
     settings: Settings,
     now: datetime,
     service_credentials: Sequence[ServiceCredential] = (),
+    permissions: UserPermissions | None = None,
 ) -> list[Finding]:
     """One finding per kind that applies to this user (an exempt user gets only ``exempt``)."""
     exemption = exemption_for(user.name, user.tags, settings, now.date())
@@ -228,6 +239,11 @@ def user_findings(
             since=user.created,
             deadline=deadline,
             note=note,
+        )
+    )
+    results.extend(
+        permission_findings(
+            user.name, permissions, status=status, since=user.created, deadline=deadline, note=note
         )
     )
     return results

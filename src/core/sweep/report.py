@@ -10,7 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from core.aws.iam import AccountDetails, CredentialReport, IamGateway
+from core.aws.iam import AccountDetails, CredentialReport, IamGateway, decode_document
 from core.model.credential_report import ROOT, AccessKeySlot, parse_report
 from core.model.errors import AwsError, CredentialReportError
 from core.model.exemptions import tags_to_dict
@@ -19,8 +19,10 @@ from core.model.findings import (
     RootCredentials,
     ServiceCredential,
     Snapshot,
+    UserPermissions,
     UserRecord,
 )
+from core.sweep.permissions import default_documents, user_permissions
 
 logger = Logger(child=True)
 
@@ -101,6 +103,7 @@ def gather_with_details(
         password_policy=policy,
         password_policy_read=True,
         root_virtual_mfa=root_virtual_mfa,
+        permissions=permissions_from_details(details),
     )
     missing = snapshot.missing_from_report()
     live = {name: live_credentials(iam, name) for name in missing}
@@ -129,6 +132,33 @@ def live_credentials(iam: IamGateway, user_name: str) -> Credentials:
             for i, k in enumerate(iam.list_access_keys(user_name), start=1)
         ),
     )
+
+
+def permissions_from_details(details: AccountDetails) -> dict[str, UserPermissions]:
+    """Each user's policies (``core.sweep.permissions``), from the listing already read; documents decoded."""
+
+    def decoded(holder: dict[str, Any], key: str) -> dict[str, Any]:
+        inline = [
+            {**p, "PolicyDocument": decode_document(p["PolicyDocument"])}
+            for p in holder.get(key) or []
+            if p.get("PolicyDocument") is not None
+        ]
+        return {**holder, key: inline}
+
+    users = [decoded(u, "UserPolicyList") for u in details.users]
+    groups = [decoded(g, "GroupPolicyList") for g in details.groups]
+    policies = [
+        {
+            **p,
+            "PolicyVersionList": [
+                {**v, "Document": decode_document(v["Document"])}
+                for v in p.get("PolicyVersionList") or []
+                if v.get("IsDefaultVersion") and v.get("Document") is not None
+            ],
+        }
+        for p in details.policies
+    ]
+    return user_permissions(users, groups, default_documents(policies))
 
 
 def service_credential(entry: dict[str, Any]) -> ServiceCredential:
