@@ -9,7 +9,8 @@ IAM calls per run, for N users (see README, "The sweep"):
 - ListVirtualMFADevices (Assigned): ceil(devices / 1000) pages (fresh MFA state);
 - GetAccountSummary: 1 (the root user's password, access keys and MFA, live);
 - ListServiceSpecificCredentials (AllUsers): ceil(credentials / 1000) pages (not in the report);
-- GetAccountPasswordPolicy: 1;
+- GetAccountPasswordPolicy: 1 (the root user's virtual MFA device and the users' policies come from the
+  listings above, at no call);
 - per user missing from the report (created after it): GetLoginProfile + ListAccessKeys + ListMFADevices;
 - per user enrolled: AddUserToGroup; per user remediated: ListMFADevices + ListAccessKeys (the re-check)
   + one UpdateAccessKey per active key;
