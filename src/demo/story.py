@@ -114,6 +114,8 @@ def function_environment(topic_arn: str, secret_arn: str, key_arn: str = "") -> 
         "IAM_GUARD_UNUSED_DAYS": "45",
         "IAM_GUARD_KEY_MAX_AGE_DAYS": "90",
         "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "false",
+        "IAM_GUARD_MANAGE_PASSWORD_POLICY": "false",
+        "IAM_GUARD_PASSWORD_MAX_AGE_DAYS": "0",
         "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "",  # single-account mode, as the template's default
         "POWERTOOLS_SERVICE_NAME": "iam-guard",
         "POWERTOOLS_METRICS_NAMESPACE": "IAMGuard",

@@ -101,3 +101,66 @@ def test_the_account_wide_reads_are_the_same_for_one_user_and_for_many(account: 
     assert result.users_scanned == users
     assert dict(account.counter.calls) == ACCOUNT_WIDE  # nothing per user
     assert account.counter.total == 8  # 7 on real IAM with a warm report, + moto's STARTED
+
+
+# --- ManagePasswordPolicy ----------------------------------------------------------------------------
+
+
+def policy_of(account: Account) -> dict[str, object]:
+    return dict(account.client.get_account_password_policy()["PasswordPolicy"])
+
+
+def test_a_missing_policy_is_set_when_managed_and_iam17_is_said_to_stay_unmet(account: Account) -> None:
+    account.client.delete_account_password_policy()
+
+    result = account.sweep(make_settings(manage_password_policy=True))
+
+    (finding,) = [f for f in result.findings if f.user == PASSWORD_POLICY]
+    assert (finding.finding, finding.status) == (PASSWORD_POLICY_MISSING, "healed")
+    assert "IAM.17 stays unmet" in finding.detail
+    policy = policy_of(account)
+    assert policy["MinimumPasswordLength"] == 14
+    assert policy["PasswordReusePrevention"] == 24
+    assert all(policy[k] is True for k in ("RequireSymbols", "RequireNumbers", "RequireUppercaseCharacters"))
+    assert policy["RequireLowercaseCharacters"] is True
+    assert policy["AllowUsersToChangePassword"] is True
+    assert policy["HardExpiry"] is False
+    assert not policy.get("MaxPasswordAge")  # only from PasswordMaxAgeDays
+    assert account.counter.calls["iam:UpdateAccountPasswordPolicy"] == 1
+    # The next run: nothing to write; only IAM.17 fails, reported with its reason, not a violation.
+    again = account.sweep(make_settings(manage_password_policy=True))
+    (weak,) = [f for f in again.findings if f.user == PASSWORD_POLICY]
+    assert (weak.finding, weak.status) == (PASSWORD_POLICY_WEAK, "exempt")
+    assert account.counter.calls["iam:UpdateAccountPasswordPolicy"] == 0
+
+
+def test_a_weak_policy_is_raised_never_lowered_and_expires_from_the_setting(account: Account) -> None:
+    account.client.update_account_password_policy(MinimumPasswordLength=20, PasswordReusePrevention=3)
+
+    result = account.sweep(make_settings(manage_password_policy=True, password_max_age_days=90))
+
+    assert found(result)[(PASSWORD_POLICY, PASSWORD_POLICY_WEAK)] == "healed"
+    policy = policy_of(account)
+    assert (policy["MinimumPasswordLength"], policy["PasswordReusePrevention"]) == (20, 24)
+    assert policy["MaxPasswordAge"] == 90
+    assert [f for f in account.sweep(make_settings()).findings if f.user == PASSWORD_POLICY] == []
+
+
+def test_dry_run_and_the_switch_off_change_nothing(account: Account) -> None:
+    account.client.delete_account_password_policy()
+
+    dry = account.sweep(make_settings(manage_password_policy=True, dry_run=True))
+    off = account.sweep(make_settings())
+
+    assert found(dry)[(PASSWORD_POLICY, PASSWORD_POLICY_MISSING)] == "would-heal"
+    assert found(off)[(PASSWORD_POLICY, PASSWORD_POLICY_MISSING)] == "violation"
+    assert account.counter.calls["iam:UpdateAccountPasswordPolicy"] == 0
+    with pytest.raises(Exception, match="NoSuchEntity"):
+        account.client.get_account_password_policy()
+
+
+def test_the_max_age_setting_is_validated() -> None:
+    from core.model.errors import IamGuardError
+
+    with pytest.raises(IamGuardError, match="password_max_age_days"):
+        make_settings(password_max_age_days=1096)

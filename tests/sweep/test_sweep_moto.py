@@ -280,6 +280,7 @@ def test_required_permissions_cover_exactly_the_sweep() -> None:
                 "iam:GetAccountSummary",
                 "iam:ListServiceSpecificCredentials",
                 "iam:GetAccountPasswordPolicy",
+                "iam:UpdateAccountPasswordPolicy",  # ManagePasswordPolicy=true
                 "iam:GetLoginProfile",
                 "iam:ListAccessKeys",
                 "iam:ListMFADevices",

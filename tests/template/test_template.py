@@ -57,6 +57,7 @@ NO_RESOURCE_LEVEL = {
     "iam:GetAccountPasswordPolicy",
     # With AllUsers the listing names no user: granted on "*" (an assumption, docs/status.md).
     "iam:ListServiceSpecificCredentials",
+    "iam:UpdateAccountPasswordPolicy",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }
@@ -80,6 +81,8 @@ PARAMETER_OF = {
     "IAM_GUARD_UNUSED_DAYS": "UnusedDays",
     "IAM_GUARD_KEY_MAX_AGE_DAYS": "KeyMaxAgeDays",
     "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "RemediateUnusedKeys",
+    "IAM_GUARD_MANAGE_PASSWORD_POLICY": "ManagePasswordPolicy",
+    "IAM_GUARD_PASSWORD_MAX_AGE_DAYS": "PasswordMaxAgeDays",
     "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "OrgExcludeAccounts",
 }
 

@@ -365,3 +365,8 @@ class IamGateway(Gateway):
             return dict(self._call("GetAccountPasswordPolicy")["PasswordPolicy"])
         except NotFoundError:
             return None
+
+    @requires("iam:UpdateAccountPasswordPolicy")
+    def update_account_password_policy(self, policy: dict[str, Any]) -> None:
+        """Set the account password policy; IAM resets every parameter not given to its default."""
+        self._call("UpdateAccountPasswordPolicy", **policy)

@@ -51,6 +51,8 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_KEY_MAX_AGE_DAYS": "key_max_age_days",
     "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "remediate_unused_keys",
     "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "org_exclude_accounts",
+    "IAM_GUARD_MANAGE_PASSWORD_POLICY": "manage_password_policy",
+    "IAM_GUARD_PASSWORD_MAX_AGE_DAYS": "password_max_age_days",
 }
 _LIST_FIELDS = {"allowed_cidrs", "allowed_vpce_ids", "exempt_users", "org_exclude_accounts"}
 _BOOL_FIELDS = {
@@ -60,6 +62,7 @@ _BOOL_FIELDS = {
     "quiet_runs",
     "security_hub",
     "remediate_unused_keys",
+    "manage_password_policy",
 }
 # Credential hygiene thresholds, in days (0 turns the check off); the template's MinValue/MaxValue match.
 MAX_HYGIENE_DAYS = 3650
@@ -101,6 +104,10 @@ class Settings:
     remediate_unused_keys: bool = False  # its own switch: Remediate=true stacks do not start on upgrade
     # Organizations mode (the hub): member accounts IAM Guard leaves alone - not swept, events ignored.
     org_exclude_accounts: frozenset[str] = frozenset()
+    # The account password policy (sweep): set it when missing or weak (``core.sweep.account_checks``);
+    # MaxPasswordAge only from ``password_max_age_days`` (0: passwords do not expire, IAM.17 not met).
+    manage_password_policy: bool = False
+    password_max_age_days: int = 0
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -267,6 +274,8 @@ _CHECKS: dict[str, Check] = {
     "key_max_age_days": _integer(0, MAX_HYGIENE_DAYS),
     "remediate_unused_keys": _boolean,
     "org_exclude_accounts": _account_ids,
+    "manage_password_policy": _boolean,
+    "password_max_age_days": _integer(0, 1095),  # IAM's MaxPasswordAge: 1 to 1095
 }
 SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 

@@ -51,6 +51,7 @@ from core.model.findings import (
     HEALED,
     MFA_KINDS,
     NOT_IN_SECURED_GROUP,
+    PASSWORD_POLICY_KINDS,
     REMEDIATED,
     SEVERITY,
     VIOLATION,
@@ -64,6 +65,7 @@ from core.model.findings import (
 )
 from core.model.settings import Settings
 from core.policy.document import render_policy
+from core.sweep.account_checks import already_managed, managed_password_policy
 from core.sweep.alerts import _send_quietly, deliver, sweep_failed_alert
 from core.sweep.classify import classify, is_unused
 from core.sweep.report import _aware, gather_with_details
@@ -93,6 +95,7 @@ REQUIRED_PERMISSIONS = (
         IamGateway.add_user_to_group,
         IamGateway.deactivate_access_key,
         IamGateway.access_key_last_used,
+        IamGateway.update_account_password_policy,
     )
     | SELFCHECK_PERMISSIONS
 )
@@ -262,6 +265,8 @@ def run_sweep(
     # The guardrail first: enrolments need the group to exist.
     status, changes, drift = check_guardrail(iam, details, settings, account, guardrail)
     findings = reconcile(iam, classify(snapshot, settings, now), settings, now)
+    if settings.manage_password_policy:
+        findings = manage_password_policy(iam, findings, snapshot, settings)
     health = NOT_CHECKED
     if infrastructure is not None and cloudformation is not None:
         health = check_enforcer(infrastructure, cloudformation, settings.stack_name)
@@ -297,6 +302,40 @@ def run_sweep(
         )
         result = replace(result, security_hub=imported)
     return deliver(result, sink, settings)
+
+
+# --- the password policy ---------------------------------------------------------------------------
+
+
+def manage_password_policy(
+    iam: IamGateway, findings: Sequence[Finding], snapshot: Snapshot, settings: Settings
+) -> list[Finding]:
+    """``ManagePasswordPolicy=true``: set the policy when it is missing or weak (one write, or none).
+
+    The finding stays, with status ``healed`` (``would-heal`` in dry run, ``failed`` if the write failed)
+    and what was set; with ``PasswordMaxAgeDays`` 0 the detail says IAM.17 stays unmet, and why.
+    """
+    target = managed_password_policy(snapshot.password_policy, settings.password_max_age_days)
+    done: list[Finding] = []
+    for finding in findings:
+        if finding.finding not in PASSWORD_POLICY_KINDS or already_managed(snapshot.password_policy, target):
+            done.append(finding)
+            continue
+        what = ", ".join(f"{k}={v}" for k, v in target.items())
+        if not settings.password_max_age_days:
+            what += "; IAM.17 stays unmet: PasswordMaxAgeDays is 0, so passwords do not expire"
+        if settings.dry_run:
+            done.append(replace(finding, status=WOULD_HEAL, detail=f"{finding.detail}; would set {what}"))
+            continue
+        try:
+            iam.update_account_password_policy(target)
+        except AwsError as exc:
+            logger.warning("password policy not set", extra={"error": str(exc)})
+            done.append(replace(finding, status=FAILED, detail=f"{finding.detail}; setting it failed: {exc}"))
+            continue
+        logger.info("password policy set", extra={"policy": target})
+        done.append(replace(finding, status=HEALED, detail=f"{finding.detail}; set {what}"))
+    return sort_findings(done)
 
 
 # --- the guardrail and the enforcer ----------------------------------------------------------------
