@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from tests.harness.metrics import EmittedMetrics, pin_lambda_metrics
 
+from demo.moto_extras import install as install_moto_extras
 from demo.slack_receiver import SlackReceiver
 
 pytest_plugins = ["tests.template.call_recorder"]  # least privilege, proven on every recorded AWS call
@@ -28,6 +29,8 @@ for _name, _value in {
     "POWERTOOLS_SERVICE_NAME": "iam-guard",
 }.items():
     os.environ.setdefault(_name, _value)
+
+install_moto_extras()  # moto's IAM lacks ListServiceSpecificCredentials: emulated (demo.moto_extras)
 
 
 @pytest.fixture(autouse=True)

@@ -75,6 +75,9 @@ def start_moto_server() -> tuple[Any, str]:
         raise EmulatorError(
             "the AWS emulator (moto[server]) is not installed: run `make demo` or `pip install -e '.[dev]'`"
         ) from None
+    from demo.moto_extras import install
+
+    install()  # what moto's IAM lacks and the sweep reads (service-specific credentials)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     try:
         server.start()

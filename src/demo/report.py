@@ -91,12 +91,17 @@ def security_hub_lines(findings: Sequence[dict[str, Any]]) -> list[str]:
             str(f["Severity"]["Label"]),
             str(f["Compliance"]["Status"]),
             str(f["RecordState"]),
-            ",".join(f["Compliance"].get("RelatedRequirements") or []) or "-",
+            ",".join(_short(r) for r in f["Compliance"].get("RelatedRequirements") or []) or "-",
             str(f["Id"]),
         )
         for f in findings
     ]
     return table([header, *rows])
+
+
+def _short(requirement: str) -> str:
+    """ "CIS AWS Foundations Benchmark v7.0.0/2.10" as "CIS-2.10", to fit a terminal line."""
+    return "CIS-" + requirement.rsplit("/", 1)[1] if requirement.startswith("CIS ") else requirement
 
 
 def _day(moment: datetime | None) -> str:

@@ -124,7 +124,11 @@ def function_environment(topic_arn: str, secret_arn: str, key_arn: str = "") -> 
         "IAM_GUARD_UNUSED_DAYS": "45",
         "IAM_GUARD_KEY_MAX_AGE_DAYS": "90",
         "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "false",
+        "IAM_GUARD_MANAGE_PASSWORD_POLICY": "false",
+        "IAM_GUARD_PASSWORD_MAX_AGE_DAYS": "0",
         "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "",  # single-account mode, as the template's default
+        "IAM_GUARD_LEAKED_KEY_ACTION": "deactivate",
+        "IAM_GUARD_LEAKED_KEY_SUMMARY_REGIONS": "",
         "POWERTOOLS_SERVICE_NAME": "iam-guard",
         "POWERTOOLS_METRICS_NAMESPACE": "IAMGuard",
         "POWERTOOLS_METRICS_DISABLED": "true",  # the demo prints what matters; no EMF lines
@@ -225,6 +229,17 @@ class Story:
             self.iam_admin.create_user(UserName=name)
         self.iam_admin.create_login_profile(UserName=BREAK_GLASS, Password="Demo-Passw0rd!-only")  # noqa: S106
         self.iam_admin.create_access_key(UserName=LEGACY_USER)
+        # A password policy meeting every control (IAM.7, IAM.10-IAM.17): the story is about users.
+        self.iam_admin.update_account_password_policy(
+            MinimumPasswordLength=14,
+            RequireSymbols=True,
+            RequireNumbers=True,
+            RequireUppercaseCharacters=True,
+            RequireLowercaseCharacters=True,
+            AllowUsersToChangePassword=True,
+            MaxPasswordAge=90,
+            PasswordReusePrevention=24,
+        )
 
     def _setup(self, step: StepRecord) -> None:
         """CloudFormation creating the Custom::Guardrail resource: the real custom-resource handler."""

@@ -68,6 +68,17 @@ def mfa_device(serial: str) -> dict[str, Any]:
     }
 
 
+def service_credential(service: str) -> dict[str, Any]:
+    return {
+        "UserName": "alice",
+        "Status": "Active",
+        "ServiceUserName": "alice-at-123456789012",
+        "CreateDate": CREATED,
+        "ServiceSpecificCredentialId": "ACCA" + (service.split(".")[0].upper() + "X" * 16)[:16],
+        "ServiceName": service,
+    }
+
+
 def policy(name: str) -> dict[str, Any]:
     return {"PolicyName": name, "PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/{name}"}
 
@@ -105,6 +116,18 @@ LISTINGS = {
         "VirtualMFADevices",
         ([virtual_device("alice")], [], [virtual_device("carol"), virtual_device("dave")]),
         {"alice", "carol", "dave"},
+    ),
+    "ListServiceSpecificCredentials": Listing(
+        lambda gw: [c["ServiceName"] for c in gw.all_service_specific_credentials()],
+        "list_service_specific_credentials",
+        {"AllUsers": True, "MaxItems": 1000},
+        "ServiceSpecificCredentials",
+        (
+            [service_credential("codecommit.amazonaws.com")],
+            [],
+            [service_credential("bedrock.amazonaws.com"), service_credential("logs.amazonaws.com")],
+        ),
+        ["codecommit.amazonaws.com", "bedrock.amazonaws.com", "logs.amazonaws.com"],
     ),
     "ListGroupsForUser": Listing(
         lambda gw: gw.list_groups_for_user("alice"),

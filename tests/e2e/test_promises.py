@@ -168,6 +168,8 @@ def test_the_sweep_flags_exactly_the_users_at_fault(stack: Stack, iam: Any) -> N
     iam.create_access_key(UserName="bob")  # key, no MFA
     iam.create_login_profile(UserName="carol", Password=PASSWORD)  # console with MFA: compliant
     enable_virtual_mfa(iam, "carol")
+    # A Bedrock API key that never expires (moto lacks the API: demo.moto_extras); no password policy.
+    iam.create_service_specific_credential(UserName="carol", ServiceName="bedrock.amazonaws.com")
 
     stack.invoke("SweepFunction", load_sample("sweep-schedule.json"))
 
@@ -180,6 +182,9 @@ def test_the_sweep_flags_exactly_the_users_at_fault(stack: Stack, iam: Any) -> N
         ("dave", "not-in-secured-group", "enrolled"),
         ("breakglass", "exempt", "exempt"),
         ("contractor", "exempt", "exempt"),
+        ("carol", "service-credential-active", "violation"),
+        ("carol", "service-credential-no-expiry", "violation"),
+        ("<password_policy>", "password-policy-missing", "violation"),  # the emulator's account has none
     }
     assert groups_of(iam, "dave") == {GROUP}  # enrolled by the sweep
     assert groups_of(iam, "breakglass") == set()

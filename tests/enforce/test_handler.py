@@ -33,6 +33,10 @@ EXPECTED_ACTIONS = {
     "create-access-key-self": "enrolled",
     "create-access-key-root": "root-key-alerted",
     "create-login-profile": "already-enrolled",
+    "upload-ssh-public-key": "already-enrolled",
+    "upload-signing-certificate": "already-enrolled",
+    "create-service-specific-credential": "already-enrolled",
+    "reset-service-specific-credential": "already-enrolled",
     "remove-user-from-group": "healed",
     "detach-group-policy": "intact",  # the sample describes a detach that did not happen here
     "create-policy-version": "intact",

@@ -23,11 +23,13 @@ from core.model.naming import FORWARD_RULE
 
 def delivered(pattern: Mapping[str, Any]) -> set[EventKey]:
     """The (source, detail-type, event name) keys an event pattern matches."""
+    detail = pattern["detail"]
+    names = detail.get("eventName") or detail.get("eventTypeCode") or []  # API calls | AWS Health events
     return {
         (source, detail_type, name)
         for source in pattern["source"]
         for detail_type in pattern["detail-type"]
-        for name in pattern["detail"]["eventName"]
+        for name in names
     }
 
 
@@ -44,7 +46,9 @@ def mismatch(
         key
         for pattern in rules
         for key in delivered(pattern)
-        if key in routes and routes[key].event_source not in pattern["detail"]["eventSource"]
+        if key in routes
+        and "eventSource" in pattern["detail"]
+        and routes[key].event_source not in pattern["detail"]["eventSource"]
     }
     return {
         "delivered but not routed": keys - set(routes),
@@ -77,7 +81,7 @@ def test_the_spoke_forwards_exactly_the_main_rules_events() -> None:
 
 def test_the_check_sees_a_route_without_a_rule_and_a_rule_without_a_route() -> None:
     planted = dict(ROUTES)
-    extra: EventKey = ("aws.health", "AWS Health Event", "AWS_RISK_CREDENTIALS_EXPOSED")
+    extra: EventKey = ("aws.health", "AWS Health Event", "AWS_RISK_NOT_A_CODE")
     planted[extra] = next(iter(ROUTES.values()))
     missing = next(iter(ROUTES))
     del planted[missing]

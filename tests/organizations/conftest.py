@@ -10,7 +10,8 @@ Each member ``i`` (0-based, in creation order) holds:
 - ``bob``: access key and a virtual MFA device, in the group -> nothing
 - ``carol`` when i % 3 == 0: no credentials, outside the group -> not-in-secured-group
 - ``dave`` when i % 5 == 0: access key, no MFA, in the group -> access-key-without-mfa
-moto's root user has no MFA and no report row: every account also has root-without-mfa.
+moto's root user has no MFA and no report row: every account also has root-without-mfa. Every member
+has a password policy meeting every control (no password-policy finding).
 """
 
 from __future__ import annotations
@@ -68,6 +69,16 @@ def seed_member(account_id: str, index: int) -> None:
     iam = pinned_client("iam", account_id)
     # The hub made the member's guardrail (the secured group on IAM Guard's path, the policy attached).
     ensure_guardrail(IamGateway(iam), member_settings(build_settings(ip_restriction=False)), account_id)
+    # A password policy meeting every control (the sweep reads it: docs/sweep.md#the-password-policy).
+    iam.update_account_password_policy(
+        MinimumPasswordLength=14,
+        RequireSymbols=True,
+        RequireNumbers=True,
+        RequireUppercaseCharacters=True,
+        RequireLowercaseCharacters=True,
+        MaxPasswordAge=90,
+        PasswordReusePrevention=24,
+    )
     iam.create_user(UserName="alice")
     iam.create_login_profile(UserName="alice", Password="Correct-Horse-9-Battery")
     iam.add_user_to_group(GroupName=GROUP, UserName="alice")

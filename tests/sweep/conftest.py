@@ -28,7 +28,19 @@ from core.sweep.run import run_sweep
 
 GROUP = "IAMGuardSecuredUsers"
 ACCOUNT = "123456789012"
-HARDWARE_SERIAL = "GAHT{:08d}"  # a hardware token's serial: not listed by ListVirtualMFADevices
+HARDWARE_SERIAL = "GAHT{:08d}"
+# UpdateAccountPasswordPolicy's parameters meeting IAM.7, IAM.10 to IAM.17, CIS 2.8 and 2.9.
+STRONG_PASSWORD_POLICY: dict[str, Any] = {
+    "MinimumPasswordLength": 14,
+    "RequireSymbols": True,
+    "RequireNumbers": True,
+    "RequireUppercaseCharacters": True,
+    "RequireLowercaseCharacters": True,
+    "AllowUsersToChangePassword": True,
+    "MaxPasswordAge": 90,
+    "PasswordReusePrevention": 24,
+    "HardExpiry": False,
+}  # a hardware token's serial: not listed by ListVirtualMFADevices
 
 
 def make_settings(**values: Any) -> Settings:
@@ -42,6 +54,9 @@ class Account:
         self.client = client
         # A deployed IAM Guard: the secured group with the guardrail attached (not counted below).
         ensure_guardrail(IamGateway(client), make_settings(), ACCOUNT)
+        # A password policy meeting every control: the findings of these tests are about users
+        # (tests/sweep/test_account_checks_moto.py removes or weakens it).
+        client.update_account_password_policy(**STRONG_PASSWORD_POLICY)
         self.counter = CallCounter()
         self.counter.attach(client)
         self.gateway = IamGateway(client, retrier=Retrier(sleep=lambda _: None))
@@ -72,6 +87,12 @@ class Account:
         if in_group:
             c.add_user_to_group(GroupName=GROUP, UserName=name)
         return key_ids
+
+    def service_credential(self, name: str, service: str, *, age_days: int | None = None) -> str:
+        """A service-specific credential of the user (emulated on moto: ``demo.moto_extras``); its ID."""
+        extra = {"CredentialAgeDays": age_days} if age_days else {}
+        answer = self.client.create_service_specific_credential(UserName=name, ServiceName=service, **extra)
+        return str(answer["ServiceSpecificCredential"]["ServiceSpecificCredentialId"])
 
     def enable_virtual_mfa(self, name: str) -> None:
         enable_virtual_mfa(self.client, name)

@@ -72,14 +72,54 @@ def deployed_policy() -> dict[str, Any]:
     }
 
 
-# The four account-wide reads of a warm report, then the root user's summary: 5 calls on real IAM.
+# The account-wide reads of a warm report: 7 calls on real IAM (docs/sweep.md, the budget table).
 WARM_READS = (
     "GenerateCredentialReport",
     "GetCredentialReport",
     "GetAccountAuthorizationDetails",
     "ListVirtualMFADevices",
     "GetAccountSummary",
+    "ListServiceSpecificCredentials",
+    "GetAccountPasswordPolicy",
 )
+
+# GetAccountPasswordPolicy's PasswordPolicy meeting every requirement (IAM.7, IAM.10-IAM.17): no finding.
+STRONG_PASSWORD_POLICY: dict[str, Any] = {
+    "MinimumPasswordLength": 14,
+    "RequireSymbols": True,
+    "RequireNumbers": True,
+    "RequireUppercaseCharacters": True,
+    "RequireLowercaseCharacters": True,
+    "AllowUsersToChangePassword": True,
+    "ExpirePasswords": True,
+    "MaxPasswordAge": 90,
+    "PasswordReusePrevention": 24,
+    "HardExpiry": False,
+}
+NO_PASSWORD_POLICY = None  # the account has none: IAM answers NoSuchEntity
+
+
+# The root user's virtual MFA device as ListVirtualMFADevices lists it: the User is the root (its ARN
+# ends in ``:root``, its UserId is the account ID) and has no UserName: both set after the Stubber, whose
+# validation requires a UserName and a 16-character UserId; the serial is the device's chosen name.
+ROOT_VIRTUAL_DEVICE: dict[str, Any] = {
+    "SerialNumber": f"arn:aws:iam::{ACCOUNT_ID}:mfa/root-phone",
+    "User": {
+        "Path": "/",
+        "UserName": "root-placeholder",
+        "UserId": "ROOTPLACEHOLDER00",  # the account ID after the Stubber (shorter than its minimum)
+        "Arn": f"arn:aws:iam::{ACCOUNT_ID}:root",
+        "CreateDate": DEPLOYED,
+    },
+    "EnableDate": DEPLOYED,
+}
+
+
+def _drop_root_user_name(parsed: dict[str, Any], **_: Any) -> None:
+    for device in parsed.get("VirtualMFADevices", []):
+        if device.get("User", {}).get("Arn", "").endswith(":root"):
+            device["User"].pop("UserName", None)
+            device["User"]["UserId"] = ACCOUNT_ID
 
 
 def stamp(moment: datetime) -> str:
@@ -264,8 +304,17 @@ class RealIam:
         """Queue IAM's answer to ``operation`` (its API name), checking the request against ``params``."""
         self.stubber.add_response(xform_name(operation), response, params)
 
-    def account(self, root: Root, users: list[ReportUser], *, generated: datetime) -> None:
-        """The five reads of a sweep with a warm report (IAM answers COMPLETE at once)."""
+    def account(
+        self,
+        root: Root,
+        users: list[ReportUser],
+        *,
+        generated: datetime,
+        service_credentials: list[dict[str, Any]] | None = None,
+        password_policy: dict[str, Any] | None = STRONG_PASSWORD_POLICY,
+        root_virtual_mfa: bool = False,
+    ) -> None:
+        """The seven reads of a sweep with a warm report (IAM answers COMPLETE at once)."""
         self.respond("GenerateCredentialReport", {"State": "COMPLETE"}, {})
         self.respond(
             "GetCredentialReport",
@@ -293,12 +342,30 @@ class RealIam:
             for u in users
             if u.virtual_mfa
         ]
+        if root_virtual_mfa:
+            devices.append(ROOT_VIRTUAL_DEVICE)
+            self.client.meta.events.register("after-call.iam.ListVirtualMFADevices", _drop_root_user_name)
         self.respond(
             "ListVirtualMFADevices",
             {"VirtualMFADevices": devices, "IsTruncated": False},
             {"AssignmentStatus": "Assigned", "MaxItems": ANY},
         )
         self.respond("GetAccountSummary", {"SummaryMap": root.summary()}, {})
+        self.respond(
+            "ListServiceSpecificCredentials",
+            {"ServiceSpecificCredentials": service_credentials or [], "IsTruncated": False},
+            {"AllUsers": True, "MaxItems": 1000},
+        )
+        if password_policy is None:
+            self.stubber.add_client_error(
+                "get_account_password_policy",
+                service_error_code="NoSuchEntity",
+                service_message=f"The Password Policy with domain name {ACCOUNT_ID} cannot be found.",
+                http_status_code=404,
+                expected_params={},
+            )
+        else:
+            self.respond("GetAccountPasswordPolicy", {"PasswordPolicy": password_policy}, {})
 
     def access_keys(self, user: str, keys: list[tuple[str, str, datetime]]) -> None:
         """ListAccessKeys: (key ID, status, creation) in IAM's order."""

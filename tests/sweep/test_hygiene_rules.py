@@ -128,7 +128,7 @@ def test_severities() -> None:
     }
     assert SEVERITY[ROOT_ACCESS_KEY] is Severity.CRITICAL
     assert SEVERITY[ROOT_NO_CREDENTIALS] is Severity.INFO
-    assert {ROOT_WITHOUT_MFA, ROOT_ACCESS_KEY, ROOT_NO_CREDENTIALS} == ROOT_KINDS
+    assert {ROOT_WITHOUT_MFA, ROOT_ACCESS_KEY, ROOT_NO_CREDENTIALS, "root-virtual-mfa"} == ROOT_KINDS
 
 
 def test_every_finding_kind_has_its_controls() -> None:

@@ -47,6 +47,12 @@ def members(endpoint: str) -> set[str]:
 
 
 def test_json_output(seeded: str) -> None:
+    iam = boto3.client("iam", endpoint_url=seeded, region_name="us-east-1")
+    # A Bedrock API key that never expires, and one that does (moto lacks these: demo.moto_extras).
+    iam.create_service_specific_credential(UserName="alice", ServiceName="bedrock.amazonaws.com")
+    iam.create_service_specific_credential(
+        UserName="robot", ServiceName="bedrock.amazonaws.com", CredentialAgeDays=30
+    )
     run = audit(seeded, "--format", "json", "--grace-days", "0", "--apply")
     assert run.returncode == 0, run.stderr
     doc: dict[str, Any] = json.loads(run.stdout)  # stdout is exactly one JSON document
@@ -58,7 +64,13 @@ def test_json_output(seeded: str) -> None:
         ("robot", "access-key-without-mfa"): ("high", "violation"),
         ("outsider", "not-in-secured-group"): ("medium", "enrolled"),
         ("breakglass", "exempt"): ("info", "exempt"),
+        # not in the credential report: the account has no password policy, and the service credentials
+        ("<password_policy>", "password-policy-missing"): ("medium", "violation"),
+        ("alice", "service-credential-active"): ("medium", "violation"),
+        ("alice", "service-credential-no-expiry"): ("high", "violation"),
+        ("robot", "service-credential-active"): ("medium", "violation"),
     }
+    assert "ServicePassword" not in run.stdout  # secrets are never printed (nor read)
     assert doc["account_id"] == "123456789012"
     assert (doc["unused_days"], doc["key_max_age_days"], doc["remediate_unused_keys"]) == (45, 90, False)
     assert "outsider" in members(seeded)
@@ -71,7 +83,8 @@ def test_table_output_dry_run(seeded: str) -> None:
     lines = run.stdout.splitlines()
     assert lines[0].startswith("Credential report generated ")
     assert lines[1].split() == ["SEVERITY", "STATUS", "FINDING", "USER", "DEADLINE", "DETAIL"]
-    assert [line.split()[0] for line in lines[2:-1]] == ["critical", "high", "high", "info", "info"]
+    assert [line.split()[0] for line in lines[2:-1]] == ["critical", "high", "high", "medium", "info", "info"]
+    assert "password-policy-missing" in run.stdout
     assert lines[-1].startswith("4 users swept (dry run): ")
     assert "outsider" not in members(seeded)
 
@@ -81,7 +94,7 @@ def test_csv_output(seeded: str) -> None:
     assert run.returncode == 0, run.stderr
     header, *rows = run.stdout.splitlines()
     assert header.startswith("user,finding,severity,status,")
-    assert len(rows) == 5
+    assert len(rows) == 6  # five as before, and <password_policy> (moto has no password policy)
 
 
 @pytest.mark.parametrize(

@@ -278,6 +278,9 @@ def test_required_permissions_cover_exactly_the_sweep() -> None:
                 "iam:GetAccountAuthorizationDetails",
                 "iam:ListVirtualMFADevices",
                 "iam:GetAccountSummary",
+                "iam:ListServiceSpecificCredentials",
+                "iam:GetAccountPasswordPolicy",
+                "iam:UpdateAccountPasswordPolicy",  # ManagePasswordPolicy=true
                 "iam:GetLoginProfile",
                 "iam:ListAccessKeys",
                 "iam:ListMFADevices",

@@ -139,9 +139,9 @@ def test_same_users_same_findings_on_moto_and_on_the_real_format(account: Accoun
     assert by_user(moto) == EXPECTED
     assert outcome(stubbed) == outcome(moto)
     # moto: GenerateCredentialReport twice (STARTED, then COMPLETE); real IAM with a warm report: once.
-    assert account.counter.total == 6
+    assert account.counter.total == 8
     assert account.counter.calls["iam:GetAccountSummary"] == 1
-    assert len(real.operations) == 5
+    assert len(real.operations) == 7
 
 
 def test_moto_unused_keys_deactivated_with_the_remediation_switch(account: Account) -> None:

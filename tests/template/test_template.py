@@ -57,6 +57,10 @@ NO_RESOURCE_LEVEL = {
     "iam:ListVirtualMFADevices",
     "sts:GetAccessKeyInfo",
     "cloudtrail:LookupEvents",
+    "iam:GetAccountPasswordPolicy",
+    # With AllUsers the listing names no user: granted on "*" (an assumption, docs/status.md).
+    "iam:ListServiceSpecificCredentials",
+    "iam:UpdateAccountPasswordPolicy",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }
@@ -82,6 +86,8 @@ PARAMETER_OF = {
     "IAM_GUARD_UNUSED_DAYS": "UnusedDays",
     "IAM_GUARD_KEY_MAX_AGE_DAYS": "KeyMaxAgeDays",
     "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "RemediateUnusedKeys",
+    "IAM_GUARD_MANAGE_PASSWORD_POLICY": "ManagePasswordPolicy",
+    "IAM_GUARD_PASSWORD_MAX_AGE_DAYS": "PasswordMaxAgeDays",
     "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "OrgExcludeAccounts",
     "IAM_GUARD_OWNER_TAG_KEY": "OwnerTagKey",
     "IAM_GUARD_DEFAULT_OWNER": "DefaultOwner",

@@ -339,17 +339,58 @@ class IamGateway(Gateway):
     @requires("iam:ListVirtualMFADevices")
     def users_with_assigned_virtual_mfa(self) -> set[str]:
         """User names holding an assigned virtual MFA device now (fresher than the credential report)."""
+        return self.virtual_mfa_assignments()[0]
+
+    @requires("iam:ListVirtualMFADevices")
+    def virtual_mfa_assignments(self) -> tuple[set[str], bool]:
+        """One listing: the users holding an assigned virtual MFA device now, and whether the root user
+        holds one (its device's ``User.Arn`` is ``arn:<partition>:iam::<account>:root``; the serial
+        ``mfa/root-account-mfa-device`` is only the legacy name, so the ARN decides)."""
         users: set[str] = set()
+        root = False
         for device in self._pages(
             "ListVirtualMFADevices", "VirtualMFADevices", AssignmentStatus="Assigned", MaxItems=1000
         ):
-            name = device.get("User", {}).get("UserName")
+            user = device.get("User") or {}
+            if str(user.get("Arn", "")).endswith(":root"):
+                root = True
+                continue
+            name = user.get("UserName")
             if name:
                 users.add(name)
-        return users
+        return users, root
 
     @requires("iam:GetAccountSummary")
     def account_summary(self) -> dict[str, int]:
         """The account's ``SummaryMap``: the root user's ``AccountMFAEnabled``, ``AccountPasswordPresent``
         and ``AccountAccessKeysPresent`` (1 or 0), besides usage counts and quotas."""
         return {str(k): int(v) for k, v in self._call("GetAccountSummary")["SummaryMap"].items()}
+
+    @requires("iam:ListServiceSpecificCredentials")
+    def all_service_specific_credentials(self) -> list[dict[str, Any]]:
+        """Every user's service-specific credentials (CodeCommit, Keyspaces, Bedrock and CloudWatch Logs
+        API keys), account-wide with ``AllUsers``, 1,000 per page: one call for most accounts.
+
+        IAM's metadata: ``UserName``, ``ServiceName``, ``ServiceSpecificCredentialId``, ``Status``
+        (Active | Inactive | Expired), ``CreateDate``, ``ExpirationDate`` (API keys only); no last use.
+        """
+        return list(
+            self._pages(
+                "ListServiceSpecificCredentials", "ServiceSpecificCredentials", AllUsers=True, MaxItems=1000
+            )
+        )
+
+    @requires("iam:GetAccountPasswordPolicy")
+    def account_password_policy(self) -> dict[str, Any] | None:
+        """The account's ``PasswordPolicy``; ``None`` when the account has none (IAM: NoSuchEntity)."""
+        from core.model.errors import NotFoundError
+
+        try:
+            return dict(self._call("GetAccountPasswordPolicy")["PasswordPolicy"])
+        except NotFoundError:
+            return None
+
+    @requires("iam:UpdateAccountPasswordPolicy")
+    def update_account_password_policy(self, policy: dict[str, Any]) -> None:
+        """Set the account password policy; IAM resets every parameter not given to its default."""
+        self._call("UpdateAccountPasswordPolicy", **policy)

@@ -93,6 +93,10 @@ def exempt_user_credential(
         "CreateAccessKey": "an access key",
         "CreateLoginProfile": "a console password",
         "UpdateLoginProfile": "a new console password",
+        "UploadSSHPublicKey": "an SSH public key",
+        "UploadSigningCertificate": "a signing certificate",
+        "CreateServiceSpecificCredential": "a service-specific credential",
+        "ResetServiceSpecificCredential": "a new service-specific credential password",
     }.get(meta.event_name, meta.event_name)
     return _alert(
         meta,

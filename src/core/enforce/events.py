@@ -27,7 +27,20 @@ IAM_SOURCE = "aws.iam"
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 IAM_EVENT_SOURCE = "iam.amazonaws.com"
 
-ENROLMENT_EVENTS = frozenset({"CreateUser", "CreateAccessKey", "CreateLoginProfile", "UpdateLoginProfile"})
+# Long-term credentials besides access keys and passwords, handled like CreateAccessKey (enrol; an alert
+# for an exempt user): SSH public keys (CodeCommit), X.509 signing certificates, service-specific credentials.
+OTHER_CREDENTIAL_EVENTS = frozenset(
+    {
+        "UploadSSHPublicKey",
+        "UploadSigningCertificate",
+        "CreateServiceSpecificCredential",
+        "ResetServiceSpecificCredential",
+    }
+)
+ENROLMENT_EVENTS = (
+    frozenset({"CreateUser", "CreateAccessKey", "CreateLoginProfile", "UpdateLoginProfile"})
+    | OTHER_CREDENTIAL_EVENTS
+)
 POLICY_TAMPER_EVENTS = frozenset(
     {"CreatePolicyVersion", "SetDefaultPolicyVersion", "DeletePolicyVersion", "DeletePolicy"}
 )

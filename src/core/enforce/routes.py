@@ -210,6 +210,16 @@ def _meta(event: ApiCallEvent) -> EventMeta:
     )
 
 
+# Where CloudTrail's responseElements name the credential's owner, per event (CloudTrail's camelCase).
+_RESPONSE_CREDENTIAL = {
+    "CreateAccessKey": "accessKey",
+    "UploadSSHPublicKey": "sSHPublicKey",
+    "UploadSigningCertificate": "certificate",
+    "CreateServiceSpecificCredential": "serviceSpecificCredential",
+    "ResetServiceSpecificCredential": "serviceSpecificCredential",
+}
+
+
 def _enrolment(meta: EventMeta, detail: CloudTrailDetail, params: dict[str, Any]) -> Command:
     response = detail.responseElements or {}
     identity = detail.userIdentity
@@ -227,7 +237,8 @@ def _enrolment(meta: EventMeta, detail: CloudTrailDetail, params: dict[str, Any]
             return RootPasswordCreated(meta)
         return Ignore(meta, f"{meta.event_name} by the root user for itself")
     # Users creating their own key / password omit userName: it is in the response or the identity.
-    access_key = _mapping(response.get("accessKey"), meta, "responseElements.accessKey")
+    field = _RESPONSE_CREDENTIAL.get(meta.event_name, "accessKey")
+    access_key = _mapping(response.get(field), meta, f"responseElements.{field}")
     user = named or _text(access_key.get("userName"))
     if not user and identity.type == "IAMUser":
         user = identity.userName or ""

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from core.model.alerts import Severity
 from core.model.credential_report import ROOT as ROOT  # noqa: PLC0414 - the subject of root findings
@@ -53,6 +53,15 @@ FindingKind = Literal[
     "guardrail-drift",
     "guard-escape",
     "owner-invalid",
+    "service-credential-active",
+    "service-credential-no-expiry",
+    "service-credential-old",
+    "password-policy-missing",
+    "password-policy-weak",
+    "root-virtual-mfa",
+    "user-direct-policy",
+    "user-full-admin",
+    "user-cloudshell-full-access",
 ]
 ROOT_WITHOUT_MFA: Final = "root-without-mfa"
 ROOT_ACCESS_KEY: Final = "root-access-key"
@@ -69,6 +78,18 @@ EXEMPT: Final = "exempt"
 GUARDRAIL_DRIFT: Final = "guardrail-drift"  # the secured group or the guardrail policy is not as intended
 GUARD_ESCAPE: Final = "guard-escape"  # a door around the guardrail (core.sweep.escape); severity per door
 OWNER_INVALID: Final = "owner-invalid"  # the owner tag names no reachable owner (core.model.owners)
+# Service-specific credentials (CodeCommit, Keyspaces, Bedrock API keys...): not in the credential report.
+SERVICE_CREDENTIAL_ACTIVE: Final = "service-credential-active"
+SERVICE_CREDENTIAL_NO_EXPIRY: Final = "service-credential-no-expiry"
+SERVICE_CREDENTIAL_OLD: Final = "service-credential-old"
+# The account's password policy (pseudo-user ``PASSWORD_POLICY``).
+PASSWORD_POLICY_MISSING: Final = "password-policy-missing"  # noqa: S105 - a finding kind
+PASSWORD_POLICY_WEAK: Final = "password-policy-weak"  # noqa: S105 - a finding kind
+USER_DIRECT_POLICY: Final = "user-direct-policy"  # policies attached to the user, not through a group
+USER_FULL_ADMIN: Final = "user-full-admin"  # a policy allowing * on * reaches the user
+USER_CLOUDSHELL_FULL_ACCESS: Final = "user-cloudshell-full-access"  # AWSCloudShellFullAccess reaches it
+ROOT_VIRTUAL_MFA: Final = "root-virtual-mfa"  # the root user's MFA is a virtual device, not hardware
+PASSWORD_POLICY = "<password_policy>"  # noqa: S105 - the subject of the password-policy findings
 
 SEVERITY: Mapping[FindingKind, Severity] = {
     ROOT_WITHOUT_MFA: Severity.CRITICAL,
@@ -86,10 +107,23 @@ SEVERITY: Mapping[FindingKind, Severity] = {
     GUARDRAIL_DRIFT: Severity.CRITICAL,
     GUARD_ESCAPE: Severity.HIGH,  # the default; each finding's severity is its worst door's
     OWNER_INVALID: Severity.LOW,
+    SERVICE_CREDENTIAL_ACTIVE: Severity.MEDIUM,
+    SERVICE_CREDENTIAL_NO_EXPIRY: Severity.HIGH,
+    SERVICE_CREDENTIAL_OLD: Severity.LOW,
+    PASSWORD_POLICY_MISSING: Severity.MEDIUM,
+    PASSWORD_POLICY_WEAK: Severity.MEDIUM,
+    ROOT_VIRTUAL_MFA: Severity.MEDIUM,
+    USER_DIRECT_POLICY: Severity.LOW,
+    USER_FULL_ADMIN: Severity.HIGH,
+    USER_CLOUDSHELL_FULL_ACCESS: Severity.MEDIUM,
 }
 MFA_KINDS = frozenset({CONSOLE_WITHOUT_MFA, ACCESS_KEY_WITHOUT_MFA})
 HYGIENE_KINDS = frozenset({CONSOLE_UNUSED, ACCESS_KEY_UNUSED, ACCESS_KEY_OLD, TWO_ACTIVE_KEYS})
-ROOT_KINDS = frozenset({ROOT_WITHOUT_MFA, ROOT_ACCESS_KEY, ROOT_NO_CREDENTIALS})
+ROOT_KINDS = frozenset({ROOT_WITHOUT_MFA, ROOT_ACCESS_KEY, ROOT_NO_CREDENTIALS, ROOT_VIRTUAL_MFA})
+SERVICE_CREDENTIAL_KINDS = frozenset(
+    {SERVICE_CREDENTIAL_ACTIVE, SERVICE_CREDENTIAL_NO_EXPIRY, SERVICE_CREDENTIAL_OLD}
+)
+PASSWORD_POLICY_KINDS = frozenset({PASSWORD_POLICY_MISSING, PASSWORD_POLICY_WEAK})
 
 
 @dataclass(frozen=True)
@@ -98,25 +132,57 @@ class Controls:
 
     security_hub: tuple[str, ...]  # Security Hub control IDs, the closest first
     cis: tuple[str, ...]  # CIS AWS Foundations Benchmark recommendation numbers (CIS_VERSIONS)
+    cis_v7: tuple[str, ...] = ()  # the same benchmark's v7.0.0 numbers (IAM is section 2 since v6.0)
+
+    @property
+    def related_requirements(self) -> tuple[str, ...]:
+        """ASFF ``Compliance.RelatedRequirements``: the Security Hub controls, then the CIS v7.0.0 items."""
+        return self.security_hub + tuple(f"{CIS_V7_REQUIREMENT}/{item}" for item in self.cis_v7)
+
+    @property
+    def none(self) -> bool:
+        """No control of either catalogue checks this finding (the docs say "no control")."""
+        return not (self.security_hub or self.cis or self.cis_v7)
 
 
 # CIS renumbers between versions: these are the numbers of v1.4.0 and v3.0.0 (the versions Security Hub
 # runs besides v1.2.0 and v5.0.0).
 CIS_VERSIONS = "v1.4.0, v3.0.0"
+# ``cis_v7``: CIS AWS Foundations Benchmark v7.0.0, named in ASFF as Security Hub names CIS requirements.
+CIS_V7_VERSION = "v7.0.0"
+CIS_V7_REQUIREMENT = f"CIS AWS Foundations Benchmark {CIS_V7_VERSION}"
+# The password policy's controls: IAM.7 and IAM.10 (overall), IAM.11-IAM.17 (one requirement each).
+PASSWORD_POLICY_CONTROLS = Controls(
+    ("IAM.7", "IAM.10", "IAM.11", "IAM.12", "IAM.13", "IAM.14", "IAM.15", "IAM.16", "IAM.17"),
+    ("1.8", "1.9"),
+    ("2.8", "2.9"),
+)
 CONTROLS: Mapping[FindingKind, Controls] = {
-    ROOT_WITHOUT_MFA: Controls(("IAM.9",), ("1.5",)),
-    ROOT_ACCESS_KEY: Controls(("IAM.4",), ("1.4",)),
+    ROOT_WITHOUT_MFA: Controls(("IAM.9",), ("1.5",), ("2.5",)),
+    ROOT_ACCESS_KEY: Controls(("IAM.4",), ("1.4",), ("2.4",)),
     ROOT_NO_CREDENTIALS: Controls((), ()),
-    CONSOLE_WITHOUT_MFA: Controls(("IAM.5", "IAM.19"), ("1.10",)),
+    CONSOLE_WITHOUT_MFA: Controls(("IAM.5", "IAM.19"), ("1.10",), ("2.10",)),
     ACCESS_KEY_WITHOUT_MFA: Controls(("IAM.19",), ()),
     NOT_IN_SECURED_GROUP: Controls((), ()),
-    CONSOLE_UNUSED: Controls(("IAM.8", "IAM.22"), ("1.12",)),
-    ACCESS_KEY_UNUSED: Controls(("IAM.8", "IAM.22"), ("1.12",)),
-    ACCESS_KEY_OLD: Controls(("IAM.3",), ("1.14",)),
-    TWO_ACTIVE_KEYS: Controls((), ("1.13",)),
-    ACCESS_KEY_EXPOSED: Controls((), ()),
+    CONSOLE_UNUSED: Controls(("IAM.8", "IAM.22"), ("1.12",), ("2.11",)),
+    ACCESS_KEY_UNUSED: Controls(("IAM.8", "IAM.22"), ("1.12",), ("2.11",)),
+    ACCESS_KEY_OLD: Controls(("IAM.3",), ("1.14",), ("2.12",)),
+    TWO_ACTIVE_KEYS: Controls((), ("1.13",)),  # v7.0 dropped "only one active access key"
     EXEMPT: Controls((), ()),
     GUARDRAIL_DRIFT: Controls((), ()),
+    # No Security Hub control or CIS item covers service-specific credentials (said in docs/sweep.md).
+    SERVICE_CREDENTIAL_ACTIVE: Controls((), ()),
+    SERVICE_CREDENTIAL_NO_EXPIRY: Controls((), ()),
+    SERVICE_CREDENTIAL_OLD: Controls((), ()),
+    PASSWORD_POLICY_MISSING: PASSWORD_POLICY_CONTROLS,
+    PASSWORD_POLICY_WEAK: PASSWORD_POLICY_CONTROLS,
+    ROOT_VIRTUAL_MFA: Controls(("IAM.6",), ("1.6",), ("2.6",)),
+    USER_DIRECT_POLICY: Controls(("IAM.2",), ("1.15",), ("2.13",)),
+    # Only when the policy is customer managed or inline: a finding through AWS's AdministratorAccess alone
+    # has ``no_control`` set and names none.
+    USER_FULL_ADMIN: Controls(("IAM.1",), ("1.16",), ("2.14",)),
+    USER_CLOUDSHELL_FULL_ACCESS: Controls(("IAM.27",), ("1.22",), ("2.20",)),  # 1.22: v3.0.0 only
+    ACCESS_KEY_EXPOSED: Controls((), ()),
     GUARD_ESCAPE: Controls((), ()),
     OWNER_INVALID: Controls((), ()),
 }
@@ -181,6 +247,19 @@ _ACTION = {
     ),
     OWNER_INVALID: "Fix the owner tag: an e-mail address and/or a Slack member ID (U... or W...), "
     "space-separated.",
+    SERVICE_CREDENTIAL_ACTIVE: "Delete the credential if unused (aws iam delete-service-specific-credential);"
+    " prefer roles or short-term keys.",
+    SERVICE_CREDENTIAL_NO_EXPIRY: "Replace the API key with one that expires (or a short-term key), then "
+    "delete it.",
+    SERVICE_CREDENTIAL_OLD: "Rotate the credential (aws iam reset-service-specific-credential), or delete "
+    "it.",
+    PASSWORD_POLICY_MISSING: "Set an account password policy (aws iam update-account-password-policy): "
+    "length 14 or more, reuse prevention 24, all four character classes.",
+    USER_DIRECT_POLICY: "Move the user's policies to a group and detach them from the user.",
+    USER_FULL_ADMIN: "Replace the administrator policy with the permissions the user's job needs.",
+    USER_CLOUDSHELL_FULL_ACCESS: "Detach AWSCloudShellFullAccess; grant CloudShell without file transfer.",
+    ROOT_VIRTUAL_MFA: "Replace the root user's virtual MFA device with a hardware one (FIDO key or token).",
+    PASSWORD_POLICY_WEAK: "Raise each requirement the detail names (aws iam update-account-password-policy).",
 }
 
 
@@ -267,6 +346,41 @@ class UserRecord:
 
 
 @dataclass(frozen=True)
+class ServiceCredential:
+    """One service-specific credential (ListServiceSpecificCredentials): CodeCommit HTTPS Git, Amazon
+    Keyspaces, Amazon Bedrock or CloudWatch Logs API keys. IAM records no last use for these."""
+
+    user: str
+    credential_id: str
+    service: str  # ServiceName, e.g. codecommit.amazonaws.com, bedrock.amazonaws.com
+    status: str  # Active | Inactive | Expired
+    created: datetime | None
+    expires: datetime | None = None  # ExpirationDate (API keys only; None: never expires)
+
+    @property
+    def active(self) -> bool:
+        return self.status == "Active"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One policy as it reaches a user."""
+
+    label: str  # "managed policy X", "inline policy Y", "group G: managed policy X"
+    kind: str  # "aws" (AWS managed), "customer" (customer managed), "inline"
+
+
+@dataclass(frozen=True)
+class UserPermissions:
+    """The policies that reach one user (``core.sweep.permissions`` reads them from the account listing)."""
+
+    direct: tuple[str, ...] = ()  # labels of the policies attached to the user, counted
+    not_counted: tuple[str, ...] = ()  # attached to the user, but AWS's quarantine or IAM Guard's own
+    full_admin: tuple[Grant, ...] = ()  # policies allowing * on * that reach the user
+    cloudshell: tuple[str, ...] = ()  # where AWSCloudShellFullAccess reaches the user from
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything the classification needs, gathered by ``core.sweep.report.gather``."""
 
@@ -276,6 +390,13 @@ class Snapshot:
     virtual_mfa_users: frozenset[str]  # users holding an assigned virtual MFA device now
     root: RootCredentials
     live: Mapping[str, Credentials] = field(default_factory=dict)  # users missing from the report
+    # Every user's service-specific credentials (None: not read, as by callers that build a Snapshot alone).
+    service_credentials: tuple[ServiceCredential, ...] | None = None
+    # GetAccountPasswordPolicy's PasswordPolicy; None with ``password_policy_read``: the account has none.
+    password_policy: Mapping[str, Any] | None = None
+    password_policy_read: bool = False
+    root_virtual_mfa: bool = False  # the root user's MFA device is virtual (ListVirtualMFADevices)
+    permissions: Mapping[str, UserPermissions] = field(default_factory=dict)  # user name -> its policies
 
     def missing_from_report(self) -> list[str]:
         """Users created after the report was generated: they need per-user checks."""
@@ -294,6 +415,7 @@ class Finding:
     action: str = ""
     source: str = "report"
     active_keys: int = 0  # keys the finding is about, as last seen; remediation re-checks before acting
+    no_control: bool = False  # this finding answers none of its kind's controls (see CONTROLS)
 
     @property
     def needs_attention(self) -> bool:

@@ -66,6 +66,8 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_WARNING_DAYS": "warning_days",
     "IAM_GUARD_LEAKED_KEY_ACTION": "leaked_key_action",
     "IAM_GUARD_LEAKED_KEY_SUMMARY_REGIONS": "leaked_key_summary_regions",
+    "IAM_GUARD_MANAGE_PASSWORD_POLICY": "manage_password_policy",
+    "IAM_GUARD_PASSWORD_MAX_AGE_DAYS": "password_max_age_days",
 }
 _LIST_FIELDS = {
     "allowed_cidrs",
@@ -83,6 +85,7 @@ _BOOL_FIELDS = {
     "quiet_runs",
     "security_hub",
     "remediate_unused_keys",
+    "manage_password_policy",
 }
 # Credential hygiene thresholds, in days (0 turns the check off); the template's MinValue/MaxValue match.
 MAX_HYGIENE_DAYS = 3650
@@ -162,6 +165,10 @@ class Settings:
     leaked_key_action: LeakedKeyAction = "deactivate"
     # Regions whose CloudTrail the leaked-key summary reads besides us-east-1 (none: the key's last-used one).
     leaked_key_summary_regions: tuple[str, ...] = ()
+    # The account password policy (sweep): set it when missing or weak (``core.sweep.account_checks``);
+    # MaxPasswordAge only from ``password_max_age_days`` (0: passwords do not expire, IAM.17 not met).
+    manage_password_policy: bool = False
+    password_max_age_days: int = 0
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -428,6 +435,8 @@ _CHECKS: dict[str, Check] = {
     "protect_secrets": _secret_arns,
     "leaked_key_action": _one_of(LEAKED_KEY_ACTIONS),
     "leaked_key_summary_regions": _regions(MAX_SUMMARY_REGIONS),
+    "manage_password_policy": _boolean,
+    "password_max_age_days": _integer(0, 1095),  # IAM's MaxPasswordAge: 1 to 1095
 }
 SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 

@@ -81,12 +81,19 @@ MAX_PRODUCT_FIELD_VALUE = 2048
 SECURITY_HUB_CONTROLS: dict[str, tuple[str, ...]] = {
     kind: controls.security_hub for kind, controls in CONTROLS.items() if controls.security_hub
 }
+# Compliance.RelatedRequirements: the Security Hub controls, then the CIS v7.0.0 items in Security Hub's
+# own spelling ("CIS AWS Foundations Benchmark v7.0.0/2.10"); a kind with neither sends none.
+RELATED_REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    kind: controls.related_requirements
+    for kind, controls in CONTROLS.items()
+    if controls.related_requirements
+}
 
 # ASFF finding types ("namespace/category/classifier"). What a CIS AWS Foundations Benchmark
 # recommendation covers is typed so; the rest is an AWS security best practice.
 CIS_TYPE = "Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark"
 BEST_PRACTICES_TYPE = "Software and Configuration Checks/AWS Security Best Practices"
-_CIS_KINDS = frozenset(kind for kind, controls in CONTROLS.items() if controls.cis)
+_CIS_KINDS = frozenset(kind for kind, controls in CONTROLS.items() if controls.cis or controls.cis_v7)
 TYPE_NAMESPACES = (
     "Software and Configuration Checks",
     "TTPs",
@@ -195,9 +202,11 @@ def to_asff(
     updated = asff_timestamp(now)
     created = created_at or updated
     label = SEVERITY_LABEL.get(finding.severity, "INFORMATIONAL")
-    types = [CIS_TYPE if finding.finding in _CIS_KINDS else BEST_PRACTICES_TYPE]
+    # A finding answering none of its kind's controls (user-full-admin via AWS's own policy) names none.
+    cis = finding.finding in _CIS_KINDS and not finding.no_control
+    types = [CIS_TYPE if cis else BEST_PRACTICES_TYPE]
     compliance: dict[str, Any] = {"Status": compliance_status(finding.status)}
-    controls = SECURITY_HUB_CONTROLS.get(finding.finding)
+    controls = None if finding.no_control else RELATED_REQUIREMENTS.get(finding.finding)
     if controls:
         compliance["RelatedRequirements"] = list(controls)
     asff: dict[str, Any] = {

@@ -6,7 +6,7 @@ group, exemptions, unused and old credentials.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -27,6 +27,7 @@ from core.model.findings import (
     OWNER_INVALID,
     ROOT_ACCESS_KEY,
     ROOT_NO_CREDENTIALS,
+    ROOT_VIRTUAL_MFA,
     ROOT_WITHOUT_MFA,
     SEVERITY,
     TWO_ACTIVE_KEYS,
@@ -35,14 +36,21 @@ from core.model.findings import (
     Finding,
     FindingKind,
     RootCredentials,
+    ServiceCredential,
     Snapshot,
     Status,
+    UserPermissions,
     UserRecord,
     sort_findings,
 )
 from core.model.naming import EXPOSED_KEYS_TAG, is_aws_quarantine_policy, same_iam_name
 from core.model.owners import resolve_owner
 from core.model.settings import Settings
+from core.sweep.account_checks import (
+    password_policy_findings,
+    permission_findings,
+    service_credential_findings,
+)
 
 
 def credentials_from_report(record: CredentialRecord, virtual_mfa: bool) -> Credentials:
@@ -64,8 +72,31 @@ def credentials_from_report(record: CredentialRecord, virtual_mfa: bool) -> Cred
 def classify(snapshot: Snapshot, settings: Settings, now: datetime) -> list[Finding]:
     """All findings of the account, most severe first."""
     findings = list(root_findings(snapshot.root))
+    if snapshot.root_virtual_mfa and not any(f.finding == ROOT_NO_CREDENTIALS for f in findings):
+        findings.append(
+            _root(
+                ROOT_VIRTUAL_MFA,
+                VIOLATION,
+                "the root user's MFA device is virtual (ListVirtualMFADevices: User.Arn ends in :root); "
+                "IAM.6 and CIS 2.6 ask for a hardware device",
+            )
+        )
+    if snapshot.password_policy_read:
+        findings.extend(password_policy_findings(snapshot.password_policy))
+    by_user: dict[str, list[ServiceCredential]] = {}
+    for credential in snapshot.service_credentials or ():
+        by_user.setdefault(credential.user, []).append(credential)
     for user in snapshot.users:
-        findings.extend(user_findings(user, credentials_of(snapshot, user.name), settings, now))
+        findings.extend(
+            user_findings(
+                user,
+                credentials_of(snapshot, user.name),
+                settings,
+                now,
+                by_user.get(user.name, ()),
+                snapshot.permissions.get(user.name),
+            )
+        )
         findings.extend(owner_findings(user, settings))
     return sort_findings(findings)
 
@@ -147,7 +178,12 @@ def _describe_root_keys(root: RootCredentials) -> str:
 
 
 def user_findings(
-    user: UserRecord, creds: Credentials | None, settings: Settings, now: datetime
+    user: UserRecord,
+    creds: Credentials | None,
+    settings: Settings,
+    now: datetime,
+    service_credentials: Sequence[ServiceCredential] = (),
+    permissions: UserPermissions | None = None,
 ) -> list[Finding]:
     """One finding per kind that applies to this user (an exempt user gets only ``exempt``, and
     ``access-key-exposed``: a leaked key matters whoever holds it)."""
@@ -220,6 +256,23 @@ def user_findings(
                     active_keys=hygiene.keys,
                 )
             )
+    results.extend(
+        service_credential_findings(
+            user.name,
+            service_credentials,
+            settings,
+            now,
+            status=status,
+            since=user.created,
+            deadline=deadline,
+            note=note,
+        )
+    )
+    results.extend(
+        permission_findings(
+            user.name, permissions, status=status, since=user.created, deadline=deadline, note=note
+        )
+    )
     return results
 
 

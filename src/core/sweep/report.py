@@ -10,16 +10,19 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from core.aws.iam import AccountDetails, CredentialReport, IamGateway
+from core.aws.iam import AccountDetails, CredentialReport, IamGateway, decode_document
 from core.model.credential_report import ROOT, AccessKeySlot, parse_report
 from core.model.errors import AwsError, CredentialReportError
 from core.model.exemptions import tags_to_dict
 from core.model.findings import (
     Credentials,
     RootCredentials,
+    ServiceCredential,
     Snapshot,
+    UserPermissions,
     UserRecord,
 )
+from core.sweep.permissions import default_documents, user_permissions
 
 logger = Logger(child=True)
 
@@ -82,10 +85,26 @@ def gather_with_details(
     records = parse_report(report.rows)
     details = iam.account_details()
     users = tuple(_user_record(u) for u in details.users)
-    virtual_mfa = frozenset(iam.users_with_assigned_virtual_mfa())
+    virtual_users, root_virtual_mfa = iam.virtual_mfa_assignments()
+    virtual_mfa = frozenset(virtual_users)
     # Always asked: the report's root row says not_supported for the password and may be 4 hours old.
     root = RootCredentials.from_summary(iam.account_summary(), records.get(ROOT))
-    snapshot = Snapshot(_aware(report.generated_at), records, users, virtual_mfa, root)
+    # Not in the credential report: service-specific credentials (one account-wide listing) and the
+    # account's password policy (one call).
+    service = tuple(service_credential(c) for c in iam.all_service_specific_credentials())
+    policy = iam.account_password_policy()
+    snapshot = Snapshot(
+        _aware(report.generated_at),
+        records,
+        users,
+        virtual_mfa,
+        root,
+        service_credentials=service,
+        password_policy=policy,
+        password_policy_read=True,
+        root_virtual_mfa=root_virtual_mfa,
+        permissions=permissions_from_details(details),
+    )
     missing = snapshot.missing_from_report()
     live = {name: live_credentials(iam, name) for name in missing}
     if missing:
@@ -112,6 +131,46 @@ def live_credentials(iam: IamGateway, user_name: str) -> Credentials:
             )
             for i, k in enumerate(iam.list_access_keys(user_name), start=1)
         ),
+    )
+
+
+def permissions_from_details(details: AccountDetails) -> dict[str, UserPermissions]:
+    """Each user's policies (``core.sweep.permissions``), from the listing already read; documents decoded."""
+
+    def decoded(holder: dict[str, Any], key: str) -> dict[str, Any]:
+        inline = [
+            {**p, "PolicyDocument": decode_document(p["PolicyDocument"])}
+            for p in holder.get(key) or []
+            if p.get("PolicyDocument") is not None
+        ]
+        return {**holder, key: inline}
+
+    users = [decoded(u, "UserPolicyList") for u in details.users]
+    groups = [decoded(g, "GroupPolicyList") for g in details.groups]
+    policies = [
+        {
+            **p,
+            "PolicyVersionList": [
+                {**v, "Document": decode_document(v["Document"])}
+                for v in p.get("PolicyVersionList") or []
+                if v.get("IsDefaultVersion") and v.get("Document") is not None
+            ],
+        }
+        for p in details.policies
+    ]
+    return user_permissions(users, groups, default_documents(policies))
+
+
+def service_credential(entry: dict[str, Any]) -> ServiceCredential:
+    """One ``ServiceSpecificCredentials`` entry, in IAM's shape, as a typed record."""
+    created, expires = entry.get("CreateDate"), entry.get("ExpirationDate")
+    return ServiceCredential(
+        user=str(entry.get("UserName", "")),
+        credential_id=str(entry.get("ServiceSpecificCredentialId", "")),
+        service=str(entry.get("ServiceName", "")),
+        status=str(entry.get("Status", "")),
+        created=_aware(created) if isinstance(created, datetime) else None,
+        expires=_aware(expires) if isinstance(expires, datetime) else None,
     )
 
 

@@ -9,6 +9,9 @@ IAM calls per run, for N users (see README, "The sweep"):
   policies with their versions - the guardrail is checked from these);
 - ListVirtualMFADevices (Assigned): ceil(devices / 1000) pages (fresh MFA state);
 - GetAccountSummary: 1 (the root user's password, access keys and MFA, live);
+- ListServiceSpecificCredentials (AllUsers): ceil(credentials / 1000) pages (not in the report);
+- GetAccountPasswordPolicy: 1 (the root user's virtual MFA device and the users' policies come from the
+  listings above, at no call);
 - per user missing from the report (created after it): GetLoginProfile + ListAccessKeys + ListMFADevices;
 - per user enrolled: AddUserToGroup; per user remediated: ListMFADevices + ListAccessKeys (the re-check)
   + one UpdateAccessKey per active key;
@@ -22,9 +25,9 @@ them IAM). With ``security_hub`` on, the findings then go to the account's Secur
 before the digest, which says how that went; a failed import is in the result, never raised.
 
 Per user whose unused keys are deactivated: ListAccessKeys + one GetAccessKeyLastUsed per active key (the
-re-check) + one UpdateAccessKey per key still unused. So a run with a warm report costs 5 IAM calls on
-real IAM (4 account-wide reads + GetAccountSummary) for up to 1,000 users, 6 on moto (which answers
-STARTED to the first GenerateCredentialReport).
+re-check) + one UpdateAccessKey per key still unused. So a run with a warm report costs 7 IAM calls on
+real IAM (the 7 account-wide reads above) for up to 1,000 users, 8 on moto (which answers STARTED to the
+first GenerateCredentialReport). docs/sweep.md has the budget table.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from core.model.findings import (
     HEALED,
     MFA_KINDS,
     NOT_IN_SECURED_GROUP,
+    PASSWORD_POLICY_KINDS,
     REMEDIATED,
     SEVERITY,
     VIOLATION,
@@ -66,6 +70,7 @@ from core.model.findings import (
 from core.model.owners import resolve_owner
 from core.model.settings import Settings
 from core.policy.document import render_policy
+from core.sweep.account_checks import already_managed, managed_password_policy
 from core.sweep.alerts import _send_quietly, deliver, sweep_failed_alert
 from core.sweep.classify import classify, is_unused
 from core.sweep.enrolled_tag import reconcile_enrolled_tags
@@ -89,14 +94,17 @@ REQUIRED_PERMISSIONS = (
         IamGateway.generate_credential_report,
         IamGateway.get_credential_report,
         IamGateway.account_details,
-        IamGateway.users_with_assigned_virtual_mfa,
+        IamGateway.virtual_mfa_assignments,
         IamGateway.account_summary,
+        IamGateway.all_service_specific_credentials,
+        IamGateway.account_password_policy,
         IamGateway.has_login_profile,
         IamGateway.list_access_keys,
         IamGateway.list_mfa_devices,
         IamGateway.add_user_to_group,
         IamGateway.deactivate_access_key,
         IamGateway.access_key_last_used,
+        IamGateway.update_account_password_policy,
     )
     | SELFCHECK_PERMISSIONS
 )
@@ -277,6 +285,8 @@ def run_sweep(
         details.users, details.groups, details.roles, details.policies, settings, now.date()
     )
     findings = reconcile(iam, [*classify(snapshot, settings, now), *escapes], settings, now)
+    if settings.manage_password_policy:
+        findings = manage_password_policy(iam, findings, snapshot, settings)
     enrolled_tags = reconcile_enrolled_tags(iam, snapshot.users, findings, settings)
     health = NOT_CHECKED
     if infrastructure is not None and cloudformation is not None:
@@ -330,6 +340,40 @@ def owner_notifications(
         for u in snapshot.users
     }
     return tuple(plan_notifications(findings, owners, settings, now))
+
+
+# --- the password policy ---------------------------------------------------------------------------
+
+
+def manage_password_policy(
+    iam: IamGateway, findings: Sequence[Finding], snapshot: Snapshot, settings: Settings
+) -> list[Finding]:
+    """``ManagePasswordPolicy=true``: set the policy when it is missing or weak (one write, or none).
+
+    The finding stays, with status ``healed`` (``would-heal`` in dry run, ``failed`` if the write failed)
+    and what was set; with ``PasswordMaxAgeDays`` 0 the detail says IAM.17 stays unmet, and why.
+    """
+    target = managed_password_policy(snapshot.password_policy, settings.password_max_age_days)
+    done: list[Finding] = []
+    for finding in findings:
+        if finding.finding not in PASSWORD_POLICY_KINDS or already_managed(snapshot.password_policy, target):
+            done.append(finding)
+            continue
+        what = ", ".join(f"{k}={v}" for k, v in target.items())
+        if not settings.password_max_age_days:
+            what += "; IAM.17 stays unmet: PasswordMaxAgeDays is 0, so passwords do not expire"
+        if settings.dry_run:
+            done.append(replace(finding, status=WOULD_HEAL, detail=f"{finding.detail}; would set {what}"))
+            continue
+        try:
+            iam.update_account_password_policy(target)
+        except AwsError as exc:
+            logger.warning("password policy not set", extra={"error": str(exc)})
+            done.append(replace(finding, status=FAILED, detail=f"{finding.detail}; setting it failed: {exc}"))
+            continue
+        logger.info("password policy set", extra={"policy": target})
+        done.append(replace(finding, status=HEALED, detail=f"{finding.detail}; set {what}"))
+    return sort_findings(done)
 
 
 # --- the guardrail and the enforcer ----------------------------------------------------------------

@@ -31,6 +31,7 @@ from core.report.securityhub import (
 
 ACCOUNT = "123456789012"
 TARGET = Target(ACCOUNT, "us-east-1")
+CIS7 = kinds.CIS_V7_REQUIREMENT  # "CIS AWS Foundations Benchmark v7.0.0"
 NOW = datetime(2026, 11, 29, 3, 34, 43, 123456, tzinfo=UTC)
 ALICE_ARN = f"arn:aws:iam::{ACCOUNT}:user/engineering/alice"
 
@@ -125,20 +126,34 @@ def test_every_status_the_sweep_can_give_has_a_compliance_status() -> None:
 @pytest.mark.parametrize(
     ("kind", "controls"),
     [
-        (kinds.CONSOLE_WITHOUT_MFA, ["IAM.5", "IAM.19"]),
+        (kinds.CONSOLE_WITHOUT_MFA, ["IAM.5", "IAM.19", f"{CIS7}/2.10"]),
         (kinds.ACCESS_KEY_WITHOUT_MFA, ["IAM.19"]),
-        (kinds.ROOT_WITHOUT_MFA, ["IAM.9"]),
-        ("root-access-key", ["IAM.4"]),
-        ("console-unused", ["IAM.8", "IAM.22"]),
-        ("access-key-unused", ["IAM.8", "IAM.22"]),
-        ("access-key-old", ["IAM.3"]),
+        (kinds.ROOT_WITHOUT_MFA, ["IAM.9", f"{CIS7}/2.5"]),
+        ("root-access-key", ["IAM.4", f"{CIS7}/2.4"]),
+        ("console-unused", ["IAM.8", "IAM.22", f"{CIS7}/2.11"]),
+        ("access-key-unused", ["IAM.8", "IAM.22", f"{CIS7}/2.11"]),
+        ("access-key-old", ["IAM.3", f"{CIS7}/2.12"]),
+        (
+            "password-policy-weak",
+            [*(f"IAM.{n}" for n in (7, 10, 11, 12, 13, 14, 15, 16, 17)), f"{CIS7}/2.8", f"{CIS7}/2.9"],
+        ),
     ],
 )
-def test_related_requirements_name_the_matching_security_hub_control(kind: str, controls: list[str]) -> None:
+def test_related_requirements_name_the_security_hub_controls_then_cis_v7(
+    kind: str, controls: list[str]
+) -> None:
     user = kinds.ROOT if kind.startswith("root") else "alice"
     asff = to_asff(finding(kind, user), TARGET, now=NOW)
 
     assert asff["Compliance"]["RelatedRequirements"] == controls
+
+
+@pytest.mark.parametrize("kind", ["service-credential-active", "service-credential-no-expiry"])
+def test_a_finding_no_control_checks_sends_no_requirement(kind: str) -> None:
+    asff = to_asff(finding(kind), TARGET, now=NOW)
+
+    assert "RelatedRequirements" not in asff["Compliance"]
+    assert asff["Types"] == [BEST_PRACTICES_TYPE]
 
 
 def test_two_active_keys_answers_a_cis_recommendation_but_no_security_hub_control() -> None:
@@ -248,7 +263,10 @@ def test_a_finding_that_is_gone_is_archived_as_passed_without_the_triagers_field
 
     gone = archived(existing, now=NOW)
 
-    assert gone["Compliance"] == {"Status": "PASSED", "RelatedRequirements": ["IAM.5", "IAM.19"]}
+    assert gone["Compliance"] == {
+        "Status": "PASSED",
+        "RelatedRequirements": ["IAM.5", "IAM.19", f"{CIS7}/2.10"],
+    }
     assert gone["RecordState"] == "ARCHIVED"
     assert gone["UpdatedAt"] == asff_timestamp(NOW)
     assert gone["CreatedAt"] == existing["CreatedAt"]  # first seen stays

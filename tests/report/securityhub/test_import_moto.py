@@ -103,7 +103,11 @@ def test_a_user_who_adds_mfa_has_the_finding_passed_and_archived(account: Accoun
     alice = hub.by_id()[finding_id(ACCOUNT_ID, "console-without-mfa", "alice")]
     assert alice["Compliance"]["Status"] == "PASSED"
     assert alice["RecordState"] == "ARCHIVED"
-    assert alice["Compliance"]["RelatedRequirements"] == ["IAM.5", "IAM.19"]
+    assert alice["Compliance"]["RelatedRequirements"] == [
+        "IAM.5",
+        "IAM.19",
+        "CIS AWS Foundations Benchmark v7.0.0/2.10",
+    ]
     assert result.security_hub is not None
     assert result.security_hub.archived >= 1
     robot = hub.by_id()[finding_id(ACCOUNT_ID, "access-key-without-mfa", "robot")]

@@ -1,0 +1,269 @@
+"""Credentials and controls the credential report does not carry. Pure: snapshot data in, findings out.
+
+- Service-specific credentials (``ListServiceSpecificCredentials``, ``AllUsers``): CodeCommit HTTPS Git,
+  Amazon Keyspaces, and the Amazon Bedrock and CloudWatch Logs API keys. Only ``Active`` ones count.
+  ``service-credential-active``: any on a user IAM Guard guards (not exempt): such a credential cannot
+  carry MFA, so strict mode denies its requests and console mode applies only the network statement.
+  ``service-credential-no-expiry``: an active Bedrock or CloudWatch Logs API key without
+  ``ExpirationDate`` (IAM records no last use for these credentials, so nothing else ends it).
+  ``service-credential-old``: created more than ``key_max_age_days`` days ago (the access-key limit).
+  One finding per user and kind; the detail names each credential. Statuses as the MFA findings (grace).
+- The account password policy (``GetAccountPasswordPolicy``), pseudo-user ``<password_policy>``:
+  ``password-policy-missing`` when there is none, ``password-policy-weak`` naming each failed
+  requirement with its control (``REQUIREMENTS``). Passwords that never expire fail only IAM.17, which
+  CIS v7.0 does not require: a policy failing nothing else is reported with status ``exempt`` (it
+  never wakes a quiet run), the reason in the detail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from core.model.findings import (
+    _ACTION,
+    EXEMPTED,
+    PASSWORD_POLICY,
+    PASSWORD_POLICY_MISSING,
+    PASSWORD_POLICY_WEAK,
+    SERVICE_CREDENTIAL_ACTIVE,
+    SERVICE_CREDENTIAL_NO_EXPIRY,
+    SERVICE_CREDENTIAL_OLD,
+    SEVERITY,
+    USER_CLOUDSHELL_FULL_ACCESS,
+    USER_DIRECT_POLICY,
+    USER_FULL_ADMIN,
+    VIOLATION,
+    Finding,
+    FindingKind,
+    ServiceCredential,
+    Status,
+    UserPermissions,
+)
+from core.model.settings import Settings
+
+# API keys: the services whose service-specific credentials take an expiry (CredentialAgeDays).
+API_KEY_SERVICES = frozenset({"bedrock.amazonaws.com", "logs.amazonaws.com"})
+MAX_PASSWORD_AGE_DAYS = 90  # IAM.17: passwords expire within 90 days or less
+
+
+def service_credential_findings(
+    user: str,
+    credentials: Iterable[ServiceCredential],
+    settings: Settings,
+    now: datetime,
+    *,
+    status: Status,
+    since: datetime,
+    deadline: datetime,
+    note: str = "",
+) -> list[Finding]:
+    """The service-credential findings of one guarded (not exempt) user."""
+    active = sorted((c for c in credentials if c.active), key=lambda c: (c.service, c.credential_id))
+    if not active:
+        return []
+    found: list[Finding] = []
+
+    def add(kind: FindingKind, which: Sequence[ServiceCredential], why: str, when: datetime | None) -> None:
+        detail = "; ".join(p for p in ("; ".join(_describe(c, now) for c in which) + why, note) if p)
+        found.append(
+            Finding(
+                user,
+                kind,
+                SEVERITY[kind],
+                status,
+                since=when,
+                deadline=deadline,
+                detail=detail,
+                action=_ACTION[kind],
+            )
+        )
+
+    add(
+        SERVICE_CREDENTIAL_ACTIVE,
+        active,
+        "; cannot carry MFA: strict mode denies its requests, console mode applies only the network "
+        "statement",
+        since,
+    )
+    no_expiry = [c for c in active if c.service in API_KEY_SERVICES and c.expires is None]
+    if no_expiry:
+        add(
+            SERVICE_CREDENTIAL_NO_EXPIRY, no_expiry, "; no ExpirationDate, and IAM records no last use", since
+        )
+    limit = settings.key_max_age_days
+    # As access-key-old: created more than ``limit`` days ago (exclusive); 0 turns the check off.
+    old = [c for c in active if limit and c.created is not None and now - c.created > timedelta(days=limit)]
+    if old:
+        add(
+            SERVICE_CREDENTIAL_OLD,
+            old,
+            f"; maximum age {limit} days",
+            min(c.created for c in old if c.created is not None),
+        )
+    return found
+
+
+def _describe(credential: ServiceCredential, now: datetime) -> str:
+    created = credential.created.date().isoformat() if credential.created else "unknown"
+    expires = f", expires {credential.expires.date().isoformat()}" if credential.expires else ""
+    age = f" ({(now - credential.created).days} days ago)" if credential.created else ""
+    return f"{credential.service} credential {credential.credential_id} created {created}{age}{expires}"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One password-policy requirement and the controls that check it."""
+
+    name: str
+    controls: str  # Security Hub control (and CIS v7.0 item) named in the detail
+    met: Callable[[Mapping[str, Any]], bool]
+
+
+def _at_least(key: str, minimum: int) -> Callable[[Mapping[str, Any]], bool]:
+    return lambda policy: int(policy.get(key) or 0) >= minimum
+
+
+def _required(key: str) -> Callable[[Mapping[str, Any]], bool]:
+    return lambda policy: policy.get(key) is True
+
+
+def _expires(policy: Mapping[str, Any]) -> bool:
+    age = int(policy.get("MaxPasswordAge") or 0)
+    return 0 < age <= MAX_PASSWORD_AGE_DAYS
+
+
+REQUIREMENTS: tuple[Requirement, ...] = (
+    Requirement("minimum length 14 or more", "IAM.15, CIS 2.8", _at_least("MinimumPasswordLength", 14)),
+    Requirement("reuse prevention 24 or more", "IAM.16, CIS 2.9", _at_least("PasswordReusePrevention", 24)),
+    Requirement("an uppercase letter", "IAM.11", _required("RequireUppercaseCharacters")),
+    Requirement("a lowercase letter", "IAM.12", _required("RequireLowercaseCharacters")),
+    Requirement("a symbol", "IAM.13", _required("RequireSymbols")),
+    Requirement("a number", "IAM.14", _required("RequireNumbers")),
+    Requirement(f"expiry within {MAX_PASSWORD_AGE_DAYS} days", "IAM.17", _expires),
+)
+EXPIRY = REQUIREMENTS[-1]
+EXPIRY_REASON = (
+    "IAM.17 alone is not met: passwords do not expire within 90 days "
+    "(CIS v7.0 does not require expiry; NIST SP 800-63B advises against forced rotation)"
+)
+
+
+def failed_requirements(policy: Mapping[str, Any]) -> list[Requirement]:
+    return [r for r in REQUIREMENTS if not r.met(policy)]
+
+
+def password_policy_findings(policy: Mapping[str, Any] | None) -> list[Finding]:
+    """``password-policy-missing``, ``password-policy-weak``, or nothing (every requirement met)."""
+    if policy is None:
+        return [
+            Finding(
+                PASSWORD_POLICY,
+                PASSWORD_POLICY_MISSING,
+                SEVERITY[PASSWORD_POLICY_MISSING],
+                VIOLATION,
+                detail="the account has no password policy (GetAccountPasswordPolicy: NoSuchEntity): IAM's "
+                "default allows 8 characters of any kind, reused, never expiring; IAM.7, IAM.10 to "
+                "IAM.17, CIS 2.8 and 2.9 not met",
+                action=_ACTION[PASSWORD_POLICY_MISSING],
+            )
+        ]
+    failed = failed_requirements(policy)
+    if not failed:
+        return []
+    status: Status = EXEMPTED if failed == [EXPIRY] else VIOLATION
+    detail = "failed: " + "; ".join(f"{r.name} ({r.controls})" for r in failed)
+    if status == EXEMPTED:
+        detail += "; " + EXPIRY_REASON
+    return [
+        Finding(
+            PASSWORD_POLICY,
+            PASSWORD_POLICY_WEAK,
+            SEVERITY[PASSWORD_POLICY_WEAK],
+            status,
+            detail=detail,
+            action=_ACTION[PASSWORD_POLICY_WEAK],
+        )
+    ]
+
+
+def permission_findings(
+    user: str,
+    permissions: UserPermissions | None,
+    *,
+    status: Status,
+    since: datetime,
+    deadline: datetime,
+    note: str = "",
+) -> list[Finding]:
+    """user-direct-policy, user-full-admin, user-cloudshell-full-access (``core.sweep.permissions``)."""
+    if permissions is None:
+        return []
+    found: list[Finding] = []
+
+    def add(kind: FindingKind, detail: str, *, no_control: bool = False) -> None:
+        found.append(
+            Finding(
+                user,
+                kind,
+                SEVERITY[kind],
+                status,
+                since=since,
+                deadline=deadline,
+                detail="; ".join(p for p in (detail, note) if p),
+                action=_ACTION[kind],
+                no_control=no_control,
+            )
+        )
+
+    if permissions.direct:
+        detail = "attached to the user: " + ", ".join(permissions.direct)
+        if permissions.not_counted:
+            detail += "; not counted: " + ", ".join(permissions.not_counted)
+        add(USER_DIRECT_POLICY, detail)
+    if permissions.full_admin:
+        checked = [g for g in permissions.full_admin if g.kind in ("customer", "inline")]
+        detail = "allows * on *: " + ", ".join(g.label for g in permissions.full_admin)
+        if not checked:
+            detail += "; AWS managed only: IAM.1 and CIS 2.14 check customer managed and inline policies"
+        add(USER_FULL_ADMIN, detail, no_control=not checked)
+    if permissions.cloudshell:
+        add(USER_CLOUDSHELL_FULL_ACCESS, "from " + ", ".join(permissions.cloudshell))
+    return found
+
+
+# What ``ManagePasswordPolicy=true`` sets (IAM's UpdateAccountPasswordPolicy parameters).
+MANAGED_MINIMUM_LENGTH = 14
+MANAGED_REUSE_PREVENTION = 24
+
+
+def managed_password_policy(current: Mapping[str, Any] | None, max_age_days: int) -> dict[str, Any]:
+    """The policy IAM Guard sets: length 14 and reuse prevention 24 (or the current value, when higher:
+    never weaker than what is there), the four character classes, users may change their password, no
+    hard expiry; ``MaxPasswordAge`` only from ``max_age_days`` (0: left out, so passwords do not expire)."""
+    current = current or {}
+    policy: dict[str, Any] = {
+        "MinimumPasswordLength": max(MANAGED_MINIMUM_LENGTH, int(current.get("MinimumPasswordLength") or 0)),
+        "RequireSymbols": True,
+        "RequireNumbers": True,
+        "RequireUppercaseCharacters": True,
+        "RequireLowercaseCharacters": True,
+        "AllowUsersToChangePassword": True,
+        "PasswordReusePrevention": max(
+            MANAGED_REUSE_PREVENTION, int(current.get("PasswordReusePrevention") or 0)
+        ),
+        "HardExpiry": False,
+    }
+    if max_age_days:
+        policy["MaxPasswordAge"] = max_age_days
+    return policy
+
+
+def already_managed(current: Mapping[str, Any] | None, target: Mapping[str, Any]) -> bool:
+    """The current policy already says what ``target`` says (a missing MaxPasswordAge reads as 0)."""
+    if current is None:
+        return False
+    wanted = {**target, "MaxPasswordAge": target.get("MaxPasswordAge", 0)}
+    return all((current.get(k) or 0) == (v or 0) for k, v in wanted.items())

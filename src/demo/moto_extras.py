@@ -1,0 +1,79 @@
+"""What moto's IAM lacks and the sweep reads: service-specific credentials, emulated minimally.
+
+moto 5 answers ``ListServiceSpecificCredentials`` and ``CreateServiceSpecificCredential`` with "not
+implemented". ``install()`` (idempotent; called by ``start_moto_server`` and the test suite) adds both to
+moto's IAM responses, so the demo and the tests exercise the sweep's real calls: ``Create...`` with
+``UserName``, ``ServiceName`` and an optional ``CredentialAgeDays`` (API keys: an ``ExpirationDate``),
+``List...`` with ``UserName`` or ``AllUsers`` (every user, sorted by user; no paging). The shapes are
+IAM's (botocore's model serializes them); only this emulation is ours, so what it proves about IAM
+itself is the request shape, not IAM's behaviour (docs/status.md says so).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+_STORE = "_iam_guard_service_credentials"  # on the IAM backend: reset with it (POST /moto-api/reset)
+
+
+def _store(backend: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] | None = getattr(backend, _STORE, None)
+    if found is None:
+        found = []
+        setattr(backend, _STORE, found)
+    return found
+
+
+def install() -> None:
+    """Teach moto's IAM the two service-specific credential actions the sweep and the tests use."""
+    from moto.core.responses import ActionResult
+    from moto.iam.responses import IamResponse
+
+    if getattr(IamResponse, "_iam_guard_extras", False):
+        return
+
+    def create_service_specific_credential(self: Any) -> Any:
+        user_name = self._get_param("UserName")
+        self.backend.get_user(user_name)  # NoSuchEntity for an unknown user, as IAM
+        service = self._get_param("ServiceName")
+        now = datetime.now(UTC)
+        credential: dict[str, Any] = {
+            "CreateDate": now,
+            "ServiceName": service,
+            "ServiceUserName": f"{user_name}-at-{secrets.randbelow(10**6):06d}",
+            "ServiceSpecificCredentialId": "ACCA" + secrets.token_hex(8).upper(),
+            "UserName": user_name,
+            "Status": "Active",
+        }
+        age = self._get_param("CredentialAgeDays")
+        if age:
+            credential["ExpirationDate"] = now + timedelta(days=int(age))
+        _store(self.backend).append(credential)
+        return ActionResult(
+            {"ServiceSpecificCredential": {**credential, "ServicePassword": secrets.token_urlsafe(24)}}
+        )
+
+    def list_service_specific_credentials(self: Any) -> Any:
+        user_name = self._get_param("UserName")
+        every = str(self._get_param("AllUsers")).lower() == "true"
+        service = self._get_param("ServiceName")
+        listed = [
+            dict(c)
+            for c in sorted(_store(self.backend), key=lambda c: (c["UserName"], c["CreateDate"]))
+            if (every or c["UserName"] == user_name) and (not service or c["ServiceName"] == service)
+        ]
+        return ActionResult({"ServiceSpecificCredentials": listed, "IsTruncated": False})
+
+    def update_service_specific_credential(self: Any) -> Any:
+        wanted = self._get_param("ServiceSpecificCredentialId")
+        for credential in _store(self.backend):
+            if credential["ServiceSpecificCredentialId"] == wanted:
+                credential["Status"] = self._get_param("Status")
+        return ActionResult({})
+
+    IamResponse.create_service_specific_credential = create_service_specific_credential  # type: ignore[attr-defined]
+    IamResponse.list_service_specific_credentials = list_service_specific_credentials  # type: ignore[attr-defined]
+    IamResponse.update_service_specific_credential = update_service_specific_credential  # type: ignore[attr-defined]
+    IamResponse._iam_guard_extras = True  # type: ignore[attr-defined]
