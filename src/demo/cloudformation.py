@@ -158,12 +158,9 @@ class CloudFormationStandIn:
 
     def _check(self, stack: str) -> None:
         if stack not in (self.stack_id, self.name):
-            from botocore.exceptions import ClientError
+            from core.aws.clients import client_error
 
-            raise ClientError(
-                {"Error": {"Code": "ValidationError", "Message": f"Stack with id {stack} does not exist"}},
-                "DescribeStacks",
-            )
+            raise client_error("ValidationError", f"Stack with id {stack} does not exist", "DescribeStacks")
 
 
 @contextmanager

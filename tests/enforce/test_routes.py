@@ -18,7 +18,7 @@ from tests.template.template_model import load_template
 from core.enforce.commands import Command
 from core.enforce.enforcer import ACTIONS
 from core.enforce.routes import ROUTES, EventKey, Route
-from core.model.naming import FORWARD_RULE
+from core.model.naming import FORWARD_HEALTH_RULE, FORWARD_RULE
 
 
 def delivered(pattern: Mapping[str, Any]) -> set[EventKey]:
@@ -77,6 +77,18 @@ def test_the_spoke_forwards_exactly_the_main_rules_events() -> None:
 
     assert delivered(forward) == delivered(enforcer_rules()["IamApiCall"])
     assert forward["detail"]["eventSource"] == enforcer_rules()["IamApiCall"]["detail"]["eventSource"]
+
+
+def test_the_spoke_forwards_exactly_the_health_events_the_enforcer_routes() -> None:
+    forward = next(
+        r["Properties"]["EventPattern"]
+        for r in load_spoke()["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule" and r["Properties"].get("Name") == FORWARD_HEALTH_RULE
+    )
+    routed = {key for key in ROUTES if key[0] == "aws.health"}
+
+    assert routed
+    assert delivered(forward) == routed
 
 
 def test_the_check_sees_a_route_without_a_rule_and_a_rule_without_a_route() -> None:

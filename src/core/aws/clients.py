@@ -152,6 +152,14 @@ def client(
     )
 
 
+def client_error(code: str, message: str, operation: str) -> Exception:
+    """The error a client raises when AWS answers ``code``: for stand-ins of AWS services (the demo)."""
+    from botocore.exceptions import ClientError
+
+    error: Exception = ClientError({"Error": {"Code": code, "Message": message}}, operation)
+    return error
+
+
 def region_of(service: str, session: Any = None) -> str | None:
     """The region a client of ``service`` is built for when none is asked for: ``HOME_REGION`` for the home
     services; else the configured one, else the session's (environment, profile), else None (botocore's

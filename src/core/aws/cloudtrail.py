@@ -41,7 +41,6 @@ class CloudTrailGateway(Gateway):
 
 
 def _client(region: str) -> Any:
-    import boto3
-    from botocore.config import Config
+    from core.aws.clients import client
 
-    return boto3.client("cloudtrail", region_name=region, config=Config(retries={"total_max_attempts": 1}))
+    return client("cloudtrail", region=region)

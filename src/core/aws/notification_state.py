@@ -18,9 +18,9 @@ CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def default_dynamodb_client() -> Any:
-    import boto3
+    from core.aws.clients import client
 
-    return boto3.client("dynamodb")
+    return client("dynamodb")
 
 
 class NotificationStateGateway(Gateway):

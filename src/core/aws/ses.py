@@ -15,9 +15,9 @@ from core.model.errors import AwsError, NotFoundError
 
 
 def default_ses_client() -> Any:
-    import boto3
+    from core.aws.clients import client
 
-    return boto3.client("sesv2", region_name="us-east-1")  # the sender identity is verified there
+    return client("sesv2", region="us-east-1")  # the sender identity is verified there
 
 
 class SesGateway(Gateway):
