@@ -86,8 +86,11 @@ C7N_POLICY = {
 # --- the child: a seeded moto server ---------------------------------------------------------------
 
 
-def serve(n: int) -> None:
-    """Seed moto's backend with ``n`` users, serve it on 127.0.0.1, print the endpoint, wait for stdin."""
+def serve(n: int, modelled: bool = False) -> None:
+    """Seed moto's backend with ``n`` users, serve it on 127.0.0.1, print the endpoint, wait for stdin.
+
+    ``modelled``: behind ``bench.cost_model.ModelledIam`` (the report delay and throttle of the cost model,
+    for requests that carry its header)."""
     os.environ.update(FAKE_AWS)
     import logging
 
@@ -101,15 +104,21 @@ def serve(n: int) -> None:
     backend.create_group(GROUP, "/")
     seed_iam_backend(n, GROUP)
     backend.generate_report()  # a report already exists, as on a live account
-    server, endpoint = start_moto_server()
+    if modelled:
+        from bench.cost_model import start_modelled_server
+
+        server, endpoint = start_modelled_server()
+    else:
+        server, endpoint = start_moto_server()
     print(endpoint, flush=True)
     sys.stdin.read()  # until the parent closes our stdin
     server.stop()
 
 
 class SeededServer:
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, *, modelled: bool = False) -> None:
         self.n = n
+        self.modelled = modelled
 
     @property
     def pid(self) -> int:
@@ -117,7 +126,14 @@ class SeededServer:
 
     def __enter__(self) -> str:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.bench_sweep", "--serve", str(self.n)],
+            [
+                sys.executable,
+                "-m",
+                "bench.bench_sweep",
+                "--serve",
+                str(self.n),
+                *(["--modelled"] if self.modelled else []),
+            ],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -315,7 +331,7 @@ def print_comparison(ours: Process | str, c7n: Process | str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
-        serve(int(sys.argv[2]))
+    if len(sys.argv) in (3, 4) and sys.argv[1] == "--serve":
+        serve(int(sys.argv[2]), modelled=sys.argv[3:] == ["--modelled"])
         sys.exit(0)
     sys.exit(main())
