@@ -56,7 +56,8 @@ def test_the_report_is_started_in_progress_then_moto_answers_after_the_delay() -
 
 def test_a_read_before_any_generation_is_report_not_present() -> None:
     answer = call(ModelledIam(Moto()), "GetCredentialReport", 0.1)
-    assert answer.startswith("410") and "ReportNotPresent" in answer
+    assert answer.startswith("410")
+    assert "ReportNotPresent" in answer
 
 
 def test_each_run_has_its_own_report_and_other_calls_pass() -> None:
@@ -82,7 +83,8 @@ def test_the_throttle_is_a_token_bucket_on_the_callers_clock() -> None:
     app = ModelledIam(Moto())
     answers = [call(app, "GetUser", 0.0, model) for _ in range(4)]
     assert [a[:3] for a in answers] == ["200", "200", "200", "400"]
-    assert "Throttling" in answers[3] and "Rate exceeded" in answers[3]
+    assert "Throttling" in answers[3]
+    assert "Rate exceeded" in answers[3]
     assert call(app, "GetUser", 0.5, model).startswith("200")  # one token back after 0.5 s at 2/s
     assert call(app, "GetUser", 0.5, model).startswith("400")
 
@@ -100,5 +102,7 @@ def test_the_critical_path_is_the_main_thread_plus_each_pools_slowest_worker() -
 
 def test_the_settings_say_what_they_are() -> None:
     text = DELAYED.describe()
-    assert "50 ms/call" in text and "5 s" in text and "throttle off" in text
+    assert "50 ms/call" in text
+    assert "5 s" in text
+    assert "throttle off" in text
     assert CostModel.decode(DELAYED.encode()) == DELAYED
