@@ -277,6 +277,8 @@ def print_size(n: int, model: CostModel, results: dict[tuple[str, float, float],
             )
             + f" (target <= {POLL_LIMIT})"
         )
+        terms = ", ".join(f"{op.split(':')[-1]} {k}" for op, k in sorted(ours_warm.trace.calls.items()))
+        print(f"   ours, each term (report warm): {terms}")
         for (name, lat, dly), job in results.items():
             if name == "ours" and lat == latency and isinstance(job, Job) and job.floor:
                 print(
