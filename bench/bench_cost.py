@@ -47,7 +47,9 @@ from bench.cost_model import (
 
 ROOT = Path(__file__).resolve().parents[1]
 C7N_PYTHON = ROOT / ".venv-c7n" / "bin" / "python"
-FULL_C7N_UP_TO = 1_000  # above: c7n's credential job warm and delayed at the model's latency only
+# Above this N, Cloud Custodian runs only its credential job, warm and delayed at the model's latency
+# (its other runs take minutes each there); --full-c7n-up-to 5000 runs them all.
+FULL_C7N_UP_TO = 1_000
 OURS_REPEATS = 3  # ours is cheap: best of 3; Cloud Custodian's jobs run once per setting
 POLL_LIMIT = 20
 MEMORY_SHARE = 0.60
@@ -88,7 +90,7 @@ class Job:
         return self.trace.polls
 
 
-def settings_from_arguments() -> tuple[CostModel, tuple[int, ...]]:
+def settings_from_arguments() -> tuple[CostModel, tuple[int, ...], int]:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_cost")
     env = os.environ.get
     parser.add_argument("--latency-ms", type=float, default=float(env("BENCH_LATENCY_MS", "50")))
@@ -96,6 +98,9 @@ def settings_from_arguments() -> tuple[CostModel, tuple[int, ...]]:
     parser.add_argument("--throttle-rps", type=float, default=float(env("BENCH_THROTTLE_RPS", "0")))
     parser.add_argument("--throttle-burst", type=int, default=int(env("BENCH_THROTTLE_BURST", "0")))
     parser.add_argument("--sizes", default=env("BENCH_COST_SIZES", "1000,5000"))
+    parser.add_argument(
+        "--full-c7n-up-to", type=int, default=int(env("BENCH_COST_FULL_C7N_UP_TO", str(FULL_C7N_UP_TO)))
+    )
     args, _ = parser.parse_known_args(sys.argv[1:])
     model = CostModel(
         latency=args.latency_ms / 1000 if args.latency_ms >= 0 else DEFAULT_LATENCY,
@@ -103,7 +108,7 @@ def settings_from_arguments() -> tuple[CostModel, tuple[int, ...]]:
         throttle_rps=args.throttle_rps,
         throttle_burst=args.throttle_burst,
     )
-    return model, tuple(int(s) for s in args.sizes.split(",") if s.strip())
+    return model, tuple(int(s) for s in args.sizes.split(",") if s.strip()), args.full_c7n_up_to
 
 
 def run_modelled(
@@ -194,7 +199,9 @@ def with_floor(job: Job | str, latency: float, delay: float, processing: float) 
     return replace(job, floor=essential * latency + delay + processing)
 
 
-def measure_size(n: int, model: CostModel) -> dict[tuple[str, float, float], Job | str]:
+def measure_size(
+    n: int, model: CostModel, full_c7n_up_to: int = FULL_C7N_UP_TO
+) -> dict[tuple[str, float, float], Job | str]:
     """Every job at every setting for ``n`` users: key (job, latency, report delay)."""
     latency, delay = model.latency, model.report_delay
     results: dict[tuple[str, float, float], Job | str] = {}
@@ -204,7 +211,7 @@ def measure_size(n: int, model: CostModel) -> dict[tuple[str, float, float], Job
     with server as endpoint:
         ours(warm, endpoint, server)  # warm the bytecode caches (not what is compared)
         clock_free = not model.throttle_rps
-        large = n > FULL_C7N_UP_TO  # Cloud Custodian's runs take minutes here: fewer settings
+        large = n > full_c7n_up_to  # Cloud Custodian's runs take minutes here: fewer settings
         for name, job in (
             ("ours", lambda m: best_of_ours(m, endpoint, server)),
             ("credential", lambda m: custodian(C7N_CREDENTIAL, m, endpoint, server)),
@@ -303,17 +310,17 @@ def print_size(n: int, model: CostModel, results: dict[tuple[str, float, float],
 def main() -> int:
     sys.path.insert(0, str(ROOT / "src"))
     os.environ.update(FAKE_AWS)
-    model, sizes = settings_from_arguments()
+    model, sizes, full_c7n_up_to = settings_from_arguments()
     print(f"   {SETTINGS_NOTE}")
     print(f"   model: {model.describe()}; virtual clock (bench/cost_model.py), whole processes")
     print(
         f"   floor (ours) = calls it cannot do without x latency + report delay + its processing (its real"
-        f" wall at 0 ms, report warm); Cloud Custodian's mfa-device job runs up to N = {FULL_C7N_UP_TO:,}"
+        f" wall at 0 ms, report warm); Cloud Custodian's mfa-device job runs up to N = {full_c7n_up_to:,}"
     )
     print("   Prowler: not run (its install does not fit in the bench's time; see docs/sweep.md#measured)")
     memory: Job | str = "not measured"
     for n in sizes:
-        results = measure_size(n, model)
+        results = measure_size(n, model, full_c7n_up_to)
         print_size(n, model, results)
         memory = results.get(("ours", model.latency, 0.0), memory)
         sys.stdout.flush()

@@ -281,10 +281,24 @@ class Recorder:
             critical_latency=latency,
             critical_sleep=slept,
             cpu=usage.ru_utime + usage.ru_stime,
-            max_rss_mib=usage.ru_maxrss / 1024,  # KiB on Linux
+            max_rss_mib=peak_rss_mib(usage.ru_maxrss),
         )
         with open(path, "w", encoding="utf-8") as out:
             json.dump(asdict(trace), out)
+
+
+def peak_rss_mib(ru_maxrss_kib: int) -> float:
+    """This process image's peak resident set: ``VmHWM`` (Linux). Not ``ru_maxrss``: Linux carries the
+    parent's peak over ``fork`` + ``exec``, so a child of a big benchmark process would report the
+    parent's memory (an earlier round's figures did: 157 and 221 MiB for a 78 MiB process)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return ru_maxrss_kib / 1024  # KiB on Linux
 
 
 def install(model: CostModel, run: str) -> Recorder:
