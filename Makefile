@@ -27,13 +27,13 @@ $(ENGINE)/node_modules/.installed: $(ENGINE)/package.json $(ENGINE)/package-lock
 install: $(BIN)/.installed $(ENGINE)/node_modules/.installed
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 format: $(BIN)/.installed
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
 
 # The least-privilege recorder (tests/template/call_recorder.py) needs the npm IAM engine, which `install`
 # provides. IAM_GUARD_REQUIRE_ENGINE=1: here (and in CI, which runs `make test`) a missing engine fails

@@ -16,9 +16,13 @@ import time
 BENCHMARKS = (
     ("bench.bench_start", "start-up: each function's import vs a bare boto3 import; the CLI's start"),
     ("bench.bench_enforcer", "enforcer: IAM calls per event, steady state vs first run"),
-    ("bench.bench_sweep", "sweep: IAM calls per run as users grow; end to end against Cloud Custodian"),
+    ("bench.bench_sweep", "sweep: IAM calls, wall time and memory per run as users grow, on moto"),
+    (
+        "bench.bench_cost",
+        "sweep under the cost model: iam-guard audit vs Cloud Custodian, wall / floor, peak memory",
+    ),
     ("bench.bench_demo", "the demo story: AWS calls per step, end to end"),
-    ("bench.bench_org", "organizations: the org sweep over 10 and 1,000 member accounts"),
+    ("bench.bench_org", "organizations: the org sweep over 10, 100 and 1,000 member accounts, cost model on"),
 )
 
 

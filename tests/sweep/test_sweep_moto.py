@@ -202,7 +202,7 @@ def test_stale_report_user_created_after_it_is_checked_live(account: Account) ->
 
 def test_report_never_ready_is_a_clear_error_and_a_failure_alert(account: Account) -> None:
     hits = account.fail("GenerateCredentialReport", "LimitExceeded")
-    with pytest.raises(CredentialReportError, match="not ready after 8 attempts") as caught:
+    with pytest.raises(CredentialReportError, match=f"not ready after {REPORT_ATTEMPTS} attempts") as caught:
         account.sweep()
     assert "\n" not in str(caught.value)
     assert hits[0] == REPORT_ATTEMPTS  # bounded

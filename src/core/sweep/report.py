@@ -27,9 +27,12 @@ from core.sweep.permissions import default_documents, user_permissions
 logger = Logger(child=True)
 
 
-# Waits between GenerateCredentialReport polls: 8 attempts over about 45 s at most. IAM usually
-# finishes in seconds; a Lambda with a few minutes' timeout still reports the failure itself.
-REPORT_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0)
+# Waits between GenerateCredentialReport polls: once a second for the first 10 s (IAM usually
+# finishes in seconds, so a report ready at 5 s is seen within a second of it), then backing off to
+# 15 s: polls at 0, 1, ..., 10, 12, 15, 20, 30, 45 s (plus each call's own time), 16 attempts over 45 s.
+# A wait never shortens (at most one poll a second) and the schedule stays within 20 polls; a Lambda
+# with a few minutes' timeout still reports the failure itself.
+REPORT_DELAYS: tuple[float, ...] = (1.0,) * 10 + (2.0, 3.0, 5.0, 10.0, 15.0)
 
 
 REPORT_ATTEMPTS = len(REPORT_DELAYS) + 1
