@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from tests.command_line.test_operator_contract import iam_guard, seeded  # noqa: F401
 
-from core.report.securityhub import asff_problems, finding_id
+from core.report.asff_checks import asff_problems
+from core.report.securityhub import finding_id
 
 pytestmark = pytest.mark.e2e
 
