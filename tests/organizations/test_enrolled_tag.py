@@ -39,7 +39,7 @@ def test_the_org_sweep_tags_every_member_untags_the_others_then_writes_nothing(
     client.create_user(UserName="forged", Tags=[{"Key": "iam-guard:enrolled", "Value": "yes"}])
     client.add_user_to_group(GroupName=GROUP, UserName="forged")
 
-    code, _, err = audit(capsys)
+    code, _, err = audit(capsys, "--apply")
 
     assert code == 0, err
     for account_id in small_org.members:
@@ -52,7 +52,7 @@ def test_the_org_sweep_tags_every_member_untags_the_others_then_writes_nothing(
     assert tags_of(client, "ex") == {"iam-guard:exempt": "2099-01-01"}  # outside the group: untagged
 
     sts_calls["assume"].clear()
-    code, document, err = audit(capsys)
+    code, document, err = audit(capsys, "--apply")
 
     assert code == 0, err
     assert all(a["write_role_assumed"] is False for a in document["accounts"])  # the steady state

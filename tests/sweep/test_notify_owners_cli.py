@@ -75,6 +75,7 @@ def test_a_planned_action_gives_a_warning_with_its_days(owned: str) -> None:
         "--grace-days",
         "3",
         "--remediate",
+        "--apply",  # audit is read-only without it: no action would be planned
         "--notify-owners",
         "--warning-days",
         "5,2",
