@@ -154,9 +154,10 @@ def measure(accounts: int, concurrency: int, latency: float) -> dict[str, Any]:
     }
 
 
-def workflow_events(items: int) -> Counter[str]:
-    """The generated state machine on moto's interpreter with stub functions (they echo their input):
-    the parent execution's history events by type, for ``items`` accounts."""
+def _run_on_moto(definition: str, name: str, execution_input: dict[str, Any]) -> Counter[str]:
+    """``definition`` (placeholders ``${Org...FunctionArn}`` and ``${OrgResultsBucket}``) on moto's
+    Step Functions interpreter, every function a stub that echoes its input: the execution's history
+    events by type."""
     import io
     import json
     import logging
@@ -165,7 +166,7 @@ def workflow_events(items: int) -> Counter[str]:
     import boto3
     from moto import mock_aws
 
-    from core.org.workflow import definition_json
+    from core.org.workflow import SUBSTITUTIONS
 
     config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
     # moto logs that it does not enforce ToleratedFailurePercentage (known: docs/organizations.md)
@@ -177,35 +178,23 @@ def workflow_events(items: int) -> Counter[str]:
         with zipfile.ZipFile(archive, "w") as z:
             z.writestr("stub.py", "def handler(event, context):\n    return event\n")
         functions = boto3.client("lambda", region_name="us-east-1")
-        definition = definition_json().replace("${OrgResultsBucket}", "results")
-        for placeholder, name in (
-            ("OrgListAccountsFunctionArn", "list"),
-            ("OrgSweepAccountFunctionArn", "sweep"),
-        ):
-            arn = functions.create_function(
-                FunctionName=name,
-                Runtime="python3.13",
-                Role=role,
-                Handler="stub.handler",
-                Code={"ZipFile": archive.getvalue()},
-            )["FunctionArn"]
-            definition = definition.replace("${" + placeholder + "}", arn)
-        digest = functions.create_function(
-            FunctionName="digest",
-            Runtime="python3.13",
-            Role=role,
-            Handler="stub.handler",
-            Code={"ZipFile": archive.getvalue()},
-        )["FunctionArn"]
-        definition = definition.replace("${OrgDigestFunctionArn}", digest)
+        for placeholder in SUBSTITUTIONS:
+            if placeholder == "OrgResultsBucket":
+                value = "results"
+            else:
+                value = functions.create_function(
+                    FunctionName=placeholder,
+                    Runtime="python3.13",
+                    Role=role,
+                    Handler="stub.handler",
+                    Code={"ZipFile": archive.getvalue()},
+                )["FunctionArn"]
+            definition = definition.replace("${" + placeholder + "}", value)
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="results")
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        machine = sfn.create_state_machine(name="org-sweep", definition=definition, roleArn=role)
-        accounts = [f"{100000000000 + i}" for i in range(items)]
+        machine = sfn.create_state_machine(name=name, definition=definition, roleArn=role)
         execution = sfn.start_execution(
-            stateMachineArn=machine["stateMachineArn"],
-            name="bench",
-            input=json.dumps({"organization_id": "o-bench000000", "accounts": accounts, "skipped": []}),
+            stateMachineArn=machine["stateMachineArn"], name="bench", input=json.dumps(execution_input)
         )["executionArn"]
         deadline = time.monotonic() + 120
         while sfn.describe_execution(executionArn=execution)["status"] == "RUNNING":
@@ -216,14 +205,51 @@ def workflow_events(items: int) -> Counter[str]:
     return Counter(e["type"] for e in events)
 
 
+def workflow_events(items: int) -> Counter[str]:
+    """The generated state machine's parent execution, for ``items`` accounts: history events by type."""
+    from core.org.workflow import definition_json
+
+    accounts = [f"{100000000000 + i}" for i in range(items)]
+    return _run_on_moto(
+        definition_json(),
+        "org-sweep",
+        {"organization_id": "o-bench000000", "accounts": accounts, "skipped": []},
+    )
+
+
+def child_events() -> Counter[str]:
+    """One child execution of the Distributed Map, run on its own: moto does not list the Map's child
+    executions, so the child workflow (the definition's ``ItemProcessor``) is started as a state machine
+    of its own with one account's input, and its history read."""
+    import json
+
+    from core.org.workflow import sweep_state_machine
+
+    processor = sweep_state_machine()["States"]["SweepAccounts"]["ItemProcessor"]
+    child = {"StartAt": processor["StartAt"], "States": processor["States"]}
+    return _run_on_moto(
+        json.dumps(child), "org-sweep-child", {"account_id": "100000000000", "organization_id": "o-bench0"}
+    )
+
+
+def _entered(events: Counter[str]) -> int:
+    return sum(n for kind, n in events.items() if kind.endswith("StateEntered"))
+
+
 def print_workflow() -> None:
-    small, large = workflow_events(10), workflow_events(100)
-    entered = sum(n for kind, n in large.items() if kind.endswith("StateEntered"))
+    small, large, child = workflow_events(10), workflow_events(100), child_events()
+    parent, per_child = _entered(large), 1 + _entered(child)
     print(
         "   state machine on moto's interpreter, stub functions: the parent execution has "
-        f"{sum(small.values())} history events at 10 accounts, {sum(large.values())} at 100 ({entered} states"
-        " entered: list, map, digest); moto does not list the Distributed Map's child executions, so"
-        " transitions per child are not counted here (the child workflow is one Task state, SweepAccount)"
+        f"{sum(small.values())} history events at 10 accounts, {sum(large.values())} at 100 ({parent} states"
+        f" entered: list, map, digest); one child run on its own (moto does not list the Map's children):"
+        f" {sum(child.values())} history events, {_entered(child)} state entered"
+    )
+    print(
+        f"   transitions: parent {parent} + per child {per_child} (1 for the child's start, Step Functions'"
+        f" Distributed Map pricing, + {_entered(child)} state; each Lambda retry adds 1):"
+        + " "
+        + ", ".join(f"{n:,} accounts ~{parent + n * per_child:,}" for n in (10, 1_000, 10_000))
     )
 
 
