@@ -67,7 +67,14 @@ C7N_VERSION := 0.9.53
 	.venv-c7n/bin/python -m pip install --quiet --disable-pip-version-check 'c7n==$(C7N_VERSION)'
 	touch $@
 
-bench: $(BIN)/.installed .venv-c7n/.installed
+# Prowler, for the same comparison: its own venv too (about 2 GB and a few minutes to install, once).
+PROWLER_VERSION := 5.46.0
+.venv-prowler/.installed:
+	test -x .venv-prowler/bin/python || $(PYTHON) -m venv .venv-prowler
+	.venv-prowler/bin/python -m pip install --quiet --disable-pip-version-check 'prowler==$(PROWLER_VERSION)'
+	touch $@
+
+bench: $(BIN)/.installed .venv-c7n/.installed .venv-prowler/.installed
 	$(BIN)/python -m bench
 
 clean:

@@ -47,6 +47,9 @@ from bench.cost_model import (
 
 ROOT = Path(__file__).resolve().parents[1]
 C7N_PYTHON = ROOT / ".venv-c7n" / "bin" / "python"
+PROWLER_PYTHON = ROOT / ".venv-prowler" / "bin" / "python"
+# Prowler's check for the same question (console users without MFA), read from the credential report.
+PROWLER_CHECK = "iam_user_mfa_enabled_console_access"
 # Above this N, Cloud Custodian runs only its credential job, warm and delayed at the model's latency
 # (its other runs take minutes each there); --full-c7n-up-to 5000 runs them all.
 FULL_C7N_UP_TO = 1_000
@@ -176,6 +179,35 @@ def custodian(policy: dict[str, Any], model: CostModel, endpoint: str, server: S
     return Job(f"Cloud Custodian {policy['name']}", real + trace.virtual, real, server_cpu, trace, matched)
 
 
+def prowler(model: CostModel, endpoint: str, server: SeededServer) -> Job | str:
+    if not PROWLER_PYTHON.exists():
+        return "not run: .venv-prowler missing (make .venv-prowler/.installed)"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out"
+        program = [
+            "prowler",
+            "aws",
+            "--checks",
+            PROWLER_CHECK,
+            "--region",
+            "us-east-1",
+            "--output-formats",
+            "json-ocsf",
+            "--output-directory",
+            str(out),
+            "--no-banner",
+            "--ignore-exit-code-3",  # 3 = findings failed, which is the point here
+        ]
+        real, server_cpu, trace, run = run_modelled(
+            "prowler", PROWLER_PYTHON, program, model, endpoint, server
+        )
+        reports = sorted(out.glob("*.ocsf.json"))
+        if run.returncode != 0 or not reports:
+            return f"not run: prowler failed ({(run.stderr.strip().splitlines() or ['no output'])[-1]})"
+        matched = sum(1 for f in json.loads(reports[-1].read_text()) if f.get("status_code") == "FAIL")
+    return Job(f"Prowler {PROWLER_CHECK}", real + trace.virtual, real, server_cpu, trace, matched)
+
+
 def best_of_ours(model: CostModel, endpoint: str, server: SeededServer) -> Job | str:
     runs = [ours(model, endpoint, server) for _ in range(OURS_REPEATS)]
     done = [r for r in runs if isinstance(r, Job)]
@@ -216,8 +248,9 @@ def measure_size(
             ("ours", lambda m: best_of_ours(m, endpoint, server)),
             ("credential", lambda m: custodian(C7N_CREDENTIAL, m, endpoint, server)),
             ("mfa-device", lambda m: custodian(C7N_MFA, m, endpoint, server)),
+            ("prowler", lambda m: prowler(m, endpoint, server)),
         ):
-            if name == "mfa-device" and large:
+            if name in ("mfa-device", "prowler") and large:
                 continue
             if clock_free:
                 run = job(warm)
@@ -229,6 +262,8 @@ def measure_size(
             if name == "mfa-device":  # reads no credential report: the delay does not reach it
                 continue
             for m in delayed:
+                if name == "prowler" and m.latency != latency:  # one delayed run: Prowler starts slowly
+                    continue
                 if name == "ours" or not large or m.latency == latency:
                     results[(name, m.latency, delay)] = job(m)
     base = results.get(("ours", 0.0, 0.0))
@@ -251,6 +286,14 @@ def report_label(delay: float) -> str:
     return f"+{delay:g} s" if delay else "warm"
 
 
+LABELS = {
+    "ours": "iam-guard audit --dry-run",
+    "credential": "c7n credential filter",
+    "mfa-device": "c7n mfa-device filter",
+    "prowler": "Prowler console-MFA check",
+}
+
+
 def print_size(n: int, model: CostModel, results: dict[tuple[str, float, float], Job | str]) -> None:
     latency, delay = model.latency, model.report_delay
     print(f"\n   N = {n:,} users (model: {model.describe()})")
@@ -260,9 +303,7 @@ def print_size(n: int, model: CostModel, results: dict[tuple[str, float, float],
     )
     for (name, lat, dly), job in results.items():
         report = report_label(dly)
-        label = {"ours": "iam-guard audit --dry-run", "credential": "c7n credential filter"}.get(
-            name, "c7n mfa-device filter"
-        )
+        label = LABELS[name]
         if isinstance(job, str):
             print(f"   {label:<30} {1000 * lat:>7g} {report:>7} {job}")
             continue
@@ -307,6 +348,18 @@ def print_size(n: int, model: CostModel, results: dict[tuple[str, float, float],
             )
 
 
+def print_prowler_ratios(results: dict[tuple[str, float, float], Job | str]) -> None:
+    for (name, lat, dly), peer in results.items():
+        mine = results.get(("ours", lat, dly))
+        if name == "prowler" and isinstance(peer, Job) and isinstance(mine, Job):
+            print(
+                f"   Prowler / ours at {1000 * lat:g} ms, report {report_label(dly)}:"
+                f" {peer.wall / mine.wall:.1f}x"
+                f" ({peer.calls - peer.polls} calls and {peer.polls} report polls against our"
+                f" {mine.calls - mine.polls} and {mine.polls})"
+            )
+
+
 def main() -> int:
     sys.path.insert(0, str(ROOT / "src"))
     os.environ.update(FAKE_AWS)
@@ -317,11 +370,16 @@ def main() -> int:
         f"   floor (ours) = calls it cannot do without x latency + report delay + its processing (its real"
         f" wall at 0 ms, report warm); Cloud Custodian's mfa-device job runs up to N = {full_c7n_up_to:,}"
     )
-    print("   Prowler: not run (its install does not fit in the bench's time; see docs/sweep.md#measured)")
+    print(
+        f"   Prowler: its {PROWLER_CHECK} check (credential report), up to N = {full_c7n_up_to:,},"
+        " warm at both latencies from one run and once delayed at the model's latency"
+        " (.venv-prowler: make bench installs it)"
+    )
     memory: Job | str = "not measured"
     for n in sizes:
         results = measure_size(n, model, full_c7n_up_to)
         print_size(n, model, results)
+        print_prowler_ratios(results)
         memory = results.get(("ours", model.latency, 0.0), memory)
         sys.stdout.flush()
     if isinstance(memory, Job):

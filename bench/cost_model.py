@@ -24,7 +24,7 @@ time) + the virtual time on its critical path: the main thread's, plus, for each
 started (Cloud Custodian's ``mfa-device`` filter uses 2 workers), the largest of its workers'. So a
 sequential program is modelled exactly; a pool is modelled as if its workers' waits overlapped perfectly.
 
-This module is stdlib only at import time: the measured process may be Cloud Custodian's venv.
+This module is stdlib only at import time: the measured process may be Cloud Custodian's or Prowler's venv.
 """
 
 from __future__ import annotations
@@ -182,6 +182,10 @@ def start_modelled_server() -> tuple[Any, str]:
         create_backend_app,
     )
     from werkzeug.serving import make_server
+
+    from demo.moto_extras import install as install_moto_extras
+
+    install_moto_extras()  # what moto's IAM lacks and the sweep reads, as demo.emulator does
 
     class Server(ThreadedMotoServer):
         def _server_entry(self) -> None:
@@ -343,7 +347,7 @@ def read_trace(path: str) -> Trace:
 
 
 def main() -> None:
-    """``python -m bench.cost_model RESULT MODEL RUN -- cli|custodian ARGS...``: run one program under
+    """``python -m bench.cost_model RESULT MODEL RUN -- cli|custodian|prowler ARGS...``: run one program under
     the model, write its trace to RESULT. The program's own exit code is kept."""
     result, model_text, run, separator, program, *args = sys.argv[1:]
     assert separator == "--"
@@ -360,6 +364,11 @@ def main() -> None:
 
             sys.argv = ["custodian", *args]
             c7n_main()
+        elif program == "prowler":
+            from prowler.__main__ import prowler as prowler_main
+
+            sys.argv = ["prowler", *args]
+            code = prowler_main()
         else:
             raise SystemExit(f"unknown program {program}")
     except SystemExit as exc:
