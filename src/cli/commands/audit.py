@@ -278,6 +278,7 @@ def guardrail_mode(args: argparse.Namespace) -> GuardrailMode:
         or args.allowed_vpce
         or getattr(args, "allowed_vpce_org", None)
         or getattr(args, "allowed_vpce_account", None)
+        or getattr(args, "allowed_vpc", None)
         or args.no_ip_restriction
         or from_stack_name(args)
     )

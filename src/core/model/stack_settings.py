@@ -26,6 +26,7 @@ STACK_PARAMETERS: dict[str, str] = {
     "AllowedVpceIds": "allowed_vpce_ids",
     "AllowedVpceOrgId": "allowed_vpce_org",
     "AllowedVpceAccounts": "allowed_vpce_accounts",
+    "AllowedVPCs": "allowed_vpcs",
     "IpRestriction": "ip_restriction",
     "MfaMode": "mfa_mode",
     "MaxMfaAgeHours": "max_mfa_age_hours",
