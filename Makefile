@@ -57,8 +57,20 @@ TEST_EXTRA := docs
 
 test: lint $(TEST_EXTRA) pytest
 
-demo: $(BIN)/.installed
-	$(BIN)/iam-guard demo
+# The demo needs neither the development toolchain nor node: without an installed .venv it gets a venv of its
+# own with only the package and its `demo` extra (about 25 s on a fresh clone); with one it uses .venv.
+DEMO_VENV := .venv-demo
+$(DEMO_VENV)/.installed: pyproject.toml
+	test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[demo]'
+	touch $@
+
+demo:
+	@if [ -f $(BIN)/.installed ]; then \
+	  $(MAKE) --no-print-directory $(BIN)/.installed && $(BIN)/iam-guard demo; \
+	else \
+	  $(MAKE) --no-print-directory $(DEMO_VENV)/.installed && $(DEMO_VENV)/bin/iam-guard demo; \
+	fi
 
 # Cloud Custodian, for the sweep comparison only: it pins its own boto3, so it gets a throwaway venv.
 C7N_VERSION := 0.9.53

@@ -43,6 +43,14 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
         help="allow any VPC endpoint owned by this account (aws:VpceAccount; repeatable)",
     )
     group.add_argument(
+        "--allowed-vpc",
+        action="append",
+        default=[],
+        metavar="VPC_ID",
+        help="allow requests through any VPC endpoint in this VPC (aws:SourceVpc, e.g. vpc-0a1b2c3d; "
+        "repeatable)",
+    )
+    group.add_argument(
         "--mfa-mode",
         choices=("strict", "console"),
         default=None,  # strict (Settings' default), unless --from-stack says otherwise
@@ -215,6 +223,7 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         "allowed_vpce": "allowed_vpce_ids",
         "allowed_vpce_org": "allowed_vpce_org",
         "allowed_vpce_account": "allowed_vpce_accounts",
+        "allowed_vpc": "allowed_vpcs",
         "mfa_mode": "mfa_mode",
         "group_name": "group_name",
         "policy_name": "policy_name",

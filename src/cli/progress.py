@@ -1,4 +1,5 @@
-"""Progress lines on stderr for the waits an operator would otherwise stare at (the credential report).
+"""Progress lines on stderr for the waits an operator would otherwise stare at: the credential report,
+each page of IAM's listings (a large account's users, groups and policies), the accounts of ``--org``.
 
 Shown only when stderr is a terminal and neither ``--no-progress`` nor ``-q/--quiet`` is given; stdout
 never carries any of it. Each line is overwritten in place and cleared when the wait ends.
@@ -7,6 +8,7 @@ never carries any of it. Each line is overwritten in place and cleared when the 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import TextIO
@@ -21,6 +23,7 @@ class Progress:
         self.clock = clock
         self._started: float | None = None
         self._shown = False
+        self._lock = threading.Lock()  # calls are made from worker threads too
 
     @classmethod
     def for_terminal(cls, *, quiet: bool, no_progress: bool) -> Progress:
@@ -28,9 +31,15 @@ class Progress:
 
     def say(self, text: str) -> None:
         if self.enabled:
-            self.stream.write(f"\r\033[K{text}")
-            self.stream.flush()
-            self._shown = True
+            with self._lock:
+                self.stream.write(f"\r\033[K{text}")
+                self.stream.flush()
+                self._shown = True
+
+    def call(self, operation: str, count: int, total: int) -> None:
+        """A ``CallCounter`` hook: one line per page of a listing (the report's own wait says the rest)."""
+        if operation.startswith("List") or operation == "GetAccountAuthorizationDetails":
+            self.say(f"iam-guard: reading IAM: {operation} page {count} ({total} calls so far)")
 
     def waiting_sleep(self, seconds: float) -> None:
         """A ``sleep`` for the sweep's credential-report polls that says why it waits."""
@@ -45,7 +54,8 @@ class Progress:
         self.say(f"iam-guard: {done}/{total} accounts swept")
 
     def done(self) -> None:
-        if self.enabled and self._shown:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-            self._shown = False
+        with self._lock:
+            if self.enabled and self._shown:
+                self.stream.write("\r\033[K")
+                self.stream.flush()
+                self._shown = False

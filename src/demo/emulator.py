@@ -73,7 +73,7 @@ def start_moto_server() -> tuple[Any, str]:
         from moto.server import ThreadedMotoServer
     except ImportError:
         raise EmulatorError(
-            "the AWS emulator (moto[server]) is not installed: run `make demo` or `pip install -e '.[dev]'`"
+            "the AWS emulator (moto's server) is not installed: run `make demo` or `pip install -e '.[demo]'`"
         ) from None
     from demo.moto_extras import install
 

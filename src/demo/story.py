@@ -99,6 +99,7 @@ def function_environment(topic_arn: str, secret_arn: str, key_arn: str = "") -> 
         "IAM_GUARD_ALLOWED_VPCE_IDS": "",
         "IAM_GUARD_ALLOWED_VPCE_ORG": "",
         "IAM_GUARD_ALLOWED_VPCE_ACCOUNTS": "",
+        "IAM_GUARD_ALLOWED_VPCS": "",
         "IAM_GUARD_IP_RESTRICTION": "true",
         "IAM_GUARD_MFA_MODE": "strict",
         "IAM_GUARD_GROUP_NAME": DEFAULT_GROUP_NAME,

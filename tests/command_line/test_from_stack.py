@@ -132,3 +132,156 @@ def test_a_value_iam_guard_refuses_is_one_line_naming_the_stack() -> None:
 
     with pytest.raises(InvalidInputError, match="stack s: "):
         settings_of_stack("s", {**DEPLOYED, "GraceDays": "999"})
+
+
+# --- the alert channels' secrets become --protect-secret (issue 22) -------------------------------------
+
+SLACK = "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam-guard/slack-AbCdEf"
+TEAMS = "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam-guard/teams-AbCdEf"
+OTHER = "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam-guard/other-AbCdEf"
+WITH_CHANNELS = {**DEPLOYED, "SlackSecretArn": SLACK, "TeamsWebhookSecretArn": TEAMS, "WebhookSecretArn": ""}
+
+
+def _policy(*args: str) -> str:
+    run = iam_guard("policy", *args)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def _by_flags(*secrets: str) -> str:
+    flags = [f for secret in secrets for f in ("--protect-secret", secret)]
+    return _policy("--allowed-cidr", "203.0.113.0/24", "--mfa-mode", "console", "--stack-name", STACK, *flags)
+
+
+def test_policy_from_stack_protects_the_stacks_channel_secrets(seeded: str) -> None:  # noqa: F811
+    deploy_stack(seeded, STACK, WITH_CHANNELS)
+
+    rendered = _policy("--endpoint-url", seeded, "--from-stack", STACK)
+
+    assert rendered == _by_flags(SLACK, TEAMS)
+    assert "DenyChangesToProtectedSecrets" in rendered
+    assert SLACK in rendered
+    assert TEAMS in rendered
+
+
+def test_protect_secret_given_overrides_the_stacks_secrets(seeded: str) -> None:  # noqa: F811
+    deploy_stack(seeded, STACK, WITH_CHANNELS)
+
+    rendered = _policy("--endpoint-url", seeded, "--from-stack", STACK, "--protect-secret", OTHER)
+
+    assert rendered == _by_flags(OTHER)
+    assert SLACK not in rendered
+
+
+def test_a_stack_without_channel_secrets_protects_none(deployed: str) -> None:
+    """An older template without the Teams/webhook parameters, and SlackSecretArn absent: nothing added."""
+    rendered = _policy("--endpoint-url", deployed, "--from-stack", STACK)
+
+    assert "DenyChangesToProtectedSecrets" not in rendered
+    assert rendered == _by_flags()
+
+
+def test_a_malformed_secret_in_the_stack_is_one_line_exit_2(seeded: str) -> None:  # noqa: F811
+    deploy_stack(seeded, STACK, {**DEPLOYED, "SlackSecretArn": "not-an-arn"})
+
+    run = iam_guard("policy", "--endpoint-url", seeded, "--from-stack", STACK)
+
+    assert run.returncode == 2
+    assert f"stack {STACK}" in assert_one_line(run)
+
+
+def test_audit_from_stack_finds_no_drift_in_a_guardrail_that_protects_the_stacks_secrets(
+    seeded: str,  # noqa: F811
+) -> None:
+    """The deployed guardrail protects the Slack secret: --from-stack must render it so, or it would report
+    drift (and --heal-guardrail --apply would remove the protection)."""
+    from core.aws.iam import IamGateway
+    from core.guardrail.apply import ensure_guardrail
+    from core.model.settings import build_settings
+
+    deploy_stack(seeded, STACK, WITH_CHANNELS)
+    iam = boto3.client("iam", endpoint_url=seeded, region_name="us-east-1")
+    stack_settings = build_settings(
+        allowed_cidrs=("203.0.113.0/24",),
+        mfa_mode="console",
+        stack_name=STACK,
+        slack_secret_arn=SLACK,
+        protect_secrets=(TEAMS,),
+    )
+    ensure_guardrail(IamGateway(iam), stack_settings, "123456789012")
+
+    _, doc = audit_json(seeded, "--from-stack", STACK)
+    _, without = audit_json(seeded, "--from-stack", STACK, "--protect-secret", OTHER)
+
+    assert "guardrail-drift" not in {f["finding"] for f in doc["findings"]}
+    assert "guardrail-drift" in {f["finding"] for f in without["findings"]}  # the check can fail
+
+
+def test_enforce_from_stack_watches_the_stacks_channel_secrets(seeded: str, tmp_path: Any) -> None:  # noqa: F811
+    from tests.conftest import EVENTS_DIR
+
+    deploy_stack(seeded, STACK, WITH_CHANNELS)
+    event = json.loads((EVENTS_DIR / "enforcer-create-user.json").read_text())
+    event["source"] = "aws.secretsmanager"
+    event["detail"].update(
+        eventSource="secretsmanager.amazonaws.com",
+        eventName="PutSecretValue",
+        requestParameters={"secretId": SLACK},
+    )
+    path = tmp_path / "put-secret-value.json"
+    path.write_text(json.dumps(event))
+
+    run = iam_guard("enforce", "--endpoint-url", seeded, "--event", str(path), "--from-stack", STACK)
+
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["action"] == "infrastructure-tampered"
+
+
+# --- respond --------------------------------------------------------------------------------------------
+
+
+def test_respond_from_stack_takes_the_stacks_group_and_exemptions(moto_endpoint: str) -> None:
+    iam = boto3.client("iam", endpoint_url=moto_endpoint, region_name="us-east-1")
+    iam.create_group(GroupName="StackGroup", Path="/iam-guard/")
+    for user in ("build-bot", "breakglass"):
+        iam.create_user(UserName=user)
+    keys = {
+        u: iam.create_access_key(UserName=u)["AccessKey"]["AccessKeyId"] for u in ("build-bot", "breakglass")
+    }
+    deploy_stack(moto_endpoint, STACK, {**DEPLOYED, "GroupName": "StackGroup", "ExemptUsers": "breakglass"})
+
+    def respond(user: str) -> list[str]:
+        run = iam_guard(
+            "respond",
+            "--endpoint-url",
+            moto_endpoint,
+            "--access-key-id",
+            keys[user],
+            "--apply",
+            "--from-stack",
+            STACK,
+        )
+        assert run.returncode == 0, run.stderr
+        return [a["change"] for a in json.loads(run.stdout)["actions"]]
+
+    assert "added-to-group" in respond("build-bot")
+    assert [g["GroupName"] for g in iam.list_groups_for_user(UserName="build-bot")["Groups"]] == [
+        "StackGroup"
+    ]
+    assert "added-to-group" not in respond("breakglass")  # the stack's ExemptUsers
+    assert iam.list_groups_for_user(UserName="breakglass")["Groups"] == []
+
+
+def test_respond_from_a_stack_that_is_not_there_is_one_line_exit_2(moto_endpoint: str) -> None:
+    run = iam_guard(
+        "respond",
+        "--endpoint-url",
+        moto_endpoint,
+        "--access-key-id",
+        "AKIAABCDEFGHIJKLMNOP",
+        "--from-stack",
+        "no-such-stack",
+    )
+
+    assert run.returncode == 2
+    assert "no-such-stack" in assert_one_line(run)

@@ -74,6 +74,17 @@ TABLE: dict[str, tuple[list[str], list[str]]] = {
         ["", "111122223333", "111122223333, 444455556666"],
         ["x", "11112222333", "1111222233334", "111122223333;rm", "111122223333,", "１１１１２２２２３３３３"],  # noqa: RUF001
     ),
+    "AllowedVPCs": (
+        ["", "vpc-1234abcd", "vpc-0a1b2c3d4e5f60718", " vpc-1234abcd , vpc-0a1b2c3d4e5f60718 "],
+        [
+            "vpc-123",
+            "vpc-1234abcd5",
+            "vpc-1234ABCD",
+            "vpce-0a1b2c3d4e5f60718",
+            "vpc-1234abcd;vpc-5678abcd",
+            "vpc-xyzxyzxy",
+        ],
+    ),
     "MaxMfaAgeHours": (
         ["", "1", "12", "8760"],
         ["0", "-1", "1.5", "12h", "08", "12345", " 12", "12\n", "twelve"],

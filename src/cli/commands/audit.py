@@ -178,10 +178,10 @@ def run(args: argparse.Namespace) -> int:
         if args.notify_owners or sender is not None:
             raise SettingsError("--notify-owners: not yet available with --org")
         return run_audit(args, settings, sink, guardrail=mode)
-    counter = CallCounter()
+    progress = Progress.for_terminal(quiet=args.quiet, no_progress=args.no_progress)
+    counter = CallCounter(on_call=progress.call if progress.enabled else None)
     iam = IamGateway(client_factory=lambda: counter.attach(default_iam_client()))
     deployed = settings.stack_name is not None  # the deployed stack: is its enforcer still switched on?
-    progress = Progress.for_terminal(quiet=args.quiet, no_progress=args.no_progress)
     try:
         result = run_sweep(
             iam,
@@ -278,6 +278,7 @@ def guardrail_mode(args: argparse.Namespace) -> GuardrailMode:
         or args.allowed_vpce
         or getattr(args, "allowed_vpce_org", None)
         or getattr(args, "allowed_vpce_account", None)
+        or getattr(args, "allowed_vpc", None)
         or args.no_ip_restriction
         or from_stack_name(args)
     )

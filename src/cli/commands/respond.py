@@ -2,8 +2,9 @@
 
 The same steps as the enforcer's answer to an AWS Health leak event (``core.enforce.leak``), for one key,
 against the account of the current AWS credentials. Read-only unless ``--apply`` (which gates IAM writes
-only). A person's decision needs no corroboration by AWS: ``--apply`` deactivates the key even when AWS's
-quarantine policy is not on the user.
+only). ``--from-stack`` takes the deployed stack's group, exemptions and summary regions (never its
+``LeakedKeyAction``: the person running it decides with ``--apply``). A person's decision needs no
+corroboration by AWS: ``--apply`` deactivates the key even when AWS's quarantine policy is not on the user.
 
 Prints one JSON object; exit 0 it ran (whatever it found), 2 a malformed key ID or another account's key
 (nothing done), 1 an AWS failure. The secret access key is never known to IAM Guard, so never printed.
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cli.delivery import add_delivery_arguments, sink_from_args
+from cli.options import add_aws_arguments, add_from_stack_argument
 from core.model.errors import InvalidInputError
 
 
@@ -36,7 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--exempt-user", action="append", default=[], metavar="U", help="never enrol this user (repeatable)"
     )
     group.add_argument("--exempt-tag", metavar="KEY", help="exempting tag key (default iam-guard:exempt)")
+    add_from_stack_argument(parser)
     add_delivery_arguments(parser)
+    add_aws_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:

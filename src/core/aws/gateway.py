@@ -117,8 +117,10 @@ class Retrier:
 class CallCounter:
     """Counts the API calls a boto3 client makes (the real cost of a job, and its throttling risk)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_call: Callable[[str, int, int], None] | None = None) -> None:
         self.calls: Counter[str] = Counter()
+        # Told of every call: (operation, its calls so far, all calls so far); the CLI's progress lines.
+        self.on_call = on_call
 
     def attach(self, client: Any) -> Any:
         service = client.meta.service_model.service_name
@@ -126,7 +128,10 @@ class CallCounter:
         return client
 
     def _record(self, model: Any, **_: Any) -> None:
-        self.calls[f"{model.service_model.service_name}:{model.name}"] += 1
+        key = f"{model.service_model.service_name}:{model.name}"
+        self.calls[key] += 1
+        if self.on_call is not None:
+            self.on_call(model.name, self.calls[key], self.total)
 
     @property
     def total(self) -> int:

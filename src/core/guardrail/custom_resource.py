@@ -78,6 +78,7 @@ PARAMETER_OF_PROPERTY: dict[str, str] = {
     "IAM_GUARD_ALLOWED_VPCE_IDS": "AllowedVpceIds",
     "IAM_GUARD_ALLOWED_VPCE_ORG": "AllowedVpceOrgId",
     "IAM_GUARD_ALLOWED_VPCE_ACCOUNTS": "AllowedVpceAccounts",
+    "IAM_GUARD_ALLOWED_VPCS": "AllowedVPCs",
     "IAM_GUARD_IP_RESTRICTION": "IpRestriction",
     "IAM_GUARD_MFA_MODE": "MfaMode",
     "IAM_GUARD_GROUP_NAME": "GroupName",

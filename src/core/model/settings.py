@@ -30,6 +30,7 @@ DEFAULT_WARNING_DAYS = (7, 3, 1)
 # IAM's own name rules (CreateUser / CreateGroup / CreatePolicy).
 _IAM_NAME = re.compile(r"^[\w+=,.@-]+$", re.ASCII)  # IAM names are ASCII
 _VPCE_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
+_VPC_ID = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 _ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")  # Organizations' own pattern for an organization ID
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")  # spaces, never line breaks or tabs
 _SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$", re.ASCII)
@@ -42,6 +43,7 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_ALLOWED_VPCE_IDS": "allowed_vpce_ids",
     "IAM_GUARD_ALLOWED_VPCE_ORG": "allowed_vpce_org",
     "IAM_GUARD_ALLOWED_VPCE_ACCOUNTS": "allowed_vpce_accounts",
+    "IAM_GUARD_ALLOWED_VPCS": "allowed_vpcs",
     "IAM_GUARD_IP_RESTRICTION": "ip_restriction",
     "IAM_GUARD_MFA_MODE": "mfa_mode",
     "IAM_GUARD_GROUP_NAME": "group_name",
@@ -73,6 +75,7 @@ _LIST_FIELDS = {
     "allowed_cidrs",
     "allowed_vpce_ids",
     "allowed_vpce_accounts",
+    "allowed_vpcs",
     "exempt_users",
     "org_exclude_accounts",
     "warning_days",
@@ -106,6 +109,9 @@ class Settings:
     # for the services that populate them; elsewhere the endpoint IDs above are still needed).
     allowed_vpce_org: str | None = None
     allowed_vpce_accounts: tuple[str, ...] = ()
+    # Any request through a VPC endpoint from these VPCs (aws:SourceVpc; present only on requests through
+    # an endpoint): the VPC, not each of its endpoints, is the allowed network.
+    allowed_vpcs: tuple[str, ...] = ()
     ip_restriction: bool = True
     mfa_mode: MfaMode = "strict"
     group_name: str = DEFAULT_GROUP_NAME
@@ -183,6 +189,7 @@ class Settings:
             self.allowed_vpce_ids,
             self.allowed_vpce_org,
             self.allowed_vpce_accounts,
+            self.allowed_vpcs,
         )
         if not problems and self.ip_restriction and not any(networks):
             problems.append(
@@ -269,6 +276,14 @@ def _vpce_ids(value: Any) -> tuple[str, ...]:
     for vpce in ids:
         if not _VPCE_ID.match(vpce):
             raise ValueError(f"{vpce!r} is not a VPC endpoint ID (expected vpce- and 8 to 17 hex digits)")
+    return tuple(dict.fromkeys(ids))
+
+
+def _vpc_ids(value: Any) -> tuple[str, ...]:
+    ids = _strings(value)
+    for vpc in ids:
+        if not _VPC_ID.match(vpc):
+            raise ValueError(f"{vpc!r} is not a VPC ID (expected vpc- and 8 or 17 hex digits)")
     return tuple(dict.fromkeys(ids))
 
 
@@ -401,6 +416,7 @@ _CHECKS: dict[str, Check] = {
         _matching(_ORG_ID, "an organization ID (o- and 10 to 32 letters or digits)")
     ),
     "allowed_vpce_accounts": _account_ids_in_order,
+    "allowed_vpcs": _vpc_ids,
     "ip_restriction": _boolean,
     "mfa_mode": _mfa_mode,
     "group_name": _iam_name,

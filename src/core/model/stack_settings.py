@@ -3,10 +3,13 @@
 The stack's parameters reach its functions as the ``IAM_GUARD_*`` variables of ``ENV_VARS`` (template.yaml's
 ``Globals``); the same parameters, read back with ``DescribeStacks``, are parsed here exactly as the
 functions parse their environment (``settings_from_env``), so the CLI sees the settings the functions run
-with. Taken: the networks, the MFA mode and age, the group and policy names, the exemptions, the grace
-and credential-hygiene days, and the stack's name (``stack_name``). Never taken: the write switches
-(``DryRun``, ``Remediate``, ``RemediateUnusedKeys``) and delivery (topic, Slack, Security Hub), which stay
-flags: reading a stack must never make a command write or send.
+with. Taken: the networks, the MFA mode and age, the group and policy names, the exemptions and the
+owner tag key, the grace and credential-hygiene days, the leaked-key summary regions, and the stack's name
+(``stack_name``). The alert channels' secrets (``SECRET_PARAMETERS``, each where the stack has it) become
+``protect_secrets``: the deployed guardrail protects them, so a policy rendered from the stack does too;
+they are never used to send. Never taken: the write switches (``DryRun``, ``Remediate``,
+``RemediateUnusedKeys``) and delivery (topic, Slack, Security Hub), which stay flags: reading a stack must
+never make a command write or send.
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.model.errors import InvalidInputError, SettingsError
-from core.model.settings import ENV_VARS, settings_from_env
+from core.model.settings import ENV_VARS, settings_from_env, validate_setting
 
 # Template parameter -> settings field: what --from-stack takes.
 STACK_PARAMETERS: dict[str, str] = {
     "AllowedCIDRs": "allowed_cidrs",
     "AllowedVpceIds": "allowed_vpce_ids",
+    "AllowedVpceOrgId": "allowed_vpce_org",
+    "AllowedVpceAccounts": "allowed_vpce_accounts",
+    "AllowedVPCs": "allowed_vpcs",
     "IpRestriction": "ip_restriction",
     "MfaMode": "mfa_mode",
     "MaxMfaAgeHours": "max_mfa_age_hours",
@@ -28,10 +34,16 @@ STACK_PARAMETERS: dict[str, str] = {
     "PolicyName": "policy_name",
     "ExemptUsers": "exempt_users",
     "ExemptTagKey": "exempt_tag_key",
+    "OwnerTagKey": "owner_tag_key",
     "GraceDays": "grace_days",
     "UnusedDays": "unused_days",
     "KeyMaxAgeDays": "key_max_age_days",
+    "LeakedKeySummaryRegions": "leaked_key_summary_regions",
 }
+# Secrets Manager ARNs of the stack's alert channels: taken as ``protect_secrets`` (what the deployed
+# guardrail protects), never as a channel. A stack without one of these parameters (an older template) or
+# with it empty adds nothing.
+SECRET_PARAMETERS = ("SlackSecretArn", "SlackBotTokenSecretArn", "TeamsWebhookSecretArn", "WebhookSecretArn")
 # Never taken from the stack, whatever it says (the write switches and delivery stay flags).
 NOT_TAKEN = frozenset(
     {"DryRun", "Remediate", "RemediateUnusedKeys", "AlertEmail", "SlackSecretArn", "SecurityHub"}
@@ -65,4 +77,11 @@ def settings_of_stack(stack_name: str, parameters: Mapping[str, str]) -> dict[st
         raise InvalidInputError(f"stack {stack_name}: {exc}") from None
     taken = {*STACK_PARAMETERS.values(), "stack_name"}
     given = {_field for name, _field in STACK_PARAMETERS.items() if name in parameters} | {"stack_name"}
-    return {field: getattr(settings, field) for field in sorted(taken & given)}
+    found = {field: getattr(settings, field) for field in sorted(taken & given)}
+    secrets = [parameters[name].strip() for name in SECRET_PARAMETERS if parameters.get(name, "").strip()]
+    if secrets:
+        try:
+            found["protect_secrets"] = validate_setting("protect_secrets", tuple(dict.fromkeys(secrets)))
+        except SettingsError as exc:
+            raise InvalidInputError(f"stack {stack_name}: {exc}") from None
+    return found

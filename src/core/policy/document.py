@@ -307,10 +307,11 @@ def _network_statement(settings: Settings) -> dict[str, Any]:
     condition: dict[str, Any] = {"BoolIfExists": {"aws:ViaAWSService": "false"}}
     if settings.allowed_cidrs:
         condition["NotIpAddress"] = {"aws:SourceIp": list(settings.allowed_cidrs)}
-    # Through a VPC endpoint: an allowed endpoint ID, or any endpoint of the allowed organisation or
-    # accounts. Keys in one operator are ANDed (deny only if none matches); IfExists: a request without
-    # the key (no endpoint, or a service that does not populate aws:VpceOrgID / aws:VpceAccount) is
-    # judged by the other keys, as without these settings - never more open.
+    # Through a VPC endpoint: an allowed endpoint ID, any endpoint of the allowed organisation or
+    # accounts, or any endpoint in an allowed VPC. Keys in one operator are ANDed (deny only if none
+    # matches); IfExists: a request without the key (no endpoint, or a service that does not populate
+    # aws:VpceOrgID / aws:VpceAccount / aws:SourceVpc) is judged by the other keys, as without these
+    # settings - never more open.
     through_endpoint: dict[str, list[str]] = {}
     if settings.allowed_vpce_ids:
         through_endpoint["aws:SourceVpce"] = list(settings.allowed_vpce_ids)
@@ -318,6 +319,8 @@ def _network_statement(settings: Settings) -> dict[str, Any]:
         through_endpoint["aws:VpceOrgID"] = [settings.allowed_vpce_org]
     if settings.allowed_vpce_accounts:
         through_endpoint["aws:VpceAccount"] = list(settings.allowed_vpce_accounts)
+    if settings.allowed_vpcs:  # aws:SourceVpc: only requests through an endpoint carry it
+        through_endpoint["aws:SourceVpc"] = list(settings.allowed_vpcs)
     if through_endpoint:
         condition["StringNotEqualsIfExists"] = through_endpoint
     return {

@@ -25,6 +25,9 @@ SEVERITY_ID = {Severity.INFO: 1, Severity.LOW: 2, Severity.MEDIUM: 3, Severity.H
 SEVERITY_NAME = {1: "Informational", 2: "Low", 3: "Medium", 4: "High", 5: "Critical"}
 STATUS_CODE = {"FAILED": "FAIL", "PASSED": "PASS", "WARNING": "FAIL", "NOT_AVAILABLE": "MANUAL"}
 STATUS_ID_NEW, STATUS_ID_RESOLVED = 1, 4
+# The profiles whose attributes a document uses: cloud (``cloud``, the resources' region and partition) and
+# datetime (``time_dt``); OCSF readers learn from metadata.profiles which attributes to expect.
+PROFILES = ("cloud", "datetime")
 
 
 def to_ocsf(
@@ -60,6 +63,7 @@ def to_ocsf(
         "time_dt": _iso(now),
         "metadata": {
             "version": OCSF_VERSION,
+            "profiles": list(PROFILES),
             "product": {"name": "IAM Guard", "vendor_name": "IAM Guard", "version": product_version},
             "event_code": finding.finding,
         },
