@@ -150,5 +150,6 @@ def test_the_asff_finding_has_its_own_title_and_no_requirement() -> None:
     item = Finding("bot", CLI_USER_WITHOUT_TOTP, Severity.MEDIUM, "violation", since=now, detail="d")
     asff = to_asff(item, Target(ACCOUNT_ID, "us-east-1"), now=now)
     assert asff_problems(asff) == []
-    assert asff["Title"] == "IAM user with an access key and no TOTP MFA device (FIDO only: no CLI session): bot"
+    title = "IAM user with an access key and no TOTP MFA device (FIDO only: no CLI session)"
+    assert asff["Title"] == f"{title}: bot"
     assert "RelatedRequirements" not in asff.get("Compliance", {})
