@@ -430,7 +430,9 @@ def _missing_pieces(state: Any, settings: Settings, account_id: str) -> str:
         missing.append(f"group {settings.group_name} missing")
     if state.versions is None:
         missing.append(f"policy {settings.policy_name} missing")
-    elif state.group_exists and policy_arn(account_id, settings.policy_name) not in state.attached:
+    elif state.group_exists and (
+        policy_arn(account_id, settings.policy_name, settings.partition) not in state.attached
+    ):
         missing.append(f"policy {settings.policy_name} not attached to {settings.group_name}")
     return "; ".join(missing)
 
