@@ -316,7 +316,8 @@ def print_size(n: int, model: CostModel, results: dict[tuple[str, float, float],
     if isinstance(ours_warm, Job):
         other = ours_warm.calls - ours_warm.polls
         print(
-            f"   ours: {other} calls besides the report polls (budget {budget(n)}: 19 + 3 x ceil(N/1000) + 1,"
+            f"   ours: {other} calls besides the report polls (budget {budget(n)}: "
+            "19 + 3 x ceil(N/1000) + 1 + T,"
             f" docs/sweep.md); polls at +{delay:g} s: "
             + ", ".join(
                 f"{job.polls} at {1000 * lat:g} ms"

@@ -8,8 +8,10 @@ against it over HTTP, counting IAM calls with ``core.aws.gateway.CallCounter`` a
 ``tracemalloc`` (the server lives in the child, so its memory is not counted).
 
 The state: every user in the secured group; every 10th has a console password, every 7th an access key,
-every 21st a virtual MFA device. The credential report is generated once before timing, as on a real
-account where IAM reuses a report younger than 4 hours (moto answers STARTED to the very first request).
+every 21st a virtual MFA device, every 35th / 49th without one a FIDO key / a hardware TOTP token (the
+per-user ``ListMFADevices`` reads of ``cli-user-without-totp``, counted in the budget). The credential
+report is generated once before timing, as on a real account where IAM reuses a report younger than
+4 hours (moto answers STARTED to the very first request).
 
 The side-by-side with Cloud Custodian, under the cost model (a latency per call, a report delay), is
 ``bench.bench_cost``; it reuses this module's seeded server (``SeededServer``).
@@ -141,11 +143,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def budget(n: int, service_credentials: int = 0) -> int:
+def budget(n: int, service_credentials: int = 0, *, totp: int | None = None) -> int:
     """docs/sweep.md's budget, report polls included: 19 fixed (16 report attempts, GetCredentialReport,
-    GetAccountSummary, GetAccountPasswordPolicy), 3 listings by 1,000 users, and the service-credential
-    listing's pages."""
-    return 19 + 3 * math.ceil(n / 1000) + max(1, math.ceil(service_credentials / 1000))
+    GetAccountSummary, GetAccountPasswordPolicy), 3 listings by 1,000 users, the service-credential
+    listing's pages, and one ``ListMFADevices`` per user with a key and MFA but no virtual device (T: the
+    seeded account's, ``tests.harness.large_account.totp_reads``, unless given)."""
+    if totp is None:
+        from tests.harness.large_account import totp_reads
+
+        totp = totp_reads(n)
+    return 19 + 3 * math.ceil(n / 1000) + max(1, math.ceil(service_credentials / 1000)) + totp
 
 
 def main() -> int:
@@ -167,6 +174,12 @@ def main() -> int:
             if n == 1_000:
                 by_operation = m["by_operation"]
     print(f"calls at N=1000: {by_operation}")
+    from tests.harness.large_account import totp_reads
+
+    print(
+        f"per-user term at N=1000: ListMFADevices {by_operation.get('iam:ListMFADevices', 0)} "
+        f"(budget T = {totp_reads(1_000)}: users with a key and MFA the report shows, no virtual device)"
+    )
     print("peak MiB: Python allocations of run_sweep (tracemalloc); the process's RSS is in bench.bench_cost")
     return 0
 

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from core.model.errors import AwsError, InvalidInputError
+from core.model.naming import PARTITIONS, partition_of_region
 from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_OWNER_TAG_KEY, Settings, build_settings
 
 
@@ -60,6 +61,27 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-ip-restriction",
         action="store_true",
         help="render the policy without the network statement (MFA gate only)",
+    )
+    add_partition_argument(group)
+
+
+def add_partition_argument(parser: Any) -> None:
+    parser.add_argument(
+        "--partition",
+        choices=PARTITIONS,
+        default=None,
+        help="the AWS partition the account's ARNs are in (default: the region's - us-gov-* is "
+        "aws-us-gov, cn-* aws-cn - else aws)",
+    )
+
+
+def partition_from_args(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> str:
+    """``--partition``, else the partition of ``--region`` / ``AWS_REGION`` / ``AWS_DEFAULT_REGION``."""
+    if getattr(args, "partition", None):
+        return str(args.partition)
+    env = os.environ if environ is None else environ
+    return partition_of_region(
+        getattr(args, "region", None) or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     )
 
 
@@ -253,6 +275,8 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
             values[field] = tuple(value) if isinstance(value, list) else value
     if hasattr(args, "no_ip_restriction"):
         values["ip_restriction"] = not args.no_ip_restriction
+    if hasattr(args, "partition"):
+        values["partition"] = partition_from_args(args)
     if "exempt_users" in values:
         values["exempt_users"] = frozenset(values["exempt_users"])
     stack = from_stack_name(args)

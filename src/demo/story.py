@@ -130,6 +130,7 @@ def function_environment(topic_arn: str, secret_arn: str, key_arn: str = "") -> 
         "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "",  # single-account mode, as the template's default
         "IAM_GUARD_LEAKED_KEY_ACTION": "deactivate",
         "IAM_GUARD_LEAKED_KEY_SUMMARY_REGIONS": "",
+        "IAM_GUARD_PARTITION": "aws",  # AWS::Partition of moto's us-east-1
         "POWERTOOLS_SERVICE_NAME": "iam-guard",
         "POWERTOOLS_METRICS_NAMESPACE": "IAMGuard",
         "POWERTOOLS_METRICS_DISABLED": "true",  # the demo prints what matters; no EMF lines

@@ -22,6 +22,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.aws.assume import RoleAssumer
+from core.aws.cloudformation import CloudFormationGateway
 from core.enforce.actions import GuardrailCache
 from core.enforce.enforcer import is_retryable
 from core.model.errors import IamGuardError, InvalidEventError
@@ -56,6 +57,12 @@ def assumer() -> RoleAssumer:
 
 
 @cache
+def stacksets() -> CloudFormationGateway:
+    """The hub's CloudFormation: was a spoke change made by the spoke StackSet's running operation?"""
+    return CloudFormationGateway()
+
+
+@cache
 def guardrail_cache() -> GuardrailCache:
     return GuardrailCache()
 
@@ -73,6 +80,7 @@ def handle_record(record: SqsMessage) -> dict[str, Any]:
             settings=settings(),
             sink=alert_sink(),
             cache=guardrail_cache(),
+            stacksets=stacksets(),
         )
     except IamGuardError as exc:
         retry = is_retryable(exc)

@@ -519,6 +519,24 @@ def test_a_session_without_mfa_that_is_not_the_console_is_suspicious(deployed: H
     assert result.action == "mfa-device-deactivated"
 
 
+def test_a_self_registration_from_a_session_without_mfa_names_user_and_device(deployed: Harness) -> None:
+    """Issue 21 item 1: AWS refuses IAM calls to a GetSessionToken session without MFA, so such a record
+    is forged or AWS changed; either way a high alert names the user and the device, even when the device
+    is the first and stays active."""
+    deployed.create_user("dev-bob")
+    only = add_virtual_mfa(deployed, "dev-bob", "from-a-session")
+
+    result = deployed.run(enable_mfa(user_identity("dev-bob", mfa="false"), serial=only))
+
+    (alert,) = result.alerts
+    assert alert.kind is AlertKind.MFA_REGISTRATION_SUSPICIOUS
+    assert alert.severity is Severity.HIGH
+    assert only in alert.title
+    assert "dev-bob" in alert.title
+    assert f"The MFA device {only} was registered for dev-bob" in alert.summary
+    assert "left active" in alert.summary  # the first device: never deactivated
+
+
 def test_registration_with_mfa_by_the_user_is_fine_and_by_someone_else_is_alerted(deployed: Harness) -> None:
     deployed.create_user("dev-bob")
     add_virtual_mfa(deployed, "dev-bob", "bobs-phone")

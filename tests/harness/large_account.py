@@ -2,7 +2,9 @@
 users). Used by the sweep's call-budget test and by the sweep benchmark (bench/bench_sweep.py).
 
 The state: every user in the group; every 10th has a console password, every 7th an access key, every
-21st a virtual MFA device (so every third key holder has MFA).
+21st a virtual MFA device (so every third key holder has MFA); every 35th without one a FIDO security key
+and every 49th without one a hardware TOTP token (key holders whose MFA only the report shows: the sweep's
+per-user ``ListMFADevices`` reads for ``cli-user-without-totp``, ``totp_reads``).
 """
 
 from __future__ import annotations
@@ -49,4 +51,22 @@ def seed_iam_backend(count: int, group_name: str) -> None:
         if i % 21 == 0:
             device = backend.create_virtual_mfa_device(f"{name}-phone", "/")
             backend.enable_mfa_device(name, device.serial_number, "123456", "654321")
+        elif i % 35 == 0 or i % 49 == 0:
+            if i % 35 == 0:
+                serial = f"arn:aws:iam::{ACCOUNT_ID}:u2f/user/{name}/securitykey-{i:08d}"
+                backend.enable_mfa_device(name, serial, "", "")
+            if i % 49 == 0:
+                backend.enable_mfa_device(name, f"GAHT{i:08d}", "123456", "654321")
     group.users = members
+
+
+def totp_reads(count: int) -> int:
+    """The users of ``seed_iam_backend(count)`` whose MFA devices the sweep reads: an access key, a FIDO
+    key or a hardware token, no virtual device."""
+    return sum(1 for i in range(count) if i % 21 != 0 and (i % 35 == 0 or i % 49 == 0))
+
+
+def fido_only(count: int) -> list[str]:
+    """The users of ``seed_iam_backend(count)`` with a key and only a FIDO device: flagged
+    ``cli-user-without-totp``."""
+    return [f"user{i:05d}" for i in range(count) if i % 21 != 0 and i % 35 == 0 and i % 49 != 0]

@@ -360,6 +360,33 @@ def test_the_org_enforcer_enrols_in_each_events_account_and_returns_only_retryab
     assert kinds.count(AlertKind.ENFORCEMENT_FAILED) == 2  # both failures alerted, one retried
 
 
+def test_the_org_enforcer_asks_the_hubs_stackset_before_calling_a_spoke_change_a_rollout(
+    hub: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the Lambda handler: a change by a role named stacksets-exec-* while the hub's StackSet has
+    no operation in that account is tampering (answers in AWS's format: moto lacks CallAs)."""
+    from tests.organizations.test_spoke_issuers import EXEC_ROLE, STACK, HubCloudFormation, role_change_by
+
+    monkeypatch.setenv("IAM_GUARD_STACK_NAME", STACK)
+    common.reset_caches()
+    member = hub.members[0]
+    cfn = HubCloudFormation()
+    cfn.operations()  # the StackSet has no operation at all
+    monkeypatch.setattr(org_enforcer, "stacksets", lambda: cfn.gateway)
+    event = role_change_by(EXEC_ROLE)
+    event["account"] = member
+    event["detail"]["userIdentity"]["accountId"] = member
+
+    with cfn.stubber:
+        response = org_enforcer.lambda_handler(_sqs_event(event), FakeLambdaContext("org-enforcer"))
+    cfn.stubber.assert_no_pending_responses()
+
+    (alert,) = hub.recorder.alerts  # type: ignore[attr-defined]
+    assert response == {"batchItemFailures": []}
+    assert alert.kind is AlertKind.INFRASTRUCTURE_TAMPERED
+    assert "iam-guard-spoke had no operation in account" in alert.summary
+
+
 def test_a_change_to_a_spoke_role_is_alerted_without_touching_the_member(hub: Org) -> None:
     member = hub.members[0]
     event = copy.deepcopy(load_event("enforcer-create-user.json"))

@@ -14,6 +14,7 @@ from tests.template.template_model import ROOT, as_list, load_template, resolve,
 
 from core.aws import assume as access
 from core.aws import organizations as accounts
+from core.aws.cloudformation import STACKSET_PERMISSIONS
 from core.aws.iam import permissions_of
 from core.aws.sts import KeyOwnerGateway
 from core.model import naming
@@ -29,7 +30,10 @@ HUB_FUNCTIONS: dict[str, tuple[str, frozenset[str]]] = {
     # and whose a leaked key is (core.enforce.leak asks STS with the hub's credentials)
     "OrgEnforcerFunction": (
         "OrgEnforcerRole",
-        access.ASSUME_PERMISSIONS | ALERTS | permissions_of(KeyOwnerGateway.access_key_account),
+        access.ASSUME_PERMISSIONS
+        | ALERTS
+        | permissions_of(KeyOwnerGateway.access_key_account)
+        | STACKSET_PERMISSIONS,  # did the spoke StackSet's operation make a spoke change?
     ),
     "OrgListAccountsFunction": ("OrgListAccountsRole", accounts.LIST_PERMISSIONS),
     "OrgSweepAccountFunction": ("OrgSweepAccountRole", access.ASSUME_PERMISSIONS),

@@ -130,3 +130,33 @@ def test_exempt_users_with_power_are_exempt_findings_by_how_they_are_exempt() ->
         "breakglass": (Severity.INFO, "exempt"),
         "ci": (Severity.HIGH, "exempt"),
     }
+
+
+def test_a_trust_naming_the_account_root_is_read_in_the_accounts_partition() -> None:
+    """GovCloud: the trust names arn:aws-us-gov:iam::<account>:root, the user arn:aws-us-gov:...:user/x."""
+    gov_trust = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws-us-gov:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ]
+    }
+    admin_policy = {
+        "PolicyName": "AdministratorAccess",
+        "PolicyArn": "arn:aws-us-gov:iam::aws:policy/AdministratorAccess",
+    }
+    gov_user = {
+        **user("dev", AttachedManagedPolicies=[admin_policy]),
+        "Arn": f"arn:aws-us-gov:iam::{ACCOUNT}:user/dev",
+    }
+    gov_role = {
+        **role("Admin", [admin_policy], gov_trust),
+        "Arn": f"arn:aws-us-gov:iam::{ACCOUNT}:role/Admin",
+    }
+
+    found = findings([gov_user], [gov_role])
+
+    assert found["dev"].severity == Severity.CRITICAL
+    assert f"arn:aws-us-gov:iam::{ACCOUNT}:root" in found["dev"].detail

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from tests.conftest import load_event
-from tests.harness.large_account import seed_iam_backend
+from tests.harness.large_account import fido_only, seed_iam_backend, totp_reads
 from tests.harness.metrics import EmittedMetrics
 from tests.sweep.conftest import GROUP, Account, make_settings, sweep_handler_env
 
 from core.model.alerts import AlertKind, RecordingSink
 from core.model.errors import DeliveryError, InvalidEventError
-from core.model.findings import ACCESS_KEY_WITHOUT_MFA, CONSOLE_WITHOUT_MFA
+from core.model.findings import ACCESS_KEY_WITHOUT_MFA, CLI_USER_WITHOUT_TOTP, CONSOLE_WITHOUT_MFA
 from demo.lambda_context import FakeLambdaContext
 
 pytestmark = pytest.mark.slow  # a 1,000-user emulated account
@@ -32,9 +32,14 @@ def test_call_budget_on_a_large_account(account: Account) -> None:
     remediated = ["user00007", "user00014"]  # keys, no MFA: re-checked then deactivated (1 key each)
     past_grace = datetime.now(UTC) + timedelta(days=8)
 
-    # Remediation of just two users: let every other key holder be exempt by listing them.
+    # Remediation of just two users: let every other key holder without MFA be exempt by listing them.
+    # Key holders whose MFA only the report shows (a FIDO key, a hardware token) stay guarded: one
+    # ListMFADevices each tells a TOTP device from passkeys and security keys.
+    with_report_mfa = {f"user{i:05d}" for i in range(N) if i % 21 != 0 and (i % 35 == 0 or i % 49 == 0)}
+    assert len(with_report_mfa) == totp_reads(N)
     holders = {f"user{i:05d}" for i in range(N) if i % 7 == 0 and i % 3 != 0} | set(late)
-    settings = make_settings(remediate=True, exempt_users=frozenset(holders - set(remediated)))
+    exempt = holders - set(remediated) - with_report_mfa
+    settings = make_settings(remediate=True, exempt_users=frozenset(exempt))
     result = account.sweep(settings, now=past_grace)
 
     calls = account.counter.calls
@@ -43,20 +48,27 @@ def test_call_budget_on_a_large_account(account: Account) -> None:
     fixed = sum(n for op, n in calls.items() if op not in per_user)
     assert fixed <= budget, calls
     assert calls["iam:GetLoginProfile"] == len(late)
-    assert calls["iam:ListMFADevices"] == len(late) + len(remediated)
+    assert calls["iam:ListMFADevices"] == len(late) + len(remediated) + totp_reads(N)
     assert calls["iam:ListAccessKeys"] == len(late) + len(remediated)
     assert calls["iam:UpdateAccessKey"] == len(remediated)
-    assert account.counter.total <= budget + 3 * len(late) + 3 * len(remediated)
+    assert account.counter.total <= budget + 3 * len(late) + 3 * len(remediated) + totp_reads(N)
 
     found = {(f.user, f.finding): f.status for f in result.findings}
     assert result.users_scanned == N + len(late)
     assert found[("user00007", ACCESS_KEY_WITHOUT_MFA)] == "remediated"
     assert ("user00021", ACCESS_KEY_WITHOUT_MFA) not in found  # key and MFA
+    without_totp = {f.user for f in result.findings if f.finding == CLI_USER_WITHOUT_TOTP}
+    assert without_totp == set(fido_only(N))  # hardware tokens (user00049...) give a code
     assert found[("user00010", CONSOLE_WITHOUT_MFA)] == "violation"
     consoles = [f for f in result.findings if f.finding == CONSOLE_WITHOUT_MFA]
     # every tenth user has a password; those with i % 21 == 0 have MFA; exempt key holders are not counted
     expected = [
-        i for i in range(N) if i % 10 == 0 and i % 21 != 0 and f"user{i:05d}" not in settings.exempt_users
+        i
+        for i in range(N)
+        if i % 10 == 0
+        and i % 21 != 0
+        and f"user{i:05d}" not in settings.exempt_users
+        and f"user{i:05d}" not in with_report_mfa
     ]
     assert len(consoles) == len(expected)
 

@@ -187,6 +187,8 @@ def resource_arn(service: str, operation: str, params: dict[str, Any]) -> str:
         if secret.startswith("arn:"):
             return secret
         return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret}"
+    if service == "cloudformation" and "StackSetName" in params:
+        return f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stackset/{params['StackSetName']}:id"
     if service == "cloudformation" and "StackName" in params:
         stack = str(params["StackName"])
         return (

@@ -208,11 +208,13 @@ def test_every_setting_reaches_every_function_from_its_parameter() -> None:
     env = load_template()["Globals"]["Function"]["Environment"]["Variables"]
 
     assert set(env) >= set(ENV_VARS)
-    assert set(PARAMETER_OF) | {"IAM_GUARD_SNS_TOPIC_ARN", "IAM_GUARD_STACK_NAME"} == set(ENV_VARS)
+    pseudo = {"IAM_GUARD_SNS_TOPIC_ARN", "IAM_GUARD_STACK_NAME", "IAM_GUARD_PARTITION"}
+    assert set(PARAMETER_OF) | pseudo == set(ENV_VARS)
     for var, parameter in PARAMETER_OF.items():
         assert env[var] == {"Ref": parameter}
     assert env["IAM_GUARD_SNS_TOPIC_ARN"] == {"Ref": "AlertTopic"}
     assert env["IAM_GUARD_STACK_NAME"] == {"Ref": "AWS::StackName"}
+    assert env["IAM_GUARD_PARTITION"] == {"Ref": "AWS::Partition"}  # the ARNs the guardrail names
 
 
 def test_the_guardrail_resource_gets_the_policy_settings_from_the_same_parameters() -> None:

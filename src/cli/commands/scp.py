@@ -12,6 +12,7 @@ import argparse
 import re
 import sys
 
+from cli.options import add_partition_argument, partition_from_args
 from core.model.errors import InvalidInputError
 from core.model.naming import STACK_NAME
 from core.model.policy_text import policy_json
@@ -99,6 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --deny-unenrolled: no exempt user (root and roles are the break-glass path)",
     )
     parser.add_argument("--minify", action="store_true", help="print the minified JSON Organizations stores")
+    add_partition_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -118,13 +120,18 @@ def run(args: argparse.Namespace) -> int:
             exempt_users=args.exempt_user,
             user_break_glass=not args.no_user_break_glass,
             exemption_roles=args.exemption_role,
+            partition=partition_from_args(args),
             **values,
         )
     elif args.exempt_user or args.no_user_break_glass:
         raise InvalidInputError("--exempt-user and --no-user-break-glass apply only to --deny-unenrolled")
     else:
         document = render_scp(
-            args.stack_name, exemption_roles=args.exemption_role, hub_account=args.hub_account, **values
+            args.stack_name,
+            exemption_roles=args.exemption_role,
+            hub_account=args.hub_account,
+            partition=partition_from_args(args),
+            **values,
         )
         if args.hub_account is None:
             print(

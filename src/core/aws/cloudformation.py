@@ -47,6 +47,23 @@ class ResourceEvent:
 
 
 @dataclass(frozen=True)
+class StackSetOperation:
+    """One ``ListStackSetOperations`` summary: an operation of a StackSet and when it ran."""
+
+    operation_id: str
+    action: str  # CREATE | UPDATE | DELETE | DETECT_DRIFT
+    status: str  # RUNNING | SUCCEEDED | FAILED | STOPPING | STOPPED | QUEUED
+    started: datetime | None
+    ended: datetime | None  # None while it runs
+
+
+# The hub creates the spoke StackSet as the organisation's delegated administrator (template.yaml's
+# OrgSpokeStackSet; docs/organizations.md's hand-made one too): it is read the same way.
+STACKSET_CALL_AS = "DELEGATED_ADMIN"
+STACKSET_OPERATION_PAGES = 2  # of 100 operations, newest first
+
+
+@dataclass(frozen=True)
 class StackResource:
     status: str
     physical_id: str
@@ -95,6 +112,61 @@ class CloudFormationGateway(Gateway):
             if not token:
                 break
         return events
+
+    @requires("cloudformation:ListStackSetOperations")
+    def stackset_operations(
+        self, stackset: str, *, call_as: str = STACKSET_CALL_AS, max_pages: int = STACKSET_OPERATION_PAGES
+    ) -> list[StackSetOperation]:
+        """The StackSet's operations (at most ``max_pages`` pages of 100); ``NotFoundError`` without it."""
+        found: list[StackSetOperation] = []
+        token: str | None = None
+        for _ in range(max_pages):
+            page = self._call(
+                "ListStackSetOperations",
+                StackSetName=stackset,
+                CallAs=call_as,
+                MaxResults=100,
+                **({"NextToken": token} if token else {}),
+            )
+            found.extend(
+                StackSetOperation(
+                    str(o.get("OperationId", "")),
+                    str(o.get("Action", "")),
+                    str(o.get("Status", "")),
+                    o.get("CreationTimestamp"),
+                    o.get("EndTimestamp"),
+                )
+                for o in page.get("Summaries") or []
+            )
+            token = page.get("NextToken")
+            if not token:
+                break
+        return found
+
+    @requires("cloudformation:ListStackSetOperationResults")
+    def stackset_operation_accounts(
+        self, stackset: str, operation_id: str, *, call_as: str = STACKSET_CALL_AS
+    ) -> dict[str, set[str]]:
+        """Account -> its result statuses (PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED; one per
+        region) in one operation."""
+        accounts: dict[str, set[str]] = {}
+        token: str | None = None
+        while True:
+            page = self._call(
+                "ListStackSetOperationResults",
+                StackSetName=stackset,
+                OperationId=operation_id,
+                CallAs=call_as,
+                MaxResults=100,
+                **({"NextToken": token} if token else {}),
+            )
+            for result in page.get("Summaries") or []:
+                account = str(result.get("Account", ""))
+                if account:
+                    accounts.setdefault(account, set()).add(str(result.get("Status", "")))
+            token = page.get("NextToken")
+            if not token:
+                return accounts
 
 
 def _event(raw: Mapping[str, Any]) -> ResourceEvent:
@@ -166,4 +238,8 @@ VERIFY_PERMISSIONS = permissions_of(
     CloudFormationGateway.resource,
     CloudFormationGateway.recent_events,
     CloudFormationGateway.event_history,
+)
+
+STACKSET_PERMISSIONS = permissions_of(
+    CloudFormationGateway.stackset_operations, CloudFormationGateway.stackset_operation_accounts
 )

@@ -40,6 +40,7 @@ from core.enforce.commands import (
     RootAccessKeyCreated,
     RootPasswordCreated,
 )
+from core.enforce.risk import REVOKE_SESSIONS_POLICY, revoke_sessions_policy
 from core.guardrail.apply import ensure_guardrail, restore_renamed_group
 from core.guardrail.state import ENSURE_PERMISSIONS, Change
 from core.model.alerts import Alert, Severity
@@ -262,7 +263,13 @@ def restore_membership(command: RestoreMembership, run: Run) -> Outcome:
         # Removing an exempt user is the manual step an EXEMPTION_GRANTED alert asks for.
         _keep_enrolled_tag(run, user, tags, member=False)
         return _finish(run, "exempt", f"{user} is exempt ({_describe(decision.exemption)}); left out", user)
+    tamperer = _guarded_tamperer(run)
+    # IAM's answer, not the event's: the user is really out of the group (one more read, only when a
+    # guarded IAM user is named as the caller: their sessions are about to be revoked).
+    confirmed = tamperer is not None and not _is_member(run, user)
     _add_to_group(run, user, tags)
+    if confirmed and tamperer is not None:
+        _revoke_sessions(run, tamperer)
     return _finish(run, "healed", f"{user} was removed from {run.settings.group_name}; added back", user)
 
 
@@ -307,7 +314,40 @@ def _owner_change(command: OwnerChanged) -> str:
 def heal_guardrail(command: HealGuardrail, run: Run) -> Outcome:
     if not run.changes:
         return Outcome("intact", f"{command.meta.event_name} left the guardrail as intended; nothing to heal")
+    # The guardrail really was changed (IAM's state had to be restored): a guarded IAM user who made the
+    # change loses the sessions they already hold.
+    tamperer = _guarded_tamperer(run)
+    if tamperer is not None:
+        _revoke_sessions(run, tamperer)
     return _finish(run, "healed", f"{command.meta.event_name} on {command.resource}: restored", "")
+
+
+def _guarded_tamperer(run: Run) -> str | None:
+    """The event's caller when it is an IAM user of this account IAM Guard guards (not exempt, by its
+    tags now), else None: roles, the root user, services, exempt users and deleted users are left alone."""
+    parts = run.meta.actor.split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam" or parts[4] != run.meta.account_id:
+        return None
+    if not parts[5].startswith("user/"):
+        return None
+    name = parts[5].rsplit("/", 1)[-1]
+    tags = _current_tags(run, name)
+    if not name or tags is None or exemption_for(name, tags, run.settings, run.now.date()) is not None:
+        return None
+    return name
+
+
+def _revoke_sessions(run: Run, user: str) -> None:
+    """Overwrite the user's ``iam-guard-revoke-sessions`` inline policy (the leaked-key responder's one
+    mechanism) with the cut-off now: sessions issued before it are denied everything; the user's long-term
+    credentials and new sessions are not touched (``aws:TokenIssueTime`` exists only in sessions)."""
+    issued_before = run.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if not run.dry_run:
+        run.iam.put_user_policy(user, REVOKE_SESSIONS_POLICY, revoke_sessions_policy(issued_before))
+    change = "would-revoke-sessions" if run.dry_run else "sessions-revoked"
+    run.changes.append(
+        Change(f"user/{user}", change, f"the tamperer's sessions issued before {issued_before}")
+    )
 
 
 def _finish(

@@ -302,8 +302,9 @@ def mfa_registration(
         settings,
         AlertKind.MFA_REGISTRATION_SUSPICIOUS,
         Severity.HIGH,
-        f"Suspicious MFA registration for {user}",
-        f"An MFA device was registered for {user} {'; '.join(reasons)}. With a stolen access key, an "
+        f"Suspicious MFA registration for {user}: {command.serial_number or 'serial not in the event'}",
+        f"The MFA device {command.serial_number or '(serial not in the event)'} was registered for {user} "
+        f"{'; '.join(reasons)}. With a stolen access key, an "
         f"attacker can register their own device and mint MFA sessions. {outcome}. Ask {user} whether they "
         "registered it (from the console); if not, deactivate the device and rotate their access keys.",
         items=(

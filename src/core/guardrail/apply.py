@@ -153,7 +153,7 @@ def migrate_legacy_policy(iam: IamGateway, settings: Settings, account_id: str) 
     same name (names are unique per account, whatever the path). The group is without the guardrail for
     the few calls in between; this runs once, during the upgrade's stack update.
     """
-    legacy = legacy_policy_arn(account_id, settings.policy_name)
+    legacy = legacy_policy_arn(account_id, settings.policy_name, settings.partition)
     try:
         iam.get_default_version_id(legacy)
     except NotFoundError:

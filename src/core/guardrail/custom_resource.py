@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 
 from core.aws.cloudformation import (
@@ -226,7 +226,8 @@ def plan_request(request: CustomResourceRequest) -> Plan:
             return Plan()
         names = names_from_properties(request.ResourceProperties)
         return Plan(remove_group=names.group, remove_policy=names.policy) if names else Plan()
-    new = settings_from_properties(request.ResourceProperties)
+    # The partition is the stack's own (its verified StackId), not a property anyone could set.
+    new = replace(settings_from_properties(request.ResourceProperties), partition=request.partition)
     old = names_from_properties(request.OldResourceProperties) if request.RequestType == "Update" else None
     if old is None:
         return Plan(ensure=new)
@@ -246,7 +247,7 @@ def plan_request(request: CustomResourceRequest) -> Plan:
 # --- acting ---------------------------------------------------------------------------------------
 
 
-def apply_plan(iam: IamGateway, plan: Plan, account_id: str) -> list[Change]:
+def apply_plan(iam: IamGateway, plan: Plan, account_id: str, partition: str = "aws") -> list[Change]:
     changes: list[Change] = []
     if plan.ensure is not None:
         # Stacks of version 0.1 hold the policy on the path "/": move it onto IAM Guard's path first.
@@ -259,10 +260,10 @@ def apply_plan(iam: IamGateway, plan: Plan, account_id: str) -> list[Change]:
     if plan.detach_policy:
         group, policy = plan.detach_policy
         with suppress(NotFoundError):
-            iam.detach_group_policy(group, policy_arn(account_id, policy))
+            iam.detach_group_policy(group, policy_arn(account_id, policy, partition))
             changes.append(Change(f"group/{group}", "policy-detached", policy))
     if plan.remove_policy:
-        changes += remove_policy(iam, policy_arn(account_id, plan.remove_policy))
+        changes += remove_policy(iam, policy_arn(account_id, plan.remove_policy, partition))
     return changes
 
 
@@ -413,7 +414,7 @@ def handle(request: CustomResourceRequest, iam: IamGateway) -> RequestResult:
         failed_id = NOTHING_CREATED if request.RequestType == "Create" else physical_id
         return RequestResult("FAILED", failed_id, str(exc))
     try:
-        changes = apply_plan(iam, plan, request.account_id)
+        changes = apply_plan(iam, plan, request.account_id, request.partition)
     except IamGuardError as exc:
         return RequestResult("FAILED", physical_id, str(exc))
     data = _data(plan, request) if plan.ensure is not None else {}

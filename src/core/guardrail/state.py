@@ -112,7 +112,7 @@ def read_state(
         group_path = iam.get_group_path(settings.group_name) if check_path else ""
     except NotFoundError:
         attached, group_path = frozenset(), None
-    arn = policy_arn(account_id, settings.policy_name)
+    arn = policy_arn(account_id, settings.policy_name, settings.partition)
     try:
         default_id = iam.get_default_version_id(arn)
     except NotFoundError:
@@ -146,7 +146,7 @@ def state_from_details(
     account_id: str,
 ) -> GuardrailState:
     """The same state, from GetAccountAuthorizationDetails' GroupDetailList and Policies (every version)."""
-    arn = policy_arn(account_id, settings.policy_name)
+    arn = policy_arn(account_id, settings.policy_name, settings.partition)
     group_path: str | None = None
     attached: frozenset[str] = frozenset()
     holders: list[str] = []
@@ -195,7 +195,7 @@ def _plan_policy(
     state: GuardrailState, settings: Settings, account_id: str, rendered: Mapping[str, Any]
 ) -> list[Step]:
     resource = f"policy/{settings.policy_name}"
-    arn = policy_arn(account_id, settings.policy_name)
+    arn = policy_arn(account_id, settings.policy_name, settings.partition)
     document = dict(rendered)
     if state.versions is None:
         return [
@@ -239,7 +239,7 @@ def _plan_policy(
 
 def _plan_group(state: GuardrailState, settings: Settings, account_id: str) -> list[Step]:
     resource = f"group/{settings.group_name}"
-    arn = policy_arn(account_id, settings.policy_name)
+    arn = policy_arn(account_id, settings.policy_name, settings.partition)
     steps: list[Step] = []
     if not state.group_exists:
         steps.append(

@@ -62,6 +62,7 @@ FindingKind = Literal[
     "user-direct-policy",
     "user-full-admin",
     "user-cloudshell-full-access",
+    "cli-user-without-totp",
 ]
 ROOT_WITHOUT_MFA: Final = "root-without-mfa"
 ROOT_ACCESS_KEY: Final = "root-access-key"
@@ -89,6 +90,8 @@ USER_DIRECT_POLICY: Final = "user-direct-policy"  # policies attached to the use
 USER_FULL_ADMIN: Final = "user-full-admin"  # a policy allowing * on * reaches the user
 USER_CLOUDSHELL_FULL_ACCESS: Final = "user-cloudshell-full-access"  # AWSCloudShellFullAccess reaches it
 ROOT_VIRTUAL_MFA: Final = "root-virtual-mfa"  # the root user's MFA is a virtual device, not hardware
+# Strict mode: active keys, MFA, but no TOTP device (only passkeys / security keys: console only).
+CLI_USER_WITHOUT_TOTP: Final = "cli-user-without-totp"
 PASSWORD_POLICY = "<password_policy>"  # noqa: S105 - the subject of the password-policy findings
 
 SEVERITY: Mapping[FindingKind, Severity] = {
@@ -116,6 +119,7 @@ SEVERITY: Mapping[FindingKind, Severity] = {
     USER_DIRECT_POLICY: Severity.LOW,
     USER_FULL_ADMIN: Severity.HIGH,
     USER_CLOUDSHELL_FULL_ACCESS: Severity.MEDIUM,
+    CLI_USER_WITHOUT_TOTP: Severity.MEDIUM,
 }
 MFA_KINDS = frozenset({CONSOLE_WITHOUT_MFA, ACCESS_KEY_WITHOUT_MFA})
 HYGIENE_KINDS = frozenset({CONSOLE_UNUSED, ACCESS_KEY_UNUSED, ACCESS_KEY_OLD, TWO_ACTIVE_KEYS})
@@ -185,6 +189,7 @@ CONTROLS: Mapping[FindingKind, Controls] = {
     ACCESS_KEY_EXPOSED: Controls((), ()),
     GUARD_ESCAPE: Controls((), ()),
     OWNER_INVALID: Controls((), ()),
+    CLI_USER_WITHOUT_TOTP: Controls((), ()),  # a lockout of IAM Guard's strict mode, no control asks it
 }
 
 Status = Literal[
@@ -260,7 +265,22 @@ _ACTION = {
     USER_CLOUDSHELL_FULL_ACCESS: "Detach AWSCloudShellFullAccess; grant CloudShell without file transfer.",
     ROOT_VIRTUAL_MFA: "Replace the root user's virtual MFA device with a hardware one (FIDO key or token).",
     PASSWORD_POLICY_WEAK: "Raise each requirement the detail names (aws iam update-account-password-policy).",
+    CLI_USER_WITHOUT_TOTP: "Register a TOTP device too (an authenticator app or a hardware token; up to 8 "
+    "devices per user): passkeys and security keys give GetSessionToken no code. Or move the workload to a "
+    "role.",
 }
+
+
+def is_totp_serial(serial: str) -> bool:
+    """Whether ``ListMFADevices``' serial is a hardware TOTP token's (``GAHT12345678``), not an ARN.
+
+    IAM names virtual devices by their ARN (``arn:aws:iam::<account>:mfa/<name>``, MFADevice reference)
+    and FIDO security keys and passkeys by an ARN too (GetMFADevice "accepts only FIDO security key
+    ARNs"); a hardware TOTP token by its plain serial (GetSessionToken's ``SerialNumber``: "the serial
+    number for a hardware device (such as GAHT12345678) or an ARN for a virtual device"). So an ARN is
+    a virtual device or a FIDO one, and the account-wide virtual listing tells which.
+    """
+    return not serial.startswith("arn:")
 
 
 @dataclass(frozen=True)
@@ -273,6 +293,7 @@ class Credentials:
     keys: tuple[AccessKeySlot, ...] = ()  # every key slot (report: slots 1 and 2; live: ListAccessKeys)
     password_last_used: datetime | None = None
     password_last_changed: datetime | None = None
+    mfa_serials: tuple[str, ...] | None = None  # live: ListMFADevices' serials (None: not read)
 
     @property
     def active_key_slots(self) -> tuple[AccessKeySlot, ...]:
@@ -397,6 +418,8 @@ class Snapshot:
     password_policy_read: bool = False
     root_virtual_mfa: bool = False  # the root user's MFA device is virtual (ListVirtualMFADevices)
     permissions: Mapping[str, UserPermissions] = field(default_factory=dict)  # user name -> its policies
+    # ListMFADevices' serials, read only for the users ``core.sweep.classify.totp_candidates`` names.
+    mfa_devices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def missing_from_report(self) -> list[str]:
         """Users created after the report was generated: they need per-user checks."""

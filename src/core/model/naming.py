@@ -19,6 +19,29 @@ import re
 
 IAM_PATH = "/iam-guard/"  # the secured group and the guardrail policy
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")  # an AWS account ID (ASCII digits: \d matches any script)
+
+# AWS partitions (the ARN's second field) and the region prefixes that place a region in one; every
+# other region is in ``aws``. The template passes ``AWS::Partition``; the CLI derives it from the region.
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
+_REGION_PARTITIONS = (
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("us-iso-", "aws-iso"),
+    ("eusc-", "aws-eusc"),
+)
+
+
+def partition_of_region(region: str | None) -> str:
+    """The partition a region belongs to (``us-gov-west-1`` -> ``aws-us-gov``); ``aws`` without one."""
+    for prefix, partition in _REGION_PARTITIONS:
+        if region and region.startswith(prefix):
+            return partition
+    return "aws"
+
+
 # CloudFormation's own rule for stack names, shortened so that every name below fits its service's limit:
 # the longest, "<stack>_policy-resource" (a role) and "<stack>_enforcer-events" (a rule), need 16 of the
 # 64 characters IAM and EventBridge allow. A longer stack name fails at deploy time (CloudFormation

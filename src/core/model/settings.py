@@ -70,6 +70,7 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_LEAKED_KEY_SUMMARY_REGIONS": "leaked_key_summary_regions",
     "IAM_GUARD_MANAGE_PASSWORD_POLICY": "manage_password_policy",
     "IAM_GUARD_PASSWORD_MAX_AGE_DAYS": "password_max_age_days",
+    "IAM_GUARD_PARTITION": "partition",
 }
 _LIST_FIELDS = {
     "allowed_cidrs",
@@ -175,6 +176,9 @@ class Settings:
     # MaxPasswordAge only from ``password_max_age_days`` (0: passwords do not expire, IAM.17 not met).
     manage_password_policy: bool = False
     password_max_age_days: int = 0
+    # The AWS partition the account is in (aws, aws-cn, aws-us-gov...): the ARNs the guardrail and the
+    # code name. The template passes AWS::Partition; the CLI derives it from the region.
+    partition: str = "aws"
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -367,6 +371,12 @@ def _account_ids(value: Any) -> frozenset[str]:
     return accounts
 
 
+def _partition(value: Any) -> str:
+    if value not in naming.PARTITIONS:
+        raise ValueError(f"should be one of {', '.join(naming.PARTITIONS)}")
+    return str(value)
+
+
 def _stack_name(value: Any) -> str:
     name = _text(value)
     if not naming.STACK_NAME.match(name):
@@ -419,6 +429,7 @@ _CHECKS: dict[str, Check] = {
     "allowed_vpcs": _vpc_ids,
     "ip_restriction": _boolean,
     "mfa_mode": _mfa_mode,
+    "partition": _partition,
     "group_name": _iam_name,
     "policy_name": _iam_name,
     "exempt_users": _user_names,

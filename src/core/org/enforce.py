@@ -3,7 +3,11 @@
 Guardrail events: assume the write role in ``event.account`` and run ``core.enforce.enforcer.enforce``
 exactly as in single-account mode (events the member's own enforce role caused are ignored). Changes to
 the spoke itself (its roles and rules): no write can undo a StackSet instance from the hub, so the hub
-alerts - critical when the change stops enforcement, info when the StackSet rollout made it.
+alerts - critical when the change stops enforcement, info when the StackSet rollout made it: the caller's
+issuer is a ``stacksets-exec-*`` role **and** the hub's StackSet ``<stack>-spoke`` had an operation
+working in that account at the call's time (``ListStackSetOperations``, ``ListStackSetOperationResults``,
+asked as the delegated administrator). A role a member administrator named ``stacksets-exec-x`` (possible
+without the IAMGuardProtect SCP) outside such an operation is tampering.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from core.aws.assume import Assumer, role_arn
+from core.aws.cloudformation import CloudFormationGateway
 from core.aws.iam import IamGateway
 from core.aws.sts import KeyOwnerGateway
 from core.enforce.actions import EnforcementAction, GuardrailCache, utc_now
@@ -23,9 +28,9 @@ from core.enforce.events import parse_event
 from core.enforce.routes import command_for
 from core.model.alerts import Alert, AlertItem, AlertKind, AlertSink, Severity
 from core.model.errors import AccessDeniedError, DeliveryError, IamGuardError, InvalidEventError
-from core.model.naming import ACCOUNT_ID
+from core.model.naming import ACCOUNT_ID, spoke_stackset_name
 from core.model.settings import Settings
-from core.org.spoke import SpokeChange, member_settings, spoke_change
+from core.org.spoke import WORKED_STATUSES, SpokeChange, member_settings, ran_at, spoke_change
 
 # Changes that stop the spoke from forwarding events or the hub from reaching the member.
 STOPS_ENFORCEMENT = frozenset(
@@ -44,8 +49,11 @@ def enforce_member_event(
     ignore_arns: frozenset[str] = frozenset(),
     now: Callable[[], datetime] = utc_now,
     key_owner: KeyOwnerGateway | None = None,
+    stacksets: CloudFormationGateway | None = None,
 ) -> EnforcementResult:
-    """``raw["account"]`` names the member; nothing is written in any other account."""
+    """``raw["account"]`` names the member; nothing is written in any other account. ``stacksets``: the
+    hub's CloudFormation, asked whether a StackSet operation made a spoke change (default: a gateway on
+    the hub's own credentials)."""
     event = parse_event(raw)
     account = event.account
     if not ACCOUNT_ID.match(account):
@@ -55,7 +63,11 @@ def enforce_member_event(
         return EnforcementResult(meta, "ignored", f"account {account} is excluded (OrgExcludeAccounts)")
     change = spoke_change(raw)
     if change is not None:
-        return _spoke_changed(change, command_for(event, settings).meta, settings, sink)
+        meta = command_for(event, settings).meta
+        doubt = None
+        if change.by_stackset:
+            doubt = rollout_doubt(stacksets or CloudFormationGateway(), settings, account, meta, now())
+        return _spoke_changed(change, meta, settings, sink, doubt)
     try:
         access = assumer.access(account, role_name, "enforce")
     except IamGuardError as exc:
@@ -79,16 +91,38 @@ def enforce_member_event(
         raise
 
 
+def rollout_doubt(
+    stacksets: CloudFormationGateway, settings: Settings, account: str, meta: EventMeta, now: datetime
+) -> str | None:
+    """None when the hub's spoke StackSet had an operation working in ``account`` at the event's time;
+    otherwise why the change cannot be the StackSet's (a read failure counts against it)."""
+    if not settings.stack_name:
+        return "no stack name is configured, so the hub's StackSet cannot be asked"
+    name = spoke_stackset_name(settings.stack_name)
+    at = meta.occurred_at or now
+    try:
+        for operation in stacksets.stackset_operations(name):
+            if not ran_at(operation, at, now):
+                continue
+            statuses = stacksets.stackset_operation_accounts(name, operation.operation_id).get(account)
+            if statuses and statuses & WORKED_STATUSES:
+                return None
+    except IamGuardError as exc:
+        return f"the StackSet {name}'s operations could not be read ({exc})"
+    return f"the StackSet {name} had no operation in account {account} at {at:%Y-%m-%dT%H:%M:%SZ}"
+
+
 def _spoke_changed(
-    change: SpokeChange, meta: EventMeta, settings: Settings, sink: AlertSink
+    change: SpokeChange, meta: EventMeta, settings: Settings, sink: AlertSink, doubt: str | None = None
 ) -> EnforcementResult:
-    alert = spoke_alert(change, meta)
+    by_rollout = change.by_stackset and doubt is None
+    alert = spoke_alert(change, meta, by_rollout=by_rollout, doubt=doubt)
     errors: list[str] = []
     try:
         sink.send(alert)
     except DeliveryError as exc:
         errors.append(str(exc))
-    action: EnforcementAction = "infrastructure-changed" if change.by_stackset else "infrastructure-tampered"
+    action: EnforcementAction = "infrastructure-changed" if by_rollout else "infrastructure-tampered"
     return EnforcementResult(
         meta=meta,
         action=action,
@@ -99,8 +133,13 @@ def _spoke_changed(
     )
 
 
-def spoke_alert(change: SpokeChange, meta: EventMeta) -> Alert:
-    if change.by_stackset:
+def spoke_alert(
+    change: SpokeChange, meta: EventMeta, *, by_rollout: bool | None = None, doubt: str | None = None
+) -> Alert:
+    """``by_rollout``: the StackSet's operation made it (default: the issuer's name alone says so)."""
+    if by_rollout is None:
+        by_rollout = change.by_stackset
+    if by_rollout:
         kind, severity = AlertKind.INFRASTRUCTURE_CHANGED, Severity.INFO
         title = f"IAM Guard spoke updated by its StackSet: {meta.event_name} on {change.resource}"
         summary = f"The StackSet rollout changed {change.resource} in account {meta.account_id}."
@@ -114,6 +153,10 @@ def spoke_alert(change: SpokeChange, meta: EventMeta) -> Alert:
             f"hub may not see or act on this account's IAM events; the scheduled sweep reports the account "
             f"failed if its audit role is gone. Attach the IAMGuardProtect SCP to prevent this."
         )
+        if change.by_stackset and doubt:
+            summary += (
+                f" The caller's role is named like a StackSet execution role (stacksets-exec-*), but {doubt}."
+            )
     return Alert(
         kind=kind,
         severity=severity,

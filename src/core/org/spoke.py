@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
+from core.aws.cloudformation import StackSetOperation
 from core.model.naming import (  # the spoke's fixed names live with every other name
     AUDIT_ROLE,
     ENFORCE_ROLE,
@@ -104,6 +106,23 @@ def spoke_change(raw: Mapping[str, Any]) -> SpokeChange | None:
     issuer = detail.userIdentity.issuer_arn.rsplit("/", 1)[-1]
     by_stackset = issuer.startswith("stacksets-exec-")
     return SpokeChange(resource, by_stackset)
+
+
+# CloudTrail records when the call was made; the event reaches the hub seconds to minutes later, when the
+# operation may have ended: it counts when it ran at the call's time (give or take the clocks' skew).
+OPERATION_CLOCK_SKEW = timedelta(minutes=1)
+# An account's result statuses in which the execution role works there (PENDING: not reached yet;
+# CANCELLED: never reached).
+WORKED_STATUSES = frozenset({"RUNNING", "SUCCEEDED", "FAILED"})
+
+
+def ran_at(operation: StackSetOperation, at: datetime, now: datetime) -> bool:
+    """Whether the StackSet operation was running at ``at``: started before it, and still running
+    (RUNNING, STOPPING: no end yet, so up to ``now``) or ended after it."""
+    if operation.status == "QUEUED" or operation.started is None:
+        return False
+    end = operation.ended or now
+    return operation.started - OPERATION_CLOCK_SKEW <= at <= end + OPERATION_CLOCK_SKEW
 
 
 @cache

@@ -46,8 +46,19 @@ POLICY_VERSION = "2012-10-17"
 MAX_POLICY_CHARS = 6144  # IAM's managed-policy limit, whitespace excluded
 # The caller's own user, at the root path or under any IAM path (/engineering/bob). User names are unique
 # in an account whatever their path, and contain no "/": the second pattern names nobody else.
+# Rendered in the settings' partition (``own_user_arns``); these are the ``aws`` partition's.
 OWN_USER_ARNS = ("arn:aws:iam::*:user/${aws:username}", "arn:aws:iam::*:user/*/${aws:username}")
 ANY_MFA_DEVICE_ARN = "arn:aws:iam::*:mfa/*"
+
+
+def own_user_arns(partition: str = "aws") -> list[str]:
+    """The caller's own user in ``partition`` (aws, aws-cn, aws-us-gov...), at the root or any path."""
+    return [arn.replace("arn:aws:", f"arn:{partition}:", 1) for arn in OWN_USER_ARNS]
+
+
+def any_mfa_device_arn(partition: str = "aws") -> str:
+    return ANY_MFA_DEVICE_ARN.replace("arn:aws:", f"arn:{partition}:", 1)
+
 
 # Self-service actions that do not support resource-level permissions (Service Authorization Reference).
 ACCOUNT_LEVEL_SELF_SERVICE = (
@@ -159,7 +170,7 @@ def render_policy(settings: Settings) -> dict[str, Any]:
             "Sid": "DenySelfServiceOnOtherUsersWithoutMFA",
             "Effect": "Deny",
             "Action": list(OWN_USER_SELF_SERVICE),
-            "NotResource": list(OWN_USER_ARNS),
+            "NotResource": own_user_arns(settings.partition),
             "Condition": without_mfa,
         },
     ]
@@ -191,7 +202,7 @@ def render_policy(settings: Settings) -> dict[str, Any]:
                 "Sid": "DenySelfServiceOnOtherUsersWithOldMFA",
                 "Effect": "Deny",
                 "Action": list(OWN_USER_SELF_SERVICE),
-                "NotResource": list(OWN_USER_ARNS),
+                "NotResource": own_user_arns(settings.partition),
                 "Condition": too_old,
             },
         ]
@@ -222,19 +233,19 @@ def render_policy(settings: Settings) -> dict[str, Any]:
             "Sid": "AllowCreatingVirtualMFADevices",
             "Effect": "Allow",
             "Action": CREATE_MFA_DEVICE,
-            "Resource": ANY_MFA_DEVICE_ARN,
+            "Resource": any_mfa_device_arn(settings.partition),
         },
         {
             "Sid": "AllowManagingOwnMFAAndPassword",
             "Effect": "Allow",
             "Action": list(OWN_USER_SELF_SERVICE),
-            "Resource": list(OWN_USER_ARNS),
+            "Resource": own_user_arns(settings.partition),
         },
         {
             "Sid": "AllowDeactivatingOwnMFAWithMFA",
             "Effect": "Allow",
             "Action": "iam:DeactivateMFADevice",
-            "Resource": list(OWN_USER_ARNS),
+            "Resource": own_user_arns(settings.partition),
             "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
         },
     ]

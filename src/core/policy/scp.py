@@ -103,13 +103,16 @@ STACKSET_STACK_ACTIONS = (
 
 
 def exempt_principals(
-    stack_name: str, exemption_roles: Iterable[str] = (), hub_account: str | None = None
+    stack_name: str,
+    exemption_roles: Iterable[str] = (),
+    hub_account: str | None = None,
+    partition: str = "aws",
 ) -> list[str]:
     """Who the SCP leaves alone, as ``aws:PrincipalArn`` patterns: the spoke's enforce role and the
     StackSet execution roles in any account (names nobody in a member can take), the hub stack's roles
     (in ``hub_account``; any account without it), and the ``exemption_roles`` ARNs as given."""
-    roles = [f"arn:aws:iam::*:role/{r}" for r in (ENFORCE_ROLE, *STACKSET_EXECUTION_ROLES)]
-    hub = f"arn:aws:iam::{hub_account or '*'}:role{role_path(stack_name)}*"
+    roles = [f"arn:{partition}:iam::*:role/{r}" for r in (ENFORCE_ROLE, *STACKSET_EXECUTION_ROLES)]
+    hub = f"arn:{partition}:iam::{hub_account or '*'}:role{role_path(stack_name)}*"
     return [*roles, *exemption_roles, hub]
 
 
@@ -121,9 +124,12 @@ def render_scp(
     exempt_tag_key: str = DEFAULT_EXEMPT_TAG_KEY,
     exemption_roles: Iterable[str] = (),
     hub_account: str | None = None,
+    partition: str = "aws",
 ) -> dict[str, Any]:
-    """The SCP document; ``PolicyTooLargeError`` (one line) when its minified JSON exceeds 5,120."""
-    exempt = exempt_principals(stack_name, exemption_roles, hub_account)
+    """The SCP document, its ARNs in ``partition``; ``PolicyTooLargeError`` (one line) when its minified
+    JSON exceeds 5,120."""
+    exempt = exempt_principals(stack_name, exemption_roles, hub_account, partition)
+    p = partition
     unless = {"ArnNotLike": {"aws:PrincipalArn": exempt}}
 
     def deny(sid: str, actions: Iterable[str], resources: list[str], **condition: Any) -> dict[str, Any]:
@@ -138,26 +144,26 @@ def render_scp(
     document = {
         "Version": "2012-10-17",
         "Statement": [
-            deny("ProtectSpokeRoles", SPOKE_ROLE_ACTIONS, [f"arn:aws:iam::*:role/{r}" for r in SPOKE_ROLES]),
+            deny("ProtectSpokeRoles", SPOKE_ROLE_ACTIONS, [f"arn:{p}:iam::*:role/{r}" for r in SPOKE_ROLES]),
             deny(
                 "ProtectSpokeRules",
                 SPOKE_RULE_ACTIONS,
-                [f"arn:aws:events:*:*:rule/{r}" for r in SPOKE_RULES],
+                [f"arn:{p}:events:*:*:rule/{r}" for r in SPOKE_RULES],
             ),
             deny(
                 "ProtectGuardrailGroup",
                 GROUP_ACTIONS,
-                [f"arn:aws:iam::*:group{IAM_PATH}*", f"arn:aws:iam::*:group/{group_name}"],
+                [f"arn:{p}:iam::*:group{IAM_PATH}*", f"arn:{p}:iam::*:group/{group_name}"],
             ),
             deny(
                 "ProtectGuardrailPolicy",
                 POLICY_ACTIONS,
-                [f"arn:aws:iam::*:policy{IAM_PATH}*", f"arn:aws:iam::*:policy/{policy_name}"],
+                [f"arn:{p}:iam::*:policy{IAM_PATH}*", f"arn:{p}:iam::*:policy/{policy_name}"],
             ),
             deny(
                 "ProtectExemptionTag",
                 TAG_ACTIONS,
-                ["arn:aws:iam::*:user/*"],
+                [f"arn:{p}:iam::*:user/*"],
                 **{"ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": [exempt_tag_key]}},
             ),
             # Everyone, the exempt included: the exempt names stay IAM Guard's StackSet's alone.
@@ -165,13 +171,13 @@ def render_scp(
                 "Sid": "ProtectStackSetExecutionRoles",
                 "Effect": "Deny",
                 "Action": list(STACKSET_ROLE_ACTIONS),
-                "Resource": [f"arn:aws:iam::*:role/{STACKSET_ROLE}"],
+                "Resource": [f"arn:{p}:iam::*:role/{STACKSET_ROLE}"],
             },
             {
                 "Sid": "ProtectStackSetExecutionStacks",
                 "Effect": "Deny",
                 "Action": list(STACKSET_STACK_ACTIONS),
-                "Resource": [f"arn:aws:cloudformation:*:*:stack/{STACKSET_STACK}"],
+                "Resource": [f"arn:{p}:cloudformation:*:*:stack/{STACKSET_STACK}"],
             },
         ],
     }
@@ -194,9 +200,9 @@ DENY_UNENROLLED_SCP_NAME = "IAMGuardDenyUnenrolled"
 ENROLLED_TAGGING = TAG_ACTIONS  # where the enrolled tag may be given, set or removed
 
 
-def exempt_user_arns(user_name: str) -> list[str]:
+def exempt_user_arns(user_name: str, partition: str = "aws") -> list[str]:
     """``aws:PrincipalArn`` patterns of one user name in any member account, at the root or any path."""
-    return [f"arn:aws:iam::*:user/{user_name}", f"arn:aws:iam::*:user/*/{user_name}"]
+    return [f"arn:{partition}:iam::*:user/{user_name}", f"arn:{partition}:iam::*:user/*/{user_name}"]
 
 
 def render_deny_unenrolled_scp(
@@ -206,6 +212,7 @@ def render_deny_unenrolled_scp(
     user_break_glass: bool = True,
     exempt_tag_key: str = DEFAULT_EXEMPT_TAG_KEY,
     exemption_roles: Iterable[str] = (),
+    partition: str = "aws",
 ) -> dict[str, Any]:
     """The ``IAMGuardDenyUnenrolled`` SCP: IAM users of member accounts (``aws:PrincipalType`` ``User``;
     roles, the root user and service-linked roles never match) may do nothing but their first MFA setup
@@ -231,8 +238,13 @@ def render_deny_unenrolled_scp(
         "Null": {f"aws:PrincipalTag/{exempt_tag_key}": "true"},
     }
     if users:
-        unenrolled["ArnNotLike"] = {"aws:PrincipalArn": [a for u in users for a in exempt_user_arns(u)]}
-    own_roles = [f"arn:aws:iam::*:role/{ENFORCE_ROLE}", f"arn:aws:iam::*:role{role_path(stack_name)}*"]
+        unenrolled["ArnNotLike"] = {
+            "aws:PrincipalArn": [a for u in users for a in exempt_user_arns(u, partition)]
+        }
+    own_roles = [
+        f"arn:{partition}:iam::*:role/{ENFORCE_ROLE}",
+        f"arn:{partition}:iam::*:role{role_path(stack_name)}*",
+    ]
     document = {
         "Version": "2012-10-17",
         "Statement": [
@@ -257,9 +269,11 @@ def render_deny_unenrolled_scp(
                 "Sid": "ProtectEnforceRole",
                 "Effect": "Deny",
                 "Action": list(SPOKE_ROLE_ACTIONS),
-                "Resource": [f"arn:aws:iam::*:role/{ENFORCE_ROLE}"],
+                "Resource": [f"arn:{partition}:iam::*:role/{ENFORCE_ROLE}"],
                 "Condition": {
-                    "ArnNotLike": {"aws:PrincipalArn": exempt_principals(stack_name, exemption_roles)}
+                    "ArnNotLike": {
+                        "aws:PrincipalArn": exempt_principals(stack_name, exemption_roles, None, partition)
+                    }
                 },
             },
         ],

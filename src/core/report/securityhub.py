@@ -46,6 +46,7 @@ from core.model.findings import (
     ACCESS_KEY_OLD,
     ACCESS_KEY_UNUSED,
     ACCESS_KEY_WITHOUT_MFA,
+    CLI_USER_WITHOUT_TOTP,
     CONSOLE_UNUSED,
     CONSOLE_WITHOUT_MFA,
     CONTROLS,
@@ -146,6 +147,7 @@ _TITLES = {
     ROOT_ACCESS_KEY: "Root user has an access key",
     GUARDRAIL_DRIFT: "IAM Guard guardrail differs from its definition",
     GUARD_ESCAPE: "IAM user can go around the IAM Guard guardrail",
+    CLI_USER_WITHOUT_TOTP: "IAM user with an access key and no TOTP MFA device (FIDO only: no CLI session)",
 }
 
 # What ``archived`` copies from a finding read back (everything else Security Hub added stays out).

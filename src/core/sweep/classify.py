@@ -18,6 +18,7 @@ from core.model.findings import (
     ACCESS_KEY_OLD,
     ACCESS_KEY_UNUSED,
     ACCESS_KEY_WITHOUT_MFA,
+    CLI_USER_WITHOUT_TOTP,
     CONSOLE_UNUSED,
     CONSOLE_WITHOUT_MFA,
     EXEMPT,
@@ -41,6 +42,7 @@ from core.model.findings import (
     Status,
     UserPermissions,
     UserRecord,
+    is_totp_serial,
     sort_findings,
 )
 from core.model.naming import EXPOSED_KEYS_TAG, is_aws_quarantine_policy, same_iam_name
@@ -95,10 +97,42 @@ def classify(snapshot: Snapshot, settings: Settings, now: datetime) -> list[Find
                 now,
                 by_user.get(user.name, ()),
                 snapshot.permissions.get(user.name),
+                mfa_serials=totp_evidence(snapshot, user.name),
             )
         )
         findings.extend(owner_findings(user, settings))
     return sort_findings(findings)
+
+
+def totp_candidates(snapshot: Snapshot, settings: Settings, now: datetime) -> list[str]:
+    """The users whose MFA devices must be read to know whether one gives a code (strict mode only).
+
+    Those the credential report shows with MFA and an active access key, that are not exempt, with no
+    device in the virtual-MFA listing already read (a virtual device is a TOTP device) and not read live
+    already (users missing from the report). Everyone else costs no call.
+    """
+    if settings.mfa_mode != "strict":
+        return []
+    names = []
+    for user in snapshot.users:
+        record = snapshot.records.get(user.name)
+        if record is None or not record.mfa_active or user.name in snapshot.virtual_mfa_users:
+            continue
+        if user.name in snapshot.mfa_devices or not record.active_keys:
+            continue
+        if exemption_for(user.name, user.tags, settings, now.date()) is None:
+            names.append(user.name)
+    return names
+
+
+def totp_evidence(snapshot: Snapshot, user_name: str) -> tuple[str, ...] | None:
+    """The serials of a user with no virtual device, when read (None: a virtual device, or not read)."""
+    if user_name in snapshot.virtual_mfa_users:
+        return None
+    if user_name in snapshot.mfa_devices:
+        return snapshot.mfa_devices[user_name]
+    live = snapshot.live.get(user_name)
+    return live.mfa_serials if live is not None and user_name not in snapshot.records else None
 
 
 def owner_findings(user: UserRecord, settings: Settings) -> list[Finding]:
@@ -184,6 +218,8 @@ def user_findings(
     now: datetime,
     service_credentials: Sequence[ServiceCredential] = (),
     permissions: UserPermissions | None = None,
+    *,
+    mfa_serials: tuple[str, ...] | None = None,
 ) -> list[Finding]:
     """One finding per kind that applies to this user (an exempt user gets only ``exempt``, and
     ``access-key-exposed``: a leaked key matters whoever holds it)."""
@@ -226,6 +262,8 @@ def user_findings(
                 active_keys=creds.active_keys,
             )
         )
+    totp = _totp_finding(user, creds, settings, mfa_serials, status, deadline, note)
+    results.extend(totp)
     if not any(same_iam_name(group, settings.group_name) for group in user.groups):
         # No grace for membership: the group's policy is what walks a new user through MFA setup.
         results.append(
@@ -274,6 +312,51 @@ def user_findings(
         )
     )
     return results
+
+
+def _totp_finding(
+    user: UserRecord,
+    creds: Credentials | None,
+    settings: Settings,
+    serials: tuple[str, ...] | None,
+    status: Status,
+    deadline: datetime,
+    note: str,
+) -> list[Finding]:
+    """``cli-user-without-totp``: strict mode, an active key, MFA, and no device that gives a code.
+
+    ``serials`` are ``ListMFADevices``' (None: not read, because the user holds a virtual device or was
+    no candidate). Without a TOTP device the user cannot pass a code to ``GetSessionToken``, so the key
+    alone gets only self-service: a lockout for the CLI and SDKs, not a door.
+    """
+    if settings.mfa_mode != "strict" or serials is None or creds is None or not creds.mfa:
+        return []
+    if not creds.active_keys or any(is_totp_serial(s) for s in serials):
+        return []
+    keys = creds.active_keys
+    devices = (
+        f"MFA devices {', '.join(serials)} are passkeys or security keys (FIDO: console sign-in only)"
+        if serials
+        else "ListMFADevices lists no device now (the credential report said MFA)"
+    )
+    detail = (
+        f"{keys} active access key{'s' if keys != 1 else ''}; {devices}; no TOTP device, so "
+        "GetSessionToken gets no MFA code and strict mode denies the key all but self-service"
+    )
+    return [
+        Finding(
+            user.name,
+            CLI_USER_WITHOUT_TOTP,
+            SEVERITY[CLI_USER_WITHOUT_TOTP],
+            status,
+            since=user.created,
+            deadline=deadline,
+            detail=_join(detail, note),
+            action=_ACTION[CLI_USER_WITHOUT_TOTP],
+            source=creds.source,
+            active_keys=keys,
+        )
+    ]
 
 
 def exposed_finding(user: UserRecord, creds: Credentials | None) -> list[Finding]:

@@ -189,7 +189,9 @@ def _trusts(document: Any, account: str, user_arn: str) -> tuple[bool | None, st
             found = (None, "NotPrincipal in the trust") if found[0] is False else found
             continue
         principals = _principals(body.get("Principal"))
-        named = [p for p in principals if p in (f"arn:aws:iam::{account}:root", account, user_arn, "*")]
+        partition = user_arn.split(":")[1] if user_arn.count(":") >= 5 else "aws"  # aws-us-gov, aws-cn...
+        root = f"arn:{partition}:iam::{account}:root"
+        named = [p for p in principals if p in (root, account, user_arn, "*")]
         if not named:
             continue
         keys = {k.casefold() for op in (body.get("Condition") or {}).values() for k in op}

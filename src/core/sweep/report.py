@@ -121,10 +121,12 @@ def live_credentials(iam: IamGateway, user_name: str) -> Credentials:
     Key use is not known live without one more call per key; such a user is younger than the report
     (at most 4 hours), so its keys count from their creation, which cannot make them unused or old.
     """
+    devices = iam.list_mfa_devices(user_name)
     return Credentials(
         password_enabled=iam.has_login_profile(user_name),
-        mfa=bool(iam.list_mfa_devices(user_name)),
+        mfa=bool(devices),
         source="live",
+        mfa_serials=tuple(str(d.get("SerialNumber", "")) for d in devices),
         keys=tuple(
             AccessKeySlot(
                 slot=i,
@@ -135,6 +137,17 @@ def live_credentials(iam: IamGateway, user_name: str) -> Credentials:
             for i, k in enumerate(iam.list_access_keys(user_name), start=1)
         ),
     )
+
+
+def with_mfa_devices(iam: IamGateway, snapshot: Snapshot, users: Sequence[str]) -> Snapshot:
+    """One ``ListMFADevices`` per user named (``core.sweep.classify.totp_candidates``: users the report
+    shows with MFA and an active key, and no virtual device): their serials tell a hardware TOTP token
+    from passkeys and security keys (``core.model.findings.is_totp_serial``)."""
+    if not users:
+        return snapshot
+    read = {name: tuple(str(d.get("SerialNumber", "")) for d in iam.list_mfa_devices(name)) for name in users}
+    logger.info("MFA devices read for users without a virtual device", extra={"count": len(read)})
+    return replace(snapshot, mfa_devices={**snapshot.mfa_devices, **read})
 
 
 def permissions_from_details(details: AccountDetails) -> dict[str, UserPermissions]:

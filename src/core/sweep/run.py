@@ -72,11 +72,11 @@ from core.model.settings import Settings
 from core.policy.document import render_policy
 from core.sweep.account_checks import already_managed, managed_password_policy
 from core.sweep.alerts import _send_quietly, deliver, sweep_failed_alert
-from core.sweep.classify import classify, is_unused
+from core.sweep.classify import classify, is_unused, totp_candidates
 from core.sweep.enrolled_tag import reconcile_enrolled_tags
 from core.sweep.escape import guard_escape_findings
 from core.sweep.notifications import Notification, plan_notifications
-from core.sweep.report import _aware, gather_with_details
+from core.sweep.report import _aware, gather_with_details, with_mfa_devices
 from core.sweep.result import GUARDRAIL_SUBJECT, NOT_CHECKED, SweepResult
 from core.sweep.selfcheck import PERMISSIONS as SELFCHECK_PERMISSIONS
 from core.sweep.selfcheck import check_enforcer
@@ -275,6 +275,8 @@ def run_sweep(
     now = now or datetime.now(UTC)
     try:
         snapshot, details = gather_with_details(iam, sleep=sleep)
+        # Per-user reads only for users the report shows with MFA, an active key, no virtual device.
+        snapshot = with_mfa_devices(iam, snapshot, totp_candidates(snapshot, settings, now))
     except IamGuardError as exc:  # the caller logs or prints it; we make sure someone hears of it
         _send_quietly(sink, sweep_failed_alert(exc, account_id, now))
         raise
@@ -428,7 +430,9 @@ def _missing_pieces(state: Any, settings: Settings, account_id: str) -> str:
         missing.append(f"group {settings.group_name} missing")
     if state.versions is None:
         missing.append(f"policy {settings.policy_name} missing")
-    elif state.group_exists and policy_arn(account_id, settings.policy_name) not in state.attached:
+    elif state.group_exists and (
+        policy_arn(account_id, settings.policy_name, settings.partition) not in state.attached
+    ):
         missing.append(f"policy {settings.policy_name} not attached to {settings.group_name}")
     return "; ".join(missing)
 
