@@ -40,7 +40,12 @@ def test_a_sweep_imports_exactly_its_findings(account: Account, hub: Hub) -> Non
     stored = hub.by_id()
     assert set(stored) == ids_of(result)
     assert result.security_hub is not None
-    assert result.security_hub.counts() == {"imported": len(result.findings), "archived": 0, "failed": 0, "reasserted": 0}
+    assert result.security_hub.counts() == {
+        "imported": len(result.findings),
+        "archived": 0,
+        "failed": 0,
+        "reasserted": 0,
+    }
     for f in result.findings:
         asff = stored[finding_id(ACCOUNT_ID, f.finding, f.user)]
         assert asff["GeneratorId"] == f"iam-guard/{f.finding}"
