@@ -129,6 +129,8 @@ def import_findings(
     ]
     invalid = {f.id for f in rejected}
     outgoing = [a for a in [*current, *gone] if a["Id"] not in invalid]
+    # Who hid a finding, read before this import adds its own record to the finding's history.
+    hidden = _with_callers(gateway, target, tamperings(current, existing), existing, now)
     not_imported = 0
     error: str | None = None
     went_in: set[str] = set()
@@ -146,8 +148,7 @@ def import_findings(
         refused = {f.id for f in outcome.failed}
         went_in |= {str(a["Id"]) for a in batch if a["Id"] not in refused}
     archived_ids = {str(a["Id"]) for a in gone}
-    hidden = [t for t in tamperings(current, existing) if t.id in went_in]
-    reasserted, not_updated, problem = _reassert(gateway, target, hidden, existing, now)
+    reasserted, not_updated, problem = _reopen(gateway, target, [t for t in hidden if t.id in went_in])
     result = SecurityHubResult(
         imported=len(went_in - archived_ids),
         archived=len(went_in & archived_ids),
@@ -166,18 +167,32 @@ def import_findings(
 HISTORY_BEFORE_LAST_IMPORT = timedelta(days=1)  # how far before the record's UpdatedAt history is read
 
 
-def _reassert(
+def _with_callers(
     gateway: SecurityHubGateway,
     target: Target,
     hidden: list[Tampering],
     existing: Mapping[str, Mapping[str, Any]],
     now: datetime,
+) -> list[Tampering]:
+    """Each hidden finding with its caller, from its history since a day before its last import (one
+    ``GetFindingHistory`` listing per hidden finding; a failed read names why the caller is unknown)."""
+    named = []
+    for tampering in hidden:
+        since = (_moment(existing[tampering.id].get("UpdatedAt")) or now) - HISTORY_BEFORE_LAST_IMPORT
+        try:
+            who = caller(gateway.history(tampering.id, target, since=since), tampering)
+        except AwsError as exc:
+            who = f"unknown (GetFindingHistory failed: {exc.code})"
+        named.append(replace(tampering, caller=who))
+    return named
+
+
+def _reopen(
+    gateway: SecurityHubGateway, target: Target, hidden: list[Tampering]
 ) -> tuple[list[Tampering], list[FailedFinding], str | None]:
-    """Hidden findings that went back in (an overwritten one: re-imported above): the suppressed ones'
-    Workflow set back to NEW, each one's caller read from its history. Returns the reasserted findings,
-    those Security Hub refused to update, and a failed call's reason."""
-    if not hidden:
-        return [], [], None
+    """Hidden findings that went back in with this import: the suppressed ones' Workflow set back to NEW.
+    Returns the reasserted findings, those whose Workflow Security Hub did not reset (still hidden, so
+    not reasserted: named as failed), and a failed call's reason."""
     suppressed = [t.id for t in hidden if t.suppressed]
     refused: tuple[FailedFinding, ...] = ()
     problem = None
@@ -185,19 +200,10 @@ def _reassert(
         try:
             refused = gateway.reopen(suppressed, target)
         except AwsError as exc:
-            problem = f"Workflow of {len(suppressed)} suppressed findings not reset: {exc}"
+            problem = f"Workflow of {len(suppressed)} suppressed findings not reset to NEW: {exc}"
             refused = tuple(FailedFinding(i, exc.code, "Workflow not reset to NEW") for i in suppressed)
     not_reset = {f.id for f in refused}
-    reasserted = []
-    for tampering in hidden:
-        if tampering.suppressed and tampering.id in not_reset and not tampering.overwritten:
-            continue  # still hidden: named in ``rejected``
-        since = (_moment(existing[tampering.id].get("UpdatedAt")) or now) - HISTORY_BEFORE_LAST_IMPORT
-        try:
-            who = caller(gateway.history(tampering.id, target, since=since), tampering)
-        except AwsError as exc:
-            who = f"unknown (GetFindingHistory failed: {exc.code})"
-        reasserted.append(replace(tampering, caller=who))
+    reasserted = [t for t in hidden if t.id not in not_reset]
     if reasserted:
         logger.warning(
             "hidden Security Hub findings reasserted", extra={"findings": [t.describe() for t in reasserted]}

@@ -301,7 +301,12 @@ def test_security_hub_not_enabled_is_explained_and_nothing_is_lost(account: Acco
     result = sweep(account, hub)
 
     assert result.security_hub is not None
-    assert result.security_hub.counts() == {"imported": 0, "archived": 0, "failed": len(result.findings)}
+    assert result.security_hub.counts() == {
+        "imported": 0,
+        "archived": 0,
+        "failed": len(result.findings),
+        "reasserted": 0,
+    }
     assert "not enabled in this account and region" in (result.security_hub.problem() or "")
     assert [a.kind for a in account.sink.alerts] == [AlertKind.SWEEP_DIGEST]  # the digest still went out
     assert hub.counter.calls == {"securityhub:GetFindings": 1}
