@@ -14,9 +14,12 @@ import boto3
 import pytest
 from tests.harness.securityhub_triage import Triage
 from tests.report.securityhub.conftest import ACCOUNT_ID, Account, Hub, sweep
+from tests.report.securityhub.test_handler_security_hub import invoke, lambda_env
 
-from core.model.alerts import Alert, AlertKind, Severity
+from core.model.alerts import Alert, AlertKind, RecordingSink, Severity
 from core.report.securityhub import finding_id
+
+__all__ = ["lambda_env"]  # the handler's environment, a fixture shared with test_handler_security_hub
 
 NOW = datetime.now(UTC) + timedelta(hours=1)  # past the grace (0 days) of users the tests create
 SWEEP_ROLE = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/iam-guard_sweep/iam-guard_sweep"
@@ -162,3 +165,21 @@ def test_an_unreadable_history_still_reasserts_and_says_why_the_caller_is_unknow
     assert result.security_hub.reasserted == 1
     [alert] = hidden_alerts(account)
     assert "by unknown (GetFindingHistory failed: AccessDeniedException)" in alert.summary
+
+
+def test_the_scheduled_sweep_reasserts_with_its_own_role(
+    lambda_env: RecordingSink, account: Account, hub: Hub, triage: Triage, mallory: Any, monkeypatch: Any
+) -> None:
+    """Through the handler, so the least-privilege recorder holds BatchUpdateFindings and
+    GetFindingHistory to the sweep role's SecurityHub=true statements."""
+    monkeypatch.setattr("handlers.sweep.security_hub", lambda: hub.gateway)
+    account.user("alice", password=True)
+    invoke()
+    suppress(mallory, ALICE)
+
+    out = invoke()
+
+    assert out["security_hub"]["reasserted"] == 1
+    assert hub.by_id()[ALICE]["Workflow"]["Status"] == "NEW"
+    [alert] = [a for a in lambda_env.alerts if a.kind is AlertKind.SECURITY_HUB_FINDING_SUPPRESSED]
+    assert MALLORY in alert.summary
