@@ -23,7 +23,9 @@ Statements (see the policy documentation for each one and why):
    and owners are set from outside the group. IAM has no case-insensitive wildcard, so every key is named.
 7. ``DenyChangesToIAMGuard`` (``stack_name``) - every action but reads on the stack's own resources (by
    the names ``core.model.naming`` gives them), the guardrail group and policy; and
-   ``DenyChangesToIAMGuardKey`` - the same for the alert topic's KMS key, found by its alias; and
+   ``DenyChangesToIAMGuardKey`` - the same for the alert topic's KMS key, found by its alias;
+   ``DenyHidingAlerts`` - no metric in IAM Guard's namespace, no Security Hub finding update or import, no
+   automation-rule write (the keys cannot tell IAM Guard's findings from others'); and
    ``DenyChangesToProtectedSecrets`` (``protected_secret_arns``) - all but metadata reads on the secrets
    the alert channels depend on (the Slack webhook's and any ``--protect-secret``).
 8. ``AllowListingForMFASetup`` / ``AllowCreatingVirtualMFADevices`` / ``AllowManagingOwnMFAAndPassword`` /
