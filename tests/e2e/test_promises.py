@@ -249,5 +249,5 @@ def test_with_security_hub_on_the_sweep_puts_exactly_its_findings_there(stack: S
     expected = {f"iam-guard/{ACCOUNT}/{i.finding}/{subject.get(i.subject, i.subject)}" for i in digest.items}
     stored = {f["Id"]: f for f in hub.get_findings(MaxResults=100)["Findings"]}
     assert set(stored) == expected
-    assert result["security_hub"] == {"imported": len(expected), "archived": 0, "failed": 0}
+    assert result["security_hub"] == {"imported": len(expected), "archived": 0, "failed": 0, "reasserted": 0}
     assert stored[f"iam-guard/{ACCOUNT}/console-without-mfa/alice"]["Compliance"]["Status"] == "FAILED"

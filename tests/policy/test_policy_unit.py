@@ -199,6 +199,7 @@ def test_self_protection_denies_all_but_reads_on_the_names_core_naming_gives() -
         "arn:*:sns:*:*:iam-guard_*",
         "arn:*:sqs:*:*:iam-guard_*",
         "arn:*:states:*:*:execution:iam-guard_*",
+        "arn:*:states:*:*:mapRun:iam-guard_*",
         "arn:*:states:*:*:stateMachine:iam-guard_*",
     ]
     reads = re.compile(r"^[a-z0-9-]+:(Describe\*|Get\*|List\*)$")
@@ -293,7 +294,7 @@ def test_too_large_is_refused_and_the_advertised_count_is_exactly_what_fits(
     assert "6,144" in message
     assert "600 " in message  # how many were given
     fit = advertised_fit(refused.value)
-    assert 30 < fit < 600
+    assert 20 < fit < 600  # with every statement: 24 VPC endpoint IDs, 34 IPv4 /24s (docs/policy.md)
     largest = render_policy(build_settings(**{field: make(fit)}, **options))
     assert policy_size(largest) <= MAX_POLICY_CHARS
     with pytest.raises(PolicyTooLargeError) as one_more:
@@ -335,5 +336,5 @@ def test_the_default_policy_leaves_room_for_a_long_allow_list() -> None:
     assert (
         policy_size(render(allowed_cidrs=ipv4_cidrs(20), allowed_vpce_ids=vpce_ids(5))) < MAX_POLICY_CHARS / 2
     )
-    with_self_protection = render(allowed_cidrs=ipv4_cidrs(50), stack_name=LONG_STACK, max_mfa_age_hours=12)
+    with_self_protection = render(allowed_cidrs=ipv4_cidrs(30), stack_name=LONG_STACK, max_mfa_age_hours=12)
     assert policy_size(with_self_protection) <= MAX_POLICY_CHARS

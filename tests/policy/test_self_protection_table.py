@@ -241,6 +241,13 @@ KINDS = [
         ("states:DescribeExecution",),
     ),
     Kind(
+        # the org sweep's Distributed Map runs (issue 21, item 8): mapRun:<state machine>/<label>:<id>
+        "state machine map run",
+        lambda s: arn("states", f"mapRun:{s}_org-sweep/accounts:0a1b2c3d-4e5f"),
+        ("states:UpdateMapRun",),
+        ("states:DescribeMapRun",),
+    ),
+    Kind(
         "schedule",
         lambda s: arn("scheduler", f"schedule/default/{s}_sweep"),
         ("scheduler:DeleteSchedule", "scheduler:UpdateSchedule"),

@@ -242,3 +242,84 @@ def test_while_the_stack_is_updating_a_changed_function_is_no_problem(
     stand_in.begin("Update", {})
 
     assert health(account, infrastructure, stand_in).enforcer.status == "ok"
+
+
+# Issue 21, "Also found": a deleted rule or function is named as such (and both when both are gone), and a
+# target that only shares the function ARN's prefix - another function, a version or an alias - is not the
+# enforcer as deployed.
+def delete_rule(c: Any) -> None:
+    c["events"].remove_targets(Rule="iam-guard_enforcer-events", Ids=["enforcer"])
+    c["events"].delete_rule(Name="iam-guard_enforcer-events")
+
+
+def delete_function(c: Any) -> None:
+    c["lambda"].delete_function(FunctionName="iam-guard_enforcer")
+
+
+@pytest.mark.parametrize(
+    ("delete", "problems"),
+    [
+        (delete_rule, ["its EventBridge rule is missing: no IAM event reaches it"]),
+        (delete_function, ["the function is missing: deleted, no IAM event is handled"]),
+        (
+            lambda c: (delete_rule(c), delete_function(c)),
+            [
+                "its EventBridge rule is missing: no IAM event reaches it",
+                "the function is missing: deleted, no IAM event is handled",
+            ],
+        ),
+    ],
+    ids=["rule-deleted", "function-deleted", "both-deleted"],
+)
+def test_a_deleted_enforcer_rule_or_function_is_named_in_a_critical_alert(
+    account: Account, infrastructure: InfrastructureGateway, delete: Any, problems: list[str]
+) -> None:
+    session = boto3.session.Session(region_name="us-east-1")
+    delete({"events": session.client("events"), "lambda": session.client("lambda")})
+
+    result = health(account, infrastructure, settled_stack())
+
+    assert (result.enforcer.status, list(result.enforcer.problems)) == ("problems", problems)
+    (alert,) = [a for a in account.sink.alerts if a.kind is AlertKind.INFRASTRUCTURE_TAMPERED]
+    assert alert.severity is Severity.CRITICAL
+    assert all(p in alert.summary for p in problems)
+
+
+@pytest.mark.parametrize("suffix", ["-evil", ":evil", ":1"], ids=["other-function", "alias", "version"])
+def test_a_rule_target_that_only_shares_the_functions_prefix_is_not_the_enforcer(
+    account: Account, infrastructure: InfrastructureGateway, suffix: str
+) -> None:
+    session = boto3.session.Session(region_name="us-east-1")
+    events, functions = session.client("events"), session.client("lambda")
+    enforcer = functions.get_function_configuration(FunctionName="iam-guard_enforcer")
+    if suffix == "-evil":
+        target = functions.create_function(
+            FunctionName="iam-guard_enforcer-evil",
+            Runtime="python3.13",
+            Role=enforcer["Role"],
+            Handler="index.handler",
+            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+        )["FunctionArn"]
+    else:
+        target = enforcer["FunctionArn"] + suffix  # a version or alias: code nobody compared
+    events.put_targets(Rule="iam-guard_enforcer-events", Targets=[{"Id": "enforcer", "Arn": target}])
+
+    result = health(account, infrastructure, settled_stack())
+
+    assert result.enforcer.status == "problems"
+    assert result.enforcer.problems == (
+        f"its EventBridge rule no longer targets the enforcer function (it targets {target})",
+    )
+
+
+def test_a_target_naming_latest_explicitly_is_the_enforcer(
+    account: Account, infrastructure: InfrastructureGateway
+) -> None:
+    session = boto3.session.Session(region_name="us-east-1")
+    events, functions = session.client("events"), session.client("lambda")
+    arn = functions.get_function_configuration(FunctionName="iam-guard_enforcer")["FunctionArn"]
+    events.put_targets(
+        Rule="iam-guard_enforcer-events", Targets=[{"Id": "enforcer", "Arn": f"{arn}:$LATEST"}]
+    )
+
+    assert health(account, infrastructure, settled_stack()).enforcer.status == "ok"

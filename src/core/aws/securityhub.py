@@ -1,13 +1,14 @@
 """The Security Hub adapter.
 
-Where findings go (account, region, partition), reading IAM Guard's active findings and importing
-batches of them.
+Where findings go (account, region, partition), reading IAM Guard's active findings, importing batches
+of them, and reasserting one someone hid: its Workflow back to NEW, its history (who changed it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError
@@ -20,6 +21,8 @@ GENERATOR_PREFIX = "iam-guard/"
 
 
 GET_FINDINGS_PAGE = 100  # GetFindings MaxResults upper bound
+UPDATE_BATCH = 100  # BatchUpdateFindings: at most 100 findings a call
+HISTORY_PAGE = 100  # GetFindingHistory MaxResults upper bound
 
 
 @dataclass(frozen=True)
@@ -125,5 +128,44 @@ class SecurityHubGateway(Gateway):
             failed += (FailedFinding("(unnamed)", "Unknown", f"{unnamed} more counted failed, not listed"),)
         return BatchOutcome(int(answer.get("SuccessCount", 0)), failed)
 
+    @requires("securityhub:BatchUpdateFindings")
+    def reopen(self, ids: list[str], target: Target) -> tuple[FailedFinding, ...]:
+        """Workflow.Status back to NEW for these findings of IAM Guard's (100 a call, BatchUpdateFindings'
+        limit); the findings Security Hub did not update, with its reason."""
+        failed: list[FailedFinding] = []
+        for start in range(0, len(ids), UPDATE_BATCH):
+            answer = self._call(
+                "BatchUpdateFindings",
+                FindingIdentifiers=[
+                    {"Id": i, "ProductArn": target.product_arn} for i in ids[start : start + UPDATE_BATCH]
+                ],
+                Workflow={"Status": "NEW"},
+            )
+            failed += [
+                FailedFinding(
+                    str((u.get("FindingIdentifier") or {}).get("Id", "")),
+                    str(u.get("ErrorCode", "")),
+                    str(u.get("ErrorMessage", "")),
+                )
+                for u in answer.get("UnprocessedFindings") or []
+            ]
+        return tuple(failed)
 
-REQUIRED_PERMISSIONS = permissions_of(SecurityHubGateway.active_findings, SecurityHubGateway.batch_import)
+    @requires("securityhub:GetFindingHistory")
+    def history(self, finding_id: str, target: Target, *, since: datetime) -> list[dict[str, Any]]:
+        """The finding's change records since ``since``, every page (who changed what, and how)."""
+        records: list[dict[str, Any]] = []
+        identifier = {"Id": finding_id, "ProductArn": target.product_arn}
+        for page in self._paged(
+            "GetFindingHistory", FindingIdentifier=identifier, StartTime=since, MaxResults=HISTORY_PAGE
+        ):
+            records += page.get("Records", [])
+        return records
+
+
+REQUIRED_PERMISSIONS = permissions_of(
+    SecurityHubGateway.active_findings,
+    SecurityHubGateway.batch_import,
+    SecurityHubGateway.reopen,
+    SecurityHubGateway.history,
+)

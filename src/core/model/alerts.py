@@ -47,6 +47,8 @@ class AlertKind(str, Enum):
     LEAKED_KEY_RESPONSE = "leaked-key-response"  # a leaked access key: what was done (core.enforce.leak)
     LEAKED_KEY_UNVERIFIED = "leaked-key-unverified"  # a leak report AWS does not corroborate: nothing done
     QUARANTINE_DETACHED = "quarantine-detached"  # AWS's AWSCompromisedKeyQuarantine* policy detached
+    # A still-failing IAM Guard finding hidden in Security Hub (suppressed, overwritten): reasserted
+    SECURITY_HUB_FINDING_SUPPRESSED = "security-hub-finding-suppressed"
 
 
 @dataclass(frozen=True)

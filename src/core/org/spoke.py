@@ -148,4 +148,12 @@ def role_permissions() -> tuple[frozenset[str], frozenset[str]]:
 
 
 # Findings are imported with the credentials of the account they describe (ASFF AwsAccountId = caller).
-SECURITY_HUB_PERMISSIONS = frozenset({"securityhub:BatchImportFindings", "securityhub:GetFindings"})
+# A hidden finding's Workflow is set back to NEW (BatchUpdateFindings) and its history read: the same calls.
+SECURITY_HUB_PERMISSIONS = frozenset(
+    {
+        "securityhub:BatchImportFindings",
+        "securityhub:BatchUpdateFindings",
+        "securityhub:GetFindingHistory",
+        "securityhub:GetFindings",
+    }
+)

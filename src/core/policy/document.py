@@ -23,7 +23,9 @@ Statements (see the policy documentation for each one and why):
    and owners are set from outside the group. IAM has no case-insensitive wildcard, so every key is named.
 7. ``DenyChangesToIAMGuard`` (``stack_name``) - every action but reads on the stack's own resources (by
    the names ``core.model.naming`` gives them), the guardrail group and policy; and
-   ``DenyChangesToIAMGuardKey`` - the same for the alert topic's KMS key, found by its alias; and
+   ``DenyChangesToIAMGuardKey`` - the same for the alert topic's KMS key, found by its alias;
+   ``DenyHidingAlerts`` - no metric in IAM Guard's namespace, no Security Hub finding update or import, no
+   automation-rule write (the keys cannot tell IAM Guard's findings from others'); and
    ``DenyChangesToProtectedSecrets`` (``protected_secret_arns``) - all but metadata reads on the secrets
    the alert channels depend on (the Slack webhook's and any ``--protect-secret``).
 8. ``AllowListingForMFASetup`` / ``AllowCreatingVirtualMFADevices`` / ``AllowManagingOwnMFAAndPassword`` /
@@ -37,7 +39,7 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from core.model import naming
+from core.model import metric_names, naming
 from core.model.errors import PolicyTooLargeError
 from core.model.policy_text import policy_size
 from core.model.settings import Settings
@@ -147,6 +149,7 @@ def own_resource_arns(settings: Settings) -> tuple[str, ...]:
         f"arn:*:sns:*:*:{own}*",  # the topic and its subscriptions (<topic>:<id>)
         f"arn:*:sqs:*:*:{own}*",
         f"arn:*:states:*:*:execution:{own}*",
+        f"arn:*:states:*:*:mapRun:{own}*",  # the org sweep's map runs: mapRun:<state machine>/<label>:<id>
         f"arn:*:states:*:*:stateMachine:{own}*",
     )
 
@@ -354,6 +357,7 @@ def _self_protection_statements(settings: Settings) -> list[dict[str, Any]]:
             "NotAction": list(READ_ACTIONS),
             "Resource": list(own_resource_arns(settings)),
         },
+        _signals_statement(),
         {
             # A key's ARN holds no name: find the alert topic's key by its alias. Requests on anything but a
             # KMS key carry no kms:ResourceAliases, and ForAnyValue never matches an absent key.
@@ -366,6 +370,27 @@ def _self_protection_statements(settings: Settings) -> list[dict[str, Any]]:
             },
         },
     ]
+
+
+# What keeps IAM Guard's alerts from being hidden: its metrics (the sweep-missing alarm counts
+# SweepCompleted in this namespace) and Security Hub's finding writes. Security Hub's condition keys name
+# the fields a BatchUpdateFindings request sets, never the findings it updates, and BatchImportFindings and
+# the automation-rule actions have none that name IAM Guard's findings: guarded users get none of them.
+# "*eAutomationRule*" is every write on automation rules (Create, Update, Delete; V1 and V2), no read
+# (Get, List, BatchGet end in "t").
+SIGNAL_ACTIONS = ("cloudwatch:PutMetricData", "securityhub:Batch*Findings*", "securityhub:*eAutomationRule*")
+
+
+def _signals_statement() -> dict[str, Any]:
+    """Deny guarded users IAM Guard's metrics and Security Hub's finding writes. IfExists: the namespace
+    key exists only on PutMetricData, so every other action listed is denied whatever the request."""
+    return {
+        "Sid": "DenyHidingAlerts",
+        "Effect": "Deny",
+        "Action": list(SIGNAL_ACTIONS),
+        "Resource": "*",
+        "Condition": {"StringEqualsIfExists": {"cloudwatch:namespace": metric_names.NAMESPACE}},
+    }
 
 
 def _check_size(document: dict[str, Any], settings: Settings) -> None:

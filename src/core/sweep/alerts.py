@@ -1,6 +1,6 @@
 """The sweep's alerts, and their delivery.
 
-The digest, keys deactivated, the enforcer's health and a failed sweep.
+The digest, keys deactivated, the enforcer's health, hidden Security Hub findings and a failed sweep.
 """
 
 from __future__ import annotations
@@ -152,11 +152,49 @@ def _item(f: Finding) -> AlertItem:
     )
 
 
+def security_hub_alert(result: SweepResult) -> Alert | None:
+    """IAM Guard's findings hidden in Security Hub while the problem is still there: each named, with the
+    change and the caller, once it has been reasserted (Workflow NEW again, IAM Guard's content back)."""
+    tampered = result.security_hub.tampered if result.security_hub else ()
+    if not tampered:
+        return None
+    callers = sorted({t.caller for t in tampered})
+    return Alert(
+        kind=AlertKind.SECURITY_HUB_FINDING_SUPPRESSED,
+        severity=Severity.HIGH,
+        title=f"IAM Guard's Security Hub findings were hidden: {len(tampered)} reasserted",
+        summary=(
+            "Findings whose problem is still there were suppressed or overwritten in Security Hub: "
+            + "; ".join(t.describe() for t in tampered)
+            + ". IAM Guard set their workflow back to NEW and re-imported its own content. Ask the caller "
+            "why (CloudTrail has the call); restrict securityhub:BatchUpdateFindings, BatchImportFindings "
+            "and automation rules to the people who triage."
+        ),
+        account_id=result.account_id,
+        actor=callers[0] if len(callers) == 1 else "",
+        occurred_at=result.swept_at,
+        items=tuple(
+            AlertItem(
+                t.subject,
+                t.kind,
+                Severity.HIGH,
+                "reasserted",
+                action=f"{', '.join(t.changes)} by {t.caller}: ask why",
+            )
+            for t in tampered
+        ),
+    )
+
+
 def deliver(result: SweepResult, sink: AlertSink, settings: Settings) -> SweepResult:
     """Send the remediation alert (if any) and the digest; a delivery failure is recorded, not raised."""
     alerts = [
         a
-        for a in (keys_deactivated_alert(result), enforcer_alert(result, settings.stack_name or "IAM Guard"))
+        for a in (
+            keys_deactivated_alert(result),
+            enforcer_alert(result, settings.stack_name or "IAM Guard"),
+            security_hub_alert(result),
+        )
         if a is not None
     ]
     if should_send_digest(result, settings):

@@ -43,19 +43,33 @@ class EnforcerHealth:
     problems: tuple[str, ...] = ()
 
 
+MISSING = "missing"  # a rule or function AWS says does not exist (NotFound): not a failed read
+
+
 def read_enforcer(
     infrastructure: InfrastructureGateway, cloudformation: CloudFormationGateway, stack: str
 ) -> EnforcerFacts:
+    """The rule's and the function's facts; a deleted one reads as ``MISSING`` (its other reads skipped),
+    so a deleted rule and a deleted function are both named, never taken for a failed sweep."""
     rule, function = resource_name(stack, ENFORCER_RULE), resource_name(stack, ENFORCER_FUNCTION)
-    configuration = infrastructure.function_configuration(function)
+    try:
+        rule_state = infrastructure.rule_state(rule)
+        targets = tuple(infrastructure.rule_target_arns(rule))
+    except NotFoundError:
+        rule_state, targets = MISSING, ()
+    try:
+        configuration = infrastructure.function_configuration(function)
+        concurrency = infrastructure.reserved_concurrency(function)
+    except NotFoundError:
+        configuration, concurrency = {"State": MISSING}, None
     finished = last_finished_operation(cloudformation.recent_events(stack), stack)
     return EnforcerFacts(
-        rule_state=infrastructure.rule_state(rule),
-        target_arns=tuple(infrastructure.rule_target_arns(rule)),
+        rule_state=rule_state,
+        target_arns=targets,
         function_arn=str(configuration.get("FunctionArn", "")),
         function_state=str(configuration.get("State", "Active")),
         last_modified=_moment(configuration.get("LastModified")),
-        reserved_concurrency=infrastructure.reserved_concurrency(function),
+        reserved_concurrency=concurrency,
         stack_settled_at=finished.timestamp if finished else None,
     )
 
@@ -64,12 +78,17 @@ def enforcer_problems(facts: EnforcerFacts) -> list[str]:
     """Everything that keeps the enforcer from running as deployed, one sentence each."""
     problems = []
     if facts.rule_state != "ENABLED":
-        problems.append(f"its EventBridge rule is {facts.rule_state or 'missing'}: no IAM event reaches it")
-    if not any(_same_function(arn, facts.function_arn) for arn in facts.target_arns):
-        problems.append("its EventBridge rule no longer targets the enforcer function")
+        problems.append(f"its EventBridge rule is {facts.rule_state or MISSING}: no IAM event reaches it")
+    # A missing rule has no targets and a missing function no ARN: each is said once, on its own line.
+    targets_checked = MISSING not in (facts.rule_state, facts.function_state)
+    if targets_checked and not any(_same_function(arn, facts.function_arn) for arn in facts.target_arns):
+        named = ", ".join(facts.target_arns) or "nothing"
+        problems.append(f"its EventBridge rule no longer targets the enforcer function (it targets {named})")
     if facts.reserved_concurrency == 0:
         problems.append("its reserved concurrency is 0: every invocation is throttled")
-    if facts.function_state not in ("Active", ""):
+    if facts.function_state == MISSING:
+        problems.append("the function is missing: deleted, no IAM event is handled")
+    elif facts.function_state not in ("Active", ""):
         problems.append(f"the function is {facts.function_state}")
     settled, modified = facts.stack_settled_at, facts.last_modified
     if settled is not None and modified is not None and modified > settled:
@@ -104,5 +123,7 @@ def _moment(value: Any) -> datetime | None:
 
 
 def _same_function(target_arn: str, function_arn: str) -> bool:
-    """A rule may target the function or one of its aliases/versions (``...:function:name:live``)."""
-    return bool(function_arn) and (target_arn == function_arn or target_arn.startswith(function_arn + ":"))
+    """The stack's rule targets the function's unqualified ARN (``$LATEST``, whose LastModified is read
+    above). A version or alias (``...:function:name:1``, ``...:name:evil``) shares the ARN's prefix but may
+    run other code, which nothing here reads: not the enforcer as deployed; nor is ``...:name-evil``."""
+    return bool(function_arn) and target_arn in (function_arn, f"{function_arn}:$LATEST")

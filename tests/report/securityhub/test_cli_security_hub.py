@@ -47,7 +47,12 @@ def test_json_reports_the_import_and_security_hub_holds_exactly_those_findings(
     document = json.loads(out)  # stdout is still exactly one JSON document
     reported = {finding_id(document["account_id"], f["finding"], f["user"]) for f in document["findings"]}
     assert set(hub.active()) == reported == set(hub.by_id())
-    assert document["security_hub"] == {"imported": len(reported), "archived": 0, "failed": 0}
+    assert document["security_hub"] == {
+        "imported": len(reported),
+        "archived": 0,
+        "failed": 0,
+        "reasserted": 0,
+    }
     for f in document["findings"]:
         asff = hub.by_id()[finding_id(ACCOUNT_ID, f["finding"], f["user"])]
         assert asff["Severity"]["Original"] == f["severity"]
@@ -63,7 +68,12 @@ def test_a_second_run_keeps_the_number_of_findings(hub: Hub, capsys: pytest.Capt
     assert code == 0
     assert set(hub.by_id()) == set(first)
     # outsider was enrolled by the first run: its finding is the one archived by the second.
-    assert json.loads(out)["security_hub"] == {"imported": len(first) - 1, "archived": 1, "failed": 0}
+    assert json.loads(out)["security_hub"] == {
+        "imported": len(first) - 1,
+        "archived": 1,
+        "failed": 0,
+        "reasserted": 0,
+    }
     outsider = hub.by_id()[finding_id(ACCOUNT_ID, "not-in-secured-group", "outsider")]
     assert (outsider["Compliance"]["Status"], outsider["RecordState"]) == ("PASSED", "ARCHIVED")
 
@@ -138,6 +148,11 @@ def test_audit_as_a_subprocess_imports_what_it_prints(moto_endpoint: str) -> Non
     reported = {finding_id(document["account_id"], f["finding"], f["user"]) for f in document["findings"]}
     stored = {f["Id"]: f for f in reader.get_findings(MaxResults=100)["Findings"]}
     assert set(stored) == reported
-    assert document["security_hub"] == {"imported": len(reported), "archived": 0, "failed": 0}
+    assert document["security_hub"] == {
+        "imported": len(reported),
+        "archived": 0,
+        "failed": 0,
+        "reasserted": 0,
+    }
     assert {f["RecordState"] for f in stored.values()} == {"ACTIVE"}
     assert {f["AwsAccountId"] for f in stored.values()} == {document["account_id"]}

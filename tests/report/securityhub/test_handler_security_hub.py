@@ -50,7 +50,7 @@ def test_the_scheduled_sweep_imports_its_findings(
         finding_id(ACCOUNT_ID, "console-without-mfa", "alice"),
         finding_id(ACCOUNT_ID, "not-in-secured-group", "outsider"),
     }
-    assert out["security_hub"] == {"imported": 3, "archived": 0, "failed": 0}
+    assert out["security_hub"] == {"imported": 3, "archived": 0, "failed": 0, "reasserted": 0}
 
 
 def test_the_default_gateway_uses_the_functions_own_credentials(

@@ -40,7 +40,12 @@ def test_a_sweep_imports_exactly_its_findings(account: Account, hub: Hub) -> Non
     stored = hub.by_id()
     assert set(stored) == ids_of(result)
     assert result.security_hub is not None
-    assert result.security_hub.counts() == {"imported": len(result.findings), "archived": 0, "failed": 0}
+    assert result.security_hub.counts() == {
+        "imported": len(result.findings),
+        "archived": 0,
+        "failed": 0,
+        "reasserted": 0,
+    }
     for f in result.findings:
         asff = stored[finding_id(ACCOUNT_ID, f.finding, f.user)]
         assert asff["GeneratorId"] == f"iam-guard/{f.finding}"
@@ -202,7 +207,7 @@ def test_250_findings_go_out_in_3_calls(hub: Hub) -> None:
     result = import_findings(hub.gateway, many(250), account_id=ACCOUNT_ID, now=NOW)
 
     assert hub.counter.calls == {"securityhub:GetFindings": 1, "securityhub:BatchImportFindings": 3}
-    assert result.counts() == {"imported": 250, "archived": 0, "failed": 0}
+    assert result.counts() == {"imported": 250, "archived": 0, "failed": 0, "reasserted": 0}
     assert len(hub.findings()) == 250
 
 
@@ -213,7 +218,7 @@ def test_reading_back_250_active_findings_takes_3_pages_and_archiving_them_3_cal
     result = import_findings(hub.gateway, [], account_id=ACCOUNT_ID, now=NOW + timedelta(days=1))
 
     assert hub.counter.calls == {"securityhub:GetFindings": 3, "securityhub:BatchImportFindings": 3}
-    assert result.counts() == {"imported": 0, "archived": 250, "failed": 0}
+    assert result.counts() == {"imported": 0, "archived": 250, "failed": 0, "reasserted": 0}
     assert {f["RecordState"] for f in hub.findings()} == {"ARCHIVED"}
 
 
@@ -235,7 +240,7 @@ def test_a_partial_failure_names_the_refused_findings(mock_iam: Any) -> None:
 
     result = import_findings(hub.gateway, many(150), account_id=ACCOUNT_ID, now=NOW)
 
-    assert result.counts() == {"imported": 148, "archived": 0, "failed": 2}
+    assert result.counts() == {"imported": 148, "archived": 0, "failed": 2, "reasserted": 0}
     assert not result.ok
     problem = result.problem() or ""
     assert f"iam-guard/{ACCOUNT_ID}/console-without-mfa/user007" in problem
@@ -260,7 +265,7 @@ def test_a_stubbed_failed_count_is_never_silent(mock_iam: Any) -> None:
         )
         result = import_findings(SecurityHubGateway(client), many(1), account_id=ACCOUNT_ID, now=NOW)
 
-    assert result.counts() == {"imported": 0, "archived": 0, "failed": 1}
+    assert result.counts() == {"imported": 0, "archived": 0, "failed": 1, "reasserted": 0}
     assert fid in (result.problem() or "")
 
 
@@ -296,7 +301,12 @@ def test_security_hub_not_enabled_is_explained_and_nothing_is_lost(account: Acco
     result = sweep(account, hub)
 
     assert result.security_hub is not None
-    assert result.security_hub.counts() == {"imported": 0, "archived": 0, "failed": len(result.findings)}
+    assert result.security_hub.counts() == {
+        "imported": 0,
+        "archived": 0,
+        "failed": len(result.findings),
+        "reasserted": 0,
+    }
     assert "not enabled in this account and region" in (result.security_hub.problem() or "")
     assert [a.kind for a in account.sink.alerts] == [AlertKind.SWEEP_DIGEST]  # the digest still went out
     assert hub.counter.calls == {"securityhub:GetFindings": 1}
@@ -312,7 +322,7 @@ def test_a_failed_call_stops_the_import_and_counts_the_rest(hub: Hub) -> None:
 
     result = import_findings(hub.gateway, many(250), account_id=ACCOUNT_ID, now=NOW)
 
-    assert result.counts() == {"imported": 0, "archived": 0, "failed": 250}
+    assert result.counts() == {"imported": 0, "archived": 0, "failed": 250, "reasserted": 0}
     assert hub.counter.calls["securityhub:BatchImportFindings"] == 1  # the next two not attempted
     assert "AccessDeniedException" in (result.problem() or "")
 
@@ -371,5 +381,5 @@ def test_no_region_is_one_line_not_a_traceback(mock_iam: Any, monkeypatch: pytes
 
     result = import_findings(SecurityHubGateway(), many(1), account_id=ACCOUNT_ID, now=NOW)
 
-    assert result.counts() == {"imported": 0, "archived": 0, "failed": 1}
+    assert result.counts() == {"imported": 0, "archived": 0, "failed": 1, "reasserted": 0}
     assert "NoRegionError" in (result.problem() or "")

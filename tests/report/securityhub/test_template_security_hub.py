@@ -59,11 +59,17 @@ def test_the_import_is_scoped_to_the_accounts_default_product_and_its_hub() -> N
     resources = {}
     for statement in conditional_statements():
         _condition, when_on, _off = statement["Fn::If"]
-        resources[when_on["Action"]] = resolve(when_on["Resource"])
+        actions = when_on["Action"]
+        for action in [actions] if isinstance(actions, str) else actions:
+            resources[action] = resolve(when_on["Resource"])
 
+    hub = f"arn:aws:securityhub:us-east-1:{ACCOUNT}:hub/default"
     assert resources == {
         "securityhub:BatchImportFindings": securityhub.product_arn(ACCOUNT, "us-east-1"),
-        "securityhub:GetFindings": f"arn:aws:securityhub:us-east-1:{ACCOUNT}:hub/default",
+        "securityhub:GetFindings": hub,
+        # a hidden finding reasserted: its Workflow back to NEW, its history read (who hid it)
+        "securityhub:BatchUpdateFindings": hub,
+        "securityhub:GetFindingHistory": hub,
     }
 
 
