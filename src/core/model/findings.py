@@ -34,7 +34,7 @@ from typing import Any, Final, Literal
 
 from core.model.alerts import Severity
 from core.model.credential_report import ROOT as ROOT  # noqa: PLC0414 - the subject of root findings
-from core.model.credential_report import AccessKeySlot, CredentialRecord
+from core.model.credential_report import AccessKeySlot, CertificateSlot, CredentialRecord
 
 # The vocabularies, as types: mypy refuses a misspelt kind or status wherever a Finding is made.
 FindingKind = Literal[
@@ -62,6 +62,8 @@ FindingKind = Literal[
     "user-direct-policy",
     "user-full-admin",
     "user-cloudshell-full-access",
+    "signing-certificate-active",
+    "signing-certificate-old",
 ]
 ROOT_WITHOUT_MFA: Final = "root-without-mfa"
 ROOT_ACCESS_KEY: Final = "root-access-key"
@@ -89,6 +91,9 @@ USER_DIRECT_POLICY: Final = "user-direct-policy"  # policies attached to the use
 USER_FULL_ADMIN: Final = "user-full-admin"  # a policy allowing * on * reaches the user
 USER_CLOUDSHELL_FULL_ACCESS: Final = "user-cloudshell-full-access"  # AWSCloudShellFullAccess reaches it
 ROOT_VIRTUAL_MFA: Final = "root-virtual-mfa"  # the root user's MFA is a virtual device, not hardware
+# X.509 signing certificates, from the credential report's cert_1_* / cert_2_* columns (no extra call).
+SIGNING_CERTIFICATE_ACTIVE: Final = "signing-certificate-active"
+SIGNING_CERTIFICATE_OLD: Final = "signing-certificate-old"
 PASSWORD_POLICY = "<password_policy>"  # noqa: S105 - the subject of the password-policy findings
 
 SEVERITY: Mapping[FindingKind, Severity] = {
@@ -116,6 +121,8 @@ SEVERITY: Mapping[FindingKind, Severity] = {
     USER_DIRECT_POLICY: Severity.LOW,
     USER_FULL_ADMIN: Severity.HIGH,
     USER_CLOUDSHELL_FULL_ACCESS: Severity.MEDIUM,
+    SIGNING_CERTIFICATE_ACTIVE: Severity.MEDIUM,
+    SIGNING_CERTIFICATE_OLD: Severity.LOW,
 }
 MFA_KINDS = frozenset({CONSOLE_WITHOUT_MFA, ACCESS_KEY_WITHOUT_MFA})
 HYGIENE_KINDS = frozenset({CONSOLE_UNUSED, ACCESS_KEY_UNUSED, ACCESS_KEY_OLD, TWO_ACTIVE_KEYS})
@@ -124,6 +131,7 @@ SERVICE_CREDENTIAL_KINDS = frozenset(
     {SERVICE_CREDENTIAL_ACTIVE, SERVICE_CREDENTIAL_NO_EXPIRY, SERVICE_CREDENTIAL_OLD}
 )
 PASSWORD_POLICY_KINDS = frozenset({PASSWORD_POLICY_MISSING, PASSWORD_POLICY_WEAK})
+SIGNING_CERTIFICATE_KINDS = frozenset({SIGNING_CERTIFICATE_ACTIVE, SIGNING_CERTIFICATE_OLD})
 
 
 @dataclass(frozen=True)
@@ -185,6 +193,9 @@ CONTROLS: Mapping[FindingKind, Controls] = {
     ACCESS_KEY_EXPOSED: Controls((), ()),
     GUARD_ESCAPE: Controls((), ()),
     OWNER_INVALID: Controls((), ()),
+    # No Security Hub control or CIS item covers signing certificates (said in docs/sweep.md).
+    SIGNING_CERTIFICATE_ACTIVE: Controls((), ()),
+    SIGNING_CERTIFICATE_OLD: Controls((), ()),
 }
 
 Status = Literal[
@@ -260,6 +271,10 @@ _ACTION = {
     USER_CLOUDSHELL_FULL_ACCESS: "Detach AWSCloudShellFullAccess; grant CloudShell without file transfer.",
     ROOT_VIRTUAL_MFA: "Replace the root user's virtual MFA device with a hardware one (FIDO key or token).",
     PASSWORD_POLICY_WEAK: "Raise each requirement the detail names (aws iam update-account-password-policy).",
+    SIGNING_CERTIFICATE_ACTIVE: "Delete the signing certificate if unused (aws iam "
+    "list-signing-certificates, then delete-signing-certificate).",
+    SIGNING_CERTIFICATE_OLD: "Rotate the signing certificate (upload a new one, move its user to it, delete "
+    "the old one), or delete it.",
 }
 
 
@@ -273,6 +288,7 @@ class Credentials:
     keys: tuple[AccessKeySlot, ...] = ()  # every key slot (report: slots 1 and 2; live: ListAccessKeys)
     password_last_used: datetime | None = None
     password_last_changed: datetime | None = None
+    certificates: tuple[CertificateSlot, ...] = ()  # signing certificates (report only: live has none)
 
     @property
     def active_key_slots(self) -> tuple[AccessKeySlot, ...]:

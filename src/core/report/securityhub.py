@@ -56,6 +56,8 @@ from core.model.findings import (
     ROOT_ACCESS_KEY,
     ROOT_NO_CREDENTIALS,
     ROOT_WITHOUT_MFA,
+    SIGNING_CERTIFICATE_ACTIVE,
+    SIGNING_CERTIFICATE_OLD,
     TWO_ACTIVE_KEYS,
     Finding,
 )
@@ -146,6 +148,8 @@ _TITLES = {
     ROOT_ACCESS_KEY: "Root user has an access key",
     GUARDRAIL_DRIFT: "IAM Guard guardrail differs from its definition",
     GUARD_ESCAPE: "IAM user can go around the IAM Guard guardrail",
+    SIGNING_CERTIFICATE_ACTIVE: "IAM user with an active X.509 signing certificate",
+    SIGNING_CERTIFICATE_OLD: "IAM user signing certificate not rotated",
 }
 
 # What ``archived`` copies from a finding read back (everything else Security Hub added stays out).

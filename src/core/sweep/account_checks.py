@@ -8,6 +8,12 @@
   ``ExpirationDate`` (IAM records no last use for these credentials, so nothing else ends it).
   ``service-credential-old``: created more than ``key_max_age_days`` days ago (the access-key limit).
   One finding per user and kind; the detail names each credential. Statuses as the MFA findings (grace).
+- X.509 signing certificates, from the credential report's ``cert_1_*`` and ``cert_2_*`` columns (no
+  extra call; the report names no certificate ID, only the slot):
+  ``signing-certificate-active``: an active certificate on a guarded user (it signs requests with no
+  MFA: strict mode denies them, console mode applies only the network statement);
+  ``signing-certificate-old``: uploaded more than ``key_max_age_days`` days ago (the access-key limit;
+  a certificate whose upload time the report does not give is never old).
 - The account password policy (``GetAccountPasswordPolicy``), pseudo-user ``<password_policy>``:
   ``password-policy-missing`` when there is none, ``password-policy-weak`` naming each failed
   requirement with its control (``REQUIREMENTS``). Passwords that never expire fail only IAM.17, which
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.model.credential_report import CertificateSlot
 from core.model.findings import (
     _ACTION,
     EXEMPTED,
@@ -32,6 +39,8 @@ from core.model.findings import (
     SERVICE_CREDENTIAL_NO_EXPIRY,
     SERVICE_CREDENTIAL_OLD,
     SEVERITY,
+    SIGNING_CERTIFICATE_ACTIVE,
+    SIGNING_CERTIFICATE_OLD,
     USER_CLOUDSHELL_FULL_ACCESS,
     USER_DIRECT_POLICY,
     USER_FULL_ADMIN,
@@ -111,6 +120,70 @@ def _describe(credential: ServiceCredential, now: datetime) -> str:
     expires = f", expires {credential.expires.date().isoformat()}" if credential.expires else ""
     age = f" ({(now - credential.created).days} days ago)" if credential.created else ""
     return f"{credential.service} credential {credential.credential_id} created {created}{age}{expires}"
+
+
+def signing_certificate_findings(
+    user: str,
+    certificates: Iterable[CertificateSlot],
+    settings: Settings,
+    now: datetime,
+    *,
+    status: Status,
+    since: datetime,
+    deadline: datetime,
+    note: str = "",
+) -> list[Finding]:
+    """The signing-certificate findings of one guarded (not exempt) user, from its report row."""
+    active = [c for c in certificates if c.active]
+    if not active:
+        return []
+
+    def describe(cert: CertificateSlot) -> str:
+        if cert.last_rotated is None:
+            return f"signing certificate {cert.slot} (upload time not in the report)"
+        age = (now - cert.last_rotated).days
+        uploaded = cert.last_rotated.date().isoformat()
+        return f"signing certificate {cert.slot} uploaded {uploaded} ({age} days ago)"
+
+    def make(kind: FindingKind, which: Sequence[CertificateSlot], why: str, when: datetime | None) -> Finding:
+        text = "; ".join(describe(c) for c in which) + why
+        return Finding(
+            user,
+            kind,
+            SEVERITY[kind],
+            status,
+            since=when,
+            deadline=deadline,
+            detail="; ".join(p for p in (text, note) if p),
+            action=_ACTION[kind],
+        )
+
+    found = [
+        make(
+            SIGNING_CERTIFICATE_ACTIVE,
+            active,
+            " active (credential report); it signs requests without MFA: strict mode denies them, console "
+            "mode applies only the network statement",
+            since,
+        )
+    ]
+    limit = settings.key_max_age_days
+    # As access-key-old: uploaded more than ``limit`` days ago (exclusive); 0 turns the check off.
+    old = [
+        c
+        for c in active
+        if limit and c.last_rotated is not None and now - c.last_rotated > timedelta(days=limit)
+    ]
+    if old:
+        found.append(
+            make(
+                SIGNING_CERTIFICATE_OLD,
+                old,
+                f"; maximum age {limit} days",
+                min(c.last_rotated for c in old if c.last_rotated is not None),
+            )
+        )
+    return found
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from core.sweep.account_checks import (
     password_policy_findings,
     permission_findings,
     service_credential_findings,
+    signing_certificate_findings,
 )
 
 
@@ -66,6 +67,7 @@ def credentials_from_report(record: CredentialRecord, virtual_mfa: bool) -> Cred
         keys=record.keys,
         password_last_used=record.password_last_used,
         password_last_changed=record.password_last_changed,
+        certificates=record.certificates,
     )
 
 
@@ -268,6 +270,19 @@ def user_findings(
             note=note,
         )
     )
+    if creds is not None:
+        results.extend(
+            signing_certificate_findings(
+                user.name,
+                creds.certificates,
+                settings,
+                now,
+                status=status,
+                since=user.created,
+                deadline=deadline,
+                note=note,
+            )
+        )
     results.extend(
         permission_findings(
             user.name, permissions, status=status, since=user.created, deadline=deadline, note=note
