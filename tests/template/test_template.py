@@ -88,6 +88,7 @@ PARAMETER_OF = {
     "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "RemediateUnusedKeys",
     "IAM_GUARD_MANAGE_PASSWORD_POLICY": "ManagePasswordPolicy",
     "IAM_GUARD_PASSWORD_MAX_AGE_DAYS": "PasswordMaxAgeDays",
+    "IAM_GUARD_SSH_KEY_AUDIT_USERS_PER_RUN": "SshKeyAuditUsersPerRun",
     "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "OrgExcludeAccounts",
     "IAM_GUARD_OWNER_TAG_KEY": "OwnerTagKey",
     "IAM_GUARD_DEFAULT_OWNER": "DefaultOwner",

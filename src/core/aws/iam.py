@@ -380,6 +380,13 @@ class IamGateway(Gateway):
             )
         )
 
+    @requires("iam:ListSSHPublicKeys")
+    def list_ssh_public_keys(self, user_name: str) -> list[dict[str, Any]]:
+        """One user's SSH public keys (CodeCommit): ``SSHPublicKeyId``, ``Status``, ``UploadDate``.
+
+        Per user only (IAM has no account-wide listing, and the credential report has no SSH columns)."""
+        return list(self._pages("ListSSHPublicKeys", "SSHPublicKeys", UserName=user_name))
+
     @requires("iam:GetAccountPasswordPolicy")
     def account_password_policy(self) -> dict[str, Any] | None:
         """The account's ``PasswordPolicy``; ``None`` when the account has none (IAM: NoSuchEntity)."""

@@ -64,6 +64,8 @@ FindingKind = Literal[
     "user-cloudshell-full-access",
     "signing-certificate-active",
     "signing-certificate-old",
+    "ssh-key-active",
+    "ssh-key-old",
 ]
 ROOT_WITHOUT_MFA: Final = "root-without-mfa"
 ROOT_ACCESS_KEY: Final = "root-access-key"
@@ -94,6 +96,9 @@ ROOT_VIRTUAL_MFA: Final = "root-virtual-mfa"  # the root user's MFA is a virtual
 # X.509 signing certificates, from the credential report's cert_1_* / cert_2_* columns (no extra call).
 SIGNING_CERTIFICATE_ACTIVE: Final = "signing-certificate-active"
 SIGNING_CERTIFICATE_OLD: Final = "signing-certificate-old"
+# SSH public keys (CodeCommit), read per user for a daily subset (``SshKeyAuditUsersPerRun``; default off).
+SSH_KEY_ACTIVE: Final = "ssh-key-active"
+SSH_KEY_OLD: Final = "ssh-key-old"
 PASSWORD_POLICY = "<password_policy>"  # noqa: S105 - the subject of the password-policy findings
 
 SEVERITY: Mapping[FindingKind, Severity] = {
@@ -123,6 +128,8 @@ SEVERITY: Mapping[FindingKind, Severity] = {
     USER_CLOUDSHELL_FULL_ACCESS: Severity.MEDIUM,
     SIGNING_CERTIFICATE_ACTIVE: Severity.MEDIUM,
     SIGNING_CERTIFICATE_OLD: Severity.LOW,
+    SSH_KEY_ACTIVE: Severity.MEDIUM,
+    SSH_KEY_OLD: Severity.LOW,
 }
 MFA_KINDS = frozenset({CONSOLE_WITHOUT_MFA, ACCESS_KEY_WITHOUT_MFA})
 HYGIENE_KINDS = frozenset({CONSOLE_UNUSED, ACCESS_KEY_UNUSED, ACCESS_KEY_OLD, TWO_ACTIVE_KEYS})
@@ -132,6 +139,7 @@ SERVICE_CREDENTIAL_KINDS = frozenset(
 )
 PASSWORD_POLICY_KINDS = frozenset({PASSWORD_POLICY_MISSING, PASSWORD_POLICY_WEAK})
 SIGNING_CERTIFICATE_KINDS = frozenset({SIGNING_CERTIFICATE_ACTIVE, SIGNING_CERTIFICATE_OLD})
+SSH_KEY_KINDS = frozenset({SSH_KEY_ACTIVE, SSH_KEY_OLD})
 
 
 @dataclass(frozen=True)
@@ -196,6 +204,9 @@ CONTROLS: Mapping[FindingKind, Controls] = {
     # No Security Hub control or CIS item covers signing certificates (said in docs/sweep.md).
     SIGNING_CERTIFICATE_ACTIVE: Controls((), ()),
     SIGNING_CERTIFICATE_OLD: Controls((), ()),
+    # Nor SSH public keys.
+    SSH_KEY_ACTIVE: Controls((), ()),
+    SSH_KEY_OLD: Controls((), ()),
 }
 
 Status = Literal[
@@ -275,6 +286,9 @@ _ACTION = {
     "list-signing-certificates, then delete-signing-certificate).",
     SIGNING_CERTIFICATE_OLD: "Rotate the signing certificate (upload a new one, move its user to it, delete "
     "the old one), or delete it.",
+    SSH_KEY_ACTIVE: "Delete the SSH public key if unused (aws iam delete-ssh-public-key), or deactivate it "
+    "(aws iam update-ssh-public-key --status Inactive).",
+    SSH_KEY_OLD: "Rotate the SSH key: upload a new one, move the Git client to it, delete the old one.",
 }
 
 
@@ -379,6 +393,19 @@ class ServiceCredential:
 
 
 @dataclass(frozen=True)
+class SshKey:
+    """One SSH public key of a user (ListSSHPublicKeys): CodeCommit over SSH. No last use is recorded."""
+
+    key_id: str  # SSHPublicKeyId
+    status: str  # Active | Inactive
+    uploaded: datetime | None  # UploadDate
+
+    @property
+    def active(self) -> bool:
+        return self.status == "Active"
+
+
+@dataclass(frozen=True)
 class Grant:
     """One policy as it reaches a user."""
 
@@ -413,6 +440,8 @@ class Snapshot:
     password_policy_read: bool = False
     root_virtual_mfa: bool = False  # the root user's MFA device is virtual (ListVirtualMFADevices)
     permissions: Mapping[str, UserPermissions] = field(default_factory=dict)  # user name -> its policies
+    # SSH public keys of the users read this run (``SshKeyAuditUsersPerRun``); a user not here was not read.
+    ssh_keys: Mapping[str, tuple[SshKey, ...]] = field(default_factory=dict)
 
     def missing_from_report(self) -> list[str]:
         """Users created after the report was generated: they need per-user checks."""

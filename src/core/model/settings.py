@@ -68,6 +68,7 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_LEAKED_KEY_SUMMARY_REGIONS": "leaked_key_summary_regions",
     "IAM_GUARD_MANAGE_PASSWORD_POLICY": "manage_password_policy",
     "IAM_GUARD_PASSWORD_MAX_AGE_DAYS": "password_max_age_days",
+    "IAM_GUARD_SSH_KEY_AUDIT_USERS_PER_RUN": "ssh_key_audit_users_per_run",
 }
 _LIST_FIELDS = {
     "allowed_cidrs",
@@ -89,6 +90,7 @@ _BOOL_FIELDS = {
 }
 # Credential hygiene thresholds, in days (0 turns the check off); the template's MinValue/MaxValue match.
 MAX_HYGIENE_DAYS = 3650
+MAX_SSH_AUDIT_USERS = 5000  # IAM's quota of users per account: every user every run
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,9 @@ class Settings:
     # MaxPasswordAge only from ``password_max_age_days`` (0: passwords do not expire, IAM.17 not met).
     manage_password_policy: bool = False
     password_max_age_days: int = 0
+    # SSH public keys (CodeCommit) are per user only: read ListSSHPublicKeys for about this many users a
+    # run, a deterministic subset by day (``core.sweep.account_checks.ssh_audit_users``); 0: never read.
+    ssh_key_audit_users_per_run: int = 0
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -437,6 +442,7 @@ _CHECKS: dict[str, Check] = {
     "leaked_key_summary_regions": _regions(MAX_SUMMARY_REGIONS),
     "manage_password_policy": _boolean,
     "password_max_age_days": _integer(0, 1095),  # IAM's MaxPasswordAge: 1 to 1095
+    "ssh_key_audit_users_per_run": _integer(0, MAX_SSH_AUDIT_USERS),
 }
 SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 

@@ -38,6 +38,7 @@ from core.model.findings import (
     RootCredentials,
     ServiceCredential,
     Snapshot,
+    SshKey,
     Status,
     UserPermissions,
     UserRecord,
@@ -51,6 +52,7 @@ from core.sweep.account_checks import (
     permission_findings,
     service_credential_findings,
     signing_certificate_findings,
+    ssh_key_findings,
 )
 
 
@@ -97,6 +99,7 @@ def classify(snapshot: Snapshot, settings: Settings, now: datetime) -> list[Find
                 now,
                 by_user.get(user.name, ()),
                 snapshot.permissions.get(user.name),
+                snapshot.ssh_keys.get(user.name, ()),
             )
         )
         findings.extend(owner_findings(user, settings))
@@ -186,6 +189,7 @@ def user_findings(
     now: datetime,
     service_credentials: Sequence[ServiceCredential] = (),
     permissions: UserPermissions | None = None,
+    ssh_keys: Sequence[SshKey] = (),
 ) -> list[Finding]:
     """One finding per kind that applies to this user (an exempt user gets only ``exempt``, and
     ``access-key-exposed``: a leaked key matters whoever holds it)."""
@@ -283,6 +287,18 @@ def user_findings(
                 note=note,
             )
         )
+    results.extend(
+        ssh_key_findings(
+            user.name,
+            ssh_keys,
+            settings,
+            now,
+            status=status,
+            since=user.created,
+            deadline=deadline,
+            note=note,
+        )
+    )
     results.extend(
         permission_findings(
             user.name, permissions, status=status, since=user.created, deadline=deadline, note=note

@@ -105,6 +105,7 @@ REQUIRED_PERMISSIONS = (
         IamGateway.deactivate_access_key,
         IamGateway.access_key_last_used,
         IamGateway.update_account_password_policy,
+        IamGateway.list_ssh_public_keys,
     )
     | SELFCHECK_PERMISSIONS
 )
@@ -274,7 +275,12 @@ def run_sweep(
     """
     now = now or datetime.now(UTC)
     try:
-        snapshot, details = gather_with_details(iam, sleep=sleep)
+        snapshot, details = gather_with_details(
+            iam,
+            sleep=sleep,
+            ssh_key_audit_users_per_run=settings.ssh_key_audit_users_per_run,
+            day=now.date(),
+        )
     except IamGuardError as exc:  # the caller logs or prints it; we make sure someone hears of it
         _send_quietly(sink, sweep_failed_alert(exc, account_id, now))
         raise
