@@ -86,6 +86,7 @@ PARAMETER_OF = {
     "IAM_GUARD_UNUSED_DAYS": "UnusedDays",
     "IAM_GUARD_KEY_MAX_AGE_DAYS": "KeyMaxAgeDays",
     "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "RemediateUnusedKeys",
+    "IAM_GUARD_REMEDIATE_SERVICE_CREDENTIALS": "RemediateServiceCredentials",
     "IAM_GUARD_MANAGE_PASSWORD_POLICY": "ManagePasswordPolicy",
     "IAM_GUARD_PASSWORD_MAX_AGE_DAYS": "PasswordMaxAgeDays",
     "IAM_GUARD_SSH_KEY_AUDIT_USERS_PER_RUN": "SshKeyAuditUsersPerRun",

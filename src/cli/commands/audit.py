@@ -64,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--apply",
         action="store_true",
         help="make the IAM changes the sweep finds: enrol (always), heal (--heal-guardrail), deactivate "
-        "keys (--remediate, --remediate-unused-keys); without it the audit is read-only",
+        "keys (--remediate, --remediate-unused-keys) and service credentials "
+        "(--remediate-service-credentials); without it the audit is read-only",
     )
     group.add_argument(
         "--grace-days", type=_grace_days, metavar="N", help="days after user creation before MFA is due (7)"
@@ -102,6 +103,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--remediate-unused-keys",
         action="store_true",
         help="deactivate (never delete) active access keys unused for --unused-days, after a live re-check",
+    )
+    hygiene.add_argument(
+        "--remediate-service-credentials",
+        action="store_true",
+        help="after the grace period, deactivate (never delete) the active service-specific credentials "
+        "of guarded users, after a live re-check",
     )
     owners = parser.add_argument_group("owners")
     owners.add_argument(

@@ -250,6 +250,10 @@ _STATUS_ORDER = {
 }
 
 REACTIVATE = "aws iam update-access-key --status Active --user-name USER --access-key-id ID"
+REACTIVATE_SERVICE_CREDENTIAL = (
+    "aws iam update-service-specific-credential --status Active --user-name USER "
+    "--service-specific-credential-id ID"
+)
 _ACTION = {
     ROOT_WITHOUT_MFA: "Enable MFA on the root user (sign in as root, Security credentials, Assign MFA).",
     ROOT_ACCESS_KEY: "Delete the root user's access keys (sign in as root, Security credentials); use roles.",

@@ -60,6 +60,7 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_UNUSED_DAYS": "unused_days",
     "IAM_GUARD_KEY_MAX_AGE_DAYS": "key_max_age_days",
     "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "remediate_unused_keys",
+    "IAM_GUARD_REMEDIATE_SERVICE_CREDENTIALS": "remediate_service_credentials",
     "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "org_exclude_accounts",
     "IAM_GUARD_OWNER_TAG_KEY": "owner_tag_key",
     "IAM_GUARD_DEFAULT_OWNER": "default_owner",
@@ -86,6 +87,7 @@ _BOOL_FIELDS = {
     "quiet_runs",
     "security_hub",
     "remediate_unused_keys",
+    "remediate_service_credentials",
     "manage_password_policy",
 }
 # Credential hygiene thresholds, in days (0 turns the check off); the template's MinValue/MaxValue match.
@@ -134,6 +136,9 @@ class Settings:
     unused_days: int = 45
     key_max_age_days: int = 90
     remediate_unused_keys: bool = False  # its own switch: Remediate=true stacks do not start on upgrade
+    # Deactivate (never delete) the active service-specific credentials of guarded users past grace, after
+    # a live re-read (``core.sweep.run.deactivate_service_credentials``); its own switch, like the above.
+    remediate_service_credentials: bool = False
     # Organizations mode (the hub): member accounts IAM Guard leaves alone - not swept, events ignored.
     org_exclude_accounts: frozenset[str] = frozenset()
     # Owners (core.model.owners): the tag naming a user's owner, the stack's fallback owner, and the days
@@ -426,6 +431,7 @@ _CHECKS: dict[str, Check] = {
     "unused_days": _integer(0, MAX_HYGIENE_DAYS),
     "key_max_age_days": _integer(0, MAX_HYGIENE_DAYS),
     "remediate_unused_keys": _boolean,
+    "remediate_service_credentials": _boolean,
     "org_exclude_accounts": _account_ids,
     "owner_tag_key": _tag_key,
     "default_owner": _optional(_default_owner),

@@ -5,8 +5,8 @@ The stack's parameters reach its functions as the ``IAM_GUARD_*`` variables of `
 functions parse their environment (``settings_from_env``), so the CLI sees the settings the functions run
 with. Taken: the networks, the MFA mode and age, the group and policy names, the exemptions, the grace
 and credential-hygiene days, and the stack's name (``stack_name``). Never taken: the write switches
-(``DryRun``, ``Remediate``, ``RemediateUnusedKeys``) and delivery (topic, Slack, Security Hub), which stay
-flags: reading a stack must never make a command write or send.
+(``DryRun``, ``Remediate``, ``RemediateUnusedKeys``, ``RemediateServiceCredentials``) and delivery
+(topic, Slack, Security Hub), which stay flags: reading a stack must never make a command write or send.
 """
 
 from __future__ import annotations
@@ -34,7 +34,15 @@ STACK_PARAMETERS: dict[str, str] = {
 }
 # Never taken from the stack, whatever it says (the write switches and delivery stay flags).
 NOT_TAKEN = frozenset(
-    {"DryRun", "Remediate", "RemediateUnusedKeys", "AlertEmail", "SlackSecretArn", "SecurityHub"}
+    {
+        "DryRun",
+        "Remediate",
+        "RemediateUnusedKeys",
+        "RemediateServiceCredentials",
+        "AlertEmail",
+        "SlackSecretArn",
+        "SecurityHub",
+    }
 )
 # Parameters every IAM Guard stack has: a stack without one of them is not IAM Guard.
 IDENTIFYING = ("GroupName", "PolicyName", "MfaMode", "ExemptTagKey", "DryRun")

@@ -57,6 +57,7 @@ from core.model.findings import (
     NOT_IN_SECURED_GROUP,
     PASSWORD_POLICY_KINDS,
     REMEDIATED,
+    SERVICE_CREDENTIAL_ACTIVE,
     SEVERITY,
     VIOLATION,
     WOULD_ENROL,
@@ -106,6 +107,8 @@ REQUIRED_PERMISSIONS = (
         IamGateway.access_key_last_used,
         IamGateway.update_account_password_policy,
         IamGateway.list_ssh_public_keys,
+        IamGateway.list_service_specific_credentials,
+        IamGateway.deactivate_service_specific_credential,
     )
     | SELFCHECK_PERMISSIONS
 )
@@ -138,6 +141,8 @@ def reconcile(
             done.extend(remediate(iam, finding, settings))
         elif _unused_keys_remediable(finding, settings):
             done.extend(deactivate_unused_keys(iam, finding, settings, now))
+        elif _service_credentials_remediable(finding, settings):
+            done.extend(deactivate_service_credentials(iam, finding, settings))
         else:
             done.append(finding)
     return sort_findings(done)
@@ -240,6 +245,50 @@ def deactivate_unused_keys(
             finding, status=REMEDIATED, active_keys=len(idle), detail=f"{finding.detail}; deactivated {keys}"
         )
     ]
+
+
+def _service_credentials_remediable(finding: Finding, settings: Settings) -> bool:
+    # Only guarded users past grace get SERVICE_CREDENTIAL_ACTIVE as a violation (exempt users get only
+    # ``exempt``), so this is the grace of the access keys.
+    return (
+        settings.remediate_service_credentials
+        and finding.finding == SERVICE_CREDENTIAL_ACTIVE
+        and finding.status == VIOLATION
+    )
+
+
+def deactivate_service_credentials(iam: IamGateway, finding: Finding, settings: Settings) -> list[Finding]:
+    """Re-read the user's service-specific credentials from IAM right before acting (the listing the
+    finding came from may be minutes old), then deactivate (never delete) the ones still Active.
+
+    Returns the finding updated, or nothing when none is active any more.
+    """
+    try:
+        active = [
+            str(c["ServiceSpecificCredentialId"])
+            for c in iam.list_service_specific_credentials(finding.user)
+            if c.get("Status") == "Active" and c.get("UserName", finding.user) == finding.user
+        ]
+        if not active:
+            logger.info("no active service credential at re-check", extra={"user": finding.user})
+            return []
+        ids = ", ".join(active)
+        if settings.dry_run:
+            return [
+                replace(finding, status=WOULD_REMEDIATE, detail=f"{finding.detail}; would deactivate {ids}")
+            ]
+        for credential_id in active:
+            iam.deactivate_service_specific_credential(finding.user, credential_id)
+            logger.info(
+                "service-specific credential deactivated",
+                extra={"user": finding.user, "credential_id": credential_id},
+            )
+    except AwsError as exc:
+        logger.warning(
+            "service credential remediation failed", extra={"user": finding.user, "error": str(exc)}
+        )
+        return [replace(finding, status=FAILED, detail=f"{finding.detail}; remediation failed: {exc}")]
+    return [replace(finding, status=REMEDIATED, detail=f"{finding.detail}; deactivated {ids}")]
 
 
 # --- alerts ----------------------------------------------------------------------------------------
