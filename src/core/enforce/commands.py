@@ -137,6 +137,13 @@ class QuarantineDetached(NamedTuple):
     policy_arn: str
 
 
+class RestorePasswordPolicy(NamedTuple):
+    """UpdateAccountPasswordPolicy / DeleteAccountPasswordPolicy with ManagePasswordPolicy=true: re-read
+    the policy from IAM and set the managed one when it differs (the event's parameters are not trusted)."""
+
+    meta: EventMeta
+
+
 Command = (
     Ignore
     | EnrolUser
@@ -151,6 +158,7 @@ Command = (
     | InfrastructureChanged
     | LeakedKeyReported
     | QuarantineDetached
+    | RestorePasswordPolicy
 )
 
 

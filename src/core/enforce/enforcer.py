@@ -34,6 +34,7 @@ from core.enforce.actions import (
     recheck_exemption,
     restore_group,
     restore_membership,
+    restore_password_policy,
     review_infrastructure_change,
     review_mfa_registration,
     review_owner_change,
@@ -52,6 +53,7 @@ from core.enforce.commands import (
     OwnerChanged,
     QuarantineDetached,
     RestoreMembership,
+    RestorePasswordPolicy,
     RestoreRenamedGroup,
     RootAccessKeyCreated,
     RootPasswordCreated,
@@ -166,6 +168,7 @@ ACTIONS: Mapping[type[Command], Action] = MappingProxyType(
         HealGuardrail: after_verifying_guardrail(heal_guardrail, tamper=True),
         LeakedKeyReported: respond_to_leak,
         QuarantineDetached: keep_quarantine,
+        RestorePasswordPolicy: restore_password_policy,
     }
 )
 

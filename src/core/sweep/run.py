@@ -71,7 +71,7 @@ from core.model.findings import (
 from core.model.owners import resolve_owner
 from core.model.settings import Settings
 from core.policy.document import render_policy
-from core.sweep.account_checks import already_managed, managed_password_policy
+from core.policy.password_policy import already_managed, managed_password_policy
 from core.sweep.alerts import _send_quietly, deliver, sweep_failed_alert
 from core.sweep.classify import classify, is_unused
 from core.sweep.enrolled_tag import reconcile_enrolled_tags
