@@ -55,6 +55,7 @@ EXPECTED_ACTIONS = {
     # ManagePasswordPolicy is off here (tests/enforce/test_password_policy.py turns it on).
     "update-account-password-policy": "ignored",
     "delete-account-password-policy": "ignored",
+    "assume-root": "root-session-alerted",
 }
 
 

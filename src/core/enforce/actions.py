@@ -40,6 +40,7 @@ from core.enforce.commands import (
     RestoreRenamedGroup,
     RootAccessKeyCreated,
     RootPasswordCreated,
+    RootSessionAssumed,
 )
 from core.guardrail.apply import ensure_guardrail, restore_renamed_group
 from core.guardrail.state import ENSURE_PERMISSIONS, Change
@@ -138,6 +139,7 @@ EnforcementAction = Literal[
     "leaked-key-unverified",  # AWS does not corroborate the report: nothing changed
     "quarantine-restored",  # AWS's quarantine policy re-attached while an exposed key exists
     "quarantine-detached",  # detached once every exposed key was deleted: the intended end
+    "root-session-alerted",  # sts:AssumeRoot: a root session in a member account, alerted
     "password-policy-restored",  # ManagePasswordPolicy=true: a changed or deleted password policy set back
     "ignored",
 ]
@@ -196,6 +198,15 @@ def alert_root_password(command: RootPasswordCreated, run: Run) -> Outcome:
     alert = alerts.root_password(command.meta, run.settings)
     return Outcome(
         "root-password-alerted", "the root user was given a console password", ROOT, alerts=(alert,)
+    )
+
+
+def alert_root_session(command: RootSessionAssumed, run: Run) -> Outcome:
+    alert = alerts.root_session(command.meta, run.settings, command.member, command.task_policy)
+    return Outcome(
+        "root-session-alerted",
+        f"a root session was assumed in account {command.member} ({command.task_policy})",
+        alerts=(alert,),
     )
 
 

@@ -403,3 +403,28 @@ def password_policy_restored(
             ),
         ),
     )
+
+
+def root_session(meta: EventMeta, settings: Settings, member: str, task_policy: str) -> Alert:
+    """sts:AssumeRoot: a root session in a member account (centralized root access)."""
+    task = task_policy.rsplit("/", 1)[-1]
+    return _alert(
+        meta,
+        settings,
+        AlertKind.ROOT_SESSION_ASSUMED,
+        Severity.HIGH,
+        f"Root session in account {member} assumed by {short_actor(meta.actor)}",
+        f"{meta.actor or 'an unknown caller'} took a root session in member account {member} (AssumeRoot, "
+        f"task policy {task}) from {meta.source_ip or 'an unknown address'}. Root sessions are for the "
+        "few tasks only root can do: confirm the caller meant to, and check what the session did "
+        "(CloudTrail, in the member account).",
+        items=(
+            AlertItem(
+                f"account/{member}",
+                "root-session-assumed",
+                Severity.HIGH,
+                "violation",
+                action="confirm with the caller; review the session's calls in the member account",
+            ),
+        ),
+    )

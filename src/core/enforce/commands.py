@@ -144,6 +144,14 @@ class RestorePasswordPolicy(NamedTuple):
     meta: EventMeta
 
 
+class RootSessionAssumed(NamedTuple):
+    """sts:AssumeRoot: someone took a short-term session as a member account's root user."""
+
+    meta: EventMeta
+    member: str  # requestParameters.targetPrincipal: the member account (its ID)
+    task_policy: str  # requestParameters.taskPolicyArn: the root-task policy scoping the session
+
+
 Command = (
     Ignore
     | EnrolUser
@@ -159,6 +167,7 @@ Command = (
     | LeakedKeyReported
     | QuarantineDetached
     | RestorePasswordPolicy
+    | RootSessionAssumed
 )
 
 

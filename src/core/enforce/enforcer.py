@@ -28,6 +28,7 @@ from core.enforce.actions import (
     after_verifying_guardrail,
     alert_root_key,
     alert_root_password,
+    alert_root_session,
     enrol_user,
     heal_guardrail,
     ignore,
@@ -57,6 +58,7 @@ from core.enforce.commands import (
     RestoreRenamedGroup,
     RootAccessKeyCreated,
     RootPasswordCreated,
+    RootSessionAssumed,
 )
 from core.enforce.events import ApiCallEvent
 from core.enforce.leak import keep_quarantine, respond_to_leak
@@ -169,6 +171,7 @@ ACTIONS: Mapping[type[Command], Action] = MappingProxyType(
         LeakedKeyReported: respond_to_leak,
         QuarantineDetached: keep_quarantine,
         RestorePasswordPolicy: restore_password_policy,
+        RootSessionAssumed: alert_root_session,
     }
 )
 

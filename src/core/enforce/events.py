@@ -59,7 +59,11 @@ HANDLED_EVENTS = (
     | PASSWORD_POLICY_EVENTS
 )
 CLOUDFORMATION_INVOKER = "cloudformation.amazonaws.com"
-WATCHED_SOURCES = frozenset({IAM_SOURCE, *(service.source for service in WATCHED)})
+# sts:AssumeRoot (centralized root access): a session as a member account's root user, alerted.
+STS_SOURCE = "aws.sts"
+STS_EVENT_SOURCE = "sts.amazonaws.com"
+ROOT_SESSION_EVENTS = frozenset({"AssumeRoot"})
+WATCHED_SOURCES = frozenset({IAM_SOURCE, STS_SOURCE, *(service.source for service in WATCHED)})
 
 
 # --- the typed event ------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ class AlertKind(str, Enum):
     LEAKED_KEY_RESPONSE = "leaked-key-response"  # a leaked access key: what was done (core.enforce.leak)
     LEAKED_KEY_UNVERIFIED = "leaked-key-unverified"  # a leak report AWS does not corroborate: nothing done
     QUARANTINE_DETACHED = "quarantine-detached"  # AWS's AWSCompromisedKeyQuarantine* policy detached
+    ROOT_SESSION_ASSUMED = "root-session-assumed"  # sts:AssumeRoot into a member account (centralized root)
     PASSWORD_POLICY_RESTORED = "password-policy-restored"  # noqa: S105 - ManagePasswordPolicy undid a change
 
 
