@@ -146,3 +146,47 @@ def test_only_the_days_subset_is_read(account: Account) -> None:
     assert {u for (u, _) in found(result)} == set(expected)
     assert account.counter.calls["iam:ListSSHPublicKeys"] == len(expected)
     assert 0 < len(expected) < len(names)
+
+
+# --- the CLI ---------------------------------------------------------------------------------------
+
+
+def run_audit(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", "audit", "--format", "json", "--grace-days", "0", *args],
+        env={**os.environ, "AWS_ENDPOINT_URL": endpoint},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.e2e
+def test_audit_reads_ssh_keys_only_when_asked(moto_endpoint: str) -> None:
+    import json
+
+    import boto3
+
+    from core.aws.iam import IamGateway
+    from core.guardrail.apply import ensure_guardrail
+    from core.model.settings import build_settings
+
+    iam = boto3.client("iam", endpoint_url=moto_endpoint, region_name="us-east-1")
+    ensure_guardrail(IamGateway(iam), build_settings(ip_restriction=False), "123456789012")
+    iam.create_user(UserName="gitter")
+    iam.add_user_to_group(GroupName="IAMGuardSecuredUsers", UserName="gitter")
+    iam.upload_ssh_public_key(UserName="gitter", SSHPublicKeyBody=SSH_KEY)
+
+    off = run_audit(moto_endpoint)
+    on = run_audit(moto_endpoint, "--ssh-key-audit-users-per-run", "10")
+    bad = run_audit(moto_endpoint, "--ssh-key-audit-users-per-run", "-1")
+
+    kinds = [{f["finding"] for f in json.loads(run.stdout)["findings"]} for run in (off, on)]
+    assert SSH_KEY_ACTIVE not in kinds[0]
+    assert SSH_KEY_ACTIVE in kinds[1]
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr
+    assert "-1 is outside 0..5000" in bad.stderr
