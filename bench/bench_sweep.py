@@ -110,7 +110,7 @@ class SeededServer:
 # --- the measurements ------------------------------------------------------------------------------
 
 
-def measure_sweep(endpoint: str) -> dict[str, Any]:
+def measure_sweep(endpoint: str, ssh_key_audit_users_per_run: int = 0) -> dict[str, Any]:
     from core.aws.gateway import CallCounter
     from core.aws.iam import IamGateway, default_iam_client
     from core.model.alerts import RecordingSink
@@ -120,7 +120,7 @@ def measure_sweep(endpoint: str) -> dict[str, Any]:
     counter = CallCounter()
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     client = counter.attach(default_iam_client())  # the very client the Lambda and the CLI use
-    settings = build_settings(ip_restriction=False)
+    settings = build_settings(ip_restriction=False, ssh_key_audit_users_per_run=ssh_key_audit_users_per_run)
     tracemalloc.start()
     started = time.perf_counter()
     result = run_sweep(IamGateway(client), RecordingSink(), settings)
@@ -155,6 +155,16 @@ def budget(n: int, service_credentials: int = 0, *, totp: int | None = None) -> 
     return 19 + 3 * math.ceil(n / 1000) + max(1, math.ceil(service_credentials / 1000)) + totp
 
 
+def ssh_term(n: int, per_run: int) -> str:
+    """The opt-in SSH-key audit's term of the budget (``SshKeyAuditUsersPerRun``): about ``per_run``
+    ``ListSSHPublicKeys`` a run, each user once every ceil(N / per_run) days."""
+    days = math.ceil(n / per_run) if per_run else 0
+    return f"+~{min(per_run, n)} ListSSHPublicKeys a run, every user once in {days} day(s)"
+
+
+SSH_AUDIT_PER_RUN = 100  # the opt-in term printed at N = 1,000 (SshKeyAuditUsersPerRun)
+
+
 def main() -> int:
     sys.path.insert(0, str(ROOT / "src"))
     os.environ.update(FAKE_AWS)  # never a real account: fake credentials, explicit loopback endpoints
@@ -162,6 +172,7 @@ def main() -> int:
     print("moto over loopback, no cost model (bench.bench_cost adds one)")
     print(f"{'N':>7} {'IAM calls':>10} {'budget':>7} {'wall s':>8} {'peak MiB':>9} {'findings':>9}")
     by_operation: dict[str, int] = {}
+    ssh: dict[str, Any] = {"calls": 0, "by_operation": {}}
     for n in SIZES:
         server = SeededServer(n)
         with server as endpoint:
@@ -173,12 +184,18 @@ def main() -> int:
             )
             if n == 1_000:
                 by_operation = m["by_operation"]
+                ssh = measure_sweep(endpoint, SSH_AUDIT_PER_RUN)
     print(f"calls at N=1000: {by_operation}")
     from tests.harness.large_account import totp_reads
 
     print(
         f"per-user term at N=1000: ListMFADevices {by_operation.get('iam:ListMFADevices', 0)} "
         f"(budget T = {totp_reads(1_000)}: users with a key and MFA the report shows, no virtual device)"
+    )
+    extra = ssh["by_operation"].get("iam:ListSSHPublicKeys", 0)
+    print(
+        f"opt-in SshKeyAuditUsersPerRun={SSH_AUDIT_PER_RUN} at N=1000: {ssh['calls']} IAM calls, of which "
+        f"{extra} ListSSHPublicKeys (budget term: {ssh_term(1_000, SSH_AUDIT_PER_RUN)})"
     )
     print("peak MiB: Python allocations of run_sweep (tracemalloc); the process's RSS is in bench.bench_cost")
     return 0

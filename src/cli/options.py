@@ -257,6 +257,8 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         "unused_days": "unused_days",
         "key_max_age_days": "key_max_age_days",
         "remediate_unused_keys": "remediate_unused_keys",
+        "remediate_service_credentials": "remediate_service_credentials",
+        "ssh_key_audit_users_per_run": "ssh_key_audit_users_per_run",
         "sns_topic_arn": "sns_topic_arn",
         "stack_name": "stack_name",
         "max_mfa_age_hours": "max_mfa_age_hours",

@@ -127,6 +127,8 @@ def function_environment(topic_arn: str, secret_arn: str, key_arn: str = "") -> 
         "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "false",
         "IAM_GUARD_MANAGE_PASSWORD_POLICY": "false",
         "IAM_GUARD_PASSWORD_MAX_AGE_DAYS": "0",
+        "IAM_GUARD_REMEDIATE_SERVICE_CREDENTIALS": "false",
+        "IAM_GUARD_SSH_KEY_AUDIT_USERS_PER_RUN": "0",
         "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "",  # single-account mode, as the template's default
         "IAM_GUARD_LEAKED_KEY_ACTION": "deactivate",
         "IAM_GUARD_LEAKED_KEY_SUMMARY_REGIONS": "",

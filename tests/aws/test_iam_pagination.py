@@ -79,6 +79,10 @@ def service_credential(service: str) -> dict[str, Any]:
     }
 
 
+def ssh_key(key_id: str) -> dict[str, Any]:
+    return {"UserName": "alice", "SSHPublicKeyId": key_id, "Status": "Active", "UploadDate": CREATED}
+
+
 def policy(name: str) -> dict[str, Any]:
     return {"PolicyName": name, "PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/{name}"}
 
@@ -181,6 +185,14 @@ LISTINGS = {
         "AccessKeyMetadata",
         ([access_key("AKIAOLD0000000000001")], [], [access_key("AKIANEW0000000000002")]),
         ["AKIAOLD0000000000001", "AKIANEW0000000000002"],
+    ),
+    "ListSSHPublicKeys": Listing(
+        lambda gw: [k["SSHPublicKeyId"] for k in gw.list_ssh_public_keys("alice")],
+        "list_ssh_public_keys",
+        {"UserName": "alice"},
+        "SSHPublicKeys",
+        ([ssh_key("APKAOLD0000000000001")], [], [ssh_key("APKANEW0000000000002")]),
+        ["APKAOLD0000000000001", "APKANEW0000000000002"],
     ),
     "ListMFADevices": Listing(
         lambda gw: [d["SerialNumber"].rsplit("/", 1)[1] for d in gw.list_mfa_devices("alice")],

@@ -139,6 +139,14 @@ class Key:
 
 
 @dataclass(frozen=True)
+class Cert:
+    """One signing certificate slot in the report (``cert_<n>_active``, ``cert_<n>_last_rotated``)."""
+
+    active: bool
+    uploaded: datetime
+
+
+@dataclass(frozen=True)
 class ReportUser:
     """One IAM user: its report row, its GetAccountAuthorizationDetails entry, its virtual MFA device."""
 
@@ -152,6 +160,8 @@ class ReportUser:
     key2: Key | None = None
     groups: tuple[str, ...] = (GROUP,)
     tags: dict[str, str] = field(default_factory=dict)
+    cert1: Cert | None = None
+    cert2: Cert | None = None
 
     @property
     def arn(self) -> str:
@@ -171,10 +181,8 @@ class ReportUser:
             "true" if self.mfa_in_report else "false",
             *_key_cells(self.key1),
             *_key_cells(self.key2),
-            "false",
-            "N/A",
-            "false",
-            "N/A",
+            *_cert_cells(self.cert1),
+            *_cert_cells(self.cert2),
         ]
 
     def detail(self) -> dict[str, Any]:
@@ -268,6 +276,12 @@ def _key_cells(key: Key | None) -> list[str]:
     if key.used is None:
         return ["true" if key.active else "false", stamp(key.rotated), "N/A", "N/A", "N/A"]
     return ["true" if key.active else "false", stamp(key.rotated), stamp(key.used), key.region, key.service]
+
+
+def _cert_cells(cert: Cert | None) -> list[str]:
+    if cert is None:
+        return ["false", "N/A"]
+    return ["true" if cert.active else "false", stamp(cert.uploaded)]
 
 
 def _id(prefix: str, name: str) -> str:

@@ -286,6 +286,8 @@ def test_required_permissions_cover_exactly_the_sweep() -> None:
                 "iam:ListMFADevices",
                 "iam:AddUserToGroup",
                 "iam:UpdateAccessKey",
+                "iam:ListSSHPublicKeys",  # SshKeyAuditUsersPerRun > 0
+                "iam:UpdateServiceSpecificCredential",  # RemediateServiceCredentials=true
                 # the guardrail, healed from the account listing
                 "iam:AttachGroupPolicy",
                 "iam:CreateGroup",

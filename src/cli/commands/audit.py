@@ -43,7 +43,7 @@ from cli.options import (
 )
 from cli.org import add_audit_org_arguments, check_audit_flags
 from core.model.errors import InvalidInputError, SettingsError
-from core.model.settings import MAX_HYGIENE_DAYS
+from core.model.settings import MAX_HYGIENE_DAYS, MAX_SSH_AUDIT_USERS
 from core.sweep.output import FORMATS
 
 if TYPE_CHECKING:
@@ -64,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--apply",
         action="store_true",
         help="make the IAM changes the sweep finds: enrol (always), heal (--heal-guardrail), deactivate "
-        "keys (--remediate, --remediate-unused-keys); without it the audit is read-only",
+        "keys (--remediate, --remediate-unused-keys) and service credentials "
+        "(--remediate-service-credentials); without it the audit is read-only",
     )
     group.add_argument(
         "--grace-days", type=_grace_days, metavar="N", help="days after user creation before MFA is due (7)"
@@ -102,6 +103,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--remediate-unused-keys",
         action="store_true",
         help="deactivate (never delete) active access keys unused for --unused-days, after a live re-check",
+    )
+    hygiene.add_argument(
+        "--ssh-key-audit-users-per-run",
+        type=_ssh_audit_users,
+        metavar="N",
+        help="read the SSH public keys of about N users (one ListSSHPublicKeys each), a different "
+        "deterministic subset each day (0 = off, the default)",
+    )
+    hygiene.add_argument(
+        "--remediate-service-credentials",
+        action="store_true",
+        help="after the grace period, deactivate (never delete) the active service-specific credentials "
+        "of guarded users, after a live re-check",
     )
     owners = parser.add_argument_group("owners")
     owners.add_argument(
@@ -298,3 +312,7 @@ def _grace_days(text: str) -> int:
 
 def _hygiene_days(text: str) -> int:
     return whole_number(text, 0, MAX_HYGIENE_DAYS, "days")
+
+
+def _ssh_audit_users(text: str) -> int:
+    return whole_number(text, 0, MAX_SSH_AUDIT_USERS, "users")

@@ -380,6 +380,30 @@ class IamGateway(Gateway):
             )
         )
 
+    @requires("iam:ListServiceSpecificCredentials")
+    def list_service_specific_credentials(self, user_name: str) -> list[dict[str, Any]]:
+        """One user's service-specific credentials, live (the re-check before deactivating any)."""
+        return list(
+            self._pages("ListServiceSpecificCredentials", "ServiceSpecificCredentials", UserName=user_name)
+        )
+
+    @requires("iam:UpdateServiceSpecificCredential")
+    def deactivate_service_specific_credential(self, user_name: str, credential_id: str) -> None:
+        """Make one service-specific credential Inactive (never deleted: it can be reactivated)."""
+        self._call(
+            "UpdateServiceSpecificCredential",
+            UserName=user_name,
+            ServiceSpecificCredentialId=credential_id,
+            Status="Inactive",
+        )
+
+    @requires("iam:ListSSHPublicKeys")
+    def list_ssh_public_keys(self, user_name: str) -> list[dict[str, Any]]:
+        """One user's SSH public keys (CodeCommit): ``SSHPublicKeyId``, ``Status``, ``UploadDate``.
+
+        Per user only (IAM has no account-wide listing, and the credential report has no SSH columns)."""
+        return list(self._pages("ListSSHPublicKeys", "SSHPublicKeys", UserName=user_name))
+
     @requires("iam:GetAccountPasswordPolicy")
     def account_password_policy(self) -> dict[str, Any] | None:
         """The account's ``PasswordPolicy``; ``None`` when the account has none (IAM: NoSuchEntity)."""

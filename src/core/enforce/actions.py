@@ -36,9 +36,11 @@ from core.enforce.commands import (
     MfaDeviceEnabled,
     OwnerChanged,
     RestoreMembership,
+    RestorePasswordPolicy,
     RestoreRenamedGroup,
     RootAccessKeyCreated,
     RootPasswordCreated,
+    RootSessionAssumed,
 )
 from core.enforce.risk import REVOKE_SESSIONS_POLICY, revoke_sessions_policy
 from core.guardrail.apply import ensure_guardrail, restore_renamed_group
@@ -49,6 +51,7 @@ from core.model.errors import NotFoundError
 from core.model.exemptions import Exemption, exemption_for, tags_to_dict
 from core.model.naming import ENROLLED_TAG_KEY, ENROLLED_TAG_VALUE, same_iam_name
 from core.model.settings import Settings
+from core.policy.password_policy import already_managed, managed_password_policy
 
 DEFAULT_CACHE_TTL = timedelta(minutes=5)
 # IAM is eventually consistent: a user named in a fresh CreateUser event may not be readable yet. Before
@@ -79,6 +82,8 @@ REQUIRED_PERMISSIONS: frozenset[str] = (
         IamGateway.attach_user_policy,
     )
     | permissions_of(CloudTrailGateway.events_of_access_key)
+    # ManagePasswordPolicy=true: a changed or deleted password policy re-read and restored.
+    | permissions_of(IamGateway.account_password_policy, IamGateway.update_account_password_policy)
 )
 
 
@@ -135,6 +140,8 @@ EnforcementAction = Literal[
     "leaked-key-unverified",  # AWS does not corroborate the report: nothing changed
     "quarantine-restored",  # AWS's quarantine policy re-attached while an exposed key exists
     "quarantine-detached",  # detached once every exposed key was deleted: the intended end
+    "root-session-alerted",  # sts:AssumeRoot: a root session in a member account, alerted
+    "password-policy-restored",  # ManagePasswordPolicy=true: a changed or deleted password policy set back
     "ignored",
 ]
 
@@ -192,6 +199,40 @@ def alert_root_password(command: RootPasswordCreated, run: Run) -> Outcome:
     alert = alerts.root_password(command.meta, run.settings)
     return Outcome(
         "root-password-alerted", "the root user was given a console password", ROOT, alerts=(alert,)
+    )
+
+
+def alert_root_session(command: RootSessionAssumed, run: Run) -> Outcome:
+    alert = alerts.root_session(command.meta, run.settings, command.member, command.task_policy)
+    return Outcome(
+        "root-session-alerted",
+        f"a root session was assumed in account {command.member} ({command.task_policy})",
+        alerts=(alert,),
+    )
+
+
+def restore_password_policy(command: RestorePasswordPolicy, run: Run) -> Outcome:
+    """Re-read the account password policy from IAM (the event's parameters are only a claim), then set
+    the managed one when the live policy differs from it (``core.policy.password_policy``): a change
+    that still meets every requirement is restored too, to the configured values; a stricter length or
+    reuse prevention is kept, as the sweep keeps it. No write, no alert when IAM already says it."""
+    settings = run.settings
+    current = run.iam.account_password_policy()
+    target = managed_password_policy(current, settings.password_max_age_days)
+    if already_managed(current, target):
+        return Outcome("intact", f"{command.meta.event_name} left the managed password policy as it is")
+    if not settings.dry_run:
+        run.iam.update_account_password_policy(target)
+    alert = alerts.password_policy_restored(command.meta, settings, target, had_policy=current is not None)
+    change = Change(
+        "<password_policy>", "password-policy-restored", ", ".join(f"{k}={v}" for k, v in target.items())
+    )
+    what = "would restore" if settings.dry_run else "restored"
+    return Outcome(
+        "password-policy-restored",
+        f"{command.meta.event_name}: {what} the managed password policy",
+        changes=(change,),
+        alerts=(alert,),
     )
 
 

@@ -5,7 +5,7 @@ One function per alert kind; ``core.enforce.actions`` decides when each is sent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.enforce.commands import EventMeta, InfrastructureChanged, MfaDeviceEnabled
@@ -374,4 +374,58 @@ def enforcement_failed(
         f"Enforcement failed for {meta.event_name} ({subject})",
         f"{exc}. {retry}",
         items=(AlertItem(subject, "enforcement-failed", Severity.HIGH, "violation", action=retry),),
+    )
+
+
+def password_policy_restored(
+    meta: EventMeta, settings: Settings, policy: Mapping[str, Any], *, had_policy: bool
+) -> Alert:
+    """An UpdateAccountPasswordPolicy / DeleteAccountPasswordPolicy undone (ManagePasswordPolicy=true)."""
+    done = "would be restored" if settings.dry_run else "restored"
+    what = ", ".join(f"{k}={v}" for k, v in policy.items())
+    before = "changed" if had_policy else "deleted"
+    return _alert(
+        meta,
+        settings,
+        AlertKind.PASSWORD_POLICY_RESTORED,
+        Severity.HIGH,
+        f"Account password policy {before} by {short_actor(meta.actor)}; {done}",
+        f"{meta.event_name} by {meta.actor or 'an unknown caller'} from "
+        f"{meta.source_ip or 'an unknown address'} {before} the account password policy, which IAM Guard "
+        f"manages (ManagePasswordPolicy=true); {done}: {what}. Ask the caller why; to change the "
+        "policy, change the stack's parameters.",
+        items=(
+            AlertItem(
+                "<password_policy>",
+                "password-policy-restored",
+                Severity.HIGH,
+                status_of(settings),
+                action="ask the caller why; change the policy through the stack",
+            ),
+        ),
+    )
+
+
+def root_session(meta: EventMeta, settings: Settings, member: str, task_policy: str) -> Alert:
+    """sts:AssumeRoot: a root session in a member account (centralized root access)."""
+    task = task_policy.rsplit("/", 1)[-1]
+    return _alert(
+        meta,
+        settings,
+        AlertKind.ROOT_SESSION_ASSUMED,
+        Severity.HIGH,
+        f"Root session in account {member} assumed by {short_actor(meta.actor)}",
+        f"{meta.actor or 'an unknown caller'} took a root session in member account {member} (AssumeRoot, "
+        f"task policy {task}) from {meta.source_ip or 'an unknown address'}. Root sessions are for the "
+        "few tasks only root can do: confirm the caller meant to, and check what the session did "
+        "(CloudTrail, in the member account).",
+        items=(
+            AlertItem(
+                f"account/{member}",
+                "root-session-assumed",
+                Severity.HIGH,
+                "violation",
+                action="confirm with the caller; review the session's calls in the member account",
+            ),
+        ),
     )

@@ -137,6 +137,21 @@ class QuarantineDetached(NamedTuple):
     policy_arn: str
 
 
+class RestorePasswordPolicy(NamedTuple):
+    """UpdateAccountPasswordPolicy / DeleteAccountPasswordPolicy with ManagePasswordPolicy=true: re-read
+    the policy from IAM and set the managed one when it differs (the event's parameters are not trusted)."""
+
+    meta: EventMeta
+
+
+class RootSessionAssumed(NamedTuple):
+    """sts:AssumeRoot: someone took a short-term session as a member account's root user."""
+
+    meta: EventMeta
+    member: str  # requestParameters.targetPrincipal: the member account (its ID)
+    task_policy: str  # requestParameters.taskPolicyArn: the root-task policy scoping the session
+
+
 Command = (
     Ignore
     | EnrolUser
@@ -151,6 +166,8 @@ Command = (
     | InfrastructureChanged
     | LeakedKeyReported
     | QuarantineDetached
+    | RestorePasswordPolicy
+    | RootSessionAssumed
 )
 
 

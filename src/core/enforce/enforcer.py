@@ -28,12 +28,14 @@ from core.enforce.actions import (
     after_verifying_guardrail,
     alert_root_key,
     alert_root_password,
+    alert_root_session,
     enrol_user,
     heal_guardrail,
     ignore,
     recheck_exemption,
     restore_group,
     restore_membership,
+    restore_password_policy,
     review_infrastructure_change,
     review_mfa_registration,
     review_owner_change,
@@ -52,9 +54,11 @@ from core.enforce.commands import (
     OwnerChanged,
     QuarantineDetached,
     RestoreMembership,
+    RestorePasswordPolicy,
     RestoreRenamedGroup,
     RootAccessKeyCreated,
     RootPasswordCreated,
+    RootSessionAssumed,
 )
 from core.enforce.events import ApiCallEvent
 from core.enforce.leak import keep_quarantine, respond_to_leak
@@ -166,6 +170,8 @@ ACTIONS: Mapping[type[Command], Action] = MappingProxyType(
         HealGuardrail: after_verifying_guardrail(heal_guardrail, tamper=True),
         LeakedKeyReported: respond_to_leak,
         QuarantineDetached: keep_quarantine,
+        RestorePasswordPolicy: restore_password_policy,
+        RootSessionAssumed: alert_root_session,
     }
 )
 

@@ -47,10 +47,23 @@ POLICY_TAMPER_EVENTS = frozenset(
 GROUP_TAMPER_EVENTS = frozenset({"RemoveUserFromGroup", "DetachGroupPolicy", "DeleteGroup", "UpdateGroup"})
 TAG_EVENTS = frozenset({"TagUser", "UntagUser"})
 MFA_EVENTS = frozenset({"EnableMFADevice"})
+# The account password policy changed or removed: restored with ManagePasswordPolicy=true.
+PASSWORD_POLICY_EVENTS = frozenset({"UpdateAccountPasswordPolicy", "DeleteAccountPasswordPolicy"})
 # The IAM user/group/policy events the enforcer's main rule delivers (IAM role events: core.enforce.watch).
-HANDLED_EVENTS = ENROLMENT_EVENTS | POLICY_TAMPER_EVENTS | GROUP_TAMPER_EVENTS | TAG_EVENTS | MFA_EVENTS
+HANDLED_EVENTS = (
+    ENROLMENT_EVENTS
+    | POLICY_TAMPER_EVENTS
+    | GROUP_TAMPER_EVENTS
+    | TAG_EVENTS
+    | MFA_EVENTS
+    | PASSWORD_POLICY_EVENTS
+)
 CLOUDFORMATION_INVOKER = "cloudformation.amazonaws.com"
-WATCHED_SOURCES = frozenset({IAM_SOURCE, *(service.source for service in WATCHED)})
+# sts:AssumeRoot (centralized root access): a session as a member account's root user, alerted.
+STS_SOURCE = "aws.sts"
+STS_EVENT_SOURCE = "sts.amazonaws.com"
+ROOT_SESSION_EVENTS = frozenset({"AssumeRoot"})
+WATCHED_SOURCES = frozenset({IAM_SOURCE, STS_SOURCE, *(service.source for service in WATCHED)})
 
 
 # --- the typed event ------------------------------------------------------------------------------

@@ -30,9 +30,11 @@ from core.enforce.commands import (
     OwnerChanged,
     QuarantineDetached,
     RestoreMembership,
+    RestorePasswordPolicy,
     RestoreRenamedGroup,
     RootAccessKeyCreated,
     RootPasswordCreated,
+    RootSessionAssumed,
 )
 from core.enforce.events import (
     CLOUDFORMATION_INVOKER,
@@ -42,7 +44,11 @@ from core.enforce.events import (
     IAM_EVENT_SOURCE,
     IAM_SOURCE,
     MFA_EVENTS,
+    PASSWORD_POLICY_EVENTS,
     POLICY_TAMPER_EVENTS,
+    ROOT_SESSION_EVENTS,
+    STS_EVENT_SOURCE,
+    STS_SOURCE,
     TAG_EVENTS,
     ApiCallEvent,
     CloudTrailDetail,
@@ -116,6 +122,12 @@ ROUTES: Mapping[EventKey, Route] = MappingProxyType(
         **_iam(TAG_EVENTS, lambda c: _tag_change(c.meta, c.params, c.settings)),
         **_iam(MFA_EVENTS, lambda c: _mfa_enabled(c.meta, c.detail, c.params)),
         **_iam(POLICY_TAMPER_EVENTS | GROUP_TAMPER_EVENTS, lambda c: _tamper(c.meta, c.params, c.settings)),
+        # The account password policy changed or deleted (ManagePasswordPolicy=true restores it).
+        **_iam(PASSWORD_POLICY_EVENTS, lambda c: _password_policy(c.meta, c.settings)),
+        # A root session in a member account (centralized root access; template rule AssumeRoot).
+        **_api_calls(
+            STS_SOURCE, STS_EVENT_SOURCE, ROOT_SESSION_EVENTS, lambda c: _root_session(c.meta, c.params)
+        ),
         # AWS's quarantine policy taken off a user (template rule QuarantineDetached, core.enforce.risk).
         **_iam({"DetachUserPolicy"}, lambda c: _quarantine_detached(c.meta, c.params)),
         # AWS Health: a leaked access key (template rule HealthRisk, core.enforce.risk).
@@ -177,6 +189,21 @@ def _leaked_key(notice: Notice) -> Command:
     return LeakedKeyReported(
         notice.meta, keys, "health", notice.health.event_type_code, notice.health.event_arn, other
     )
+
+
+def _password_policy(meta: EventMeta, settings: Settings) -> Command:
+    if not settings.manage_password_policy:
+        return Ignore(meta, f"{meta.event_name}: ManagePasswordPolicy is off (the sweep reports the policy)")
+    return RestorePasswordPolicy(meta)
+
+
+def _root_session(meta: EventMeta, params: dict[str, Any]) -> Command:
+    """AssumeRoot's ``targetPrincipal`` (the member account) and ``taskPolicyArn`` (a string, or the
+    API's ``{"arn": ...}`` structure)."""
+    task = params.get("taskPolicyArn")
+    if isinstance(task, Mapping):
+        task = task.get("arn")
+    return RootSessionAssumed(meta, _text(params.get("targetPrincipal")) or "?", _text(task) or "?")
 
 
 def _quarantine_detached(meta: EventMeta, params: dict[str, Any]) -> Command:

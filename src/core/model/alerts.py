@@ -49,6 +49,8 @@ class AlertKind(str, Enum):
     QUARANTINE_DETACHED = "quarantine-detached"  # AWS's AWSCompromisedKeyQuarantine* policy detached
     # A still-failing IAM Guard finding hidden in Security Hub (suppressed, overwritten): reasserted
     SECURITY_HUB_FINDING_SUPPRESSED = "security-hub-finding-suppressed"
+    ROOT_SESSION_ASSUMED = "root-session-assumed"  # sts:AssumeRoot into a member account (centralized root)
+    PASSWORD_POLICY_RESTORED = "password-policy-restored"  # noqa: S105 - ManagePasswordPolicy undid a change
 
 
 @dataclass(frozen=True)

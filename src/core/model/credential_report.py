@@ -54,6 +54,7 @@ HEADER: tuple[str, ...] = (
     "cert_2_last_rotated",
 )
 KEY_SLOTS = (1, 2)
+CERT_SLOTS = (1, 2)  # X.509 signing certificates: ``cert_1_*`` and ``cert_2_*``
 
 NOT_APPLICABLE = "N/A"
 NO_INFORMATION = "no_information"
@@ -77,6 +78,18 @@ class AccessKeySlot:
 
 
 @dataclass(frozen=True)
+class CertificateSlot:
+    """One X.509 signing certificate slot of a user (1 or 2): ``cert_<n>_active``, ``cert_<n>_last_rotated``.
+
+    The report names no certificate ID; ``last_rotated`` is when the certificate was uploaded (moto writes
+    ``N/A`` there: no value)."""
+
+    slot: int
+    active: bool
+    last_rotated: datetime | None
+
+
+@dataclass(frozen=True)
 class CredentialRecord:
     """One row of the credential report."""
 
@@ -88,6 +101,11 @@ class CredentialRecord:
     password_last_changed: datetime | None
     mfa_active: bool  # any MFA device (virtual, hardware, FIDO/passkey) as of the report
     keys: tuple[AccessKeySlot, ...]  # both slots, in slot order
+    certificates: tuple[CertificateSlot, ...] = ()  # both signing certificate slots, in slot order
+
+    @property
+    def active_certificates(self) -> tuple[CertificateSlot, ...]:
+        return tuple(c for c in self.certificates if c.active)
 
     @property
     def is_root(self) -> bool:
@@ -126,6 +144,14 @@ def parse_row(row: Mapping[str, str]) -> CredentialRecord:
                 last_used=_timestamp(row, f"access_key_{slot}_last_used_date", user),
             )
             for slot in KEY_SLOTS
+        ),
+        certificates=tuple(
+            CertificateSlot(
+                slot=slot,
+                active=_flag(row, f"cert_{slot}_active", user) is True,
+                last_rotated=_timestamp(row, f"cert_{slot}_last_rotated", user),
+            )
+            for slot in CERT_SLOTS
         ),
     )
 

@@ -34,7 +34,7 @@ from typing import Any, Final, Literal
 
 from core.model.alerts import Severity
 from core.model.credential_report import ROOT as ROOT  # noqa: PLC0414 - the subject of root findings
-from core.model.credential_report import AccessKeySlot, CredentialRecord
+from core.model.credential_report import AccessKeySlot, CertificateSlot, CredentialRecord
 
 # The vocabularies, as types: mypy refuses a misspelt kind or status wherever a Finding is made.
 FindingKind = Literal[
@@ -63,6 +63,10 @@ FindingKind = Literal[
     "user-full-admin",
     "user-cloudshell-full-access",
     "cli-user-without-totp",
+    "signing-certificate-active",
+    "signing-certificate-old",
+    "ssh-key-active",
+    "ssh-key-old",
 ]
 ROOT_WITHOUT_MFA: Final = "root-without-mfa"
 ROOT_ACCESS_KEY: Final = "root-access-key"
@@ -92,6 +96,12 @@ USER_CLOUDSHELL_FULL_ACCESS: Final = "user-cloudshell-full-access"  # AWSCloudSh
 ROOT_VIRTUAL_MFA: Final = "root-virtual-mfa"  # the root user's MFA is a virtual device, not hardware
 # Strict mode: active keys, MFA, but no TOTP device (only passkeys / security keys: console only).
 CLI_USER_WITHOUT_TOTP: Final = "cli-user-without-totp"
+# X.509 signing certificates, from the credential report's cert_1_* / cert_2_* columns (no extra call).
+SIGNING_CERTIFICATE_ACTIVE: Final = "signing-certificate-active"
+SIGNING_CERTIFICATE_OLD: Final = "signing-certificate-old"
+# SSH public keys (CodeCommit), read per user for a daily subset (``SshKeyAuditUsersPerRun``; default off).
+SSH_KEY_ACTIVE: Final = "ssh-key-active"
+SSH_KEY_OLD: Final = "ssh-key-old"
 PASSWORD_POLICY = "<password_policy>"  # noqa: S105 - the subject of the password-policy findings
 
 SEVERITY: Mapping[FindingKind, Severity] = {
@@ -120,6 +130,10 @@ SEVERITY: Mapping[FindingKind, Severity] = {
     USER_FULL_ADMIN: Severity.HIGH,
     USER_CLOUDSHELL_FULL_ACCESS: Severity.MEDIUM,
     CLI_USER_WITHOUT_TOTP: Severity.MEDIUM,
+    SIGNING_CERTIFICATE_ACTIVE: Severity.MEDIUM,
+    SIGNING_CERTIFICATE_OLD: Severity.LOW,
+    SSH_KEY_ACTIVE: Severity.MEDIUM,
+    SSH_KEY_OLD: Severity.LOW,
 }
 MFA_KINDS = frozenset({CONSOLE_WITHOUT_MFA, ACCESS_KEY_WITHOUT_MFA})
 HYGIENE_KINDS = frozenset({CONSOLE_UNUSED, ACCESS_KEY_UNUSED, ACCESS_KEY_OLD, TWO_ACTIVE_KEYS})
@@ -128,6 +142,8 @@ SERVICE_CREDENTIAL_KINDS = frozenset(
     {SERVICE_CREDENTIAL_ACTIVE, SERVICE_CREDENTIAL_NO_EXPIRY, SERVICE_CREDENTIAL_OLD}
 )
 PASSWORD_POLICY_KINDS = frozenset({PASSWORD_POLICY_MISSING, PASSWORD_POLICY_WEAK})
+SIGNING_CERTIFICATE_KINDS = frozenset({SIGNING_CERTIFICATE_ACTIVE, SIGNING_CERTIFICATE_OLD})
+SSH_KEY_KINDS = frozenset({SSH_KEY_ACTIVE, SSH_KEY_OLD})
 
 
 @dataclass(frozen=True)
@@ -190,6 +206,12 @@ CONTROLS: Mapping[FindingKind, Controls] = {
     GUARD_ESCAPE: Controls((), ()),
     OWNER_INVALID: Controls((), ()),
     CLI_USER_WITHOUT_TOTP: Controls((), ()),  # a lockout of IAM Guard's strict mode, no control asks it
+    # No Security Hub control or CIS item covers signing certificates (said in docs/sweep.md).
+    SIGNING_CERTIFICATE_ACTIVE: Controls((), ()),
+    SIGNING_CERTIFICATE_OLD: Controls((), ()),
+    # Nor SSH public keys.
+    SSH_KEY_ACTIVE: Controls((), ()),
+    SSH_KEY_OLD: Controls((), ()),
 }
 
 Status = Literal[
@@ -233,6 +255,10 @@ _STATUS_ORDER = {
 }
 
 REACTIVATE = "aws iam update-access-key --status Active --user-name USER --access-key-id ID"
+REACTIVATE_SERVICE_CREDENTIAL = (
+    "aws iam update-service-specific-credential --status Active --user-name USER "
+    "--service-specific-credential-id ID"
+)
 _ACTION = {
     ROOT_WITHOUT_MFA: "Enable MFA on the root user (sign in as root, Security credentials, Assign MFA).",
     ROOT_ACCESS_KEY: "Delete the root user's access keys (sign in as root, Security credentials); use roles.",
@@ -268,6 +294,13 @@ _ACTION = {
     CLI_USER_WITHOUT_TOTP: "Register a TOTP device too (an authenticator app or a hardware token; up to 8 "
     "devices per user): passkeys and security keys give GetSessionToken no code. Or move the workload to a "
     "role.",
+    SIGNING_CERTIFICATE_ACTIVE: "Delete the signing certificate if unused (aws iam "
+    "list-signing-certificates, then delete-signing-certificate).",
+    SIGNING_CERTIFICATE_OLD: "Rotate the signing certificate (upload a new one, move its user to it, delete "
+    "the old one), or delete it.",
+    SSH_KEY_ACTIVE: "Delete the SSH public key if unused (aws iam delete-ssh-public-key), or deactivate it "
+    "(aws iam update-ssh-public-key --status Inactive).",
+    SSH_KEY_OLD: "Rotate the SSH key: upload a new one, move the Git client to it, delete the old one.",
 }
 
 
@@ -294,6 +327,7 @@ class Credentials:
     password_last_used: datetime | None = None
     password_last_changed: datetime | None = None
     mfa_serials: tuple[str, ...] | None = None  # live: ListMFADevices' serials (None: not read)
+    certificates: tuple[CertificateSlot, ...] = ()  # signing certificates (report only: live has none)
 
     @property
     def active_key_slots(self) -> tuple[AccessKeySlot, ...]:
@@ -384,6 +418,19 @@ class ServiceCredential:
 
 
 @dataclass(frozen=True)
+class SshKey:
+    """One SSH public key of a user (ListSSHPublicKeys): CodeCommit over SSH. No last use is recorded."""
+
+    key_id: str  # SSHPublicKeyId
+    status: str  # Active | Inactive
+    uploaded: datetime | None  # UploadDate
+
+    @property
+    def active(self) -> bool:
+        return self.status == "Active"
+
+
+@dataclass(frozen=True)
 class Grant:
     """One policy as it reaches a user."""
 
@@ -420,6 +467,8 @@ class Snapshot:
     permissions: Mapping[str, UserPermissions] = field(default_factory=dict)  # user name -> its policies
     # ListMFADevices' serials, read only for the users ``core.sweep.classify.totp_candidates`` names.
     mfa_devices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # SSH public keys of the users read this run (``SshKeyAuditUsersPerRun``); a user not here was not read.
+    ssh_keys: Mapping[str, tuple[SshKey, ...]] = field(default_factory=dict)
 
     def missing_from_report(self) -> list[str]:
         """Users created after the report was generated: they need per-user checks."""

@@ -62,6 +62,7 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_UNUSED_DAYS": "unused_days",
     "IAM_GUARD_KEY_MAX_AGE_DAYS": "key_max_age_days",
     "IAM_GUARD_REMEDIATE_UNUSED_KEYS": "remediate_unused_keys",
+    "IAM_GUARD_REMEDIATE_SERVICE_CREDENTIALS": "remediate_service_credentials",
     "IAM_GUARD_ORG_EXCLUDE_ACCOUNTS": "org_exclude_accounts",
     "IAM_GUARD_OWNER_TAG_KEY": "owner_tag_key",
     "IAM_GUARD_DEFAULT_OWNER": "default_owner",
@@ -71,6 +72,7 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_MANAGE_PASSWORD_POLICY": "manage_password_policy",
     "IAM_GUARD_PASSWORD_MAX_AGE_DAYS": "password_max_age_days",
     "IAM_GUARD_PARTITION": "partition",
+    "IAM_GUARD_SSH_KEY_AUDIT_USERS_PER_RUN": "ssh_key_audit_users_per_run",
 }
 _LIST_FIELDS = {
     "allowed_cidrs",
@@ -89,10 +91,12 @@ _BOOL_FIELDS = {
     "quiet_runs",
     "security_hub",
     "remediate_unused_keys",
+    "remediate_service_credentials",
     "manage_password_policy",
 }
 # Credential hygiene thresholds, in days (0 turns the check off); the template's MinValue/MaxValue match.
 MAX_HYGIENE_DAYS = 3650
+MAX_SSH_AUDIT_USERS = 5000  # IAM's quota of users per account: every user every run
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,9 @@ class Settings:
     unused_days: int = 45
     key_max_age_days: int = 90
     remediate_unused_keys: bool = False  # its own switch: Remediate=true stacks do not start on upgrade
+    # Deactivate (never delete) the active service-specific credentials of guarded users past grace, after
+    # a live re-read (``core.sweep.run.deactivate_service_credentials``); its own switch, like the above.
+    remediate_service_credentials: bool = False
     # Organizations mode (the hub): member accounts IAM Guard leaves alone - not swept, events ignored.
     org_exclude_accounts: frozenset[str] = frozenset()
     # Owners (core.model.owners): the tag naming a user's owner, the stack's fallback owner, and the days
@@ -179,6 +186,9 @@ class Settings:
     # The AWS partition the account is in (aws, aws-cn, aws-us-gov...): the ARNs the guardrail and the
     # code name. The template passes AWS::Partition; the CLI derives it from the region.
     partition: str = "aws"
+    # SSH public keys (CodeCommit) are per user only: read ListSSHPublicKeys for about this many users a
+    # run, a deterministic subset by day (``core.sweep.account_checks.ssh_audit_users``); 0: never read.
+    ssh_key_audit_users_per_run: int = 0
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -448,6 +458,7 @@ _CHECKS: dict[str, Check] = {
     "unused_days": _integer(0, MAX_HYGIENE_DAYS),
     "key_max_age_days": _integer(0, MAX_HYGIENE_DAYS),
     "remediate_unused_keys": _boolean,
+    "remediate_service_credentials": _boolean,
     "org_exclude_accounts": _account_ids,
     "owner_tag_key": _tag_key,
     "default_owner": _optional(_default_owner),
@@ -464,6 +475,7 @@ _CHECKS: dict[str, Check] = {
     "leaked_key_summary_regions": _regions(MAX_SUMMARY_REGIONS),
     "manage_password_policy": _boolean,
     "password_max_age_days": _integer(0, 1095),  # IAM's MaxPasswordAge: 1 to 1095
+    "ssh_key_audit_users_per_run": _integer(0, MAX_SSH_AUDIT_USERS),
 }
 SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 

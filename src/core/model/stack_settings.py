@@ -8,8 +8,8 @@ owner tag key, the grace and credential-hygiene days, the leaked-key summary reg
 (``stack_name``). The alert channels' secrets (``SECRET_PARAMETERS``, each where the stack has it) become
 ``protect_secrets``: the deployed guardrail protects them, so a policy rendered from the stack does too;
 they are never used to send. Never taken: the write switches (``DryRun``, ``Remediate``,
-``RemediateUnusedKeys``) and delivery (topic, Slack, Security Hub), which stay flags: reading a stack must
-never make a command write or send.
+``RemediateUnusedKeys``, ``RemediateServiceCredentials``) and delivery (topic, Slack, Security Hub), which
+stay flags: reading a stack must never make a command write or send.
 """
 
 from __future__ import annotations
@@ -46,7 +46,15 @@ STACK_PARAMETERS: dict[str, str] = {
 SECRET_PARAMETERS = ("SlackSecretArn", "SlackBotTokenSecretArn", "TeamsWebhookSecretArn", "WebhookSecretArn")
 # Never taken from the stack, whatever it says (the write switches and delivery stay flags).
 NOT_TAKEN = frozenset(
-    {"DryRun", "Remediate", "RemediateUnusedKeys", "AlertEmail", "SlackSecretArn", "SecurityHub"}
+    {
+        "DryRun",
+        "Remediate",
+        "RemediateUnusedKeys",
+        "RemediateServiceCredentials",
+        "AlertEmail",
+        "SlackSecretArn",
+        "SecurityHub",
+    }
 )
 # Parameters every IAM Guard stack has: a stack without one of them is not IAM Guard.
 IDENTIFYING = ("GroupName", "PolicyName", "MfaMode", "ExemptTagKey", "DryRun")

@@ -57,6 +57,8 @@ from core.model.findings import (
     ROOT_ACCESS_KEY,
     ROOT_NO_CREDENTIALS,
     ROOT_WITHOUT_MFA,
+    SIGNING_CERTIFICATE_ACTIVE,
+    SIGNING_CERTIFICATE_OLD,
     TWO_ACTIVE_KEYS,
     Finding,
 )
@@ -148,6 +150,8 @@ _TITLES = {
     GUARDRAIL_DRIFT: "IAM Guard guardrail differs from its definition",
     GUARD_ESCAPE: "IAM user can go around the IAM Guard guardrail",
     CLI_USER_WITHOUT_TOTP: "IAM user with an access key and no TOTP MFA device (FIDO only: no CLI session)",
+    SIGNING_CERTIFICATE_ACTIVE: "IAM user with an active X.509 signing certificate",
+    SIGNING_CERTIFICATE_OLD: "IAM user signing certificate not rotated",
 }
 
 # What ``archived`` copies from a finding read back (everything else Security Hub added stays out).

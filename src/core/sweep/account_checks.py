@@ -8,6 +8,15 @@
   ``ExpirationDate`` (IAM records no last use for these credentials, so nothing else ends it).
   ``service-credential-old``: created more than ``key_max_age_days`` days ago (the access-key limit).
   One finding per user and kind; the detail names each credential. Statuses as the MFA findings (grace).
+- X.509 signing certificates, from the credential report's ``cert_1_*`` and ``cert_2_*`` columns (no
+  extra call; the report names no certificate ID, only the slot):
+  ``signing-certificate-active``: an active certificate on a guarded user (it signs requests with no
+  MFA: strict mode denies them, console mode applies only the network statement);
+  ``signing-certificate-old``: uploaded more than ``key_max_age_days`` days ago (the access-key limit;
+  a certificate whose upload time the report does not give is never old).
+- SSH public keys (CodeCommit), per user only (``ListSSHPublicKeys``): read for the users
+  ``ssh_audit_users`` picks this run (``ssh_key_audit_users_per_run``; 0 = none): ``ssh-key-active`` (an
+  active key on a guarded user) and ``ssh-key-old`` (uploaded more than ``key_max_age_days`` days ago).
 - The account password policy (``GetAccountPasswordPolicy``), pseudo-user ``<password_policy>``:
   ``password-policy-missing`` when there is none, ``password-policy-weak`` naming each failed
   requirement with its control (``REQUIREMENTS``). Passwords that never expire fail only IAM.17, which
@@ -17,11 +26,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from core.model.credential_report import CertificateSlot
 from core.model.findings import (
     _ACTION,
     EXEMPTED,
@@ -32,6 +44,10 @@ from core.model.findings import (
     SERVICE_CREDENTIAL_NO_EXPIRY,
     SERVICE_CREDENTIAL_OLD,
     SEVERITY,
+    SIGNING_CERTIFICATE_ACTIVE,
+    SIGNING_CERTIFICATE_OLD,
+    SSH_KEY_ACTIVE,
+    SSH_KEY_OLD,
     USER_CLOUDSHELL_FULL_ACCESS,
     USER_DIRECT_POLICY,
     USER_FULL_ADMIN,
@@ -39,6 +55,7 @@ from core.model.findings import (
     Finding,
     FindingKind,
     ServiceCredential,
+    SshKey,
     Status,
     UserPermissions,
 )
@@ -111,6 +128,152 @@ def _describe(credential: ServiceCredential, now: datetime) -> str:
     expires = f", expires {credential.expires.date().isoformat()}" if credential.expires else ""
     age = f" ({(now - credential.created).days} days ago)" if credential.created else ""
     return f"{credential.service} credential {credential.credential_id} created {created}{age}{expires}"
+
+
+def signing_certificate_findings(
+    user: str,
+    certificates: Iterable[CertificateSlot],
+    settings: Settings,
+    now: datetime,
+    *,
+    status: Status,
+    since: datetime,
+    deadline: datetime,
+    note: str = "",
+) -> list[Finding]:
+    """The signing-certificate findings of one guarded (not exempt) user, from its report row."""
+    active = [c for c in certificates if c.active]
+    if not active:
+        return []
+
+    def describe(cert: CertificateSlot) -> str:
+        if cert.last_rotated is None:
+            return f"signing certificate {cert.slot} (upload time not in the report)"
+        age = (now - cert.last_rotated).days
+        uploaded = cert.last_rotated.date().isoformat()
+        return f"signing certificate {cert.slot} uploaded {uploaded} ({age} days ago)"
+
+    def make(kind: FindingKind, which: Sequence[CertificateSlot], why: str, when: datetime | None) -> Finding:
+        text = "; ".join(describe(c) for c in which) + why
+        return Finding(
+            user,
+            kind,
+            SEVERITY[kind],
+            status,
+            since=when,
+            deadline=deadline,
+            detail="; ".join(p for p in (text, note) if p),
+            action=_ACTION[kind],
+        )
+
+    found = [
+        make(
+            SIGNING_CERTIFICATE_ACTIVE,
+            active,
+            " active (credential report); it signs requests without MFA: strict mode denies them, console "
+            "mode applies only the network statement",
+            since,
+        )
+    ]
+    limit = settings.key_max_age_days
+    # As access-key-old: uploaded more than ``limit`` days ago (exclusive); 0 turns the check off.
+    old = [
+        c
+        for c in active
+        if limit and c.last_rotated is not None and now - c.last_rotated > timedelta(days=limit)
+    ]
+    if old:
+        found.append(
+            make(
+                SIGNING_CERTIFICATE_OLD,
+                old,
+                f"; maximum age {limit} days",
+                min(c.last_rotated for c in old if c.last_rotated is not None),
+            )
+        )
+    return found
+
+
+def ssh_audit_buckets(users: int, per_run: int) -> int:
+    """How many runs (days) one round of the SSH-key audit takes: ceil(N / per_run); 0 when off."""
+    if per_run <= 0 or users <= 0:
+        return 0
+    return math.ceil(users / per_run)
+
+
+def ssh_audit_bucket(user: str) -> int:
+    """A stable number for the user name (SHA-256: the same on every run and machine, unlike ``hash``)."""
+    return int.from_bytes(hashlib.sha256(user.encode("utf-8")).digest()[:8], "big")
+
+
+def ssh_audit_users(users: Sequence[str], per_run: int, day: date) -> list[str]:
+    """The users whose SSH public keys are read on ``day``: those whose name's bucket (SHA-256 of the
+    name, modulo ceil(N / per_run)) equals the day's (its ordinal, modulo the same). No stored state:
+    each user is read once every ceil(N / per_run) days while N stays; a run reads about ``per_run``
+    users (the hash spreads them; a bucket may hold a few more or fewer). ``per_run`` >= N: everyone."""
+    buckets = ssh_audit_buckets(len(users), per_run)
+    if not buckets:
+        return []
+    today = day.toordinal() % buckets
+    return sorted(u for u in users if ssh_audit_bucket(u) % buckets == today)
+
+
+def ssh_key_findings(
+    user: str,
+    keys: Iterable[SshKey],
+    settings: Settings,
+    now: datetime,
+    *,
+    status: Status,
+    since: datetime,
+    deadline: datetime,
+    note: str = "",
+) -> list[Finding]:
+    """The SSH-key findings of one guarded (not exempt) user whose keys were read this run."""
+    active = sorted((k for k in keys if k.active), key=lambda k: k.key_id)
+    if not active:
+        return []
+
+    def describe(key: SshKey) -> str:
+        if key.uploaded is None:
+            return f"SSH public key {key.key_id}"
+        age = (now - key.uploaded).days
+        return f"SSH public key {key.key_id} uploaded {key.uploaded.date().isoformat()} ({age} days ago)"
+
+    def make(kind: FindingKind, which: Sequence[SshKey], why: str, when: datetime | None) -> Finding:
+        text = "; ".join(describe(k) for k in which) + why
+        return Finding(
+            user,
+            kind,
+            SEVERITY[kind],
+            status,
+            since=when,
+            deadline=deadline,
+            detail="; ".join(p for p in (text, note) if p),
+            action=_ACTION[kind],
+            source="live",
+        )
+
+    found = [
+        make(
+            SSH_KEY_ACTIVE,
+            active,
+            " active (ListSSHPublicKeys); CodeCommit over SSH takes no MFA",
+            since,
+        )
+    ]
+    limit = settings.key_max_age_days
+    old = [k for k in active if limit and k.uploaded is not None and now - k.uploaded > timedelta(days=limit)]
+    if old:
+        found.append(
+            make(
+                SSH_KEY_OLD,
+                old,
+                f"; maximum age {limit} days",
+                min(k.uploaded for k in old if k.uploaded is not None),
+            )
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -232,38 +395,3 @@ def permission_findings(
     if permissions.cloudshell:
         add(USER_CLOUDSHELL_FULL_ACCESS, "from " + ", ".join(permissions.cloudshell))
     return found
-
-
-# What ``ManagePasswordPolicy=true`` sets (IAM's UpdateAccountPasswordPolicy parameters).
-MANAGED_MINIMUM_LENGTH = 14
-MANAGED_REUSE_PREVENTION = 24
-
-
-def managed_password_policy(current: Mapping[str, Any] | None, max_age_days: int) -> dict[str, Any]:
-    """The policy IAM Guard sets: length 14 and reuse prevention 24 (or the current value, when higher:
-    never weaker than what is there), the four character classes, users may change their password, no
-    hard expiry; ``MaxPasswordAge`` only from ``max_age_days`` (0: left out, so passwords do not expire)."""
-    current = current or {}
-    policy: dict[str, Any] = {
-        "MinimumPasswordLength": max(MANAGED_MINIMUM_LENGTH, int(current.get("MinimumPasswordLength") or 0)),
-        "RequireSymbols": True,
-        "RequireNumbers": True,
-        "RequireUppercaseCharacters": True,
-        "RequireLowercaseCharacters": True,
-        "AllowUsersToChangePassword": True,
-        "PasswordReusePrevention": max(
-            MANAGED_REUSE_PREVENTION, int(current.get("PasswordReusePrevention") or 0)
-        ),
-        "HardExpiry": False,
-    }
-    if max_age_days:
-        policy["MaxPasswordAge"] = max_age_days
-    return policy
-
-
-def already_managed(current: Mapping[str, Any] | None, target: Mapping[str, Any]) -> bool:
-    """The current policy already says what ``target`` says (a missing MaxPasswordAge reads as 0)."""
-    if current is None:
-        return False
-    wanted = {**target, "MaxPasswordAge": target.get("MaxPasswordAge", 0)}
-    return all((current.get(k) or 0) == (v or 0) for k, v in wanted.items())

@@ -16,7 +16,9 @@ from core.model.findings import (
     ACCESS_KEY_UNUSED,
     MFA_KINDS,
     REACTIVATE,
+    REACTIVATE_SERVICE_CREDENTIAL,
     REMEDIATED,
+    SERVICE_CREDENTIAL_ACTIVE,
     Finding,
 )
 from core.model.settings import Settings
@@ -69,6 +71,7 @@ def keys_deactivated_alert(result: SweepResult) -> Alert | None:
         return None
     no_mfa = list(dict.fromkeys(f.user for f in remediated if f.finding in MFA_KINDS))
     unused = list(dict.fromkeys(f.user for f in remediated if f.finding == ACCESS_KEY_UNUSED))
+    service = list(dict.fromkeys(f.user for f in remediated if f.finding == SERVICE_CREDENTIAL_ACTIVE))
     users = set(no_mfa) | set(unused)
     sentences = []
     if no_mfa:
@@ -81,12 +84,21 @@ def keys_deactivated_alert(result: SweepResult) -> Alert | None:
             f"Keys of {', '.join(unused)} unused for {result.unused_days} days or more are now Inactive (not "
             f"deleted). If a workload still needs one, reactivate it with: {REACTIVATE}"
         )
-    if no_mfa and not unused:
+    if service:
+        sentences.append(
+            f"Service-specific credentials of {', '.join(service)} are now Inactive (not deleted). If one is "
+            f"still needed, reactivate it with: {REACTIVATE_SERVICE_CREDENTIAL}"
+        )
+    if not users:
+        title = f"IAM sweep deactivated the service-specific credentials of {len(service)} user(s)"
+    elif no_mfa and not unused:
         title = f"IAM sweep deactivated the access keys of {len(users)} user(s) without MFA"
     elif unused and not no_mfa:
         title = f"IAM sweep deactivated unused access keys of {len(users)} user(s)"
     else:
         title = f"IAM sweep deactivated access keys of {len(users)} user(s): without MFA or unused"
+    if users and service:
+        title += f", and the service-specific credentials of {len(service)} user(s)"
     return Alert(
         kind=AlertKind.KEYS_DEACTIVATED,
         severity=Severity.HIGH,

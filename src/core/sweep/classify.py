@@ -39,6 +39,7 @@ from core.model.findings import (
     RootCredentials,
     ServiceCredential,
     Snapshot,
+    SshKey,
     Status,
     UserPermissions,
     UserRecord,
@@ -52,6 +53,8 @@ from core.sweep.account_checks import (
     password_policy_findings,
     permission_findings,
     service_credential_findings,
+    signing_certificate_findings,
+    ssh_key_findings,
 )
 
 
@@ -68,6 +71,7 @@ def credentials_from_report(record: CredentialRecord, virtual_mfa: bool) -> Cred
         keys=record.keys,
         password_last_used=record.password_last_used,
         password_last_changed=record.password_last_changed,
+        certificates=record.certificates,
     )
 
 
@@ -97,6 +101,7 @@ def classify(snapshot: Snapshot, settings: Settings, now: datetime) -> list[Find
                 now,
                 by_user.get(user.name, ()),
                 snapshot.permissions.get(user.name),
+                snapshot.ssh_keys.get(user.name, ()),
                 mfa_serials=totp_evidence(snapshot, user.name),
             )
         )
@@ -218,6 +223,7 @@ def user_findings(
     now: datetime,
     service_credentials: Sequence[ServiceCredential] = (),
     permissions: UserPermissions | None = None,
+    ssh_keys: Sequence[SshKey] = (),
     *,
     mfa_serials: tuple[str, ...] | None = None,
 ) -> list[Finding]:
@@ -298,6 +304,31 @@ def user_findings(
         service_credential_findings(
             user.name,
             service_credentials,
+            settings,
+            now,
+            status=status,
+            since=user.created,
+            deadline=deadline,
+            note=note,
+        )
+    )
+    if creds is not None:
+        results.extend(
+            signing_certificate_findings(
+                user.name,
+                creds.certificates,
+                settings,
+                now,
+                status=status,
+                since=user.created,
+                deadline=deadline,
+                note=note,
+            )
+        )
+    results.extend(
+        ssh_key_findings(
+            user.name,
+            ssh_keys,
             settings,
             now,
             status=status,

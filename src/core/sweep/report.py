@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -19,9 +19,11 @@ from core.model.findings import (
     RootCredentials,
     ServiceCredential,
     Snapshot,
+    SshKey,
     UserPermissions,
     UserRecord,
 )
+from core.sweep.account_checks import ssh_audit_users
 from core.sweep.permissions import default_documents, user_permissions
 
 logger = Logger(child=True)
@@ -81,9 +83,16 @@ def gather(iam: IamGateway, *, sleep: Callable[[float], None] = time.sleep) -> S
 
 
 def gather_with_details(
-    iam: IamGateway, *, sleep: Callable[[float], None] = time.sleep
+    iam: IamGateway,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    ssh_key_audit_users_per_run: int = 0,
+    day: date | None = None,
 ) -> tuple[Snapshot, AccountDetails]:
-    """``gather``, also returning the account listing's groups and policies (the guardrail's state)."""
+    """``gather``, also returning the account listing's groups and policies (the guardrail's state).
+
+    With ``ssh_key_audit_users_per_run``, one ``ListSSHPublicKeys`` per user of ``day``'s subset
+    (``core.sweep.account_checks.ssh_audit_users``)."""
     report = fetch_credential_report(iam, sleep=sleep)
     records = parse_report(report.rows)
     details = iam.account_details()
@@ -108,6 +117,11 @@ def gather_with_details(
         root_virtual_mfa=root_virtual_mfa,
         permissions=permissions_from_details(details),
     )
+    if ssh_key_audit_users_per_run:
+        chosen = ssh_audit_users([u.name for u in users], ssh_key_audit_users_per_run, day or date.today())
+        ssh = {name: tuple(ssh_key(k) for k in iam.list_ssh_public_keys(name)) for name in chosen}
+        logger.info("SSH public keys read", extra={"users": len(chosen), "of": len(users)})
+        snapshot = replace(snapshot, ssh_keys=ssh)
     missing = snapshot.missing_from_report()
     live = {name: live_credentials(iam, name) for name in missing}
     if missing:
@@ -187,6 +201,16 @@ def service_credential(entry: dict[str, Any]) -> ServiceCredential:
         status=str(entry.get("Status", "")),
         created=_aware(created) if isinstance(created, datetime) else None,
         expires=_aware(expires) if isinstance(expires, datetime) else None,
+    )
+
+
+def ssh_key(entry: dict[str, Any]) -> SshKey:
+    """One ``SSHPublicKeys`` entry (``SSHPublicKeyMetadata``), in IAM's shape, as a typed record."""
+    uploaded = entry.get("UploadDate")
+    return SshKey(
+        key_id=str(entry.get("SSHPublicKeyId", "")),
+        status=str(entry.get("Status", "")),
+        uploaded=_aware(uploaded) if isinstance(uploaded, datetime) else None,
     )
 
 

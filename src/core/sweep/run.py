@@ -57,6 +57,7 @@ from core.model.findings import (
     NOT_IN_SECURED_GROUP,
     PASSWORD_POLICY_KINDS,
     REMEDIATED,
+    SERVICE_CREDENTIAL_ACTIVE,
     SEVERITY,
     VIOLATION,
     WOULD_ENROL,
@@ -70,7 +71,7 @@ from core.model.findings import (
 from core.model.owners import resolve_owner
 from core.model.settings import Settings
 from core.policy.document import render_policy
-from core.sweep.account_checks import already_managed, managed_password_policy
+from core.policy.password_policy import already_managed, managed_password_policy
 from core.sweep.alerts import _send_quietly, deliver, sweep_failed_alert
 from core.sweep.classify import classify, is_unused, totp_candidates
 from core.sweep.enrolled_tag import reconcile_enrolled_tags
@@ -105,6 +106,9 @@ REQUIRED_PERMISSIONS = (
         IamGateway.deactivate_access_key,
         IamGateway.access_key_last_used,
         IamGateway.update_account_password_policy,
+        IamGateway.list_ssh_public_keys,
+        IamGateway.list_service_specific_credentials,
+        IamGateway.deactivate_service_specific_credential,
     )
     | SELFCHECK_PERMISSIONS
 )
@@ -137,6 +141,8 @@ def reconcile(
             done.extend(remediate(iam, finding, settings))
         elif _unused_keys_remediable(finding, settings):
             done.extend(deactivate_unused_keys(iam, finding, settings, now))
+        elif _service_credentials_remediable(finding, settings):
+            done.extend(deactivate_service_credentials(iam, finding, settings))
         else:
             done.append(finding)
     return sort_findings(done)
@@ -241,6 +247,50 @@ def deactivate_unused_keys(
     ]
 
 
+def _service_credentials_remediable(finding: Finding, settings: Settings) -> bool:
+    # Only guarded users past grace get SERVICE_CREDENTIAL_ACTIVE as a violation (exempt users get only
+    # ``exempt``), so this is the grace of the access keys.
+    return (
+        settings.remediate_service_credentials
+        and finding.finding == SERVICE_CREDENTIAL_ACTIVE
+        and finding.status == VIOLATION
+    )
+
+
+def deactivate_service_credentials(iam: IamGateway, finding: Finding, settings: Settings) -> list[Finding]:
+    """Re-read the user's service-specific credentials from IAM right before acting (the listing the
+    finding came from may be minutes old), then deactivate (never delete) the ones still Active.
+
+    Returns the finding updated, or nothing when none is active any more.
+    """
+    try:
+        active = [
+            str(c["ServiceSpecificCredentialId"])
+            for c in iam.list_service_specific_credentials(finding.user)
+            if c.get("Status") == "Active" and c.get("UserName", finding.user) == finding.user
+        ]
+        if not active:
+            logger.info("no active service credential at re-check", extra={"user": finding.user})
+            return []
+        ids = ", ".join(active)
+        if settings.dry_run:
+            return [
+                replace(finding, status=WOULD_REMEDIATE, detail=f"{finding.detail}; would deactivate {ids}")
+            ]
+        for credential_id in active:
+            iam.deactivate_service_specific_credential(finding.user, credential_id)
+            logger.info(
+                "service-specific credential deactivated",
+                extra={"user": finding.user, "credential_id": credential_id},
+            )
+    except AwsError as exc:
+        logger.warning(
+            "service credential remediation failed", extra={"user": finding.user, "error": str(exc)}
+        )
+        return [replace(finding, status=FAILED, detail=f"{finding.detail}; remediation failed: {exc}")]
+    return [replace(finding, status=REMEDIATED, detail=f"{finding.detail}; deactivated {ids}")]
+
+
 # --- alerts ----------------------------------------------------------------------------------------
 
 
@@ -274,7 +324,12 @@ def run_sweep(
     """
     now = now or datetime.now(UTC)
     try:
-        snapshot, details = gather_with_details(iam, sleep=sleep)
+        snapshot, details = gather_with_details(
+            iam,
+            sleep=sleep,
+            ssh_key_audit_users_per_run=settings.ssh_key_audit_users_per_run,
+            day=now.date(),
+        )
         # Per-user reads only for users the report shows with MFA, an active key, no virtual device.
         snapshot = with_mfa_devices(iam, snapshot, totp_candidates(snapshot, settings, now))
     except IamGuardError as exc:  # the caller logs or prints it; we make sure someone hears of it
