@@ -33,15 +33,23 @@ from core.guardrail import custom_resource
 from core.model.settings import ENV_VARS, Settings, build_settings
 from core.report import slack
 from core.report import sns as notify
+from core.report import webhook
+from core.sweep import owner_delivery
 from core.sweep import run as sweep
 
 ALERTS = notify.REQUIRED_PERMISSIONS | notify.ENCRYPTED_TOPIC_KEY_PERMISSIONS
 # What each function's "job" policy must grant: what its code declares, nothing more.
 DECLARED: dict[str, frozenset[str]] = {
-    "EnforcerFunction": enforcement.REQUIRED_PERMISSIONS | ALERTS,
+    # Teams' and the webhook's secrets only when set; the owners' channels likewise
+    # (tests/template/test_template_channels.py).
+    "EnforcerFunction": enforcement.REQUIRED_PERMISSIONS | ALERTS | webhook.REQUIRED_PERMISSIONS,
     # Security Hub's two actions only with SecurityHub=true
     # (tests/report/securityhub/test_template_security_hub.py).
-    "SweepFunction": sweep.REQUIRED_PERMISSIONS | ALERTS | securityhub.REQUIRED_PERMISSIONS,
+    "SweepFunction": sweep.REQUIRED_PERMISSIONS
+    | ALERTS
+    | securityhub.REQUIRED_PERMISSIONS
+    | owner_delivery.REQUIRED_PERMISSIONS
+    | webhook.REQUIRED_PERMISSIONS,
     "SlackNotifierFunction": slack.REQUIRED_PERMISSIONS,
     "PolicyResourceFunction": custom_resource.REQUIRED_PERMISSIONS | ALERTS,
 }
@@ -61,6 +69,7 @@ NO_RESOURCE_LEVEL = {
     # With AllUsers the listing names no user: granted on "*" (an assumption, docs/status.md).
     "iam:ListServiceSpecificCredentials",
     "iam:UpdateAccountPasswordPolicy",
+    "ses:GetAccount",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }
@@ -94,6 +103,10 @@ PARAMETER_OF = {
     "IAM_GUARD_WARNING_DAYS": "WarningDays",
     "IAM_GUARD_LEAKED_KEY_ACTION": "LeakedKeyAction",
     "IAM_GUARD_LEAKED_KEY_SUMMARY_REGIONS": "LeakedKeySummaryRegions",
+    "IAM_GUARD_OWNER_EMAIL_SENDER": "OwnerEmailSender",
+    "IAM_GUARD_SLACK_BOT_TOKEN_SECRET_ARN": "SlackBotTokenSecretArn",
+    "IAM_GUARD_TEAMS_WEBHOOK_SECRET_ARN": "TeamsWebhookSecretArn",
+    "IAM_GUARD_WEBHOOK_SECRET_ARN": "WebhookSecretArn",
 }
 
 
@@ -207,11 +220,13 @@ def test_every_setting_reaches_every_function_from_its_parameter() -> None:
     env = load_template()["Globals"]["Function"]["Environment"]["Variables"]
 
     assert set(env) >= set(ENV_VARS)
-    assert set(PARAMETER_OF) | {"IAM_GUARD_SNS_TOPIC_ARN", "IAM_GUARD_STACK_NAME"} == set(ENV_VARS)
+    own = {"IAM_GUARD_SNS_TOPIC_ARN", "IAM_GUARD_STACK_NAME", "IAM_GUARD_NOTIFICATIONS_TABLE"}
+    assert set(PARAMETER_OF) | own == set(ENV_VARS)
     for var, parameter in PARAMETER_OF.items():
         assert env[var] == {"Ref": parameter}
     assert env["IAM_GUARD_SNS_TOPIC_ARN"] == {"Ref": "AlertTopic"}
     assert env["IAM_GUARD_STACK_NAME"] == {"Ref": "AWS::StackName"}
+    assert env["IAM_GUARD_NOTIFICATIONS_TABLE"] == {"Ref": "NotificationsTable"}
 
 
 def test_the_guardrail_resource_gets_the_policy_settings_from_the_same_parameters() -> None:
