@@ -31,9 +31,8 @@ from core.enforce import actions as enforcement
 from core.enforce import events
 from core.guardrail import custom_resource
 from core.model.settings import ENV_VARS, Settings, build_settings
-from core.report import slack
+from core.report import slack, webhook
 from core.report import sns as notify
-from core.report import webhook
 from core.sweep import owner_delivery
 from core.sweep import run as sweep
 
