@@ -115,6 +115,12 @@ def function_environment(topic_arn: str, secret_arn: str, key_arn: str = "") -> 
         "IAM_GUARD_QUIET_RUNS": "false",
         "IAM_GUARD_SNS_TOPIC_ARN": topic_arn,
         "IAM_GUARD_SLACK_SECRET_ARN": secret_arn,
+        # The owners' channels and Teams / the webhook: off in the demo (empty, as the template's defaults).
+        "IAM_GUARD_SLACK_BOT_TOKEN_SECRET_ARN": "",
+        "IAM_GUARD_TEAMS_WEBHOOK_SECRET_ARN": "",
+        "IAM_GUARD_WEBHOOK_SECRET_ARN": "",
+        "IAM_GUARD_OWNER_EMAIL_SENDER": "",
+        "IAM_GUARD_NOTIFICATIONS_TABLE": "",
         "IAM_GUARD_STACK_NAME": STACK_NAME,
         "IAM_GUARD_MAX_MFA_AGE_HOURS": "",
         "IAM_GUARD_STACK_ID": STACK_ID,
