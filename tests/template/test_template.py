@@ -409,6 +409,21 @@ def test_each_watch_rule_is_the_pattern_core_watch_builds() -> None:
         assert watched[service.source] == expected, service.source
 
 
+def test_the_secrets_watch_rule_names_every_channel_secret() -> None:
+    from tests.template.template_model import FEATURES_ON
+
+    from core.enforce.watch import WATCHED, rule_pattern
+
+    (service,) = [s for s in WATCHED if s.source == "aws.secretsmanager"]
+    event = resources()["EnforcerFunction"]["Properties"]["Events"]["WatchSecretsManager"]
+    names = ("SlackBotTokenSecretArn", "TeamsWebhookSecretArn", "WebhookSecretArn")
+    channels = {name: FEATURES_ON[name] for name in names}
+    secrets = [TEST_PARAMETERS["SlackSecretArn"], *channels.values()]
+
+    expected = rule_pattern(service, "iam-guard", (), secrets)
+    assert resolve(event["Properties"]["Pattern"], channels) == expected
+
+
 def test_without_slack_the_secrets_watch_rule_names_no_secret() -> None:
     from core.enforce.watch import WATCHED, rule_pattern
 
