@@ -119,6 +119,8 @@ def function_environment(topic_arn: str, secret_arn: str, key_arn: str = "") -> 
         "IAM_GUARD_SLACK_BOT_TOKEN_SECRET_ARN": "",
         "IAM_GUARD_TEAMS_WEBHOOK_SECRET_ARN": "",
         "IAM_GUARD_WEBHOOK_SECRET_ARN": "",
+        "IAM_GUARD_TEAMS_MIN_SEVERITY": "info",
+        "IAM_GUARD_WEBHOOK_MIN_SEVERITY": "info",
         "IAM_GUARD_OWNER_EMAIL_SENDER": "",
         "IAM_GUARD_NOTIFICATIONS_TABLE": "",
         "IAM_GUARD_STACK_NAME": STACK_NAME,

@@ -212,6 +212,24 @@ def test_the_deployed_sweep_warns_at_7_3_1_days_and_at_action_each_once(
     assert SIGNING_KEY not in everything
 
 
+def test_the_enforcers_alerts_reach_the_webhook_and_teams_by_severity(
+    stack: Stack, iam: Any, channels: tuple[SlackApi, Receiver, Receiver]
+) -> None:
+    from tests.e2e.test_promises import create_user
+
+    _, webhook, teams = channels
+    stack.parameters["TeamsMinSeverity"] = "critical"  # Teams (which would answer 403) gets none of these
+    stack.deploy()
+
+    create_user(stack, iam, "alice")  # the enforcer enrols her and alerts
+
+    alerts = [json.loads(b)["alert"] for _, b in webhook.requests]
+    assert alerts
+    assert all(verified(h, b) for h, b in webhook.requests)
+    assert all(a["severity"] < 50 for a in alerts)  # none critical
+    assert teams.requests == []
+
+
 def test_without_a_table_setting_the_function_reads_the_stacks_own(stack: Stack) -> None:
     env = stack.environment("SweepFunction")
     assert env["IAM_GUARD_NOTIFICATIONS_TABLE"] == TABLE

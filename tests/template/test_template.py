@@ -106,6 +106,8 @@ PARAMETER_OF = {
     "IAM_GUARD_SLACK_BOT_TOKEN_SECRET_ARN": "SlackBotTokenSecretArn",
     "IAM_GUARD_TEAMS_WEBHOOK_SECRET_ARN": "TeamsWebhookSecretArn",
     "IAM_GUARD_WEBHOOK_SECRET_ARN": "WebhookSecretArn",
+    "IAM_GUARD_TEAMS_MIN_SEVERITY": "TeamsMinSeverity",
+    "IAM_GUARD_WEBHOOK_MIN_SEVERITY": "WebhookMinSeverity",
 }
 
 

@@ -18,6 +18,7 @@ from core.model.errors import SettingsError
 MfaMode = Literal["strict", "console"]
 LeakedKeyAction = Literal["deactivate", "alert"]
 LEAKED_KEY_ACTIONS: tuple[str, ...] = ("deactivate", "alert")
+SEVERITY_NAMES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")  # core.model.alerts.Severity
 MAX_SUMMARY_REGIONS = 5
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
@@ -73,6 +74,8 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_SLACK_BOT_TOKEN_SECRET_ARN": "slack_bot_token_secret_arn",
     "IAM_GUARD_TEAMS_WEBHOOK_SECRET_ARN": "teams_webhook_secret_arn",
     "IAM_GUARD_WEBHOOK_SECRET_ARN": "webhook_secret_arn",
+    "IAM_GUARD_TEAMS_MIN_SEVERITY": "teams_min_severity",
+    "IAM_GUARD_WEBHOOK_MIN_SEVERITY": "webhook_min_severity",
 }
 _LIST_FIELDS = {
     "allowed_cidrs",
@@ -149,6 +152,9 @@ class Settings:
     # WebhookSecretArn, the CLI's flags.
     teams_webhook_secret_arn: str | None = None
     webhook_secret_arn: str | None = None
+    # Routing by severity: only alerts at least this severe go to Teams / the webhook.
+    teams_min_severity: str = "info"
+    webhook_min_severity: str = "info"
     # Owner delivery (core.sweep.owner_delivery): the SES sender identity (empty = no owner e-mail), the
     # Slack bot token's secret {"token": ...}, and the state table of stages sent (the stack's
     # <stack>_notifications; the CLI's --state-table).
@@ -443,6 +449,8 @@ _CHECKS: dict[str, Check] = {
     "warning_days": _warning_days,
     "teams_webhook_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
     "webhook_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
+    "teams_min_severity": _one_of(SEVERITY_NAMES),
+    "webhook_min_severity": _one_of(SEVERITY_NAMES),
     "owner_email_sender": _optional(_email_sender),
     "slack_bot_token_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
     "notifications_table": _optional(

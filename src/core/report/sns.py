@@ -89,10 +89,16 @@ def sink_from_settings(settings: Settings, *, sns_client: Any = None, channels: 
         topic = SnsSink(settings.sns_topic_arn, sns_client)
     if not channels or not (settings.webhook_secret_arn or settings.teams_webhook_secret_arn):
         return topic
-    from core.model.alerts import FanOutSink
+    from core.model.alerts import FanOutSink, Severity
     from core.report.webhook import channel_sinks
 
-    return FanOutSink([topic, *channel_sinks(settings.webhook_secret_arn, settings.teams_webhook_secret_arn)])
+    channels_on = channel_sinks(
+        settings.webhook_secret_arn,
+        settings.teams_webhook_secret_arn,
+        webhook_min_severity=Severity[settings.webhook_min_severity.upper()],
+        teams_min_severity=Severity[settings.teams_min_severity.upper()],
+    )
+    return FanOutSink([topic, *channels_on])
 
 
 __all__ = [
