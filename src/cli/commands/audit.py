@@ -175,8 +175,10 @@ def run(args: argparse.Namespace) -> int:
     _recorder, sink = sink_from_args(args)
     sender = owner_sender(args, settings)
     if args.org:  # the same sweep in every member account (cli.org)
-        if args.notify_owners or sender is not None:
-            raise SettingsError("--notify-owners: not yet available with --org")
+        if sender is not None:
+            raise SettingsError(
+                "--send-notifications: not yet available with --org (--notify-owners lists them)"
+            )
         return run_audit(args, settings, sink, guardrail=mode)
     counter = CallCounter()
     iam = IamGateway(client_factory=lambda: counter.attach(default_iam_client()))
