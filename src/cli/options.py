@@ -226,7 +226,7 @@ def deployed_settings(stack: str) -> dict[str, Any]:
                 f"--from-stack {stack}: no such stack in us-east-1 ({exc.aws_message})"
             ) from None
         raise
-    return settings_of_stack(facts.name, facts.parameters)
+    return settings_of_stack(facts.name, facts.parameters, facts.outputs)
 
 
 def _given(value: Any) -> bool:
@@ -286,7 +286,8 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         given = {k: v for k, v in values.items() if _given(v)}
         if "ip_restriction" in values and not getattr(args, "no_ip_restriction", False):
             given.pop("ip_restriction", None)  # True is the default, not a choice
-        values = {**values, **deployed_settings(stack), **given}
+        deployed = deployed_settings(stack)
+        values = {**values, **deployed, **given}
     return build_settings(**{**values, **extra})  # what the command fixes wins over its flags
 
 

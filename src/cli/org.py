@@ -124,6 +124,7 @@ def run_audit(
     progress = Progress.for_terminal(quiet=args.quiet, no_progress=args.no_progress)
     options = OrgSweepOptions(
         on_account=progress.accounts,
+        notify_owners=bool(getattr(args, "notify_owners", False)),
         guardrail=guardrail,
         audit_role=args.org_role or AUDIT_ROLE,
         write_role=args.org_write_role or ENFORCE_ROLE,

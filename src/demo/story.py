@@ -38,7 +38,7 @@ from demo.cloudformation import deployed_enforcer, stack_operation
 from demo.cloudtrail import cloudtrail_event, load_sample
 from demo.emulator import ACCOUNT_ID, REGION, Emulator, patched_environ
 from demo.lambda_context import FakeLambdaContext
-from demo.slack_receiver import SlackReceiver
+from demo.slack_receiver import Reply, SlackReceiver
 from demo.sns_lambda import LambdaSubscription, Publication, sns_lambda_event
 
 STACK_NAME = "iam-guard"
@@ -47,6 +47,10 @@ STACK_ID = (
 )
 TOPIC_NAME = "iam-guard_alerts"
 SECRET_NAME = "iam-guard/slack-webhook"  # noqa: S105 - a secret's name, not its value
+BOT_SECRET_NAME = "iam-guard/slack-bot"  # noqa: S105 - a secret's name, not its value
+BOT_TOKEN = "xoxb-demo-bot-token"  # noqa: S105 - the stand-in's token, not a credential
+NOTIFICATIONS_TABLE = f"{STACK_NAME}_notifications"
+CI_OWNER = "U0CITEAM1"  # the Slack member ID of old-ci's owner (its owner tag)
 ALLOWED_CIDR = "203.0.113.0/24"  # documentation range: "the office network"
 ADMIN = "admin-ana"
 MALLORY = "ops-mallory"
@@ -92,7 +96,9 @@ class DemoRun:
     seconds: float = 0.0
 
 
-def function_environment(topic_arn: str, secret_arn: str, key_arn: str = "") -> dict[str, str]:
+def function_environment(
+    topic_arn: str, secret_arn: str, key_arn: str = "", *, table: str = "", bot_secret_arn: str = ""
+) -> dict[str, str]:
     """What template.yaml gives the functions (Globals), with the demo's parameter values."""
     return {
         "IAM_GUARD_ALLOWED_CIDRS": ALLOWED_CIDR,
@@ -116,6 +122,14 @@ def function_environment(topic_arn: str, secret_arn: str, key_arn: str = "") -> 
         "IAM_GUARD_QUIET_RUNS": "false",
         "IAM_GUARD_SNS_TOPIC_ARN": topic_arn,
         "IAM_GUARD_SLACK_SECRET_ARN": secret_arn,
+        # The owners' Slack bot (direct messages); e-mail, Teams and the webhook are off in the demo.
+        "IAM_GUARD_SLACK_BOT_TOKEN_SECRET_ARN": bot_secret_arn,
+        "IAM_GUARD_TEAMS_WEBHOOK_SECRET_ARN": "",
+        "IAM_GUARD_WEBHOOK_SECRET_ARN": "",
+        "IAM_GUARD_TEAMS_MIN_SEVERITY": "info",
+        "IAM_GUARD_WEBHOOK_MIN_SEVERITY": "info",
+        "IAM_GUARD_OWNER_EMAIL_SENDER": "",
+        "IAM_GUARD_NOTIFICATIONS_TABLE": table,
         "IAM_GUARD_STACK_NAME": STACK_NAME,
         "IAM_GUARD_MAX_MFA_AGE_HOURS": "",
         "IAM_GUARD_STACK_ID": STACK_ID,
@@ -156,6 +170,8 @@ class Story:
         self.people = new_session(REGION)
         self.iam_admin = self._people_client("iam")
         self.queue_url = ""
+        # The Slack Web API stand-in the owners' direct messages go to (chat.postMessage).
+        self.owner_api = SlackReceiver("web-api")
 
     def _people_client(self, service: str) -> Any:
         from core.aws.clients import client
@@ -182,7 +198,27 @@ class Story:
         key_arn = kms.create_key(Description="IAM Guard - encrypts the alert topic")["KeyMetadata"]["Arn"]
         kms.create_alias(AliasName=f"alias/{STACK_NAME}_alerts", TargetKeyId=key_arn)
         self._people_client("securityhub").enable_security_hub()  # the account's, not the stack's
-        return function_environment(topic_arn, secret_arn, key_arn)
+        # The owners' notifications: the stack's table, and a Slack bot token for direct messages.
+        self._people_client("dynamodb").create_table(
+            TableName=NOTIFICATIONS_TABLE,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        bot_secret_arn = self._people_client("secretsmanager").create_secret(
+            Name=BOT_SECRET_NAME, SecretString=json.dumps({"token": BOT_TOKEN})
+        )["ARN"]
+        environment = function_environment(
+            topic_arn, secret_arn, key_arn, table=NOTIFICATIONS_TABLE, bot_secret_arn=bot_secret_arn
+        )
+        environment["IAM_GUARD_SLACK_API_URL"] = f"{self.owner_api.base_url}/api/"  # loopback only
+        return environment
 
     # --- steps -------------------------------------------------------------------------------------
 
@@ -233,6 +269,10 @@ class Story:
             self.iam_admin.create_user(UserName=name)
         self.iam_admin.create_login_profile(UserName=BREAK_GLASS, Password="Demo-Passw0rd!-only")  # noqa: S106
         self.iam_admin.create_access_key(UserName=LEGACY_USER)
+        # Its owner: the CI team, by Slack member ID (the owner tag guarded users cannot change).
+        self.iam_admin.tag_user(
+            UserName=LEGACY_USER, Tags=[{"Key": DEFAULT_OWNER_TAG_KEY, "Value": CI_OWNER}]
+        )
         # A password policy meeting every control (IAM.7, IAM.10-IAM.17): the story is about users.
         self.iam_admin.update_account_password_policy(
             MinimumPasswordLength=14,
@@ -311,6 +351,8 @@ class Story:
 
     def _sweep(self, step: StepRecord) -> None:
         event = load_sample("sweep-schedule.json")
+        ok = Reply(body='{"ok": true}', headers={"Content-Type": "application/json"})
+        self.owner_api.script(*([ok] * 20))  # what Slack's chat.postMessage answers
         step.handler_result = _invoke("handlers.sweep", event, "iam-guard-sweep")
         self.run.sweep_result = result = step.handler_result
         if isinstance(result, dict):
@@ -323,6 +365,14 @@ class Story:
             if alert is not None and alert.kind is AlertKind.SWEEP_DIGEST:
                 self.run.sweep_digest = alert
         _expect(self.run.sweep_digest is not None, "the sweep published no digest")
+        dms = [post.json() for post in self.owner_api.received()]
+        for dm in dms[:2]:
+            first = str(dm.get("text", "")).splitlines()[0].strip("*")
+            step.outcome.append(f"owner {dm.get('channel')} (Slack direct message): {first}")
+        _expect(
+            any(dm.get("channel") == CI_OWNER and LEGACY_USER in str(dm.get("text")) for dm in dms),
+            f"the owner of {LEGACY_USER} was not told",
+        )
         _expect(self._in_group(LEGACY_USER), f"the sweep did not enrol {LEGACY_USER}")
         _expect(not self._in_group(BREAK_GLASS), f"the sweep enrolled {BREAK_GLASS}")
 
@@ -496,22 +546,25 @@ def play_demo(say: Callable[[str], None]) -> DemoRun:
     with demo_world() as (emulator, slack):
         story = Story(emulator, slack, say)
         story.notifier.attach_session(emulator.session)
-        say(f"AWS emulator (moto) on {emulator.endpoint_url}, Slack stand-in on 127.0.0.1: no AWS account")
-        environment = story.deploy()
-        with patched_environ(environment):
-            from handlers import common  # first imported here, it reads the functions' environment
+        with story.owner_api:  # the Slack Web API stand-in, on 127.0.0.1
+            say(
+                f"AWS emulator (moto) on {emulator.endpoint_url}, Slack stand-in on 127.0.0.1: no AWS account"
+            )
+            environment = story.deploy()
+            with patched_environ(environment):
+                from handlers import common  # first imported here, it reads the functions' environment
 
-            cold_start()
-            level = common.logger.log_level
-            common.logger.setLevel(logging.ERROR)  # handler logs are JSON lines; the story says it better
-            try:
-                with warnings.catch_warnings():
-                    # Powertools warns when an invocation records no metric (the custom resource).
-                    warnings.filterwarnings("ignore", message="No application metrics to publish")
-                    return story.play()
-            finally:
-                common.logger.setLevel(level)
                 cold_start()
+                level = common.logger.log_level
+                common.logger.setLevel(logging.ERROR)  # handler logs are JSON lines; the story says it better
+                try:
+                    with warnings.catch_warnings():
+                        # Powertools warns when an invocation records no metric (the custom resource).
+                        warnings.filterwarnings("ignore", message="No application metrics to publish")
+                        return story.play()
+                finally:
+                    common.logger.setLevel(level)
+                    cold_start()
 
 
 def cold_start() -> None:

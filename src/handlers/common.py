@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from core.aws.securityhub import SecurityHubGateway
     from core.aws.sts import KeyOwnerGateway
     from core.model.alerts import AlertSink
+    from core.sweep.owner_delivery import OwnerSender
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -112,6 +113,32 @@ def alert_sink() -> AlertSink:
     return sink_from_settings(settings())
 
 
+@cache
+def channel_sink() -> AlertSink:
+    """The enforcer's and the sweep's alerts: the topic, plus Teams and the signed webhook when their
+    secrets are set (``TeamsWebhookSecretArn``, ``WebhookSecretArn``), each read on first use."""
+    from core.report.sns import sink_from_settings
+
+    return sink_from_settings(settings(), channels=True)
+
+
+SLACK_API_URL_VAR = "IAM_GUARD_SLACK_API_URL"  # tests: a loopback Slack Web API; unset in the stack
+
+
+@cache
+def owner_sender() -> OwnerSender | None:
+    """The sweep's owner notifications (state table, SES, Slack bot), or None without a table."""
+    from core.sweep.owner_delivery import owner_sender as sender_of
+
+    raw = os.environ.get(SLACK_API_URL_VAR, "").strip()
+    base_url = None
+    if raw:
+        from core.report.webhook import validate_url
+
+        base_url = validate_url(raw, SLACK_API_URL_VAR).rstrip("/") + "/"
+    return sender_of(settings(), slack_api_url=base_url)
+
+
 def reset_caches() -> None:
     """For tests that change the environment between invocations (a new 'container')."""
     settings.cache_clear()
@@ -122,3 +149,5 @@ def reset_caches() -> None:
     cloudtrail.cache_clear()
     security_hub.cache_clear()
     alert_sink.cache_clear()
+    channel_sink.cache_clear()
+    owner_sender.cache_clear()

@@ -36,7 +36,9 @@ from core.model.settings import validate_setting
 from core.report.sns import SnsSink
 from core.report.unhandled import unhandled_event_alert
 from handlers.common import (
-    alert_sink,
+    channel_sink as alert_sink,  # the topic, Teams and the signed webhook
+)
+from handlers.common import (
     cloudformation,
     cloudtrail,
     iam,

@@ -1,5 +1,9 @@
 """The scheduled sweep Lambda: an EventBridge "Scheduled Event" -> one ``core.sweep.run.run_sweep`` call.
 
+With a state table (the stack's ``<stack>_notifications``) the owners' warnings and notices due are
+sent after the sweep, each stage once (``core.sweep.owner_delivery``); alerts go to the topic and to
+Teams and the signed webhook when their secrets are set.
+
 An expected failure (bad event, AWS error, undelivered alert, findings that did not reach Security Hub)
 is logged and raised, so the invocation counts as failed in CloudWatch; the core has already sent a
 SWEEP_FAILED alert when it could, or the digest. Each successful run emits the gauges of
@@ -22,13 +26,16 @@ from core.model.naming import ACCOUNT_ID
 from core.model.validation import Fields, validated
 from core.sweep.run import run_sweep
 from handlers.common import (
-    alert_sink,
+    channel_sink as alert_sink,  # the topic, Teams and the signed webhook
+)
+from handlers.common import (
     cloudformation,
     iam,
     iam_calls,
     infrastructure,
     logger,
     metrics,
+    owner_sender,
     security_hub,
     settings,
     trace_handler,
@@ -71,6 +78,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     try:
         scheduled = parse_schedule(event)
         # The stack's own settings: the guardrail is compared with them and healed; the enforcer checked.
+        # The owners' notifications are sent (each stage once, the stack's table) before the digest.
+        sender = owner_sender()
         result = run_sweep(
             iam(),
             alert_sink(),
@@ -80,6 +89,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             infrastructure=infrastructure(),
             cloudformation=cloudformation(),
             security_hub=security_hub(),
+            notify_owners=sender is not None,
+            send_owner_notifications=sender,
         )
     except IamGuardError as exc:
         logger.error("sweep failed", extra={"error": str(exc), "error_type": type(exc).__name__})
@@ -103,6 +114,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "status_counts": result.status_counts,
         "alerts_sent": [k.value for k in result.alerts_sent],
         "guardrail": result.guardrail,
+        **({"owner_notifications": _delivery_counts(result.deliveries)} if result.deliveries else {}),
         "enforcer": result.enforcer.status,
         **({"security_hub": result.security_hub.counts()} if result.security_hub else {}),
     }
+
+
+def _delivery_counts(deliveries: Any) -> dict[str, int]:
+    """How many owner notifications were sent, not sent, already sent before (the digest says to whom)."""
+    counts = {"sent": 0, "not-sent": 0, "already-sent": 0}
+    for delivery in deliveries:
+        counts[delivery.status] += 1
+    return counts

@@ -285,3 +285,43 @@ def test_respond_from_a_stack_that_is_not_there_is_one_line_exit_2(moto_endpoint
 
     assert run.returncode == 2
     assert "no-such-stack" in assert_one_line(run)
+
+
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:iam-guard/"
+CHANNELS = {
+    "SlackSecretArn": f"{SECRET}slack-webhook",
+    "SlackBotTokenSecretArn": f"{SECRET}slack-bot",
+    "TeamsWebhookSecretArn": f"{SECRET}teams",
+    "WebhookSecretArn": f"{SECRET}webhook",
+}
+
+
+def test_from_stack_protects_every_channel_secret_and_reads_the_notifications_table(seeded: str) -> None:  # noqa: F811
+    template = {
+        "Parameters": {key: {"Type": "String"} for key in {**DEPLOYED, **CHANNELS}},
+        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"NotificationsTableName": {"Value": f"{STACK}_notifications"}},
+    }
+    boto3.client("cloudformation", endpoint_url=seeded, region_name="us-east-1").create_stack(
+        StackName=STACK,
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in {**DEPLOYED, **CHANNELS}.items()],
+    )
+    run = iam_guard("policy", "--endpoint-url", seeded, "--from-stack", STACK)
+    protect = [flag for arn in CHANNELS.values() for flag in ("--protect-secret", arn)]
+    by_flags = iam_guard(
+        "policy", "--allowed-cidr", "203.0.113.0/24", "--mfa-mode", "console", "--stack-name", STACK, *protect
+    )
+
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == by_flags.stdout
+    for arn in CHANNELS.values():  # each as given and with Secrets Manager's suffix
+        assert f'"{arn}"' in run.stdout
+        assert f'"{arn}-??????"' in run.stdout
+
+    settings = settings_of_stack(
+        STACK, {**DEPLOYED, **CHANNELS}, {"NotificationsTableName": f"{STACK}_notifications"}
+    )
+    assert settings["notifications_table"] == f"{STACK}_notifications"  # --send-notifications' --state-table
+    assert "slack_secret_arn" not in settings  # protected, never delivered to: delivery stays a flag
+    assert "webhook_secret_arn" not in settings

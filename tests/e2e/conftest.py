@@ -55,6 +55,7 @@ class Stack:
             "PolicyResourceRole.Arn": f"arn:aws:iam::{ACCOUNT}:role{ROLE_PATH}iam-guard_policy-resource",
             "PolicyResourceFunction.Arn": function_arn,
             "PolicyResourceFunction.Version": f"{function_arn}:1",
+            "NotificationsTable": "iam-guard_notifications",
         }
 
     def environment(self, function: str) -> dict[str, str]:

@@ -165,6 +165,21 @@ OURS = [
         {"queueUrl": f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/iam-guard_enforcer-dlq"},
         False,
     ),
+    # the owners' notifications table, by name and by ARN
+    ("aws.dynamodb", "DeleteTable", {"tableName": "iam-guard_notifications"}, True),
+    (
+        "aws.dynamodb",
+        "UpdateTimeToLive",
+        {"tableName": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/iam-guard_notifications"},
+        True,
+    ),
+    (
+        "aws.dynamodb",
+        "PutResourcePolicy",
+        {"resourceArn": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/iam-guard_notifications"},
+        True,
+    ),
+    ("aws.dynamodb", "UpdateContinuousBackups", {"tableName": "iam-guard_notifications"}, False),
 ]
 
 
@@ -213,6 +228,8 @@ FOREIGN = [
         "DeleteQueue",
         {"queueUrl": f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/iam-guard-queue"},
     ),
+    ("aws.dynamodb", "DeleteTable", {"tableName": "iam-guard-dev_notifications"}),
+    ("aws.dynamodb", "DeleteTable", {"tableName": f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/payments"}),
 ]
 
 

@@ -287,3 +287,34 @@ def test_a_terminal_sees_how_many_accounts_are_done(
     assert code in (0, 1), err
     assert f"iam-guard: {total}/{total} accounts swept" in shown.getvalue()
     assert shown.getvalue().endswith("\r\033[K")  # cleared when the sweep ends
+
+
+def test_notify_owners_lists_each_members_owner_notifications_with_its_account(
+    small_org: Org, sts_calls: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = small_org.members[:2]
+    pinned_client("iam", first).tag_user(
+        UserName="alice", Tags=[{"Key": "iam-guard:owner", "Value": "alice-owner@example.com"}]
+    )
+
+    code, document, err = audit_json(capsys, "--notify-owners", "--default-owner", "U0SECTEAM1")
+
+    assert code in (0, 1), err
+    notes = document["notifications"]
+    by_account = {
+        (n["account_id"], n["user"], n["owner"]) for n in notes if n["finding"] == "console-without-mfa"
+    }
+    assert (first, "alice", "alice-owner@example.com") in by_account  # the member's own owner tag
+    assert (second, "alice", "U0SECTEAM1") in by_account  # untagged there: the default owner
+    assert all(n["stage"] == "notice" for n in notes)  # no planned action: one notice each, nothing sent
+    assert all("delivery" not in n for n in notes)
+    per_account = [n for entry in document["accounts"] for n in entry.get("notifications", [])]
+    assert len(per_account) == len(notes)
+
+
+def test_send_notifications_with_org_is_refused_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--send-notifications", "--state-table", "iam-guard_notifications")
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "iam-guard audit: --send-notifications: not yet available with --org (--notify-owners lists them)"
+    ]

@@ -82,6 +82,25 @@ KINDS = [
         ("lambda:GetLayerVersion",),
     ),
     Kind(
+        "dynamodb table",
+        lambda s: arn("dynamodb", f"table/{s}_notifications"),
+        (
+            "dynamodb:DeleteTable",
+            "dynamodb:UpdateTable",
+            "dynamodb:UpdateTimeToLive",
+            "dynamodb:PutItem",  # a forged "already sent" stage silences an owner's warning
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",  # not a read guarded users keep: the items hold owners' addresses
+        ),
+        ("dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive"),
+    ),
+    Kind(
+        "dynamodb table backup",
+        lambda s: arn("dynamodb", f"table/{s}_notifications/backup/01700000000000-abcdef12"),
+        ("dynamodb:DeleteBackup", "dynamodb:RestoreTableFromBackup"),
+        ("dynamodb:DescribeBackup",),
+    ),
+    Kind(
         "eventbridge rule",
         lambda s: arn("events", f"rule/{s}_enforcer-events"),
         (

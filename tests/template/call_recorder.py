@@ -62,10 +62,13 @@ MODULE_FUNCTION = {
     "handlers.policy_resource": "PolicyResourceFunction",
     "core.guardrail.custom_resource": "PolicyResourceFunction",
     "core.guardrail.replies": "PolicyResourceFunction",
-    # CLI-only until the stack runs them (issue 25: no template role sends owner notifications or reads
-    # the webhook, Teams and Slack bot secrets yet): the operator's own credentials, not checked.
-    "core.sweep.owner_delivery": "operator",
-    "core.report.webhook": "operator",
+    # The owners' notifications: the sweep's (state table, SES, the Slack bot's secret), from the
+    # function or `audit --send-notifications`. Teams' and the webhook's secrets are read by whichever
+    # job sends the alert (the sweep's or the enforcer's frames above core.report.webhook).
+    "core.sweep.owner_delivery": "SweepFunction",
+    # The CLI's alert flags (--webhook-secret-arn, --teams-webhook-secret-arn): the operator's own
+    # credentials, not checked.
+    "cli.delivery": "operator",
 }
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 # Calls authorized against a user the request names only by an access key ID.
@@ -90,6 +93,13 @@ IMPLIED = {"sns:Publish": ("kms:GenerateDataKey", "kms:Decrypt")}
 KEY_ARN = "AlertKey"  # resolved through the template model
 TOPIC_VAR = "IAM_GUARD_SNS_TOPIC_ARN"
 SECRET_VAR = "IAM_GUARD_SLACK_SECRET_ARN"
+# Settings field -> the template parameter it is in a deployed stack (the secrets and the SES sender).
+CHANNEL_PARAMETERS = {
+    "slack_bot_token_secret_arn": "SlackBotTokenSecretArn",
+    "teams_webhook_secret_arn": "TeamsWebhookSecretArn",
+    "webhook_secret_arn": "WebhookSecretArn",
+    "owner_email_sender": "OwnerEmailSender",
+}
 
 _records: list[dict[str, str]] = []
 _original: Any = None
@@ -189,6 +199,11 @@ def resource_arn(service: str, operation: str, params: dict[str, Any]) -> str:
         return f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{secret}"
     if service == "cloudformation" and "StackSetName" in params:
         return f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stackset/{params['StackSetName']}:id"
+    if service == "dynamodb" and "TableName" in params:
+        return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{params['TableName']}"
+    if service == "ses":  # SES API v2; SendEmail is authorized against the sender's identity
+        identity = params.get("EmailIdentity") or params.get("FromEmailAddress")
+        return f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{identity}" if identity else "*"
     if service == "cloudformation" and "StackName" in params:
         stack = str(params["StackName"])
         return (
@@ -217,6 +232,8 @@ def request_context(operation: str, params: dict[str, Any]) -> str:
         context["iam:PolicyARN"] = params["PolicyArn"]
     if operation in ("TagUser", "UntagUser"):  # the roles may grant tagging for one key only
         context["aws:TagKeys"] = sorted(_tag_keys(params))
+    if operation == "SendEmail" and "FromEmailAddress" in params:  # the sweep may send only from its sender
+        context["ses:FromAddress"] = params["FromEmailAddress"]
     return json.dumps(context, sort_keys=True)
 
 
@@ -235,7 +252,13 @@ def _recording_make_api_call(self: Any, operation_name: str, api_params: dict[st
         "topic": getattr(settings, "sns_topic_arn", None) or os.environ.get(TOPIC_VAR, ""),
         "secret": getattr(settings, "slack_secret_arn", None) or os.environ.get(SECRET_VAR, ""),
         "bucket": str(api_params.get("Bucket", "")) if service == "s3" else "",
-        "context": request_context(operation_name, api_params) if service == "iam" else "{}",
+        # The table the request names is the stack's NotificationsTable (as a bucket is its bucket).
+        "table": str(api_params.get("TableName", "")) if service == "dynamodb" else "",
+        "channels": json.dumps(
+            {p: getattr(settings, f) for f, p in CHANNEL_PARAMETERS.items() if getattr(settings, f, None)},
+            sort_keys=True,
+        ),
+        "context": request_context(operation_name, api_params) if service in ("iam", "ses") else "{}",
         "test": os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0],
     }
     if (service, operation_name) not in OWNER_IN_RESPONSE:
@@ -323,6 +346,8 @@ def check(records: list[dict[str, str]], report: list[str]) -> int:
                 record["topic"],
                 record["secret"],
                 record.get("bucket", ""),
+                record.get("table", ""),
+                record.get("channels", "{}"),
                 record.get("context", "{}"),
             )
             calls.add(key)
@@ -341,13 +366,16 @@ def check(records: list[dict[str, str]], report: list[str]) -> int:
         report.append(f"NOT CHECKED: {missing}; the {len(ordered)} recorded calls were not checked")
         return 0
     cases = []
-    for function, action, resource, group, policy, topic, secret, bucket, request in ordered:
+    for function, action, resource, group, policy, topic, secret, bucket, table, channels, request in ordered:
         names = {
             k: v for k, v in (("GroupName", group), ("PolicyName", policy), ("SlackSecretArn", secret)) if v
         }
+        names.update(json.loads(channels))  # unset here: the role's test values (FEATURES_ON)
         ours = {"AlertTopic": topic} if topic else {}
         if bucket:
             ours["OrgResultsBucket.Arn"] = f"arn:aws:s3:::{bucket}"
+        if table:
+            ours["NotificationsTable.Arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}"
         context: dict[str, Any] = {"aws:SecureTransport": "true", **json.loads(request)}  # boto3: always TLS
         if function in SPOKE_LOGICAL:
             cases.append(_spoke_case(function, action, resource, names, context))

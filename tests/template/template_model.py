@@ -95,6 +95,9 @@ def physical_value(logical_id: str, attribute: str | None = None) -> str:
     if kind == "AWS::Logs::LogGroup":
         group = resolve(properties["LogGroupName"])
         return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:*" if attribute == "Arn" else group
+    if kind == "AWS::DynamoDB::Table":
+        name = explicit("TableName")
+        return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}" if attribute == "Arn" else name
     if kind == "AWS::Serverless::Function":
         return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{explicit('FunctionName')}"
     if kind == "AWS::CloudWatch::Alarm":
@@ -203,7 +206,14 @@ def role_of(function: str) -> str:
 
 # Optional features whose statements a role carries only when they are on: least privilege is checked
 # against the most a role may ever do, so role_policies turns them on unless told otherwise.
-FEATURES_ON = {"SecurityHub": "true"}
+SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:iam-guard/"
+FEATURES_ON = {
+    "SecurityHub": "true",
+    "OwnerEmailSender": "iam-guard@example.com",
+    "SlackBotTokenSecretArn": f"{SECRET}slack-bot",
+    "TeamsWebhookSecretArn": f"{SECRET}teams",
+    "WebhookSecretArn": f"{SECRET}webhook",
+}
 
 
 def role_policies(

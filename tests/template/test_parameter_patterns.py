@@ -211,6 +211,50 @@ TABLE: dict[str, tuple[list[str], list[str]]] = {
             f"{SECRET_ARN}\n",
         ],
     ),
+    "OwnerEmailSender": (
+        ["", "iam-guard@example.com", "security+iam@mail.example.org"],
+        [
+            "iam-guard",
+            "iam-guard@example",
+            "a;b@example.com",
+            "<iam-guard@example.com>",
+            "iam-guard@example.com bcc@example.net",
+            "iam-guard@example.com\n",
+        ],
+    ),
+    "SlackBotTokenSecretArn": (
+        ["", SECRET_ARN],
+        [
+            "slack-webhook",
+            "https://hooks.example.com/webhook",  # the URL itself, pasted by mistake
+            "arn:aws:ssm:us-east-1:123456789012:parameter/x",
+            "arn:aws:secretsmanager:us-east-1:12345:secret:x",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:",
+            f"{SECRET_ARN} ",
+        ],
+    ),
+    "TeamsWebhookSecretArn": (
+        ["", SECRET_ARN],
+        [
+            "slack-webhook",
+            "https://hooks.example.com/webhook",  # the URL itself, pasted by mistake
+            "arn:aws:ssm:us-east-1:123456789012:parameter/x",
+            "arn:aws:secretsmanager:us-east-1:12345:secret:x",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:",
+            f"{SECRET_ARN} ",
+        ],
+    ),
+    "WebhookSecretArn": (
+        ["", SECRET_ARN],
+        [
+            "slack-webhook",
+            "https://hooks.example.com/webhook",  # the URL itself, pasted by mistake
+            "arn:aws:ssm:us-east-1:123456789012:parameter/x",
+            "arn:aws:secretsmanager:us-east-1:12345:secret:x",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:",
+            f"{SECRET_ARN} ",
+        ],
+    ),
 }
 
 # The pattern cannot judge these; the settings model refuses them with this reason (the deploy fails
@@ -251,6 +295,10 @@ PATTERN_ONLY = {
     ("ExemptTagKey", "exempté"): "IAM allows Unicode letters in tag keys; the template is stricter",
     ("OwnerTagKey", "owné"): "IAM allows Unicode letters in tag keys; the template is stricter",
     ("WarningDays", "7,"): "the model skips empty list items",
+    ("OwnerEmailSender", "iam-guard@example.com\n"): "the model strips surrounding white space",
+    ("SlackBotTokenSecretArn", f"{SECRET_ARN} "): "the model strips surrounding white space",
+    ("TeamsWebhookSecretArn", f"{SECRET_ARN} "): "the model strips surrounding white space",
+    ("WebhookSecretArn", f"{SECRET_ARN} "): "the model strips surrounding white space",
 }
 
 

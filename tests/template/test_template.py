@@ -31,17 +31,24 @@ from core.enforce import actions as enforcement
 from core.enforce import events
 from core.guardrail import custom_resource
 from core.model.settings import ENV_VARS, Settings, build_settings
-from core.report import slack
+from core.report import slack, webhook
 from core.report import sns as notify
+from core.sweep import owner_delivery
 from core.sweep import run as sweep
 
 ALERTS = notify.REQUIRED_PERMISSIONS | notify.ENCRYPTED_TOPIC_KEY_PERMISSIONS
 # What each function's "job" policy must grant: what its code declares, nothing more.
 DECLARED: dict[str, frozenset[str]] = {
-    "EnforcerFunction": enforcement.REQUIRED_PERMISSIONS | ALERTS,
+    # Teams' and the webhook's secrets only when set; the owners' channels likewise
+    # (tests/template/test_template_channels.py).
+    "EnforcerFunction": enforcement.REQUIRED_PERMISSIONS | ALERTS | webhook.REQUIRED_PERMISSIONS,
     # Security Hub's two actions only with SecurityHub=true
     # (tests/report/securityhub/test_template_security_hub.py).
-    "SweepFunction": sweep.REQUIRED_PERMISSIONS | ALERTS | securityhub.REQUIRED_PERMISSIONS,
+    "SweepFunction": sweep.REQUIRED_PERMISSIONS
+    | ALERTS
+    | securityhub.REQUIRED_PERMISSIONS
+    | owner_delivery.REQUIRED_PERMISSIONS
+    | webhook.REQUIRED_PERMISSIONS,
     "SlackNotifierFunction": slack.REQUIRED_PERMISSIONS,
     "PolicyResourceFunction": custom_resource.REQUIRED_PERMISSIONS | ALERTS,
 }
@@ -61,6 +68,7 @@ NO_RESOURCE_LEVEL = {
     # With AllUsers the listing names no user: granted on "*" (an assumption, docs/status.md).
     "iam:ListServiceSpecificCredentials",
     "iam:UpdateAccountPasswordPolicy",
+    "ses:GetAccount",
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
 }
@@ -97,6 +105,12 @@ PARAMETER_OF = {
     "IAM_GUARD_WARNING_DAYS": "WarningDays",
     "IAM_GUARD_LEAKED_KEY_ACTION": "LeakedKeyAction",
     "IAM_GUARD_LEAKED_KEY_SUMMARY_REGIONS": "LeakedKeySummaryRegions",
+    "IAM_GUARD_OWNER_EMAIL_SENDER": "OwnerEmailSender",
+    "IAM_GUARD_SLACK_BOT_TOKEN_SECRET_ARN": "SlackBotTokenSecretArn",
+    "IAM_GUARD_TEAMS_WEBHOOK_SECRET_ARN": "TeamsWebhookSecretArn",
+    "IAM_GUARD_WEBHOOK_SECRET_ARN": "WebhookSecretArn",
+    "IAM_GUARD_TEAMS_MIN_SEVERITY": "TeamsMinSeverity",
+    "IAM_GUARD_WEBHOOK_MIN_SEVERITY": "WebhookMinSeverity",
 }
 
 
@@ -210,13 +224,19 @@ def test_every_setting_reaches_every_function_from_its_parameter() -> None:
     env = load_template()["Globals"]["Function"]["Environment"]["Variables"]
 
     assert set(env) >= set(ENV_VARS)
-    pseudo = {"IAM_GUARD_SNS_TOPIC_ARN", "IAM_GUARD_STACK_NAME", "IAM_GUARD_PARTITION"}
+    pseudo = {
+        "IAM_GUARD_SNS_TOPIC_ARN",
+        "IAM_GUARD_STACK_NAME",
+        "IAM_GUARD_PARTITION",
+        "IAM_GUARD_NOTIFICATIONS_TABLE",
+    }
     assert set(PARAMETER_OF) | pseudo == set(ENV_VARS)
     for var, parameter in PARAMETER_OF.items():
         assert env[var] == {"Ref": parameter}
     assert env["IAM_GUARD_SNS_TOPIC_ARN"] == {"Ref": "AlertTopic"}
     assert env["IAM_GUARD_STACK_NAME"] == {"Ref": "AWS::StackName"}
     assert env["IAM_GUARD_PARTITION"] == {"Ref": "AWS::Partition"}  # the ARNs the guardrail names
+    assert env["IAM_GUARD_NOTIFICATIONS_TABLE"] == {"Ref": "NotificationsTable"}
 
 
 def test_the_guardrail_resource_gets_the_policy_settings_from_the_same_parameters() -> None:
@@ -398,6 +418,21 @@ def test_each_watch_rule_is_the_pattern_core_watch_builds() -> None:
     for service in WATCHED:
         expected = rule_pattern(service, "iam-guard", [key["AlertKey"], key["AlertKey.Arn"]], secrets)
         assert watched[service.source] == expected, service.source
+
+
+def test_the_secrets_watch_rule_names_every_channel_secret() -> None:
+    from tests.template.template_model import FEATURES_ON
+
+    from core.enforce.watch import WATCHED, rule_pattern
+
+    (service,) = [s for s in WATCHED if s.source == "aws.secretsmanager"]
+    event = resources()["EnforcerFunction"]["Properties"]["Events"]["WatchSecretsManager"]
+    names = ("SlackBotTokenSecretArn", "TeamsWebhookSecretArn", "WebhookSecretArn")
+    channels = {name: FEATURES_ON[name] for name in names}
+    secrets = [TEST_PARAMETERS["SlackSecretArn"], *channels.values()]
+
+    expected = rule_pattern(service, "iam-guard", (), secrets)
+    assert resolve(event["Properties"]["Pattern"], channels) == expected
 
 
 def test_without_slack_the_secrets_watch_rule_names_no_secret() -> None:

@@ -189,8 +189,10 @@ def run(args: argparse.Namespace) -> int:
     _recorder, sink = sink_from_args(args)
     sender = owner_sender(args, settings)
     if args.org:  # the same sweep in every member account (cli.org)
-        if args.notify_owners or sender is not None:
-            raise SettingsError("--notify-owners: not yet available with --org")
+        if sender is not None:
+            raise SettingsError(
+                "--send-notifications: not yet available with --org (--notify-owners lists them)"
+            )
         return run_audit(args, settings, sink, guardrail=mode)
     progress = Progress.for_terminal(quiet=args.quiet, no_progress=args.no_progress)
     counter = CallCounter(on_call=progress.call if progress.enabled else None)
@@ -246,7 +248,8 @@ def read_only(args: argparse.Namespace) -> bool:
 
 
 def owner_sender(args: argparse.Namespace, settings: Settings) -> OwnerSender | None:
-    """With --send-notifications: the state table and the owner channels the flags turn on."""
+    """With --send-notifications: the state table and the owner channels the flags turn on (the same
+    core code the sweep function sends with)."""
     if not args.send_notifications:
         return None
     if not settings.notifications_table:
@@ -254,24 +257,9 @@ def owner_sender(args: argparse.Namespace, settings: Settings) -> OwnerSender | 
             "--send-notifications needs --state-table NAME (the stack's NotificationsTableName), so that "
             "each stage is sent once"
         )
-    from core.aws.notification_state import NotificationStateGateway
-    from core.aws.ses import SesGateway
-    from core.sweep.owner_delivery import OwnerChannels, send_notifications
+    from core.sweep.owner_delivery import owner_sender as sender_of
 
-    slack = None
-    if settings.slack_bot_token_secret_arn:
-        from core.report.slack_bot import SlackBotSender
-        from core.report.webhook import secret_fields
-
-        token = secret_fields(settings.slack_bot_token_secret_arn, ("token",), "a Slack bot token")["token"]
-        slack = SlackBotSender(token, base_url=slack_api_url())
-    channels = OwnerChannels(
-        email_sender=settings.owner_email_sender,
-        ses=SesGateway() if settings.owner_email_sender else None,
-        slack=slack,
-    )
-    state = NotificationStateGateway(settings.notifications_table)
-    return lambda notes, account, now: send_notifications(notes, state, channels, account_id=account, now=now)
+    return sender_of(settings, slack_api_url=slack_api_url())
 
 
 def slack_api_url() -> str | None:

@@ -29,6 +29,7 @@ class StackFacts:
     name: str
     status: str
     parameters: Mapping[str, str] = field(default_factory=dict)
+    outputs: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def in_progress(self) -> bool:
@@ -79,7 +80,8 @@ class CloudFormationGateway(Gateway):
         """The stack's status and current parameter values (``stack``: its ID or name)."""
         found = self._call("DescribeStacks", StackName=stack)["Stacks"][0]
         parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in found.get("Parameters") or []}
-        return StackFacts(found["StackId"], found["StackName"], found["StackStatus"], parameters)
+        outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in found.get("Outputs") or []}
+        return StackFacts(found["StackId"], found["StackName"], found["StackStatus"], parameters, outputs)
 
     @requires("cloudformation:DescribeStackResource")
     def resource_status(self, stack: str, logical_id: str) -> str:

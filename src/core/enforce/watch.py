@@ -204,6 +204,18 @@ WATCHED: tuple[WatchedService, ...] = (
         ),
     ),
     WatchedService(
+        "aws.dynamodb",
+        "dynamodb.amazonaws.com",
+        "table",
+        ("tableName", "resourceArn"),
+        # the notifications table: deleting or emptying it makes every stage be sent again; its TTL
+        # or recovery turned off, a policy that locks the sweep out
+        critical=frozenset(
+            {"DeleteTable", "UpdateTable", "UpdateTimeToLive", "PutResourcePolicy", "DeleteResourcePolicy"}
+        ),
+        high=frozenset({"UpdateContinuousBackups", "TagResource", "UntagResource"}),
+    ),
+    WatchedService(
         "aws.sqs",
         "sqs.amazonaws.com",
         "queue",
@@ -274,6 +286,8 @@ def resource_name(kind: str, value: str) -> str:
         return parts[5] if len(parts) >= 6 and parts[0] == "arn" else text
     if kind == "queue":
         return text.rstrip("/").rsplit("/", 1)[-1]
+    if kind == "table":  # a name or an ARN (...:table/<name>, or a stream/backup/index under it)
+        return text.split(":table/", 1)[1].split("/", 1)[0] if ":table/" in text else text
     return text  # key, role, alarm, log-group: the value itself
 
 
@@ -368,6 +382,8 @@ def name_patterns(
         return [{"prefix": log_group_prefix(stack)}]
     if kind == "queue":
         return [{"wildcard": f"*/{prefix}*"}]
+    if kind == "table":
+        return [{"prefix": prefix}, {"wildcard": f"arn:*:dynamodb:*:*:table/{prefix}*"}]
     if kind == "role":  # IAM resolves role names without regard to case: so does the rule
         return [{"prefix": {"equals-ignore-case": prefix}}]
     return [{"prefix": prefix}]  # alarm

@@ -86,7 +86,11 @@ PARAMETER_OF_PROPERTY: dict[str, str] = {
     "IAM_GUARD_EXEMPT_TAG_KEY": "ExemptTagKey",
     "IAM_GUARD_OWNER_TAG_KEY": "OwnerTagKey",
     "IAM_GUARD_MAX_MFA_AGE_HOURS": "MaxMfaAgeHours",
-    "IAM_GUARD_SLACK_SECRET_ARN": "SlackSecretArn",  # the policy protects the Slack webhook's secret
+    # the policy protects the channels' secrets (DenyChangesToProtectedSecrets)
+    "IAM_GUARD_SLACK_SECRET_ARN": "SlackSecretArn",
+    "IAM_GUARD_SLACK_BOT_TOKEN_SECRET_ARN": "SlackBotTokenSecretArn",
+    "IAM_GUARD_TEAMS_WEBHOOK_SECRET_ARN": "TeamsWebhookSecretArn",
+    "IAM_GUARD_WEBHOOK_SECRET_ARN": "WebhookSecretArn",
 }
 STACK_NAME_PROPERTY = "IAM_GUARD_STACK_NAME"  # !Ref AWS::StackName: the self-protection statements
 GUARDRAIL_PROPERTIES = (*PARAMETER_OF_PROPERTY, STACK_NAME_PROPERTY)

@@ -18,6 +18,7 @@ from core.model.errors import SettingsError
 MfaMode = Literal["strict", "console"]
 LeakedKeyAction = Literal["deactivate", "alert"]
 LEAKED_KEY_ACTIONS: tuple[str, ...] = ("deactivate", "alert")
+SEVERITY_NAMES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")  # core.model.alerts.Severity
 MAX_SUMMARY_REGIONS = 5
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
@@ -73,6 +74,13 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_PASSWORD_MAX_AGE_DAYS": "password_max_age_days",
     "IAM_GUARD_PARTITION": "partition",
     "IAM_GUARD_SSH_KEY_AUDIT_USERS_PER_RUN": "ssh_key_audit_users_per_run",
+    "IAM_GUARD_NOTIFICATIONS_TABLE": "notifications_table",
+    "IAM_GUARD_OWNER_EMAIL_SENDER": "owner_email_sender",
+    "IAM_GUARD_SLACK_BOT_TOKEN_SECRET_ARN": "slack_bot_token_secret_arn",
+    "IAM_GUARD_TEAMS_WEBHOOK_SECRET_ARN": "teams_webhook_secret_arn",
+    "IAM_GUARD_WEBHOOK_SECRET_ARN": "webhook_secret_arn",
+    "IAM_GUARD_TEAMS_MIN_SEVERITY": "teams_min_severity",
+    "IAM_GUARD_WEBHOOK_MIN_SEVERITY": "webhook_min_severity",
 }
 _LIST_FIELDS = {
     "allowed_cidrs",
@@ -154,26 +162,40 @@ class Settings:
     default_owner: str | None = None
     warning_days: tuple[int, ...] = DEFAULT_WARNING_DAYS
     # Channels (core.report.webhook): Secrets Manager secrets, JSON {"url": ...} (Teams) and
-    # {"url": ..., "signing_key": ...} (the signed generic webhook). For now from the CLI only: the
-    # functions do not read them yet (no IAM_GUARD_* variable, no template parameter).
+    # {"url": ..., "signing_key": ...} (the signed generic webhook); the stack's TeamsWebhookSecretArn and
+    # WebhookSecretArn, the CLI's flags.
     teams_webhook_secret_arn: str | None = None
     webhook_secret_arn: str | None = None
-    # Owner delivery (core.sweep.owner_delivery), CLI only for now: the SES sender identity (empty = no
-    # owner e-mail), the Slack bot token's secret {"token": ...}, and the state table of stages sent.
+    # Routing by severity: only alerts at least this severe go to Teams / the webhook.
+    teams_min_severity: str = "info"
+    webhook_min_severity: str = "info"
+    # Owner delivery (core.sweep.owner_delivery): the SES sender identity (empty = no owner e-mail), the
+    # Slack bot token's secret {"token": ...}, and the state table of stages sent (the stack's
+    # <stack>_notifications; the CLI's --state-table).
     owner_email_sender: str | None = None
     slack_bot_token_secret_arn: str | None = None
     notifications_table: str | None = None
     # Secrets Manager secrets IAM Guard depends on (alert channels' webhooks and tokens), by ARN: the
     # guardrail denies guarded users everything but reading their metadata, and every call is watched.
-    # The CLI's --protect-secret; a stack protects its channels' secrets (slack_secret_arn), which
+    # The CLI's --protect-secret; a stack protects its channels' secrets (``channel_secret_arns``), which
     # protected_secret_arns adds.
     protect_secrets: tuple[str, ...] = ()
 
     @property
+    def channel_secret_arns(self) -> tuple[str, ...]:
+        """The secrets the configured channels read (Slack webhook and bot, Teams, the webhook)."""
+        given = (
+            self.slack_secret_arn,
+            self.slack_bot_token_secret_arn,
+            self.teams_webhook_secret_arn,
+            self.webhook_secret_arn,
+        )
+        return tuple(dict.fromkeys(arn for arn in given if arn))
+
+    @property
     def protected_secret_arns(self) -> tuple[str, ...]:
-        """The secrets to protect: ``protect_secrets`` and the Slack webhook's secret, each once."""
-        slack = (self.slack_secret_arn,) if self.slack_secret_arn else ()
-        return tuple(dict.fromkeys((*self.protect_secrets, *slack)))
+        """The secrets to protect: ``protect_secrets`` and every channel's secret, each once."""
+        return tuple(dict.fromkeys((*self.protect_secrets, *self.channel_secret_arns)))
 
     # A leaked access key that AWS corroborates (core.enforce.leak): made Inactive, or only alerted about.
     leaked_key_action: LeakedKeyAction = "deactivate"
@@ -465,6 +487,8 @@ _CHECKS: dict[str, Check] = {
     "warning_days": _warning_days,
     "teams_webhook_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
     "webhook_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
+    "teams_min_severity": _one_of(SEVERITY_NAMES),
+    "webhook_min_severity": _one_of(SEVERITY_NAMES),
     "owner_email_sender": _optional(_email_sender),
     "slack_bot_token_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
     "notifications_table": _optional(

@@ -7,9 +7,10 @@ with. Taken: the networks, the MFA mode and age, the group and policy names, the
 owner tag key, the grace and credential-hygiene days, the leaked-key summary regions, and the stack's name
 (``stack_name``). The alert channels' secrets (``SECRET_PARAMETERS``, each where the stack has it) become
 ``protect_secrets``: the deployed guardrail protects them, so a policy rendered from the stack does too;
-they are never used to send. Never taken: the write switches (``DryRun``, ``Remediate``,
-``RemediateUnusedKeys``, ``RemediateServiceCredentials``) and delivery (topic, Slack, Security Hub), which
-stay flags: reading a stack must never make a command write or send.
+they are never used to send. The notifications table (output ``NotificationsTableName``) becomes the
+``--state-table`` of ``--send-notifications``. Never taken: the write switches (``DryRun``, ``Remediate``,
+``RemediateUnusedKeys``, ``RemediateServiceCredentials``) and delivery (topic, Slack, Teams, webhook, SES
+sender, Security Hub), which stay flags: reading a stack must never make a command write or send.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.model.errors import InvalidInputError, SettingsError
-from core.model.settings import ENV_VARS, settings_from_env, validate_setting
+from core.model.settings import ENV_VARS, build_settings, settings_from_env
 
 # Template parameter -> settings field: what --from-stack takes.
 STACK_PARAMETERS: dict[str, str] = {
@@ -54,15 +55,24 @@ NOT_TAKEN = frozenset(
         "AlertEmail",
         "SlackSecretArn",
         "SecurityHub",
+        "OwnerEmailSender",
+        "SlackBotTokenSecretArn",
+        "TeamsWebhookSecretArn",
+        "WebhookSecretArn",
     }
 )
+# Secrets of the stack's channels: protected by its guardrail, so by the guardrail --from-stack renders.
+SECRET_PARAMETERS = ("SlackSecretArn", "SlackBotTokenSecretArn", "TeamsWebhookSecretArn", "WebhookSecretArn")
+TABLE_OUTPUT = "NotificationsTableName"
 # Parameters every IAM Guard stack has: a stack without one of them is not IAM Guard.
 IDENTIFYING = ("GroupName", "PolicyName", "MfaMode", "ExemptTagKey", "DryRun")
 
 _ENV_OF_FIELD = {field: var for var, field in ENV_VARS.items()}
 
 
-def settings_of_stack(stack_name: str, parameters: Mapping[str, str]) -> dict[str, Any]:
+def settings_of_stack(
+    stack_name: str, parameters: Mapping[str, str], outputs: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The settings fields ``--from-stack`` takes from a stack with these parameter values.
 
     A stack without IAM Guard's parameters, or with values IAM Guard would refuse, is one
@@ -85,11 +95,19 @@ def settings_of_stack(stack_name: str, parameters: Mapping[str, str]) -> dict[st
         raise InvalidInputError(f"stack {stack_name}: {exc}") from None
     taken = {*STACK_PARAMETERS.values(), "stack_name"}
     given = {_field for name, _field in STACK_PARAMETERS.items() if name in parameters} | {"stack_name"}
-    found = {field: getattr(settings, field) for field in sorted(taken & given)}
-    secrets = [parameters[name].strip() for name in SECRET_PARAMETERS if parameters.get(name, "").strip()]
+    taken_fields = {field: getattr(settings, field) for field in sorted(taken & given)}
+    secrets = tuple(
+        parameters[name].strip() for name in SECRET_PARAMETERS if parameters.get(name, "").strip()
+    )
+    table = (outputs or {}).get(TABLE_OUTPUT, "").strip()
+    try:
+        extra = build_settings(
+            ip_restriction=False, protect_secrets=secrets, notifications_table=table or None
+        )
+    except SettingsError as exc:
+        raise InvalidInputError(f"stack {stack_name}: {exc}") from None
     if secrets:
-        try:
-            found["protect_secrets"] = validate_setting("protect_secrets", tuple(dict.fromkeys(secrets)))
-        except SettingsError as exc:
-            raise InvalidInputError(f"stack {stack_name}: {exc}") from None
-    return found
+        taken_fields["protect_secrets"] = extra.protect_secrets
+    if table:
+        taken_fields["notifications_table"] = extra.notifications_table
+    return taken_fields

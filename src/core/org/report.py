@@ -68,7 +68,7 @@ def account_entry(account: AccountResult, *, security_hub: bool = False) -> dict
 
 def to_document(result: OrgSweepResult, *, security_hub: bool = False) -> dict[str, Any]:
     accounts = [account_entry(a, security_hub=security_hub) for a in result.accounts]
-    return {
+    document: dict[str, Any] = {
         "organization_id": result.organization_id,
         "swept_at": _iso(result.swept_at),
         "dry_run": result.dry_run,
@@ -78,6 +78,13 @@ def to_document(result: OrgSweepResult, *, security_hub: bool = False) -> dict[s
         "skipped": [{"account_id": i, "reason": r} for i, r in result.skipped],
         "totals": result.totals(),
     }
+    if any("notifications" in entry for entry in accounts):  # --notify-owners: each with its account
+        document["notifications"] = [
+            {"account_id": entry["account_id"], **n}
+            for entry in accounts
+            for n in entry.get("notifications", [])
+        ]
+    return document
 
 
 def _rows(result: OrgSweepResult) -> list[dict[str, Any]]:

@@ -49,6 +49,8 @@ class OrgSweepOptions:
     sleep: Callable[[float], None] = time.sleep
     # Called after each account with (accounts done, accounts in all), from the worker threads (progress).
     on_account: Callable[[int, int], None] | None = None
+    # Each member's owners' notifications due now, computed (``audit --notify-owners --org``), never sent.
+    notify_owners: bool = False
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,7 @@ def sweep_account(
             now=now,
             sleep=options.sleep,
             guardrail=options.guardrail,
+            notify_owners=options.notify_owners,
             **extra,
         )
     except IamGuardError as exc:

@@ -97,6 +97,7 @@ _READS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cloudformation", ("Describe*", "Get*", "List*")),
     ("cloudtrail", ("Describe*", "Get*", "List*")),
     ("cloudwatch", ("Describe*", "Get*", "List*")),
+    ("dynamodb", ("Describe*",)),  # the table's settings; its items (owners' addresses) are not read
     ("events", ("Describe*", "List*")),
     ("iam", ("Get*", "List*")),
     ("kms", ("Describe*", "Get*", "List*")),
@@ -133,6 +134,7 @@ def own_resource_arns(settings: Settings) -> tuple[str, ...]:
         f"arn:*:cloudformation:*:*:stackset/{naming.spoke_stackset_name(stack)}:*",
         f"arn:*:cloudtrail:*:*:trail/{own}*",
         f"arn:*:cloudwatch:*:*:alarm:{own}*",
+        f"arn:*:dynamodb:*:*:table/{own}*",  # the notifications table, its streams and backups
         f"arn:*:events:*:*:event-bus/{own}*",
         f"arn:*:events:*:*:rule/{own}*",
         f"arn:*:iam::*:group/{settings.group_name}",

@@ -80,11 +80,25 @@ class SnsSink:
             raise DeliveryError(f"alert not delivered to SNS: {translate('Publish', exc)}") from None
 
 
-def sink_from_settings(settings: Settings, *, sns_client: Any = None) -> AlertSink:
-    """The Lambda functions' sink: the SNS topic when configured, else an in-memory recorder."""
+def sink_from_settings(settings: Settings, *, sns_client: Any = None, channels: bool = False) -> AlertSink:
+    """The Lambda functions' sink: the SNS topic when configured, else an in-memory recorder. With
+    ``channels`` (the enforcer and the sweep) also Teams and the signed webhook when their secrets are
+    set (``core.report.webhook``), each failing on its own."""
+    topic: AlertSink = RecordingSink()
     if settings.sns_topic_arn:
-        return SnsSink(settings.sns_topic_arn, sns_client)
-    return RecordingSink()
+        topic = SnsSink(settings.sns_topic_arn, sns_client)
+    if not channels or not (settings.webhook_secret_arn or settings.teams_webhook_secret_arn):
+        return topic
+    from core.model.alerts import FanOutSink, Severity
+    from core.report.webhook import channel_sinks
+
+    channels_on = channel_sinks(
+        settings.webhook_secret_arn,
+        settings.teams_webhook_secret_arn,
+        webhook_min_severity=Severity[settings.webhook_min_severity.upper()],
+        teams_min_severity=Severity[settings.teams_min_severity.upper()],
+    )
+    return FanOutSink([topic, *channels_on])
 
 
 __all__ = [

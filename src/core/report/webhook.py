@@ -230,3 +230,55 @@ def secret_fields(
         expected = ", ".join(f'"{k}": ...' for k in fields)
         raise SettingsError(f"the secret {secret_arn} is not {what} JSON {{{expected}}} (value not shown)")
     return {k: str(data[k]) for k in fields}
+
+
+# What a function delivering to Teams or the webhook needs: the secrets' values (the template grants it
+# on the configured secrets only).
+REQUIRED_PERMISSIONS = frozenset({"secretsmanager:GetSecretValue"})
+
+
+class SecretSink:
+    """A channel whose URL (and key) is read from its secret on the first alert, not at start-up: a
+    secret that cannot be read fails that channel's delivery (one ``DeliveryError`` line, the others go
+    on: ``FanOutSink``) and is read again on the next alert."""
+
+    def __init__(self, what: str, build: Callable[[], Any]) -> None:
+        self.what = what
+        self._build = build
+        self._sink: Any = None
+
+    def __repr__(self) -> str:
+        return f"SecretSink({self.what})"
+
+    def send(self, alert: Alert) -> None:
+        if self._sink is None:
+            self._sink = self._build()
+        self._sink.send(alert)
+
+
+def channel_sinks(
+    webhook_secret_arn: str | None,
+    teams_webhook_secret_arn: str | None,
+    *,
+    webhook_min_severity: Severity = Severity.INFO,
+    teams_min_severity: Severity = Severity.INFO,
+) -> list[SecretSink]:
+    """The signed webhook and Teams of the settings, each read from its secret when first used."""
+    found: list[SecretSink] = []
+    if webhook_secret_arn:
+        arn = webhook_secret_arn
+
+        def webhook() -> SignedWebhookSink:
+            secret = secret_fields(arn, ("url", "signing_key"), "a webhook")
+            return SignedWebhookSink(secret["url"], secret["signing_key"], min_severity=webhook_min_severity)
+
+        found.append(SecretSink("webhook", webhook))
+    if teams_webhook_secret_arn:
+        teams_arn = teams_webhook_secret_arn
+
+        def teams() -> TeamsWebhookSink:
+            secret = secret_fields(teams_arn, ("url",), "a Teams webhook")
+            return TeamsWebhookSink(secret["url"], min_severity=teams_min_severity)
+
+        found.append(SecretSink("Teams webhook", teams))
+    return found

@@ -22,13 +22,25 @@ from typing import Literal
 
 from aws_lambda_powertools import Logger
 
+from core.aws.iam import permissions_of
 from core.aws.notification_state import NotificationStateGateway
 from core.aws.ses import SesGateway
-from core.model.errors import IamGuardError
+from core.model.errors import DeliveryError, IamGuardError
+from core.model.settings import Settings
 from core.report.slack_bot import SlackBotSender
 from core.sweep.notifications import Notification
 
 logger = Logger(child=True)
+
+# What sending needs: the state table (claim, release), SES (sandbox, recipients, send) and the Slack
+# bot's secret. The template grants each on the table, the sender identity and the secret only.
+REQUIRED_PERMISSIONS = permissions_of(
+    NotificationStateGateway.claim,
+    NotificationStateGateway.release,
+    SesGateway.production_access,
+    SesGateway.is_verified,
+    SesGateway.send_email,
+) | frozenset({"secretsmanager:GetSecretValue"})
 
 DeliveryStatus = Literal["sent", "already-sent", "not-sent"]
 SANDBOX = "SES sandbox: request production access (the recipient is not a verified identity)"
@@ -67,6 +79,61 @@ class OwnerChannels:
                 logger.warning("SES account not readable: treated as the sandbox", extra={"error": str(exc)})
                 self._production = False
         return self._production
+
+
+class UnreadableSlackBot(SlackBotSender):
+    """The bot's secret could not be read: every Slack message fails with that one line (the other
+    channels go on, and the stage is tried again next sweep when no contact got it)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return "UnreadableSlackBot()"
+
+    def send(self, member_id: str, text: str) -> None:
+        raise DeliveryError(self.reason)
+
+
+OwnerSender = Callable[[Sequence[Notification], str, datetime], tuple["Delivery", ...]]
+
+
+def owner_sender(
+    settings: Settings,
+    *,
+    slack_api_url: str | None = None,
+    fetch_secret: Callable[[str, int], object] | None = None,
+) -> OwnerSender | None:
+    """What sends the owners' notifications with these settings (the sweep function's and
+    ``iam-guard audit --send-notifications``'s), or None without a state table: without one no stage
+    could be sent only once. Each channel is on when its setting is (``OwnerEmailSender``,
+    ``SlackBotTokenSecretArn``); a bot secret that cannot be read fails the Slack messages only."""
+    if not settings.notifications_table:
+        return None
+    slack: SlackBotSender | None = None
+    if settings.slack_bot_token_secret_arn:
+        from core.model.errors import SettingsError
+        from core.report.webhook import secret_fields
+
+        try:
+            fields = secret_fields(
+                settings.slack_bot_token_secret_arn, ("token",), "a Slack bot token", fetch=fetch_secret
+            )
+            slack = SlackBotSender(fields["token"], base_url=slack_api_url)
+        except (DeliveryError, SettingsError) as exc:
+            logger.warning("Slack bot secret not readable", extra={"error": str(exc)})
+            slack = UnreadableSlackBot(str(exc))
+    channels = OwnerChannels(
+        email_sender=settings.owner_email_sender,
+        ses=SesGateway() if settings.owner_email_sender else None,
+        slack=slack,
+    )
+    state = NotificationStateGateway(settings.notifications_table)
+
+    def send(notes: Sequence[Notification], account_id: str, now: datetime) -> tuple[Delivery, ...]:
+        return send_notifications(notes, state, channels, account_id=account_id, now=now)
+
+    return send
 
 
 def state_key(account_id: str, note: Notification) -> tuple[str, str]:

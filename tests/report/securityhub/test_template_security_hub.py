@@ -23,7 +23,8 @@ ACCOUNT = "123456789012"
 def conditional_statements() -> list[dict[str, Any]]:
     role = load_template()["Resources"][role_of("SweepFunction")]["Properties"]
     (job,) = [p for p in role["Policies"] if p["PolicyName"] == "job"]
-    return [s for s in job["PolicyDocument"]["Statement"] if "Fn::If" in s]
+    statements = job["PolicyDocument"]["Statement"]
+    return [s for s in statements if "Fn::If" in s and s["Fn::If"][0] == "ImportToSecurityHub"]
 
 
 def test_the_parameter_is_off_by_default_and_reaches_every_function_as_the_setting() -> None:
