@@ -39,6 +39,8 @@ from handlers.common import (
     alert_sink,
     cloudformation,
     cloudtrail,
+    guardduty,
+    health,
     iam,
     logger,
     metrics,
@@ -103,6 +105,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             cloudformation=cloudformation(),
             sts=sts(),
             trail=cloudtrail,
+            findings=guardduty if current.guardduty_findings else None,
+            health=health(),
         )
     except InvalidEventError as exc:  # raised before enforce knew what the event asks for: not alerted
         return _unhandled(event, exc, sink)

@@ -203,7 +203,7 @@ def role_of(function: str) -> str:
 
 # Optional features whose statements a role carries only when they are on: least privilege is checked
 # against the most a role may ever do, so role_policies turns them on unless told otherwise.
-FEATURES_ON = {"SecurityHub": "true"}
+FEATURES_ON = {"SecurityHub": "true", "GuardDutyFindings": "true"}
 
 
 def role_policies(

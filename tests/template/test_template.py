@@ -38,7 +38,8 @@ from core.sweep import run as sweep
 ALERTS = notify.REQUIRED_PERMISSIONS | notify.ENCRYPTED_TOPIC_KEY_PERMISSIONS
 # What each function's "job" policy must grant: what its code declares, nothing more.
 DECLARED: dict[str, frozenset[str]] = {
-    "EnforcerFunction": enforcement.REQUIRED_PERMISSIONS | ALERTS,
+    # guardduty:GetFindings only with GuardDutyFindings=true (tests/enforce/test_guardduty.py).
+    "EnforcerFunction": enforcement.REQUIRED_PERMISSIONS | enforcement.GUARDDUTY_PERMISSIONS | ALERTS,
     # Security Hub's two actions only with SecurityHub=true
     # (tests/report/securityhub/test_template_security_hub.py).
     "SweepFunction": sweep.REQUIRED_PERMISSIONS | ALERTS | securityhub.REQUIRED_PERMISSIONS,
@@ -94,6 +95,8 @@ PARAMETER_OF = {
     "IAM_GUARD_WARNING_DAYS": "WarningDays",
     "IAM_GUARD_LEAKED_KEY_ACTION": "LeakedKeyAction",
     "IAM_GUARD_LEAKED_KEY_SUMMARY_REGIONS": "LeakedKeySummaryRegions",
+    "IAM_GUARD_GUARDDUTY_FINDINGS": "GuardDutyFindings",
+    "IAM_GUARD_GUARDDUTY_MIN_SEVERITY": "GuardDutyMinSeverity",
 }
 
 
@@ -360,6 +363,8 @@ def test_every_named_resource_of_the_stack_is_named_stack_underscore_something()
     for logical_id, resource in resources().items():
         properties = resource.get("Properties", {})
         for key in name_keys:
+            if key == "FunctionName" and resource["Type"] == "AWS::Lambda::Permission":
+                continue  # names the function the permission is on, not a new resource
             if key in properties:
                 assert str(resolve(properties[key])).startswith(owned_prefix("iam-guard")), logical_id
                 named += 1

@@ -46,6 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.aws.cloudformation import CloudFormationGateway
     from core.aws.cloudtrail import CloudTrailGateway
+    from core.aws.guardduty import FindingsGateway
+    from core.aws.health import HealthGateway
     from core.aws.iam import IamGateway
     from core.enforce.actions import GuardrailCache
     from core.enforce.enforcer import enforce
@@ -67,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         # With --stack-name, changes to the stack's resources are recognised (its own updates told apart).
         cloudformation=CloudFormationGateway() if settings.stack_name else None,
         trail=CloudTrailGateway,  # what a leaked key did (Health events only)
+        findings=FindingsGateway,  # a GuardDuty finding read back in its region
+        health=HealthGateway(),  # a Health event corroborated where the support plan allows
     )
     print(json.dumps(result.to_dict(), indent=2))
     return 0

@@ -68,6 +68,8 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_LEAKED_KEY_SUMMARY_REGIONS": "leaked_key_summary_regions",
     "IAM_GUARD_MANAGE_PASSWORD_POLICY": "manage_password_policy",
     "IAM_GUARD_PASSWORD_MAX_AGE_DAYS": "password_max_age_days",
+    "IAM_GUARD_GUARDDUTY_FINDINGS": "guardduty_findings",
+    "IAM_GUARD_GUARDDUTY_MIN_SEVERITY": "guardduty_min_severity",
 }
 _LIST_FIELDS = {
     "allowed_cidrs",
@@ -86,6 +88,7 @@ _BOOL_FIELDS = {
     "security_hub",
     "remediate_unused_keys",
     "manage_password_policy",
+    "guardduty_findings",
 }
 # Credential hygiene thresholds, in days (0 turns the check off); the template's MinValue/MaxValue match.
 MAX_HYGIENE_DAYS = 3650
@@ -169,6 +172,10 @@ class Settings:
     # MaxPasswordAge only from ``password_max_age_days`` (0: passwords do not expire, IAM.17 not met).
     manage_password_policy: bool = False
     password_max_age_days: int = 0
+    # GuardDuty findings on an IAM user's key (core.enforce.guardduty): handled only when on, and only
+    # at or above this severity (GuardDuty's 1.0-10.0; 7.0 is "High").
+    guardduty_findings: bool = False
+    guardduty_min_severity: float = 7.0
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -278,6 +285,21 @@ def _account_ids_in_order(value: Any) -> tuple[str, ...]:
         if not naming.ACCOUNT_ID.match(account):
             raise ValueError(f"{account!r} is not an AWS account ID (12 digits)")
     return tuple(dict.fromkeys(ids))
+
+
+def _number(smallest: float, largest: float) -> Check:
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError("should be a number")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError("should be a number, unable to parse string as a number") from None
+        if not smallest <= number <= largest:  # NaN fails too
+            raise ValueError(f"should be from {smallest} to {largest}")
+        return number
+
+    return check
 
 
 def _one_of(allowed: tuple[str, ...]) -> Check:
@@ -437,6 +459,8 @@ _CHECKS: dict[str, Check] = {
     "leaked_key_summary_regions": _regions(MAX_SUMMARY_REGIONS),
     "manage_password_policy": _boolean,
     "password_max_age_days": _integer(0, 1095),  # IAM's MaxPasswordAge: 1 to 1095
+    "guardduty_findings": _boolean,
+    "guardduty_min_severity": _number(1.0, 10.0),
 }
 SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 
