@@ -52,6 +52,8 @@ EXPECTED_ACTIONS = {
     "health-credentials-exposed": "leaked-key-alerted",
     "health-iam-quarantine": "leaked-key-alerted",
     "detach-quarantine-policy": "user-not-found",
+    # GuardDutyFindings is off by default (tests/enforce/test_guardduty.py turns it on).
+    "guardduty-malicious-ip-caller": "ignored",
 }
 
 
