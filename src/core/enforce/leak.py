@@ -206,6 +206,8 @@ def _health_says(key: str, run: Run, event_arn: str) -> tuple[bool, str]:
         event = run.health.event(event_arn)
         if event is None:
             return False, "AWS Health does not know the event"
+        if event.get("service") != "RISK":
+            return False, "AWS Health's event is not a RISK event"
         if key not in run.health.entity_values(event_arn):
             return False, "AWS Health's event does not name the key"
     except SubscriptionRequiredError:
