@@ -207,8 +207,17 @@ class Settings:
 
     @property
     def guard_tag_keys(self) -> tuple[str, ...]:
-        """Every tag key IAM Guard reads to decide about a user: guarded users may not touch any of them."""
-        return (self.exempt_tag_key, self.owner_tag_key)  # distinct in any letter case (__post_init__)
+        """Every tag key IAM Guard reads or writes on a user: guarded users may not touch any of them.
+
+        The exemption and owner keys (settings; distinct in any letter case, ``__post_init__``), the
+        enrolled key (the IAMGuardDenyUnenrolled SCP's) and the leaked-key responder's exposed-keys key.
+        """
+        fixed = tuple(
+            k
+            for k in (naming.ENROLLED_TAG_KEY, naming.EXPOSED_KEYS_TAG)
+            if k.casefold() not in {self.exempt_tag_key.casefold(), self.owner_tag_key.casefold()}
+        )
+        return (self.exempt_tag_key, self.owner_tag_key, *fixed)
 
     def is_listed_exempt(self, user_name: str) -> bool:
         """IAM user names are unique without regard to case: so is the exemption list."""

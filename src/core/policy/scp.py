@@ -3,7 +3,8 @@
 Attached to the organisation's root or OUs, it stops member principals - administrators and the member
 root user included - from switching IAM Guard off in their account: changing the spoke's roles and rules,
 changing or deleting the secured group or the guardrail policy (on ``/iam-guard/`` and under the
-configured names), and setting or removing the exemption tag (any letter case). Exempt, by
+configured names), and setting or removing IAM Guard's user tags - the exemption and owner keys and the
+leaked-key responder's ``iam-guard:exposed-keys`` - in any letter case. Exempt, by
 ``aws:PrincipalArn``: the hub's roles in the member (``IAMGuardEnforceRole``), the hub stack's own roles
 (in the hub account, with ``hub_account``), the StackSet execution roles (``stacksets-exec-*``), and any
 exemption-granting roles named by full ARN. SCPs never apply to the management account (it keeps its
@@ -28,6 +29,7 @@ from core.model.errors import InvalidInputError, PolicyTooLargeError
 from core.model.naming import (
     ENFORCE_ROLE,
     ENROLLED_TAG_KEY,
+    EXPOSED_KEYS_TAG,
     ENROLLED_TAG_VALUE,
     IAM_PATH,
     SPOKE_ROLES,
@@ -35,7 +37,12 @@ from core.model.naming import (
     STACKSET_EXECUTION_ROLES,
     role_path,
 )
-from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME
+from core.model.settings import (
+    DEFAULT_EXEMPT_TAG_KEY,
+    DEFAULT_GROUP_NAME,
+    DEFAULT_OWNER_TAG_KEY,
+    DEFAULT_POLICY_NAME,
+)
 from core.policy.document import SELF_SERVICE_ACTIONS
 
 MAX_SCP_CHARS = 5120  # Organizations' SCP size limit (budgeted as characters of the minified JSON)
@@ -121,8 +128,10 @@ def render_scp(
     exempt_tag_key: str = DEFAULT_EXEMPT_TAG_KEY,
     exemption_roles: Iterable[str] = (),
     hub_account: str | None = None,
+    owner_tag_key: str = DEFAULT_OWNER_TAG_KEY,
 ) -> dict[str, Any]:
     """The SCP document; ``PolicyTooLargeError`` (one line) when its minified JSON exceeds 5,120."""
+    tag_keys = list(dict.fromkeys([exempt_tag_key, owner_tag_key, EXPOSED_KEYS_TAG]))
     exempt = exempt_principals(stack_name, exemption_roles, hub_account)
     unless = {"ArnNotLike": {"aws:PrincipalArn": exempt}}
 
@@ -154,11 +163,12 @@ def render_scp(
                 POLICY_ACTIONS,
                 [f"arn:aws:iam::*:policy{IAM_PATH}*", f"arn:aws:iam::*:policy/{policy_name}"],
             ),
+            # IAM Guard's user tags (the enrolled key: IAMGuardDenyUnenrolled's ProtectEnrolledTag).
             deny(
-                "ProtectExemptionTag",
+                "ProtectIAMGuardTags",
                 TAG_ACTIONS,
                 ["arn:aws:iam::*:user/*"],
-                **{"ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": [exempt_tag_key]}},
+                **{"ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": tag_keys}},
             ),
             # Everyone, the exempt included: the exempt names stay IAM Guard's StackSet's alone.
             {
