@@ -29,8 +29,8 @@ from core.model.errors import InvalidInputError, PolicyTooLargeError
 from core.model.naming import (
     ENFORCE_ROLE,
     ENROLLED_TAG_KEY,
-    EXPOSED_KEYS_TAG,
     ENROLLED_TAG_VALUE,
+    EXPOSED_KEYS_TAG,
     IAM_PATH,
     SPOKE_ROLES,
     SPOKE_RULES,
