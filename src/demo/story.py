@@ -441,7 +441,7 @@ class Story:
 
     def _leak(self, step: StepRecord) -> None:
         """AWS finds bob's key in public code: it attaches AWSCompromisedKeyQuarantineV3 and sends a Health
-        RISK event, but leaves the key Active. IAM Guard corroborates (the policy is on bob), contains it.
+        RISK event, but leaves the key Active. IAM Guard corroborates (the policy is on bob), contains it."""
         from demo.moto_extras import add_aws_managed_policy, empty_event_history
 
         (key,) = [
