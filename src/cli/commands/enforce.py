@@ -34,6 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
     add_delivery_arguments(parser)
     parser.add_argument(
+        "--guardduty-findings",
+        action="store_true",
+        help="handle GuardDuty findings on IAM users' keys (as the stack with GuardDutyFindings=true)",
+    )
+    parser.add_argument(
+        "--guardduty-min-severity",
+        metavar="N",
+        help="the lowest GuardDuty severity handled (1.0 to 10.0, default 7)",
+    )
+    parser.add_argument(
         "--org-role",
         type=role_name,
         metavar="NAME",
