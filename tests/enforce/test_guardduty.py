@@ -127,6 +127,7 @@ def test_a_finding_guardduty_confirms_is_contained_like_a_health_leak(deployed: 
     assert alert.severity is Severity.CRITICAL
     assert "GuardDuty" in alert.summary
     assert ("evidence", f"GuardDuty finding {FINDING_ID} in {REGION}") in alert.details
+    assert ("finding_id", FINDING_ID) in alert.details
 
 
 @pytest.mark.parametrize(
