@@ -58,6 +58,11 @@ NO_RESOURCE_LEVEL = {
     "iam:ListVirtualMFADevices",
     "sts:GetAccessKeyInfo",
     "cloudtrail:LookupEvents",
+    # GuardDuty's GetFindings has no resource type; the Health API's event type cannot be matched by the
+    # IAM engine to Health's real event ARNs (region "global"), so it is granted on "*" (read-only).
+    "health:DescribeAffectedEntities",
+    "health:DescribeEventDetails",
+    "guardduty:GetFindings",
     "iam:GetAccountPasswordPolicy",
     # With AllUsers the listing names no user: granted on "*" (an assumption, docs/status.md).
     "iam:ListServiceSpecificCredentials",
