@@ -270,6 +270,8 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
         "state_table": "notifications_table",
         "protect_secret": "protect_secrets",
         "slack_secret_arn": "slack_secret_arn",
+        "guardduty_findings": "guardduty_findings",
+        "guardduty_min_severity": "guardduty_min_severity",
     }
     for flag, field in mapping.items():
         if hasattr(args, flag):

@@ -11,7 +11,10 @@ itself is the request shape, not IAM's behaviour (docs/status.md says so).
 
 from __future__ import annotations
 
+import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -77,3 +80,32 @@ def install() -> None:
     IamResponse.list_service_specific_credentials = list_service_specific_credentials  # type: ignore[attr-defined]
     IamResponse.update_service_specific_credential = update_service_specific_credential  # type: ignore[attr-defined]
     IamResponse._iam_guard_extras = True  # type: ignore[attr-defined]
+
+
+def add_aws_managed_policy(name: str, account_id: str) -> None:
+    """Give moto's IAM one AWS-managed policy (``arn:aws:iam::aws:policy/<name>``) from moto's own copy
+    of AWS's policies, without loading all of them (``MOTO_IAM_LOAD_MANAGED_POLICIES`` takes seconds).
+    The demo needs AWS's quarantine policy, which AWS attaches to a user whose key leaked."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy, iam_backends
+
+    backend = iam_backends[account_id]["global"]
+    data = json.loads(aws_managed_policies_data)[name]
+    policy = AWSManagedPolicy.from_data(name, account_id, backend.region_name, data)
+    backend.managed_policies.setdefault(policy.arn, policy)
+
+
+@contextmanager
+def empty_event_history() -> Iterator[None]:
+    """moto has no CloudTrail ``LookupEvents``: while this lasts it answers with no events (the demo's
+    account has no trail history), in CloudTrail's format; the leaked-key summary says nothing was found."""
+    from moto.cloudtrail.responses import CloudTrailResponse
+
+    def lookup_events(self: Any) -> str:
+        return json.dumps({"Events": []})
+
+    CloudTrailResponse.lookup_events = lookup_events  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        del CloudTrailResponse.lookup_events  # type: ignore[attr-defined]

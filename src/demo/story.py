@@ -56,6 +56,7 @@ ADMIN = "admin-ana"
 MALLORY = "ops-mallory"
 BREAK_GLASS = "breakglass"
 LEGACY_USER = "old-ci"
+QUARANTINE_POLICY = "AWSCompromisedKeyQuarantineV3"  # what AWS attaches to a user whose key leaked
 POLICY_ARN = policy_arn(ACCOUNT_ID, DEFAULT_POLICY_NAME)
 WIDE_OPEN_POLICY = {
     "Version": "2012-10-17",
@@ -147,6 +148,8 @@ def function_environment(
         "IAM_GUARD_LEAKED_KEY_ACTION": "deactivate",
         "IAM_GUARD_LEAKED_KEY_SUMMARY_REGIONS": "",
         "IAM_GUARD_PARTITION": "aws",  # AWS::Partition of moto's us-east-1
+        "IAM_GUARD_GUARDDUTY_FINDINGS": "false",
+        "IAM_GUARD_GUARDDUTY_MIN_SEVERITY": "7",
         "POWERTOOLS_SERVICE_NAME": "iam-guard",
         "POWERTOOLS_METRICS_NAMESPACE": "IAMGuard",
         "POWERTOOLS_METRICS_DISABLED": "true",  # the demo prints what matters; no EMF lines
@@ -240,6 +243,9 @@ class Story:
         self._step("The scheduled sweep runs", self._sweep)
         self._step(
             "Security Hub: what the security team sees; the next scheduled sweep runs", self._security_hub
+        )
+        self._step(
+            "bob's access key leaks: AWS Health reports it and attaches its quarantine policy", self._leak
         )
         self.run.users = self._user_states()
         self.run.slack_payloads = [post.json() for post in self.slack.received()]
@@ -486,6 +492,42 @@ class Story:
             return f"the policy's default version {version} allows everything"
         what = "is the guardrail" if self._policy_is_guardrail() else "is not the guardrail"
         return f"the policy's default version {version} {what}"
+
+    def _leak(self, step: StepRecord) -> None:
+        """AWS finds bob's key in public code: it attaches AWSCompromisedKeyQuarantineV3 and sends a Health
+        RISK event, but leaves the key Active. IAM Guard corroborates (the policy is on bob), contains it."""
+        from demo.moto_extras import add_aws_managed_policy, empty_event_history
+
+        (key,) = [
+            k["AccessKeyId"] for k in self.iam_admin.list_access_keys(UserName="bob")["AccessKeyMetadata"]
+        ]
+        add_aws_managed_policy(QUARANTINE_POLICY, ACCOUNT_ID)  # AWS's own policy (moto loads none by default)
+        self.iam_admin.attach_user_policy(
+            UserName="bob", PolicyArn=f"arn:aws:iam::aws:policy/{QUARANTINE_POLICY}"
+        )
+        step.outcome.append(f"after AWS: bob's key {key} is {self._key_status('bob', key)}")
+        event = load_sample("enforcer-health-credentials-exposed.json")
+        event["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        event["resources"] = [key]
+        event["detail"]["affectedEntities"] = [{"entityValue": key}]
+        with empty_event_history():  # what the key did: moto keeps no CloudTrail history
+            step.handler_result = _invoke("handlers.enforcer", event, "iam-guard-enforcer")
+        result = step.handler_result if isinstance(step.handler_result, dict) else {}
+        step.outcome.append(f"enforcer: {result.get('action')}: {result.get('reason', '')}")
+        step.outcome.append(f"after IAM Guard: bob's key {key} is {self._key_status('bob', key)}")
+        _expect(self._key_status("bob", key) == "Inactive", "the leaked key is still active")
+        policies = self.iam_admin.list_attached_user_policies(UserName="bob")["AttachedPolicies"]
+        _expect(
+            QUARANTINE_POLICY in [p["PolicyName"] for p in policies], "AWS's quarantine policy was not kept"
+        )
+        self._deliver_alerts(step)
+        _expect(
+            any(key in email.subject for email in step.emails), "no alert about the leaked key was delivered"
+        )
+
+    def _key_status(self, user: str, key: str) -> str:
+        keys = self.iam_admin.list_access_keys(UserName=user)["AccessKeyMetadata"]
+        return next((str(k["Status"]) for k in keys if k["AccessKeyId"] == key), "deleted")
 
     def _user_states(self) -> list[dict[str, Any]]:
         states = []

@@ -20,6 +20,8 @@ from core.model.settings import Settings, settings_from_env
 if TYPE_CHECKING:
     from core.aws.cloudformation import CloudFormationGateway
     from core.aws.cloudtrail import CloudTrailGateway
+    from core.aws.guardduty import FindingsGateway
+    from core.aws.health import HealthGateway
     from core.aws.iam import IamGateway
     from core.aws.infrastructure import InfrastructureGateway
     from core.aws.securityhub import SecurityHubGateway
@@ -97,6 +99,22 @@ def cloudtrail(region: str) -> CloudTrailGateway:
     from core.aws.cloudtrail import CloudTrailGateway
 
     return CloudTrailGateway(region)
+
+
+@cache
+def guardduty(region: str) -> FindingsGateway:
+    """GuardDuty in one region: a finding read back before acting on it (GuardDutyFindings=true)."""
+    from core.aws.guardduty import FindingsGateway
+
+    return FindingsGateway(region)
+
+
+@cache
+def health() -> HealthGateway:
+    """The Health API (global endpoint): a Health event corroborated where the support plan allows."""
+    from core.aws.health import HealthGateway
+
+    return HealthGateway()
 
 
 @cache

@@ -41,6 +41,8 @@ from handlers.common import (
 from handlers.common import (
     cloudformation,
     cloudtrail,
+    guardduty,
+    health,
     iam,
     logger,
     metrics,
@@ -105,6 +107,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             cloudformation=cloudformation(),
             sts=sts(),
             trail=cloudtrail,
+            findings=guardduty if current.guardduty_findings else None,
+            health=health(),
         )
     except InvalidEventError as exc:  # raised before enforce knew what the event asks for: not alerted
         return _unhandled(event, exc, sink)

@@ -133,3 +133,31 @@ def test_enforce_takes_a_health_event_like_a_cloudtrail_one(
     # Without the secured group the key is contained all the same; enrolment is left to the sweep.
     expected = "added-to-group" if with_group else "not-enrolled"
     assert expected in [c["change"] for c in result["changes"]]
+
+
+def test_enforce_takes_a_guardduty_finding_and_acts_only_on_guarddutys_word(
+    moto_endpoint: str, tmp_path: Any
+) -> None:
+    # moto's GuardDuty has no GetFindings: GuardDuty cannot confirm the finding, so nothing changes.
+    from tests.enforce.test_guardduty import finding_event
+
+    client = boto3.client("iam", endpoint_url=moto_endpoint, region_name="us-east-1")
+    key = leaked(client)
+    event = tmp_path / "finding.json"
+    event.write_text(json.dumps(finding_event(key["AccessKeyId"])))
+    env = {**os.environ, "AWS_ENDPOINT_URL": moto_endpoint}
+    command = [sys.executable, "-m", "cli.main", "enforce", "--event", str(event), "--no-ip-restriction"]
+
+    off = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
+    on = subprocess.run(
+        [*command, "--guardduty-findings"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+
+    assert off.returncode == 0, off.stderr
+    assert json.loads(off.stdout)["action"] == "ignored"
+    assert on.returncode == 0, on.stderr
+    result = json.loads(on.stdout)
+    assert result["action"] == "leaked-key-unverified"
+    assert "GuardDuty did not confirm the finding" in result["alerts"][0]["summary"]
+    assert status(client, "build-bot", key["AccessKeyId"]) == "Active"
+    assert "Traceback" not in on.stderr

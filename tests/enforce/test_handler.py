@@ -56,6 +56,8 @@ EXPECTED_ACTIONS = {
     "update-account-password-policy": "ignored",
     "delete-account-password-policy": "ignored",
     "assume-root": "root-session-alerted",
+    # GuardDutyFindings is off by default (tests/enforce/test_guardduty.py turns it on).
+    "guardduty-malicious-ip-caller": "ignored",
 }
 
 

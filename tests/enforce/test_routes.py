@@ -8,12 +8,13 @@ one action for every command a parser can return.
 
 from __future__ import annotations
 
+import json
 import typing
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tests.organizations.spoke_model import load_spoke
-from tests.template.template_model import load_template
+from tests.template.template_model import condition_holds, load_template, resolve
 
 from core.enforce.commands import Command
 from core.enforce.enforcer import ACTIONS
@@ -22,9 +23,12 @@ from core.model.naming import FORWARD_HEALTH_RULE, FORWARD_RULE
 
 
 def delivered(pattern: Mapping[str, Any]) -> set[EventKey]:
-    """The (source, detail-type, event name) keys an event pattern matches."""
+    """The (source, detail-type, event name) keys an event pattern matches. GuardDuty findings are keyed
+    by their type, or the type prefix the rule matches (``{"prefix": ...}``)."""
     detail = pattern["detail"]
-    names = detail.get("eventName") or detail.get("eventTypeCode") or []  # API calls | AWS Health events
+    # API calls | AWS Health events | GuardDuty findings
+    names = detail.get("eventName") or detail.get("eventTypeCode") or detail.get("type") or []
+    names = [n["prefix"] if isinstance(n, Mapping) else n for n in names]
     return {
         (source, detail_type, name)
         for source in pattern["source"]
@@ -33,9 +37,26 @@ def delivered(pattern: Mapping[str, Any]) -> set[EventKey]:
     }
 
 
-def enforcer_rules() -> dict[str, Mapping[str, Any]]:
-    events = load_template()["Resources"]["EnforcerFunction"]["Properties"]["Events"]
-    return {name: event["Properties"]["Pattern"] for name, event in events.items()}
+def enforcer_rules(parameters: dict[str, str] | None = None) -> dict[str, Mapping[str, Any]]:
+    """The rules that deliver to the enforcer with these parameters: the function's own (always there)
+    and the stack's conditional rules targeting it (``GuardDutyFindingRule``: GuardDutyFindings=true)."""
+    resources = load_template()["Resources"]
+    events = resources["EnforcerFunction"]["Properties"]["Events"]
+    rules = {name: event["Properties"]["Pattern"] for name, event in events.items()}
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Events::Rule":
+            continue
+        targets = resource["Properties"].get("Targets", [])
+        if not any(t["Arn"] == {"Fn::GetAtt": ["EnforcerFunction", "Arn"]} for t in targets):
+            continue
+        if "Condition" in resource and not condition_holds(resource["Condition"], parameters):
+            continue
+        pattern = resolve(resource["Properties"]["EventPattern"], parameters)
+        rules[name] = json.loads(pattern) if isinstance(pattern, str) else pattern
+    return rules
+
+
+GUARDDUTY_ON = {"GuardDutyFindings": "true"}
 
 
 def mismatch(
@@ -65,7 +86,16 @@ NOTHING_WRONG: dict[str, set[EventKey]] = {
 
 
 def test_the_enforcer_rules_deliver_exactly_the_routed_events() -> None:
-    assert mismatch(enforcer_rules().values(), ROUTES) == NOTHING_WRONG
+    # With every optional rule on: each route has its rule.
+    assert mismatch(enforcer_rules(GUARDDUTY_ON).values(), ROUTES) == NOTHING_WRONG
+
+
+def test_with_guardduty_findings_off_only_the_guardduty_routes_go_undelivered() -> None:
+    found = mismatch(enforcer_rules({"GuardDutyFindings": "false"}).values(), ROUTES)
+
+    assert found["delivered but not routed"] == set()
+    assert found["routed but never delivered"] == {key for key in ROUTES if key[0] == "aws.guardduty"}
+    assert found["routed but never delivered"]
 
 
 def test_the_spoke_forwards_exactly_the_main_rules_events() -> None:
@@ -98,7 +128,7 @@ def test_the_check_sees_a_route_without_a_rule_and_a_rule_without_a_route() -> N
     missing = next(iter(ROUTES))
     del planted[missing]
 
-    found = mismatch(enforcer_rules().values(), planted)
+    found = mismatch(enforcer_rules(GUARDDUTY_ON).values(), planted)
 
     assert found["routed but never delivered"] == {extra}
     assert found["delivered but not routed"] == {missing}

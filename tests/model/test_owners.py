@@ -75,7 +75,12 @@ def test_the_owner_settings_and_their_defaults() -> None:
     assert settings.owner_tag_key == KEY
     assert settings.default_owner is None
     assert settings.warning_days == (7, 3, 1)
-    assert settings.guard_tag_keys == ("iam-guard:exempt", KEY)
+    assert settings.guard_tag_keys == (
+        "iam-guard:exempt",
+        KEY,
+        "iam-guard:enrolled",
+        "iam-guard:exposed-keys",
+    )
     env = settings_from_env(
         {
             "IAM_GUARD_IP_RESTRICTION": "false",

@@ -32,7 +32,7 @@ def test_the_minified_scp_is_what_organizations_measures_and_fits(capsys: pytest
         "ProtectSpokeRules",
         "ProtectGuardrailGroup",
         "ProtectGuardrailPolicy",
-        "ProtectExemptionTag",
+        "ProtectIAMGuardTags",
         "ProtectStackSetExecutionRoles",
         "ProtectStackSetExecutionStacks",
     ]
@@ -50,6 +50,8 @@ def test_the_configured_names_and_the_hub_stack_reach_the_scp(capsys: pytest.Cap
         "Guardrail",
         "--exempt-tag",
         "corp:exempt",
+        "--owner-tag-key",
+        "corp:owner",
         "--exemption-role",
         "arn:aws:iam::222222222222:role/SecurityAdmin",
         "--hub-account",
@@ -60,8 +62,8 @@ def test_the_configured_names_and_the_hub_stack_reach_the_scp(capsys: pytest.Cap
     assert code == 0
     assert "arn:aws:iam::*:group/Secured" in statements["ProtectGuardrailGroup"]["Resource"]
     assert "arn:aws:iam::*:policy/Guardrail" in statements["ProtectGuardrailPolicy"]["Resource"]
-    tag = statements["ProtectExemptionTag"]["Condition"]["ForAnyValue:StringEqualsIgnoreCase"]
-    assert tag == {"aws:TagKeys": ["corp:exempt"]}
+    tag = statements["ProtectIAMGuardTags"]["Condition"]["ForAnyValue:StringEqualsIgnoreCase"]
+    assert tag == {"aws:TagKeys": ["corp:exempt", "corp:owner", "iam-guard:exposed-keys"]}
     exempt = statements["ProtectSpokeRoles"]["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
     assert "arn:aws:iam::111111111111:role/iam-guard/guard-hub/*" in exempt  # the hub's, nobody else's
     assert "arn:aws:iam::*:role/iam-guard/guard-hub/*" not in exempt

@@ -105,9 +105,15 @@ class Setting:
         return self.exempt_tag or "iam-guard:exempt"
 
     @property
-    def guard_tag_keys(self) -> tuple[str, str]:
-        """Every key IAM Guard decides by: guarded users may touch none of them (DenyIAMGuardTags)."""
-        return (self.tag_key, self.owner_tag or "iam-guard:owner")
+    def guard_tag_keys(self) -> tuple[str, ...]:
+        """Every key IAM Guard decides by or writes: guarded users may touch none of them (DenyIAMGuardTags):
+        the exemption and owner keys, the enrolled key and the leaked-key responder's exposed keys."""
+        return (
+            self.tag_key,
+            self.owner_tag or "iam-guard:owner",
+            "iam-guard:enrolled",
+            "iam-guard:exposed-keys",
+        )
 
 
 @dataclass(frozen=True)

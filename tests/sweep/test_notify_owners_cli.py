@@ -128,7 +128,8 @@ def test_policy_protects_the_owner_tag_key_given() -> None:
     assert run.returncode == 0, run.stderr
     statements = {s["Sid"]: s for s in json.loads(run.stdout)["Statement"]}
     condition = statements["DenyIAMGuardTags"]["Condition"]["ForAnyValue:StringEqualsIgnoreCase"]
-    assert condition == {"aws:TagKeys": ["iam-guard:exempt", "Team:Owner"]}
+    fixed = ["iam-guard:enrolled", "iam-guard:exposed-keys"]  # the keys IAM Guard writes itself
+    assert condition == {"aws:TagKeys": ["iam-guard:exempt", "Team:Owner", *fixed]}
 
 
 # --- sending (--send-notifications) ---------------------------------------------------------------------

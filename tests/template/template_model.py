@@ -209,6 +209,7 @@ def role_of(function: str) -> str:
 SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:iam-guard/"
 FEATURES_ON = {
     "SecurityHub": "true",
+    "GuardDutyFindings": "true",
     "OwnerEmailSender": "iam-guard@example.com",
     "SlackBotTokenSecretArn": f"{SECRET}slack-bot",
     "TeamsWebhookSecretArn": f"{SECRET}teams",

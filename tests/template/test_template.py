@@ -40,8 +40,12 @@ ALERTS = notify.REQUIRED_PERMISSIONS | notify.ENCRYPTED_TOPIC_KEY_PERMISSIONS
 # What each function's "job" policy must grant: what its code declares, nothing more.
 DECLARED: dict[str, frozenset[str]] = {
     # Teams' and the webhook's secrets only when set; the owners' channels likewise
-    # (tests/template/test_template_channels.py).
-    "EnforcerFunction": enforcement.REQUIRED_PERMISSIONS | ALERTS | webhook.REQUIRED_PERMISSIONS,
+    # (tests/template/test_template_channels.py); guardduty:GetFindings only with GuardDutyFindings=true
+    # (tests/enforce/test_guardduty.py).
+    "EnforcerFunction": enforcement.REQUIRED_PERMISSIONS
+    | enforcement.GUARDDUTY_PERMISSIONS
+    | ALERTS
+    | webhook.REQUIRED_PERMISSIONS,
     # Security Hub's two actions only with SecurityHub=true
     # (tests/report/securityhub/test_template_security_hub.py).
     "SweepFunction": sweep.REQUIRED_PERMISSIONS
@@ -64,6 +68,11 @@ NO_RESOURCE_LEVEL = {
     "iam:ListVirtualMFADevices",
     "sts:GetAccessKeyInfo",
     "cloudtrail:LookupEvents",
+    # GuardDuty's GetFindings has no resource type; the Health API's event type cannot be matched by the
+    # IAM engine to Health's real event ARNs (region "global"), so it is granted on "*" (read-only).
+    "health:DescribeAffectedEntities",
+    "health:DescribeEventDetails",
+    "guardduty:GetFindings",
     "iam:GetAccountPasswordPolicy",
     # With AllUsers the listing names no user: granted on "*" (an assumption, docs/status.md).
     "iam:ListServiceSpecificCredentials",
@@ -111,6 +120,8 @@ PARAMETER_OF = {
     "IAM_GUARD_WEBHOOK_SECRET_ARN": "WebhookSecretArn",
     "IAM_GUARD_TEAMS_MIN_SEVERITY": "TeamsMinSeverity",
     "IAM_GUARD_WEBHOOK_MIN_SEVERITY": "WebhookMinSeverity",
+    "IAM_GUARD_GUARDDUTY_FINDINGS": "GuardDutyFindings",
+    "IAM_GUARD_GUARDDUTY_MIN_SEVERITY": "GuardDutyMinSeverity",
 }
 
 
@@ -385,6 +396,8 @@ def test_every_named_resource_of_the_stack_is_named_stack_underscore_something()
     for logical_id, resource in resources().items():
         properties = resource.get("Properties", {})
         for key in name_keys:
+            if key == "FunctionName" and resource["Type"] == "AWS::Lambda::Permission":
+                continue  # names the function the permission is on, not a new resource
             if key in properties:
                 assert str(resolve(properties[key])).startswith(owned_prefix("iam-guard")), logical_id
                 named += 1

@@ -34,6 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
     add_delivery_arguments(parser)
     parser.add_argument(
+        "--guardduty-findings",
+        action="store_true",
+        help="handle GuardDuty findings on IAM users' keys (as the stack with GuardDutyFindings=true)",
+    )
+    parser.add_argument(
+        "--guardduty-min-severity",
+        metavar="N",
+        help="the lowest GuardDuty severity handled (1.0 to 10.0, default 7)",
+    )
+    parser.add_argument(
         "--org-role",
         type=role_name,
         metavar="NAME",
@@ -46,6 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.aws.cloudformation import CloudFormationGateway
     from core.aws.cloudtrail import CloudTrailGateway
+    from core.aws.guardduty import FindingsGateway
+    from core.aws.health import HealthGateway
     from core.aws.iam import IamGateway
     from core.enforce.actions import GuardrailCache
     from core.enforce.enforcer import enforce
@@ -67,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         # With --stack-name, changes to the stack's resources are recognised (its own updates told apart).
         cloudformation=CloudFormationGateway() if settings.stack_name else None,
         trail=CloudTrailGateway,  # what a leaked key did (Health events only)
+        findings=FindingsGateway,  # a GuardDuty finding read back in its region
+        health=HealthGateway(),  # a Health event corroborated where the support plan allows
     )
     print(json.dumps(result.to_dict(), indent=2))
     return 0

@@ -16,7 +16,7 @@ from cli.options import add_partition_argument, partition_from_args
 from core.model.errors import InvalidInputError
 from core.model.naming import STACK_NAME
 from core.model.policy_text import policy_json
-from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, validate_setting
+from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_OWNER_TAG_KEY, validate_setting
 from core.policy.scp import minified, render_deny_unenrolled_scp, render_scp
 
 _USER_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
@@ -74,6 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--exempt-tag", metavar="KEY", help=f"exemption tag key (default {DEFAULT_EXEMPT_TAG_KEY})"
     )
     parser.add_argument(
+        "--owner-tag-key", metavar="KEY", help=f"owner tag key (default {DEFAULT_OWNER_TAG_KEY})"
+    )
+    parser.add_argument(
         "--exemption-role",
         type=_role,
         action="append",
@@ -109,10 +112,13 @@ def run(args: argparse.Namespace) -> int:
         ("group_name", "group_name"),
         ("policy_name", "policy_name"),
         ("exempt_tag", "exempt_tag_key"),
+        ("owner_tag_key", "owner_tag_key"),
     ):
         if getattr(args, flag):
             values[field] = validate_setting(field, getattr(args, flag))
     if args.deny_unenrolled:
+        if "owner_tag_key" in values:
+            raise InvalidInputError("--owner-tag-key does not apply to --deny-unenrolled")
         if "group_name" in values or "policy_name" in values:
             raise InvalidInputError("--group-name and --policy-name do not apply to --deny-unenrolled")
         document = render_deny_unenrolled_scp(

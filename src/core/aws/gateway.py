@@ -23,6 +23,7 @@ from core.model.errors import (
     ConflictError,
     CredentialReportError,
     NotFoundError,
+    SubscriptionRequiredError,
     ThrottledError,
     UnavailableError,
 )
@@ -38,6 +39,7 @@ _CLASS_OF_CODE: dict[str, type[AwsError]] = {
         ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"),
         AccessDeniedError,
     ),
+    "SubscriptionRequiredException": SubscriptionRequiredError,  # the Health API on a basic plan
     **dict.fromkeys(
         ("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"),
         ThrottledError,

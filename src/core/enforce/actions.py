@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 from core.aws.cloudformation import CloudFormationGateway
 from core.aws.cloudtrail import CloudTrailGateway
+from core.aws.guardduty import FindingsGateway
+from core.aws.health import HealthGateway
 from core.aws.iam import IamGateway, permissions_of
 from core.aws.sts import KeyOwnerGateway
 from core.enforce import alerts
@@ -84,7 +86,10 @@ REQUIRED_PERMISSIONS: frozenset[str] = (
     | permissions_of(CloudTrailGateway.events_of_access_key)
     # ManagePasswordPolicy=true: a changed or deleted password policy re-read and restored.
     | permissions_of(IamGateway.account_password_policy, IamGateway.update_account_password_policy)
+    | permissions_of(HealthGateway.event, HealthGateway.entity_values)
 )
+# Only with GuardDutyFindings=true (the template's condition GuardDutyOn): read a finding back.
+GUARDDUTY_PERMISSIONS: frozenset[str] = permissions_of(FindingsGateway.finding)
 
 
 def utc_now() -> datetime:
@@ -138,6 +143,7 @@ EnforcementAction = Literal[
     "leaked-key-already-inactive",
     "leaked-key-alerted",  # LeakedKeyAction=alert, a root key, another account's, deleted, or none named
     "leaked-key-unverified",  # AWS does not corroborate the report: nothing changed
+    "leaked-key-sessions-revoked",  # a session key GuardDuty corroborates: its user's older sessions denied
     "quarantine-restored",  # AWS's quarantine policy re-attached while an exposed key exists
     "quarantine-detached",  # detached once every exposed key was deleted: the intended end
     "root-session-alerted",  # sts:AssumeRoot: a root session in a member account, alerted
@@ -169,6 +175,9 @@ class Run:
     sts: KeyOwnerGateway | None = None  # the leaked-key response asks STS whose a key is (core.enforce.leak)
     # CloudTrail per region, for the summary of what a leaked key did (none: no summary)
     trail: Callable[[str], CloudTrailGateway] | None = None
+    # GuardDuty per region, to read a finding back (none: GuardDuty findings are never corroborated)
+    findings: Callable[[str], FindingsGateway] | None = None
+    health: HealthGateway | None = None  # the Health API, where the support plan allows it
     tamper: bool = False
     guardrail: str = "not-checked"
     changes: list[Change] = field(default_factory=list)

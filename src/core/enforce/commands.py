@@ -11,6 +11,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import NamedTuple
 
+from core.enforce.guardduty import FindingClaim
+
 
 class EventMeta(NamedTuple):
     """Who did what, where and when: carried into every result and alert."""
@@ -122,11 +124,12 @@ class LeakedKeyReported(NamedTuple):
 
     meta: EventMeta
     access_key_ids: tuple[str, ...]
-    origin: str  # "health" (an AWS Health event) or "manual" (iam-guard respond)
-    event_type: str  # the Health event type code, or "manual"
-    reference: str = ""  # the Health event ARN
+    origin: str  # "health" (an AWS Health event), "guardduty" (a finding) or "manual" (iam-guard respond)
+    event_type: str  # the Health event type code, the GuardDuty finding type, or "manual"
+    reference: str = ""  # the Health event ARN, or the GuardDuty finding's ID
     not_keys: tuple[str, ...] = ()  # entity values that are no access key ID (reported, never acted on)
     confirmed: bool = False  # a person's decision (respond --apply): no corroboration by AWS needed
+    finding: FindingClaim | None = None  # origin "guardduty": what the finding claims (GetFindings checks)
 
 
 class QuarantineDetached(NamedTuple):

@@ -16,6 +16,8 @@ from typing import Any
 
 from core.aws.cloudformation import CloudFormationGateway
 from core.aws.cloudtrail import CloudTrailGateway
+from core.aws.guardduty import FindingsGateway
+from core.aws.health import HealthGateway
 from core.aws.iam import IamGateway
 from core.aws.sts import KeyOwnerGateway
 from core.enforce import alerts
@@ -119,6 +121,8 @@ def enforce(
     cloudformation: CloudFormationGateway | None = None,
     sts: KeyOwnerGateway | None = None,
     trail: Callable[[str], CloudTrailGateway] | None = None,
+    findings: Callable[[str], FindingsGateway] | None = None,
+    health: HealthGateway | None = None,
 ) -> EnforcementResult:
     """Handle one event. Expected failures send an ENFORCEMENT_FAILED alert, then propagate.
 
@@ -126,7 +130,7 @@ def enforce(
     tells whether a change CloudFormation made comes from this stack's own update (else it is tampering).
     """
     command = command_for(event, settings, ignore_arns, owner)
-    run = Run(settings, iam, cache, now(), command.meta, sleep, cloudformation, sts, trail)
+    run = Run(settings, iam, cache, now(), command.meta, sleep, cloudformation, sts, trail, findings, health)
     try:
         outcome = _act(command, run)
     except IamGuardError as exc:

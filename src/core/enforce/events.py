@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.enforce.guardduty import GUARDDUTY_DETAIL_TYPE, GUARDDUTY_SOURCE, FindingClaim
 from core.enforce.risk import HEALTH_DETAIL_TYPE, HEALTH_SOURCE, HealthDetail
 from core.enforce.watch import (
     WATCHED,
@@ -166,6 +167,7 @@ class ApiCallEvent:
     detail: CloudTrailDetail | None
     replay_name: str | None = None
     health: HealthDetail | None = None  # an AWS Health event's detail (core.enforce.risk)
+    finding: FindingClaim | None = None  # a GuardDuty finding's detail (core.enforce.guardduty)
 
     @classmethod
     def read(cls, f: Fields) -> ApiCallEvent:
@@ -180,6 +182,8 @@ class ApiCallEvent:
         detail = CloudTrailDetail.read(f.required_record("detail")) if is_watched_call else None
         is_health = source == HEALTH_SOURCE and detail_type == HEALTH_DETAIL_TYPE
         health = HealthDetail.read(f.required_record("detail")) if is_health else None
+        is_finding = source == GUARDDUTY_SOURCE and detail_type == GUARDDUTY_DETAIL_TYPE
+        finding = FindingClaim.read(f.required_record("detail")) if is_finding else None
         return cls(
             version=version,
             id=event_id,
@@ -192,6 +196,7 @@ class ApiCallEvent:
             detail=detail,
             replay_name=f.optional_text("replay-name"),
             health=health,
+            finding=finding,
         )
 
 

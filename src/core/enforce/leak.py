@@ -6,8 +6,12 @@ Order, for each access key a ``LeakedKeyReported`` names (nothing in the event i
    then ``GetAccessKeyLastUsed`` (its user: a deleted key is one alert) and ``ListAccessKeys`` (the key
    is that user's, and its status);
 2. corroborated: AWS's ``AWSCompromisedKeyQuarantine*`` policy is on the user (AWS attaches it when it
-   finds a key in public), or a person decided (``iam-guard respond --apply``). Otherwise nothing
-   changes and a critical ``leaked-key-unverified`` alert gives the manual command;
+   finds a key in public), else Health's own API returns the event with the key among its entities
+   (``health:DescribeEventDetails``, ``DescribeAffectedEntities``: Business support and up); for a
+   GuardDuty finding, ``guardduty:GetFindings`` in its region returns it with the same key; or a person
+   decided (``iam-guard respond --apply``). Otherwise nothing changes and a critical
+   ``leaked-key-unverified`` alert gives the manual command. A session key (``ASIA``) in a corroborated
+   GuardDuty finding: the user GuardDuty names has its sessions revoked, nothing is deactivated;
 3. ``LeakedKeyAction=deactivate`` (default): ``UpdateAccessKey`` to Inactive (never deleted: evidence),
    whatever the user's exemption; then the user's sessions issued before now are denied (inline policy
    ``iam-guard-revoke-sessions``), the key is listed in the user's ``iam-guard:exposed-keys`` tag, and a
@@ -37,6 +41,7 @@ from core.enforce.actions import (
     decide_user,
 )
 from core.enforce.commands import LeakedKeyReported, QuarantineDetached
+from core.enforce.guardduty import corroborates, finding_user
 from core.enforce.key_summary import KeySummary
 from core.enforce.risk import (
     EXPOSED_KEYS_TAG,
@@ -49,7 +54,7 @@ from core.enforce.risk import (
 )
 from core.guardrail.state import Change
 from core.model.alerts import Alert
-from core.model.errors import NotFoundError
+from core.model.errors import AwsError, NotFoundError, SubscriptionRequiredError
 from core.model.exemptions import tags_to_dict
 
 Verdict = Literal[
@@ -62,6 +67,8 @@ Verdict = Literal[
     "not-found",  # no such key in this account (deleted, or never existed)
     "root",  # the root user's key: no role can change it
     "session",  # an ASIA session key: no user to read from IAM
+    "sessions-revoked",  # an ASIA key GuardDuty corroborates: its user's older sessions denied
+    "would-revoke-sessions",  # DryRun=true
     "malformed",  # not an access key ID
 ]
 ROOT_NAMES = frozenset({"root", "<root_account>"})
@@ -79,6 +86,7 @@ class KeyResponse:
     quarantine: tuple[str, ...] = ()  # AWS's quarantine policies on the user
     last_used_region: str = ""
     summary: KeySummary | None = None  # what the key did (CloudTrail), when it was read
+    evidence: str = ""  # what corroborated the report, or why nothing did
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +97,7 @@ class KeyResponse:
             "actions": [{"change": c.change, "status": _status(c), "detail": c.detail} for c in self.changes],
             "quarantine": list(self.quarantine),
             "summary": self.summary.text() if self.summary else None,
+            "evidence": self.evidence or None,
         }
 
 
@@ -101,22 +110,33 @@ def respond_to_leak(command: LeakedKeyReported, run: Run) -> Outcome:
     if not command.access_key_ids:
         alert = leak_alerts.key_not_named(run.meta, run.settings, command)
         return Outcome("leaked-key-alerted", alert.summary, alerts=(alert,))
-    responses = [respond_to_key(key, run, confirmed=command.confirmed) for key in command.access_key_ids]
+    responses = [
+        respond_to_key(key, run, confirmed=command.confirmed, report=command)
+        for key in command.access_key_ids
+    ]
     alerts = [leak_alerts.for_key(run.meta, run.settings, command, r) for r in responses]
     changes = tuple(c for r in responses for c in r.changes)
     users = sorted({r.user for r in responses if r.user})
     return Outcome(_action(responses), _reason(responses), ", ".join(users), changes, tuple(alerts))
 
 
-def respond_to_key(key: str, run: Run, *, confirmed: bool) -> KeyResponse:
-    """One key: whose (STS, then IAM), corroborated, then ``LeakedKeyAction``. Reads before any write."""
+def respond_to_key(
+    key: str, run: Run, *, confirmed: bool, report: LeakedKeyReported | None = None
+) -> KeyResponse:
+    """One key: whose (STS, then IAM), corroborated, then ``LeakedKeyAction``. Reads before any write.
+
+    ``report``: the event that named the key (its origin decides which of AWS's answers corroborate it).
+    """
     if not is_access_key_id(key):
         return KeyResponse(key, "", "", "malformed")
     sts = run.sts or KeyOwnerGateway()
     account = sts.access_key_account(key)
     if account != run.meta.account_id:
         return KeyResponse(key, account, "", "other-account")
+    by_guardduty = report is not None and report.origin == "guardduty"
     if key.startswith("ASIA"):
+        if by_guardduty and report is not None:
+            return _session_key(key, account, run, report)
         return KeyResponse(key, account, "", "session")
     try:
         user, region = run.iam.access_key_user(key)
@@ -130,14 +150,95 @@ def respond_to_key(key: str, run: Run, *, confirmed: bool) -> KeyResponse:
     if status is None:  # GetAccessKeyLastUsed named a user who does not hold the key: trust neither
         return KeyResponse(key, account, user, "not-found")
     quarantine = tuple(a for a in run.iam.list_attached_user_policies(user) if is_quarantine_policy(a))
-    found = KeyResponse(key, account, user, "unverified", quarantine=quarantine, last_used_region=region)
-    if not (confirmed or quarantine):
+    corroborated, evidence = True, "a person's decision (iam-guard respond --apply)"
+    if not confirmed:
+        corroborated, evidence = _corroboration(key, run, report, quarantine)
+    found = KeyResponse(
+        key, account, user, "unverified", quarantine=quarantine, last_used_region=region, evidence=evidence
+    )
+    if not corroborated:
         return found
     if run.settings.leaked_key_action == "alert":
         return _summarized(_replace(found, "alerted"), run)
     if status != "Active":
         return _summarized(_replace(found, "already-inactive"), run)
     return _summarized(_contain(found, run), run)
+
+
+def _corroboration(
+    key: str, run: Run, report: LeakedKeyReported | None, quarantine: tuple[str, ...]
+) -> tuple[bool, str]:
+    """Does AWS itself back the report? (yes or no, and what says so or why not). Never the event's word."""
+    if report is not None and report.origin == "guardduty":
+        ok, why, _user = _guardduty_says(key, run, report)
+        return ok, why
+    if quarantine:
+        return True, "AWS's quarantine policy is on the user"
+    if report is not None and report.origin == "health" and report.reference:
+        return _health_says(key, run, report.reference)
+    return False, "AWS's quarantine policy is not on the user"
+
+
+def _guardduty_says(key: str, run: Run, report: LeakedKeyReported) -> tuple[bool, str, str]:
+    """``guardduty:GetFindings`` in the finding's region: the same finding, account and key (and the user
+    GuardDuty names). Any failure to ask is "not corroborated", never an action."""
+    claim = report.finding
+    if claim is None or run.findings is None or not (claim.detector_id and claim.finding_id and claim.region):
+        return False, "GuardDuty could not be asked about the finding", ""
+    try:
+        finding = run.findings(claim.region).finding(claim.detector_id, claim.finding_id)
+    except AwsError as exc:
+        return False, f"GuardDuty did not confirm the finding ({exc.code})", ""
+    expected = dataclasses.replace(claim, access_key_id=key, account_id=run.meta.account_id)
+    why_not = corroborates(finding, expected, run.settings.guardduty_min_severity)
+    if why_not:
+        return False, f"GuardDuty's own finding does not match ({why_not})", ""
+    assert finding is not None
+    return True, f"GuardDuty finding {claim.finding_id} in {claim.region}", finding_user(finding)
+
+
+def _health_says(key: str, run: Run, event_arn: str) -> tuple[bool, str]:
+    """The Health API (Business support and up): the event exists and names the key among its entities.
+    ``SubscriptionRequiredException`` is the expected answer on other plans: not retried, not corroborated."""
+    if run.health is None:
+        return False, "AWS's quarantine policy is not on the user"
+    try:
+        event = run.health.event(event_arn)
+        if event is None:
+            return False, "AWS Health does not know the event"
+        if event.get("service") != "RISK":
+            return False, "AWS Health's event is not a RISK event"
+        if key not in run.health.entity_values(event_arn):
+            return False, "AWS Health's event does not name the key"
+    except SubscriptionRequiredError:
+        return False, "no quarantine policy, and the Health API needs a Business support plan"
+    except AwsError as exc:
+        return False, f"no quarantine policy, and the Health API could not be read ({exc.code})"
+    return True, f"AWS Health's API returns event {event_arn} naming the key"
+
+
+def _session_key(key: str, account: str, run: Run, report: LeakedKeyReported) -> KeyResponse:
+    """A session key (``ASIA``) GuardDuty saw used by someone else: revoke the user's older sessions.
+    Nothing is deactivated (a session key cannot be; its long-term key is not named)."""
+    ok, evidence, user = _guardduty_says(key, run, report)
+    if not ok or not user:
+        claimed = report.finding.user_name if report.finding else ""
+        return KeyResponse(
+            key, account, claimed, "unverified", evidence=evidence or "GuardDuty names no user"
+        )
+    try:
+        run.iam.get_user(user)
+    except NotFoundError:
+        return KeyResponse(key, account, user, "not-found", evidence=evidence)
+    found = KeyResponse(key, account, user, "unverified", evidence=evidence)
+    if run.settings.leaked_key_action == "alert":
+        return _replace(found, "alerted")
+    dry = run.dry_run
+    issued_before = run.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if not dry:
+        run.iam.put_user_policy(user, REVOKE_SESSIONS_POLICY, revoke_sessions_policy(issued_before))
+    change = Change(f"user/{user}", _would("sessions-revoked", dry), f"issued before {issued_before}")
+    return _replace(found, "would-revoke-sessions" if dry else "sessions-revoked", (change,))
 
 
 def _summarized(response: KeyResponse, run: Run) -> KeyResponse:
@@ -184,15 +285,7 @@ def _would(change: str, dry: bool) -> str:
 
 
 def _replace(found: KeyResponse, verdict: Verdict, changes: tuple[Change, ...] = ()) -> KeyResponse:
-    return KeyResponse(
-        found.access_key_id,
-        found.account_id,
-        found.user,
-        verdict,
-        changes,
-        found.quarantine,
-        found.last_used_region,
-    )
+    return dataclasses.replace(found, verdict=verdict, changes=changes, summary=None)
 
 
 _ACTION_OF: dict[Verdict, EnforcementAction] = {
@@ -200,13 +293,22 @@ _ACTION_OF: dict[Verdict, EnforcementAction] = {
     "would-deactivate": "leaked-key-deactivated",
     "already-inactive": "leaked-key-already-inactive",
     "unverified": "leaked-key-unverified",
+    "sessions-revoked": "leaked-key-sessions-revoked",
+    "would-revoke-sessions": "leaked-key-sessions-revoked",
 }
 
 
 def _action(responses: Iterable[KeyResponse]) -> EnforcementAction:
     """The most consequential verdict of the event's keys names the action."""
     verdicts = [r.verdict for r in responses]
-    for verdict in ("deactivated", "would-deactivate", "unverified", "already-inactive"):
+    for verdict in (
+        "deactivated",
+        "would-deactivate",
+        "sessions-revoked",
+        "would-revoke-sessions",
+        "unverified",
+        "already-inactive",
+    ):
         if verdict in verdicts:
             return _ACTION_OF[verdict]  # type: ignore[index]
     return "leaked-key-alerted"

@@ -25,6 +25,8 @@ VERDICT_TEXT: dict[str, str] = {
     "not-found": "no such key in this account (deleted?): nothing done",
     "root": "a root user key: no role can change it",
     "session": "a session key (ASIA): no user to read from IAM",
+    "sessions-revoked": "a session key (ASIA): the user's sessions issued before now revoked",
+    "would-revoke-sessions": "a session key (ASIA): the user's sessions would be revoked (dry run)",
     "malformed": "not an access key ID: nothing done",
 }
 
@@ -80,9 +82,10 @@ def unverified(
         AlertKind.LEAKED_KEY_UNVERIFIED,
         Severity.CRITICAL,
         f"Leak report for {key} not corroborated: nothing changed",
-        f"{_source(command)} reported access key {key} of {user} as leaked, but AWS's "
-        "AWSCompromisedKeyQuarantine policy is not on the user, so the report may be forged and "
-        f"nothing was changed. The key is still Active. If it did leak, run: {respond_command(key)}",
+        f"{_source(command)} reported access key {key} of {user or '?'} as leaked, but AWS does not "
+        f"corroborate it ({response.evidence or 'AWSCompromisedKeyQuarantine policy not on the user'}), "
+        "so the report may be forged and nothing was changed. The key is still Active. If it did leak, "
+        f"run: {respond_command(key)}",
         items=(
             AlertItem(
                 user, "access-key-exposed", Severity.CRITICAL, "unverified", action=respond_command(key)
@@ -99,9 +102,9 @@ def key_not_named(meta: EventMeta, settings: Settings, command: LeakedKeyReporte
         settings,
         AlertKind.LEAKED_KEY_RESPONSE,
         Severity.CRITICAL,
-        "Leaked credential reported, key not named; check the Health dashboard",
+        f"Leaked credential reported, key not named; check the {_console(command)}",
         f"{_source(command)} ({command.event_type}) names no access key ID{others}: key not named; check the "
-        "Health dashboard, then run iam-guard respond --access-key-id KEY --apply for the key it shows.",
+        f"{_console(command)}, then run iam-guard respond --access-key-id KEY --apply for the key it shows.",
         details=(("event_type", command.event_type), ("event_arn", command.reference)),
     )
 
@@ -144,7 +147,12 @@ def quarantine_detached(
 
 
 def _source(command: LeakedKeyReported) -> str:
-    return "AWS Health" if command.origin == "health" else "A person (iam-guard respond)"
+    sources = {"health": "AWS Health", "guardduty": "A GuardDuty finding"}
+    return sources.get(command.origin, "A person (iam-guard respond)")
+
+
+def _console(command: LeakedKeyReported) -> str:
+    return "GuardDuty console" if command.origin == "guardduty" else "Health dashboard"
 
 
 def _to_do(response: KeyResponse) -> str:
@@ -163,6 +171,11 @@ def _to_do(response: KeyResponse) -> str:
         return f"The key is still active: deactivate it now ({respond_command(key)})."
     if response.verdict == "other-account":
         return f"Tell the owner of account {response.account_id}."
+    if response.verdict in ("sessions-revoked", "would-revoke-sessions"):
+        return (
+            f"Find the long-term key {response.user} made the session with (GetSessionToken in CloudTrail) "
+            f"and deactivate it ({respond_command('AKIA...')}); check the session's calls for writes."
+        )
     return "Check the Health dashboard for the key."
 
 
@@ -171,8 +184,10 @@ def _details(command: LeakedKeyReported, response: KeyResponse) -> tuple[tuple[s
         ("access_key_id", response.access_key_id),
         ("user", response.user),
         ("event_type", command.event_type),
-        ("event_arn", command.reference),
+        ("finding_id" if command.origin == "guardduty" else "event_arn", command.reference),
+        ("finding_region", command.finding.region if command.finding else ""),
         ("quarantine", " ".join(response.quarantine)),
         ("last_used_region", response.last_used_region),
+        ("evidence", response.evidence),
     ]
     return tuple((k, v) for k, v in details if v)

@@ -53,6 +53,14 @@ from core.enforce.events import (
     ApiCallEvent,
     CloudTrailDetail,
 )
+from core.enforce.guardduty import (
+    FINDING_TYPES,
+    GUARDDUTY_DETAIL_TYPE,
+    GUARDDUTY_SOURCE,
+    IAM_USER,
+    FindingClaim,
+    type_name,
+)
 from core.enforce.risk import (
     HEALTH_DETAIL_TYPE,
     HEALTH_SOURCE,
@@ -95,10 +103,22 @@ class Notice(NamedTuple):
 NoticeParser = Callable[[Notice], Command]
 
 
+class Sighting(NamedTuple):
+    """What a parser of a GuardDuty finding reads."""
+
+    meta: EventMeta
+    finding: FindingClaim
+    settings: Settings
+
+
+SightingParser = Callable[[Sighting], Command]
+
+
 class Route(NamedTuple):
     event_source: str  # the CloudTrail eventSource the route expects ('' for events not API calls)
     parse: Parser | None = None  # an API call (CloudTrail)
     parse_notice: NoticeParser | None = None  # a service's own event (AWS Health)
+    parse_finding: SightingParser | None = None  # a GuardDuty finding (keyed by its type or type prefix)
 
 
 def _api_calls(source: str, event_source: str, names: Iterable[str], parse: Parser) -> dict[EventKey, Route]:
@@ -135,6 +155,12 @@ ROUTES: Mapping[EventKey, Route] = MappingProxyType(
             (HEALTH_SOURCE, HEALTH_DETAIL_TYPE, code): Route("", parse_notice=lambda n: _leaked_key(n))
             for code in RISK_EVENT_CODES
         },
+        # GuardDuty: an IAM user's key used by someone else (opt-in rule GuardDutyFinding,
+        # core.enforce.guardduty), keyed by the finding type or the type prefix the rule matches.
+        **{
+            (GUARDDUTY_SOURCE, GUARDDUTY_DETAIL_TYPE, name): Route("", parse_finding=lambda s: _finding(s))
+            for name, _prefix in FINDING_TYPES
+        },
         # IAM Guard's own infrastructure (core.enforce.watch), its IAM roles included: last, so a watched
         # event wins over the same name above, as it always has.
         **{key: route for service in WATCHED for key, route in _watched(service).items()},
@@ -158,6 +184,8 @@ def command_for(
     meta = _meta(event)
     if event.health is not None:
         return _notice(event, event.health, meta, settings)
+    if event.finding is not None:
+        return _sighting(event, event.finding, meta, settings)
     if detail is None:
         return Ignore(meta, f"not a CloudTrail API call (source {event.source}, {event.detail_type})")
     if detail.errorCode:
@@ -182,6 +210,28 @@ def _notice(event: ApiCallEvent, health: HealthDetail, meta: EventMeta, settings
             meta, f"Health event {health.service or '?'}/{health.event_type_code or '?'} is not handled"
         )
     return route.parse_notice(Notice(meta, health, event.resources, settings))
+
+
+def _sighting(event: ApiCallEvent, finding: FindingClaim, meta: EventMeta, settings: Settings) -> Command:
+    route = ROUTES.get((event.source, event.detail_type, type_name(finding.finding_type)))
+    if route is None or route.parse_finding is None:
+        return Ignore(meta, f"GuardDuty finding {finding.finding_type or '?'} is not handled")
+    return route.parse_finding(Sighting(meta, finding, settings))
+
+
+def _finding(sighting: Sighting) -> Command:
+    """A GuardDuty finding, re-checked as the rule checks it (anyone may invoke the function directly)."""
+    meta, claim, settings = sighting
+    if not settings.guardduty_findings:
+        return Ignore(meta, "GuardDuty findings are not handled (GuardDutyFindings=false)")
+    if claim.user_type != IAM_USER:
+        return Ignore(meta, f"GuardDuty finding on a {claim.user_type or '?'} credential, not an IAM user's")
+    if claim.severity < settings.guardduty_min_severity:
+        return Ignore(meta, f"GuardDuty severity {claim.severity} is below {settings.guardduty_min_severity}")
+    keys, other = named_keys((claim.access_key_id,) if claim.access_key_id else (), ())
+    return LeakedKeyReported(
+        meta, keys, "guardduty", claim.finding_type, claim.finding_id, other, finding=claim
+    )
 
 
 def _leaked_key(notice: Notice) -> Command:
@@ -217,6 +267,15 @@ def _quarantine_detached(meta: EventMeta, params: dict[str, Any]) -> Command:
 
 def _meta(event: ApiCallEvent) -> EventMeta:
     detail = event.detail
+    if event.finding is not None:
+        return EventMeta(
+            event_name=event.finding.finding_type or event.detail_type,
+            event_id=event.id,
+            account_id=event.account,
+            region=event.finding.region or event.region,
+            actor="",
+            occurred_at=event.time,
+        )
     if event.health is not None:
         return EventMeta(
             event_name=event.health.event_type_code or event.detail_type,

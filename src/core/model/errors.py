@@ -71,6 +71,10 @@ class AccessDeniedError(AwsError):
     retry_in_lambda = False
 
 
+class SubscriptionRequiredError(AccessDeniedError):
+    """The AWS Health API on a plan below Business support: the expected answer, never retried."""
+
+
 class ThrottledError(AwsError):
     """Throttling (raised once it persisted through every in-process retry)."""
 

@@ -81,6 +81,8 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_WEBHOOK_SECRET_ARN": "webhook_secret_arn",
     "IAM_GUARD_TEAMS_MIN_SEVERITY": "teams_min_severity",
     "IAM_GUARD_WEBHOOK_MIN_SEVERITY": "webhook_min_severity",
+    "IAM_GUARD_GUARDDUTY_FINDINGS": "guardduty_findings",
+    "IAM_GUARD_GUARDDUTY_MIN_SEVERITY": "guardduty_min_severity",
 }
 _LIST_FIELDS = {
     "allowed_cidrs",
@@ -101,6 +103,7 @@ _BOOL_FIELDS = {
     "remediate_unused_keys",
     "remediate_service_credentials",
     "manage_password_policy",
+    "guardduty_findings",
 }
 # Credential hygiene thresholds, in days (0 turns the check off); the template's MinValue/MaxValue match.
 MAX_HYGIENE_DAYS = 3650
@@ -211,6 +214,10 @@ class Settings:
     # SSH public keys (CodeCommit) are per user only: read ListSSHPublicKeys for about this many users a
     # run, a deterministic subset by day (``core.sweep.account_checks.ssh_audit_users``); 0: never read.
     ssh_key_audit_users_per_run: int = 0
+    # GuardDuty findings on an IAM user's key (core.enforce.guardduty): handled only when on, and only
+    # at or above this severity (GuardDuty's 1.0-10.0; 7.0 is "High").
+    guardduty_findings: bool = False
+    guardduty_min_severity: float = 7.0
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -243,8 +250,17 @@ class Settings:
 
     @property
     def guard_tag_keys(self) -> tuple[str, ...]:
-        """Every tag key IAM Guard reads to decide about a user: guarded users may not touch any of them."""
-        return (self.exempt_tag_key, self.owner_tag_key)  # distinct in any letter case (__post_init__)
+        """Every tag key IAM Guard reads or writes on a user: guarded users may not touch any of them.
+
+        The exemption and owner keys (settings; distinct in any letter case, ``__post_init__``), the
+        enrolled key (the IAMGuardDenyUnenrolled SCP's) and the leaked-key responder's exposed-keys key.
+        """
+        fixed = tuple(
+            k
+            for k in (naming.ENROLLED_TAG_KEY, naming.EXPOSED_KEYS_TAG)
+            if k.casefold() not in {self.exempt_tag_key.casefold(), self.owner_tag_key.casefold()}
+        )
+        return (self.exempt_tag_key, self.owner_tag_key, *fixed)
 
     def is_listed_exempt(self, user_name: str) -> bool:
         """IAM user names are unique without regard to case: so is the exemption list."""
@@ -329,6 +345,21 @@ def _account_ids_in_order(value: Any) -> tuple[str, ...]:
         if not naming.ACCOUNT_ID.match(account):
             raise ValueError(f"{account!r} is not an AWS account ID (12 digits)")
     return tuple(dict.fromkeys(ids))
+
+
+def _number(smallest: float, largest: float) -> Check:
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError("should be a number")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError("should be a number, unable to parse string as a number") from None
+        if not smallest <= number <= largest:  # NaN fails too
+            raise ValueError(f"should be from {smallest} to {largest}")
+        return number
+
+    return check
 
 
 def _one_of(allowed: tuple[str, ...]) -> Check:
@@ -500,6 +531,8 @@ _CHECKS: dict[str, Check] = {
     "manage_password_policy": _boolean,
     "password_max_age_days": _integer(0, 1095),  # IAM's MaxPasswordAge: 1 to 1095
     "ssh_key_audit_users_per_run": _integer(0, MAX_SSH_AUDIT_USERS),
+    "guardduty_findings": _boolean,
+    "guardduty_min_severity": _number(1.0, 10.0),
 }
 SETTINGS_FIELDS = tuple(f.name for f in fields(Settings))
 

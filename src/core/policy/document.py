@@ -19,8 +19,9 @@ Statements (see the policy documentation for each one and why):
 5. ``DenyAllExceptSelfServiceWithOldMFA`` / ``DenySelfServiceOnOtherUsersWithOldMFA``
    (``max_mfa_age_hours``) - MFA older than H hours counts as none: statements 2 and 3 again.
 6. ``DenyIAMGuardTags`` - nobody in the group sets, removes or creates a user with any tag key IAM Guard
-   decides by (``Settings.guard_tag_keys``: the exemption and owner keys), in any letter case: exemptions
-   and owners are set from outside the group. IAM has no case-insensitive wildcard, so every key is named.
+   decides by or writes (``Settings.guard_tag_keys``: the exemption and owner keys, ``iam-guard:enrolled``
+   and ``iam-guard:exposed-keys``), in any letter case: they are set from outside the group (IAM Guard's
+   own roles are not in it). IAM has no case-insensitive wildcard, so every key is named.
 7. ``DenyChangesToIAMGuard`` (``stack_name``) - every action but reads on the stack's own resources (by
    the names ``core.model.naming`` gives them), the guardrail group and policy; and
    ``DenyChangesToIAMGuardKey`` - the same for the alert topic's KMS key, found by its alias;

@@ -3,7 +3,8 @@
 Attached to the organisation's root or OUs, it stops member principals - administrators and the member
 root user included - from switching IAM Guard off in their account: changing the spoke's roles and rules,
 changing or deleting the secured group or the guardrail policy (on ``/iam-guard/`` and under the
-configured names), and setting or removing the exemption tag (any letter case). Exempt, by
+configured names), and setting or removing IAM Guard's user tags - the exemption and owner keys and the
+leaked-key responder's ``iam-guard:exposed-keys`` - in any letter case. Exempt, by
 ``aws:PrincipalArn``: the hub's roles in the member (``IAMGuardEnforceRole``), the hub stack's own roles
 (in the hub account, with ``hub_account``), the StackSet execution roles (``stacksets-exec-*``), and any
 exemption-granting roles named by full ARN. SCPs never apply to the management account (it keeps its
@@ -29,13 +30,19 @@ from core.model.naming import (
     ENFORCE_ROLE,
     ENROLLED_TAG_KEY,
     ENROLLED_TAG_VALUE,
+    EXPOSED_KEYS_TAG,
     IAM_PATH,
     SPOKE_ROLES,
     SPOKE_RULES,
     STACKSET_EXECUTION_ROLES,
     role_path,
 )
-from core.model.settings import DEFAULT_EXEMPT_TAG_KEY, DEFAULT_GROUP_NAME, DEFAULT_POLICY_NAME
+from core.model.settings import (
+    DEFAULT_EXEMPT_TAG_KEY,
+    DEFAULT_GROUP_NAME,
+    DEFAULT_OWNER_TAG_KEY,
+    DEFAULT_POLICY_NAME,
+)
 from core.policy.document import SELF_SERVICE_ACTIONS
 
 MAX_SCP_CHARS = 5120  # Organizations' SCP size limit (budgeted as characters of the minified JSON)
@@ -125,9 +132,11 @@ def render_scp(
     exemption_roles: Iterable[str] = (),
     hub_account: str | None = None,
     partition: str = "aws",
+    owner_tag_key: str = DEFAULT_OWNER_TAG_KEY,
 ) -> dict[str, Any]:
     """The SCP document, its ARNs in ``partition``; ``PolicyTooLargeError`` (one line) when its minified
     JSON exceeds 5,120."""
+    tag_keys = list(dict.fromkeys([exempt_tag_key, owner_tag_key, EXPOSED_KEYS_TAG]))
     exempt = exempt_principals(stack_name, exemption_roles, hub_account, partition)
     p = partition
     unless = {"ArnNotLike": {"aws:PrincipalArn": exempt}}
@@ -160,11 +169,12 @@ def render_scp(
                 POLICY_ACTIONS,
                 [f"arn:{p}:iam::*:policy{IAM_PATH}*", f"arn:{p}:iam::*:policy/{policy_name}"],
             ),
+            # IAM Guard's user tags (the enrolled key: IAMGuardDenyUnenrolled's ProtectEnrolledTag).
             deny(
-                "ProtectExemptionTag",
+                "ProtectIAMGuardTags",
                 TAG_ACTIONS,
                 [f"arn:{p}:iam::*:user/*"],
-                **{"ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": [exempt_tag_key]}},
+                **{"ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": tag_keys}},
             ),
             # Everyone, the exempt included: the exempt names stay IAM Guard's StackSet's alone.
             {
