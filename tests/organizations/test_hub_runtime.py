@@ -60,6 +60,7 @@ def test_the_generated_workflow_runs_in_moto_with_the_clis_fan_out_settings() ->
             .replace("${OrgSweepAccountFunctionArn}", arns["sweep"])
             .replace("${OrgDigestFunctionArn}", arns["digest"])
             .replace("${OrgResultsBucket}", "results")
+            .replace("${Partition}", "aws")
         )
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
         role = "arn:aws:iam::123456789012:role/stub"
