@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.model.errors import DeliveryError
 from core.model.validation import Fields, validated
-from core.org.report import org_digest_alert
+from core.org.report import org_digest_alert, relayed_alerts
 from core.org.summary import ResultFiles
 from handlers.common import alert_sink, logger, metrics, settings, trace_handler
 
@@ -89,8 +89,12 @@ def digest_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         dry_run=settings().dry_run,
         map_error=request.map_error,
     )
+    relayed, unreadable = relayed_alerts(summaries)
+    if unreadable:
+        logger.warning("members' alerts not relayed: unreadable", extra={"count": unreadable})
     try:
-        alert_sink().send(alert)
+        for sending in (alert, *relayed):
+            alert_sink().send(sending)
     except DeliveryError as exc:
         logger.error("org digest not delivered", extra={"error": str(exc)})
         raise
@@ -98,4 +102,5 @@ def digest_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "organization_id": request.targets.organization_id,
         "accounts": len(summaries),
         "sent": alert.kind.value,
+        "relayed": len(relayed),
     }
