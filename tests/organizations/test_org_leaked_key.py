@@ -105,7 +105,8 @@ def test_a_members_leaked_key_is_deactivated_in_that_member_through_its_enforce_
     assert status(member, key) == "Inactive"
     assert [p["RoleArn"] for p in sts_calls["assume"]] == [f"arn:aws:iam::{member}:role/IAMGuardEnforceRole"]
     # The summary read the member's CloudTrail with the member's session (an assumed role's key).
-    assert cli_trail and all(key.startswith("ASIA") for key in cli_trail)
+    assert cli_trail
+    assert all(key.startswith("ASIA") for key in cli_trail)
 
 
 @pytest.mark.usefixtures("aws_managed_policies")
@@ -308,7 +309,8 @@ def test_a_finding_naming_another_members_key_is_not_asked_about_and_changes_not
 
     assert result.action == "leaked-key-alerted"  # STS: the key is the owner's, not the claimant's
     assert owner in alerts[0].summary
-    assert untouched(owner, key) and untouched(claimant, claimants_key)
+    assert untouched(owner, key)
+    assert untouched(claimant, claimants_key)
     assert members.asked("guardduty") == []
 
 
