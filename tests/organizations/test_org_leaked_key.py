@@ -31,6 +31,8 @@ from core.model.alerts import AlertKind, RecordingSink
 from core.model.naming import ENFORCE_ROLE
 from core.model.settings import build_settings
 from core.org.enforce import enforce_member_event
+from demo.lambda_context import FakeLambdaContext
+from handlers import common, org_enforcer
 
 
 @pytest.fixture
@@ -423,3 +425,33 @@ def test_subscription_required_in_the_member_is_asked_once_and_changes_nothing(
     assert untouched(member, key)
     members.all_answered()
     assert "Health API needs a Business support plan" in alerts[0].summary
+
+
+def test_the_org_enforcer_lambda_takes_a_members_finding_from_the_queue_and_confirms_it_in_the_member(
+    small_org: Org, sts_calls: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    member, other = small_org.members[0], small_org.members[1]
+    key, others_key = bot_key(member, quarantined=False), bot_key(other, quarantined=False)
+    monkeypatch.setenv("IAM_GUARD_IP_RESTRICTION", "false")
+    monkeypatch.setenv("IAM_GUARD_GUARDDUTY_FINDINGS", "true")  # the hub's GuardDutyFindings=true
+    common.reset_caches()
+    org_enforcer.guardrail_cache.cache_clear()
+    members = ServedMembers(
+        {"guardduty": get_findings(lambda account: member_finding(account, key)), "cloudtrail": no_trail}
+    )
+    recorder = RecordingSink()
+    monkeypatch.setattr(org_enforcer, "assumer", lambda: members)
+    monkeypatch.setattr(org_enforcer, "alert_sink", lambda: recorder)
+    record = {"messageId": "m0", "receiptHandle": "r", "eventSource": "aws:sqs"}
+    batch = {"Records": [{**record, "body": json.dumps(member_finding_event(member, key))}]}
+
+    try:
+        response = org_enforcer.lambda_handler(batch, FakeLambdaContext("org-enforcer"))
+    finally:
+        common.reset_caches()
+
+    assert response == {"batchItemFailures": []}
+    assert status(member, key) == "Inactive"
+    assert untouched(other, others_key)
+    assert members.asked("guardduty") == [(member, REGION, enforce_session(member))]
+    assert [a.kind for a in recorder.alerts] == [AlertKind.LEAKED_KEY_RESPONSE]
