@@ -77,9 +77,11 @@ class PinnedAssumer:
         def done(**_: Any) -> None:
             self.spans[account_id][1] = time.perf_counter()
 
-        def make(service: str) -> Any:
+        def make(service: str, region: str | None) -> Any:
             with self._lock:
-                client = self.session.client(service, region_name="us-east-1", config=client_config())
+                client = self.session.client(
+                    service, region_name=region or "us-east-1", config=client_config()
+                )
             client.meta.events.register("before-sign", pin)
             client.meta.events.register("after-call", done)
             return client

@@ -19,7 +19,7 @@ from tests.template.template_model import condition_holds, load_template, resolv
 from core.enforce.commands import Command
 from core.enforce.enforcer import ACTIONS
 from core.enforce.routes import ROUTES, EventKey, Route
-from core.model.naming import FORWARD_HEALTH_RULE, FORWARD_RULE
+from core.model.naming import FORWARD_GUARDDUTY_RULE, FORWARD_HEALTH_RULE, FORWARD_RULE
 
 
 def delivered(pattern: Mapping[str, Any]) -> set[EventKey]:
@@ -119,6 +119,23 @@ def test_the_spoke_forwards_exactly_the_health_events_the_enforcer_routes() -> N
 
     assert routed
     assert delivered(forward) == routed
+
+
+def test_the_spoke_forwards_exactly_the_guardduty_findings_the_enforcer_routes_with_them_on() -> None:
+    from tests.organizations.spoke_model import resolve as resolve_spoke
+
+    (rule,) = [
+        r
+        for r in load_spoke()["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule" and r["Properties"].get("Name") == FORWARD_GUARDDUTY_RULE
+    ]
+    forward = json.loads(resolve_spoke(rule["Properties"]["EventPattern"], GUARDDUTY_ON))
+    routed = {key for key in ROUTES if key[0] == "aws.guardduty"}
+
+    assert rule["Condition"] == "GuardDutyOn"  # the spoke's GuardDutyFindings=false: no such rule
+    assert routed
+    assert delivered(forward) == routed
+    assert forward == enforcer_rules(GUARDDUTY_ON)["GuardDutyFindingRule"]  # severity, user type included
 
 
 def test_the_check_sees_a_route_without_a_rule_and_a_rule_without_a_route() -> None:

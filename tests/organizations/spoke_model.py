@@ -36,6 +36,7 @@ def _conditions(params: dict[str, str]) -> dict[str, bool]:
     return {
         "HasOperator": has_operator,
         "OperatorWrites": has_operator and params["OperatorMayWrite"] == "true",
+        "GuardDutyOn": params["GuardDutyFindings"] == "true",
     }
 
 

@@ -5,11 +5,13 @@ roles holding exactly what the hub's code declares, the committed workflow defin
 from __future__ import annotations
 
 import importlib
+import json
 import re
 from typing import Any
 
 import pytest
 from tests.organizations.spoke_model import load_spoke
+from tests.organizations.spoke_model import resolve as resolve_spoke
 from tests.template.template_model import ROOT, as_list, load_template, resolve, statements
 
 from core.aws import assume as access
@@ -147,31 +149,40 @@ def test_the_bus_accepts_events_from_the_organisation_only_in_one_statement() ->
     assert policy["Statement"]["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ORG}}
 
 
-def test_the_hub_rule_takes_what_both_spoke_rules_forward_into_a_queue_with_a_dead_letter_queue() -> None:
+def spoke_pattern(logical: str) -> dict[str, Any]:
+    pattern = resolve_spoke(load_spoke()["Resources"][logical]["Properties"]["EventPattern"])
+    return json.loads(pattern) if isinstance(pattern, str) else pattern  # !Sub JSON (the severity)
+
+
+def test_the_hub_rule_takes_what_the_spoke_rules_forward_into_a_queue_with_a_dead_letter_queue() -> None:
     rule = resources()["OrgEventRule"]["Properties"]
     spoke_sources = set()
-    for logical in ("ForwardRule", "SpokeChangesRule", "ForwardHealthRule"):
-        spoke_sources |= set(load_spoke()["Resources"][logical]["Properties"]["EventPattern"]["source"])
+    for logical in ("ForwardRule", "SpokeChangesRule", "ForwardHealthRule", "ForwardGuardDutyRule"):
+        spoke_sources |= set(spoke_pattern(logical)["source"])
     (target,) = rule["Targets"]
     queue = resources()["OrgEventQueue"]["Properties"]
+    taken = resolve(rule["EventPattern"], {**ORG_PARAMETERS, "GuardDutyFindings": "true"})
 
-    assert {s for branch in rule["EventPattern"]["$or"] for s in branch["source"]} == spoke_sources
+    assert {s for branch in taken["$or"] for s in branch["source"]} == spoke_sources
     assert rule["EventBusName"] == {"Ref": "OrgEventBus"}
     assert target["Arn"] == {"Fn::GetAtt": ["OrgEventQueue", "Arn"]}
     assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["OrgEventDeadLetterQueue", "Arn"]}
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["OrgEventDeadLetterQueue", "Arn"]}
 
 
-def test_the_hub_rule_takes_only_events_a_member_cannot_forge_with_put_events() -> None:
+@pytest.mark.parametrize("guardduty", ["true", "false"])
+def test_the_hub_rule_takes_only_events_a_member_cannot_forge_with_put_events(guardduty: str) -> None:
     # Any principal of the organisation may PutEvents on the hub bus (the bus policy), but EventBridge
     # refuses an "aws." source in PutEvents and sets "account" itself: only AWS-sourced CloudTrail events
     # reach the org enforcer, each naming the account it really came from.
-    # The same holds for AWS Health's leaked-key events (source aws.health).
-    pattern = resources()["OrgEventRule"]["Properties"]["EventPattern"]
-    cloudtrail, health = pattern["$or"]
+    # The same holds for AWS Health's leaked-key events (source aws.health) and, with
+    # GuardDutyFindings=true only, GuardDuty's findings on an IAM user's key (source aws.guardduty).
+    raw = resources()["OrgEventRule"]["Properties"]["EventPattern"]
+    pattern = resolve(raw, {**ORG_PARAMETERS, "GuardDutyFindings": guardduty})
+    cloudtrail, health, *findings = pattern["$or"]
 
     assert set(pattern) == {"$or"}
-    for branch in (cloudtrail, health):
+    for branch in pattern["$or"]:
         assert branch["source"]
         assert all(source.startswith("aws.") for source in branch["source"])
     assert set(cloudtrail) == {"source", "detail-type"}
@@ -181,6 +192,12 @@ def test_the_hub_rule_takes_only_events_a_member_cannot_forge_with_put_events() 
         "detail-type": ["AWS Health Event"],
         "detail": {"service": ["RISK"]},
     }
+    expected = {
+        "source": ["aws.guardduty"],
+        "detail-type": ["GuardDuty Finding"],
+        "detail": {"resource": {"accessKeyDetails": {"userType": ["IAMUser"]}}},
+    }
+    assert findings == ([expected] if guardduty == "true" else [])
 
 
 def test_the_org_enforcer_consumes_the_queue_with_bounded_concurrency_and_partial_batch_failures() -> None:

@@ -82,7 +82,7 @@ def test_a_member_guardrail_protects_the_spoke_and_nothing_else() -> None:
         if got != want
     ]
     assert not wrong, "\n".join(wrong)
-    assert len(rows) == 61  # 3 spoke rules since the leaked-key forwarding rule (IAMGuardForwardHealth)
+    assert len(rows) == 67  # 4 spoke rules since the GuardDuty forwarding rule (IAMGuardForwardGuardDuty)
 
 
 def test_the_single_account_guardrail_has_no_spoke_statement() -> None:

@@ -126,7 +126,7 @@ class RecordingAssumer:
 
     def access(self, account_id: str, role_name: str, purpose: str) -> AccountAccess:
         return AccountAccess(
-            account_id, role_arn(account_id, role_name), lambda _service: denying_iam_client()
+            account_id, role_arn(account_id, role_name), lambda _service, _region: denying_iam_client()
         )
 
     def forget(self, account_id: str, role_name: str, purpose: str) -> None:

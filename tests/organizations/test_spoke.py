@@ -59,16 +59,23 @@ def test_the_audit_role_grants_exactly_the_sweeps_reads_and_the_findings_import(
     assert actions["iam:ListAccessKeys"] == [f"arn:aws:iam::{MEMBER}:user/*"]
 
 
-def test_the_enforce_role_grants_the_enforcers_calls_and_the_sweeps_writes_scoped_as_in_one_account() -> None:
-    actions = granted(role_job("EnforceRole", {"GroupName": "Secured", "PolicyName": "Guardrail"}))
+@pytest.mark.parametrize("guardduty", [False, True])
+def test_the_enforce_role_grants_the_enforcers_calls_and_the_sweeps_writes_scoped_as_in_one_account(
+    guardduty: bool,
+) -> None:
     names = {"GroupName": "Secured", "PolicyName": "Guardrail"}
+    switch = {"GuardDutyFindings": str(guardduty).lower()}
+    actions = granted(role_job("EnforceRole", {**names, **switch}))
     single: dict[str, list[str]] = {}
     for function in ("EnforcerFunction", "SweepFunction"):
-        for action, scoped in granted(role_policies(function, names)["job"]).items():
-            if action.startswith("iam:"):
-                single.setdefault(action, scoped)
+        for action, scoped in granted(role_policies(function, {**names, **switch})["job"]).items():
+            single.setdefault(action, scoped)
 
-    assert set(actions) == spoke.role_permissions()[1]
+    assert set(actions) == spoke.role_permissions(guardduty)[1]
+    # The leaked-key response's reads in the member: exactly these beyond IAM, GuardDuty only when on.
+    beyond_iam = {a for a in actions if not a.startswith("iam:")}
+    expected = {"cloudtrail:LookupEvents", "health:DescribeAffectedEntities", "health:DescribeEventDetails"}
+    assert beyond_iam == expected | ({"guardduty:GetFindings"} if guardduty else set())
     for action, scoped in actions.items():
         if action in enrolled_tag.PERMISSIONS:  # members only: the enrolled tag (test_deny_unenrolled_scp)
             continue

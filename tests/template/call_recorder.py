@@ -82,6 +82,9 @@ ORG_HANDLERS = {
     "digest_handler": "OrgDigestFunction",
 }
 ORG_MODULES = ("core.org.", "handlers.org_", "cli.org")
+# The org enforcer's leaked-key reads, made only with the member's enforce credentials (whose a key is,
+# sts:GetAccessKeyInfo, is the hub's own call).
+MEMBER_LEAK_SERVICES = frozenset({"cloudtrail", "guardduty", "health"})
 ORG_SWEEP_HANDLER_MODULES = {"handlers.org_list_accounts", "handlers.org_sweep", "handlers.org_digest"}
 SPOKE_AUDIT, SPOKE_ENFORCE = "Spoke:IAMGuardAuditRole", "Spoke:IAMGuardEnforceRole"
 SPOKE_LOGICAL = {SPOKE_AUDIT: "AuditRole", SPOKE_ENFORCE: "EnforceRole"}
@@ -128,6 +131,13 @@ def _attribution() -> tuple[str | None, Any]:
     return function, settings
 
 
+def _assumed_role_session(client: Any) -> bool:
+    """The client signs with an assumed role's session (moto's AssumeRole keys start with ASIA; the tests'
+    own credentials are the environment's): in these tests, a member's enforce session."""
+    credentials = getattr(getattr(client, "_request_signer", None), "_credentials", None)
+    return str(getattr(credentials, "access_key", "")).startswith("ASIA")
+
+
 def _org_attribution(service: str, operation: str) -> str | None:
     """The role an org-mode call runs with, or None when no org code is on the stack."""
     modules: list[str] = []
@@ -146,6 +156,8 @@ def _org_attribution(service: str, operation: str) -> str | None:
     enforcing = "core.org.enforce" in modules or "handlers.org_enforcer" in modules
     if service == "securityhub":  # findings are imported with the member's audit credentials
         return SPOKE_AUDIT
+    if enforcing and service in MEMBER_LEAK_SERVICES:  # read in the member (core.org.enforce.member_services)
+        return SPOKE_ENFORCE
     if service == "iam":
         if enforcing:
             return SPOKE_ENFORCE
@@ -241,6 +253,8 @@ def _recording_make_api_call(self: Any, operation_name: str, api_params: dict[st
     function, settings = _attribution()
     service = self.meta.service_model.signing_name
     function = _org_attribution(service, operation_name) or function
+    if service in MEMBER_LEAK_SERVICES and _assumed_role_session(self):
+        function = SPOKE_ENFORCE  # the key summary reads regions in worker threads, below any org frame
     if function is None or function == "operator":
         return _original(self, operation_name, api_params)
     record = {
@@ -255,7 +269,9 @@ def _recording_make_api_call(self: Any, operation_name: str, api_params: dict[st
         # The table the request names is the stack's NotificationsTable (as a bucket is its bucket).
         "table": str(api_params.get("TableName", "")) if service == "dynamodb" else "",
         "channels": json.dumps(
-            {p: getattr(settings, f) for f, p in CHANNEL_PARAMETERS.items() if getattr(settings, f, None)},
+            {p: getattr(settings, f) for f, p in CHANNEL_PARAMETERS.items() if getattr(settings, f, None)}
+            # GuardDuty findings on: the role as deployed with GuardDutyFindings=true (the spoke's too).
+            | ({"GuardDutyFindings": "true"} if getattr(settings, "guardduty_findings", False) else {}),
             sort_keys=True,
         ),
         "context": request_context(operation_name, api_params) if service in ("iam", "ses") else "{}",

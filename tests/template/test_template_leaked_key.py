@@ -97,3 +97,67 @@ def test_the_spokes_health_forwarding_rule_is_the_same_pattern_and_the_spoke_pro
     assert rule["EventPattern"] == risk.health_rule_pattern()
     assert FORWARD_HEALTH_RULE in SPOKE_RULES  # the SCP and the member guardrail name it
     assert all(FORWARD_HEALTH_RULE in str(branch) for branch in changes[1:])  # its changes reach the hub
+
+
+def test_the_spokes_guardduty_rule_is_the_single_account_pattern_when_on_and_the_spoke_protects_it() -> None:
+    import json
+
+    from tests.organizations.spoke_model import load_spoke
+    from tests.organizations.spoke_model import resolve as resolve_spoke
+
+    from core.enforce.guardduty import guardduty_rule_json, guardduty_rule_pattern
+    from core.org.spoke import FORWARD_GUARDDUTY_RULE, SPOKE_RULES
+
+    spoke = load_spoke()
+    rule = spoke["Resources"]["ForwardGuardDutyRule"]
+    changes = spoke["Resources"]["SpokeChangesRule"]["Properties"]["EventPattern"]["detail"]["$or"]
+    pattern = rule["Properties"]["EventPattern"]
+    on = {"GuardDutyFindings": "true", "GuardDutyMinSeverity": "4"}
+
+    assert rule["Condition"] == "GuardDutyOn"
+    assert spoke["Conditions"]["GuardDutyOn"] == {"Fn::Equals": [{"Ref": "GuardDutyFindings"}, "true"]}
+    assert spoke["Parameters"]["GuardDutyFindings"]["Default"] == "false"
+    assert rule["Properties"]["Name"] == FORWARD_GUARDDUTY_RULE
+    assert pattern == {"Fn::Sub": guardduty_rule_json()}
+    assert json.loads(resolve_spoke(pattern, on)) == guardduty_rule_pattern(4.0)  # the severity: a number
+    assert resolve_spoke(rule["Properties"]["Targets"]) == resolve_spoke(
+        spoke["Resources"]["ForwardHealthRule"]["Properties"]["Targets"]
+    )  # the hub's bus, through the forwarding role
+    assert FORWARD_GUARDDUTY_RULE in SPOKE_RULES  # the SCP and the member guardrail name it
+    assert all(FORWARD_GUARDDUTY_RULE in str(branch) for branch in changes[1:])  # its changes reach the hub
+
+
+def test_the_hub_passes_its_guardduty_settings_to_the_spoke() -> None:
+    stackset = load_template()["Resources"]["OrgSpokeStackSet"]["Properties"]
+    given = {p["ParameterKey"]: p["ParameterValue"] for p in stackset["Parameters"]}
+
+    assert given["GuardDutyFindings"] == {"Ref": "GuardDutyFindings"}
+    assert given["GuardDutyMinSeverity"] == {"Ref": "GuardDutyMinSeverity"}
+
+
+def test_the_spokes_guardduty_parameters_are_the_hubs() -> None:
+    from tests.organizations.spoke_model import load_spoke
+
+    hub, spoke = load_template()["Parameters"], load_spoke()["Parameters"]
+    for name in ("GuardDutyFindings", "GuardDutyMinSeverity"):
+        same = ("Type", "Default", "AllowedValues", "MinValue", "MaxValue")
+        assert {k: spoke[name].get(k) for k in same} == {k: hub[name].get(k) for k in same}, name
+
+
+@pytest.mark.engine
+def test_on_the_engine_the_member_enforce_role_may_read_the_leak_and_guardduty_only_when_on() -> None:
+    from tests.organizations.spoke_model import role_job
+    from tests.policy import engine as iam_engine
+
+    reads = ["cloudtrail:LookupEvents", "health:DescribeEventDetails", "health:DescribeAffectedEntities"]
+    beyond = ["guardduty:ArchiveFindings", "guardduty:DeleteDetector", "cloudtrail:StopLogging"]
+    for switch, expected in (("true", iam_engine.ALLOWED), ("false", iam_engine.IMPLICIT_DENY)):
+        job = role_job("EnforceRole", {"GuardDutyFindings": switch})
+        requests = [*reads, "guardduty:GetFindings", *beyond]
+        decisions = iam_engine.evaluate(
+            {"job": job}, [iam_engine.Request(("job",), action, "*") for action in requests]
+        )
+
+        assert decisions[:3] == [iam_engine.ALLOWED] * 3, switch
+        assert decisions[3] == expected, switch
+        assert decisions[4:] == [iam_engine.IMPLICIT_DENY] * 3, switch  # the reads, nothing else

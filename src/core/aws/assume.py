@@ -79,18 +79,26 @@ ASSUME_PERMISSIONS = permissions_of(StsGateway.assume_role)
 
 @dataclass
 class AccountAccess:
-    """Clients of one account under one role. Counts the calls its clients make."""
+    """Clients of one account under one role. Counts the calls its clients make.
+
+    ``make_client(service, region)``: ``region`` None is the assumer's own region (us-east-1); a regional
+    service asked elsewhere (a GuardDuty finding's region, CloudTrail's) gets a client of that region.
+    """
 
     account_id: str
     role_arn: str
-    make_client: Callable[[str], Any]
+    make_client: Callable[[str, str | None], Any]
     counter: CallCounter = field(default_factory=CallCounter)
-    _clients: dict[str, Any] = field(default_factory=dict)
+    _clients: dict[tuple[str, str | None], Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.counter.attach(self.make_client(service))
-        return self._clients[service]
+    def client(self, service: str, region: str | None = None) -> Any:
+        """One client per service and region, made on first use (thread-safe: the summary reads regions
+        at once)."""
+        with self._lock:
+            if (service, region) not in self._clients:
+                self._clients[(service, region)] = self.counter.attach(self.make_client(service, region))
+            return self._clients[(service, region)]
 
 
 class Assumer(Protocol):
@@ -180,10 +188,14 @@ class RoleAssumer:
             self.assume_calls[account_id] += 1
         credentials = self.sts.assume_role(arn, purpose, self.duration)
 
-        def make_client(service: str) -> Any:
+        def make_client(service: str, region: str | None) -> Any:
             with self._lock:
                 return client(
-                    service, session=self.session, region=self.region, credentials=credentials, **POOL
+                    service,
+                    session=self.session,
+                    region=region or self.region,
+                    credentials=credentials,
+                    **POOL,
                 )
 
         return AccountAccess(account_id, arn, make_client)

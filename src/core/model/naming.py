@@ -89,7 +89,9 @@ SPOKE_ROLES = (AUDIT_ROLE, ENFORCE_ROLE, FORWARD_ROLE)
 FORWARD_RULE = "IAMGuardForward"  # the 12 IAM events, as the single-account rule matches them
 SPOKE_CHANGES_RULE = "IAMGuardForwardSpokeChanges"  # changes to the spoke's own roles and rules
 FORWARD_HEALTH_RULE = "IAMGuardForwardHealth"  # AWS Health's leaked-key events (core.enforce.risk)
-SPOKE_RULES = (FORWARD_RULE, SPOKE_CHANGES_RULE, FORWARD_HEALTH_RULE)
+# GuardDuty's findings on an IAM user's key (core.enforce.guardduty; the spoke's GuardDutyFindings=true only)
+FORWARD_GUARDDUTY_RULE = "IAMGuardForwardGuardDuty"
+SPOKE_RULES = (FORWARD_RULE, SPOKE_CHANGES_RULE, FORWARD_HEALTH_RULE, FORWARD_GUARDDUTY_RULE)
 # The role CloudFormation StackSets uses in members (service-managed: stacksets-exec-<hash>).
 # Only the service-managed name: a self-managed AWSCloudFormationStackSetExecutionRole is a name any
 # member administrator can create (IAM Guard's spoke StackSet is service-managed).
@@ -98,7 +100,7 @@ STACKSET_EXECUTION_ROLES = ("stacksets-exec-*",)
 # the group); the optional IAMGuardDenyUnenrolled SCP lets IAM users without it do nothing but MFA setup.
 ENROLLED_TAG_KEY = "iam-guard:enrolled"
 ENROLLED_TAG_VALUE = "true"
-SPOKE_RULE_PREFIX = "IAMGuardForward"  # IAMGuardForward, IAMGuardForwardSpokeChanges, IAMGuardForwardHealth
+SPOKE_RULE_PREFIX = "IAMGuardForward"  # every name in SPOKE_RULES starts with it
 
 
 def spoke_stackset_name(stack: str) -> str:

@@ -1,7 +1,11 @@
 """An IAM event of a member account, handled in that account only.
 
 Guardrail events: assume the write role in ``event.account`` and run ``core.enforce.enforcer.enforce``
-exactly as in single-account mode (events the member's own enforce role caused are ignored). Changes to
+exactly as in single-account mode (events the member's own enforce role caused are ignored). A leaked key
+(AWS Health, or a GuardDuty finding with ``GuardDutyFindings=true``) is answered with the member's own
+services through that session (``member_services``): GuardDuty's ``GetFindings`` in the finding's region,
+the Health API, and CloudTrail's ``LookupEvents`` for the summary; only whose the key is is asked with the
+hub's credentials (STS answers for any account). Changes to
 the spoke itself (its roles and rules): no write can undo a StackSet instance from the hub, so the hub
 alerts - critical when the change stops enforcement, info when the StackSet rollout made it: the caller's
 issuer is a ``stacksets-exec-*`` role **and** the hub's StackSet ``<stack>-spoke`` had an operation
@@ -14,12 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.aws.assume import Assumer, role_arn
+from core.aws.assume import AccountAccess, Assumer, role_arn
 from core.aws.cloudformation import CloudFormationGateway
-from core.aws.iam import IamGateway
+from core.aws.cloudtrail import CloudTrailGateway
+from core.aws.guardduty import FindingsGateway
+from core.aws.health import HEALTH_REGION, HealthGateway
+from core.aws.iam import IamGateway, permissions_of
 from core.aws.sts import KeyOwnerGateway
 from core.enforce.actions import EnforcementAction, GuardrailCache, utc_now
 from core.enforce.commands import EventMeta
@@ -31,6 +39,42 @@ from core.model.errors import AccessDeniedError, DeliveryError, IamGuardError, I
 from core.model.naming import ACCOUNT_ID, spoke_stackset_name
 from core.model.settings import Settings
 from core.org.spoke import WORKED_STATUSES, SpokeChange, member_settings, ran_at, spoke_change
+
+# The leaked-key response's reads in the member, through its enforce role (org/spoke.yaml's
+# IAMGuardEnforceRole grants them; core.org.spoke.role_permissions): what the key did, and the Health API.
+MEMBER_LEAK_READ_PERMISSIONS: frozenset[str] = permissions_of(
+    CloudTrailGateway.events_of_access_key, HealthGateway.event, HealthGateway.entity_values
+)
+# Only with GuardDutyFindings=true (the spoke's GuardDutyOn condition): a finding read back in the member.
+MEMBER_GUARDDUTY_PERMISSIONS: frozenset[str] = permissions_of(FindingsGateway.finding)
+
+
+@dataclass(frozen=True)
+class MemberServices:
+    """The member's own regional services a leaked-key response reads, all through its enforce session."""
+
+    trail: Callable[[str], CloudTrailGateway]
+    findings: Callable[[str], FindingsGateway] | None
+    health: HealthGateway
+
+
+def member_services(access: AccountAccess, settings: Settings) -> MemberServices:
+    """CloudTrail and GuardDuty per region and the Health API (its global endpoint, us-east-1), each a
+    client of the member's session: GuardDuty answers about the member's own findings there, never the
+    hub's. GuardDuty only with ``GuardDutyFindings=true`` (otherwise the role is not granted it)."""
+
+    def trail(region: str) -> CloudTrailGateway:
+        return CloudTrailGateway(region, access.client("cloudtrail", region))
+
+    def findings(region: str) -> FindingsGateway:
+        return FindingsGateway(region, access.client("guardduty", region))
+
+    return MemberServices(
+        trail=trail,
+        findings=findings if settings.guardduty_findings else None,
+        health=HealthGateway(client_factory=lambda: access.client("health", HEALTH_REGION)),  # on first use
+    )
+
 
 # Changes that stop the spoke from forwarding events or the hub from reaching the member.
 STOPS_ENFORCEMENT = frozenset(
@@ -74,6 +118,7 @@ def enforce_member_event(
         with suppress(DeliveryError):  # the caller reports the AssumeRole failure itself
             sink.send(enforcement_failed_alert(command_for(event, settings), exc, settings))
         raise
+    services = member_services(access, settings)
     try:
         return enforce(
             event,
@@ -85,6 +130,9 @@ def enforce_member_event(
             now=now,
             # Whose a leaked key is: asked with the hub's own credentials (STS answers for any account).
             sts=key_owner or KeyOwnerGateway(),
+            trail=services.trail,
+            findings=services.findings,
+            health=services.health,
         )
     except AccessDeniedError:
         assumer.forget(account, role_name, "enforce")  # a reused session must not keep failing

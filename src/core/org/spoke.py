@@ -19,6 +19,7 @@ from core.aws.cloudformation import StackSetOperation
 from core.model.naming import (  # the spoke's fixed names live with every other name
     AUDIT_ROLE,
     ENFORCE_ROLE,
+    FORWARD_GUARDDUTY_RULE,
     FORWARD_HEALTH_RULE,
     FORWARD_ROLE,
     FORWARD_RULE,
@@ -34,6 +35,7 @@ from core.model.validation import FieldError, Fields
 __all__ = [  # re-exported: the spoke's names, read here by the hub's code and tests
     "AUDIT_ROLE",
     "ENFORCE_ROLE",
+    "FORWARD_GUARDDUTY_RULE",
     "FORWARD_HEALTH_RULE",
     "FORWARD_ROLE",
     "FORWARD_RULE",
@@ -126,22 +128,29 @@ def ran_at(operation: StackSetOperation, at: datetime, now: datetime) -> bool:
 
 
 @cache
-def role_permissions() -> tuple[frozenset[str], frozenset[str]]:
+def role_permissions(guardduty: bool = False) -> tuple[frozenset[str], frozenset[str]]:
     """What each spoke role must grant, from the code: (audit role, enforce role).
 
     The audit role: the sweep's reads (the routing client sends every Get/List/Generate there); the
-    enforce role: the enforcer's calls and the sweep's writes. Computed on demand: it reads the sweep's
+    enforce role: the enforcer's calls and the sweep's writes, and the leaked-key response's reads in the
+    member (CloudTrail's ``LookupEvents``, the Health API; ``guardduty``: the spoke's
+    ``GuardDutyFindings=true`` adds ``guardduty:GetFindings``). Computed on demand: it reads the sweep's
     and the enforcer's declared permissions, which the functions importing this module do not load.
     """
     from core.enforce import actions as enforcement
+    from core.org import enforce as member_enforce
     from core.org.routing import is_read_action
     from core.sweep import enrolled_tag
     from core.sweep import run as sweep
 
-    # In a member the sweep and the enforcer make only IAM calls: the enforcer's own-stack and health
-    # checks (CloudFormation, EventBridge, Lambda) concern the hub's stack, never a member.
+    # In a member the sweep makes only IAM calls, and the enforcer IAM calls plus the leaked-key reads:
+    # the enforcer's own-stack checks (CloudFormation, EventBridge, Lambda) concern the hub's stack, and
+    # whose a key is (STS) is asked with the hub's own credentials.
     member_sweep = frozenset(a for a in sweep.REQUIRED_PERMISSIONS if a.startswith("iam:"))
     member_enforcer = frozenset(a for a in enforcement.REQUIRED_PERMISSIONS if a.startswith("iam:"))
+    member_enforcer |= member_enforce.MEMBER_LEAK_READ_PERMISSIONS
+    if guardduty:
+        member_enforcer |= member_enforce.MEMBER_GUARDDUTY_PERMISSIONS
     reads = frozenset(a for a in member_sweep if is_read_action(a))
     writes = frozenset(a for a in member_sweep if not is_read_action(a))
     return reads | SECURITY_HUB_PERMISSIONS, member_enforcer | writes | enrolled_tag.PERMISSIONS
