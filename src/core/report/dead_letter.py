@@ -28,7 +28,7 @@ from aws_lambda_powertools import Logger
 from core.aws.alert_queue import AlertQueueGateway, QueuedMessage, queue_name
 from core.aws.iam import permissions_of
 from core.model.alerts import Alert, AlertSink
-from core.model.errors import DeliveryError, InvalidEventError, SettingsError
+from core.model.errors import AwsError, DeliveryError, InvalidEventError, SettingsError
 from core.report.envelope import ENVELOPE_SCHEMA, alert_envelope, alert_from_envelope
 
 logger = Logger(child=True)
@@ -211,7 +211,10 @@ def _one(
         built[letter.channel].send(letter.alert)
     except (DeliveryError, SettingsError) as exc:
         return _failed(found, safe_error(exc))
-    queue.delete(message.receipt_handle)  # only once delivered; an AwsError here is the caller's
+    try:
+        queue.delete(message.receipt_handle)  # only once delivered
+    except AwsError as exc:
+        return _failed(found, f"re-sent, but not deleted (it will be sent again): {safe_error(exc)}")
     logger.info("dead-lettered alert re-sent", extra={"channel": letter.channel})
     return Redriven(found.message_id, "delivered", found.channel, found.title, found.failed_at)
 
