@@ -115,9 +115,9 @@ def test_the_alert_dlq_is_encrypted_kept_14_days_tls_only_and_written_by_iam_gua
     policy = resources["AlertDeadLetterQueuePolicy"]["Properties"]
     assert policy["Queues"] == [{"Ref": "AlertDeadLetterQueue"}]
     tls, senders = policy["PolicyDocument"]["Statement"]
-    assert tls["Effect"] == "Deny" and tls["Principal"] == "*" and tls["Action"] == "sqs:*"
+    assert (tls["Effect"], tls["Principal"], tls["Action"]) == ("Deny", "*", "sqs:*")
     assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert senders["Effect"] == "Deny" and senders["Action"] == "sqs:SendMessage"
+    assert (senders["Effect"], senders["Principal"], senders["Action"]) == ("Deny", "*", "sqs:SendMessage")
     assert senders["Condition"] == {
         "ArnNotEquals": {
             "aws:PrincipalArn": [

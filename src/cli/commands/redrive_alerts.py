@@ -127,7 +127,8 @@ def _checked_queue_url(url: str) -> str:
         )
     if not _QUEUE_NAME.match(queue_name(text)):
         raise InvalidInputError(
-            f"--queue-url: {queue_name(text)!r} is not an IAM Guard alert dead-letter queue (<stack>_alert-dlq)"
+            f"--queue-url: {queue_name(text)!r} is not an IAM Guard alert dead-letter queue "
+            "(<stack>_alert-dlq)"
         )
     return text
 
