@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError("--apply needs a channel: --webhook-secret-arn or --teams-webhook-secret-arn")
     queue = AlertQueueGateway(queue_url)
     try:
-        queue.depth()  # is it there? (one line and exit 2 when not, before anything is read)
+        queued = queue.depth()  # is it there? (one line and exit 2 when not, before anything is read)
     except AwsError as exc:
         if exc.code in NO_SUCH_QUEUE:
             raise InvalidInputError(f"--queue-url: no such queue ({exc.aws_message or exc.code})") from None
@@ -103,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
             {
                 "queue_url": queue_url,
                 "dry_run": not args.apply,
+                "queued": queued,
                 "counts": counts,
                 "messages": [r.to_dict() for r in results],
             },

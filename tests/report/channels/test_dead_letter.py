@@ -270,6 +270,7 @@ def test_redrive_without_apply_changes_nothing(
     assert hook.requests == []
     result = json.loads(out)
     assert result["dry_run"] is True
+    assert result["queued"] == 1
     assert [m["status"] for m in result["messages"]] == ["would-redrive"]
     # still there, and visible at once (read with a visibility timeout of 0)
     assert len(drain(aws["sqs"], aws["dlq"])) == 1
@@ -371,3 +372,40 @@ def _epoch(text: str) -> float:
     from datetime import datetime
 
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_redrive_works_through_more_than_one_batch_to_each_channel_and_stops_at_max_messages(
+    aws: dict[str, Any], hook: Receiver, teams: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from core.report.dead_letter import dead_letter_body
+
+    now = datetime.now(UTC)
+    for channel in ["webhook"] * 11 + ["teams"]:
+        body = dead_letter_body(tamper_healed(), channel, "HTTP 500", now)
+        aws["sqs"].send_message(QueueUrl=aws["dlq"], MessageBody=body)
+    webhook_arn = secret("iam-guard/webhook", {"url": hook.url, "signing_key": KEY})
+    teams_arn = secret("iam-guard/teams", {"url": teams.url})
+    flags = [
+        "--queue-url",
+        aws["dlq"],
+        "--webhook-secret-arn",
+        webhook_arn,
+        "--teams-webhook-secret-arn",
+        teams_arn,
+    ]
+
+    assert redrive(*flags, "--apply", "--max-messages", "5") == 0
+    assert queued(aws["sqs"], aws["dlq"]) == 12 - 5
+    capsys.readouterr()
+    assert redrive(*flags, "--apply") == 0
+    result = json.loads(capsys.readouterr().out)
+
+    assert result["counts"]["delivered"] == 7
+    assert queued(aws["sqs"], aws["dlq"]) == 0
+    assert len(hook.requests) + len(teams.requests) == 12
+    assert len(teams.requests) == 1
+    assert all(verify(h, b, KEY, time.time()) for h, b in hook.requests)
+    assert all(b == alert_envelope(tamper_healed()).encode() for _, b in hook.requests)
+    assert json.loads(teams.requests[0][1])["type"] == "message"  # the Adaptive Card, not the envelope
