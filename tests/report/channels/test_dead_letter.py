@@ -409,3 +409,38 @@ def test_redrive_works_through_more_than_one_batch_to_each_channel_and_stops_at_
     assert all(verify(h, b, KEY, time.time()) for h, b in hook.requests)
     assert all(b == alert_envelope(tamper_healed()).encode() for _, b in hook.requests)
     assert json.loads(teams.requests[0][1])["type"] == "message"  # the Adaptive Card, not the envelope
+
+
+def test_an_error_naming_a_url_is_kept_without_it() -> None:
+    from datetime import UTC, datetime
+
+    from core.report.dead_letter import dead_letter_body, read_dead_letter
+
+    body = dead_letter_body(
+        tamper_healed(),
+        "webhook",
+        "POST https://hooks.example.com/SeCrEt failed\nsecond line",
+        datetime.now(UTC),
+    )
+    letter = read_dead_letter(body)
+    assert letter.error == "POST <url hidden> failed"
+    assert "SeCrEt" not in body
+    assert letter.alert == tamper_healed()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        json.dumps({"schema": "iam-guard.alert.v1", "alert": {}, "channel": "webhook"}),  # no alert in it
+        json.dumps({**json.loads(alert_envelope(tamper_healed())), "channel": "email"}),  # unknown channel
+        json.dumps({**json.loads(alert_envelope(tamper_healed())), "channel": "webhook", "schema": "x"}),
+    ],
+)
+def test_what_is_not_a_dead_lettered_alert_is_refused_in_one_line(body: str) -> None:
+    from core.model.errors import InvalidEventError
+    from core.report.dead_letter import read_dead_letter
+
+    with pytest.raises(InvalidEventError) as caught:
+        read_dead_letter(body)
+    assert len(str(caught.value).splitlines()) == 1
