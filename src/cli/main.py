@@ -27,6 +27,8 @@ COMMANDS = {
     "audit": "Sweep the account: flag users without MFA or outside the secured group.",
     "demo": "Play the whole product on an embedded AWS emulator (no account needed).",
     "scp": "Render the optional IAMGuardProtect SCP for an organisation (org mode).",
+    "redrive-alerts": "Re-send the alerts Teams or the webhook did not take, from their dead-letter queue "
+    "(--apply to send).",
 }
 
 
@@ -53,7 +55,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def _module(name: str) -> Any:
-    return importlib.import_module(f"cli.commands.{name}")
+    return importlib.import_module(f"cli.commands.{name.replace('-', '_')}")
 
 
 def _command_in(argv: Sequence[str]) -> str:

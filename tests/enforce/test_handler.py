@@ -277,3 +277,46 @@ def test_alerts_reach_the_sns_topic(topic: Topic) -> None:
     (body,) = topic.messages()
     assert body["Subject"].endswith("Root user access key created")
     assert body["MessageAttributes"]["severity"]["Value"] == "critical"
+
+
+def test_a_webhook_that_keeps_failing_is_dead_lettered_and_the_topic_still_alerted(
+    topic: Topic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The enforcer as the stack runs it: the webhook answers 500 to every attempt; the topic gets the
+    alert, the stack's alert DLQ the envelope (no URL, no key), and the outcome the webhook's line."""
+    from tests.report.channels.test_signed_webhook import KEY, Receiver
+
+    from core.report.webhook import SignedWebhookSink
+
+    defaults = dict(SignedWebhookSink.__init__.__kwdefaults__ or {})
+    monkeypatch.setattr(SignedWebhookSink.__init__, "__kwdefaults__", {**defaults, "sleep": lambda _: None})
+    hook = Receiver()
+    hook.replies = [(500, {})] * 4
+    try:
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        dlq = sqs.create_queue(QueueName="iam-guard_alert-dlq")["QueueUrl"]
+        secret = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+            Name="iam-guard/webhook", SecretString=json.dumps({"url": hook.url, "signing_key": KEY})
+        )["ARN"]
+        monkeypatch.setenv("IAM_GUARD_WEBHOOK_SECRET_ARN", secret)
+        monkeypatch.setenv("IAM_GUARD_ALERT_DLQ_URL", dlq)
+        common.reset_caches()
+
+        outcome = enforcer.lambda_handler(sample("create-access-key-root"), context())
+    finally:
+        hook.close()
+
+    assert outcome["action"] == "root-key-alerted"
+    assert outcome["delivery_errors"] == ["webhook delivery failed after 4 attempt(s): HTTP 500"]
+    (body,) = topic.messages()
+    assert body["Subject"].endswith("Root user access key created")
+    (message,) = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
+    record = json.loads(message["Body"])
+    assert record["channel"] == "webhook"
+    assert record["alert"]["kind"] == "root-access-key-created"
+    assert len(hook.requests) == 4
+    assert {k: v for k, v in record.items() if k not in {"channel", "error", "failed_at"}} == json.loads(
+        hook.requests[0][1]
+    )
+    assert "SeCrEt" not in message["Body"]
+    assert KEY not in message["Body"]

@@ -165,6 +165,16 @@ OURS = [
         {"queueUrl": f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/iam-guard_enforcer-dlq"},
         False,
     ),
+    # the alert dead-letter queue (Teams' and the webhook's undelivered alerts): emptied, re-pointed, deleted
+    *(
+        (
+            "aws.sqs",
+            name,
+            {"queueUrl": f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/iam-guard_alert-dlq"},
+            False,
+        )
+        for name in ("PurgeQueue", "SetQueueAttributes", "DeleteQueue")
+    ),
     # the owners' notifications table, by name and by ARN
     ("aws.dynamodb", "DeleteTable", {"tableName": "iam-guard_notifications"}, True),
     (
@@ -785,3 +795,23 @@ def test_the_role_watch_rule_delivers_our_roles_in_any_letter_case(
     pattern = EventPattern.load(json.dumps(rule_pattern(service, "iam-guard")))
 
     assert pattern.matches_event(api_call("aws.iam", name, parameters)) is ours
+
+
+@pytest.mark.parametrize(
+    ("name", "parameters", "ours"),
+    [(c[1], c[2], True) for c in OURS if c[0] == "aws.sqs"]
+    + [(c[1], c[2], False) for c in FOREIGN if c[0] == "aws.sqs"],
+)
+def test_the_queue_watch_rule_delivers_calls_on_our_queues_the_alert_dlq_included(
+    name: str, parameters: dict[str, Any], ours: bool
+) -> None:
+    import json
+
+    from moto.events.models import EventPattern
+
+    from core.enforce.watch import rule_pattern
+
+    (service,) = [s for s in WATCHED if s.source == "aws.sqs"]
+    pattern = EventPattern.load(json.dumps(rule_pattern(service, "iam-guard")))
+
+    assert pattern.matches_event(api_call("aws.sqs", name, parameters)) is ours

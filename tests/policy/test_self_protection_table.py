@@ -169,6 +169,23 @@ KINDS = [
         ("sqs:GetQueueAttributes", "sqs:ListDeadLetterSourceQueues"),
     ),
     Kind(
+        # the alerts Teams or the webhook did not take (core.report.dead_letter): re-sent signed, so
+        # nobody guarded may add to it, read it off, empty it, re-point or delete it
+        "alert dead-letter queue",
+        lambda s: arn("sqs", f"{s}_alert-dlq"),
+        (
+            "sqs:SendMessage",
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:PurgeQueue",
+            "sqs:SetQueueAttributes",
+            "sqs:DeleteQueue",
+            "sqs:AddPermission",
+            "sqs:TagQueue",
+        ),
+        ("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags"),
+    ),
+    Kind(
         "log group",
         lambda s: arn("logs", f"log-group:/aws/lambda/{s}/enforcer"),
         ("logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:PutSubscriptionFilter"),

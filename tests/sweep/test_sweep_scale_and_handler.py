@@ -144,3 +144,60 @@ def test_an_undelivered_digest_fails_the_invocation_after_the_sweep_did_its_work
 
     assert GROUP in account.groups_of("outsider")  # the work was done before the delivery failed
     assert lambda_metrics.total("SweepFindings") >= 1  # and counted
+
+
+def test_a_digest_the_webhook_refuses_is_dead_lettered_and_the_topic_still_gets_it(
+    handler_env: RecordingSink,
+    account: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_metrics: EmittedMetrics,
+) -> None:
+    """The sweep as the stack runs it, its webhook answering 500 to every attempt: the topic gets the
+    digest, the stack's alert DLQ its envelope, and the invocation fails with the webhook's line."""
+    import json
+
+    import boto3
+    from tests.report.channels.test_signed_webhook import KEY, Receiver
+
+    from core.report.webhook import SignedWebhookSink
+    from handlers import common
+    from handlers.sweep import lambda_handler
+
+    defaults = dict(SignedWebhookSink.__init__.__kwdefaults__ or {})
+    monkeypatch.setattr(SignedWebhookSink.__init__, "__kwdefaults__", {**defaults, "sleep": lambda _: None})
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    sns = boto3.client("sns", region_name="us-east-1")
+    topic = sns.create_topic(Name="iam-guard_alerts")["TopicArn"]
+    inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+    dlq = sqs.create_queue(QueueName="iam-guard_alert-dlq")["QueueUrl"]
+    hook = Receiver()
+    hook.replies = [(500, {})] * 4
+    secret = boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+        Name="iam-guard/webhook", SecretString=json.dumps({"url": hook.url, "signing_key": KEY})
+    )["ARN"]
+    for name, value in {
+        "IAM_GUARD_SNS_TOPIC_ARN": topic,
+        "IAM_GUARD_WEBHOOK_SECRET_ARN": secret,
+        "IAM_GUARD_ALERT_DLQ_URL": dlq,
+    }.items():
+        monkeypatch.setenv(name, value)
+    common.reset_caches()
+    monkeypatch.setattr("handlers.sweep.alert_sink", common.channel_sink)  # the stack's sink
+    account.user("console", password=True)
+    try:
+        with pytest.raises(DeliveryError, match=r"^webhook delivery failed after 4 attempt\(s\): HTTP 500$"):
+            lambda_handler(load_event("sweep-schedule.json"), FakeLambdaContext("iam-guard-sweep"))
+    finally:
+        hook.close()
+
+    assert len(sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])) == 1
+    (message,) = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]
+    record = json.loads(message["Body"])
+    assert (record["channel"], record["alert"]["kind"]) == ("webhook", "sweep-digest")
+    assert "console" in message["Body"]
+    assert KEY not in message["Body"]
+    assert "SeCrEt" not in message["Body"]

@@ -69,6 +69,7 @@ MODULE_FUNCTION = {
     # The CLI's alert flags (--webhook-secret-arn, --teams-webhook-secret-arn): the operator's own
     # credentials, not checked.
     "cli.delivery": "operator",
+    "cli.commands.redrive_alerts": "operator",  # the alert DLQ's redrive, by hand
 }
 NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 # Calls authorized against a user the request names only by an access key ID.

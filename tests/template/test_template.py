@@ -31,7 +31,7 @@ from core.enforce import actions as enforcement
 from core.enforce import events
 from core.guardrail import custom_resource
 from core.model.settings import ENV_VARS, Settings, build_settings
-from core.report import slack, webhook
+from core.report import dead_letter, slack, webhook
 from core.report import sns as notify
 from core.sweep import owner_delivery
 from core.sweep import run as sweep
@@ -45,14 +45,16 @@ DECLARED: dict[str, frozenset[str]] = {
     "EnforcerFunction": enforcement.REQUIRED_PERMISSIONS
     | enforcement.GUARDDUTY_PERMISSIONS
     | ALERTS
-    | webhook.REQUIRED_PERMISSIONS,
+    | webhook.REQUIRED_PERMISSIONS
+    | dead_letter.REQUIRED_PERMISSIONS,
     # Security Hub's two actions only with SecurityHub=true
     # (tests/report/securityhub/test_template_security_hub.py).
     "SweepFunction": sweep.REQUIRED_PERMISSIONS
     | ALERTS
     | securityhub.REQUIRED_PERMISSIONS
     | owner_delivery.REQUIRED_PERMISSIONS
-    | webhook.REQUIRED_PERMISSIONS,
+    | webhook.REQUIRED_PERMISSIONS
+    | dead_letter.REQUIRED_PERMISSIONS,
     "SlackNotifierFunction": slack.REQUIRED_PERMISSIONS,
     "PolicyResourceFunction": custom_resource.REQUIRED_PERMISSIONS | ALERTS,
 }
@@ -240,6 +242,7 @@ def test_every_setting_reaches_every_function_from_its_parameter() -> None:
         "IAM_GUARD_STACK_NAME",
         "IAM_GUARD_PARTITION",
         "IAM_GUARD_NOTIFICATIONS_TABLE",
+        "IAM_GUARD_ALERT_DLQ_URL",
     }
     assert set(PARAMETER_OF) | pseudo == set(ENV_VARS)
     for var, parameter in PARAMETER_OF.items():
@@ -248,6 +251,9 @@ def test_every_setting_reaches_every_function_from_its_parameter() -> None:
     assert env["IAM_GUARD_STACK_NAME"] == {"Ref": "AWS::StackName"}
     assert env["IAM_GUARD_PARTITION"] == {"Ref": "AWS::Partition"}  # the ARNs the guardrail names
     assert env["IAM_GUARD_NOTIFICATIONS_TABLE"] == {"Ref": "NotificationsTable"}
+    assert env["IAM_GUARD_ALERT_DLQ_URL"] == {
+        "Fn::If": ["HasAlertChannelSecret", {"Ref": "AlertDeadLetterQueue"}, ""]
+    }
 
 
 def test_the_guardrail_resource_gets_the_policy_settings_from_the_same_parameters() -> None:

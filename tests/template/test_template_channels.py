@@ -81,3 +81,50 @@ def test_each_role_reads_exactly_the_configured_secrets(
     found = granting(function, "secretsmanager:GetSecretValue", {**OFF, **parameters})
     resources = [r for s in found for r in as_list(s["Resource"])]
     assert resources == [r for arn in readable for r in (arn, f"{arn}-??????")]
+
+
+ALERT_DLQ = f"arn:aws:sqs:{REGION}:{ACCOUNT}:iam-guard_alert-dlq"
+
+
+@pytest.mark.parametrize("function", ["EnforcerFunction", "SweepFunction"])
+def test_without_teams_or_the_webhook_there_is_no_alert_dlq_and_no_send(function: str) -> None:
+    template = load_template()
+    assert granting(function, "sqs:SendMessage", {**OFF, "SlackBotTokenSecretArn": f"{SECRET}bot"}) == []
+    assert not condition_holds("HasAlertChannelSecret", {**OFF, "SlackBotTokenSecretArn": f"{SECRET}bot"})
+    for name in ("AlertDeadLetterQueue", "AlertDeadLetterQueuePolicy"):
+        assert template["Resources"][name]["Condition"] == "HasAlertChannelSecret"
+    assert template["Outputs"]["AlertDeadLetterQueueUrl"]["Condition"] == "HasAlertChannelSecret"
+
+
+@pytest.mark.parametrize("function", ["EnforcerFunction", "SweepFunction"])
+@pytest.mark.parametrize("channel", ["TeamsWebhookSecretArn", "WebhookSecretArn"])
+def test_with_either_channel_the_roles_send_to_the_alert_dlq_only(function: str, channel: str) -> None:
+    parameters = {**OFF, channel: f"{SECRET}hook"}
+    assert condition_holds("HasAlertChannelSecret", parameters)
+    (statement,) = granting(function, "sqs:SendMessage", parameters)
+    assert as_list(statement["Action"]) == ["sqs:SendMessage"]
+    assert statement["Resource"] == physical_value("AlertDeadLetterQueue", "Arn") == ALERT_DLQ
+
+
+def test_the_alert_dlq_is_encrypted_kept_14_days_tls_only_and_written_by_iam_guard_only() -> None:
+    resources = load_template()["Resources"]
+    queue = resources["AlertDeadLetterQueue"]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert physical_value("AlertDeadLetterQueue", "QueueName") == "iam-guard_alert-dlq"
+    policy = resources["AlertDeadLetterQueuePolicy"]["Properties"]
+    assert policy["Queues"] == [{"Ref": "AlertDeadLetterQueue"}]
+    tls, senders = policy["PolicyDocument"]["Statement"]
+    assert (tls["Effect"], tls["Principal"], tls["Action"]) == ("Deny", "*", "sqs:*")
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert (senders["Effect"], senders["Principal"], senders["Action"]) == ("Deny", "*", "sqs:SendMessage")
+    assert senders["Condition"] == {
+        "ArnNotEquals": {
+            "aws:PrincipalArn": [
+                {"Fn::GetAtt": ["EnforcerRole", "Arn"]},
+                {"Fn::GetAtt": ["SweepRole", "Arn"]},
+            ]
+        }
+    }
+    output = load_template()["Outputs"]["AlertDeadLetterQueueUrl"]["Value"]
+    assert output == {"Ref": "AlertDeadLetterQueue"}

@@ -65,6 +65,8 @@ TRAIL_BUCKET_PREFIX = "iam-guard-trail-"
 # The rules delivering calls on IAM Guard's own resources, one per watched service (core.enforce.watch).
 WATCH_RULE_PREFIX = "w-"
 DASHBOARD = "iam-guard"  # the CloudWatch dashboard: <stack>_iam-guard
+# The queue of alerts Teams or the signed webhook did not take after their retries (core.report.dead_letter).
+ALERT_DLQ = "alert-dlq"
 
 # Organizations mode (the hub's resources in template.yaml, condition OrgMode; core.org).
 ORG_FUNCTIONS = ("org-enforcer", "org-list-accounts", "org-sweep-account", "org-digest")

@@ -35,6 +35,9 @@ _VPC_ID = re.compile(r"^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 _ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")  # Organizations' own pattern for an organization ID
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")  # spaces, never line breaks or tabs
 _SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$", re.ASCII)
+# An SQS queue URL: AWS's (https://sqs.<region>.amazonaws.com/<account>/<name>) or, for emulators,
+# http(s)://<host[:port]>/<account>/<name>. The queue name: 1-80 of letters, digits, "-" and "_".
+QUEUE_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/\d{12}/[A-Za-z0-9_-]{1,80}$", re.ASCII)
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$", re.ASCII)
 
@@ -81,6 +84,7 @@ ENV_VARS: dict[str, str] = {
     "IAM_GUARD_WEBHOOK_SECRET_ARN": "webhook_secret_arn",
     "IAM_GUARD_TEAMS_MIN_SEVERITY": "teams_min_severity",
     "IAM_GUARD_WEBHOOK_MIN_SEVERITY": "webhook_min_severity",
+    "IAM_GUARD_ALERT_DLQ_URL": "alert_dlq_url",
     "IAM_GUARD_GUARDDUTY_FINDINGS": "guardduty_findings",
     "IAM_GUARD_GUARDDUTY_MIN_SEVERITY": "guardduty_min_severity",
 }
@@ -172,6 +176,9 @@ class Settings:
     # Routing by severity: only alerts at least this severe go to Teams / the webhook.
     teams_min_severity: str = "info"
     webhook_min_severity: str = "info"
+    # Where an alert Teams or the webhook did not take after the retries is kept (core.report.dead_letter):
+    # the stack's <stack>_alert-dlq (created with either channel); empty = not kept.
+    alert_dlq_url: str | None = None
     # Owner delivery (core.sweep.owner_delivery): the SES sender identity (empty = no owner e-mail), the
     # Slack bot token's secret {"token": ...}, and the state table of stages sent (the stack's
     # <stack>_notifications; the CLI's --state-table).
@@ -520,6 +527,9 @@ _CHECKS: dict[str, Check] = {
     "webhook_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
     "teams_min_severity": _one_of(SEVERITY_NAMES),
     "webhook_min_severity": _one_of(SEVERITY_NAMES),
+    "alert_dlq_url": _optional(
+        _matching(QUEUE_URL, "an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)")
+    ),
     "owner_email_sender": _optional(_email_sender),
     "slack_bot_token_secret_arn": _optional(_matching(_SECRET_ARN, "a Secrets Manager secret ARN")),
     "notifications_table": _optional(

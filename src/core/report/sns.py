@@ -83,7 +83,8 @@ class SnsSink:
 def sink_from_settings(settings: Settings, *, sns_client: Any = None, channels: bool = False) -> AlertSink:
     """The Lambda functions' sink: the SNS topic when configured, else an in-memory recorder. With
     ``channels`` (the enforcer and the sweep) also Teams and the signed webhook when their secrets are
-    set (``core.report.webhook``), each failing on its own."""
+    set (``core.report.webhook``), each failing on its own, and what they fail to deliver kept in the
+    alert dead-letter queue when the settings name one."""
     topic: AlertSink = RecordingSink()
     if settings.sns_topic_arn:
         topic = SnsSink(settings.sns_topic_arn, sns_client)
@@ -92,12 +93,23 @@ def sink_from_settings(settings: Settings, *, sns_client: Any = None, channels: 
     from core.model.alerts import FanOutSink, Severity
     from core.report.webhook import channel_sinks
 
-    channels_on = channel_sinks(
-        settings.webhook_secret_arn,
-        settings.teams_webhook_secret_arn,
-        webhook_min_severity=Severity[settings.webhook_min_severity.upper()],
-        teams_min_severity=Severity[settings.teams_min_severity.upper()],
+    channels_on: list[AlertSink] = list(
+        channel_sinks(
+            settings.webhook_secret_arn,
+            settings.teams_webhook_secret_arn,
+            webhook_min_severity=Severity[settings.webhook_min_severity.upper()],
+            teams_min_severity=Severity[settings.teams_min_severity.upper()],
+        )
     )
+    if settings.alert_dlq_url:  # what a channel does not take is kept there (core.report.dead_letter)
+        from core.aws.alert_queue import AlertQueueGateway
+        from core.report.dead_letter import TEAMS, WEBHOOK, DeadLetteringSink
+
+        queue = AlertQueueGateway(settings.alert_dlq_url)
+        channels_on = [
+            DeadLetteringSink(sink, WEBHOOK if getattr(sink, "what", "") == "webhook" else TEAMS, queue)
+            for sink in channels_on
+        ]
     return FanOutSink([topic, *channels_on])
 
 
