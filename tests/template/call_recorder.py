@@ -146,6 +146,8 @@ def _org_attribution(service: str, operation: str) -> str | None:
     enforcing = "core.org.enforce" in modules or "handlers.org_enforcer" in modules
     if service == "securityhub":  # findings are imported with the member's audit credentials
         return SPOKE_AUDIT
+    if "core.org.root_access" in modules:  # the hub's own IAM: centralized root access, once per run
+        return "OrgListAccountsFunction"
     if service == "iam":
         if enforcing:
             return SPOKE_ENFORCE
