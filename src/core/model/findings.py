@@ -12,7 +12,8 @@ Vocabulary (also in the docs):
   ``access-key-old``, ``two-active-keys``, or only ``exempt``;
 - statuses: ``violation`` (past grace, needs a person), ``grace`` (user younger than the grace period;
   ``deadline`` says until when), ``exempt``; the sweep later turns some into ``enrolled`` /
-  ``would-enrol``, ``remediated`` / ``would-remediate`` or ``failed``.
+  ``would-enrol``, ``remediated`` / ``would-remediate`` or ``failed``; ``not-checked``: a check whose call
+  failed (Organizations mode's ``org-root-management-disabled`` on ``<organization>``), nothing judged.
 
 Thresholds (``0`` turns a check off), measured to the second against the sweep's clock:
 
