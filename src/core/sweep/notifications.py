@@ -185,8 +185,7 @@ def _stage(
         undo = _REACTIVATE.get(finding.finding, REACTIVATE).replace("USER", user)
         body = (
             f"IAM Guard deactivated {what} of IAM user {user} ({finding.finding}): {finding.detail}.\n"
-            f"To fix it: {todo}\nThen reactivate it ({undo}).\n"
-            + EXEMPTION_HINT.format(user=user)
+            f"To fix it: {todo}\nThen reactivate it ({undo}).\n" + EXEMPTION_HINT.format(user=user)
         )
         return "action", None, now, subject, body
     action = planned_action(finding, settings)
