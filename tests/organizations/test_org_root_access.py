@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 from tests.organizations.conftest import MANAGEMENT, Org, build_org, pinned_client
+from tests.report.ocsf.schema import problems as ocsf_problems
 
 from cli.main import main
 from core.aws import assume as access
@@ -44,6 +45,7 @@ from core.org.root_access import (
 )
 from core.org.summary import AccountSummary
 from core.org.sweep import OrgSweepResult
+from core.report.asff_checks import asff_problems
 
 ORG_ID = "o-a1b2c3d4e5"
 NOW = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
@@ -241,7 +243,9 @@ def test_asff_and_ocsf_put_the_finding_on_the_management_account(
     assert asff["Compliance"]["Status"] == compliance
     assert asff["Compliance"]["RelatedRequirements"] == ["CIS AWS Foundations Benchmark v7.0.0/2.1.1"]
     assert asff["Title"] == "Organization without centralized root access"
+    assert asff_problems(asff) == []
     (document,) = organization_interchange(result, "ocsf", region="us-east-1")
+    assert ocsf_problems(document) == []  # OCSF 1.1.0's schema, as every finding written
     assert document["status_code"] == ocsf
     assert document["finding_info"]["uid"] == asff["Id"]
     assert document["resources"][0] == {
@@ -302,13 +306,19 @@ def test_audit_org_json_shows_the_organisations_finding_once(
     assert (found["user"], found["status"], found["severity"]) == (ORGANIZATION, VIOLATION, "medium")
     assert "RootCredentialsManagement is not enabled" in found["detail"]
     assert all(ours(entry["findings"]) == [] for entry in document["accounts"])  # never a member's
+    # A violation like any other: --fail-on counts it (here alone, through the --finding filter).
+    code, document, err = audit_org(
+        capsys, "--dry-run", "--finding", ORG_ROOT_MANAGEMENT_DISABLED, "--fail-on", "medium"
+    )
+    assert code == 3, err
+    assert [f["finding"] for f in document["findings"]] == [ORG_ROOT_MANAGEMENT_DISABLED]
 
     boto3.client("iam", region_name="us-east-1").enable_organizations_root_credentials_management()
     code, document, err = audit_org(capsys, "--dry-run")
     assert code == 0, err
     assert ours(document["findings"]) == []
     assert document["organization_findings"] == []
-    assert feature_calls["calls"] == 2
+    assert feature_calls["calls"] == 3
 
 
 @pytest.mark.slow
@@ -411,3 +421,38 @@ def test_records_are_what_the_check_found() -> None:
     (record,) = organization_records(iam)
     assert record["attention"] is True
     assert record == finding_record(violation())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("error", "digests"), [("ServiceAccessNotEnabledException", 0), ("", 1)])
+def test_a_quiet_cli_run_is_woken_by_a_violation_never_by_not_checked(
+    small_org: Org,
+    feature_calls: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    error: str,
+    digests: int,
+) -> None:
+    from dataclasses import replace
+
+    from cli.main import build_parser
+    from cli.options import settings_from_args
+    from cli.org import run_audit
+    from core.model.alerts import RecordingSink
+
+    feature_calls["error"] = error
+    # Every member left out: only the organisation's own finding can make the quiet run speak.
+    excluded = [flag for account in small_org.members for flag in ("--exclude-account", account)]
+    args = build_parser("audit").parse_args(["audit", "--org", "--format", "json", *excluded])
+    settings = replace(settings_from_args(args, dry_run=True, ip_restriction=False), quiet_runs=True)
+    sink = RecordingSink()
+
+    code = run_audit(args, settings, sink)
+
+    capsys.readouterr()
+    assert code == 0
+    assert feature_calls["calls"] == 1
+    assert len(sink.alerts) == digests
+    if digests:
+        (alert,) = sink.alerts
+        assert alert.severity is Severity.MEDIUM
+        assert [i.finding for i in alert.items] == [ORG_ROOT_MANAGEMENT_DISABLED]
