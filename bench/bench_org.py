@@ -181,6 +181,8 @@ def _run_on_moto(definition: str, name: str, execution_input: dict[str, Any]) ->
         for placeholder in SUBSTITUTIONS:
             if placeholder == "OrgResultsBucket":
                 value = "results"
+            elif placeholder == "Partition":
+                value = "aws"
             else:
                 value = functions.create_function(
                     FunctionName=placeholder,

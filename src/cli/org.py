@@ -168,6 +168,11 @@ def run_audit(
             sink.send(digest_of(result))
         except DeliveryError as exc:
             problems.append(str(exc))
+    for relayed in (alert for account in result.accounts for alert in account.relayed):
+        try:
+            sink.send(relayed)
+        except DeliveryError as exc:
+            problems.append(str(exc))
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         print(f"iam-guard audit: {problems[0]}{more}", file=sys.stderr)

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from core.model.alerts import AlertItem
 from core.model.errors import DeliveryError
 from core.model.validation import Fields, validated
-from core.org.report import org_digest_alert, organization_item
+from core.org.report import org_digest_alert, organization_item, relayed_alerts
 from core.org.summary import ResultFiles
 from handlers.common import alert_sink, logger, metrics, settings, trace_handler
 
@@ -93,8 +93,12 @@ def digest_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         map_error=request.map_error,
         organization=request.targets.organization,
     )
+    relayed, unreadable = relayed_alerts(summaries)
+    if unreadable:
+        logger.warning("members' alerts not relayed: unreadable", extra={"count": unreadable})
     try:
-        alert_sink().send(alert)
+        for sending in (alert, *relayed):
+            alert_sink().send(sending)
     except DeliveryError as exc:
         logger.error("org digest not delivered", extra={"error": str(exc)})
         raise
@@ -102,4 +106,5 @@ def digest_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "organization_id": request.targets.organization_id,
         "accounts": len(summaries),
         "sent": alert.kind.value,
+        "relayed": len(relayed),
     }

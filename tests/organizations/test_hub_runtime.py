@@ -5,6 +5,7 @@ hub handler run for real with a moto organisation."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import json
 import time
@@ -19,10 +20,12 @@ from tests.conftest import load_event
 from tests.organizations.conftest import GROUP, MANAGEMENT, Org, build_org, pinned_client
 
 from core.aws.assume import RoleAssumer
-from core.model.alerts import AlertKind, RecordingSink, Severity
+from core.model.alerts import Alert, AlertKind, RecordingSink, Severity
 from core.model.errors import InvalidEventError
 from core.org.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_FAILED_PERCENT
+from core.org.sweep import AccountResult, summarize
 from core.org.workflow import definition_json
+from core.report.envelope import alert_envelope
 from demo.lambda_context import FakeLambdaContext
 from handlers import common, org_digest, org_enforcer, org_list_accounts, org_sweep
 
@@ -60,6 +63,7 @@ def test_the_generated_workflow_runs_in_moto_with_the_clis_fan_out_settings() ->
             .replace("${OrgSweepAccountFunctionArn}", arns["sweep"])
             .replace("${OrgDigestFunctionArn}", arns["digest"])
             .replace("${OrgResultsBucket}", "results")
+            .replace("${Partition}", "aws")
         )
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
         role = "arn:aws:iam::123456789012:role/stub"
@@ -403,3 +407,46 @@ def test_a_change_to_a_spoke_role_is_alerted_without_touching_the_member(hub: Or
     assert alert.severity is Severity.CRITICAL
     assert alert.account_id == member
     assert alert.items[0].subject == "role/IAMGuardAuditRole"
+
+
+def test_the_digest_relays_each_members_hidden_findings_alert_after_it_and_nothing_else(hub: Org) -> None:
+    """A member's ``security-hub-finding-suppressed`` alert (someone hid its findings) reaches the hub's
+    topic after the digest; any other kind, or an envelope that does not read back, is not sent."""
+    hidden = Alert(
+        kind=AlertKind.SECURITY_HUB_FINDING_SUPPRESSED,
+        severity=Severity.HIGH,
+        title="IAM Guard's Security Hub findings were hidden: 1 reasserted",
+        summary="suppressed by mallory",
+        account_id="222222222222",
+        actor="arn:aws:iam::222222222222:user/mallory",
+    )
+    forged = dataclasses.replace(hidden, kind=AlertKind.ENFORCEMENT_FAILED, title="forged")
+    account = AccountResult("222222222222", "ok", relayed=(hidden,))
+    summary = summarize(account).to_dict()
+    summary["relayed"] += [alert_envelope(forged), "{not json", json.dumps({"schema": "iam-guard.alert.v1"})]
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="results")
+    s3.put_object(
+        Bucket="results",
+        Key="sweeps/run/SUCCEEDED_0.json",
+        Body=json.dumps([_result_entry(summary, "222222222222")]).encode(),
+    )
+    manifest = {
+        "DestinationBucket": "results",
+        "ResultFiles": {"SUCCEEDED": [{"Key": "sweeps/run/SUCCEEDED_0.json", "Size": 1}]},
+    }
+    s3.put_object(Bucket="results", Key="sweeps/run/manifest.json", Body=json.dumps(manifest).encode())
+    event = {
+        "targets": {"organization_id": "o-a1b2c3d4e5", "accounts": ["222222222222"], "skipped": []},
+        "results": {
+            "MapRunArn": "x",
+            "ResultWriterDetails": {"Bucket": "results", "Key": "sweeps/run/manifest.json"},
+        },
+    }
+
+    response = org_digest.digest_handler(event, FakeLambdaContext("org-digest"))
+
+    digest, relayed = hub.recorder.alerts  # type: ignore[attr-defined]
+    assert digest.kind is AlertKind.ORG_SWEEP_DIGEST
+    assert (relayed.kind, relayed.account_id, relayed.actor) == (hidden.kind, hidden.account_id, hidden.actor)
+    assert response["relayed"] == 1

@@ -14,9 +14,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from core.model.alerts import Alert, AlertItem, AlertKind, Severity
+from core.model.errors import InvalidEventError
 from core.model.validation import Fields
 from core.org.summary import FAILED as ACCOUNT_FAILED
-from core.org.summary import AccountSummary, totals_of
+from core.org.summary import RELAYED_KINDS, AccountSummary, totals_of
+from core.report.envelope import alert_from_envelope
 from core.sweep.output import CSV_COLUMNS, finding_dict, interchange, table_lines, to_json
 
 if TYPE_CHECKING:  # the digest function reads summaries only: it never loads the sweep
@@ -279,6 +281,24 @@ def org_digest_alert(
         dry_run=dry_run,
         details=(("organization_id", organization_id), ("accounts_failed", str(len(failed)))),
     )
+
+
+def relayed_alerts(summaries: Iterable[AccountSummary]) -> tuple[list[Alert], int]:
+    """The members' alerts the hub sends after its digest (``RELAYED_KINDS``), each as the member's sweep
+    wrote it, and how many envelopes did not read back (left out: they must not cost the digest)."""
+    alerts: list[Alert] = []
+    unreadable = 0
+    for summary in summaries:
+        for envelope in summary.relayed:
+            try:
+                alert = alert_from_envelope(envelope)
+            except InvalidEventError:
+                alert = None
+            if alert is None or alert.kind not in RELAYED_KINDS:
+                unreadable += 1
+            else:
+                alerts.append(alert)
+    return alerts, unreadable
 
 
 def digest_of(result: OrgSweepResult) -> Alert:

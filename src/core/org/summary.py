@@ -15,10 +15,13 @@ from typing import Any
 
 from core.aws.gateway import Gateway
 from core.aws.iam import permissions_of, requires
-from core.model.alerts import Severity
+from core.model.alerts import AlertKind, Severity
 
 OK = "ok"
 FAILED = "failed"
+# A member's own alerts are recorded, not sent (the organisation gets one digest per run), except these:
+# a person must act on each in that account, so the hub relays them to its topic after the digest.
+RELAYED_KINDS = frozenset({AlertKind.SECURITY_HUB_FINDING_SUPPRESSED})
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,8 @@ class AccountSummary:
     by_status: dict[str, int] = field(default_factory=dict)
     iam_calls: int = 0
     assume_role_calls: int = 0
+    # The member's alerts the hub sends on (core.org.sweep.RELAYED_KINDS), as alert envelopes
+    relayed: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +51,7 @@ class AccountSummary:
             "by_status": self.by_status,
             "iam_calls": self.iam_calls,
             "assume_role_calls": self.assume_role_calls,
+            "relayed": list(self.relayed),
         }
 
     @classmethod
@@ -61,6 +67,7 @@ class AccountSummary:
             by_status={str(k): int(v) for k, v in (data.get("by_status") or {}).items()},
             iam_calls=int(data.get("iam_calls", 0)),
             assume_role_calls=int(data.get("assume_role_calls", 0)),
+            relayed=tuple(str(envelope) for envelope in data.get("relayed") or ()),
         )
 
 

@@ -21,7 +21,7 @@ from aws_lambda_powertools import Logger
 from core.aws.assume import AccountAccess, Assumer
 from core.aws.gateway import Retrier
 from core.aws.iam import IamGateway
-from core.model.alerts import RecordingSink, Severity
+from core.model.alerts import Alert, RecordingSink, Severity
 from core.model.errors import IamGuardError
 from core.model.findings import FAILED
 from core.model.naming import AUDIT_ROLE, ENFORCE_ROLE
@@ -30,7 +30,8 @@ from core.org.fanout import FanOutSettings, fan_out
 from core.org.routing import RoutingIamClient
 from core.org.spoke import member_settings
 from core.org.summary import FAILED as ACCOUNT_FAILED
-from core.org.summary import OK, AccountSummary, totals_of
+from core.org.summary import OK, RELAYED_KINDS, AccountSummary, totals_of
+from core.report.envelope import alert_envelope
 from core.sweep.result import SweepResult
 from core.sweep.run import GuardrailMode, run_sweep
 
@@ -62,6 +63,7 @@ class AccountResult:
     calls: tuple[tuple[str, int], ...] = ()  # every AWS call made with this account's credentials
     assume_role_calls: int = 0
     write_role_assumed: bool = False
+    relayed: tuple[Alert, ...] = ()  # the member's alerts of RELAYED_KINDS, sent by the hub
 
     @property
     def iam_calls(self) -> int:
@@ -151,6 +153,7 @@ def summarize(account: AccountResult) -> AccountSummary:
         by_status=dict(sorted(by_status.items())),
         iam_calls=account.iam_calls,
         assume_role_calls=account.assume_role_calls,
+        relayed=tuple(alert_envelope(alert) for alert in account.relayed),
     )
 
 
@@ -197,11 +200,12 @@ def sweep_account(
         extra["security_hub"] = SecurityHubGateway(
             audit.client("securityhub"), retrier=Retrier(sleep=options.sleep)
         )
+    recorded = RecordingSink()
     try:
         # The per-account digest is recorded, not sent: the organisation gets one digest per run.
         result = run_sweep(
             iam,
-            RecordingSink(),
+            recorded,
             member_settings(settings),
             account_id=account_id,
             now=now,
@@ -219,6 +223,7 @@ def sweep_account(
         calls=calls(),
         assume_role_calls=assumed_calls(),
         write_role_assumed=routing.wrote,
+        relayed=tuple(a for a in recorded.alerts if a.kind in RELAYED_KINDS),
     )
 
 

@@ -21,11 +21,13 @@ LIST_FUNCTION = "${OrgListAccountsFunctionArn}"
 SWEEP_FUNCTION = "${OrgSweepAccountFunctionArn}"
 DIGEST_FUNCTION = "${OrgDigestFunctionArn}"
 RESULTS_BUCKET = "${OrgResultsBucket}"
+PARTITION = "${Partition}"  # aws, aws-cn or aws-us-gov: the service integration's ARN names it
 SUBSTITUTIONS = (
     "OrgListAccountsFunctionArn",
     "OrgSweepAccountFunctionArn",
     "OrgDigestFunctionArn",
     "OrgResultsBucket",
+    "Partition",
 )
 RESULTS_PREFIX = "sweeps"
 FAILURE_THRESHOLD_EXCEEDED = "States.ExceedToleratedFailureThreshold"
@@ -80,7 +82,7 @@ def sweep_state_machine(fan_out: FanOutSettings | None = None) -> dict[str, Any]
                 "MaxConcurrency": settings.max_concurrency,
                 "ToleratedFailurePercentage": float(settings.max_failed_percent),
                 "ResultWriter": {
-                    "Resource": "arn:aws:states:::s3:putObject",
+                    "Resource": f"arn:{PARTITION}:states:::s3:putObject",
                     "Parameters": {"Bucket": RESULTS_BUCKET, "Prefix": RESULTS_PREFIX},
                 },
                 "ResultPath": "$.results",
