@@ -113,6 +113,8 @@ def run_audit(
     from cli.progress import Progress
     from core.aws.assume import POOL, RoleAssumer, new_session
     from core.aws.clients import client, region_of
+    from core.aws.gateway import Retrier
+    from core.aws.iam import IamGateway
     from core.aws.organizations import OrganizationsGateway
     from core.aws.sts import caller_account_id
     from core.org.fanout import FanOutSettings
@@ -146,6 +148,8 @@ def run_audit(
             options=options,
             include=args.include_account,
             exclude=args.exclude_account,
+            # The caller's own IAM: centralized root access, checked once for the organisation.
+            hub_iam=IamGateway(client("iam", session=session, **POOL), retrier=Retrier()),
         )
     finally:
         progress.done()
@@ -158,7 +162,8 @@ def run_audit(
         args.output,
     )
     problems = result.problems(options.fan_out.max_failed_percent)
-    if not settings.quiet_runs or any(a.attention for a in result.accounts) or result.failed_accounts:
+    attention = any(a.attention for a in result.accounts) or result.organization_attention
+    if not settings.quiet_runs or attention or result.failed_accounts:
         try:
             sink.send(digest_of(result))
         except DeliveryError as exc:
@@ -172,7 +177,8 @@ def run_audit(
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         print(f"iam-guard audit: {problems[0]}{more}", file=sys.stderr)
         return 1
-    return FAIL_ON_EXIT if failing([f for a in shown.accounts for f in a.findings], args.fail_on) else 0
+    printed = [*shown.organization_findings, *(f for a in shown.accounts for f in a.findings)]
+    return FAIL_ON_EXIT if failing(printed, args.fail_on) else 0
 
 
 def run_enforce(args: argparse.Namespace, raw: Any, settings: Settings) -> int:

@@ -1,4 +1,5 @@
-"""What moto's IAM lacks and the sweep reads: service-specific credentials, emulated minimally.
+"""What moto's IAM lacks and the sweep reads: service-specific credentials and centralized root access,
+emulated minimally.
 
 moto 5 answers ``ListServiceSpecificCredentials`` and ``CreateServiceSpecificCredential`` with "not
 implemented". ``install()`` (idempotent; called by ``start_moto_server`` and the test suite) adds both to
@@ -7,6 +8,15 @@ moto's IAM responses, so the demo and the tests exercise the sweep's real calls:
 ``List...`` with ``UserName`` or ``AllUsers`` (every user, sorted by user; no paging). The shapes are
 IAM's (botocore's model serializes them); only this emulation is ours, so what it proves about IAM
 itself is the request shape, not IAM's behaviour (docs/status.md says so).
+
+Centralized root access: ``ListOrganizationsFeatures``, ``EnableOrganizationsRootCredentialsManagement``
+and ``EnableOrganizationsRootSessions`` (moto 5: "not implemented"), answered from moto's own
+organisation: ``OrganizationNotFoundException`` when the caller's account has none,
+``OrganizationNotInAllFeaturesModeException`` when it is not in all-features mode,
+``AccountNotManagementOrDelegatedAdministratorException`` for a member that is not IAM's delegated
+administrator; no feature is enabled until an ``Enable...`` call (AWS's default). IAM's trusted access
+is not modelled (moto refuses ``iam.amazonaws.com`` as a trusted service): tests answer
+``ServiceAccessNotEnabledException`` with botocore's Stubber.
 """
 
 from __future__ import annotations
@@ -76,10 +86,78 @@ def install() -> None:
                 credential["Status"] = self._get_param("Status")
         return ActionResult({})
 
+    def organizations_features(self: Any, feature: str | None = None) -> Any:
+        enabled = _root_access_features(self.current_account)
+        if feature:
+            enabled.add(feature)
+        org_id = _caller_organization(self.current_account)
+        return ActionResult({"OrganizationId": org_id, "EnabledFeatures": sorted(enabled)})
+
+    def list_organizations_features(self: Any) -> Any:
+        return organizations_features(self)
+
+    def enable_organizations_root_credentials_management(self: Any) -> Any:
+        return organizations_features(self, "RootCredentialsManagement")
+
+    def enable_organizations_root_sessions(self: Any) -> Any:
+        return organizations_features(self, "RootSessions")
+
+    IamResponse.list_organizations_features = list_organizations_features  # type: ignore[attr-defined]
+    IamResponse.enable_organizations_root_credentials_management = (  # type: ignore[attr-defined]
+        enable_organizations_root_credentials_management
+    )
+    IamResponse.enable_organizations_root_sessions = enable_organizations_root_sessions  # type: ignore[attr-defined]
     IamResponse.create_service_specific_credential = create_service_specific_credential  # type: ignore[attr-defined]
     IamResponse.list_service_specific_credentials = list_service_specific_credentials  # type: ignore[attr-defined]
     IamResponse.update_service_specific_credential = update_service_specific_credential  # type: ignore[attr-defined]
     IamResponse._iam_guard_extras = True  # type: ignore[attr-defined]
+
+
+_FEATURES = "_iam_guard_root_access_features"  # on the organisation's backend: reset with it
+
+
+def _management_backend(account_id: str) -> Any:
+    """The organisations backend of the caller's organisation (the management account's), or None."""
+    from moto.organizations.models import organizations_backends
+
+    own = organizations_backends[account_id]["aws"]
+    if own.org is not None:
+        return own
+    if account_id in organizations_backends.master_accounts:
+        management, partition = organizations_backends.master_accounts[account_id]
+        return organizations_backends[management][partition]
+    return None
+
+
+def _iam_error(code: str, message: str) -> Exception:
+    from moto.iam.exceptions import IAMException
+
+    return IAMException(code, message)
+
+
+def _caller_organization(account_id: str) -> str:
+    backend = _management_backend(account_id)
+    if backend is None or backend.org is None:
+        raise _iam_error("OrganizationNotFoundException", "No organization is associated with the account.")
+    if backend.org.feature_set != "ALL":
+        raise _iam_error("OrganizationNotInAllFeaturesModeException", "All features are not enabled.")
+    admins = {a.account.id for a in backend.admins if "iam.amazonaws.com" in a.services}
+    if account_id != backend.org.master_account_id and account_id not in admins:
+        raise _iam_error(
+            "AccountNotManagementOrDelegatedAdministratorException",
+            "The account is not the management account or delegated administrator.",
+        )
+    return str(backend.org.id)
+
+
+def _root_access_features(account_id: str) -> set[str]:
+    _caller_organization(account_id)  # the errors first, as IAM answers them
+    backend = _management_backend(account_id)
+    found: set[str] | None = getattr(backend, _FEATURES, None)
+    if found is None:
+        found = set()
+        setattr(backend, _FEATURES, found)
+    return found
 
 
 def add_aws_managed_policy(name: str, account_id: str) -> None:

@@ -12,9 +12,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from core.model.alerts import AlertItem
 from core.model.errors import DeliveryError
 from core.model.validation import Fields, validated
-from core.org.report import org_digest_alert, relayed_alerts
+from core.org.report import org_digest_alert, organization_item, relayed_alerts
 from core.org.summary import ResultFiles
 from handlers.common import alert_sink, logger, metrics, settings, trace_handler
 
@@ -43,6 +44,7 @@ class Targets:
     organization_id: str
     accounts: tuple[str, ...]
     skipped: tuple[str, ...] = ()  # the accounts not swept (their IDs)
+    organization: tuple[AlertItem, ...] = ()  # the organisation's own findings (centralized root access)
 
     @classmethod
     def read(cls, f: Fields) -> Targets:
@@ -50,6 +52,7 @@ class Targets:
             organization_id=f.text("organization_id"),
             accounts=tuple(f.texts("accounts", required=True)),
             skipped=tuple(r.text("account_id", "") for r in f.records("skipped")),
+            organization=tuple(organization_item(r) for r in f.records("organization_findings")),
         )
 
 
@@ -88,6 +91,7 @@ def digest_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         swept_at=datetime.now(UTC),
         dry_run=settings().dry_run,
         map_error=request.map_error,
+        organization=request.targets.organization,
     )
     relayed, unreadable = relayed_alerts(summaries)
     if unreadable:

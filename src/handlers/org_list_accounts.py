@@ -11,15 +11,23 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from core.aws.iam import IamGateway
 from core.aws.organizations import OrganizationsGateway, list_targets
 from core.aws.sts import caller_account_id
 from core.model.metric_names import ORG_ACCOUNTS_TARGETED
+from core.org.root_access import organization_records
 from handlers.common import logger, metrics, settings, trace_handler
 
 
 @cache
 def organizations() -> OrganizationsGateway:
     return OrganizationsGateway()
+
+
+@cache
+def iam() -> IamGateway:
+    """The hub's own IAM: centralized root access, checked once per run (one ListOrganizationsFeatures)."""
+    return IamGateway()
 
 
 @logger.inject_lambda_context
@@ -35,4 +43,6 @@ def list_accounts_handler(event: dict[str, Any], context: LambdaContext) -> dict
             "OrgExcludeAccounts names accounts not in the organisation", extra={"accounts": unknown}
         )
     metrics.add_metric(name=ORG_ACCOUNTS_TARGETED, unit=MetricUnit.Count, value=len(targets["accounts"]))
+    # Carried to the digest in the workflow's state (``$.targets``), never to the per-account sweeps.
+    targets["organization_findings"] = organization_records(iam())
     return targets

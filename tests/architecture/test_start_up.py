@@ -142,9 +142,10 @@ NOT_LOADED = {
         "core.report.securityhub",
         "core.aws.organizations",
     },
+    # The list function judges the organisation's centralized root access (core.org.root_access), so it
+    # loads core.model.findings; never the sweep.
     "OrgListAccountsFunction": {
         "core.sweep.run",
-        "core.model.findings",
         "core.enforce.events",
         "core.org.sweep",
     },

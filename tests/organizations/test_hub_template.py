@@ -20,7 +20,7 @@ from core.aws.cloudformation import STACKSET_PERMISSIONS
 from core.aws.iam import permissions_of
 from core.aws.sts import KeyOwnerGateway
 from core.model import naming
-from core.org import spoke, summary, workflow
+from core.org import root_access, spoke, summary, workflow
 from core.org.fanout import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_FAILED_PERCENT, FanOutSettings
 from core.report import sns as notify
 
@@ -37,7 +37,8 @@ HUB_FUNCTIONS: dict[str, tuple[str, frozenset[str]]] = {
         | permissions_of(KeyOwnerGateway.access_key_account)
         | STACKSET_PERMISSIONS,  # did the spoke StackSet's operation make a spoke change?
     ),
-    "OrgListAccountsFunction": ("OrgListAccountsRole", accounts.LIST_PERMISSIONS),
+    # and the organisation's centralized root access (core.org.root_access: iam:ListOrganizationsFeatures)
+    "OrgListAccountsFunction": ("OrgListAccountsRole", accounts.LIST_PERMISSIONS | root_access.PERMISSIONS),
     "OrgSweepAccountFunction": ("OrgSweepAccountRole", access.ASSUME_PERMISSIONS),
     "OrgDigestFunction": ("OrgDigestRole", summary.READ_PERMISSIONS | ALERTS),
 }

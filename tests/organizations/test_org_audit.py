@@ -155,6 +155,10 @@ def test_table_and_csv_rows_carry_the_account_first(
     rows = list(csv.DictReader(io.StringIO(out)))
 
     assert out.splitlines()[0].startswith("account_id,user,finding,")
+    # The organisation's own finding first, on the management account (centralized root access is off).
+    assert rows[0]["account_id"] == MANAGEMENT
+    assert (rows[0]["user"], rows[0]["finding"]) == ("<organization>", "org-root-management-disabled")
+    rows = rows[1:]
     assert {r["account_id"] for r in rows} == set(small_org.members)
     (failed,) = [r for r in rows if r["account_id"] == victim]
     assert failed["status"] == "failed"
@@ -167,7 +171,8 @@ def test_table_and_csv_rows_carry_the_account_first(
     _, out, _ = run(capsys, "--dry-run", "--grace-days", "0", "--max-failed-percent", "50")
     lines = out.splitlines()
     assert lines[1].split()[0] == "ACCOUNT"
-    body = lines[2:-1]
+    assert lines[2].split()[:2] == [MANAGEMENT, "medium"]
+    body = lines[3:-1]
     assert len(body) == len(rows)
     assert all(line.split()[0] in small_org.members for line in body)
     assert lines[-1].startswith("6 accounts swept (dry run): 5 ok, 1 failed, 1 skipped;")
@@ -259,7 +264,7 @@ def test_the_org_json_lists_every_accounts_findings_at_the_top_and_fail_on_count
     code, document, err = audit_json(capsys, "--fail-on", "critical")
 
     per_account = [f for entry in document["accounts"] for f in entry["findings"]]
-    assert document["findings"] == per_account
+    assert document["findings"] == document["organization_findings"] + per_account
     assert per_account
     assert all(f["account_id"] for f in per_account)
     critical = [f for f in per_account if f["severity"] == "critical" and f["status"] == "violation"]

@@ -3,7 +3,8 @@
 A user with a 7-day grace and an access key: with ``Remediate`` (and no dry run) its owner is warned at
 7, 3 and 1 days before the deadline and once more when IAM Guard deactivates the key; without a planned
 action, one notice and never a warning. Owners only hear of their own user, and the administrators'
-digest still lists every finding, whatever the owner tags say.
+digest still lists every finding, whatever the owner tags say. A service-specific credential with
+``RemediateServiceCredentials`` is warned the same way before its deactivation.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from typing import Any
 from tests.sweep.conftest import Account, make_settings
 
 from core.model.alerts import AlertKind
-from core.model.findings import ACCESS_KEY_WITHOUT_MFA, CONSOLE_WITHOUT_MFA, OWNER_INVALID
+from core.model.findings import (
+    ACCESS_KEY_WITHOUT_MFA,
+    CONSOLE_WITHOUT_MFA,
+    OWNER_INVALID,
+    SERVICE_CREDENTIAL_ACTIVE,
+)
 from core.model.settings import Settings
 from core.sweep.notifications import Notification
 from core.sweep.result import SweepResult
@@ -173,3 +179,79 @@ def test_owners_hear_only_of_their_own_user_and_the_digest_keeps_everything(acco
 def test_without_notify_owners_nothing_is_computed(account: Account) -> None:
     account.user("alice", password=True, tags={OWNER: "alice@example.com"})
     assert account.sweep(make_settings(grace_days=0)).notifications is None
+
+
+def service_notes(result: SweepResult, user: str) -> list[Notification]:
+    return [n for n in of(result, user) if n.finding == SERVICE_CREDENTIAL_ACTIVE]
+
+
+def test_a_service_credential_deactivation_is_warned_at_7_3_and_1_days_and_when_it_happens(
+    account: Account,
+) -> None:
+    account.user("builder", virtual_mfa=True, tags={OWNER: "ci-team@example.com"})
+    credential = account.service_credential("builder", "bedrock.amazonaws.com")
+    start = created(account, "builder")
+    settings = make_settings(grace_days=7, remediate_service_credentials=True)
+    stages: list[tuple[float, str]] = []
+    bodies: dict[str, str] = {}
+    for day in (0, 2, 4, 6, 7.01, 8):
+        result = sweep(account, settings, start + timedelta(days=day, minutes=1))
+        for n in service_notes(result, "builder"):
+            stages.append((day, n.stage_key))
+            bodies[n.stage_key] = n.body
+
+    assert stages == [
+        (0, "warning-7"),
+        (2, "warning-7"),
+        (4, "warning-3"),
+        (6, "warning-1"),
+        (7.01, "action"),
+    ]
+    listed = account.client.list_service_specific_credentials(UserName="builder")[
+        "ServiceSpecificCredentials"
+    ]
+    assert [c["Status"] for c in listed] == ["Inactive"]  # deactivated at the deadline, never deleted
+    warning = bodies["warning-3"]
+    deadline = start + timedelta(days=7)
+    assert (
+        "will deactivate (not delete) its active service-specific credentials of IAM user builder" in warning
+    )
+    assert deadline.strftime("%Y-%m-%d %H:%M UTC") in warning
+    assert credential in warning  # which credential: the finding's detail names it
+    assert "#/users/details/builder?section=security_credentials" in warning
+    action = bodies["action"]
+    assert "IAM Guard deactivated the active service-specific credentials of IAM user builder" in action
+    assert "aws iam update-service-specific-credential --status Active --user-name builder" in action
+    assert "update-access-key" not in action
+
+
+def test_without_remediate_service_credentials_a_service_credential_gets_one_notice(account: Account) -> None:
+    account.user("builder", virtual_mfa=True, tags={OWNER: "ci-team@example.com"})
+    account.service_credential("builder", "codecommit.amazonaws.com")
+    start = created(account, "builder")
+    settings = make_settings(grace_days=7, remediate=True)  # the keys' switch: not the credentials'
+    stages = set()
+    for day in (0, 4, 6, 8):
+        stages |= {
+            n.stage_key
+            for n in service_notes(sweep(account, settings, start + timedelta(days=day)), "builder")
+        }
+
+    assert stages == {"notice"}
+    listed = account.client.list_service_specific_credentials(UserName="builder")[
+        "ServiceSpecificCredentials"
+    ]
+    assert [c["Status"] for c in listed] == ["Active"]
+
+
+def test_a_dry_run_says_it_would_deactivate_the_service_credentials(account: Account) -> None:
+    account.user("builder", virtual_mfa=True, tags={OWNER: "U012AB3CD"})
+    account.service_credential("builder", "bedrock.amazonaws.com")
+    start = created(account, "builder")
+    settings = make_settings(grace_days=7, remediate_service_credentials=True, dry_run=True)
+
+    (notice,) = service_notes(sweep(account, settings, start + timedelta(days=6)), "builder")
+
+    assert (notice.stage, notice.days_before) == ("notice", None)
+    assert "IAM Guard would deactivate (not delete) its active service-specific credentials" in notice.body
+    assert "dry run" in notice.body

@@ -159,6 +159,8 @@ def _org_attribution(service: str, operation: str) -> str | None:
         return SPOKE_AUDIT
     if enforcing and service in MEMBER_LEAK_SERVICES:  # read in the member (core.org.enforce.member_services)
         return SPOKE_ENFORCE
+    if "core.org.root_access" in modules:  # the hub's own IAM: centralized root access, once per run
+        return "OrgListAccountsFunction"
     if service == "iam":
         if enforcing:
             return SPOKE_ENFORCE

@@ -23,6 +23,7 @@ from core.model.errors import (
     ConflictError,
     CredentialReportError,
     NotFoundError,
+    OrganizationSetupError,
     SubscriptionRequiredError,
     ThrottledError,
     UnavailableError,
@@ -51,6 +52,16 @@ _CLASS_OF_CODE: dict[str, type[AwsError]] = {
     **dict.fromkeys(
         ("ServiceFailure", "ServiceFailureException", "ServiceUnavailable", "InternalFailure"),
         UnavailableError,
+    ),
+    # Centralized root access (ListOrganizationsFeatures): the organisation, not the call, must change.
+    **dict.fromkeys(
+        (
+            "OrganizationNotFoundException",
+            "OrganizationNotInAllFeaturesModeException",
+            "ServiceAccessNotEnabledException",
+            "AccountNotManagementOrDelegatedAdministratorException",
+        ),
+        OrganizationSetupError,
     ),
     **dict.fromkeys(
         ("ReportNotPresent", "ReportExpired", "ReportInProgress", "ReportGenerationLimitExceeded"),

@@ -57,6 +57,14 @@ class AccountDetails:
 
 
 @dataclass(frozen=True)
+class OrganizationFeatures:
+    """ListOrganizationsFeatures: the organisation and its centralized root access features enabled."""
+
+    organization_id: str
+    enabled: frozenset[str]  # RootCredentialsManagement, RootSessions
+
+
+@dataclass(frozen=True)
 class CredentialReport:
     generated_at: datetime
     rows: list[dict[str, str]]
@@ -403,6 +411,18 @@ class IamGateway(Gateway):
 
         Per user only (IAM has no account-wide listing, and the credential report has no SSH columns)."""
         return list(self._pages("ListSSHPublicKeys", "SSHPublicKeys", UserName=user_name))
+
+    @requires("iam:ListOrganizationsFeatures")
+    def organizations_features(self) -> OrganizationFeatures:
+        """The organisation's centralized root access features (one call, no paging), as the management
+        account or IAM's delegated administrator sees them. Raises ``OrganizationSetupError`` when the
+        organisation is missing, not in all-features mode, without IAM's trusted access, or the caller
+        is neither of those accounts; ``AccessDeniedError`` when the caller may not call it."""
+        response = self._call("ListOrganizationsFeatures")
+        return OrganizationFeatures(
+            str(response.get("OrganizationId", "")),
+            frozenset(str(f) for f in response.get("EnabledFeatures") or ()),
+        )
 
     @requires("iam:GetAccountPasswordPolicy")
     def account_password_policy(self) -> dict[str, Any] | None:

@@ -98,6 +98,14 @@ class UnavailableError(AwsError):
     retry_in_process = True
 
 
+class OrganizationSetupError(AwsError):
+    """The organisation is not set up for the call: no organisation, not all features, IAM's trusted
+    access off, or the caller is neither the management account nor IAM's delegated administrator. The
+    same call fails until someone changes the organisation: never retried."""
+
+    retry_in_lambda = False
+
+
 class CredentialReportError(AwsError):
     """The credential report could not be generated or read within the allowed time."""
 

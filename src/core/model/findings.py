@@ -12,7 +12,8 @@ Vocabulary (also in the docs):
   ``access-key-old``, ``two-active-keys``, or only ``exempt``;
 - statuses: ``violation`` (past grace, needs a person), ``grace`` (user younger than the grace period;
   ``deadline`` says until when), ``exempt``; the sweep later turns some into ``enrolled`` /
-  ``would-enrol``, ``remediated`` / ``would-remediate`` or ``failed``.
+  ``would-enrol``, ``remediated`` / ``would-remediate`` or ``failed``; ``not-checked``: a check whose call
+  failed (Organizations mode's ``org-root-management-disabled`` on ``<organization>``), nothing judged.
 
 Thresholds (``0`` turns a check off), measured to the second against the sweep's clock:
 
@@ -67,6 +68,7 @@ FindingKind = Literal[
     "signing-certificate-old",
     "ssh-key-active",
     "ssh-key-old",
+    "org-root-management-disabled",
 ]
 ROOT_WITHOUT_MFA: Final = "root-without-mfa"
 ROOT_ACCESS_KEY: Final = "root-access-key"
@@ -102,7 +104,10 @@ SIGNING_CERTIFICATE_OLD: Final = "signing-certificate-old"
 # SSH public keys (CodeCommit), read per user for a daily subset (``SshKeyAuditUsersPerRun``; default off).
 SSH_KEY_ACTIVE: Final = "ssh-key-active"
 SSH_KEY_OLD: Final = "ssh-key-old"
+# Organizations mode, once per org sweep (``core.org.root_access``): centralized root access is off.
+ORG_ROOT_MANAGEMENT_DISABLED: Final = "org-root-management-disabled"
 PASSWORD_POLICY = "<password_policy>"  # noqa: S105 - the subject of the password-policy findings
+ORGANIZATION = "<organization>"  # the subject of the organisation's own findings (Organizations mode)
 
 SEVERITY: Mapping[FindingKind, Severity] = {
     ROOT_WITHOUT_MFA: Severity.CRITICAL,
@@ -134,6 +139,7 @@ SEVERITY: Mapping[FindingKind, Severity] = {
     SIGNING_CERTIFICATE_OLD: Severity.LOW,
     SSH_KEY_ACTIVE: Severity.MEDIUM,
     SSH_KEY_OLD: Severity.LOW,
+    ORG_ROOT_MANAGEMENT_DISABLED: Severity.MEDIUM,
 }
 MFA_KINDS = frozenset({CONSOLE_WITHOUT_MFA, ACCESS_KEY_WITHOUT_MFA})
 HYGIENE_KINDS = frozenset({CONSOLE_UNUSED, ACCESS_KEY_UNUSED, ACCESS_KEY_OLD, TWO_ACTIVE_KEYS})
@@ -212,6 +218,8 @@ CONTROLS: Mapping[FindingKind, Controls] = {
     # Nor SSH public keys.
     SSH_KEY_ACTIVE: Controls((), ()),
     SSH_KEY_OLD: Controls((), ()),
+    # CIS v7.0 2.1.1 asks for centralized root access; no Security Hub control checks it (docs/sweep.md).
+    ORG_ROOT_MANAGEMENT_DISABLED: Controls((), (), ("2.1.1",)),
 }
 
 Status = Literal[
@@ -225,6 +233,7 @@ Status = Literal[
     "healed",
     "would-heal",
     "failed",
+    "not-checked",
 ]
 VIOLATION: Final = "violation"
 GRACE: Final = "grace"
@@ -236,6 +245,9 @@ WOULD_REMEDIATE: Final = "would-remediate"
 HEALED: Final = "healed"
 WOULD_HEAL: Final = "would-heal"
 FAILED: Final = "failed"
+# The check could not be made (its call failed; the detail says why): nothing is judged, nothing is done,
+# and it never makes a quiet run send an alert (not in ATTENTION_STATUSES).
+NOT_CHECKED: Final = "not-checked"
 # Statuses that make a run worth an alert even with quiet runs (see ``needs_attention``).
 ATTENTION_STATUSES = frozenset(
     {VIOLATION, ENROLLED, WOULD_ENROL, REMEDIATED, WOULD_REMEDIATE, HEALED, WOULD_HEAL, FAILED}
@@ -252,6 +264,7 @@ _STATUS_ORDER = {
     WOULD_ENROL: 5,
     GRACE: 6,
     EXEMPTED: 7,
+    NOT_CHECKED: 8,
 }
 
 REACTIVATE = "aws iam update-access-key --status Active --user-name USER --access-key-id ID"
@@ -301,6 +314,9 @@ _ACTION = {
     SSH_KEY_ACTIVE: "Delete the SSH public key if unused (aws iam delete-ssh-public-key), or deactivate it "
     "(aws iam update-ssh-public-key --status Inactive).",
     SSH_KEY_OLD: "Rotate the SSH key: upload a new one, move the Git client to it, delete the old one.",
+    ORG_ROOT_MANAGEMENT_DISABLED: "Enable centralized root access from the management account (aws iam "
+    "enable-organizations-root-credentials-management; trusted access for IAM first), then delete the "
+    "members' root credentials: enabling it deletes none.",
 }
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.model.alerts import Alert, AlertItem, AlertKind, Severity
 from core.model.errors import InvalidEventError
+from core.model.validation import Fields
 from core.org.summary import FAILED as ACCOUNT_FAILED
 from core.org.summary import RELAYED_KINDS, AccountSummary, totals_of
 from core.report.envelope import alert_from_envelope
@@ -33,7 +34,8 @@ def render_org(
 ) -> str:
     if fmt in ("ocsf", "asff"):  # one list: every account's findings, each with its own account
         return json.dumps(
-            [d for a in result.accounts if a.result for d in interchange(a.result, fmt, region=region)],
+            organization_interchange(result, fmt, region=region)
+            + [d for a in result.accounts if a.result for d in interchange(a.result, fmt, region=region)],
             indent=2,
         )
     if fmt == "json":
@@ -41,6 +43,40 @@ def render_org(
     if fmt == "csv":
         return to_csv(result)
     return to_table(result)
+
+
+def organization_interchange(result: OrgSweepResult, fmt: str, *, region: str) -> list[dict[str, Any]]:
+    """The organisation's own findings as OCSF / ASFF, on the management account (the resource is that
+    account: Security Hub has no resource type for an organisation)."""
+    if not result.organization_findings:
+        return []
+    from core.aws.securityhub import Target
+    from core.report.ocsf import to_ocsf
+    from core.report.securityhub import compliance_status, finding_id, to_asff
+
+    account = result.management_account_id
+    if fmt == "asff":
+        return [
+            to_asff(f, Target(account, region), now=result.swept_at) for f in result.organization_findings
+        ]
+    return [
+        to_ocsf(
+            f,
+            account_id=account,
+            region=region,
+            now=result.swept_at,
+            compliance=compliance_status(f.status),
+            uid=finding_id(account, f.finding, f.user),
+        )
+        for f in result.organization_findings
+    ]
+
+
+def organization_entries(result: OrgSweepResult) -> list[dict[str, Any]]:
+    """The organisation's own findings as JSON, each with the management account's ID."""
+    return [
+        {"account_id": result.management_account_id, **finding_dict(f)} for f in result.organization_findings
+    ]
 
 
 def account_entry(account: AccountResult, *, security_hub: bool = False) -> dict[str, Any]:
@@ -75,8 +111,11 @@ def to_document(result: OrgSweepResult, *, security_hub: bool = False) -> dict[s
         "swept_at": _iso(result.swept_at),
         "dry_run": result.dry_run,
         "accounts": accounts,
-        # Every account's findings in one list, each as in single-account mode: `.findings[]` reads both.
-        "findings": [f for entry in accounts for f in entry["findings"]],
+        # The organisation's own findings (centralized root access), checked once per run.
+        "organization_findings": organization_entries(result),
+        # Every finding in one list, each as in single-account mode: `.findings[]` reads both (the
+        # organisation's first, on the management account).
+        "findings": organization_entries(result) + [f for entry in accounts for f in entry["findings"]],
         "skipped": [{"account_id": i, "reason": r} for i, r in result.skipped],
         "totals": result.totals(),
     }
@@ -90,7 +129,10 @@ def to_document(result: OrgSweepResult, *, security_hub: bool = False) -> dict[s
 
 
 def _rows(result: OrgSweepResult) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = [
+        {"account_id": result.management_account_id, **finding_dict(f), "report_generated_at": None}
+        for f in result.organization_findings
+    ]
     for account in result.accounts:
         if account.status == ACCOUNT_FAILED:
             rows.append(
@@ -169,15 +211,24 @@ def org_digest_alert(
     dry_run: bool = False,
     top: int = DIGEST_TOP_ACCOUNTS,
     map_error: dict[str, Any] | None = None,
+    organization: Sequence[AlertItem] = (),
 ) -> Alert:
-    """One alert for the whole run: totals, the worst accounts first, every account that failed.
+    """One alert for the whole run: the organisation's own findings, totals, the worst accounts first,
+    every account that failed.
 
-    ``map_error``: the workflow's fan-out stopped (more account sweeps failed than tolerated)."""
+    ``map_error``: the workflow's fan-out stopped (more account sweeps failed than tolerated).
+    ``organization``: the organisation's own findings (``organization_item``); a ``not-checked`` one is
+    an information item: it never raises the digest's severity."""
     totals = totals_of(summaries, skipped)
     failed = [s for s in summaries if s.status == ACCOUNT_FAILED]
     worst = worst_first(summaries)
     troubled = bool(failed or map_error)
-    severity = max([s.worst for s in worst] + ([Severity.HIGH] if troubled else []), default=Severity.INFO)
+    severity = max(
+        [s.worst for s in worst]
+        + [item.severity for item in organization]
+        + ([Severity.HIGH] if troubled else []),
+        default=Severity.INFO,
+    )
     stopped = ""
     if map_error:
         cause = str(map_error.get("Cause") or "").splitlines()[0:1]
@@ -187,24 +238,28 @@ def org_digest_alert(
             + ". "
         )
     attention = sum(s.attention for s in worst)
-    items = [
-        AlertItem(
-            subject=f"account/{s.account_id}",
-            finding=", ".join(s.attention_kinds),
-            severity=s.worst,
-            status=f"{s.attention} need attention",
-        )
-        for s in worst[:top]
-    ] + [
-        AlertItem(
-            subject=f"account/{s.account_id}",
-            finding="account-not-swept",
-            severity=Severity.HIGH,
-            status=ACCOUNT_FAILED,
-            action=s.error or "",
-        )
-        for s in failed
-    ]
+    items = (
+        list(organization)
+        + [
+            AlertItem(
+                subject=f"account/{s.account_id}",
+                finding=", ".join(s.attention_kinds),
+                severity=s.worst,
+                status=f"{s.attention} need attention",
+            )
+            for s in worst[:top]
+        ]
+        + [
+            AlertItem(
+                subject=f"account/{s.account_id}",
+                finding="account-not-swept",
+                severity=Severity.HIGH,
+                status=ACCOUNT_FAILED,
+                action=s.error or "",
+            )
+            for s in failed
+        ]
+    )
     statuses = ", ".join(f"{n} {s}" for s, n in totals["by_status"].items()) or "no findings"
     return Alert(
         kind=AlertKind.ORG_SWEEP_DIGEST,
@@ -253,6 +308,27 @@ def digest_of(result: OrgSweepResult) -> Alert:
         skipped=len(result.skipped),
         swept_at=result.swept_at,
         dry_run=result.dry_run,
+        organization=[organization_item(Fields(r)) for r in organization_records(result)],
+    )
+
+
+def organization_records(result: OrgSweepResult) -> list[dict[str, Any]]:
+    from core.org.root_access import finding_record
+
+    return [finding_record(f) for f in result.organization_findings]
+
+
+def organization_item(record: Fields) -> AlertItem:
+    """One of the organisation's findings as a digest line, from its record (``root_access.finding_record``,
+    carried in the hub workflow's state): a finding needing no attention (``not-checked``) is information."""
+    severity = Severity[record.choice("severity", tuple(s.label for s in Severity)).upper()]
+    detail, action = record.text("detail", ""), record.text("action", "")
+    return AlertItem(
+        subject=record.text("user"),
+        finding=record.text("finding"),
+        severity=severity if record.value("attention") is True else Severity.INFO,
+        status=record.text("status"),
+        action=f"{detail}. {action}" if detail else action,
     )
 
 

@@ -89,6 +89,14 @@ class OrgSweepResult:
     skipped: tuple[tuple[str, str], ...]
     swept_at: datetime
     dry_run: bool
+    # The organisation's own findings (``core.org.root_access``), checked once per run with the hub's
+    # credentials; their ``account_id`` is the management account's.
+    organization_findings: tuple[Any, ...] = ()
+    management_account_id: str = ""
+
+    @property
+    def organization_attention(self) -> list[Any]:
+        return [f for f in self.organization_findings if f.needs_attention]
 
     @property
     def failed_accounts(self) -> list[AccountResult]:
@@ -279,9 +287,16 @@ def sweep_organization(
     include: Iterable[str] = (),
     exclude: Iterable[str] = (),
     now: datetime | None = None,
+    hub_iam: IamGateway | None = None,
 ) -> OrgSweepResult:
-    """List the organisation's accounts, select, sweep each (bounded fan-out), sum up."""
+    """List the organisation's accounts, select, sweep each (bounded fan-out), sum up.
+
+    ``hub_iam``: IAM with the caller's own credentials; given, centralized root access is checked once
+    (``core.org.root_access``: one ``ListOrganizationsFeatures`` call)."""
+    from dataclasses import replace
+
     from core.aws.organizations import plan
+    from core.org.root_access import check_root_access
 
     org, selection = plan(
         organizations, caller_account_id=caller_account_id, include=include, exclude=exclude
@@ -290,6 +305,12 @@ def sweep_organization(
         "organisation sweep",
         extra={"accounts": len(selection.accounts), "skipped": len(selection.skipped)},
     )
-    return sweep_accounts(
+    root_access = check_root_access(hub_iam) if hub_iam is not None else None
+    result = sweep_accounts(
         org.organization_id, selection, assumer=assumer, settings=settings, options=options, now=now
+    )
+    return replace(
+        result,
+        organization_findings=(root_access,) if root_access is not None else (),
+        management_account_id=org.management_account_id,
     )

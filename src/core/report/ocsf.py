@@ -14,7 +14,7 @@ from typing import Any
 
 from core.model.alerts import Severity
 from core.model.credential_report import ROOT
-from core.model.findings import Finding
+from core.model.findings import ORGANIZATION, Finding
 
 OCSF_VERSION = "1.1.0"
 DETECTION_FINDING = 2004  # class_uid
@@ -87,7 +87,7 @@ def to_ocsf(
 
 
 def _resource(finding: Finding, account_id: str, region: str, partition: str) -> dict[str, Any]:
-    if finding.user == ROOT or not finding.user:
+    if finding.user in (ROOT, ORGANIZATION) or not finding.user:  # the organisation: its management account
         return {"type": "AwsAccount", "uid": account_id, "region": region, "cloud_partition": partition}
     return {
         "type": "AwsIamUser",

@@ -54,6 +54,8 @@ from core.model.findings import (
     GUARD_ESCAPE,
     GUARDRAIL_DRIFT,
     NOT_IN_SECURED_GROUP,
+    ORG_ROOT_MANAGEMENT_DISABLED,
+    ORGANIZATION,
     ROOT_ACCESS_KEY,
     ROOT_NO_CREDENTIALS,
     ROOT_WITHOUT_MFA,
@@ -124,6 +126,7 @@ COMPLIANCE_STATUS: dict[str, str] = {
     "healed": PASSED,
     RESOLVED: PASSED,
     "failed": NOT_AVAILABLE,
+    "not-checked": NOT_AVAILABLE,  # the check's call failed: nothing judged
 }
 
 SEVERITY_LABEL: dict[Severity, str] = {
@@ -148,6 +151,7 @@ _TITLES = {
     ROOT_NO_CREDENTIALS: "Root user has no credentials",
     ROOT_ACCESS_KEY: "Root user has an access key",
     GUARDRAIL_DRIFT: "IAM Guard guardrail differs from its definition",
+    ORG_ROOT_MANAGEMENT_DISABLED: "Organization without centralized root access",
     GUARD_ESCAPE: "IAM user can go around the IAM Guard guardrail",
     CLI_USER_WITHOUT_TOTP: "IAM user with an access key and no TOTP MFA device (FIDO only: no CLI session)",
     SIGNING_CERTIFICATE_ACTIVE: "IAM user with an active X.509 signing certificate",
@@ -289,18 +293,20 @@ def _subject_key(user: str) -> str:
     the account itself (no user)."""
     if user == ROOT:
         return "root"
+    if user == ORGANIZATION:
+        return "organization"
     return user or "account"
 
 
 def _title(finding: Finding) -> str:
     what = _TITLES.get(finding.finding, finding.finding)
-    if finding.user == ROOT or not finding.user:
+    if finding.user in (ROOT, ORGANIZATION) or not finding.user:
         return what
     return f"{what}: {finding.user}"
 
 
 def _description(finding: Finding) -> str:
-    subject = "the root user" if finding.user == ROOT else finding.user
+    subject = {ROOT: "the root user", ORGANIZATION: "the organization"}.get(finding.user, finding.user)
     parts = [
         f"IAM Guard finding {finding.finding} ({finding.severity.label}) for {subject}: {finding.status}"
     ]
@@ -312,7 +318,8 @@ def _description(finding: Finding) -> str:
 
 
 def _resource(finding: Finding, target: Target, user_arn: str) -> dict[str, Any]:
-    if finding.user == ROOT or not finding.user:
+    # The organisation's findings are on its management account (ASFF has no organisation resource).
+    if finding.user in (ROOT, ORGANIZATION) or not finding.user:
         return {
             "Type": "AwsAccount",
             "Id": f"AWS::::Account:{target.account_id}",

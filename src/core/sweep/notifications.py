@@ -4,7 +4,8 @@ From the findings, each user's owner (``core.model.owners``), the settings and t
 ``Notification`` per owner contact (e-mail address, Slack member ID) and finding:
 
 - a deadline with a **planned action** (``Remediate`` for the MFA findings of a user with active keys,
-  ``RemediateUnusedKeys`` for ``access-key-unused``; never with ``DryRun``): a ``warning`` at each of
+  ``RemediateUnusedKeys`` for ``access-key-unused``, ``RemediateServiceCredentials`` for
+  ``service-credential-active``; never with ``DryRun``): a ``warning`` at each of
   ``warning_days`` before the deadline (only the nearest stage due: a sweep that missed day 7 sends the
   day-3 warning, not both), then one ``action`` when IAM Guard acted (status ``remediated``);
 - otherwise (no planned action, or a dry run, worded "would"): one ``notice`` per finding.
@@ -32,7 +33,10 @@ from core.model.findings import (
     CONSOLE_WITHOUT_MFA,
     GRACE,
     MFA_KINDS,
+    REACTIVATE,
+    REACTIVATE_SERVICE_CREDENTIAL,
     REMEDIATED,
+    SERVICE_CREDENTIAL_ACTIVE,
     TWO_ACTIVE_KEYS,
     VIOLATION,
     WOULD_REMEDIATE,
@@ -55,6 +59,7 @@ OWNER_KINDS = frozenset(
         ACCESS_KEY_UNUSED,
         ACCESS_KEY_OLD,
         TWO_ACTIVE_KEYS,
+        SERVICE_CREDENTIAL_ACTIVE,
     }
 )
 _NOTIFIED_STATUSES = frozenset({GRACE, VIOLATION, REMEDIATED, WOULD_REMEDIATE})
@@ -67,6 +72,8 @@ _WHAT_TO_DO = {
     ACCESS_KEY_OLD: "Rotate the access key of {user}: create a new one, move the workload, delete the old "
     "one ({link}).",
     TWO_ACTIVE_KEYS: "Finish the key rotation of {user}: delete the key no longer in use ({link}).",
+    SERVICE_CREDENTIAL_ACTIVE: "Delete the service-specific credentials of {user} that are no longer used "
+    "({link}), or move the workload to an IAM role or short-term credentials.",
 }
 _CREDENTIAL = {
     CONSOLE_WITHOUT_MFA: "the console password",
@@ -75,7 +82,10 @@ _CREDENTIAL = {
     ACCESS_KEY_UNUSED: "the unused access keys",
     ACCESS_KEY_OLD: "the old access key",
     TWO_ACTIVE_KEYS: "the access keys",
+    SERVICE_CREDENTIAL_ACTIVE: "the active service-specific credentials",
 }
+# How to undo what IAM Guard did (it deactivates, never deletes): the access keys' command by default.
+_REACTIVATE = {SERVICE_CREDENTIAL_ACTIVE: REACTIVATE_SERVICE_CREDENTIAL}
 EXEMPTION_HINT = (
     "If {user} must stay as it is, ask the AWS administrators who run IAM Guard for an exemption "
     "(only they can grant one)."
@@ -120,6 +130,9 @@ def planned_action(finding: Finding, settings: Settings) -> str | None:
         return f"deactivate (not delete) its {_keys(finding.active_keys)}"
     if finding.finding == ACCESS_KEY_UNUSED and settings.remediate_unused_keys and settings.unused_days > 0:
         return f"deactivate (not delete) its unused {_keys(finding.active_keys)}"
+    if finding.finding == SERVICE_CREDENTIAL_ACTIVE and settings.remediate_service_credentials:
+        # The detail names each credential; the sweep re-reads them from IAM before acting.
+        return "deactivate (not delete) its active service-specific credentials"
     return None
 
 
@@ -169,10 +182,10 @@ def _stage(
     todo = _todo(finding)
     if finding.status == REMEDIATED:
         subject = f"IAM Guard deactivated {what} of {user}"
+        undo = _REACTIVATE.get(finding.finding, REACTIVATE).replace("USER", user)
         body = (
             f"IAM Guard deactivated {what} of IAM user {user} ({finding.finding}): {finding.detail}.\n"
-            f"To fix it: {todo}\nThen reactivate the key (aws iam update-access-key --status Active).\n"
-            + EXEMPTION_HINT.format(user=user)
+            f"To fix it: {todo}\nThen reactivate it ({undo}).\n" + EXEMPTION_HINT.format(user=user)
         )
         return "action", None, now, subject, body
     action = planned_action(finding, settings)
@@ -192,7 +205,12 @@ def _stage(
         return "warning", days, finding.deadline, subject, body
     would = would_act(finding, settings)
     if would is not None or finding.status == WOULD_REMEDIATE:
-        consequence = f"IAM Guard would {would or 'deactivate its access keys'}, but it runs in dry run"
+        fallback = (
+            "deactivate its active service-specific credentials"
+            if finding.finding == SERVICE_CREDENTIAL_ACTIVE
+            else "deactivate its access keys"
+        )
+        consequence = f"IAM Guard would {would or fallback}, but it runs in dry run"
     else:
         consequence = "IAM Guard takes no action on it by itself; the administrators see it in their digest"
     deadline = f" (deadline {_moment(finding.deadline)})" if finding.deadline else ""

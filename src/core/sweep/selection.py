@@ -78,4 +78,5 @@ def selected_org(result: Any, selection: Selection) -> Any:
         replace(a, result=selected(a.result, selection)) if a.result is not None else a
         for a in result.accounts
     )
-    return replace(result, accounts=accounts)
+    organization = tuple(f for f in result.organization_findings if selection.keeps(f))
+    return replace(result, accounts=accounts, organization_findings=organization)
