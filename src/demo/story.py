@@ -127,6 +127,7 @@ def function_environment(
         "IAM_GUARD_SLACK_BOT_TOKEN_SECRET_ARN": bot_secret_arn,
         "IAM_GUARD_TEAMS_WEBHOOK_SECRET_ARN": "",
         "IAM_GUARD_WEBHOOK_SECRET_ARN": "",
+        "IAM_GUARD_ALERT_DLQ_URL": "",  # no Teams or webhook in the demo: no alert dead-letter queue
         "IAM_GUARD_TEAMS_MIN_SEVERITY": "info",
         "IAM_GUARD_WEBHOOK_MIN_SEVERITY": "info",
         "IAM_GUARD_OWNER_EMAIL_SENDER": "",
