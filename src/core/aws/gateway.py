@@ -7,6 +7,7 @@ Which of those errors are retried is declared on the error classes (``retry_in_p
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -132,6 +133,7 @@ class CallCounter:
 
     def __init__(self, on_call: Callable[[str, int, int], None] | None = None) -> None:
         self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()  # per-user reads run in a few threads (core.sweep.report.read_each)
         # Told of every call: (operation, its calls so far, all calls so far); the CLI's progress lines.
         self.on_call = on_call
 
@@ -142,9 +144,10 @@ class CallCounter:
 
     def _record(self, model: Any, **_: Any) -> None:
         key = f"{model.service_model.service_name}:{model.name}"
-        self.calls[key] += 1
-        if self.on_call is not None:
-            self.on_call(model.name, self.calls[key], self.total)
+        with self._lock:
+            self.calls[key] += 1
+            if self.on_call is not None:
+                self.on_call(model.name, self.calls[key], self.total)
 
     @property
     def total(self) -> int:
