@@ -224,10 +224,14 @@ def at_latency(job: Job | str, latency: float, model: CostModel) -> Job | str:
 
 
 def with_floor(job: Job | str, latency: float, delay: float, processing: float) -> Job | str:
-    """Ours: the calls it cannot do without x latency + the report delay + its processing time."""
+    """Ours: the calls it cannot do without x latency + the report delay + its processing time.
+
+    The calls are those on its critical path: the per-user reads go out 8 at a time
+    (``core.sweep.report.read_each``), so they count as their slowest worker's share."""
     if isinstance(job, str):
         return job
-    essential = job.calls - job.polls + (3 if delay else 2)  # STARTED, COMPLETE, the read; or the two
+    # The report polls are all on the main thread, so they are part of the critical path's calls.
+    essential = job.trace.critical_calls - job.polls + (3 if delay else 2)  # STARTED, COMPLETE, the read
     return replace(job, floor=essential * latency + delay + processing)
 
 
@@ -368,7 +372,8 @@ def main() -> int:
     print(f"   {SETTINGS_NOTE}")
     print(f"   model: {model.describe()}; virtual clock (bench/cost_model.py), whole processes")
     print(
-        f"   floor (ours) = calls it cannot do without x latency + report delay + its processing (its real"
+        "   floor (ours) = calls it cannot do without, on its critical path (per-user reads go 8 at a time:"
+        " their slowest worker's share), x latency + report delay + its processing (its real"
         f" wall at 0 ms, report warm); Cloud Custodian's mfa-device job runs up to N = {full_c7n_up_to:,}"
     )
     print(

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from core.model.errors import AwsError
+from core.model.errors import AwsError, ThrottledError
 from core.sweep.report import PER_USER_READ_POOL_FROM, PER_USER_READ_WORKERS, read_each
 
 pytestmark = pytest.mark.unit
@@ -56,3 +56,27 @@ def test_a_failing_read_is_raised() -> None:
 
     with pytest.raises(AwsError, match="Throttling"):
         read_each(users, read)
+
+
+def test_once_a_read_stays_throttled_the_rest_are_read_one_after_another() -> None:
+    """IAM throttles per account at a rate it does not publish: the pool gives way, the sweep finishes."""
+    users = [f"u{i:02d}" for i in range(4 * PER_USER_READ_WORKERS)]
+    calls: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    refused: list[str] = []
+
+    def read(name: str) -> str:
+        with lock:
+            calls.append((name, threading.current_thread().name))
+            if not refused:  # the first read is refused once, as a throttled IAM would
+                refused.append(name)
+                raise ThrottledError("ListMFADevices", "Throttling", "Rate exceeded")
+        return name
+
+    found = read_each(users, read)
+
+    assert found == {u: u for u in users}
+    main = threading.current_thread().name
+    again = [name for name, thread in calls if thread == main]
+    assert refused[0] in again  # read again, after the pool, on the caller's thread
+    assert sorted(name for name, _ in calls) == sorted([*users, refused[0]])  # nobody else twice

@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger
 
 from core.aws.iam import AccountDetails, CredentialReport, IamGateway, decode_document
 from core.model.credential_report import ROOT, AccessKeySlot, parse_report
-from core.model.errors import AwsError, CredentialReportError
+from core.model.errors import AwsError, CredentialReportError, ThrottledError
 from core.model.exemptions import tags_to_dict
 from core.model.findings import (
     Credentials,
@@ -164,18 +164,38 @@ PER_USER_READ_POOL_FROM = 4
 
 def read_each(users: Sequence[str], read: Callable[[str], V]) -> dict[str, V]:
     """``{user: read(user)}`` for each user, ``PER_USER_READ_WORKERS`` at a time. Each worker takes a fixed
-    share (every Nth user, in order), so the work is spread evenly however fast the calls return; the
-    first failure is raised, as it would be one after another."""
+    share (every Nth user, in order), so the work is spread evenly however fast the calls return. Once a
+    read stays throttled through its retries, the pool stops and the users left are read one after
+    another (IAM's rate is per account and unpublished: a sweep must finish, if slower). Any other
+    failure is raised, as it would be one after another; the answers keep the users' order."""
     if len(users) < PER_USER_READ_POOL_FROM:
         return {name: read(name) for name in users}
-    from concurrent.futures import ThreadPoolExecutor  # only when there are enough reads to share
+    import threading  # only when there are enough reads to share
+    from concurrent.futures import ThreadPoolExecutor
+
+    throttled = threading.Event()
+
+    def share_of(names: Sequence[str]) -> list[tuple[str, V]]:
+        done: list[tuple[str, V]] = []
+        for name in names:
+            if throttled.is_set():
+                break
+            try:
+                done.append((name, read(name)))
+            except ThrottledError:
+                throttled.set()
+                break
+        return done
 
     workers = min(PER_USER_READ_WORKERS, len(users))
-    shares = [users[i::workers] for i in range(workers)]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="iam-guard-read") as pool:
-        done = list(pool.map(lambda share: [(name, read(name)) for name in share], shares))
-    found = dict(pair for share in done for pair in share)
-    return {name: found[name] for name in users}  # in the users' order, as one after another
+        shares = list(pool.map(share_of, [users[i::workers] for i in range(workers)]))
+    found = dict(pair for share in shares for pair in share)
+    left = [name for name in users if name not in found]
+    if left:
+        logger.warning("per-user reads throttled: the rest one after another", extra={"left": len(left)})
+        found.update((name, read(name)) for name in left)
+    return {name: found[name] for name in users}
 
 
 def with_mfa_devices(iam: IamGateway, snapshot: Snapshot, users: Sequence[str]) -> Snapshot:
