@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from cli.options import add_aws_arguments, add_from_stack_argument
+from cli.options import add_aws_arguments, add_from_stack_argument, whole_number
 from core.model.alerts import AlertSink
 from core.model.errors import AwsError, InvalidInputError
 
@@ -58,9 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _count(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= MAX_MESSAGES:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to {MAX_MESSAGES}")
-    return int(text)
+    return whole_number(text, 1, MAX_MESSAGES, "messages")
 
 
 def run(args: argparse.Namespace) -> int:

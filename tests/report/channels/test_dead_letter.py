@@ -444,3 +444,15 @@ def test_what_is_not_a_dead_lettered_alert_is_refused_in_one_line(body: str) -> 
     with pytest.raises(InvalidEventError) as caught:
         read_dead_letter(body)
     assert len(str(caught.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize("value", ["0", "1001", "abc", "²", "-3"])
+def test_a_bad_message_count_is_one_line_and_exit_2(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/iam-guard_alert-dlq"
+    with pytest.raises(SystemExit) as exited:
+        redrive("--queue-url", url, "--max-messages", value)
+    out, err = capsys.readouterr()
+    assert exited.value.code == 2
+    assert out == ""
+    assert "--max-messages" in err.strip().splitlines()[-1]
+    assert "_count" not in err  # the reason, not the validator's name
