@@ -13,10 +13,10 @@ against the same seeded server (``bench.bench_sweep``'s state), in the same run.
 
 Figures per job: modelled wall (real wall + the virtual time on its critical path), its own CPU, the
 emulator's CPU during it, calls (report polls apart) and, for ours, the **floor**: the calls it cannot do
-without x latency + the report delay + its own CPU + the emulator's CPU (the service time real IAM would
-spend, which the latency is meant to contain, so counting it is generous to nobody but the emulator).
-Where nothing depends on the clock (report warm, no throttle) one run gives both latencies: the clock
-only adds ``calls x latency`` on the critical path.
+without on its critical path x latency + the report delay + its processing (the same job's real wall at
+0 ms with the report warm: interpreter start, its own CPU and the emulator's service time). Where nothing
+depends on the clock (report warm, no throttle) one run gives both latencies: the clock only adds
+``calls x latency`` on the critical path.
 """
 
 from __future__ import annotations
@@ -218,21 +218,19 @@ def at_latency(job: Job | str, latency: float, model: CostModel) -> Job | str:
     """The same run, read at another latency (valid only where nothing depends on the clock)."""
     if isinstance(job, str):
         return job
-    virtual = job.trace.critical_calls * latency + job.trace.critical_sleep
-    scaled = replace(job.trace, critical_latency=job.trace.critical_calls * latency)
-    return replace(job, wall=job.real + virtual, trace=scaled)
+    scaled = job.trace.at_latency(latency)
+    return replace(job, wall=job.real + scaled.virtual, trace=scaled)
 
 
 def with_floor(job: Job | str, latency: float, delay: float, processing: float) -> Job | str:
     """Ours: the calls it cannot do without x latency + the report delay + its processing time.
 
-    The calls are those on its critical path: the per-user reads go out 8 at a time
-    (``core.sweep.report.read_each``), so they count as their slowest worker's share."""
+    The calls are those on its critical path (``bench.cost_model.floor_path``): the account-wide reads
+    go out at once and the per-user reads 8 at a time (``core.sweep.report``), so each pool counts as
+    its slowest worker, and the report's thread as the polls it needs (2 warm; 3 and the delay late)."""
     if isinstance(job, str):
         return job
-    # The report polls are all on the main thread, so they are part of the critical path's calls.
-    essential = job.trace.critical_calls - job.polls + (3 if delay else 2)  # STARTED, COMPLETE, the read
-    return replace(job, floor=essential * latency + delay + processing)
+    return replace(job, floor=job.trace.at_latency(latency).floor(delay) + processing)
 
 
 def measure_size(
@@ -372,8 +370,9 @@ def main() -> int:
     print(f"   {SETTINGS_NOTE}")
     print(f"   model: {model.describe()}; virtual clock (bench/cost_model.py), whole processes")
     print(
-        "   floor (ours) = calls it cannot do without, on its critical path (per-user reads go 8 at a time:"
-        " their slowest worker's share), x latency + report delay + its processing (its real"
+        "   floor (ours) = calls it cannot do without, on its critical path (the account-wide reads go out at"
+        " once, the per-user reads 8 at a time: each pool its slowest worker), x latency + report delay"
+        " + its processing (its real"
         f" wall at 0 ms, report warm); Cloud Custodian's mfa-device job runs up to N = {full_c7n_up_to:,}"
     )
     print(

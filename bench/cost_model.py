@@ -36,7 +36,7 @@ import re
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -207,9 +207,45 @@ def start_modelled_server() -> tuple[Any, str]:
 
 @dataclass
 class _Thread:
+    name: str = "MainThread"
     calls: int = 0
     latency: float = 0.0
     slept: float = 0.0
+    polls: int = 0  # GenerateCredentialReport and GetCredentialReport among its calls
+    offset: float = 0.0  # virtual time it started at: the main thread's, plus the pools main waited for
+
+    @property
+    def virtual(self) -> float:
+        return self.latency + self.slept
+
+    def shape(self) -> list[float]:
+        return [self.calls, self.slept, self.polls]
+
+
+Shape = list[float]  # one thread of the trace: [calls, slept, polls]
+
+
+def critical_path(main: Shape, pools: list[list[Shape]], latency: float) -> tuple[int, float, float]:
+    """(calls, latency, sleep) on the critical path at ``latency`` per call: the main thread's, plus, for
+    each pool the program started (one after another, the main thread waiting for each), its slowest
+    worker's."""
+    parts = [main, *(max(run, key=lambda t: (t[0] * latency + t[1], t[0])) for run in pools if run)]
+    calls = int(sum(t[0] for t in parts))
+    return calls, calls * latency, sum(t[1] for t in parts)
+
+
+def floor_path(main: Shape, pools: list[list[Shape]], latency: float, delay: float) -> float:
+    """The virtual time on the critical path had every thread made only the calls it cannot do without:
+    a thread that polled the credential report needs 2 polls and no wait when the report is warm, 3
+    (the one that starts it, the one that sees it COMPLETE, the read) and the delay when it is not."""
+    need = 3 if delay else 2
+
+    def least(t: Shape) -> float:
+        if not t[2]:
+            return t[0] * latency
+        return (t[0] - t[2] + need) * latency + delay
+
+    return least(main) + sum(max(least(t) for t in run) for run in pools if run)
 
 
 @dataclass
@@ -217,7 +253,9 @@ class Trace:
     """What the measured process reports (as JSON, into the result file)."""
 
     calls: dict[str, int] = field(default_factory=dict)
-    threads: dict[str, list[float]] = field(default_factory=dict)  # name -> [calls, latency, slept]
+    latency: float = 0.0  # the model's, per call
+    main: Shape = field(default_factory=lambda: [0, 0.0, 0])
+    pools: list[list[Shape]] = field(default_factory=list)  # in the order they ran: each worker's shape
     critical_calls: int = 0
     critical_latency: float = 0.0
     critical_sleep: float = 0.0
@@ -236,38 +274,67 @@ class Trace:
     def virtual(self) -> float:
         return self.critical_latency + self.critical_sleep
 
+    def at_latency(self, latency: float) -> Trace:
+        """The same run read at another latency (valid only where nothing depends on the clock)."""
+        calls, added, slept = critical_path(self.main, self.pools, latency)
+        return replace(
+            self, latency=latency, critical_calls=calls, critical_latency=added, critical_sleep=slept
+        )
 
-def critical_path(threads: dict[str, _Thread]) -> tuple[int, float, float]:
-    """(calls, latency, sleep) on the critical path: the main thread's, plus each pool's slowest worker."""
-    main = threads.get("MainThread", _Thread())
-    pools: dict[str, _Thread] = {}
-    for name, t in threads.items():
-        if name == "MainThread":
-            continue
-        pool = re.sub(r"_\d+$", "", name)
-        best = pools.get(pool)
-        if best is None or t.latency + t.slept > best.latency + best.slept:
-            pools[pool] = t
-    parts = [main, *pools.values()]
-    return sum(p.calls for p in parts), sum(p.latency for p in parts), sum(p.slept for p in parts)
+    def floor(self, delay: float) -> float:
+        return floor_path(self.main, self.pools, self.latency, delay)
 
 
 class Recorder:
-    """Per-thread virtual time and per-operation call counts of the measured process."""
+    """Per-thread virtual time and per-operation call counts of the measured process.
 
-    def __init__(self) -> None:
-        self.threads: dict[str, _Thread] = {}
+    Threads are grouped into pool runs: a thread joins the run being filled when it belongs to the same
+    pool (its name without the ``_N`` worker number) and no thread of that run has its name (a new
+    executor reuses the names); otherwise it starts a new run. A call of the main thread closes the run
+    (the main thread waited for it), and so does a new run: pools run one after another."""
+
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency
+        self.main = _Thread()
+        self.runs: list[list[_Thread]] = []
+        self.filling = False  # whether runs[-1] may still take threads
         self.counts: dict[str, int] = {}
         self.lock = threading.Lock()
+        self.local = threading.local()
 
     def mine(self) -> _Thread:
-        name = threading.current_thread().name
-        with self.lock:
-            return self.threads.setdefault(name, _Thread())
+        record: _Thread | None = getattr(self.local, "record", None)
+        if record is None:
+            thread = threading.current_thread()
+            with self.lock:
+                record = self.main if thread is threading.main_thread() else self._join(thread.name)
+            self.local.record = record
+        return record
 
-    def main_virtual(self) -> float:
-        main = self.threads.get("MainThread")
-        return main.latency + main.slept if main else 0.0
+    def _join(self, name: str) -> _Thread:
+        pool = re.sub(r"_\d+$", "", name)
+        run = self.runs[-1] if self.filling and self.runs else None
+        if run is None or re.sub(r"_\d+$", "", run[0].name) != pool or any(t.name == name for t in run):
+            self.filling = False
+            run = []
+            self.runs.append(run)
+            self.filling = True
+        record = _Thread(name=name, offset=self._waited())
+        run.append(record)
+        return record
+
+    def _waited(self) -> float:
+        """The main thread's virtual time: its own, plus each closed pool's slowest worker."""
+        closed = self.runs[:-1] if self.filling else self.runs
+        return self.main.virtual + sum(max(t.virtual for t in run) for run in closed if run)
+
+    def clock(self, record: _Thread) -> float:
+        """The virtual time of ``record``'s thread now."""
+        if record is self.main:
+            with self.lock:
+                self.filling = False  # the main thread calls again: it waited for the pool
+                return self._waited()
+        return record.offset + record.virtual
 
     def count(self, key: str) -> None:
         with self.lock:
@@ -276,11 +343,15 @@ class Recorder:
     def write(self, path: str) -> None:
         import resource
 
-        calls, latency, slept = critical_path(self.threads)
+        main = self.main.shape()
+        pools = [[t.shape() for t in run] for run in self.runs]
+        calls, latency, slept = critical_path(main, pools, self.latency)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         trace = Trace(
             calls=dict(self.counts),
-            threads={k: [v.calls, v.latency, v.slept] for k, v in self.threads.items()},
+            latency=self.latency,
+            main=main,
+            pools=pools,
             critical_calls=calls,
             critical_latency=latency,
             critical_sleep=slept,
@@ -309,7 +380,7 @@ def install(model: CostModel, run: str) -> Recorder:
     """Patch ``time.sleep`` and botocore in this process; before the program imports anything of its own
     (default arguments such as ``sleep=time.sleep`` bind at import)."""
     started = time.perf_counter()
-    recorder = Recorder()
+    recorder = Recorder(model.latency)
     local = threading.local()
 
     def virtual_sleep(seconds: float) -> None:
@@ -328,10 +399,8 @@ def install(model: CostModel, run: str) -> Recorder:
         me = recorder.mine()
         me.calls += 1
         me.latency += model.latency
-        # A pool's worker starts where the main thread's virtual time stood (it waits for the pool).
-        main = threading.current_thread() is threading.main_thread()
-        offset = 0.0 if main else recorder.main_virtual()
-        clock = time.perf_counter() - started + me.latency + me.slept + offset
+        me.polls += operation in POLL_ACTIONS
+        clock = time.perf_counter() - started + recorder.clock(me)
         local.header = f"{run} {clock:.6f} {model.encode()}"
         self.meta.events.register("before-sign", add_header, unique_id="bench-cost-model")
         recorder.count(f"{self.meta.service_model.service_name}:{operation}")

@@ -7,10 +7,12 @@ caller's clock. The figures ``make bench`` prints are only as good as this model
 from __future__ import annotations
 
 import io
+import threading
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.cost_model import HEADER, CostModel, ModelledIam, _Thread, critical_path
+import pytest
+from bench.cost_model import HEADER, CostModel, ModelledIam, Recorder, critical_path, floor_path
 
 DELAYED = CostModel(latency=0.05, report_delay=5.0)
 
@@ -90,14 +92,56 @@ def test_the_throttle_is_a_token_bucket_on_the_callers_clock() -> None:
 
 
 def test_the_critical_path_is_the_main_thread_plus_each_pools_slowest_worker() -> None:
-    threads = {
-        "MainThread": _Thread(calls=10, latency=0.5, slept=10.0),
-        "ThreadPoolExecutor-0_0": _Thread(calls=50, latency=2.5),
-        "ThreadPoolExecutor-0_1": _Thread(calls=49, latency=2.45),
-        "ThreadPoolExecutor-1_0": _Thread(calls=3, latency=0.15),
-    }
-    calls, latency, slept = critical_path(threads)
+    main = [10, 10.0, 0]  # [calls, slept, polls]
+    pools = [[[50, 0.0, 0], [49, 0.0, 0]], [[3, 0.0, 0]]]
+    calls, latency, slept = critical_path(main, pools, 0.05)
     assert (calls, round(latency, 6), slept) == (63, 3.15, 10.0)
+
+
+def test_a_pools_slowest_worker_counts_its_sleep_and_depends_on_the_latency() -> None:
+    pools = [[[2, 7.0, 2], [6, 0.0, 0]]]  # the report's worker waited 7 s; another made 6 calls
+    assert critical_path([0, 0.0, 0], pools, 0.05)[:1] == (2,)
+    assert critical_path([0, 0.0, 0], pools, 2.0)[:1] == (6,)  # 12 s of calls outweigh 7 s of waiting
+
+
+def test_the_floor_counts_the_report_polls_a_thread_needs_and_the_delay() -> None:
+    main = [1, 0.0, 0]
+    pools = [[[9, 7.5, 9], [1, 0.0, 0]], [[4, 0.0, 0], [3, 0.0, 0]]]
+    # main 1 call; the report's worker: 3 polls + the 5 s delay; the second pool's slowest: 4 calls.
+    assert floor_path(main, pools, 0.05, 5.0) == pytest.approx((1 + 3 + 4) * 0.05 + 5.0)
+    warm = [[[2, 0.0, 2], [1, 0.0, 0]]]
+    assert floor_path([0, 0.0, 0], warm, 0.05, 0.0) == pytest.approx(2 * 0.05)
+
+
+def in_thread(recorder: Recorder, name: str, calls: int, latency: float = 0.05) -> float:
+    """A thread named ``name`` makes ``calls`` calls; the clock it saw at its first call."""
+    seen: list[float] = []
+
+    def work() -> None:
+        for _ in range(calls):
+            me = recorder.mine()
+            me.calls += 1
+            me.latency += latency
+            seen.append(recorder.clock(me) - latency)
+
+    thread = threading.Thread(target=work, name=name)
+    thread.start()
+    thread.join()
+    return seen[0]
+
+
+def test_pools_one_after_another_are_runs_and_a_later_worker_starts_after_the_earlier_pools() -> None:
+    recorder = Recorder(0.05)
+    main = recorder.mine()
+    main.calls, main.latency = 1, 0.05
+    assert in_thread(recorder, "iam-guard-gather_0", 2) == pytest.approx(0.05)
+    assert in_thread(recorder, "iam-guard-gather_1", 1) == pytest.approx(0.05)  # same pool: together
+    # A new pool (the per-user reads) starts where the main thread stood after waiting for the first.
+    assert in_thread(recorder, "iam-guard-read_0", 3) == pytest.approx(0.05 + 0.10)
+    # The same names again: a second executor, a third run, after the second.
+    assert in_thread(recorder, "iam-guard-read_0", 1) == pytest.approx(0.05 + 0.10 + 0.15)
+    assert [len(run) for run in recorder.runs] == [2, 1, 1]
+    assert recorder.clock(main) == pytest.approx(0.05 + 0.10 + 0.15 + 0.05)
 
 
 def test_the_settings_say_what_they_are() -> None:

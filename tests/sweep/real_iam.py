@@ -7,13 +7,17 @@ header, ``true``/``false``, ISO 8601 timestamps with ``+00:00``, ``N/A`` (no key
 used, no password), ``no_information`` (password never used), ``not_supported`` (the root row's password
 columns); the data is made up.
 
-The Stubber answers calls in the order queued and fails on any other call: a test that queues the exact
-call list and ends with ``assert_done`` asserts that the sweep made exactly those calls.
+The Stubber answers each call with the first answer queued for its operation and parameters, and fails
+on any other call: a test that queues the exact call list and ends with ``assert_no_pending_responses``
+asserts that the sweep made exactly those calls. The account-wide reads go out at once
+(``core.sweep.report.read_account``), so their order among themselves is not the sweep's to keep:
+``RealIam.operations`` lists the leading account-wide reads in ``WARM_READS`` order, the rest as made.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +25,7 @@ from urllib.parse import quote
 
 import boto3
 from botocore import xform_name
+from botocore.exceptions import StubAssertionError, UnStubbedResponseError
 from botocore.stub import ANY, Stubber
 
 from core.aws.gateway import Retrier
@@ -297,20 +302,71 @@ def report_csv(root: Root | None, users: list[ReportUser]) -> bytes:
     return "\n".join(lines).encode()  # IAM's report has no trailing newline
 
 
+class ConcurrentStubber(Stubber):
+    """botocore's Stubber for calls made at once: a call takes the first answer queued for its operation
+    whose expected parameters it matches (``None``: any), whatever was queued before it for other
+    operations or parameters; a call nothing queued answers fails as the Stubber's would."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self._lock = threading.Lock()
+        self._taken = threading.local()  # the answer chosen at the parameter check, popped at the call
+
+    def _assert_expected_params(self, model: Any, params: Any, context: Any, **kwargs: Any) -> None:
+        if self._should_not_stub(context):
+            return
+        with self._lock:
+            for entry in self._queue:
+                if entry["operation_name"] == model.name and _expected(entry["expected_params"], params):
+                    self._queue.remove(entry)
+                    self._taken.entry = entry
+                    return
+            if any(entry["operation_name"] == model.name for entry in self._queue):
+                raise StubAssertionError(
+                    operation_name=model.name, reason=f"no answer queued for parameters {params}"
+                )
+        raise UnStubbedResponseError(operation_name=model.name, reason="Unexpected API Call: none queued")
+
+    def _get_response_handler(self, model: Any, params: Any, context: Any, **kwargs: Any) -> Any:
+        entry = getattr(self._taken, "entry", None)
+        self._taken.entry = None
+        if entry is None or entry["operation_name"] != model.name:
+            raise UnStubbedResponseError(operation_name=model.name, reason="Unexpected API Call: none taken")
+        return entry["response"]
+
+
+def _expected(expected: dict[str, Any] | None, params: dict[str, Any]) -> bool:
+    if expected is None:
+        return True
+    return sorted(expected) == sorted(params) and all(expected[k] == params[k] for k in expected)
+
+
 class RealIam:
     """A real boto3 IAM client whose answers come from a Stubber, counted and listed in call order."""
 
     def __init__(self) -> None:
         self.client = boto3.client("iam", region_name="us-east-1")
-        self.operations: list[str] = []
+        self.made: list[str] = []
         # Once per API call, before the Stubber checks the request (its before-call hook answers first
         # and ends that event's chain, so before-call handlers such as CallCounter's never see it).
-        self.client.meta.events.register_first(
-            "before-parameter-build.iam", lambda model, **_: self.operations.append(model.name)
-        )
-        self.stubber = Stubber(self.client)
+        lock = threading.Lock()
+
+        def record(model: Any, **_: Any) -> None:
+            with lock:
+                self.made.append(model.name)
+
+        self.client.meta.events.register_first("before-parameter-build.iam", record)
+        self.stubber = ConcurrentStubber(self.client)
         self.gateway = IamGateway(self.client, retrier=Retrier(sleep=lambda _: None))
         self.sink = RecordingSink()
+
+    @property
+    def operations(self) -> list[str]:
+        """The calls made, the leading account-wide reads (made at once) in ``WARM_READS`` order."""
+        lead = 0
+        while lead < len(self.made) and self.made[lead] in WARM_READS:
+            lead += 1
+        return sorted(self.made[:lead], key=WARM_READS.index) + self.made[lead:]
 
     # --- queueing answers, in call order -----------------------------------------------------------
 
@@ -327,12 +383,15 @@ class RealIam:
         service_credentials: list[dict[str, Any]] | None = None,
         password_policy: dict[str, Any] | None = STRONG_PASSWORD_POLICY,
         root_virtual_mfa: bool = False,
+        report: bytes | None = None,
     ) -> None:
-        """The seven reads of a sweep with a warm report (IAM answers COMPLETE at once)."""
+        """The seven reads of a sweep with a warm report (IAM answers COMPLETE at once); ``report``: the
+        report's content instead of the one ``root`` and ``users`` give."""
         self.respond("GenerateCredentialReport", {"State": "COMPLETE"}, {})
+        content = report_csv(root, users) if report is None else report
         self.respond(
             "GetCredentialReport",
-            {"Content": report_csv(root, users), "ReportFormat": "text/csv", "GeneratedTime": generated},
+            {"Content": content, "ReportFormat": "text/csv", "GeneratedTime": generated},
             {},
         )
         self.respond(

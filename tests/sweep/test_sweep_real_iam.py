@@ -337,23 +337,17 @@ def test_the_digest_carries_hygiene_findings_like_mfa_findings() -> None:
 
 
 def test_a_value_iam_never_writes_fails_the_sweep_loudly() -> None:
-    *lines, last = report_csv(ROOT_MFA_ON, [ReportUser("x", ago(10), key1=Key(True, ago(5)))]).split(b"\n")
+    user = ReportUser("x", ago(10), key1=Key(True, ago(5)))
+    *lines, last = report_csv(ROOT_MFA_ON, [user]).split(b"\n")
     cells = last.split(b",")
     cells[HEADER.index("access_key_1_active")] = b"maybe"
     iam = RealIam()
-    iam.respond("GenerateCredentialReport", {"State": "COMPLETE"}, {})
-    iam.respond(
-        "GetCredentialReport",
-        {
-            "Content": b"\n".join([*lines, b",".join(cells)]),
-            "ReportFormat": "text/csv",
-            "GeneratedTime": GENERATED,
-        },
-        {},
-    )
+    # The other account-wide reads are made at once with the report's; nothing is changed after it.
+    iam.account(ROOT_MFA_ON, [user], generated=GENERATED, report=b"\n".join([*lines, b",".join(cells)]))
     with iam.stubber, pytest.raises(CredentialReportError, match="access_key_1_active is 'maybe'"):
         run_sweep(iam.gateway, iam.sink, make_settings(), now=NOW, sleep=lambda _: None)
     assert [a.kind for a in iam.sink.alerts] == [AlertKind.SWEEP_FAILED]
+    assert iam.operations == list(WARM_READS)  # reads only: no change, no per-user call
 
 
 # --- deactivating unused keys: the live re-check, then UpdateAccessKey ------------------------------

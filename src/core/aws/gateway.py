@@ -175,12 +175,17 @@ class Gateway:
     ) -> None:
         self._client = client
         self._client_factory = client_factory or type(self).default_client_factory
+        self._client_lock = threading.Lock()
         self.retrier = retrier or Retrier()
 
     @property
     def client(self) -> Any:
+        # Reads made at once (core.sweep.report) share one gateway: one client, made once (it costs a
+        # tenth of a second of CPU and carries the call counter).
         if self._client is None:
-            self._client = self._client_factory()
+            with self._client_lock:
+                if self._client is None:
+                    self._client = self._client_factory()
         return self._client
 
     def _paged(

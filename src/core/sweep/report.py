@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
@@ -78,6 +78,46 @@ def fetch_credential_report(
     )
 
 
+@dataclass(frozen=True)
+class AccountReads:
+    """What a sweep reads account-wide, before any per-user read."""
+
+    report: CredentialReport
+    details: AccountDetails
+    virtual_mfa: tuple[set[str], bool]  # users holding a virtual device; whether the root user does
+    summary: dict[str, int]
+    # Not in the credential report: service-specific credentials (one account-wide listing) and the
+    # account's password policy (one call).
+    service_credentials: list[dict[str, Any]]
+    password_policy: dict[str, Any] | None
+
+
+def read_account(iam: IamGateway, *, sleep: Callable[[float], None] = time.sleep) -> AccountReads:
+    """The six account-wide reads, made at once: none needs another's answer and each is a different IAM
+    API. On IAM every call is a round trip to us-east-1, and the report may take seconds to build: the
+    other reads are done while it is polled, so a sweep's account-wide reads cost the report's wait (or
+    its two calls) instead of all of them one after another. Six calls in flight, once a sweep, whatever
+    the account's size. Every read has finished when this returns or raises; a failure is raised as one
+    after another would have met it first (the report's, then the listing's, ...)."""
+    from concurrent.futures import ThreadPoolExecutor  # not loaded by functions that never sweep
+
+    with ThreadPoolExecutor(max_workers=6, thread_name_prefix="iam-guard-gather") as pool:
+        report = pool.submit(fetch_credential_report, iam, sleep=sleep)
+        details = pool.submit(iam.account_details)
+        virtual_mfa = pool.submit(iam.virtual_mfa_assignments)
+        summary = pool.submit(iam.account_summary)
+        service = pool.submit(iam.all_service_specific_credentials)
+        policy = pool.submit(iam.account_password_policy)
+    return AccountReads(
+        report.result(),
+        details.result(),
+        virtual_mfa.result(),
+        summary.result(),
+        service.result(),
+        policy.result(),
+    )
+
+
 def gather(iam: IamGateway, *, sleep: Callable[[float], None] = time.sleep) -> Snapshot:
     """The account-wide reads, then per-user checks only for users the report does not know yet."""
     return gather_with_details(iam, sleep=sleep)[0]
@@ -94,18 +134,16 @@ def gather_with_details(
 
     With ``ssh_key_audit_users_per_run``, one ``ListSSHPublicKeys`` per user of ``day``'s subset
     (``core.sweep.account_checks.ssh_audit_users``)."""
-    report = fetch_credential_report(iam, sleep=sleep)
+    reads = read_account(iam, sleep=sleep)
+    report, details = reads.report, reads.details
     records = parse_report(report.rows)
-    details = iam.account_details()
     users = tuple(_user_record(u) for u in details.users)
-    virtual_users, root_virtual_mfa = iam.virtual_mfa_assignments()
+    virtual_users, root_virtual_mfa = reads.virtual_mfa
     virtual_mfa = frozenset(virtual_users)
     # Always asked: the report's root row says not_supported for the password and may be 4 hours old.
-    root = RootCredentials.from_summary(iam.account_summary(), records.get(ROOT))
-    # Not in the credential report: service-specific credentials (one account-wide listing) and the
-    # account's password policy (one call).
-    service = tuple(service_credential(c) for c in iam.all_service_specific_credentials())
-    policy = iam.account_password_policy()
+    root = RootCredentials.from_summary(reads.summary, records.get(ROOT))
+    service = tuple(service_credential(c) for c in reads.service_credentials)
+    policy = reads.password_policy
     snapshot = Snapshot(
         _aware(report.generated_at),
         records,
@@ -124,7 +162,7 @@ def gather_with_details(
         logger.info("SSH public keys read", extra={"users": len(chosen), "of": len(users)})
         snapshot = replace(snapshot, ssh_keys=ssh)
     missing = snapshot.missing_from_report()
-    live = {name: live_credentials(iam, name) for name in missing}
+    live = read_each(missing, lambda name: live_credentials(iam, name))
     if missing:
         logger.info("users missing from the credential report checked live", extra={"count": len(missing)})
     return replace(snapshot, live=live), details
