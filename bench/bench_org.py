@@ -124,7 +124,11 @@ def measure(accounts: int, concurrency: int, latency: float) -> dict[str, Any]:
     from core.model.settings import build_settings
     from core.org.fanout import FanOutSettings
     from core.org.sweep import OrgSweepOptions, sweep_accounts
+    from demo.moto_extras import install as install_moto_extras
 
+    # What moto's IAM lacks and the sweep reads (ListServiceSpecificCredentials), as the tests and the
+    # cost model's server install it: run on its own, this benchmark must not rely on them having run.
+    install_moto_extras()
     with mock_aws():
         members = seed(accounts)
         assumer = PinnedAssumer(new_session(), latency)
