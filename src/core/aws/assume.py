@@ -42,6 +42,8 @@ def session_name(purpose: str) -> str:
 
 @dataclass(frozen=True)
 class RoleCredentials:
+    """The temporary credentials AssumeRole returned (never printed: see ``__repr__``)."""
+
     access_key_id: str
     secret_access_key: str
     session_token: str

@@ -25,6 +25,8 @@ def default_cloudformation_client() -> Any:
 
 @dataclass(frozen=True)
 class StackFacts:
+    """DescribeStacks' answer for one stack: its status, parameters and outputs."""
+
     stack_id: str
     name: str
     status: str
@@ -66,6 +68,8 @@ STACKSET_OPERATION_PAGES = 2  # of 100 operations, newest first
 
 @dataclass(frozen=True)
 class StackResource:
+    """One resource of a stack (DescribeStackResource): its status and physical ID."""
+
     status: str
     physical_id: str
 

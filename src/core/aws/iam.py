@@ -41,6 +41,8 @@ def permissions_of(*methods: GatewayMethod) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class PolicyVersion:
+    """One version of a managed policy (ListPolicyVersions), without its document."""
+
     version_id: str
     is_default: bool
     created: datetime | None
@@ -66,6 +68,8 @@ class OrganizationFeatures:
 
 @dataclass(frozen=True)
 class CredentialReport:
+    """The account's credential report: when IAM generated it and its rows, as read."""
+
     generated_at: datetime
     rows: list[dict[str, str]]
 

@@ -154,6 +154,8 @@ EnforcementAction = Literal[
 
 @dataclass(frozen=True)
 class Outcome:
+    """What one enforcement action did: the action, why, the user, the changes made and the alerts."""
+
     action: EnforcementAction
     reason: str
     user: str = ""
@@ -592,6 +594,8 @@ def _keep_enrolled_tag(run: Run, user: str, tags: Mapping[str, str], *, member: 
 
 @dataclass(frozen=True)
 class UserDecision:
+    """What to do with a user: enrol them, leave them exempt, or nothing (already a member)."""
+
     action: Literal["enrol", "exempt", "member"]
     exemption: Exemption | None = None
 

@@ -23,6 +23,8 @@ from core.model.naming import log_group_prefix, owned_prefix, spoke_stackset_nam
 
 @dataclass(frozen=True)
 class WatchedService:
+    """A service whose IAM Guard resources the enforcer watches, and how to name them from an event."""
+
     source: str  # EventBridge source, e.g. "aws.lambda"
     event_source: str  # CloudTrail eventSource, e.g. "lambda.amazonaws.com"
     kind: str  # how names are read from the request: see ``resource_name``

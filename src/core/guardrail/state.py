@@ -74,6 +74,8 @@ class Change:
 
 @dataclass(frozen=True)
 class VersionState:
+    """One version of the guardrail policy as read, its document when read."""
+
     version_id: str
     is_default: bool
     created: datetime | None = None

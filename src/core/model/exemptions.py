@@ -21,6 +21,8 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 @dataclass(frozen=True)
 class Exemption:
+    """Why a user is exempt, and until when for a dated exemption tag."""
+
     reason: str  # "listed in settings" or "tag iam-guard:exempt=true"
     until: date | None = None  # last exempt day, for dated tags
 

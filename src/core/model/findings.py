@@ -493,6 +493,8 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Finding:
+    """One finding of the sweep: the subject, the kind, how severe, its status and what to do."""
+
     user: str
     finding: FindingKind
     severity: Severity

@@ -82,6 +82,8 @@ def mfa_finding_kinds() -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Metric:
+    """One CloudWatch metric value to emit: its name, unit and value."""
+
     name: str
     unit: str
     value: float

@@ -65,6 +65,8 @@ EVENTS_EVENT_SOURCE = "events.amazonaws.com"
 
 @dataclass(frozen=True)
 class SpokeChange:
+    """A change to a spoke resource in a member account, and whether the StackSet made it."""
+
     resource: str  # role/IAMGuardAuditRole, rule/IAMGuardForward
     by_stackset: bool  # made by the StackSet execution role (a rollout), not by a person
 

@@ -29,6 +29,8 @@ PERMISSIONS = permissions_of(IamGateway.tag_user, IamGateway.untag_user)
 
 @dataclass(frozen=True)
 class TagPlan:
+    """Which users get the enrolled tag, and which lose it."""
+
     tag: tuple[str, ...]  # members without iam-guard:enrolled=true
     untag: tuple[str, ...]  # users outside the group that carry the tag (any value)
 

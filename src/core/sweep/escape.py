@@ -59,6 +59,8 @@ OUTSIDE_VIEW = "an SCP or RCP network perimeter is outside the sweep's view"
 
 @dataclass(frozen=True)
 class Statement:
+    """One policy statement that reaches a user, with where it comes from."""
+
     source: str  # "user policy X", "group G policy Y", "role policy Z"
     body: Mapping[str, Any]
 

@@ -94,6 +94,8 @@ EXEMPTION_HINT = (
 
 @dataclass(frozen=True)
 class Notification:
+    """One notification due to an owner: to whom, how, about which user and finding, which stage."""
+
     owner: str  # the e-mail address or Slack member ID
     channel: Channel
     user: str

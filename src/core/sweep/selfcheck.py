@@ -28,6 +28,8 @@ PERMISSIONS = permissions_of(
 
 @dataclass(frozen=True)
 class EnforcerFacts:
+    """What AWS says about the enforcer's rule and function."""
+
     rule_state: str
     target_arns: tuple[str, ...]
     function_arn: str
@@ -39,6 +41,8 @@ class EnforcerFacts:
 
 @dataclass(frozen=True)
 class EnforcerHealth:
+    """The enforcer self-check's verdict and the problems found."""
+
     status: str  # ok, problems, not-checked, failed
     problems: tuple[str, ...] = ()
 
