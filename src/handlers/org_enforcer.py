@@ -16,10 +16,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.aws.assume import RoleAssumer
 from core.aws.cloudformation import CloudFormationGateway
@@ -31,6 +30,9 @@ from core.model.naming import ENFORCE_ROLE
 from core.model.validation import Fields, validated
 from core.org.enforce import enforce_member_event
 from handlers.common import alert_sink, logger, metrics, settings, trace_handler
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from core.aws.assume import RoleAssumer
 from core.model.naming import ACCOUNT_ID
 from core.model.validation import Fields, validated
 from core.org.sweep import OrgSweepOptions, summarize, sweep_account
 from handlers.common import logger, metrics, settings, trace_handler
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @cache

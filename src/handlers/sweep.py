@@ -15,10 +15,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.model.errors import DeliveryError, IamGuardError, SecurityHubImportError
 from core.model.metric_names import SWEEP_COMPLETED, sweep_metrics
@@ -40,6 +39,9 @@ from handlers.common import (
     settings,
     trace_handler,
 )
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @dataclass(frozen=True)

@@ -48,10 +48,10 @@ from core.enforce.risk import REVOKE_SESSIONS_POLICY, revoke_sessions_policy
 from core.guardrail.apply import ensure_guardrail, restore_renamed_group
 from core.guardrail.state import ENSURE_PERMISSIONS, Change
 from core.model.alerts import Alert, Severity
-from core.model.credential_report import ROOT
 from core.model.errors import NotFoundError
 from core.model.exemptions import Exemption, exemption_for, tags_to_dict
 from core.model.naming import ENROLLED_TAG_KEY, ENROLLED_TAG_VALUE, same_iam_name
+from core.model.naming import ROOT_USER as ROOT
 from core.model.settings import Settings
 from core.policy.password_policy import already_managed, managed_password_policy
 

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core.model.errors import CredentialReportError
+from core.model.naming import ROOT_USER
 
-ROOT = "<root_account>"
+ROOT = ROOT_USER  # the root user's row
 
 # The header exactly as IAM sends it.
 HEADER: tuple[str, ...] = (
