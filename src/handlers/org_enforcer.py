@@ -14,9 +14,8 @@ loop of ten lines. Its contract is kept: a record that raises goes back to the q
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -35,8 +34,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
-@dataclass(frozen=True)
-class SqsMessage:
+class SqsMessage(NamedTuple):
     """One record of an SQS event: the fields the enforcer uses."""
 
     message_id: str

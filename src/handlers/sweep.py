@@ -13,9 +13,8 @@ SWEEP_FAILED alert when it could, or the digest. Each successful run emits the g
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -44,8 +43,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
-@dataclass(frozen=True)
-class ScheduledEvent:
+class ScheduledEvent(NamedTuple):
     """The fields of an EventBridge schedule event the sweep uses."""
 
     source: str

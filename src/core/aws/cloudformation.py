@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.aws.gateway import Gateway
 from core.aws.iam import permissions_of, requires
@@ -38,8 +38,7 @@ class StackFacts:
         return self.status.endswith("_IN_PROGRESS")
 
 
-@dataclass(frozen=True)
-class ResourceEvent:
+class ResourceEvent(NamedTuple):
     """One stack event: ``properties`` are the resolved properties CloudFormation sent, when it says."""
 
     logical_id: str
@@ -49,8 +48,7 @@ class ResourceEvent:
     properties: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class StackSetOperation:
+class StackSetOperation(NamedTuple):
     """One ``ListStackSetOperations`` summary: an operation of a StackSet and when it ran."""
 
     operation_id: str
@@ -66,8 +64,7 @@ STACKSET_CALL_AS = "DELEGATED_ADMIN"
 STACKSET_OPERATION_PAGES = 2  # of 100 operations, newest first
 
 
-@dataclass(frozen=True)
-class StackResource:
+class StackResource(NamedTuple):
     """One resource of a stack (DescribeStackResource): its status and physical ID."""
 
     status: str

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from core.aws.cloudformation import CloudFormationGateway
 from core.aws.cloudtrail import CloudTrailGateway
@@ -592,8 +592,7 @@ def _keep_enrolled_tag(run: Run, user: str, tags: Mapping[str, str], *, member: 
 # --- the pure decision --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class UserDecision:
+class UserDecision(NamedTuple):
     """What to do with a user: enrol them, leave them exempt, or nothing (already a member)."""
 
     action: Literal["enrol", "exempt", "member"]

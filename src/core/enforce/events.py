@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.enforce.guardduty import GUARDDUTY_DETAIL_TYPE, GUARDDUTY_SOURCE, FindingClaim
 from core.enforce.risk import HEALTH_DETAIL_TYPE, HEALTH_SOURCE, HealthDetail
@@ -71,8 +71,7 @@ WATCHED_SOURCES = frozenset({IAM_SOURCE, STS_SOURCE, *(service.source for servic
 # CloudTrail's own field names (camelCase), so a reader can hold the code next to a CloudTrail record.
 
 
-@dataclass(frozen=True)
-class UserIdentity:
+class UserIdentity(NamedTuple):
     """Who made the call. The session's issuer and attributes are read flat from ``sessionContext``."""
 
     type: str = ""

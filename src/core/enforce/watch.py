@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.model.naming import log_group_prefix, owned_prefix, spoke_stackset_name
 
@@ -238,8 +238,7 @@ def parameter_kind(service: WatchedService, key: str) -> str:
 CLOUDFORMATION = "cloudformation.amazonaws.com"
 
 
-@dataclass(frozen=True)
-class Ownership:
+class Ownership(NamedTuple):
     """Who IAM Guard is: its stack's name, its roles' names, its alert key's IDs and ARNs, and the
     secrets its alert channels depend on (``Settings.protected_secret_arns``)."""
 
