@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from core.aws.gateway import Gateway
@@ -23,15 +23,14 @@ def default_cloudformation_client() -> Any:
     return client("cloudformation")
 
 
-@dataclass(frozen=True)
-class StackFacts:
+class StackFacts(NamedTuple):
     """DescribeStacks' answer for one stack: its status, parameters and outputs."""
 
     stack_id: str
     name: str
     status: str
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    outputs: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, str] = MappingProxyType({})  # read-only
+    outputs: Mapping[str, str] = MappingProxyType({})
 
     @property
     def in_progress(self) -> bool:

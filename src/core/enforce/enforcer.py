@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.aws.cloudformation import CloudFormationGateway
 from core.aws.cloudtrail import CloudTrailGateway
@@ -71,8 +70,7 @@ from core.model.errors import DeliveryError, IamGuardError
 from core.model.settings import Settings
 
 
-@dataclass(frozen=True)
-class EnforcementResult:
+class EnforcementResult(NamedTuple):
     """What the enforcer did for one event, or why it did nothing (printed by the CLI, logged by Lambda)."""
 
     meta: EventMeta

@@ -12,7 +12,6 @@ line), never a crash.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -108,8 +107,7 @@ def _is_true(flag: str) -> bool:
     return flag.lower() == "true"
 
 
-@dataclass(frozen=True)
-class CloudTrailDetail:
+class CloudTrailDetail(NamedTuple):
     """The CloudTrail record carried in ``detail`` (only the fields the enforcer reads)."""
 
     eventName: str
@@ -118,7 +116,7 @@ class CloudTrailDetail:
     eventID: str = ""
     awsRegion: str = ""
     sourceIPAddress: str = ""
-    userIdentity: UserIdentity = field(default_factory=UserIdentity)
+    userIdentity: UserIdentity = UserIdentity()
     requestParameters: dict[str, Any] | None = None
     responseElements: dict[str, Any] | None = None
     errorCode: str | None = None
@@ -148,8 +146,7 @@ class CloudTrailDetail:
         )
 
 
-@dataclass(frozen=True)
-class ApiCallEvent:
+class ApiCallEvent(NamedTuple):
     """An EventBridge event; ``detail`` is typed when it is a CloudTrail API call we watch, else None.
 
     The envelope's fields are the ones EventBridge always sends (Powertools' ``EventBridgeModel``).

@@ -15,8 +15,8 @@ policies only there (and the configured names themselves, to move them back onto
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from core.aws.iam import IamGateway, PolicyVersion, decode_document, permissions_of
@@ -173,14 +173,13 @@ def state_from_details(
 # --- plan (pure) ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One IAM write and the change it reports."""
 
     operation: str  # the IamGateway method applying it
     arguments: tuple[Any, ...]
     change: Change
-    keywords: Mapping[str, Any] = field(default_factory=dict)
+    keywords: Mapping[str, Any] = MappingProxyType({})  # read-only
 
 
 def plan_guardrail(
