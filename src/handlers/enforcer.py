@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.enforce.actions import GuardrailCache
 from core.enforce.enforcer import enforce, is_retryable
@@ -50,6 +49,9 @@ from handlers.common import (
     sts,
     trace_handler,
 )
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 OWN_ROLES_VAR = "IAM_GUARD_OWN_ROLE_ARNS"
 ALERT_KEY_VAR = "IAM_GUARD_ALERT_KEY_ARN"

@@ -8,9 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from core.model.alerts import AlertItem
 from core.model.errors import DeliveryError
@@ -18,6 +16,9 @@ from core.model.validation import Fields, validated
 from core.org.report import org_digest_alert, organization_item, relayed_alerts
 from core.org.summary import ResultFiles
 from handlers.common import alert_sink, logger, metrics, settings, trace_handler
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @cache

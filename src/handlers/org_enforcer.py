@@ -14,12 +14,10 @@ loop of ten lines. Its contract is kept: a record that raises goes back to the q
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.aws.assume import RoleAssumer
 from core.aws.cloudformation import CloudFormationGateway
@@ -32,9 +30,11 @@ from core.model.validation import Fields, validated
 from core.org.enforce import enforce_member_event
 from handlers.common import alert_sink, logger, metrics, settings, trace_handler
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-@dataclass(frozen=True)
-class SqsMessage:
+
+class SqsMessage(NamedTuple):
     """One record of an SQS event: the fields the enforcer uses."""
 
     message_id: str

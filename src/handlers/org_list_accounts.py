@@ -6,10 +6,9 @@ Step 1 of the organisation sweep's three functions (``handlers.org_sweep`` says 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.aws.iam import IamGateway
 from core.aws.organizations import OrganizationsGateway, list_targets
@@ -17,6 +16,9 @@ from core.aws.sts import caller_account_id
 from core.model.metric_names import ORG_ACCOUNTS_TARGETED
 from core.org.root_access import organization_records
 from handlers.common import logger, metrics, settings, trace_handler
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @cache

@@ -9,17 +9,17 @@ one digest. Each handler: Powertools decorators, parse the state's input into a 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from core.aws.assume import RoleAssumer
 from core.model.naming import ACCOUNT_ID
 from core.model.validation import Fields, validated
 from core.org.sweep import OrgSweepOptions, summarize, sweep_account
 from handlers.common import logger, metrics, settings, trace_handler
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @cache
@@ -31,8 +31,7 @@ def assumer() -> RoleAssumer:
 ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
 
 
-@dataclass(frozen=True)
-class SweepAccountInput:
+class SweepAccountInput(NamedTuple):
     """One item of the Distributed Map: the account to sweep."""
 
     account_id: str

@@ -13,10 +13,9 @@ from __future__ import annotations
 import os
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.aws.cfn_response import Replier
 from core.guardrail.custom_resource import handle, parse_request, verify_request
@@ -24,6 +23,9 @@ from core.guardrail.replies import failure_body, refused_alert, response_body
 from core.model.errors import DeliveryError, IamGuardError
 from core.model.metric_names import GUARDRAIL_REQUEST_REFUSED
 from handlers.common import alert_sink, cloudformation, iam, logger, metrics, trace_handler
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 WATCHDOG_MARGIN_SECONDS = 5.0
 STACK_ID_VAR = "IAM_GUARD_STACK_ID"

@@ -13,10 +13,9 @@ destination, and the alert is kept.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.model.errors import SettingsError
 from core.model.metric_names import SLACK_DELIVERY_FAILED, SLACK_MESSAGES_POSTED
@@ -24,6 +23,9 @@ from core.model.settings import validate_setting
 from core.model.validation import Fields, validated
 from core.report.slack import SlackWebhookSink, SnsNotification, forward_to_slack, webhook_url_from_secret
 from handlers.common import logger, metrics, trace_handler
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 SECRET_ARN_VAR = "IAM_GUARD_SLACK_SECRET_ARN"  # noqa: S105 - the name of a variable, not a secret
 

@@ -13,12 +13,10 @@ SWEEP_FAILED alert when it could, or the digest. Each successful run emits the g
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from core.model.errors import DeliveryError, IamGuardError, SecurityHubImportError
 from core.model.metric_names import SWEEP_COMPLETED, sweep_metrics
@@ -41,9 +39,11 @@ from handlers.common import (
     trace_handler,
 )
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-@dataclass(frozen=True)
-class ScheduledEvent:
+
+class ScheduledEvent(NamedTuple):
     """The fields of an EventBridge schedule event the sweep uses."""
 
     source: str

@@ -29,6 +29,8 @@ def queue_name(queue_url: str) -> str:
 
 @dataclass(frozen=True)
 class QueuedMessage:
+    """One message received from the alert dead-letter queue, with the handle that deletes it."""
+
     message_id: str
     receipt_handle: str
     body: str

@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from core.aws.clients import client
 from core.aws.gateway import CallCounter, Retrier
@@ -40,8 +40,9 @@ def session_name(purpose: str) -> str:
     return f"{SESSION_PREFIX}{purpose}"[:64]
 
 
-@dataclass(frozen=True)
-class RoleCredentials:
+class RoleCredentials(NamedTuple):
+    """The temporary credentials AssumeRole returned (never printed: see ``__repr__``)."""
+
     access_key_id: str
     secret_access_key: str
     session_token: str

@@ -48,6 +48,8 @@ class Connection:
 
 @dataclass
 class _State:
+    """The process's client settings: the connection and the session clients are made from."""
+
     connection: Connection = field(default_factory=Connection)
     session: Any = None  # the configured profile's session; without a profile, boto3's default one
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from core.aws.gateway import Gateway
 from core.aws.iam import permissions_of, requires
@@ -23,21 +23,21 @@ def default_cloudformation_client() -> Any:
     return client("cloudformation")
 
 
-@dataclass(frozen=True)
-class StackFacts:
+class StackFacts(NamedTuple):
+    """DescribeStacks' answer for one stack: its status, parameters and outputs."""
+
     stack_id: str
     name: str
     status: str
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    outputs: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, str] = MappingProxyType({})  # read-only
+    outputs: Mapping[str, str] = MappingProxyType({})
 
     @property
     def in_progress(self) -> bool:
         return self.status.endswith("_IN_PROGRESS")
 
 
-@dataclass(frozen=True)
-class ResourceEvent:
+class ResourceEvent(NamedTuple):
     """One stack event: ``properties`` are the resolved properties CloudFormation sent, when it says."""
 
     logical_id: str
@@ -47,8 +47,7 @@ class ResourceEvent:
     properties: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class StackSetOperation:
+class StackSetOperation(NamedTuple):
     """One ``ListStackSetOperations`` summary: an operation of a StackSet and when it ran."""
 
     operation_id: str
@@ -64,8 +63,9 @@ STACKSET_CALL_AS = "DELEGATED_ADMIN"
 STACKSET_OPERATION_PAGES = 2  # of 100 operations, newest first
 
 
-@dataclass(frozen=True)
-class StackResource:
+class StackResource(NamedTuple):
+    """One resource of a stack (DescribeStackResource): its status and physical ID."""
+
     status: str
     physical_id: str
 

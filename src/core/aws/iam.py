@@ -12,7 +12,7 @@ import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 from core.aws.gateway import Gateway
 from core.model.naming import IAM_PATH
@@ -39,8 +39,9 @@ def permissions_of(*methods: GatewayMethod) -> frozenset[str]:
     return frozenset(a for m in methods for a in getattr(m, "__iam_actions__", ()))
 
 
-@dataclass(frozen=True)
-class PolicyVersion:
+class PolicyVersion(NamedTuple):
+    """One version of a managed policy (ListPolicyVersions), without its document."""
+
     version_id: str
     is_default: bool
     created: datetime | None
@@ -56,16 +57,16 @@ class AccountDetails:
     roles: list[dict[str, Any]] = field(default_factory=list)  # trust, inline, attached, boundary
 
 
-@dataclass(frozen=True)
-class OrganizationFeatures:
+class OrganizationFeatures(NamedTuple):
     """ListOrganizationsFeatures: the organisation and its centralized root access features enabled."""
 
     organization_id: str
     enabled: frozenset[str]  # RootCredentialsManagement, RootSessions
 
 
-@dataclass(frozen=True)
-class CredentialReport:
+class CredentialReport(NamedTuple):
+    """The account's credential report: when IAM generated it and its rows, as read."""
+
     generated_at: datetime
     rows: list[dict[str, str]]
 

@@ -25,6 +25,8 @@ ACTIVE = "ACTIVE"
 
 @dataclass(frozen=True)
 class Account:
+    """One account of the organisation (ListAccounts)."""
+
     account_id: str
     name: str = ""
     status: str = ACTIVE
@@ -32,6 +34,8 @@ class Account:
 
 @dataclass(frozen=True)
 class Organization:
+    """The organisation (DescribeOrganization): its ID and management account."""
+
     organization_id: str
     management_account_id: str
 
@@ -103,6 +107,8 @@ TARGET_PERMISSIONS = permissions_of(
 
 @dataclass(frozen=True)
 class Selection:
+    """The accounts to sweep, and those left out with why."""
+
     accounts: tuple[Account, ...]  # to sweep, in account-ID order
     skipped: tuple[tuple[str, str], ...]  # (account ID, why), in account-ID order
 

@@ -76,6 +76,8 @@ class FailedFinding:
 
 @dataclass(frozen=True)
 class BatchOutcome:
+    """What one BatchImportFindings call did: how many were taken, which failed."""
+
     succeeded: int
     failed: tuple[FailedFinding, ...]
 

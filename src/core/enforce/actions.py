@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from core.aws.cloudformation import CloudFormationGateway
 from core.aws.cloudtrail import CloudTrailGateway
@@ -48,10 +48,10 @@ from core.enforce.risk import REVOKE_SESSIONS_POLICY, revoke_sessions_policy
 from core.guardrail.apply import ensure_guardrail, restore_renamed_group
 from core.guardrail.state import ENSURE_PERMISSIONS, Change
 from core.model.alerts import Alert, Severity
-from core.model.credential_report import ROOT
 from core.model.errors import NotFoundError
 from core.model.exemptions import Exemption, exemption_for, tags_to_dict
 from core.model.naming import ENROLLED_TAG_KEY, ENROLLED_TAG_VALUE, same_iam_name
+from core.model.naming import ROOT_USER as ROOT
 from core.model.settings import Settings
 from core.policy.password_policy import already_managed, managed_password_policy
 
@@ -154,6 +154,8 @@ EnforcementAction = Literal[
 
 @dataclass(frozen=True)
 class Outcome:
+    """What one enforcement action did: the action, why, the user, the changes made and the alerts."""
+
     action: EnforcementAction
     reason: str
     user: str = ""
@@ -590,8 +592,9 @@ def _keep_enrolled_tag(run: Run, user: str, tags: Mapping[str, str], *, member: 
 # --- the pure decision --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class UserDecision:
+class UserDecision(NamedTuple):
+    """What to do with a user: enrol them, leave them exempt, or nothing (already a member)."""
+
     action: Literal["enrol", "exempt", "member"]
     exemption: Exemption | None = None
 

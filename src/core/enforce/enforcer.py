@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.aws.cloudformation import CloudFormationGateway
 from core.aws.cloudtrail import CloudTrailGateway
@@ -63,7 +62,6 @@ from core.enforce.commands import (
     RootSessionAssumed,
 )
 from core.enforce.events import ApiCallEvent
-from core.enforce.leak import keep_quarantine, respond_to_leak
 from core.enforce.routes import command_for
 from core.enforce.watch import Ownership
 from core.guardrail.state import Change
@@ -72,8 +70,7 @@ from core.model.errors import DeliveryError, IamGuardError
 from core.model.settings import Settings
 
 
-@dataclass(frozen=True)
-class EnforcementResult:
+class EnforcementResult(NamedTuple):
     """What the enforcer did for one event, or why it did nothing (printed by the CLI, logged by Lambda)."""
 
     meta: EventMeta
@@ -157,6 +154,22 @@ def is_retryable(exc: IamGuardError) -> bool:
     return exc.retry_in_lambda
 
 
+def _respond_to_leak(command: LeakedKeyReported, run: Run) -> Outcome:
+    """``core.enforce.leak.respond_to_leak``."""
+    # Leaked keys are rare events: the leak response (and its CloudTrail summary) loads for them only.
+    from core.enforce.leak import respond_to_leak
+
+    return respond_to_leak(command, run)
+
+
+def _keep_quarantine(command: QuarantineDetached, run: Run) -> Outcome:
+    """``core.enforce.leak.keep_quarantine``."""
+    # Detaching AWS's quarantine policy is rare too (see _respond_to_leak).
+    from core.enforce.leak import keep_quarantine
+
+    return keep_quarantine(command, run)
+
+
 # Every command the parsers produce, and its action: a command without one fails at import, and
 # tests/enforce/test_routes.py holds this table to commands.Command.
 ACTIONS: Mapping[type[Command], Action] = MappingProxyType(
@@ -172,8 +185,8 @@ ACTIONS: Mapping[type[Command], Action] = MappingProxyType(
         ExemptionChanged: after_verifying_guardrail(recheck_exemption, tamper=False),
         OwnerChanged: after_verifying_guardrail(review_owner_change, tamper=False),
         HealGuardrail: after_verifying_guardrail(heal_guardrail, tamper=True),
-        LeakedKeyReported: respond_to_leak,
-        QuarantineDetached: keep_quarantine,
+        LeakedKeyReported: _respond_to_leak,
+        QuarantineDetached: _keep_quarantine,
         RestorePasswordPolicy: restore_password_policy,
         RootSessionAssumed: alert_root_session,
     }

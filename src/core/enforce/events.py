@@ -12,9 +12,8 @@ line), never a crash.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.enforce.guardduty import GUARDDUTY_DETAIL_TYPE, GUARDDUTY_SOURCE, FindingClaim
 from core.enforce.risk import HEALTH_DETAIL_TYPE, HEALTH_SOURCE, HealthDetail
@@ -71,8 +70,7 @@ WATCHED_SOURCES = frozenset({IAM_SOURCE, STS_SOURCE, *(service.source for servic
 # CloudTrail's own field names (camelCase), so a reader can hold the code next to a CloudTrail record.
 
 
-@dataclass(frozen=True)
-class UserIdentity:
+class UserIdentity(NamedTuple):
     """Who made the call. The session's issuer and attributes are read flat from ``sessionContext``."""
 
     type: str = ""
@@ -109,8 +107,7 @@ def _is_true(flag: str) -> bool:
     return flag.lower() == "true"
 
 
-@dataclass(frozen=True)
-class CloudTrailDetail:
+class CloudTrailDetail(NamedTuple):
     """The CloudTrail record carried in ``detail`` (only the fields the enforcer reads)."""
 
     eventName: str
@@ -119,7 +116,7 @@ class CloudTrailDetail:
     eventID: str = ""
     awsRegion: str = ""
     sourceIPAddress: str = ""
-    userIdentity: UserIdentity = field(default_factory=UserIdentity)
+    userIdentity: UserIdentity = UserIdentity()
     requestParameters: dict[str, Any] | None = None
     responseElements: dict[str, Any] | None = None
     errorCode: str | None = None
@@ -149,8 +146,7 @@ class CloudTrailDetail:
         )
 
 
-@dataclass(frozen=True)
-class ApiCallEvent:
+class ApiCallEvent(NamedTuple):
     """An EventBridge event; ``detail`` is typed when it is a CloudTrail API call we watch, else None.
 
     The envelope's fields are the ones EventBridge always sends (Powertools' ``EventBridgeModel``).

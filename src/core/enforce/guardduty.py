@@ -15,8 +15,7 @@ about an EC2 instance role's session (``userType: AssumedRole``), never an IAM u
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.model.validation import FieldError, Fields
 
@@ -45,8 +44,7 @@ def is_handled_type(finding_type: str) -> bool:
     return bool(type_name(finding_type))
 
 
-@dataclass(frozen=True)
-class FindingClaim:
+class FindingClaim(NamedTuple):
     """What a GuardDuty finding event claims (only the fields the responder reads; none trusted)."""
 
     finding_id: str

@@ -27,6 +27,8 @@ LAG_NOTE = "CloudTrail lags 5-15 minutes: the newest calls may be missing"
 
 @dataclass(frozen=True)
 class KeySummary:
+    """What a leaked key did, read from CloudTrail in the regions named."""
+
     regions_read: tuple[str, ...]
     calls: int = 0
     first_use: datetime | None = None

@@ -189,7 +189,7 @@ def _guardduty_says(key: str, run: Run, report: LeakedKeyReported) -> tuple[bool
         finding = run.findings(claim.region).finding(claim.detector_id, claim.finding_id)
     except AwsError as exc:
         return False, f"GuardDuty did not confirm the finding ({exc.code})", ""
-    expected = dataclasses.replace(claim, access_key_id=key, account_id=run.meta.account_id)
+    expected = claim._replace(access_key_id=key, account_id=run.meta.account_id)
     why_not = corroborates(finding, expected, run.settings.guardduty_min_severity)
     if why_not:
         return False, f"GuardDuty's own finding does not match ({why_not})", ""

@@ -11,8 +11,7 @@ routes (``core.enforce.routes``) turn such an event into a ``LeakedKeyReported``
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.model.naming import EXPOSED_KEYS_TAG as EXPOSED_KEYS_TAG  # noqa: PLC0414 - re-exported
 from core.model.naming import is_aws_quarantine_policy
@@ -52,8 +51,7 @@ def is_quarantine_policy(arn: str) -> bool:
     return is_aws_quarantine_policy(arn)
 
 
-@dataclass(frozen=True)
-class HealthDetail:
+class HealthDetail(NamedTuple):
     """The ``detail`` of an AWS Health event (only the fields the responder reads)."""
 
     service: str

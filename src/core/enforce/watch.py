@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.model.naming import log_group_prefix, owned_prefix, spoke_stackset_name
 
 
-@dataclass(frozen=True)
-class WatchedService:
+class WatchedService(NamedTuple):
+    """A service whose IAM Guard resources the enforcer watches, and how to name them from an event."""
+
     source: str  # EventBridge source, e.g. "aws.lambda"
     event_source: str  # CloudTrail eventSource, e.g. "lambda.amazonaws.com"
     kind: str  # how names are read from the request: see ``resource_name``
     parameters: tuple[str, ...]  # requestParameters keys that may name the resource
     critical: frozenset[str]
-    high: frozenset[str] = field(default_factory=frozenset)
+    high: frozenset[str] = frozenset()
 
     @property
     def event_names(self) -> frozenset[str]:
@@ -236,8 +236,7 @@ def parameter_kind(service: WatchedService, key: str) -> str:
 CLOUDFORMATION = "cloudformation.amazonaws.com"
 
 
-@dataclass(frozen=True)
-class Ownership:
+class Ownership(NamedTuple):
     """Who IAM Guard is: its stack's name, its roles' names, its alert key's IDs and ARNs, and the
     secrets its alert channels depend on (``Settings.protected_secret_arns``)."""
 

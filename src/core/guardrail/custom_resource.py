@@ -182,6 +182,8 @@ def settings_from_properties(properties: dict[str, Any]) -> Settings:
 
 @dataclass(frozen=True)
 class Names:
+    """The secured group's and the guardrail policy's names, from the resource properties."""
+
     group: str
     policy: str
 
@@ -402,6 +404,8 @@ def _difference(requested: Mapping[str, str], expected: Mapping[str, str]) -> st
 
 @dataclass(frozen=True)
 class RequestResult:
+    """What the custom resource answers CloudFormation, and the changes it made."""
+
     status: Literal["SUCCESS", "FAILED"]
     physical_id: str
     reason: str = ""

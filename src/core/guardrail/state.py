@@ -15,9 +15,9 @@ policies only there (and the configured names themselves, to move them back onto
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from core.aws.iam import IamGateway, PolicyVersion, decode_document, permissions_of
 from core.model.errors import NotFoundError
@@ -59,8 +59,7 @@ MAX_POLICY_VERSIONS = 5
 POLICY_DESCRIPTION = "IAM Guard: deny outside allowed networks; deny all but MFA self-service without MFA"
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """One change made (or, in a dry run, to be made) to the guardrail's own resources."""
 
     resource: str  # "group/NAME" or "policy/NAME"
@@ -72,16 +71,16 @@ class Change:
 # --- state ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class VersionState:
+class VersionState(NamedTuple):
+    """One version of the guardrail policy as read, its document when read."""
+
     version_id: str
     is_default: bool
     created: datetime | None = None
     document: Mapping[str, Any] | None = None  # None: not read (the reader stops at the first match)
 
 
-@dataclass(frozen=True)
-class GuardrailState:
+class GuardrailState(NamedTuple):
     """What IAM holds now. ``group_path``: None when the group does not exist, "" when not read."""
 
     group_path: str | None
@@ -174,14 +173,13 @@ def state_from_details(
 # --- plan (pure) ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One IAM write and the change it reports."""
 
     operation: str  # the IamGateway method applying it
     arguments: tuple[Any, ...]
     change: Change
-    keywords: Mapping[str, Any] = field(default_factory=dict)
+    keywords: Mapping[str, Any] = MappingProxyType({})  # read-only
 
 
 def plan_guardrail(

@@ -68,6 +68,8 @@ class AlertItem:
 
 @dataclass(frozen=True)
 class Alert:
+    """One alert: what happened, how bad, and what a person can do about it."""
+
     kind: AlertKind
     severity: Severity
     title: str  # one line: what happened (the email subject is derived from it)

@@ -21,12 +21,13 @@ deleted key 1 keeps key 2 in slot 2.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from core.model.errors import CredentialReportError
+from core.model.naming import ROOT_USER
 
-ROOT = "<root_account>"
+ROOT = ROOT_USER  # the root user's row
 
 # The header exactly as IAM sends it.
 HEADER: tuple[str, ...] = (
@@ -62,8 +63,7 @@ NOT_SUPPORTED = "not_supported"
 NO_VALUE = frozenset({NOT_APPLICABLE, NO_INFORMATION, NOT_SUPPORTED, ""})
 
 
-@dataclass(frozen=True)
-class AccessKeySlot:
+class AccessKeySlot(NamedTuple):
     """One access key slot of a user (1 or 2), as the report (or a live ListAccessKeys) shows it."""
 
     slot: int
@@ -77,8 +77,7 @@ class AccessKeySlot:
         return _latest(self.last_used, self.last_rotated)
 
 
-@dataclass(frozen=True)
-class CertificateSlot:
+class CertificateSlot(NamedTuple):
     """One X.509 signing certificate slot of a user (1 or 2): ``cert_<n>_active``, ``cert_<n>_last_rotated``.
 
     The report names no certificate ID; ``last_rotated`` is when the certificate was uploaded (moto writes
@@ -89,8 +88,7 @@ class CertificateSlot:
     last_rotated: datetime | None
 
 
-@dataclass(frozen=True)
-class CredentialRecord:
+class CredentialRecord(NamedTuple):
     """One row of the credential report."""
 
     user: str

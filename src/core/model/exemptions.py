@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from core.model.settings import Settings
 
@@ -19,8 +19,9 @@ from core.model.settings import Settings
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-@dataclass(frozen=True)
-class Exemption:
+class Exemption(NamedTuple):
+    """Why a user is exempt, and until when for a dated exemption tag."""
+
     reason: str  # "listed in settings" or "tag iam-guard:exempt=true"
     until: date | None = None  # last exempt day, for dated tags
 

@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from core.model.alerts import Severity
 from core.model.credential_report import ROOT as ROOT  # noqa: PLC0414 - the subject of root findings
@@ -152,8 +152,7 @@ SIGNING_CERTIFICATE_KINDS = frozenset({SIGNING_CERTIFICATE_ACTIVE, SIGNING_CERTI
 SSH_KEY_KINDS = frozenset({SSH_KEY_ACTIVE, SSH_KEY_OLD})
 
 
-@dataclass(frozen=True)
-class Controls:
+class Controls(NamedTuple):
     """What a finding kind answers in AWS Security Hub (CSPM) and the CIS AWS Foundations Benchmark."""
 
     security_hub: tuple[str, ...]  # Security Hub control IDs, the closest first
@@ -332,8 +331,7 @@ def is_totp_serial(serial: str) -> bool:
     return not serial.startswith("arn:")
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(NamedTuple):
     """What a user can sign in with, whether an MFA device guards it, and when each was last used."""
 
     password_enabled: bool
@@ -360,8 +358,7 @@ class Credentials:
         return max(known) if known else None
 
 
-@dataclass(frozen=True)
-class RootCredentials:
+class RootCredentials(NamedTuple):
     """The root user's credentials: GetAccountSummary (live) and the report's ``<root_account>`` row.
 
     The summary decides (the report is up to 4 hours old, and its root row says ``not_supported`` for
@@ -404,8 +401,7 @@ class RootCredentials:
         return self.report.mfa_active if self.report else None
 
 
-@dataclass(frozen=True)
-class UserRecord:
+class UserRecord(NamedTuple):
     """One user from the account-wide listing (GetAccountAuthorizationDetails)."""
 
     name: str
@@ -416,8 +412,7 @@ class UserRecord:
     policies: frozenset[str] = frozenset()  # attached managed policy ARNs
 
 
-@dataclass(frozen=True)
-class ServiceCredential:
+class ServiceCredential(NamedTuple):
     """One service-specific credential (ListServiceSpecificCredentials): CodeCommit HTTPS Git, Amazon
     Keyspaces, Amazon Bedrock or CloudWatch Logs API keys. IAM records no last use for these."""
 
@@ -433,8 +428,7 @@ class ServiceCredential:
         return self.status == "Active"
 
 
-@dataclass(frozen=True)
-class SshKey:
+class SshKey(NamedTuple):
     """One SSH public key of a user (ListSSHPublicKeys): CodeCommit over SSH. No last use is recorded."""
 
     key_id: str  # SSHPublicKeyId
@@ -446,16 +440,14 @@ class SshKey:
         return self.status == "Active"
 
 
-@dataclass(frozen=True)
-class Grant:
+class Grant(NamedTuple):
     """One policy as it reaches a user."""
 
     label: str  # "managed policy X", "inline policy Y", "group G: managed policy X"
     kind: str  # "aws" (AWS managed), "customer" (customer managed), "inline"
 
 
-@dataclass(frozen=True)
-class UserPermissions:
+class UserPermissions(NamedTuple):
     """The policies that reach one user (``core.sweep.permissions`` reads them from the account listing)."""
 
     direct: tuple[str, ...] = ()  # labels of the policies attached to the user, counted
@@ -493,6 +485,8 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Finding:
+    """One finding of the sweep: the subject, the kind, how severe, its status and what to do."""
+
     user: str
     finding: FindingKind
     severity: Severity

@@ -13,8 +13,7 @@ absent), so a line that drops to 0 means "fixed", not "no data".
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from core.model.findings import Finding
@@ -80,8 +79,9 @@ def mfa_finding_kinds() -> tuple[str, ...]:
     return (ROOT_WITHOUT_MFA, CONSOLE_WITHOUT_MFA, ACCESS_KEY_WITHOUT_MFA)
 
 
-@dataclass(frozen=True)
-class Metric:
+class Metric(NamedTuple):
+    """One CloudWatch metric value to emit: its name, unit and value."""
+
     name: str
     unit: str
     value: float

@@ -19,6 +19,10 @@ import re
 
 IAM_PATH = "/iam-guard/"  # the secured group and the guardrail policy
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")  # an AWS account ID (ASCII digits: \d matches any script)
+# The root user's name in the credential report (``core.model.credential_report.ROOT``) and wherever IAM
+# Guard names the root user as a finding's or an action's subject: here, so that naming it (the enforcer
+# does) does not load the credential report's model.
+ROOT_USER = "<root_account>"
 
 # AWS partitions (the ARN's second field) and the region prefixes that place a region in one; every
 # other region is in ``aws``. The template passes ``AWS::Partition``; the CLI derives it from the region.

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 # A plain address: one @, a dotted domain with a 2+ letter top level; ASCII only (IAM tag values are).
 EMAIL = re.compile(r"^[A-Za-z0-9._%+=-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,63}$")
@@ -26,8 +25,7 @@ SLACK_MEMBER_ID = re.compile(r"^[UW][A-Z0-9]{6,20}$")
 OwnerSource = Literal["tag", "default"]
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(NamedTuple):
     """Where one user's owner is reached: at most one address and one Slack member ID."""
 
     email: str | None = None
@@ -45,8 +43,7 @@ class Owner:
         return tuple(found)
 
 
-@dataclass(frozen=True)
-class OwnerLookup:
+class OwnerLookup(NamedTuple):
     """The owner a user's notices go to (None: administrators only), and why the tag was refused if it was."""
 
     owner: Owner | None

@@ -10,10 +10,10 @@ instance, so it alerts.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.aws.cloudformation import StackSetOperation
 from core.model.naming import (  # the spoke's fixed names live with every other name
@@ -63,8 +63,9 @@ EVENTS_SOURCE = "aws.events"
 EVENTS_EVENT_SOURCE = "events.amazonaws.com"
 
 
-@dataclass(frozen=True)
-class SpokeChange:
+class SpokeChange(NamedTuple):
+    """A change to a spoke resource in a member account, and whether the StackSet made it."""
+
     resource: str  # role/IAMGuardAuditRole, rule/IAMGuardForward
     by_stackset: bool  # made by the StackSet execution role (a rollout), not by a person
 

@@ -26,6 +26,8 @@ RELAYED_KINDS = frozenset({AlertKind.SECURITY_HUB_FINDING_SUPPRESSED})
 
 @dataclass(frozen=True)
 class AccountSummary:
+    """One account's sweep in a few numbers: what the Step Functions state carries to the digest."""
+
     account_id: str
     status: str  # ok | failed
     error: str | None = None

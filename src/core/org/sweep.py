@@ -43,6 +43,8 @@ logger = Logger(child=True)
 
 @dataclass(frozen=True)
 class OrgSweepOptions:
+    """How the organisation sweep runs: the guardrail mode, the roles, the fan-out and callbacks."""
+
     guardrail: GuardrailMode = "presence"  # heal in the hub's sweep; the CLI follows its flags
     audit_role: str = AUDIT_ROLE
     write_role: str = ENFORCE_ROLE
@@ -56,6 +58,8 @@ class OrgSweepOptions:
 
 @dataclass(frozen=True)
 class AccountResult:
+    """One member account's sweep: its status, its result and the calls made with its credentials."""
+
     account_id: str
     status: str  # ok | failed
     error: str | None = None
@@ -84,6 +88,8 @@ class AccountResult:
 
 @dataclass(frozen=True)
 class OrgSweepResult:
+    """The organisation sweep: each account's result and the accounts skipped."""
+
     organization_id: str
     accounts: tuple[AccountResult, ...]
     skipped: tuple[tuple[str, str], ...]

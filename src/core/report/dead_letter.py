@@ -75,6 +75,8 @@ def dead_letter_body(alert: Alert, channel: str, error: BaseException | str, fai
 
 @dataclass(frozen=True)
 class DeadLetter:
+    """An alert a channel did not take after its retries, as kept in the dead-letter queue."""
+
     channel: str
     alert: Alert
     error: str
@@ -142,6 +144,8 @@ class DeadLetteringSink:
 
 @dataclass(frozen=True)
 class Redriven:
+    """What redriving one dead-letter message did."""
+
     message_id: str
     status: str  # delivered | would-redrive | failed | unreadable
     channel: str = ""

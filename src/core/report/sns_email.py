@@ -28,6 +28,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 @dataclass(frozen=True)
 class SnsMessage:
+    """One alert as published to the topic: subject, body, attributes and envelope."""
+
     subject: str
     body: str  # the plain text email readers get (SNS "default" and "email")
     attributes: dict[str, str]  # message attributes for subscription filter policies

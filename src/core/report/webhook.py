@@ -67,6 +67,8 @@ def validate_url(url: str, what: str) -> str:
 
 @dataclass(frozen=True)
 class HttpAnswer:
+    """An HTTP answer: its status, headers and body."""
+
     status: int
     headers: Mapping[str, str]
     body: str

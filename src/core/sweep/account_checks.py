@@ -29,9 +29,8 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.model.credential_report import CertificateSlot
 from core.model.findings import (
@@ -276,8 +275,7 @@ def ssh_key_findings(
     return found
 
 
-@dataclass(frozen=True)
-class Requirement:
+class Requirement(NamedTuple):
     """One password-policy requirement and the controls that check it."""
 
     name: str

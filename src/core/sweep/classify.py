@@ -7,8 +7,8 @@ group, exemptions, unused and old credentials.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import NamedTuple
 
 from core.model.credential_report import ROOT, AccessKeySlot, CredentialRecord
 from core.model.exemptions import exemption_for
@@ -416,8 +416,7 @@ def exposed_finding(user: UserRecord, creds: Credentials | None) -> list[Finding
     ]
 
 
-@dataclass(frozen=True)
-class Hygiene:
+class Hygiene(NamedTuple):
     """One credential hygiene problem of a user, before statuses apply."""
 
     kind: FindingKind

@@ -10,7 +10,7 @@ extra read, one ``TagUser`` / ``UntagUser`` per user to change (none in the stea
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from aws_lambda_powertools import Logger
 
@@ -27,8 +27,9 @@ logger = Logger(child=True)
 PERMISSIONS = permissions_of(IamGateway.tag_user, IamGateway.untag_user)
 
 
-@dataclass(frozen=True)
-class TagPlan:
+class TagPlan(NamedTuple):
+    """Which users get the enrolled tag, and which lose it."""
+
     tag: tuple[str, ...]  # members without iam-guard:enrolled=true
     untag: tuple[str, ...]  # users outside the group that carry the tag (any value)
 

@@ -23,10 +23,9 @@ else is found), never "safe". An SCP or RCP perimeter is outside the sweep's vie
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.aws.iam import decode_document
 from core.model.alerts import Severity
@@ -57,8 +56,9 @@ POWER_SEVERITY = {ADMIN: Severity.CRITICAL, IAM_WRITE: Severity.HIGH, OTHER: Sev
 OUTSIDE_VIEW = "an SCP or RCP network perimeter is outside the sweep's view"
 
 
-@dataclass(frozen=True)
-class Statement:
+class Statement(NamedTuple):
+    """One policy statement that reaches a user, with where it comes from."""
+
     source: str  # "user policy X", "group G policy Y", "role policy Z"
     body: Mapping[str, Any]
 

@@ -20,9 +20,9 @@ Only the user's own findings reach its owner; the administrators' digest is unch
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import quote
 
 from core.model.findings import (
@@ -92,8 +92,9 @@ EXEMPTION_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class Notification:
+class Notification(NamedTuple):
+    """One notification due to an owner: to whom, how, about which user and finding, which stage."""
+
     owner: str  # the e-mail address or Slack member ID
     channel: Channel
     user: str

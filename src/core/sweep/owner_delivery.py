@@ -50,6 +50,8 @@ SANDBOX_SEND_INTERVAL = 1.0  # the sandbox allows 1 message a second
 
 @dataclass(frozen=True)
 class Delivery:
+    """What happened to one owner notification: sent, not sent (why), or already sent."""
+
     notification: Notification
     status: DeliveryStatus
     reason: str = ""

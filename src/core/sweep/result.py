@@ -30,6 +30,8 @@ NOT_CHECKED = EnforcerHealth("not-checked")
 
 @dataclass(frozen=True)
 class SweepResult:
+    """One account's sweep: the findings, what was done and sent, and the checks around it."""
+
     account_id: str
     report_generated_at: datetime
     swept_at: datetime

@@ -7,9 +7,8 @@ operation (5 calls, none of them IAM), and ``enforcer_problems`` (pure) says wha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.aws.cloudformation import CloudFormationGateway, last_finished_operation
 from core.aws.iam import parse_iam_timestamp, permissions_of
@@ -26,8 +25,9 @@ PERMISSIONS = permissions_of(
 )
 
 
-@dataclass(frozen=True)
-class EnforcerFacts:
+class EnforcerFacts(NamedTuple):
+    """What AWS says about the enforcer's rule and function."""
+
     rule_state: str
     target_arns: tuple[str, ...]
     function_arn: str
@@ -37,8 +37,9 @@ class EnforcerFacts:
     stack_settled_at: datetime | None  # when the stack last finished an operation (None: running/unknown)
 
 
-@dataclass(frozen=True)
-class EnforcerHealth:
+class EnforcerHealth(NamedTuple):
+    """The enforcer self-check's verdict and the problems found."""
+
     status: str  # ok, problems, not-checked, failed
     problems: tuple[str, ...] = ()
 
