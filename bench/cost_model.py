@@ -13,16 +13,19 @@ publishes no per-call latency, no report generation time and no IAM rates): ever
 - ``throttle_rps`` / ``throttle_burst``: a token bucket per run (IAM's buckets are per account); a call
   finding it empty gets ``Throttling`` / ``Rate exceeded`` (HTTP 400). 0: off (the default).
 
-How it is played without waiting for it (``make bench`` must fit in minutes): a **virtual clock**. In the
-measured process (``python -m bench.cost_model RESULT_FILE MODEL -- PROGRAM ARGS``), every botocore call
-adds ``latency`` to its thread's virtual time instead of sleeping, and ``time.sleep`` (the sweep's poll
-waits and retry back-offs, Cloud Custodian's ``report_delay``) adds to it instead of sleeping. Each request
-carries the caller's clock (real time since the process started + its virtual time) in a header; the
-server's middleware (``ModelledIam``) answers the report and the throttle by that clock. The modelled
-wall time of a process = its real wall time (spawn to exit: interpreter, imports, parsing, moto's service
-time) + the virtual time on its critical path: the main thread's, plus, for each thread pool the program
-started (Cloud Custodian's ``mfa-device`` filter uses 2 workers), the largest of its workers'. So a
-sequential program is modelled exactly; a pool is modelled as if its workers' waits overlapped perfectly.
+How it is played without waiting for it (``make bench`` must fit in minutes): a **virtual clock** for the
+latency. In the measured process (``python -m bench.cost_model RESULT_FILE MODEL -- PROGRAM ARGS``), every
+botocore call adds ``latency`` to its thread's virtual time instead of sleeping. ``time.sleep`` (the
+sweep's poll waits and retry back-offs, Cloud Custodian's ``report_delay``) sleeps for real, and is
+recorded: what other threads do meanwhile overlaps the wait, as it would against IAM (a virtual sleep
+would charge a program that reads the account while the report is built for both, one after the other).
+Each request carries the caller's clock (real time since the process started + its virtual time) in a
+header; the server's middleware (``ModelledIam``) answers the report and the throttle by that clock. The
+modelled wall time of a process = its real wall time (spawn to exit: interpreter, imports, parsing,
+sleeps, moto's service time) + the latency on its critical path: the main thread's calls, plus, for each
+thread pool the program started (one after another: ours reads the account at once, then the users 8 at
+a time; Cloud Custodian's ``mfa-device`` filter uses 2 workers), its busiest worker's. So a sequential
+program is modelled exactly; a pool is modelled as if its workers' waits overlapped perfectly.
 
 This module is stdlib only at import time: the measured process may be Cloud Custodian's or Prowler's venv.
 """
@@ -216,7 +219,7 @@ class _Thread:
 
     @property
     def virtual(self) -> float:
-        return self.latency + self.slept
+        return self.latency  # its sleeps are real: they are in the real wall already
 
     def shape(self) -> list[float]:
         return [self.calls, self.slept, self.polls]
@@ -227,9 +230,9 @@ Shape = list[float]  # one thread of the trace: [calls, slept, polls]
 
 def critical_path(main: Shape, pools: list[list[Shape]], latency: float) -> tuple[int, float, float]:
     """(calls, latency, sleep) on the critical path at ``latency`` per call: the main thread's, plus, for
-    each pool the program started (one after another, the main thread waiting for each), its slowest
-    worker's."""
-    parts = [main, *(max(run, key=lambda t: (t[0] * latency + t[1], t[0])) for run in pools if run)]
+    each pool the program started (one after another, the main thread waiting for each), the worker that
+    made the most calls (sleeps are real, so they are in the real wall: the sleep is for information)."""
+    parts = [main, *(max(run, key=lambda t: (t[0], t[1])) for run in pools if run)]
     calls = int(sum(t[0] for t in parts))
     return calls, calls * latency, sum(t[1] for t in parts)
 
@@ -272,7 +275,8 @@ class Trace:
 
     @property
     def virtual(self) -> float:
-        return self.critical_latency + self.critical_sleep
+        """What the model adds to the real wall: the latency on the critical path (sleeps are real)."""
+        return self.critical_latency
 
     def at_latency(self, latency: float) -> Trace:
         """The same run read at another latency (valid only where nothing depends on the clock)."""
@@ -383,10 +387,13 @@ def install(model: CostModel, run: str) -> Recorder:
     recorder = Recorder(model.latency)
     local = threading.local()
 
-    def virtual_sleep(seconds: float) -> None:
-        recorder.mine().slept += max(0.0, float(seconds))
+    real_sleep = time.sleep
 
-    time.sleep = virtual_sleep
+    def recorded_sleep(seconds: float) -> None:
+        recorder.mine().slept += max(0.0, float(seconds))
+        real_sleep(seconds)
+
+    time.sleep = recorded_sleep
 
     import botocore.client
 

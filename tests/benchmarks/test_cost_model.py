@@ -98,10 +98,10 @@ def test_the_critical_path_is_the_main_thread_plus_each_pools_slowest_worker() -
     assert (calls, round(latency, 6), slept) == (63, 3.15, 10.0)
 
 
-def test_a_pools_slowest_worker_counts_its_sleep_and_depends_on_the_latency() -> None:
-    pools = [[[2, 7.0, 2], [6, 0.0, 0]]]  # the report's worker waited 7 s; another made 6 calls
-    assert critical_path([0, 0.0, 0], pools, 0.05)[:1] == (2,)
-    assert critical_path([0, 0.0, 0], pools, 2.0)[:1] == (6,)  # 12 s of calls outweigh 7 s of waiting
+def test_a_pools_busiest_worker_is_on_the_critical_path_and_its_sleep_is_not_added() -> None:
+    pools = [[[7, 5.0, 7], [1, 0.0, 0]]]  # the report's worker slept 5 s (for real) over 7 calls
+    assert critical_path([2, 0.0, 0], pools, 0.05) == (9, pytest.approx(0.45), 5.0)
+    assert critical_path([0, 0.0, 0], [[[1, 9.0, 0], [3, 0.0, 0]]], 0.05)[:1] == (3,)
 
 
 def test_the_floor_counts_the_report_polls_a_thread_needs_and_the_delay() -> None:
