@@ -7,11 +7,12 @@ Flags (or environment): ``--latency-ms`` (``BENCH_LATENCY_MS``, default 50), ``-
 default 0: off), ``--sizes`` (``BENCH_COST_SIZES``, default ``1000,5000``).
 
 The model (``bench.cost_model``): a chosen latency per call, a chosen report delay with IAM's
-``STARTED``/``INPROGRESS`` and ``ReportInProgress``, an optional throttle; played on a virtual clock, so a
-modelled 50 s run costs its real (emulator) time only. Each job is a whole process from spawn to exit,
-against the same seeded server (``bench.bench_sweep``'s state), in the same run.
+``STARTED``/``INPROGRESS`` and ``ReportInProgress``, an optional throttle; the latency is played on a
+virtual clock, so a modelled 50 s run of calls costs its real (emulator) time only; sleeps are real.
+Each job is a whole process from spawn to exit, against the same seeded server (``bench.bench_sweep``'s
+state), in the same run.
 
-Figures per job: modelled wall (real wall + the virtual time on its critical path), its own CPU, the
+Figures per job: modelled wall (real wall + the latency on its critical path), its own CPU, the
 emulator's CPU during it, calls (report polls apart) and, for ours, the **floor**: the calls it cannot do
 without on its critical path x latency + the report delay + its processing (the same job's real wall at
 0 ms with the report warm: interpreter start, its own CPU and the emulator's service time). Where nothing
@@ -368,7 +369,10 @@ def main() -> int:
     os.environ.update(FAKE_AWS)
     model, sizes, full_c7n_up_to = settings_from_arguments()
     print(f"   {SETTINGS_NOTE}")
-    print(f"   model: {model.describe()}; virtual clock (bench/cost_model.py), whole processes")
+    print(
+        f"   model: {model.describe()}; latency on a virtual clock, sleeps real (bench/cost_model.py),"
+        " whole processes"
+    )
     print(
         "   floor (ours) = calls it cannot do without, on its critical path (the account-wide reads go out at"
         " once, the per-user reads 8 at a time: each pool its slowest worker), x latency + report delay"

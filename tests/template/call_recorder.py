@@ -32,8 +32,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -113,14 +116,48 @@ _report: list[str] = []
 # --- recording ------------------------------------------------------------------------------------
 
 
+# A task run by a thread pool (the sweep's reads at once, the per-user reads, the org fan-out) sees the
+# stack of the code that submitted it: its own frames first, then the submitter's, then theirs.
+_submitted = threading.local()
+
+
+def _stack(depth: int) -> Iterator[FrameType]:
+    """The calling thread's frames from ``depth`` up, then, in a pool's task, the submitters' frames."""
+    frame: FrameType | None = sys._getframe(depth + 1)
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
+    for parent in getattr(_submitted, "frames", ()):
+        frame = parent
+        while frame is not None:
+            yield frame
+            frame = frame.f_back
+
+
+def _submit_with_stack(original: Callable[..., Any]) -> Callable[..., Any]:
+    def submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        frames = (sys._getframe(1), *getattr(_submitted, "frames", ()))
+
+        def task(*a: Any, **k: Any) -> Any:
+            outer = getattr(_submitted, "frames", ())
+            _submitted.frames = frames
+            try:
+                return fn(*a, **k)
+            finally:
+                _submitted.frames = outer
+
+        return original(self, task, *args, **kwargs)
+
+    return submit
+
+
 def _attribution() -> tuple[str | None, Any]:
     """The function whose code is calling, and the innermost ``settings`` in scope (or None)."""
     from core.model.settings import Settings
 
     function: str | None = None
     settings: Any = None
-    frame = sys._getframe(2)
-    while frame is not None:
+    for frame in _stack(2):
         if function is None:
             function = MODULE_FUNCTION.get(frame.f_globals.get("__name__", ""))
         candidate = frame.f_locals.get("settings")
@@ -128,7 +165,6 @@ def _attribution() -> tuple[str | None, Any]:
             settings = candidate
         if function is not None and settings is not None:
             break
-        frame = frame.f_back  # type: ignore[assignment]
     return function, settings
 
 
@@ -143,15 +179,13 @@ def _org_attribution(service: str, operation: str) -> str | None:
     """The role an org-mode call runs with, or None when no org code is on the stack."""
     modules: list[str] = []
     handler: str | None = None
-    frame = sys._getframe(3)
-    while frame is not None:
+    for frame in _stack(3):
         name = frame.f_globals.get("__name__", "")
         modules.append(name)
         if name.startswith("core.org.") and frame.f_code.co_name in OPERATOR_ONLY:
             return "operator"
         if name in ORG_SWEEP_HANDLER_MODULES and handler is None:
             handler = ORG_HANDLERS.get(frame.f_code.co_name)
-        frame = frame.f_back  # type: ignore[assignment]
     if not any(m.startswith(ORG_MODULES) for m in modules):
         return None
     enforcing = "core.org.enforce" in modules or "handlers.org_enforcer" in modules
@@ -292,11 +326,14 @@ def _recording_make_api_call(self: Any, operation_name: str, api_params: dict[st
 
 def pytest_configure(config: pytest.Config) -> None:
     global _original
+    from concurrent.futures import ThreadPoolExecutor
+
     from botocore.client import BaseClient
 
     if _original is None:
         _original = BaseClient._make_api_call
         BaseClient._make_api_call = _recording_make_api_call
+        ThreadPoolExecutor.submit = _submit_with_stack(ThreadPoolExecutor.submit)  # type: ignore[method-assign]
     if not hasattr(config, "workerinput"):
         config._call_recorder_dir = tempfile.mkdtemp(prefix="iam-guard-calls-")  # type: ignore[attr-defined]
 
