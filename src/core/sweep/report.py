@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from aws_lambda_powertools import Logger
 
@@ -78,8 +78,7 @@ def fetch_credential_report(
     )
 
 
-@dataclass(frozen=True)
-class AccountReads:
+class AccountReads(NamedTuple):
     """What a sweep reads account-wide, before any per-user read."""
 
     report: CredentialReport
