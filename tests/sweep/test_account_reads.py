@@ -96,19 +96,15 @@ def test_the_six_reads_are_in_flight_together() -> None:
 def test_the_other_reads_are_done_while_the_report_is_polled() -> None:
     account = Account()
     waited: list[float] = []
-    polled = threading.Event()
 
     def sleep(seconds: float) -> None:  # the report's poll waits: the other five are done meanwhile
         waited.append(seconds)
-        if len(waited) == 1:
-            polled.set()
         deadline = time.monotonic() + 5
         while len(account.finished) < len(READS) and time.monotonic() < deadline:
             time.sleep(0.001)
 
     read_account(gateway(account), sleep=sleep)
 
-    assert polled.is_set()
     assert waited == [1.0, 1.0]
     # One after another, the five would start after the report's last poll (and each wait time out).
     assert set(account.finished[1:6]) == set(READS[1:])
@@ -120,7 +116,7 @@ def test_a_failure_is_the_first_in_sequential_order_and_raised_after_every_read_
     account = Account(
         fail={
             "ListServiceSpecificCredentials": AwsError(
-                "ListServiceSpecificCredentials", "Throttling", "slow"
+                "ListServiceSpecificCredentials", "Throttling", "Rate exceeded"
             ),
             "GetAccountAuthorizationDetails": AccessDeniedError(
                 "GetAccountAuthorizationDetails", "AccessDenied", "not allowed"

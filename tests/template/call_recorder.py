@@ -6,7 +6,10 @@ How it works (registered in tests/conftest.py with one ``pytest_plugins`` line):
 1. ``BaseClient._make_api_call`` is wrapped for the whole session. Each call is attributed to a Lambda
    function by the innermost frame of ours on the stack (``MODULE_FUNCTION``): the handlers and their
    core job modules, and the CLI commands that run the same job (``enforce`` = the enforcer's role,
-   ``audit`` = the sweep's). Calls with none of these frames (test setup, fixtures) are not ours.
+   ``audit`` = the sweep's). Calls with none of these frames (test setup, fixtures) are not ours. A task
+   run by a ``ThreadPoolExecutor`` (the sweep's reads, the org fan-out, the key summary's regions) is
+   attributed through the stack of the code that submitted it, so a worker thread's call is checked
+   against the same role as the code that asked for it.
 2. Each call becomes (function, action, resource ARN): the ARN comes from the request parameters
    (``resource_arn``); publishing to the KMS-encrypted topic also implies the key actions. The group and
    policy names the code was configured with (the innermost ``settings`` local) are the template's
@@ -168,13 +171,6 @@ def _attribution() -> tuple[str | None, Any]:
     return function, settings
 
 
-def _assumed_role_session(client: Any) -> bool:
-    """The client signs with an assumed role's session (moto's AssumeRole keys start with ASIA; the tests'
-    own credentials are the environment's): in these tests, a member's enforce session."""
-    credentials = getattr(getattr(client, "_request_signer", None), "_credentials", None)
-    return str(getattr(credentials, "access_key", "")).startswith("ASIA")
-
-
 def _org_attribution(service: str, operation: str) -> str | None:
     """The role an org-mode call runs with, or None when no org code is on the stack."""
     modules: list[str] = []
@@ -290,8 +286,6 @@ def _recording_make_api_call(self: Any, operation_name: str, api_params: dict[st
     function, settings = _attribution()
     service = self.meta.service_model.signing_name
     function = _org_attribution(service, operation_name) or function
-    if service in MEMBER_LEAK_SERVICES and _assumed_role_session(self):
-        function = SPOKE_ENFORCE  # the key summary reads regions in worker threads, below any org frame
     if function is None or function == "operator":
         return _original(self, operation_name, api_params)
     record = {

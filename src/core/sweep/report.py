@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple, TypeVar
@@ -98,8 +100,6 @@ def read_account(iam: IamGateway, *, sleep: Callable[[float], None] = time.sleep
     its two calls) instead of all of them one after another. Six calls in flight, once a sweep, whatever
     the account's size. Every read has finished when this returns or raises; a failure is raised as one
     after another would have met it first (the report's, then the listing's, ...)."""
-    from concurrent.futures import ThreadPoolExecutor  # not loaded by functions that never sweep
-
     with ThreadPoolExecutor(max_workers=6, thread_name_prefix="iam-guard-gather") as pool:
         report = pool.submit(fetch_credential_report, iam, sleep=sleep)
         details = pool.submit(iam.account_details)
@@ -207,9 +207,6 @@ def read_each(users: Sequence[str], read: Callable[[str], V]) -> dict[str, V]:
     failure is raised, as it would be one after another; the answers keep the users' order."""
     if len(users) < PER_USER_READ_POOL_FROM:
         return {name: read(name) for name in users}
-    import threading  # only when there are enough reads to share
-    from concurrent.futures import ThreadPoolExecutor
-
     throttled = threading.Event()
 
     def share_of(names: Sequence[str]) -> list[tuple[str, V]]:
