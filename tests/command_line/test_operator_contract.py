@@ -8,6 +8,7 @@ import http.server
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -196,10 +197,12 @@ def test_a_refused_endpoint_fails_fast_in_one_line_naming_it() -> None:
 
 @pytest.fixture
 def silent_endpoint() -> Iterator[str]:
-    """A port that accepts connections and never answers."""
+    """A port that accepts connections and never answers. The backlog holds every connection a run
+    opens (the six account-wide reads at once, three attempts each): a full one would refuse to connect,
+    and the run would fail on a connect timeout instead of the read timeout this endpoint is for."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
-        listener.listen(16)
+        listener.listen(128)
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
 
 
@@ -289,3 +292,67 @@ def test_a_full_disk_is_one_line_exit_1(seeded: str, where: str) -> None:
     assert run.returncode == 1
     assert "No space left on device" in assert_one_line(run)
     assert Path("/dev/full").is_char_device()
+
+
+@pytest.fixture
+def report_never_ready() -> Iterator[tuple[str, threading.Event]]:
+    """IAM building the credential report forever; every other read refused. The event: the first poll."""
+    polled = threading.Event()
+    building = (
+        b'<GenerateCredentialReportResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+        b"<GenerateCredentialReportResult><State>INPROGRESS</State></GenerateCredentialReportResult>"
+        b"</GenerateCredentialReportResponse>"
+    )
+    refused = (
+        b"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>no</Message></Error>"
+        b"</ErrorResponse>"
+    )
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            request = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            report = b"Action=GenerateCredentialReport" in request
+            if report:
+                polled.set()
+            body = building if report else refused
+            self.send_response(200 if report else 403)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", polled
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_ctrl_c_while_the_report_is_polled_exits_at_once_in_one_line(
+    report_never_ready: tuple[str, threading.Event],
+) -> None:
+    # The account-wide reads go out at once; the report's poll is in a worker thread, sleeping between
+    # polls for up to 45 s. An operator's Ctrl-C must not wait for it.
+    endpoint, polled = report_never_ready
+    audit = subprocess.Popen(
+        [*COMMAND, "audit", "--endpoint-url", endpoint],
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert polled.wait(30)
+    time.sleep(0.5)  # within the wait between two polls
+    interrupted = time.monotonic()
+    audit.send_signal(signal.SIGINT)
+    out, err = audit.communicate(timeout=60)
+
+    assert time.monotonic() - interrupted < 5
+    assert audit.returncode == 130
+    assert "Traceback" not in err
+    assert err.strip().splitlines() == ["iam-guard: interrupted"]
+    assert out == ""
