@@ -12,9 +12,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aws_lambda_powertools import Logger
 
@@ -41,14 +40,13 @@ if TYPE_CHECKING:  # the per-account function never lists the organisation
 logger = Logger(child=True)
 
 
-@dataclass(frozen=True)
-class OrgSweepOptions:
+class OrgSweepOptions(NamedTuple):
     """How the organisation sweep runs: the guardrail mode, the roles, the fan-out and callbacks."""
 
     guardrail: GuardrailMode = "presence"  # heal in the hub's sweep; the CLI follows its flags
     audit_role: str = AUDIT_ROLE
     write_role: str = ENFORCE_ROLE
-    fan_out: FanOutSettings = field(default_factory=FanOutSettings)
+    fan_out: FanOutSettings = FanOutSettings()  # frozen: one shared default is safe
     sleep: Callable[[float], None] = time.sleep
     # Called after each account with (accounts done, accounts in all), from the worker threads (progress).
     on_account: Callable[[int, int], None] | None = None
@@ -56,8 +54,7 @@ class OrgSweepOptions:
     notify_owners: bool = False
 
 
-@dataclass(frozen=True)
-class AccountResult:
+class AccountResult(NamedTuple):
     """One member account's sweep: its status, its result and the calls made with its credentials."""
 
     account_id: str
@@ -86,8 +83,7 @@ class AccountResult:
         return max((f.severity for f in self.attention), default=Severity.INFO)
 
 
-@dataclass(frozen=True)
-class OrgSweepResult:
+class OrgSweepResult(NamedTuple):
     """The organisation sweep: each account's result and the accounts skipped."""
 
     organization_id: str
@@ -299,8 +295,6 @@ def sweep_organization(
 
     ``hub_iam``: IAM with the caller's own credentials; given, centralized root access is checked once
     (``core.org.root_access``: one ``ListOrganizationsFeatures`` call)."""
-    from dataclasses import replace
-
     from core.aws.organizations import plan
     from core.org.root_access import check_root_access
 
@@ -315,8 +309,7 @@ def sweep_organization(
     result = sweep_accounts(
         org.organization_id, selection, assumer=assumer, settings=settings, options=options, now=now
     )
-    return replace(
-        result,
+    return result._replace(
         organization_findings=(root_access,) if root_access is not None else (),
         management_account_id=org.management_account_id,
     )

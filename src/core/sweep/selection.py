@@ -75,8 +75,8 @@ def selected_org(result: Any, selection: Selection) -> Any:
     if not selection:
         return result
     accounts = tuple(
-        replace(a, result=selected(a.result, selection)) if a.result is not None else a
+        a._replace(result=selected(a.result, selection)) if a.result is not None else a
         for a in result.accounts
     )
     organization = tuple(f for f in result.organization_findings if selection.keeps(f))
-    return replace(result, accounts=accounts, organization_findings=organization)
+    return result._replace(accounts=accounts, organization_findings=organization)
