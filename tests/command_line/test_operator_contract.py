@@ -4,6 +4,7 @@ server on 127.0.0.1, a closed port, a silent port and a garbling server: read-on
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -219,14 +220,14 @@ def test_a_silent_endpoint_times_out_after_three_attempts(silent_endpoint: str) 
     assert 3 <= elapsed < 12  # three attempts of 1 s each (and backoff), not botocore's 60 s x 5 x 6
 
 
-@pytest.fixture(params=["garbled", "empty"])
-def garbling_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
-    body = b"<<<\x00 not xml" if request.param == "garbled" else b""
+@contextlib.contextmanager
+def answering(answer: Callable[[bytes], tuple[int, bytes]]) -> Iterator[str]:
+    """A loopback endpoint whose every POST gets ``answer(request body)``: (HTTP status, body)."""
 
     class Answer(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.send_response(200)
+            status, body = answer(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -241,6 +242,13 @@ def garbling_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(params=["garbled", "empty"])
+def garbling_endpoint(request: pytest.FixtureRequest) -> Iterator[str]:
+    body = b"<<<\x00 not xml" if request.param == "garbled" else b""
+    with answering(lambda _request: (200, body)) as endpoint:
+        yield endpoint
 
 
 def test_an_empty_or_garbled_answer_is_one_line_exit_1(garbling_endpoint: str) -> None:
@@ -308,28 +316,14 @@ def report_never_ready() -> Iterator[tuple[str, threading.Event]]:
         b"</ErrorResponse>"
     )
 
-    class Answer(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            request = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            report = b"Action=GenerateCredentialReport" in request
-            if report:
-                polled.set()
-            body = building if report else refused
-            self.send_response(200 if report else 403)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(request: bytes) -> tuple[int, bytes]:
+        if b"Action=GenerateCredentialReport" not in request:
+            return 403, refused
+        polled.set()
+        return 200, building
 
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", polled
-    finally:
-        server.shutdown()
-        server.server_close()
+    with answering(answer) as endpoint:
+        yield endpoint, polled
 
 
 def test_ctrl_c_while_the_report_is_polled_exits_at_once_in_one_line(
