@@ -319,10 +319,9 @@ class Recorder:
         pool = re.sub(r"_\d+$", "", name)
         run = self.runs[-1] if self.filling and self.runs else None
         if run is None or re.sub(r"_\d+$", "", run[0].name) != pool or any(t.name == name for t in run):
-            self.filling = False
             run = []
             self.runs.append(run)
-            self.filling = True
+            self.filling = True  # the runs before it are closed: _waited counts them
         record = _Thread(name=name, offset=self._waited())
         run.append(record)
         return record
